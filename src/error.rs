@@ -1,0 +1,55 @@
+//! The umbrella error returned by the service layer.
+//!
+//! Owns: `nqp::Error`, one `#[from]` variant per stage. Must not: choose HTTP statuses (that is
+//! `web::error`) or print anything.
+
+use crate::framework::FrameworkError;
+use crate::ingest::IngestError;
+use crate::method::MethodError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Framework(#[from] FrameworkError),
+    #[error(transparent)]
+    Method(#[from] MethodError),
+    #[error(
+        "{indicator} for {region} in {year} is in both {first_file} and {second_file}; keep it in one file"
+    )]
+    DuplicateAcrossFiles {
+        indicator: String,
+        region: String,
+        year: i32,
+        first_file: String,
+        second_file: String,
+    },
+    #[error("{what} not found: {key}")]
+    NotFound { what: &'static str, key: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("internal data error: {0}")]
+    Polars(#[from] polars::error::PolarsError),
+}
+
+impl Error {
+    /// A stable, machine-readable code (used by the JSON API, tests and translations).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Ingest(e) => e.code(),
+            Error::Framework(e) => e.code(),
+            Error::Method(e) => e.code(),
+            Error::DuplicateAcrossFiles { .. } => "data.duplicate_across_files",
+            Error::NotFound { .. } => "not_found",
+            Error::Io { .. } => "io",
+            Error::Polars(_) => "internal",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

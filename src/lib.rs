@@ -1,0 +1,24 @@
+//! nqp — a new-quality-productivity (新质生产力) index for regions.
+//!
+//! The pipeline, one module per stage (the dependency arrow points one way, top to bottom):
+//!
+//! 1. [`ingest`] — bytes of a statistics file (NBS export, long or wide CSV; UTF-8 or GBK) →
+//!    the canonical long [`types::Panel`] with region names matched to codes.
+//! 2. [`framework`] — the declared indicator system (TOML) → typed framework; derived ratios.
+//! 3. [`method`] — pure index math: impute → normalise → weight → aggregate → rank.
+//! 4. [`analysis`] — pure follow-up analyses on a score table (disparities, dynamics, …).
+//! 5. [`service`] — the one API that the CLI, the HTML pages and the JSON API call.
+//! 6. [`web`] — axum router, thin handlers, server-rendered pages and SVG charts.
+//!
+//! [`types`] holds the value types every stage shares; [`error`] the umbrella error.
+
+pub mod analysis;
+pub mod error;
+pub mod framework;
+pub mod ingest;
+pub mod method;
+pub mod service;
+pub mod types;
+pub mod web;
+
+pub use error::{Error, Result};

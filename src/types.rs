@@ -1,0 +1,393 @@
+//! Domain types shared by every stage of the pipeline.
+//!
+//! Owns: the small value types (`Dimension`, `Direction`, `RegionCode`, `IndicatorId`, `Lang`, …)
+//! and the canonical long `Panel`. Must not: do I/O or know about HTTP, SQL or the CLI.
+
+use std::fmt;
+use std::str::FromStr;
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The three elements of productive forces in the new-quality-productivity literature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dimension {
+    /// 劳动者
+    Laborers,
+    /// 劳动资料
+    Tools,
+    /// 劳动对象
+    Objects,
+}
+
+impl Dimension {
+    pub const ALL: [Dimension; 3] = [Dimension::Laborers, Dimension::Tools, Dimension::Objects];
+
+    /// The stable machine name, also the column name in score tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dimension::Laborers => "laborers",
+            Dimension::Tools => "tools",
+            Dimension::Objects => "objects",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Dimension::Laborers, Lang::Zh) => "劳动者",
+            (Dimension::Tools, Lang::Zh) => "劳动资料",
+            (Dimension::Objects, Lang::Zh) => "劳动对象",
+            (Dimension::Laborers, Lang::En) => "Laborers",
+            (Dimension::Tools, Lang::En) => "Means of labor",
+            (Dimension::Objects, Lang::En) => "Objects of labor",
+        }
+    }
+}
+
+impl fmt::Display for Dimension {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Dimension {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "laborers" | "劳动者" => Ok(Dimension::Laborers),
+            "tools" | "劳动资料" => Ok(Dimension::Tools),
+            "objects" | "劳动对象" => Ok(Dimension::Objects),
+            other => Err(format!(
+                "unknown dimension '{other}' (expected laborers, tools or objects)"
+            )),
+        }
+    }
+}
+
+/// Whether more of an indicator is better (benefit, `+`) or worse (cost, `-`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Direction {
+    #[serde(rename = "+")]
+    Benefit,
+    #[serde(rename = "-")]
+    Cost,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Benefit => "+",
+            Direction::Cost => "-",
+        }
+    }
+}
+
+impl FromStr for Direction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "+" | "benefit" => Ok(Direction::Benefit),
+            "-" | "−" | "cost" => Ok(Direction::Cost),
+            other => Err(format!("unknown direction '{other}' (expected \"+\" or \"-\")")),
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Mechanism level of an indicator (Lu & Huang 2024): firms, industries, state governance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Micro,
+    Meso,
+    Macro,
+}
+
+impl Level {
+    pub const ALL: [Level; 3] = [Level::Micro, Level::Meso, Level::Macro];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Micro => "micro",
+            Level::Meso => "meso",
+            Level::Macro => "macro",
+        }
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Level::Micro, Lang::Zh) => "微观（企业）",
+            (Level::Meso, Lang::Zh) => "中观（产业）",
+            (Level::Macro, Lang::Zh) => "宏观（治理）",
+            (Level::Micro, Lang::En) => "Micro (firms)",
+            (Level::Meso, Lang::En) => "Meso (industries)",
+            (Level::Macro, Lang::En) => "Macro (governance)",
+        }
+    }
+}
+
+/// User interface language. Passed explicitly everywhere: there is no process-global locale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// Pick `zh` or `en` text.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+impl FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "zh" | "zh-cn" | "zh-hans" | "cn" => Ok(Lang::Zh),
+            "en" | "en-us" | "en-gb" => Ok(Lang::En),
+            other => Err(format!("unknown language '{other}' (expected zh or en)")),
+        }
+    }
+}
+
+/// Error for identifiers that do not follow their grammar.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind} '{value}': {rule}")]
+pub struct InvalidId {
+    pub kind: &'static str,
+    pub value: String,
+    pub rule: &'static str,
+}
+
+macro_rules! string_id {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $rule:literal, $valid:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Result<Self, InvalidId> {
+                let value = value.into();
+                let valid: fn(&str) -> bool = $valid;
+                if valid(&value) {
+                    Ok(Self(value))
+                } else {
+                    Err(InvalidId { kind: $kind, value, rule: $rule })
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                Self::new(s)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+string_id!(
+    /// A region's code in its region set, e.g. `CN-GD` (ISO 3166-2) or `UKC1` (NUTS-2).
+    RegionCode,
+    "region code",
+    "1–32 characters of letters, digits, '-', '_' or '.'",
+    |s| !s.is_empty()
+        && s.len() <= 32
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+);
+
+string_id!(
+    /// A framework indicator id: `[a-z0-9_]+`, starting with a letter.
+    IndicatorId,
+    "indicator id",
+    "lower-case letters, digits and '_', starting with a letter",
+    |s| s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+);
+
+string_id!(
+    /// A stored dataset's id: `[a-z0-9-]+`, used in URLs and file names.
+    DatasetId,
+    "dataset id",
+    "lower-case letters, digits and '-', 1–64 characters",
+    |s| !s.is_empty()
+        && s.len() <= 64
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+);
+
+/// Column names of the canonical long panel (DESIGN §2).
+pub mod panel_cols {
+    pub const REGION: &str = "region";
+    pub const YEAR: &str = "year";
+    pub const INDICATOR: &str = "indicator";
+    pub const VALUE: &str = "value";
+}
+
+/// The canonical long panel: `region: str, year: i32, indicator: str, value: f64` (nulls allowed),
+/// at most one row per (region, year, indicator).
+#[derive(Debug, Clone)]
+pub struct Panel {
+    frame: DataFrame,
+}
+
+impl Panel {
+    /// Wrap a frame that has exactly the four panel columns (extra columns are dropped, dtypes cast).
+    pub fn new(frame: DataFrame) -> PolarsResult<Self> {
+        use panel_cols::*;
+        let frame = frame
+            .lazy()
+            .select([
+                col(REGION).cast(DataType::String),
+                col(YEAR).cast(DataType::Int32),
+                col(INDICATOR).cast(DataType::String),
+                col(VALUE).cast(DataType::Float64),
+            ])
+            .collect()?;
+        Ok(Self { frame })
+    }
+
+    pub fn frame(&self) -> &DataFrame {
+        &self.frame
+    }
+
+    pub fn into_frame(self) -> DataFrame {
+        self.frame
+    }
+
+    pub fn height(&self) -> usize {
+        self.frame.height()
+    }
+
+    /// Stack several panels (e.g. one per uploaded file). Duplicates are not checked here.
+    pub fn concat(panels: impl IntoIterator<Item = Panel>) -> PolarsResult<Panel> {
+        let frames: Vec<LazyFrame> = panels.into_iter().map(|p| p.frame.lazy()).collect();
+        if frames.is_empty() {
+            return Panel::new(empty_panel_frame());
+        }
+        Panel::new(concat(frames, UnionArgs::default())?.collect()?)
+    }
+
+    /// Distinct indicator names, sorted.
+    pub fn indicators(&self) -> PolarsResult<Vec<String>> {
+        distinct_strings(&self.frame, panel_cols::INDICATOR)
+    }
+
+    /// Distinct region codes, sorted.
+    pub fn regions(&self) -> PolarsResult<Vec<String>> {
+        distinct_strings(&self.frame, panel_cols::REGION)
+    }
+
+    /// Distinct years, ascending.
+    pub fn years(&self) -> PolarsResult<Vec<i32>> {
+        let years = self.frame.column(panel_cols::YEAR)?.unique()?.sort(Default::default())?;
+        Ok(years.i32()?.iter().flatten().collect())
+    }
+}
+
+fn distinct_strings(frame: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    let col = frame.column(name)?.unique()?.sort(Default::default())?;
+    Ok(col.str()?.iter().flatten().map(str::to_owned).collect())
+}
+
+/// An empty frame with the panel schema.
+pub fn empty_panel_frame() -> DataFrame {
+    use panel_cols::*;
+    DataFrame::new_infer_height(vec![
+        Column::new_empty(REGION.into(), &DataType::String),
+        Column::new_empty(YEAR.into(), &DataType::Int32),
+        Column::new_empty(INDICATOR.into(), &DataType::String),
+        Column::new_empty(VALUE.into(), &DataType::Float64),
+    ])
+    .expect("four empty columns of equal height")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_follow_their_grammar() {
+        assert!(IndicatorId::new("rd_intensity").is_ok());
+        assert!(IndicatorId::new("RD").is_err());
+        assert!(IndicatorId::new("1abc").is_err());
+        assert!(IndicatorId::new("").is_err());
+        assert!(RegionCode::new("CN-GD").is_ok());
+        assert!(RegionCode::new("../etc").is_err());
+        assert!(DatasetId::new("cn-provinces").is_ok());
+        assert!(DatasetId::new("a/b").is_err());
+    }
+
+    #[test]
+    fn dimension_and_direction_parse_both_languages() {
+        assert_eq!("劳动资料".parse::<Dimension>().unwrap(), Dimension::Tools);
+        assert_eq!("objects".parse::<Dimension>().unwrap(), Dimension::Objects);
+        assert!("capital".parse::<Dimension>().is_err());
+        assert_eq!("-".parse::<Direction>().unwrap(), Direction::Cost);
+        assert!("up".parse::<Direction>().is_err());
+    }
+
+    #[test]
+    fn panel_reports_distinct_keys() {
+        let df = df!(
+            "region" => ["CN-BJ", "CN-SH", "CN-BJ"],
+            "year" => [2020i32, 2020, 2021],
+            "indicator" => ["gdp", "gdp", "gdp"],
+            "value" => [1.0, 2.0, 3.0],
+        )
+        .unwrap();
+        let panel = Panel::new(df).unwrap();
+        assert_eq!(panel.regions().unwrap(), vec!["CN-BJ", "CN-SH"]);
+        assert_eq!(panel.years().unwrap(), vec![2020, 2021]);
+        assert_eq!(panel.indicators().unwrap(), vec!["gdp"]);
+    }
+}
