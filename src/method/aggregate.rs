@@ -1,0 +1,145 @@
+//! Aggregation of direction-adjusted indicator scores `z` to one score per row.
+//!
+//! Owns: weighted sum, weighted geometric mean and TOPSIS on a column-major matrix (one `&[f64]`
+//! per indicator, one row per region-year) in which **NaN marks a missing cell**. A row missing
+//! some indicators is scored on the observed ones with the weights re-normalised over them
+//! (COINr `a_amean` with `na.rm`); a row with no observed indicator (or only zero-weight ones)
+//! gets NaN. Must not: choose the rows (years, panel) — the caller passes them.
+
+/// Weighted sum on 0–100 (DESIGN §4.4): `S_i = 100 · Σ_j w_j z_ij / Σ_j w_j`, sums over the
+/// observed cells of row i. With complete rows and `Σ w = 1` this is `100 · Σ w z`; applied to
+/// a dimension's columns it is `D_d = 100 · Σ_{j∈d} w_j z_j / W_d`, hence `S = Σ_d W_d D_d`.
+pub fn weighted_sum(cols: &[&[f64]], w: &[f64]) -> Vec<f64> {
+    rows(cols)
+        .map(|i| {
+            let (mut num, mut den) = (0.0, 0.0);
+            for (col, &wj) in cols.iter().zip(w) {
+                let z = col[i];
+                if !z.is_nan() {
+                    num += wj * z;
+                    den += wj;
+                }
+            }
+            if den > 0.0 {
+                100.0 * num / den
+            } else {
+                f64::NAN
+            }
+        })
+        .collect()
+}
+
+/// Weighted geometric mean on [1, 100] (COINr `a_gmean` on min-max data rescaled to [1, 100],
+/// which keeps a zero from collapsing the product, trap T12):
+/// `S_i = Π_j (1 + 99 z_ij)^(w_j / Σ_j w_j)`, over the observed cells of row i.
+/// Precondition: z ∈ [0, 1]. Note `S ≠ Σ_d W_d D_d` here; instead `S = Π_d D_d^(W_d)`.
+pub fn geometric(cols: &[&[f64]], w: &[f64]) -> Vec<f64> {
+    rows(cols)
+        .map(|i| {
+            let (mut log_sum, mut den) = (0.0, 0.0);
+            for (col, &wj) in cols.iter().zip(w) {
+                let z = col[i];
+                if !z.is_nan() {
+                    log_sum += wj * (1.0 + 99.0 * z).ln();
+                    den += wj;
+                }
+            }
+            if den > 0.0 {
+                (log_sum / den).exp()
+            } else {
+                f64::NAN
+            }
+        })
+        .collect()
+}
+
+/// The positive and negative ideal points in z-space: `(max_i z_ij, min_i z_ij)` per column over
+/// the observed cells (NaN for an unobserved column). With w ≥ 0 these give TOPSIS's
+/// `A⁺ = max_i v_ij`, `A⁻ = min_i v_ij` for `v = w z`.
+pub fn ideal_points(cols: &[&[f64]]) -> (Vec<f64>, Vec<f64>) {
+    cols.iter()
+        .map(|col| match super::normalise::observed_range(col) {
+            Some((lo, hi)) => (hi, lo),
+            None => (f64::NAN, f64::NAN),
+        })
+        .unzip()
+}
+
+/// TOPSIS distances and closeness, per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topsis {
+    pub d_plus: Vec<f64>,
+    pub d_minus: Vec<f64>,
+    /// `D⁻/(D⁺ + D⁻)` in [0, 1]; NaN when `D⁺ + D⁻ = 0` or the row has no observed cell.
+    pub closeness: Vec<f64>,
+}
+
+/// TOPSIS (Hwang & Yoon; reference README §3.5, min-max variant of pymcdm/pyrepo) on `v = w z`:
+/// `D⁺_i = sqrt(Σ_j (w_j (z_ij − z⁺_j))²)`, `D⁻_i = sqrt(Σ_j (w_j (z_ij − z⁻_j))²)` over the
+/// observed cells of row i, `C_i = D⁻_i / (D⁺_i + D⁻_i)`. `ideal`/`anti` are `z⁺`/`z⁻` from
+/// [`ideal_points`] over the set the normalisation ran on (the whole panel, or the year), so they
+/// may come from rows other than `cols`. Re-normalising a row's weights would not change `C_i`
+/// (it is scale-free), so missing cells are simply left out.
+pub fn topsis(cols: &[&[f64]], w: &[f64], ideal: &[f64], anti: &[f64]) -> Topsis {
+    let mut out = Topsis {
+        d_plus: Vec::new(),
+        d_minus: Vec::new(),
+        closeness: Vec::new(),
+    };
+    for i in rows(cols) {
+        let (mut sp, mut sm, mut seen) = (0.0, 0.0, false);
+        for (j, col) in cols.iter().enumerate() {
+            let z = col[i];
+            if !z.is_nan() {
+                let dp = w[j] * (z - ideal[j]);
+                let dm = w[j] * (z - anti[j]);
+                sp += dp * dp;
+                sm += dm * dm;
+                seen = true;
+            }
+        }
+        let (dp, dm) = if seen {
+            (sp.sqrt(), sm.sqrt())
+        } else {
+            (f64::NAN, f64::NAN)
+        };
+        let total = dp + dm;
+        out.d_plus.push(dp);
+        out.d_minus.push(dm);
+        out.closeness
+            .push(if total > 0.0 { dm / total } else { f64::NAN });
+    }
+    out
+}
+
+fn rows(cols: &[&[f64]]) -> std::ops::Range<usize> {
+    0..cols.first().map_or(0, |c| c.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_cells_renormalise_the_weights() {
+        let a = [1.0, 0.5];
+        let b = [0.0, f64::NAN];
+        let s = weighted_sum(&[&a, &b], &[0.25, 0.75]);
+        assert_eq!(s, vec![25.0, 50.0]);
+        let g = geometric(&[&a, &b], &[0.5, 0.5]);
+        assert!((g[0] - 10.0).abs() < 1e-12);
+        assert!((g[1] - 50.5).abs() < 1e-12);
+        let nothing = weighted_sum(&[&[f64::NAN]], &[1.0]);
+        assert!(nothing[0].is_nan());
+    }
+
+    #[test]
+    fn topsis_of_identical_rows_is_undefined() {
+        let c = [0.5, 0.5];
+        let t = topsis(&[&c], &[1.0], &[0.5], &[0.5]);
+        assert_eq!(t.d_plus, vec![0.0, 0.0]);
+        assert!(t.closeness[0].is_nan());
+        let (hi, lo) = ideal_points(&[&[0.2, f64::NAN, 0.9]]);
+        assert_eq!((hi[0], lo[0]), (0.9, 0.2));
+    }
+}
