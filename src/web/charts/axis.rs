@@ -1,0 +1,65 @@
+//! Axes and grid lines drawn from a `LinearScale`.
+//!
+//! Owns: tick marks, tick labels, grid lines and axis titles. Must not: choose domains.
+
+use std::fmt::Write;
+
+use super::scale::LinearScale;
+use super::svg::{FONT, GRID, INK, num, text};
+
+/// A left y axis at `x` with horizontal grid lines to `x_end`; `labels` pairs tick value and
+/// text. Returns nothing: the caller reserved the margin.
+pub fn y_axis(out: &mut String, y: &LinearScale, x: f64, x_end: f64, labels: &[(f64, String)]) {
+    out.push_str("<g class=\"axis y\">");
+    for (v, label) in labels {
+        let py = y.map(*v);
+        let _ = write!(
+            out,
+            "<line x1=\"{}\" x2=\"{}\" y1=\"{p}\" y2=\"{p}\" stroke=\"{GRID}\" stroke-width=\"1\"/>",
+            num(x),
+            num(x_end),
+            p = num(py)
+        );
+        text(out, x - 6.0, py + FONT * 0.35, "end", "", label);
+    }
+    out.push_str("</g>");
+}
+
+/// A bottom x axis at `y` with tick marks and labels under them.
+pub fn x_axis(out: &mut String, x: &LinearScale, y: f64, labels: &[(f64, String)]) {
+    let (r0, r1) = x.range();
+    let _ = write!(
+        out,
+        "<g class=\"axis x\"><line x1=\"{}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{INK}\" stroke-width=\"1\"/>",
+        num(r0.min(r1)),
+        num(r0.max(r1)),
+        y = num(y)
+    );
+    for (v, label) in labels {
+        let px = x.map(*v);
+        let _ = write!(
+            out,
+            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{INK}\" stroke-width=\"1\"/>",
+            num(y),
+            num(y + 4.0),
+            p = num(px)
+        );
+        text(out, px, y + 4.0 + FONT, "middle", "", label);
+    }
+    out.push_str("</g>");
+}
+
+/// A vertical axis title rotated along the left edge, centred on the plot height.
+pub fn y_title(out: &mut String, x: f64, y_mid: f64, title: &str) {
+    if title.is_empty() {
+        return;
+    }
+    let _ = write!(
+        out,
+        "<g transform=\"translate({},{}) rotate(-90)\">",
+        num(x),
+        num(y_mid)
+    );
+    text(out, 0.0, 0.0, "middle", " class=\"axis-title\"", title);
+    out.push_str("</g>");
+}

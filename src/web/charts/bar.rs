@@ -1,0 +1,196 @@
+//! Horizontal ranked bar chart: one row per item (label, bar, value), in the order given.
+//!
+//! Owns: bar layout. Must not: sort or rank (the caller passes rows in display order).
+
+use std::fmt::Write;
+
+use super::axis;
+use super::palette;
+use super::scale::{LinearScale, extent, format_tick, tick_step};
+use super::svg::{self, FONT, Frame, escape_xml, num, text, text_width};
+
+/// One bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarDatum {
+    pub label: String,
+    /// `None` draws no bar and the spec's `no_data_label`.
+    pub value: Option<f64>,
+    /// The value as the page formats it (shown at the right and in the tooltip).
+    pub display: String,
+    /// Link of the whole row (e.g. the region's profile).
+    pub href: Option<String>,
+    /// Drawn in a contrasting colour and a bold label (colour is not the only cue).
+    pub highlight: bool,
+}
+
+/// A horizontal bar chart.
+pub struct BarSpec<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub desc: &'a str,
+    pub data: &'a [BarDatum],
+    /// Total width in px; the height follows from the number of rows.
+    pub width: f64,
+    /// Title under the value axis (may be empty).
+    pub value_label: &'a str,
+    pub no_data_label: &'a str,
+}
+
+const ROW: f64 = 22.0;
+const BAR: f64 = 14.0;
+const TOP: f64 = 6.0;
+
+/// Renders the chart; an empty `data` gives a small SVG saying `no_data_label`.
+pub fn render(spec: &BarSpec<'_>) -> String {
+    let n = spec.data.len();
+    let axis_h = if spec.value_label.is_empty() {
+        24.0
+    } else {
+        42.0
+    };
+    let height = TOP + ROW * n.max(1) as f64 + axis_h;
+    let interactive = spec.data.iter().any(|d| d.href.is_some());
+    let (mut out, _id) = svg::open(&Frame {
+        id: spec.id,
+        width: spec.width,
+        height,
+        title: spec.title,
+        desc: spec.desc,
+        class: "nqp-chart nqp-bar",
+        interactive,
+    });
+    if n == 0 {
+        svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
+        return svg::close(out);
+    }
+    let label_w = spec
+        .data
+        .iter()
+        .map(|d| text_width(&d.label, FONT))
+        .fold(0.0, f64::max)
+        .min(spec.width * 0.35)
+        + 10.0;
+    let value_w = spec
+        .data
+        .iter()
+        .map(|d| {
+            text_width(
+                if d.value.is_some() {
+                    &d.display
+                } else {
+                    spec.no_data_label
+                },
+                FONT,
+            )
+        })
+        .fold(0.0, f64::max)
+        + 10.0;
+    let x0 = label_w;
+    let x1 = (spec.width - value_w).max(x0 + 20.0);
+    let (lo, hi) = extent(spec.data.iter().filter_map(|d| d.value)).unwrap_or((0.0, 1.0));
+    let x = LinearScale::new((lo.min(0.0), hi.max(0.0)), (x0, x1)).nice(5);
+    let (d0, d1) = x.domain();
+    let step = tick_step(d0, d1, 5);
+    let ticks: Vec<(f64, String)> = x
+        .ticks(5)
+        .into_iter()
+        .map(|t| (t, format_tick(t, step)))
+        .collect();
+    let plot_bottom = TOP + ROW * n as f64;
+
+    // Vertical grid lines behind the bars.
+    out.push_str("<g class=\"grid\">");
+    for (t, _) in &ticks {
+        let _ = write!(
+            out,
+            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1\"/>",
+            num(TOP),
+            num(plot_bottom),
+            svg::GRID,
+            p = num(x.map(*t))
+        );
+    }
+    out.push_str("</g><g class=\"bars\">");
+    let zero = x.map(0.0);
+    for (i, d) in spec.data.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let tip = match d.value {
+            Some(_) => format!("{}: {}", d.label, d.display),
+            None => format!("{}: {}", d.label, spec.no_data_label),
+        };
+        match &d.href {
+            Some(h) => {
+                let _ = write!(out, "<a href=\"{}\" class=\"row\">", escape_xml(h));
+            }
+            None => out.push_str("<g class=\"row\">"),
+        }
+        let _ = write!(out, "<title>{}</title>", escape_xml(&tip));
+        let weight = if d.highlight {
+            " font-weight=\"bold\""
+        } else {
+            ""
+        };
+        text(
+            &mut out,
+            x0 - 6.0,
+            y + ROW / 2.0 + FONT * 0.35,
+            "end",
+            weight,
+            &d.label,
+        );
+        match d.value {
+            Some(v) if v.is_finite() => {
+                let (a, b) = (zero.min(x.map(v)), zero.max(x.map(v)));
+                let fill = if d.highlight {
+                    palette::OKABE_ITO[1]
+                } else {
+                    palette::OKABE_ITO[0]
+                };
+                let _ = write!(
+                    out,
+                    "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{BAR}\" fill=\"{fill}\"/>",
+                    num(a),
+                    num(y + (ROW - BAR) / 2.0),
+                    num((b - a).max(0.5))
+                );
+                text(
+                    &mut out,
+                    spec.width - 4.0,
+                    y + ROW / 2.0 + FONT * 0.35,
+                    "end",
+                    weight,
+                    &d.display,
+                );
+            }
+            _ => text(
+                &mut out,
+                spec.width - 4.0,
+                y + ROW / 2.0 + FONT * 0.35,
+                "end",
+                " fill=\"#666\" font-style=\"italic\"",
+                spec.no_data_label,
+            ),
+        }
+        out.push_str(if d.href.is_some() { "</a>" } else { "</g>" });
+    }
+    let _ = write!(
+        out,
+        "</g><line x1=\"{z}\" x2=\"{z}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1\"/>",
+        num(TOP),
+        num(plot_bottom),
+        svg::INK,
+        z = num(zero)
+    );
+    axis::x_axis(&mut out, &x, plot_bottom, &ticks);
+    if !spec.value_label.is_empty() {
+        text(
+            &mut out,
+            (x0 + x1) / 2.0,
+            plot_bottom + 36.0,
+            "middle",
+            " class=\"axis-title\"",
+            spec.value_label,
+        );
+    }
+    svg::close(out)
+}

@@ -1,0 +1,157 @@
+//! Legends shared by the charts: colour swatches, hatched "no data", and line/marker keys.
+//!
+//! Owns: legend layout (vertical list or wrapped row). Must not: decide colours.
+
+use std::fmt::Write;
+
+use super::svg::{FONT, escape_xml, num, text, text_width};
+
+/// What a legend entry shows beside its label.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Swatch {
+    /// A filled square.
+    Fill(String),
+    /// A square filled with a `<pattern>` (the id within the SVG).
+    Pattern(String),
+    /// A short line with a dash pattern ("" = solid) and a dot.
+    Line { color: String, dash: String },
+}
+
+/// One legend entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegendItem {
+    pub label: String,
+    pub swatch: Swatch,
+}
+
+const SW: f64 = 14.0;
+const ROW: f64 = 18.0;
+
+fn swatch(out: &mut String, x: f64, y: f64, s: &Swatch) {
+    match s {
+        Swatch::Fill(c) => {
+            let _ = write!(
+                out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{SW}\" height=\"{SW}\" fill=\"{}\" stroke=\"#666\" stroke-width=\"0.5\"/>",
+                num(x),
+                num(y),
+                escape_xml(c)
+            );
+        }
+        Swatch::Pattern(id) => {
+            let _ = write!(
+                out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{SW}\" height=\"{SW}\" fill=\"url(#{})\" stroke=\"#666\" stroke-width=\"0.5\"/>",
+                num(x),
+                num(y),
+                escape_xml(id)
+            );
+        }
+        Swatch::Line { color, dash } => {
+            let dash_attr = if dash.is_empty() {
+                String::new()
+            } else {
+                format!(" stroke-dasharray=\"{}\"", escape_xml(dash))
+            };
+            let _ = write!(
+                out,
+                "<line x1=\"{}\" x2=\"{}\" y1=\"{m}\" y2=\"{m}\" stroke=\"{c}\" stroke-width=\"2\"{dash_attr}/>\
+                 <circle cx=\"{}\" cy=\"{m}\" r=\"3\" fill=\"{c}\"/>",
+                num(x - 4.0),
+                num(x + SW + 4.0),
+                num(x + SW / 2.0),
+                m = num(y + SW / 2.0),
+                c = escape_xml(color)
+            );
+        }
+    }
+}
+
+/// A vertical legend with an optional title at (x, y); returns its (width, height).
+pub fn vertical(out: &mut String, x: f64, y: f64, title: &str, items: &[LegendItem]) -> (f64, f64) {
+    out.push_str("<g class=\"legend\">");
+    let mut cy = y;
+    let mut w: f64 = 0.0;
+    if !title.is_empty() {
+        text(out, x, cy + FONT, "start", " font-weight=\"bold\"", title);
+        w = text_width(title, FONT);
+        cy += ROW + 2.0;
+    }
+    for item in items {
+        swatch(out, x, cy, &item.swatch);
+        text(out, x + SW + 8.0, cy + SW - 3.0, "start", "", &item.label);
+        w = w.max(SW + 8.0 + text_width(&item.label, FONT));
+        cy += ROW;
+    }
+    out.push_str("</g>");
+    (w, cy - y)
+}
+
+/// The height a row legend of `items` needs when wrapped at `max_width`.
+pub fn row_height(items: &[LegendItem], max_width: f64) -> f64 {
+    row_layout(items, 0.0, max_width).1
+}
+
+fn row_layout(items: &[LegendItem], x: f64, max_width: f64) -> (Vec<(f64, f64)>, f64) {
+    let mut pos = Vec::with_capacity(items.len());
+    let (mut cx, mut cy) = (x, 0.0);
+    for item in items {
+        let w = SW + 6.0 + text_width(&item.label, FONT) + 16.0;
+        if cx > x && cx + w > x + max_width {
+            cx = x;
+            cy += ROW;
+        }
+        pos.push((cx, cy));
+        cx += w;
+    }
+    let h = if items.is_empty() { 0.0 } else { cy + ROW };
+    (pos, h)
+}
+
+/// A legend laid out in rows, wrapping at `max_width`; returns its height.
+pub fn row(out: &mut String, x: f64, y: f64, max_width: f64, items: &[LegendItem]) -> f64 {
+    let (pos, h) = row_layout(items, x, max_width);
+    out.push_str("<g class=\"legend\">");
+    for (item, (px, py)) in items.iter().zip(pos) {
+        swatch(out, px + 4.0, y + py, &item.swatch);
+        text(
+            out,
+            px + 4.0 + SW + 6.0,
+            y + py + SW - 3.0,
+            "start",
+            "",
+            &item.label,
+        );
+    }
+    out.push_str("</g>");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(label: &str) -> LegendItem {
+        LegendItem {
+            label: label.to_string(),
+            swatch: Swatch::Fill("#ffffcc".into()),
+        }
+    }
+
+    #[test]
+    fn vertical_legend_has_one_row_per_item_and_escapes() {
+        let mut out = String::new();
+        let (_, h) = vertical(&mut out, 0.0, 0.0, "T<", &[item("a&b"), item("c")]);
+        assert_eq!(out.matches("<rect").count(), 2);
+        assert!(out.contains("a&amp;b") && out.contains("T&lt;"));
+        assert_eq!(h, ROW + 2.0 + 2.0 * ROW);
+    }
+
+    #[test]
+    fn row_legend_wraps() {
+        let items: Vec<LegendItem> = (0..6).map(|i| item(&format!("series {i}"))).collect();
+        assert_eq!(row_height(&items, 10_000.0), ROW);
+        assert!(row_height(&items, 200.0) > ROW);
+        assert_eq!(row_height(&[], 100.0), 0.0);
+    }
+}

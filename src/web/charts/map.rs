@@ -1,0 +1,757 @@
+//! The China choropleth: province boundaries projected once at start-up, coloured per request.
+//!
+//! Boundaries: `data/geo/cn-provinces.geojson`, built by `scripts/make_geo.py` from Natural
+//! Earth 1:50m (public domain): the 31 provinces plus Taiwan, Hong Kong and Macao as regions
+//! without data. The South China Sea islands inset is not drawn (the methodology page says so).
+//!
+//! Projection: Albers equal-area conic on the sphere (equal area, so a province's ink matches
+//! its size), standard parallels 25° N and 47° N, central meridian 105° E, origin latitude 0°,
+//! the usual parameters for maps of China. Formulas: Snyder (1987), *Map Projections — A Working
+//! Manual*, USGS Professional Paper 1395, pp. 98–101, eqs. (14-1)–(14-6). The projected plane is
+//! fitted into a `WIDTH`-px-wide viewBox with north up; every region's SVG path is precomputed
+//! with coordinates rounded to 0.1 px.
+//!
+//! Owns: GeoJSON parsing, projection, the map SVG. Must not: compute bins or format values
+//! (callers pass `Bins` and `display` strings).
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use super::legend::{self, LegendItem, Swatch};
+use super::palette;
+use super::svg::{self, Frame, escape_xml, num};
+use super::{Bins, ChartError};
+use crate::types::Lang;
+
+/// Albers equal-area conic projection on a unit sphere (Snyder 1987, eqs. 14-1 to 14-6).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Albers {
+    n: f64,
+    c: f64,
+    rho0: f64,
+    lambda0: f64,
+}
+
+impl Albers {
+    /// Standard parallels `phi1`, `phi2`, origin latitude `phi0`, central meridian `lambda0`,
+    /// all in degrees.
+    pub fn new(phi1: f64, phi2: f64, phi0: f64, lambda0: f64) -> Albers {
+        let (s1, s2) = (phi1.to_radians().sin(), phi2.to_radians().sin());
+        let n = (s1 + s2) / 2.0; // (14-6)
+        let c = phi1.to_radians().cos().powi(2) + 2.0 * n * s1; // (14-5)
+        let rho0 = (c - 2.0 * n * phi0.to_radians().sin()).sqrt() / n; // (14-3a)
+        Albers {
+            n,
+            c,
+            rho0,
+            lambda0: lambda0.to_radians(),
+        }
+    }
+
+    /// The parameters used for the China map: 25° N / 47° N, origin 0° N, 105° E.
+    pub fn china() -> Albers {
+        Albers::new(25.0, 47.0, 0.0, 105.0)
+    }
+
+    /// The cone constant n.
+    pub fn n(&self) -> f64 {
+        self.n
+    }
+
+    /// Snyder's C.
+    pub fn c(&self) -> f64 {
+        self.c
+    }
+
+    /// ρ0, the radius of the origin latitude's arc.
+    pub fn rho0(&self) -> f64 {
+        self.rho0
+    }
+
+    /// Projects (longitude, latitude) in degrees to plane (x, y), x east, y north, in units of
+    /// the sphere's radius.
+    pub fn project(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let mut dl = lon.to_radians() - self.lambda0;
+        // Keep λ − λ0 in (−π, π] so meridians near ±180° stay on their side.
+        if dl > std::f64::consts::PI {
+            dl -= std::f64::consts::TAU;
+        } else if dl <= -std::f64::consts::PI {
+            dl += std::f64::consts::TAU;
+        }
+        let rho = (self.c - 2.0 * self.n * lat.to_radians().sin())
+            .max(0.0)
+            .sqrt()
+            / self.n; // (14-3)
+        let theta = self.n * dl; // (14-4)
+        (rho * theta.sin(), self.rho0 - rho * theta.cos()) // (14-1), (14-2)
+    }
+}
+
+/// Whether a region is one of the 31 provinces or a region the data never covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionKind {
+    Province,
+    /// Taiwan, Hong Kong, Macao: drawn hatched unless a value is supplied.
+    NoData,
+}
+
+/// One region of the map with its precomputed path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapRegion {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kind: RegionKind,
+    /// SVG path data in viewBox px.
+    pub path: String,
+    /// Projected area in px² (for tests and label decisions).
+    pub area: f64,
+}
+
+impl MapRegion {
+    pub fn name(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Zh => &self.name_zh,
+            Lang::En => &self.name_en,
+        }
+    }
+}
+
+/// The projected map, built once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChinaMap {
+    regions: Vec<MapRegion>,
+    width: f64,
+    height: f64,
+}
+
+/// One region's value on a choropleth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MapValue {
+    /// Region code as in the map (ISO 3166-2, e.g. "CN-GD").
+    pub code: String,
+    /// Display name (overrides the map's own name).
+    pub name: String,
+    /// `None` = no data (hatched).
+    pub value: Option<f64>,
+    pub rank: Option<u32>,
+    /// The value as the page formats it, shown in the tooltip.
+    pub display: String,
+}
+
+/// Everything one choropleth needs besides the map.
+pub struct ChoroplethSpec<'a> {
+    /// Prefix of the ids inside the SVG; unique within the page.
+    pub id: &'a str,
+    pub title: &'a str,
+    pub desc: &'a str,
+    pub values: &'a [MapValue],
+    /// Computed once over all years, so colours mean the same on every year's map.
+    pub bins: &'a Bins,
+    /// The link of a region (its profile), by code; `None` leaves it unlinked.
+    pub href: &'a dyn Fn(&str) -> Option<String>,
+    pub lang: Lang,
+    pub no_data_label: &'a str,
+    pub legend_title: &'a str,
+    /// A region drawn with a heavy outline (e.g. the region whose profile is open).
+    pub highlight: Option<&'a str>,
+}
+
+/// Padding around the projected outline, px.
+const PAD: f64 = 8.0;
+
+static BUNDLED: OnceLock<ChinaMap> = OnceLock::new();
+
+fn feature_err(index: usize, reason: impl Into<String>) -> ChartError {
+    ChartError::Feature {
+        index,
+        reason: reason.into(),
+    }
+}
+
+type Ring = Vec<(f64, f64)>;
+
+fn parse_ring(index: usize, v: &Value) -> Result<Ring, ChartError> {
+    let pts = v
+        .as_array()
+        .ok_or_else(|| feature_err(index, "a ring is not an array"))?;
+    let mut ring = Vec::with_capacity(pts.len());
+    for p in pts {
+        let pair = p.as_array().filter(|a| a.len() >= 2);
+        let (lon, lat) = match pair.map(|a| (a[0].as_f64(), a[1].as_f64())) {
+            Some((Some(lon), Some(lat))) => (lon, lat),
+            _ => return Err(feature_err(index, "a position is not [lon, lat]")),
+        };
+        if !((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)) {
+            return Err(feature_err(
+                index,
+                format!("position [{lon}, {lat}] is out of range"),
+            ));
+        }
+        ring.push((lon, lat));
+    }
+    if ring.len() < 4 {
+        return Err(feature_err(index, "a ring has fewer than 4 positions"));
+    }
+    Ok(ring)
+}
+
+fn parse_polygon(index: usize, v: &Value) -> Result<Vec<Ring>, ChartError> {
+    v.as_array()
+        .ok_or_else(|| feature_err(index, "a polygon is not an array of rings"))?
+        .iter()
+        .map(|r| parse_ring(index, r))
+        .collect()
+}
+
+fn ring_area(r: &[(f64, f64)]) -> f64 {
+    let n = r.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (r[i], r[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum::<f64>()
+        / 2.0
+}
+
+impl ChinaMap {
+    /// Width of the map's viewBox in px (the height follows from the projected outline).
+    pub const WIDTH: f64 = 800.0;
+
+    /// Parses a GeoJSON FeatureCollection whose features carry `code`, `name_zh`, `name_en`
+    /// and `kind` ("province" | "no-data") and a Polygon/MultiPolygon, projects and fits it.
+    pub fn from_geojson(text: &str) -> Result<ChinaMap, ChartError> {
+        let doc: Value = serde_json::from_str(text).map_err(|e| ChartError::GeoJson {
+            message: e.to_string(),
+            line: e.line(),
+            column: e.column(),
+        })?;
+        let features =
+            doc.get("features")
+                .and_then(Value::as_array)
+                .ok_or(ChartError::GeoJson {
+                    message: "no \"features\" array".into(),
+                    line: 1,
+                    column: 1,
+                })?;
+        let proj = Albers::china();
+        let mut parsed = Vec::with_capacity(features.len());
+        for (index, f) in features.iter().enumerate() {
+            let props = f.get("properties");
+            let prop = |k: &str| props.and_then(|p| p.get(k)).and_then(Value::as_str);
+            let code =
+                prop("code").ok_or_else(|| feature_err(index, "missing property \"code\""))?;
+            let kind = match prop("kind").unwrap_or("province") {
+                "province" => RegionKind::Province,
+                "no-data" => RegionKind::NoData,
+                other => return Err(feature_err(index, format!("unknown kind \"{other}\""))),
+            };
+            let geom = f
+                .get("geometry")
+                .ok_or_else(|| feature_err(index, "missing geometry"))?;
+            let coords = geom
+                .get("coordinates")
+                .ok_or_else(|| feature_err(index, "missing coordinates"))?;
+            let polygons = match geom.get("type").and_then(Value::as_str) {
+                Some("Polygon") => vec![parse_polygon(index, coords)?],
+                Some("MultiPolygon") => coords
+                    .as_array()
+                    .ok_or_else(|| feature_err(index, "MultiPolygon coordinates are not an array"))?
+                    .iter()
+                    .map(|p| parse_polygon(index, p))
+                    .collect::<Result<Vec<_>, _>>()?,
+                other => {
+                    return Err(feature_err(
+                        index,
+                        format!("unsupported geometry {other:?}"),
+                    ));
+                }
+            };
+            let projected: Vec<Vec<Ring>> = polygons
+                .iter()
+                .map(|poly| {
+                    poly.iter()
+                        .map(|ring| {
+                            ring.iter()
+                                .map(|&(lon, lat)| proj.project(lon, lat))
+                                .collect()
+                        })
+                        .collect()
+                })
+                .collect();
+            parsed.push((
+                code.to_string(),
+                prop("name_zh").unwrap_or(code).to_string(),
+                prop("name_en").unwrap_or(code).to_string(),
+                kind,
+                projected,
+            ));
+        }
+        let all = parsed
+            .iter()
+            .flat_map(|p| p.4.iter().flatten().flatten().copied());
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for (x, y) in all {
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        if x0 >= x1 || y0 >= y1 {
+            return Err(ChartError::GeoJson {
+                message: "no area to draw".into(),
+                line: 1,
+                column: 1,
+            });
+        }
+        let s = (Self::WIDTH - 2.0 * PAD) / (x1 - x0);
+        let height = ((y1 - y0) * s + 2.0 * PAD).ceil();
+        // North up: SVG's y grows downwards.
+        let to_px = |(x, y): (f64, f64)| (PAD + (x - x0) * s, PAD + (y1 - y) * s);
+        let regions = parsed
+            .into_iter()
+            .map(|(code, name_zh, name_en, kind, polys)| {
+                let mut path = String::new();
+                let mut area = 0.0;
+                for poly in &polys {
+                    for (i, ring) in poly.iter().enumerate() {
+                        let px: Ring = ring.iter().map(|&p| to_px(p)).collect();
+                        // Exterior rings add, holes subtract.
+                        let a = ring_area(&px).abs();
+                        area += if i == 0 { a } else { -a };
+                        write_ring(&mut path, &px);
+                    }
+                }
+                MapRegion {
+                    code,
+                    name_zh,
+                    name_en,
+                    kind,
+                    path,
+                    area,
+                }
+            })
+            .collect();
+        Ok(ChinaMap {
+            regions,
+            width: Self::WIDTH,
+            height,
+        })
+    }
+
+    /// The map built from the bundled `data/geo/cn-provinces.geojson`, parsed on first use.
+    pub fn bundled() -> &'static ChinaMap {
+        BUNDLED.get_or_init(|| {
+            // The file is compiled in and checked by the `bundled_map_*` tests, so failure here
+            // is a build defect, not a user error.
+            ChinaMap::from_geojson(include_str!("../../../data/geo/cn-provinces.geojson"))
+                .expect("bundled data/geo/cn-provinces.geojson is valid")
+        })
+    }
+
+    pub fn regions(&self) -> &[MapRegion] {
+        &self.regions
+    }
+
+    pub fn region(&self, code: &str) -> Option<&MapRegion> {
+        self.regions.iter().find(|r| r.code == code)
+    }
+
+    /// (width, height) of the viewBox in px.
+    pub fn size(&self) -> (f64, f64) {
+        (self.width, self.height)
+    }
+
+    /// Renders the choropleth: one `<a href>` (or `<g>` when unlinked) per region with a
+    /// `<title>` tooltip "name: value (rank N)", hatched "no data", a legend of the bins.
+    pub fn render(&self, spec: &ChoroplethSpec<'_>) -> String {
+        let by_code: HashMap<&str, &MapValue> =
+            spec.values.iter().map(|v| (v.code.as_str(), v)).collect();
+        let (mut out, id) = svg::open(&Frame {
+            id: spec.id,
+            width: self.width,
+            height: self.height,
+            title: spec.title,
+            desc: spec.desc,
+            class: "nqp-chart nqp-map",
+            interactive: true,
+        });
+        let hatch = format!("{id}-nodata");
+        let _ = write!(
+            out,
+            "<defs><pattern id=\"{hatch}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" \
+             patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"{}\"/>\
+             <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"{}\" stroke-width=\"1.5\"/></pattern></defs>",
+            palette::NO_DATA_FILL,
+            palette::NO_DATA_HATCH
+        );
+        out.push_str(
+            "<g class=\"regions\" stroke=\"#4d4d4d\" stroke-width=\"0.5\" stroke-linejoin=\"round\">",
+        );
+        // Provinces first, then the no-data regions on top (Hong Kong and Macao overlap the
+        // Guangdong outline a little), then the highlighted region so its outline is not hidden.
+        let mut order: Vec<&MapRegion> = self.regions.iter().collect();
+        order.sort_by_key(|r| {
+            (
+                spec.highlight == Some(r.code.as_str()),
+                r.kind == RegionKind::NoData,
+            )
+        });
+        for r in order {
+            let v = by_code.get(r.code.as_str()).copied();
+            let name = v.map_or_else(|| r.name(spec.lang), |v| v.name.as_str());
+            let fill = v.and_then(|v| v.value).and_then(|x| spec.bins.color_of(x));
+            let tip = tooltip(spec, name, v.filter(|_| fill.is_some()));
+            let linked = r.kind == RegionKind::Province || v.is_some();
+            let href = if linked { (spec.href)(&r.code) } else { None };
+            let mut class = String::from("region");
+            if fill.is_none() {
+                class.push_str(" no-data");
+            }
+            let selected = spec.highlight == Some(r.code.as_str());
+            if selected {
+                class.push_str(" selected");
+            }
+            match &href {
+                Some(h) => {
+                    let _ = write!(out, "<a href=\"{}\"", escape_xml(h));
+                }
+                None => out.push_str("<g"),
+            }
+            let _ = write!(
+                out,
+                " class=\"{class}\" data-code=\"{}\"><title>{}</title><path d=\"{}\" fill=\"{}\"{}/>",
+                escape_xml(&r.code),
+                escape_xml(&tip),
+                r.path,
+                match fill {
+                    Some(c) => c.to_string(),
+                    None => format!("url(#{hatch})"),
+                },
+                if selected {
+                    " stroke=\"#000\" stroke-width=\"2\""
+                } else {
+                    ""
+                }
+            );
+            out.push_str(if href.is_some() { "</a>" } else { "</g>" });
+        }
+        out.push_str("</g>");
+        let mut items: Vec<LegendItem> = spec
+            .bins
+            .labels()
+            .into_iter()
+            .zip(spec.bins.colors())
+            .map(|(label, c)| LegendItem {
+                label,
+                swatch: Swatch::Fill((*c).to_string()),
+            })
+            .collect();
+        items.push(LegendItem {
+            label: spec.no_data_label.to_string(),
+            swatch: Swatch::Pattern(hatch),
+        });
+        let legend_h = 20.0 + 18.0 * items.len() as f64;
+        legend::vertical(
+            &mut out,
+            PAD + 4.0,
+            self.height - PAD - legend_h,
+            spec.legend_title,
+            &items,
+        );
+        svg::close(out)
+    }
+}
+
+/// "name: value (rank N)" in the page language; "name: no data" without a value.
+fn tooltip(spec: &ChoroplethSpec<'_>, name: &str, v: Option<&MapValue>) -> String {
+    match (v, spec.lang) {
+        (None, Lang::Zh) => format!("{name}：{}", spec.no_data_label),
+        (None, Lang::En) => format!("{name}: {}", spec.no_data_label),
+        (Some(v), Lang::Zh) => match v.rank {
+            Some(r) => format!("{name}：{}（第 {r} 名）", v.display),
+            None => format!("{name}：{}", v.display),
+        },
+        (Some(v), Lang::En) => match v.rank {
+            Some(r) => format!("{name}: {} (rank {r})", v.display),
+            None => format!("{name}: {}", v.display),
+        },
+    }
+}
+
+/// Appends "M x,y L x,y … Z" with 0.1 px coordinates, skipping points that round together.
+fn write_ring(path: &mut String, ring: &[(f64, f64)]) {
+    // GeoJSON repeats the first position at the end; "Z" closes the ring instead.
+    let open = match ring {
+        [first, rest @ .., last] if first == last => &ring[..rest.len() + 1],
+        _ => ring,
+    };
+    let mut last = String::new();
+    let mut count = 0;
+    for &(x, y) in open {
+        let p = format!("{},{}", num(x), num(y));
+        if p == last {
+            continue;
+        }
+        path.push_str(if count == 0 {
+            "M"
+        } else if count == 1 {
+            "L"
+        } else {
+            " "
+        });
+        path.push_str(&p);
+        last = p;
+        count += 1;
+    }
+    if count > 0 {
+        path.push('Z');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{check_xml, count, texts};
+    use super::*;
+
+    #[test]
+    fn albers_matches_snyders_worked_example() {
+        // Snyder (1987) p. 292: sphere R = 1, φ1 = 29.5°, φ2 = 45.5°, φ0 = 23°, λ0 = −96°;
+        // (35° N, 75° W) → x = 0.2952720, y = 0.2416774; n = 0.6028370.
+        let a = Albers::new(29.5, 45.5, 23.0, -96.0);
+        let (x, y) = a.project(-75.0, 35.0);
+        assert!((a.n() - 0.602_837_0).abs() < 5e-8);
+        assert!((x - 0.295_272_0).abs() < 5e-8, "{x}");
+        assert!((y - 0.241_677_4).abs() < 5e-8, "{y}");
+    }
+
+    #[test]
+    fn albers_china_parameters_against_hand_computed_values() {
+        // Values from eqs. 14-1..14-6 evaluated independently (Python, IEEE doubles).
+        let a = Albers::china();
+        assert!((a.n() - 0.576_985_981_679_935).abs() < 1e-12);
+        assert!((a.c() - 1.309_083_430_095_92).abs() < 1e-12);
+        assert!((a.rho0() - 1.982_980_306_402_560_2).abs() < 1e-12);
+        let cases = [
+            ((105.0, 0.0), (0.0, 0.0)),
+            ((105.0, 35.0), (0.0, 0.588_695_771_562_248_1)),
+            (
+                (116.4, 39.9),
+                (0.149_738_611_725_262_73, 0.684_388_907_514_426_5),
+            ),
+            (
+                (121.5, 31.2),
+                (0.241_760_788_974_087_56, 0.541_407_749_381_725_5),
+            ),
+            (
+                (87.6, 43.8),
+                (-0.215_846_181_014_675, 0.763_778_417_713_009_8),
+            ),
+        ];
+        for ((lon, lat), (ex, ey)) in cases {
+            let (x, y) = a.project(lon, lat);
+            assert!(
+                (x - ex).abs() < 1e-9 && (y - ey).abs() < 1e-9,
+                "({lon},{lat}) → ({x},{y})"
+            );
+        }
+    }
+
+    fn sample_values(map: &ChinaMap) -> Vec<MapValue> {
+        map.regions()
+            .iter()
+            .filter(|r| r.kind == RegionKind::Province)
+            .enumerate()
+            .map(|(i, r)| MapValue {
+                code: r.code.clone(),
+                name: r.name_en.clone(),
+                value: if r.code == "CN-XZ" {
+                    None
+                } else {
+                    Some(i as f64)
+                },
+                rank: Some(i as u32 + 1),
+                display: format!("{i}.0"),
+            })
+            .collect()
+    }
+
+    fn render(map: &ChinaMap, values: &[MapValue], bins: &Bins) -> String {
+        let href = |c: &str| Some(format!("/regions/{c}?lang=en&x=1"));
+        map.render(&ChoroplethSpec {
+            id: "m",
+            title: "Scores 2023",
+            desc: "Choropleth",
+            values,
+            bins,
+            href: &href,
+            lang: Lang::En,
+            no_data_label: "no data",
+            legend_title: "Score",
+            highlight: None,
+        })
+    }
+
+    #[test]
+    fn bundled_map_has_31_provinces_and_3_no_data_regions() {
+        let map = ChinaMap::bundled();
+        let provinces = map
+            .regions()
+            .iter()
+            .filter(|r| r.kind == RegionKind::Province)
+            .count();
+        assert_eq!(provinces, 31);
+        let mut nd: Vec<&str> = map
+            .regions()
+            .iter()
+            .filter(|r| r.kind == RegionKind::NoData)
+            .map(|r| r.code.as_str())
+            .collect();
+        nd.sort_unstable();
+        assert_eq!(nd, ["CN-HK", "CN-MO", "CN-TW"]);
+        assert_eq!(
+            map.region("CN-TW").map(|r| r.name_zh.as_str()),
+            Some("台湾")
+        );
+        assert_eq!(
+            map.region("CN-MO").map(|r| r.name_en.as_str()),
+            Some("Macao")
+        );
+        assert_eq!(
+            map.region("CN-HA").map(|r| r.name_zh.as_str()),
+            Some("河南")
+        );
+        let (w, h) = map.size();
+        assert_eq!(w, 800.0);
+        assert!(h > 550.0 && h < 750.0, "{h}");
+    }
+
+    #[test]
+    fn bundled_map_is_north_up_and_equal_area() {
+        let map = ChinaMap::bundled();
+        let top = |code: &str| {
+            let r = map.region(code).unwrap();
+            r.path
+                .split(['M', 'L', ' ', 'Z'])
+                .filter_map(|p| p.split_once(',').and_then(|(_, y)| y.parse::<f64>().ok()))
+                .fold(f64::MAX, f64::min)
+        };
+        // Heilongjiang is north of Hainan: smaller y on screen.
+        assert!(top("CN-HL") < top("CN-HI"));
+        // Equal-area: Xinjiang (1.66 M km²) is about 9.8 × Guangdong (0.18 M km²).
+        let ratio = map.region("CN-XJ").unwrap().area / map.region("CN-GD").unwrap().area;
+        assert!((8.0..11.5).contains(&ratio), "{ratio}");
+    }
+
+    #[test]
+    fn render_links_and_titles_every_province() {
+        let map = ChinaMap::bundled();
+        let values = sample_values(map);
+        let bins = Bins::equal(0.0, 30.0, 5).unwrap();
+        let svg = render(map, &values, &bins);
+        check_xml(&svg).unwrap();
+        assert_eq!(count(&svg, "a[href] > path"), 31);
+        assert_eq!(count(&svg, "a[href] > title"), 31);
+        assert_eq!(count(&svg, "g.region.no-data > path"), 3);
+        assert_eq!(count(&svg, "a[href^=\"/regions/CN-GD?lang=en&x=1\"]"), 1);
+        assert!(svg.contains("href=\"/regions/CN-GD?lang=en&amp;x=1\""));
+        assert!(svg.contains("role=\"group\""));
+        assert!(svg.contains("aria-labelledby=\"m-title\""));
+        // The legend: k entries + no data.
+        assert_eq!(count(&svg, "g.legend rect"), 6);
+        let labels = texts(&svg, "g.legend text");
+        assert_eq!(labels.first().map(String::as_str), Some("Score"));
+        assert_eq!(labels.last().map(String::as_str), Some("no data"));
+        assert_eq!(labels[1], "0.0 – 6.0");
+    }
+
+    #[test]
+    fn a_province_without_value_is_hatched_and_says_so() {
+        let map = ChinaMap::bundled();
+        let values = sample_values(map);
+        let bins = Bins::equal(0.0, 30.0, 5).unwrap();
+        let svg = render(map, &values, &bins);
+        assert!(svg.contains("data-code=\"CN-XZ\"><title>Tibet: no data</title><path d=\""));
+        let xz = &svg[svg.find("data-code=\"CN-XZ\"").unwrap()..];
+        let xz = &xz[..xz.find("</a>").unwrap()];
+        assert!(xz.contains("fill=\"url(#m-nodata)\""));
+        assert_eq!(count(&svg, "a.no-data[data-code=\"CN-XZ\"]"), 1);
+        let tw = texts(&svg, "g[data-code=\"CN-TW\"] > title");
+        assert_eq!(tw, ["Taiwan: no data"]);
+        let gd = &values.iter().find(|v| v.code == "CN-GD").unwrap();
+        let want = format!("Guangdong: {} (rank {})", gd.display, gd.rank.unwrap());
+        assert_eq!(texts(&svg, "a[data-code=\"CN-GD\"] > title"), [want]);
+    }
+
+    #[test]
+    fn bins_are_fixed_across_years() {
+        let map = ChinaMap::bundled();
+        // Year 1 scores 0..=30, year 2 the same provinces +30: bins over both years.
+        let year = |offset: f64| -> Vec<MapValue> {
+            sample_values(map)
+                .into_iter()
+                .map(|v| MapValue {
+                    value: v.value.map(|x| x + offset),
+                    ..v
+                })
+                .collect()
+        };
+        let (y1, y2) = (year(0.0), year(30.0));
+        let all: Vec<f64> = y1.iter().chain(&y2).filter_map(|v| v.value).collect();
+        let bins = Bins::quantiles(&all, 5).unwrap();
+        let fill = |svg: &str, code: &str| {
+            let s = &svg[svg.find(&format!("data-code=\"{code}\"")).unwrap()..];
+            let f = &s[s.find("fill=\"").unwrap() + 6..];
+            f[..f.find('"').unwrap()].to_string()
+        };
+        let (s1, s2) = (render(map, &y1, &bins), render(map, &y2, &bins));
+        // The lowest province of year 2 (value 30) is mid-range overall, not the lightest class.
+        let low2 = y2.iter().find(|v| v.value == Some(30.0)).unwrap();
+        assert_eq!(fill(&s2, &low2.code), "#41b6c4");
+        // A value present in both years (30 in year 1, 30 in year 2) gets the same colour.
+        let top1 = y1.iter().find(|v| v.value == Some(30.0)).unwrap();
+        assert_eq!(fill(&s1, &top1.code), fill(&s2, &low2.code));
+        // Rendering is deterministic: the same inputs give byte-identical SVG.
+        assert_eq!(s1, render(map, &y1, &bins));
+    }
+
+    #[test]
+    fn names_are_escaped() {
+        let map = ChinaMap::bundled();
+        let values = vec![MapValue {
+            code: "CN-GD".into(),
+            name: "<script>alert(1)</script> & Co".into(),
+            value: Some(1.0),
+            rank: None,
+            display: "1 & 2".into(),
+        }];
+        let bins = Bins::equal(0.0, 2.0, 2).unwrap();
+        let svg = render(map, &values, &bins);
+        check_xml(&svg).unwrap();
+        assert!(!svg.contains("<script"));
+        assert!(svg.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co: 1 &amp; 2"));
+        assert_eq!(count(&svg, "script"), 0);
+    }
+
+    #[test]
+    fn from_geojson_reports_errors_with_codes() {
+        let e = ChinaMap::from_geojson("{\"features\": [").unwrap_err();
+        assert_eq!(e.code(), "charts.geojson");
+        let bad = r#"{"features":[{"properties":{"code":"X"},"geometry":{"type":"Point","coordinates":[1,2]}}]}"#;
+        let e = ChinaMap::from_geojson(bad).unwrap_err();
+        assert_eq!(e.code(), "charts.feature");
+        assert!(e.to_string().contains("feature 0"));
+        let far = r#"{"features":[{"properties":{"code":"X"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,200],[0,0]]]}}]}"#;
+        assert_eq!(
+            ChinaMap::from_geojson(far).unwrap_err().code(),
+            "charts.feature"
+        );
+        let ok = r#"{"features":[{"properties":{"code":"CN-X","kind":"province"},"geometry":{"type":"Polygon","coordinates":[[[100,30],[110,30],[110,40],[100,30]]]}}]}"#;
+        let m = ChinaMap::from_geojson(ok).unwrap();
+        assert_eq!(m.regions().len(), 1);
+        assert_eq!(m.regions()[0].name_zh, "CN-X");
+        assert!(m.regions()[0].path.starts_with('M') && m.regions()[0].path.ends_with('Z'));
+        assert_eq!(m.regions()[0].path.matches(',').count(), 3);
+    }
+}
