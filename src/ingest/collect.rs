@@ -1,0 +1,393 @@
+//! Cells → observations: parses years and numbers, matches regions, checks duplicate keys and
+//! gathers every problem (capped) and notice while a layout parser walks the rows.
+//!
+//! Owns: [`Collector`] and the cell grammars ([`parse_year`], [`parse_value`]). Must not: know
+//! which layout the cells came from — the layout parsers pass positions in.
+
+use std::collections::{BTreeMap, HashMap};
+
+use polars::prelude::*;
+
+use super::error::{IngestError, MAX_ERRORS, Position};
+use super::regions::{RegionMatch, RegionSet, clean_name};
+use super::table::Field;
+use super::{Encoding, Ingested, Layout, Notice};
+use crate::types::{Panel, panel_cols};
+
+/// Plausible statistical years; anything else in a year cell is a typo or a shifted column.
+const YEARS: std::ops::RangeInclusive<i32> = 1800..=2200;
+
+/// Cell texts that mean "no observation" (compared after trimming and lower-casing).
+const MISSING: &[&str] = &[
+    "", "na", "n/a", "nan", "null", "none", "-", "--", "—", "–", "..", "...", "…", "……",
+];
+
+/// Fold full-width digits and signs (`２０２４`, `－`) and the Unicode minus to ASCII.
+fn fold_ascii(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{2212}' => '-',
+            '\u{3000}' => ' ',
+            _ => c,
+        })
+        .collect()
+}
+
+/// `2024`, `2024年`, `2024年度` or `2024.0` (as written by tools that store years as floats).
+pub(crate) fn parse_year(raw: &str) -> Option<i32> {
+    let folded = fold_ascii(raw);
+    let s = folded.trim();
+    let s = s
+        .strip_suffix("年度")
+        .or_else(|| s.strip_suffix('年'))
+        .unwrap_or(s)
+        .trim();
+    let (int, frac) = s.split_once('.').unwrap_or((s, "0"));
+    if int.len() != 4
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || frac.is_empty()
+        || !frac.bytes().all(|b| b == b'0')
+    {
+        return None;
+    }
+    int.parse().ok().filter(|y| YEARS.contains(y))
+}
+
+/// `Ok(None)` = missing, `Ok(Some(x))` = a finite number, `Err(())` = not a number. Thousands
+/// separators are accepted only in quoted cells and only in proper groups of three (`"1,234.5"`).
+pub(crate) fn parse_value(raw: &str, quoted: bool) -> Result<Option<f64>, ()> {
+    let folded = fold_ascii(raw);
+    let s = folded.trim();
+    if MISSING.contains(&s.to_lowercase().as_str()) {
+        return Ok(None);
+    }
+    let plain;
+    let s = if quoted && s.contains(',') {
+        let body = s.trim_start_matches(['-', '+']);
+        let int = body.split('.').next().unwrap_or("");
+        let groups: Vec<&str> = int.split(',').collect();
+        let grouped = groups.len() > 1
+            && (1..=3).contains(&groups[0].len())
+            && groups[1..].iter().all(|g| g.len() == 3)
+            && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+        if !grouped {
+            return Err(());
+        }
+        plain = s.replace(',', "");
+        plain.as_str()
+    } else {
+        s
+    };
+    // Rust also parses "inf" and "NaN"; only finite decimal numbers are data.
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return Err(());
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        _ => Err(()),
+    }
+}
+
+/// What happened to one raw region name (cached: files repeat names on every row).
+#[derive(Debug, Clone)]
+enum Resolved {
+    Id(String),
+    Aggregate,
+    Unknown,
+}
+
+/// Accumulates observations, problems and notices for one file.
+pub(crate) struct Collector<'a> {
+    pub file: &'a str,
+    regions: Option<&'a RegionSet>,
+    errors: Vec<IngestError>,
+    notices: Vec<Notice>,
+    region: Vec<String>,
+    year: Vec<i32>,
+    indicator: Vec<String>,
+    value: Vec<f64>,
+    units: BTreeMap<String, String>,
+    resolved: HashMap<String, Resolved>,
+    /// aggregate name → (first line, rows)
+    aggregates: BTreeMap<String, (u64, usize)>,
+    missing_cells: usize,
+    keys: HashMap<String, u64>,
+}
+
+impl<'a> Collector<'a> {
+    pub fn new(file: &'a str, regions: Option<&'a RegionSet>) -> Self {
+        Self {
+            file,
+            regions,
+            errors: Vec::new(),
+            notices: Vec::new(),
+            region: Vec::new(),
+            year: Vec::new(),
+            indicator: Vec::new(),
+            value: Vec::new(),
+            units: BTreeMap::new(),
+            resolved: HashMap::new(),
+            aggregates: BTreeMap::new(),
+            missing_cells: 0,
+            keys: HashMap::new(),
+        }
+    }
+
+    pub fn cell(&self, line: u64, column: usize, name: &str) -> Position {
+        Position::cell(self.file, line, column, Some(name))
+    }
+
+    pub fn error(&mut self, err: IngestError) {
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(err);
+        }
+    }
+
+    /// Stop walking rows once the cap is reached: the user fixes these first.
+    pub fn full(&self) -> bool {
+        self.errors.len() >= MAX_ERRORS
+    }
+
+    pub fn notice(&mut self, code: &'static str, message: String, position: Option<Position>) {
+        self.notices.push(Notice {
+            code,
+            message,
+            position,
+        });
+    }
+
+    /// The region id for a raw name, or `None` when the row must be skipped (aggregate: noticed;
+    /// unknown or empty: an error, reported once per distinct name at its first occurrence).
+    pub fn region(&mut self, raw: &str, pos: Position) -> Option<String> {
+        let outcome = match self.resolved.get(raw) {
+            Some(known) => known.clone(),
+            None => {
+                let outcome = self.resolve_new(raw, &pos);
+                self.resolved.insert(raw.to_owned(), outcome.clone());
+                outcome
+            }
+        };
+        match outcome {
+            Resolved::Id(id) => Some(id),
+            Resolved::Aggregate => {
+                let entry = self
+                    .aggregates
+                    .entry(clean_name(raw))
+                    .or_insert((pos.line.unwrap_or(0), 0));
+                entry.1 += 1;
+                None
+            }
+            Resolved::Unknown => None,
+        }
+    }
+
+    fn resolve_new(&mut self, raw: &str, pos: &Position) -> Resolved {
+        let name = clean_name(raw);
+        if name.is_empty() {
+            self.error(IngestError::EmptyKey {
+                pos: pos.clone(),
+                what: "region name",
+            });
+            return Resolved::Unknown;
+        }
+        let Some(set) = self.regions else {
+            return Resolved::Id(name);
+        };
+        match set.resolve(raw) {
+            RegionMatch::Matched(code) => Resolved::Id(code.to_string()),
+            RegionMatch::Aggregate => Resolved::Aggregate,
+            RegionMatch::Unknown { suggestion } => {
+                self.error(IngestError::UnknownRegion {
+                    pos: pos.clone(),
+                    name,
+                    suggestion,
+                });
+                Resolved::Unknown
+            }
+        }
+    }
+
+    pub fn year(&mut self, raw: &str, pos: Position) -> Option<i32> {
+        if raw.trim().is_empty() {
+            self.error(IngestError::EmptyKey { pos, what: "year" });
+            return None;
+        }
+        let year = parse_year(raw);
+        if year.is_none() {
+            self.error(IngestError::BadYear {
+                pos,
+                value: raw.trim().to_owned(),
+            });
+        }
+        year
+    }
+
+    pub fn indicator(&mut self, raw: &str, pos: Position) -> Option<String> {
+        let name = raw.trim();
+        if name.is_empty() {
+            self.error(IngestError::EmptyKey {
+                pos,
+                what: "indicator name",
+            });
+            return None;
+        }
+        Some(name.to_owned())
+    }
+
+    /// A value cell: `None` when missing (counted) or not a number (an error).
+    pub fn value(&mut self, field: &Field, pos: Position) -> Option<f64> {
+        match parse_value(&field.text, field.quoted) {
+            Ok(Some(v)) => Some(v),
+            Ok(None) => {
+                self.missing_cells += 1;
+                None
+            }
+            Err(()) => {
+                self.error(IngestError::NotNumeric {
+                    pos,
+                    value: field.text.trim().to_owned(),
+                });
+                None
+            }
+        }
+    }
+
+    /// Claim a row key; a second claim is a duplicate naming both lines.
+    pub fn claim(&mut self, key: String, pos: Position) -> bool {
+        let line = pos.line.unwrap_or(0);
+        match self.keys.get(&key) {
+            Some(&first_line) => {
+                self.error(IngestError::Duplicate {
+                    pos,
+                    key,
+                    first_line,
+                });
+                false
+            }
+            None => {
+                self.keys.insert(key, line);
+                true
+            }
+        }
+    }
+
+    pub fn push(&mut self, region: &str, year: i32, indicator: &str, value: f64) {
+        self.region.push(region.to_owned());
+        self.year.push(year);
+        self.indicator.push(indicator.to_owned());
+        self.value.push(value);
+    }
+
+    /// Record an indicator's unit; a different unit for the same indicator is a notice (the
+    /// first one is kept), since some sources mislabel units.
+    pub fn unit(&mut self, indicator: &str, unit: &str, pos: Position) {
+        let unit = unit.trim();
+        if unit.is_empty() {
+            return;
+        }
+        match self.units.get(indicator) {
+            None => {
+                self.units.insert(indicator.to_owned(), unit.to_owned());
+            }
+            Some(first) if first != unit => {
+                let message = format!(
+                    "indicator '{indicator}' has unit '{unit}' here but '{first}' earlier; keeping '{first}'"
+                );
+                if !self
+                    .notices
+                    .iter()
+                    .any(|n| n.code == "ingest.unit_conflict" && n.message == message)
+                {
+                    self.notice("ingest.unit_conflict", message, Some(pos));
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// All problems, or the panel with its notices.
+    pub fn finish(mut self, encoding: Encoding, layout: Layout) -> Result<Ingested, IngestError> {
+        if let Some(err) = IngestError::from_list(self.file, std::mem::take(&mut self.errors)) {
+            return Err(err);
+        }
+        for (name, (line, rows)) in std::mem::take(&mut self.aggregates) {
+            self.notice(
+                "ingest.aggregate_excluded",
+                format!("'{name}' is an aggregate, not a region: {rows} row(s) excluded"),
+                Some(Position::line(self.file, line)),
+            );
+        }
+        if self.missing_cells > 0 {
+            let message = format!(
+                "{} empty or 'NA' cell(s) are missing values (no panel row)",
+                self.missing_cells
+            );
+            self.notice("ingest.missing_values", message, None);
+        }
+        if self.value.is_empty() {
+            self.notice(
+                "ingest.no_observations",
+                "the file holds no observations".to_owned(),
+                None,
+            );
+        }
+        let frame = DataFrame::new_infer_height(vec![
+            Column::new(panel_cols::REGION.into(), std::mem::take(&mut self.region)),
+            Column::new(panel_cols::YEAR.into(), std::mem::take(&mut self.year)),
+            Column::new(
+                panel_cols::INDICATOR.into(),
+                std::mem::take(&mut self.indicator),
+            ),
+            Column::new(panel_cols::VALUE.into(), std::mem::take(&mut self.value)),
+        ])
+        .and_then(Panel::new)
+        .map_err(|e| IngestError::Internal {
+            file: self.file.to_owned(),
+            detail: e.to_string(),
+        })?;
+        Ok(Ingested {
+            panel: frame,
+            encoding,
+            layout,
+            units: self.units,
+            notices: self.notices,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn years_accept_suffix_and_float_form_only() {
+        assert_eq!(parse_year("2024"), Some(2024));
+        assert_eq!(parse_year(" 2024年 "), Some(2024));
+        assert_eq!(parse_year("2024年度"), Some(2024));
+        assert_eq!(parse_year("2024.0"), Some(2024));
+        assert_eq!(parse_year("２０２３"), Some(2023));
+        for bad in [
+            "2024.5", "20244", "24", "year", "", "1066", "2024-01", "-2024",
+        ] {
+            assert_eq!(parse_year(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_parse_numbers_missing_tokens_and_quoted_thousands() {
+        assert_eq!(parse_value("49670.2", false), Ok(Some(49670.2)));
+        assert_eq!(parse_value(" -4.7 ", false), Ok(Some(-4.7)));
+        assert_eq!(parse_value("1e3", false), Ok(Some(1000.0)));
+        assert_eq!(parse_value("－３", false), Ok(Some(-3.0)));
+        assert_eq!(parse_value("1,234.5", true), Ok(Some(1234.5)));
+        assert_eq!(parse_value("-12,345,678", true), Ok(Some(-12345678.0)));
+        for missing in ["", " ", "NA", "n/a", "-", "..", "…", "NaN"] {
+            assert_eq!(parse_value(missing, false), Ok(None), "{missing}");
+        }
+        for bad in ["abc", "inf", "1,2", "12,34.5", "1.2.3", "12%", "1,234"] {
+            let quoted = bad != "1,234";
+            assert_eq!(parse_value(bad, quoted), Err(()), "{bad}");
+        }
+    }
+}

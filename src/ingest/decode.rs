@@ -1,0 +1,218 @@
+//! Bytes → text: detect the encoding (UTF-8 with or without BOM, else GB18030 ⊇ GBK) and refuse
+//! binary files with a helpful message.
+//!
+//! Owns: [`Encoding`] and [`decode`]. Must not: look at the CSV structure (that is `layout`).
+//! The encoding is always detected, never configured: NBS exports are GBK, everything else we
+//! see is UTF-8, and a valid UTF-8 file is practically never valid-but-wrong GBK.
+
+use super::error::{IngestError, Position};
+
+/// The detected text encoding of an input file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Encoding {
+    Utf8,
+    /// UTF-8 with a byte-order mark (Excel's "CSV UTF-8").
+    Utf8Bom,
+    /// GB18030, a superset of GBK and GB2312 (what data.stats.gov.cn exports).
+    Gb18030,
+}
+
+impl Encoding {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Utf8Bom => "utf-8-bom",
+            Encoding::Gb18030 => "gb18030",
+        }
+    }
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// 1-based line number of byte offset `at` (counts `\n`; a lone `\r` also ends a line).
+fn line_of(bytes: &[u8], at: usize) -> u64 {
+    let head = &bytes[..at.min(bytes.len())];
+    let mut line = 1u64;
+    let mut prev_cr = false;
+    for &b in head {
+        match b {
+            b'\n' if prev_cr => {}
+            b'\n' | b'\r' => line += 1,
+            _ => {}
+        }
+        prev_cr = b == b'\r';
+    }
+    line
+}
+
+/// A hint for well-known binary formats that users upload by mistake.
+fn binary_hint(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Some("looks like an .xlsx/.zip file: export the sheet as CSV")
+    } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
+        Some("looks like an old Excel .xls file: export the sheet as CSV")
+    } else if bytes.starts_with(b"PAR1") {
+        Some("looks like a Parquet file")
+    } else if bytes.starts_with(b"%PDF") {
+        Some("looks like a PDF file")
+    } else {
+        None
+    }
+}
+
+/// UTF-16 without a BOM shows up as every other byte being NUL in ASCII-heavy text.
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let sample = &bytes[..bytes.len().min(512)];
+    if sample.len() < 4 {
+        return false;
+    }
+    let even_nul = sample.iter().step_by(2).filter(|&&b| b == 0).count();
+    let odd_nul = sample
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|&&b| b == 0)
+        .count();
+    let half = sample.len() / 2;
+    even_nul * 10 >= half * 8 || odd_nul * 10 >= half * 8
+}
+
+/// Decode `bytes` to text, stripping a UTF-8 BOM.
+pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), IngestError> {
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(IngestError::Encoding {
+            pos: Position::line(file_name, 1),
+            detail: "the file is UTF-16 (\"Unicode text\"); save it as CSV UTF-8".to_owned(),
+        });
+    }
+    if looks_like_utf16(bytes) {
+        return Err(IngestError::Encoding {
+            pos: Position::line(file_name, 1),
+            detail: "the file looks like UTF-16 without a byte-order mark; save it as CSV UTF-8"
+                .to_owned(),
+        });
+    }
+    if let Some(hint) = binary_hint(bytes) {
+        return Err(IngestError::Binary {
+            pos: Position::file(file_name),
+            hint: Some(hint),
+        });
+    }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        return Err(IngestError::Binary {
+            pos: Position::line(file_name, line_of(bytes, nul)),
+            hint: None,
+        });
+    }
+    if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
+        return match std::str::from_utf8(rest) {
+            Ok(text) => Ok((text.to_owned(), Encoding::Utf8Bom)),
+            Err(e) => Err(IngestError::Encoding {
+                pos: Position::line(file_name, line_of(rest, e.valid_up_to())),
+                detail: "the file starts with a UTF-8 byte-order mark but is not valid UTF-8"
+                    .to_owned(),
+            }),
+        };
+    }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok((text.to_owned(), Encoding::Utf8));
+    }
+    let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+    if had_errors {
+        // Report the first undecodable line: the replacement character marks it.
+        let line = text
+            .find('\u{FFFD}')
+            .map(|at| line_of(text.as_bytes(), at))
+            .unwrap_or(1);
+        return Err(IngestError::Encoding {
+            pos: Position::line(file_name, line),
+            detail: "the text is neither UTF-8 nor GBK/GB18030".to_owned(),
+        });
+    }
+    Ok((text.into_owned(), Encoding::Gb18030))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gbk(text: &str) -> Vec<u8> {
+        encoding_rs::GB18030.encode(text).0.into_owned()
+    }
+
+    #[test]
+    fn detects_utf8_bom_and_gbk() {
+        assert_eq!(
+            decode("地区,a".as_bytes(), "f").unwrap(),
+            ("地区,a".to_owned(), Encoding::Utf8)
+        );
+        let mut bom = UTF8_BOM.to_vec();
+        bom.extend_from_slice("地区".as_bytes());
+        assert_eq!(
+            decode(&bom, "f").unwrap(),
+            ("地区".to_owned(), Encoding::Utf8Bom)
+        );
+        let bytes = gbk("数据库：分省年度数据\r\n北京市,1");
+        assert_ne!(
+            std::str::from_utf8(&bytes).ok(),
+            Some("数据库：分省年度数据\r\n北京市,1")
+        );
+        assert_eq!(
+            decode(&bytes, "f").unwrap(),
+            (
+                "数据库：分省年度数据\r\n北京市,1".to_owned(),
+                Encoding::Gb18030
+            )
+        );
+    }
+
+    #[test]
+    fn refuses_binary_and_utf16_with_codes() {
+        assert_eq!(
+            decode(b"abc\n\0def", "f").unwrap_err().code(),
+            "ingest.binary"
+        );
+        assert_eq!(
+            decode(b"abc\n\0def", "f")
+                .unwrap_err()
+                .position()
+                .unwrap()
+                .line,
+            Some(2)
+        );
+        assert_eq!(
+            decode(b"PK\x03\x04rest", "f").unwrap_err().code(),
+            "ingest.binary"
+        );
+        let utf16: Vec<u8> = "region,year"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(decode(&utf16, "f").unwrap_err().code(), "ingest.encoding");
+        let mut with_bom = vec![0xFF, 0xFE];
+        with_bom.extend_from_slice(&utf16);
+        assert_eq!(
+            decode(&with_bom, "f").unwrap_err().code(),
+            "ingest.encoding"
+        );
+    }
+
+    #[test]
+    fn reports_the_line_of_undecodable_bytes() {
+        // 0xFF is invalid in both UTF-8 and GB18030.
+        let err = decode(b"a,b\n1,2\n3,\xFF\n", "f").unwrap_err();
+        assert_eq!(err.code(), "ingest.encoding");
+        assert_eq!(err.position().unwrap().line, Some(3));
+        let mut bom = UTF8_BOM.to_vec();
+        bom.extend_from_slice(b"a\n\xC3");
+        assert_eq!(
+            decode(&bom, "f").unwrap_err().position().unwrap().line,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn counts_crlf_and_lone_cr_as_one_line_break() {
+        assert_eq!(line_of(b"a\r\nb\rc\nd", 8), 4);
+    }
+}

@@ -1,0 +1,86 @@
+//! Long files: one observation per row, `region,year,indicator,value[,unit]` (any header synonym,
+//! any column order; other columns are ignored with a notice).
+//!
+//! Owns: walking long rows. Must not: decide the layout (see `layout`).
+
+use super::collect::Collector;
+use super::error::{IngestError, Position};
+use super::layout::{Header, Role};
+use super::table::Record;
+
+pub(crate) fn parse(
+    header: &Header,
+    rows: impl Iterator<Item = Record>,
+    c: &mut Collector<'_>,
+) -> Result<(), IngestError> {
+    let file = c.file;
+    let col = |role| header.find(role);
+    let (Some(c_region), Some(c_year), Some(c_ind), Some(c_value)) = (
+        col(Role::Region),
+        col(Role::Year),
+        col(Role::Indicator),
+        col(Role::Value),
+    ) else {
+        return Err(IngestError::Layout {
+            pos: Position::line(file, header.line),
+            detail: "a long file needs region, year, indicator and value columns".to_owned(),
+        });
+    };
+    let c_unit = col(Role::Unit);
+    let ignored: Vec<&str> = header
+        .names
+        .iter()
+        .zip(&header.roles)
+        .filter(|(n, r)| r.is_none() && !n.is_empty())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !ignored.is_empty() {
+        c.notice(
+            "ingest.ignored_columns",
+            format!("columns not used by a long file: {}", ignored.join(", ")),
+            Some(Position::line(file, header.line)),
+        );
+    }
+    let name = |i: usize| header.names[i].as_str();
+    let width = header.names.len();
+    let mut count = 0usize;
+    for record in rows {
+        if c.full() {
+            break;
+        }
+        count += 1;
+        if let Some(err) = super::check_width(&record, width, file) {
+            c.error(err);
+            continue;
+        }
+        let line = record.line;
+        let region = c.region(
+            record.get(c_region),
+            c.cell(line, c_region + 1, name(c_region)),
+        );
+        let year = c.year(record.get(c_year), c.cell(line, c_year + 1, name(c_year)));
+        let indicator = c.indicator(record.get(c_ind), c.cell(line, c_ind + 1, name(c_ind)));
+        let value = match record.fields.get(c_value) {
+            Some(field) => c.value(field, c.cell(line, c_value + 1, name(c_value))),
+            None => None,
+        };
+        let (Some(region), Some(year), Some(indicator)) = (region, year, indicator) else {
+            continue;
+        };
+        if let Some(cu) = c_unit {
+            c.unit(&indicator, record.get(cu), c.cell(line, cu + 1, name(cu)));
+        }
+        let key = format!("region '{region}', year {year}, indicator '{indicator}'");
+        if c.claim(key, Position::line(file, line)) {
+            if let Some(v) = value {
+                c.push(&region, year, &indicator, v);
+            }
+        }
+    }
+    if count == 0 {
+        return Err(IngestError::HeaderOnly {
+            pos: Position::line(file, header.line),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Ingest: the bytes of a statistics file → the canonical long [`Panel`] with region names
+//! matched to codes, plus notices; or every problem found, each with file, line and column.
+//!
+//! Owns: decoding ([`decode`]), layout detection ([`Layout`]: NBS export, long, wide), parsing
+//! with physical line/column positions, region matching ([`RegionSet`]) and [`IngestError`].
+//! Must not: read the framework, know indicators' dimensions, write files or touch the store.
+//!
+//! Conventions:
+//! - With a region set, the panel's `region` is the region **code** (`CN-BJ`); without one it is
+//!   the cleaned name as written (a dataset without a region set is still valid).
+//! - An empty (or `NA`, `-`, `..`, `…`) cell is a missing value and produces **no panel row**:
+//!   the panel holds observations only; a notice counts the missing cells.
+//! - Aggregate rows (`全国`, `东部地区`, group names) are excluded with a notice; unknown names
+//!   are errors with a suggestion, never silently dropped or auto-corrected.
+//! - Row problems are collected (at most [`MAX_ERRORS`]) and returned together as
+//!   [`IngestError::Many`]; a single problem is returned as itself.
+//! - Panel rows keep file order (row by row; within an NBS row, header order).
+
+mod collect;
+mod decode;
+mod error;
+mod layout;
+mod long;
+mod nbs;
+mod regions;
+mod table;
+mod wide;
+
+use std::collections::BTreeMap;
+
+pub use decode::{Encoding, decode};
+pub use error::{IngestError, MAX_ERRORS, Position};
+pub use layout::Layout;
+pub use regions::{Region, RegionMatch, RegionSet, clean_name, normalize};
+
+use crate::types::Panel;
+use collect::Collector;
+use table::Record;
+
+/// Something the user should know that did not stop the import (aggregate rows excluded,
+/// footnotes skipped, missing cells, ignored columns, conflicting units).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Notice {
+    pub code: &'static str,
+    pub message: String,
+    pub position: Option<Position>,
+}
+
+/// A successfully ingested file.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub panel: Panel,
+    pub encoding: Encoding,
+    pub layout: Layout,
+    /// indicator → unit, where the file states it (NBS `指标：name(unit)`, a long file's unit
+    /// column).
+    pub units: BTreeMap<String, String>,
+    pub notices: Vec<Notice>,
+}
+
+/// A row with more or fewer fields than the header. Empty fields beyond the header are
+/// tolerated (spreadsheets append them); the column is the first missing or extra one.
+pub(crate) fn check_width(record: &Record, width: usize, file: &str) -> Option<IngestError> {
+    let found = record.fields.len();
+    if found == width || (found > width && record.trimmed_len() <= width) {
+        return None;
+    }
+    let found = if found > width {
+        record.trimmed_len()
+    } else {
+        found
+    };
+    Some(IngestError::RaggedRow {
+        pos: Position::cell(file, record.line, found.min(width) + 1, None),
+        expected: width,
+        found,
+    })
+}
+
+/// Ingest one file. `file_name` is the user's name for it (used in every error position);
+/// `regions` is the region set to match names against, if any.
+pub fn ingest(
+    bytes: &[u8],
+    file_name: &str,
+    regions: Option<&RegionSet>,
+) -> Result<Ingested, IngestError> {
+    let (text, encoding) = decode(bytes, file_name)?;
+    if text.trim().is_empty() {
+        return Err(IngestError::Empty {
+            pos: Position::file(file_name),
+        });
+    }
+    let lines = table::lines(&text);
+    let mut c = Collector::new(file_name, regions);
+
+    if layout::is_nbs_export(&lines) {
+        nbs::parse(&text, &lines, true, &mut c)?;
+        return c.finish(encoding, Layout::NbsExport);
+    }
+
+    let first = lines
+        .iter()
+        .find(|l| !l.text.trim().is_empty())
+        .ok_or_else(|| IngestError::Empty {
+            pos: Position::file(file_name),
+        })?;
+    let delim = table::sniff_delimiter(first.text);
+    let records = table::records(&text, 1, delim, file_name)?;
+    let mut rows = records.into_iter().filter(|r| !r.is_blank());
+    let header = rows.next().ok_or_else(|| IngestError::Empty {
+        pos: Position::file(file_name),
+    })?;
+    match layout::detect(&header, file_name, regions)? {
+        layout::Shape::Long(h) => {
+            long::parse(&h, rows, &mut c)?;
+            c.finish(encoding, Layout::Long)
+        }
+        layout::Shape::Wide(h) => {
+            wide::parse(&h, rows, &mut c)?;
+            c.finish(encoding, Layout::Wide)
+        }
+        layout::Shape::YearColumns => {
+            nbs::parse(&text, &lines, false, &mut c)?;
+            c.finish(encoding, Layout::NbsExport)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(ing: &Ingested) -> Vec<(String, i32, String, f64)> {
+        let f = ing.panel.frame();
+        let r = f.column("region").unwrap().str().unwrap().clone();
+        let y = f.column("year").unwrap().i32().unwrap().clone();
+        let i = f.column("indicator").unwrap().str().unwrap().clone();
+        let v = f.column("value").unwrap().f64().unwrap().clone();
+        (0..f.height())
+            .map(|k| {
+                (
+                    r.get(k).unwrap().to_owned(),
+                    y.get(k).unwrap(),
+                    i.get(k).unwrap().to_owned(),
+                    v.get(k).unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nbs_export_becomes_long_with_codes_units_and_notices() {
+        let text = "数据库：分省年度数据\r\n指标：人口数(人口抽样调查)(人)\r\n时间：最近2年\r\n\
+                    地区,2024年,2023年\r\n北京市,22470,\r\n天津市,14037,14362\r\n\
+                    注：样本数据。\r\n\u{3000}\u{3000}2.第二条。\r\n数据来源：国家统计局\r\n";
+        let ing = ingest(text.as_bytes(), "pop.csv", Some(&RegionSet::cn_provinces())).unwrap();
+        assert_eq!(ing.layout, Layout::NbsExport);
+        assert_eq!(ing.encoding, Encoding::Utf8);
+        let ind = "人口数(人口抽样调查)";
+        assert_eq!(
+            rows(&ing),
+            vec![
+                ("CN-BJ".into(), 2024, ind.into(), 22470.0),
+                ("CN-TJ".into(), 2024, ind.into(), 14037.0),
+                ("CN-TJ".into(), 2023, ind.into(), 14362.0),
+            ]
+        );
+        assert_eq!(ing.units.get(ind).map(String::as_str), Some("人"));
+        let footnotes: Vec<u64> = ing
+            .notices
+            .iter()
+            .filter(|n| n.code == "ingest.footnote")
+            .map(|n| n.position.as_ref().unwrap().line.unwrap())
+            .collect();
+        assert_eq!(footnotes, vec![7, 8, 9]);
+        assert!(
+            ing.notices
+                .iter()
+                .any(|n| n.code == "ingest.missing_values" && n.message.starts_with("1 "))
+        );
+    }
+
+    #[test]
+    fn without_region_set_the_cleaned_name_is_the_id() {
+        let text = "region,year,indicator,value\n北   京,2020,gdp,1.5\nAtlantis,2020,gdp,2\n";
+        let ing = ingest(text.as_bytes(), "l.csv", None).unwrap();
+        assert_eq!(ing.layout, Layout::Long);
+        assert_eq!(ing.panel.regions().unwrap(), vec!["Atlantis", "北京"]);
+    }
+
+    #[test]
+    fn row_problems_are_collected_with_positions() {
+        let text = "region,year,indicator,value\n北京,2020,gdp,x\n上海,20x,gdp,1\nAtlantis,2020,gdp,1\n北京,2020,gdp,2\n";
+        let err = ingest(text.as_bytes(), "l.csv", Some(&RegionSet::cn_provinces())).unwrap_err();
+        assert_eq!(err.code(), "ingest.many");
+        let got: Vec<(&str, Option<u64>, Option<usize>)> = err
+            .errors()
+            .iter()
+            .map(|e| {
+                (
+                    e.code(),
+                    e.position().unwrap().line,
+                    e.position().unwrap().column,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ingest.not_numeric", Some(2), Some(4)),
+                ("ingest.bad_year", Some(3), Some(2)),
+                ("ingest.unknown_region", Some(4), Some(1)),
+                ("ingest.duplicate", Some(5), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn wide_file_unpivots_and_skips_aggregates() {
+        let text = "\u{FEFF}地区,年份,GDP_亿元,人口\n全国,2020,100,\n上海,2020,\"1,234.5\",NA\n东部地区,2020,5,5\n";
+        let ing = ingest(text.as_bytes(), "w.csv", Some(&RegionSet::cn_provinces())).unwrap();
+        assert_eq!(
+            (ing.layout, ing.encoding),
+            (Layout::Wide, Encoding::Utf8Bom)
+        );
+        assert_eq!(
+            rows(&ing),
+            vec![("CN-SH".into(), 2020, "GDP_亿元".into(), 1234.5)]
+        );
+        let aggregates = ing
+            .notices
+            .iter()
+            .filter(|n| n.code == "ingest.aggregate_excluded")
+            .count();
+        assert_eq!(aggregates, 2);
+    }
+
+    #[test]
+    fn structural_errors_have_codes() {
+        let set = RegionSet::cn_provinces();
+        let code = |t: &str| {
+            ingest(t.as_bytes(), "f.csv", Some(&set))
+                .unwrap_err()
+                .code()
+        };
+        assert_eq!(code(""), "ingest.empty");
+        assert_eq!(code(" \r\n\n"), "ingest.empty");
+        assert_eq!(code("region,year,indicator,value\n"), "ingest.header_only");
+        assert_eq!(
+            code("region,year,indicator,value\n北京,2020,gdp\n"),
+            "ingest.ragged_row"
+        );
+        assert_eq!(
+            code("数据库：分省年度数据\n指标：GDP(亿元)\n"),
+            "ingest.layout"
+        );
+        assert_eq!(
+            code("数据库：分省年度数据\n指标：GDP(亿元)\n地区,2024年\n注：无\n"),
+            "ingest.header_only"
+        );
+    }
+}

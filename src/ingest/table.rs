@@ -1,0 +1,258 @@
+//! A small CSV reader over decoded text that remembers where every record starts.
+//!
+//! Owns: splitting text into physical lines and CSV records (RFC 4180 quoting, `\n`, `\r\n` or a
+//! lone `\r` as line end) with 1-based physical line numbers. Must not: interpret cells (years,
+//! numbers, regions) — the layout parsers do that. We parse ourselves rather than with Polars
+//! because Polars reports byte offsets, while users need "line 14, column 3".
+
+use super::error::{IngestError, Position};
+
+/// One CSV field; `quoted` tells whether it was written in double quotes (only then may a number
+/// carry thousands separators, since an unquoted comma splits the field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Field {
+    pub text: String,
+    pub quoted: bool,
+}
+
+/// One CSV record and the physical line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub line: u64,
+    pub fields: Vec<Field>,
+}
+
+impl Record {
+    /// The text of field `i` (0-based), or `""` when the record is shorter.
+    pub fn get(&self, i: usize) -> &str {
+        self.fields.get(i).map_or("", |f| f.text.as_str())
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.fields.iter().all(|f| f.text.trim().is_empty())
+    }
+
+    /// Number of fields, not counting empty fields at the end (spreadsheets often add them).
+    pub fn trimmed_len(&self) -> usize {
+        self.fields
+            .iter()
+            .rposition(|f| !f.text.trim().is_empty())
+            .map_or(0, |i| i + 1)
+    }
+}
+
+/// A physical line: its 1-based number, its text without the line end, and the byte offset of
+/// its first character in the whole text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Line<'a> {
+    pub number: u64,
+    pub text: &'a str,
+    pub start: usize,
+}
+
+/// Split into physical lines; `\r\n`, `\n` and a lone `\r` each end a line.
+pub(crate) fn lines(text: &str) -> Vec<Line<'_>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' | b'\r' => {
+                out.push(Line {
+                    number: out.len() as u64 + 1,
+                    text: &text[start..i],
+                    start,
+                });
+                i += if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if start < bytes.len() {
+        out.push(Line {
+            number: out.len() as u64 + 1,
+            text: &text[start..],
+            start,
+        });
+    }
+    out
+}
+
+/// Pick the delimiter from a header line: comma unless the line has none and has tabs or
+/// semicolons instead (European Excel writes `;`).
+pub(crate) fn sniff_delimiter(header: &str) -> char {
+    if header.contains(',') {
+        ','
+    } else if header.contains('\t') {
+        '\t'
+    } else if header.contains(';') {
+        ';'
+    } else {
+        ','
+    }
+}
+
+/// Parse `text` (which starts on physical line `first_line`) into records. Blank lines come
+/// back as records whose fields are all empty; callers skip them.
+pub(crate) fn records(
+    text: &str,
+    first_line: u64,
+    delim: char,
+    file: &str,
+) -> Result<Vec<Record>, IngestError> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut line = first_line;
+    let mut record_line = first_line;
+    let mut fields: Vec<Field> = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut at_field_start = true;
+    let mut any = false;
+
+    while let Some(c) = chars.next() {
+        any = true;
+        if at_field_start && c == '"' {
+            quoted = true;
+            at_field_start = false;
+            let quote_line = line;
+            let mut closed = false;
+            while let Some(q) = chars.next() {
+                match q {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        field.push('"');
+                    }
+                    '"' => {
+                        closed = true;
+                        break;
+                    }
+                    '\r' => {
+                        if chars.peek() == Some(&'\n') {
+                            chars.next();
+                        }
+                        line += 1;
+                        field.push('\n');
+                    }
+                    '\n' => {
+                        line += 1;
+                        field.push('\n');
+                    }
+                    other => field.push(other),
+                }
+            }
+            if !closed {
+                return Err(IngestError::UnterminatedQuote {
+                    pos: Position::cell(file, quote_line, fields.len() + 1, None),
+                });
+            }
+            continue;
+        }
+        match c {
+            c if c == delim => {
+                fields.push(Field {
+                    text: std::mem::take(&mut field),
+                    quoted,
+                });
+                quoted = false;
+                at_field_start = true;
+            }
+            '\r' | '\n' => {
+                if c == '\r' && chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                fields.push(Field {
+                    text: std::mem::take(&mut field),
+                    quoted,
+                });
+                out.push(Record {
+                    line: record_line,
+                    fields: std::mem::take(&mut fields),
+                });
+                quoted = false;
+                at_field_start = true;
+                any = false;
+                line += 1;
+                record_line = line;
+            }
+            other => {
+                // Text after a closing quote (`"a"b`) is kept, as spreadsheet programs do.
+                field.push(other);
+                at_field_start = false;
+            }
+        }
+    }
+    if any {
+        fields.push(Field {
+            text: field,
+            quoted,
+        });
+        out.push(Record {
+            line: record_line,
+            fields,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(r: &Record) -> Vec<&str> {
+        r.fields.iter().map(|f| f.text.as_str()).collect()
+    }
+
+    #[test]
+    fn splits_lines_on_all_three_line_ends() {
+        let ls = lines("a\r\nb\nc\rd");
+        let got: Vec<(u64, &str)> = ls.iter().map(|l| (l.number, l.text)).collect();
+        assert_eq!(got, vec![(1, "a"), (2, "b"), (3, "c"), (4, "d")]);
+        assert_eq!(ls[3].start, 7);
+        assert_eq!(lines("a\n").len(), 1);
+        assert!(lines("").is_empty());
+    }
+
+    #[test]
+    fn parses_quotes_and_keeps_physical_line_numbers() {
+        let recs = records(
+            "a,\"b,c\"\r\n\"x\ny\",\"say \"\"hi\"\"\"\n\nlast",
+            4,
+            ',',
+            "f",
+        )
+        .unwrap();
+        assert_eq!(recs.len(), 4);
+        assert_eq!((recs[0].line, texts(&recs[0])), (4, vec!["a", "b,c"]));
+        assert!(recs[0].fields[1].quoted && !recs[0].fields[0].quoted);
+        assert_eq!(
+            (recs[1].line, texts(&recs[1])),
+            (5, vec!["x\ny", "say \"hi\""])
+        );
+        assert!(recs[2].is_blank());
+        assert_eq!((recs[2].line, recs[3].line), (7, 8));
+    }
+
+    #[test]
+    fn unterminated_quote_names_where_it_opened() {
+        let err = records("a,b\n1,\"2\n3,4\n", 1, ',', "f.csv").unwrap_err();
+        assert_eq!(err.code(), "ingest.unterminated_quote");
+        let pos = err.position().unwrap();
+        assert_eq!((pos.line, pos.column), (Some(2), Some(2)));
+    }
+
+    #[test]
+    fn trimmed_len_ignores_trailing_empty_fields() {
+        let recs = records("a,b,,\n", 1, ',', "f").unwrap();
+        assert_eq!(recs[0].fields.len(), 4);
+        assert_eq!(recs[0].trimmed_len(), 2);
+        assert_eq!(sniff_delimiter("a\tb"), '\t');
+        assert_eq!(sniff_delimiter("a;b"), ';');
+    }
+}

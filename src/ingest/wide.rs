@@ -1,0 +1,99 @@
+//! Wide files: one row per region-year, one column per indicator
+//! (`region,year,gdp,population,…`), unpivoted to the long panel.
+//!
+//! Owns: walking wide rows. Must not: decide the layout (see `layout`).
+
+use super::collect::Collector;
+use super::error::{IngestError, Position};
+use super::layout::{Header, Role};
+use super::table::Record;
+
+pub(crate) fn parse(
+    header: &Header,
+    rows: impl Iterator<Item = Record>,
+    c: &mut Collector<'_>,
+) -> Result<(), IngestError> {
+    let file = c.file;
+    let (Some(c_region), Some(c_year)) = (header.find(Role::Region), header.find(Role::Year))
+    else {
+        return Err(IngestError::Layout {
+            pos: Position::line(file, header.line),
+            detail: "a wide file needs region and year columns".to_owned(),
+        });
+    };
+    // Every other named column is an indicator; unnamed columns (a spreadsheet's index or
+    // trailing empty columns) are skipped.
+    let mut indicators: Vec<(usize, &str)> = Vec::new();
+    for (i, (name, role)) in header.names.iter().zip(&header.roles).enumerate() {
+        if role.is_some() || name.is_empty() {
+            continue;
+        }
+        if let Some(&(first, _)) = indicators.iter().find(|(_, n)| *n == name.as_str()) {
+            c.error(IngestError::DuplicateColumn {
+                pos: Position::cell(file, header.line, i + 1, Some(name)),
+                name: name.clone(),
+                first_column: first + 1,
+            });
+            continue;
+        }
+        indicators.push((i, name.as_str()));
+    }
+    let unused: Vec<&str> = header
+        .names
+        .iter()
+        .zip(&header.roles)
+        .filter(|(_, r)| matches!(r, Some(Role::Indicator | Role::Value | Role::Unit)))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    if !unused.is_empty() {
+        c.notice(
+            "ingest.ignored_columns",
+            format!("columns not used by a wide file: {}", unused.join(", ")),
+            Some(Position::line(file, header.line)),
+        );
+    }
+    let name = |i: usize| header.names[i].as_str();
+    let width = header.names.len();
+    let mut count = 0usize;
+    for record in rows {
+        if c.full() {
+            break;
+        }
+        count += 1;
+        if let Some(err) = super::check_width(&record, width, file) {
+            c.error(err);
+            continue;
+        }
+        let line = record.line;
+        let region = c.region(
+            record.get(c_region),
+            c.cell(line, c_region + 1, name(c_region)),
+        );
+        let year = c.year(record.get(c_year), c.cell(line, c_year + 1, name(c_year)));
+        let mut values = Vec::with_capacity(indicators.len());
+        for &(i, indicator) in &indicators {
+            if let Some(field) = record.fields.get(i) {
+                if let Some(v) = c.value(field, c.cell(line, i + 1, indicator)) {
+                    values.push((indicator, v));
+                }
+            }
+        }
+        let (Some(region), Some(year)) = (region, year) else {
+            continue;
+        };
+        if c.claim(
+            format!("region '{region}', year {year}"),
+            Position::line(file, line),
+        ) {
+            for (indicator, v) in values {
+                c.push(&region, year, indicator, v);
+            }
+        }
+    }
+    if count == 0 {
+        return Err(IngestError::HeaderOnly {
+            pos: Position::line(file, header.line),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,614 @@
+//! Integration tests: ingest — format samples (tests/fixtures/csv), the bad-input corpus
+//! (tests/fixtures/bad, one table-driven test), a no-panic property test, and `#[ignore]`d
+//! tests over every real file in ../shared/data.
+
+use std::path::{Path, PathBuf};
+
+use nqp::ingest::{Encoding, IngestError, Ingested, Layout, RegionMatch, RegionSet, ingest};
+use polars::prelude::*;
+use proptest::prelude::*;
+
+fn fixture(rel: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The panel as sorted (region, year, indicator, value) tuples.
+fn rows(ing: &Ingested) -> Vec<(String, i32, String, f64)> {
+    let f = ing.panel.frame();
+    let r = f.column("region").unwrap().str().unwrap().clone();
+    let y = f.column("year").unwrap().i32().unwrap().clone();
+    let i = f.column("indicator").unwrap().str().unwrap().clone();
+    let v = f.column("value").unwrap().f64().unwrap().clone();
+    let mut out: Vec<_> = (0..f.height())
+        .map(|k| {
+            (
+                r.get(k).unwrap().to_owned(),
+                y.get(k).unwrap(),
+                i.get(k).unwrap().to_owned(),
+                v.get(k).unwrap(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    out
+}
+
+fn value(ing: &Ingested, region: &str, year: i32, indicator: &str) -> Option<f64> {
+    rows(ing)
+        .into_iter()
+        .find(|r| r.0 == region && r.1 == year && r.2 == indicator)
+        .map(|r| r.3)
+}
+
+fn codes(ing: &Ingested) -> Vec<&'static str> {
+    ing.notices.iter().map(|n| n.code).collect()
+}
+
+#[test]
+fn nbs_export_sample_in_gbk_with_crlf() {
+    let set = RegionSet::cn_provinces();
+    let ing = ingest(
+        &fixture("csv/nbs_export_gbk_crlf.csv"),
+        "nbs.csv",
+        Some(&set),
+    )
+    .unwrap();
+    assert_eq!(
+        (ing.encoding, ing.layout),
+        (Encoding::Gb18030, Layout::NbsExport)
+    );
+    let ind = "研究与试验发展(R&D)人员(人口抽样调查)";
+    assert_eq!(ing.units.get(ind).map(String::as_str), Some("万人"));
+    // 4 regions × 3 years − 2 empty cells.
+    assert_eq!(ing.panel.height(), 10);
+    assert_eq!(
+        ing.panel.regions().unwrap(),
+        vec!["CN-BJ", "CN-GX", "CN-NM", "CN-XJ"]
+    );
+    assert_eq!(ing.panel.years().unwrap(), vec![2022, 2023, 2024]);
+    assert_eq!(value(&ing, "CN-BJ", 2023, ind), Some(118.25));
+    assert_eq!(value(&ing, "CN-NM", 2022, ind), Some(14.25));
+    assert_eq!(value(&ing, "CN-GX", 2024, ind), None);
+    assert_eq!(value(&ing, "CN-BJ", 2022, ind), None);
+    let footnote_lines: Vec<u64> = ing
+        .notices
+        .iter()
+        .filter(|n| n.code == "ingest.footnote")
+        .map(|n| n.position.as_ref().unwrap().line.unwrap())
+        .collect();
+    assert_eq!(footnote_lines, vec![9, 10, 11]);
+    assert!(codes(&ing).contains(&"ingest.missing_values"));
+}
+
+#[test]
+fn long_csv_with_bom_units_and_quoted_thousands() {
+    let set = RegionSet::cn_provinces();
+    let ing = ingest(&fixture("csv/long_utf8_bom.csv"), "long.csv", Some(&set)).unwrap();
+    assert_eq!(
+        (ing.encoding, ing.layout),
+        (Encoding::Utf8Bom, Layout::Long)
+    );
+    assert_eq!(ing.panel.height(), 5);
+    assert_eq!(
+        ing.panel.indicators().unwrap(),
+        vec!["patents", "rd_intensity"]
+    );
+    assert_eq!(value(&ing, "CN-SH", 2022, "rd_intensity"), Some(4.44));
+    assert_eq!(value(&ing, "CN-GD", 2022, "patents"), Some(1_234_567.0));
+    assert_eq!(value(&ing, "CN-GD", 2021, "patents"), None);
+    assert_eq!(ing.units.get("patents").map(String::as_str), Some("件"));
+    assert_eq!(ing.units.get("rd_intensity").map(String::as_str), Some("%"));
+}
+
+#[test]
+fn wide_csv_in_gbk_with_header_synonyms() {
+    let set = RegionSet::cn_provinces();
+    let ing = ingest(&fixture("csv/wide_gbk.csv"), "wide.csv", Some(&set)).unwrap();
+    assert_eq!(
+        (ing.encoding, ing.layout),
+        (Encoding::Gb18030, Layout::Wide)
+    );
+    // 5 rows × 3 indicators − 1 empty cell.
+    assert_eq!(ing.panel.height(), 14);
+    assert_eq!(
+        ing.panel.regions().unwrap(),
+        vec!["CN-JS", "CN-SH", "CN-XZ"]
+    );
+    assert_eq!(
+        ing.panel.indicators().unwrap(),
+        vec!["GDP_亿元", "城镇化率_%", "税收收入_亿元"]
+    );
+    assert_eq!(value(&ing, "CN-JS", 2023, "GDP_亿元"), Some(128222.2));
+    assert_eq!(value(&ing, "CN-XZ", 2023, "城镇化率_%"), Some(38.88));
+    assert_eq!(value(&ing, "CN-SH", 2023, "税收收入_亿元"), None);
+    assert!(ing.units.is_empty());
+}
+
+#[test]
+fn messy_region_names_resolve_and_aggregates_are_excluded() {
+    let set = RegionSet::cn_provinces();
+    let ing = ingest(&fixture("csv/messy_names.csv"), "messy.csv", Some(&set)).unwrap();
+    assert_eq!(ing.layout, Layout::Long);
+    let got: Vec<(String, i32, f64)> = rows(&ing).into_iter().map(|r| (r.0, r.1, r.3)).collect();
+    let want = [
+        ("CN-BJ", 2022, 1.0),
+        ("CN-HA", 2022, 5.0),
+        ("CN-HB", 2022, 6.0),
+        ("CN-HE", 2022, 3.0),
+        ("CN-HN", 2022, 7.0),
+        ("CN-JX", 2022, 8.0),
+        ("CN-NM", 2021, 4.5),
+        ("CN-NM", 2022, 4.0),
+        ("CN-SX", 2022, 10.0),
+        ("CN-TJ", 2022, 2.0),
+        ("CN-XZ", 2021, 9.5),
+        ("CN-XZ", 2022, 9.0),
+        ("CN-ZJ", 2022, 11.0),
+    ];
+    let want: Vec<(String, i32, f64)> = want
+        .iter()
+        .map(|(r, y, v)| (r.to_string(), *y, *v))
+        .collect();
+    assert_eq!(got, want);
+    let mut aggregates: Vec<(String, u64)> = ing
+        .notices
+        .iter()
+        .filter(|n| n.code == "ingest.aggregate_excluded")
+        .map(|n| {
+            (
+                n.message.clone(),
+                n.position.as_ref().unwrap().line.unwrap(),
+            )
+        })
+        .collect();
+    aggregates.sort();
+    assert_eq!(
+        aggregates,
+        vec![
+            (
+                "'东部地区' is an aggregate, not a region: 1 row(s) excluded".to_owned(),
+                16
+            ),
+            (
+                "'全国' is an aggregate, not a region: 2 row(s) excluded".to_owned(),
+                15
+            ),
+            (
+                "'尔部地区' is an aggregate, not a region: 1 row(s) excluded".to_owned(),
+                17
+            ),
+        ]
+    );
+}
+
+#[test]
+fn without_a_region_set_names_are_kept_as_ids() {
+    let ing = ingest(&fixture("csv/messy_names.csv"), "messy.csv", None).unwrap();
+    let regions = ing.panel.regions().unwrap();
+    assert!(regions.contains(&"北京".to_owned()), "{regions:?}");
+    assert!(regions.contains(&"全国".to_owned()));
+    assert!(regions.contains(&"inner mongolia".to_owned()));
+    // Without a set, `北   京` and `全   国` are only cleaned, and nothing is excluded.
+    assert_eq!(ing.panel.height(), 17);
+}
+
+/// (file, code, line, column) — for `ingest.many`, line and column of the first problem.
+const BAD: &[(&str, &str, Option<u64>, Option<usize>)] = &[
+    ("bad_year.csv", "ingest.bad_year", Some(2), Some(2)),
+    (
+        "bad_year_header_nbs.csv",
+        "ingest.bad_year",
+        Some(4),
+        Some(3),
+    ),
+    ("binary_nul.csv", "ingest.binary", Some(2), None),
+    ("blank_lines.csv", "ingest.empty", None, None),
+    (
+        "duplicate_column.csv",
+        "ingest.duplicate_column",
+        Some(1),
+        Some(5),
+    ),
+    ("duplicate_key.csv", "ingest.duplicate", Some(4), None),
+    (
+        "duplicate_region_nbs.csv",
+        "ingest.duplicate",
+        Some(7),
+        Some(1),
+    ),
+    (
+        "duplicate_role.csv",
+        "ingest.duplicate_column",
+        Some(1),
+        Some(2),
+    ),
+    ("empty.csv", "ingest.empty", None, None),
+    ("empty_indicator.csv", "ingest.empty_key", Some(2), Some(3)),
+    ("empty_region.csv", "ingest.empty_key", Some(2), Some(1)),
+    ("header_only.csv", "ingest.header_only", Some(1), None),
+    ("header_only_nbs.csv", "ingest.header_only", Some(4), None),
+    ("invalid_bytes.csv", "ingest.encoding", Some(3), None),
+    ("many_problems.csv", "ingest.many", Some(2), Some(4)),
+    ("missing_region.csv", "ingest.missing_column", Some(1), None),
+    ("missing_value.csv", "ingest.missing_column", Some(1), None),
+    ("missing_year.csv", "ingest.missing_column", Some(1), None),
+    ("nbs_without_table.csv", "ingest.layout", None, None),
+    ("no_header.csv", "ingest.no_header", Some(1), Some(1)),
+    ("not_numeric.csv", "ingest.not_numeric", Some(3), Some(4)),
+    (
+        "not_numeric_nbs.csv",
+        "ingest.not_numeric",
+        Some(6),
+        Some(3),
+    ),
+    ("ragged_long.csv", "ingest.ragged_row", Some(2), Some(5)),
+    ("ragged_short.csv", "ingest.ragged_row", Some(3), Some(4)),
+    (
+        "thousands_bad_grouping.csv",
+        "ingest.not_numeric",
+        Some(2),
+        Some(4),
+    ),
+    (
+        "thousands_unquoted.csv",
+        "ingest.ragged_row",
+        Some(2),
+        Some(5),
+    ),
+    ("unknown_layout.csv", "ingest.layout", Some(1), None),
+    (
+        "unknown_region.csv",
+        "ingest.unknown_region",
+        Some(3),
+        Some(1),
+    ),
+    (
+        "unknown_region_wide.csv",
+        "ingest.unknown_region",
+        Some(4),
+        Some(1),
+    ),
+    (
+        "unterminated_quote.csv",
+        "ingest.unterminated_quote",
+        Some(3),
+        Some(4),
+    ),
+    ("utf16be_no_bom.csv", "ingest.encoding", Some(1), None),
+    ("utf16le_bom.csv", "ingest.encoding", Some(1), None),
+    ("xlsx_renamed.csv", "ingest.binary", None, None),
+];
+
+#[test]
+fn every_bad_input_fails_with_its_code_line_and_column() {
+    let set = RegionSet::cn_provinces();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let listed: Vec<&str> = BAD.iter().map(|b| b.0).collect();
+    assert_eq!(
+        on_disk, listed,
+        "every file in tests/fixtures/bad is listed once, in order"
+    );
+    for &(file, code, line, column) in BAD {
+        let err = match ingest(&fixture(&format!("bad/{file}")), file, Some(&set)) {
+            Ok(ing) => panic!("{file}: accepted ({} rows)", ing.panel.height()),
+            Err(err) => err,
+        };
+        assert_eq!(err.code(), code, "{file}: {err}");
+        let first = &err.errors()[0];
+        let pos = first
+            .position()
+            .unwrap_or_else(|| panic!("{file}: no position: {err}"));
+        assert_eq!(pos.file, file, "{file}");
+        assert_eq!((pos.line, pos.column), (line, column), "{file}: {err}");
+    }
+}
+
+#[test]
+fn bad_inputs_carry_useful_details() {
+    let set = RegionSet::cn_provinces();
+    let err = |file: &str| ingest(&fixture(&format!("bad/{file}")), file, Some(&set)).unwrap_err();
+    match err("unknown_region.csv") {
+        IngestError::UnknownRegion {
+            name,
+            suggestion,
+            pos,
+        } => {
+            assert_eq!(name, "Bejing");
+            assert_eq!(suggestion.unwrap().as_str(), "CN-BJ");
+            assert_eq!(pos.column_name.as_deref(), Some("region"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match err("duplicate_key.csv") {
+        IngestError::Duplicate {
+            first_line, key, ..
+        } => {
+            assert_eq!(first_line, 2);
+            assert!(key.contains("CN-BJ") && key.contains("2020"), "{key}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match err("not_numeric_nbs.csv") {
+        IngestError::NotNumeric { value, pos } => {
+            assert_eq!(value, "x");
+            assert_eq!(pos.to_string(), "not_numeric_nbs.csv:6:3 (column '2023年')");
+        }
+        other => panic!("{other:?}"),
+    }
+    match err("missing_region.csv") {
+        IngestError::MissingColumn { column, found, .. } => {
+            assert_eq!(
+                (column, found),
+                (
+                    "region",
+                    vec!["name".to_owned(), "year".into(), "gdp".into()]
+                )
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let many = err("many_problems.csv");
+    let list: Vec<&str> = many.errors().iter().map(IngestError::code).collect();
+    assert_eq!(
+        list,
+        vec![
+            "ingest.not_numeric",
+            "ingest.bad_year",
+            "ingest.unknown_region"
+        ]
+    );
+}
+
+#[test]
+fn error_list_is_capped() {
+    let mut text = String::from("region,year,indicator,value\n");
+    for k in 0..200 {
+        text.push_str(&format!("北京,{},gdp,oops\n", 1900 + k));
+    }
+    let err = ingest(text.as_bytes(), "big.csv", None).unwrap_err();
+    assert_eq!(err.code(), "ingest.many");
+    assert_eq!(err.errors().len(), nqp::ingest::MAX_ERRORS);
+    assert_eq!(err.errors()[49].position().unwrap().line, Some(51));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let set = RegionSet::cn_provinces();
+        let _ = ingest(&bytes, "fuzz.csv", Some(&set));
+        let _ = ingest(&bytes, "fuzz.csv", None);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
+        let _ = ingest(text.as_bytes(), "fuzz.csv", Some(&RegionSet::cn_provinces()));
+    }
+
+    #[test]
+    fn csv_like_text_never_panics(
+        lines in proptest::collection::vec("[北京市上海全国地区年份region,year,indicator,value0-9 .\"\\-年：注\u{3000}\r\n]{0,40}", 0..12),
+        nbs in any::<bool>(),
+    ) {
+        let mut text = if nbs { "数据库：分省年度数据\n指标：x(y)\n".to_owned() } else { String::new() };
+        text.push_str(&lines.join("\n"));
+        let _ = ingest(text.as_bytes(), "fuzz.csv", Some(&RegionSet::cn_provinces()));
+        let _ = ingest(text.as_bytes(), "fuzz.csv", None);
+    }
+}
+
+// ---- real files in ../shared/data (run with `cargo test --test it ingest -- --ignored`) ----
+
+fn shared(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel)
+}
+
+fn shared_files(dir: &str, prefix: &str) -> Vec<PathBuf> {
+    let path = shared(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy();
+            name.starts_with(prefix) && name.ends_with(".csv")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn ingest_shared(path: &Path) -> Ingested {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    ingest(&bytes, &name, Some(&RegionSet::cn_provinces())).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn every_real_nbs_export_ingests_with_31_regions() {
+    let mut files = shared_files("cn-nbs-exports", "nbs_fsnd_");
+    files.extend(shared_files("cn-nbs-population", ""));
+    assert_eq!(files.len(), 9, "{files:?}");
+    for path in &files {
+        let ing = ingest_shared(path);
+        let name = path.display();
+        assert_eq!(ing.layout, Layout::NbsExport, "{name}");
+        assert_eq!(ing.panel.regions().unwrap().len(), 31, "{name}");
+        assert_eq!(ing.panel.indicators().unwrap().len(), 1, "{name}");
+        assert_eq!(ing.units.len(), 1, "{name}");
+        assert!(codes(&ing).contains(&"ingest.footnote"), "{name}");
+        assert!(
+            !codes(&ing).contains(&"ingest.aggregate_excluded"),
+            "{name}"
+        );
+        let utf8 = path.to_string_lossy().ends_with(".utf8.csv");
+        assert_eq!(
+            ing.encoding,
+            if utf8 {
+                Encoding::Utf8
+            } else {
+                Encoding::Gb18030
+            },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn real_nbs_exports_spot_values() {
+    let gdp = ingest_shared(&shared("cn-nbs-exports/nbs_fsnd_gdp.csv"));
+    let ind = "地区生产总值";
+    assert_eq!(gdp.units.get(ind).map(String::as_str), Some("亿元"));
+    assert_eq!(gdp.panel.height(), 31 * 19);
+    assert_eq!(
+        gdp.panel.years().unwrap(),
+        (2006..=2024).collect::<Vec<_>>()
+    );
+    assert_eq!(value(&gdp, "CN-BJ", 2024, ind), Some(49670.2));
+    assert_eq!(value(&gdp, "CN-XJ", 2006, ind), Some(2984.5));
+    assert_eq!(value(&gdp, "CN-NX", 2024, ind), Some(5520.2));
+
+    let sample = ingest_shared(&shared(
+        "cn-nbs-exports/nbs_fsnd_population_sample_survey.csv",
+    ));
+    let ind = "人口数(人口抽样调查)";
+    assert_eq!(sample.units.get(ind).map(String::as_str), Some("人"));
+    assert_eq!(sample.panel.height(), 620 - 93);
+    assert_eq!(value(&sample, "CN-BJ", 2024, ind), Some(22470.0));
+    assert_eq!(value(&sample, "CN-BJ", 2015, ind), Some(335775.0));
+    assert_eq!(value(&sample, "CN-BJ", 2020, ind), None);
+    let footnotes = sample
+        .notices
+        .iter()
+        .filter(|n| n.code == "ingest.footnote")
+        .count();
+    assert_eq!(footnotes, 3);
+
+    let growth = ingest_shared(&shared("cn-nbs-exports/nbs_fsnd_fai_funds_growth.csv"));
+    let ind = "固定资产投资(不含农户)实际到位资金_比上年增长";
+    assert_eq!(growth.units.get(ind).map(String::as_str), Some("%"));
+    assert_eq!(growth.panel.height(), 620 - 403);
+    assert_eq!(value(&growth, "CN-BJ", 2024, ind), Some(-4.7));
+
+    for file in [
+        "nbs_fsnd_resident_population_2015_2024.gbk.csv",
+        "nbs_fsnd_resident_population_2015_2024.utf8.csv",
+    ] {
+        let pop = ingest_shared(&shared(&format!("cn-nbs-population/{file}")));
+        assert_eq!(pop.panel.height(), 310, "{file}");
+        assert_eq!(
+            pop.panel.years().unwrap(),
+            (2015..=2024).collect::<Vec<_>>()
+        );
+        assert_eq!(value(&pop, "CN-BJ", 2024, "年末常住人口"), Some(2183.0));
+        assert_eq!(value(&pop, "CN-XJ", 2015, "年末常住人口"), Some(2385.0));
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn real_merged_panel_is_wide_with_chinese_key_columns() {
+    let ing = ingest_shared(&shared("cn-nbs-exports/renjiyi_panel_merged_2005_2024.csv"));
+    assert_eq!(
+        (ing.layout, ing.encoding),
+        (Layout::Wide, Encoding::Utf8Bom)
+    );
+    assert_eq!(ing.panel.regions().unwrap().len(), 31);
+    assert_eq!(
+        ing.panel.years().unwrap(),
+        (2005..=2024).collect::<Vec<_>>()
+    );
+    assert_eq!(ing.panel.indicators().unwrap().len(), 21);
+    assert_eq!(value(&ing, "CN-SH", 2005, "GDP_当年价_亿元"), Some(9247.66));
+    assert_eq!(value(&ing, "CN-SH", 2006, "总人口数_人"), Some(16525.0));
+    assert_eq!(value(&ing, "CN-SH", 2005, "GDP_亿元"), None);
+    // The complete columns have all 620 region-years.
+    let frame = ing.panel.frame().clone().lazy();
+    let complete = frame
+        .filter(col("indicator").eq(lit("城镇化率_%")))
+        .collect()
+        .unwrap()
+        .height();
+    assert_eq!(complete, 620);
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn every_province_spelling_in_the_st_yearbook_resolves() {
+    let set = RegionSet::cn_provinces();
+    let files = shared_files("cn-st-yearbook", "techme_");
+    assert_eq!(files.len(), 16, "{files:?}");
+    let mut spellings = std::collections::BTreeSet::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let Some(at) = header.iter().position(|h| *h == "province") else {
+            continue;
+        };
+        for line in lines {
+            if let Some(name) = line.split(',').nth(at) {
+                spellings.insert(name.to_owned());
+            }
+        }
+    }
+    // 31 provinces + 全国, clean and with inner spaces, plus 7 OCR misspellings and 尔部地区.
+    assert_eq!(spellings.len(), 72, "{spellings:?}");
+    let mut matched = std::collections::BTreeSet::new();
+    for name in &spellings {
+        match set.resolve(name) {
+            RegionMatch::Matched(code) => {
+                matched.insert(code.to_string());
+            }
+            RegionMatch::Aggregate => {
+                assert!(
+                    ["全国", "全   国", "尔部地区"].contains(&name.as_str()),
+                    "{name}"
+                );
+            }
+            RegionMatch::Unknown { suggestion } => {
+                panic!("'{name}' unknown (suggestion {suggestion:?})")
+            }
+        }
+    }
+    assert_eq!(matched.len(), 31);
+    for (ocr, code) in [
+        ("内蒙占", "CN-NM"),
+        ("江两", "CN-JX"),
+        ("两藏", "CN-XZ"),
+        ("山两", "CN-SX"),
+        ("四藏", "CN-XZ"),
+        ("江四", "CN-JX"),
+        ("浙汀", "CN-ZJ"),
+    ] {
+        assert!(spellings.contains(ocr), "{ocr} is in the data");
+        assert_eq!(
+            set.resolve(ocr),
+            RegionMatch::Matched(nqp::types::RegionCode::new(code).unwrap())
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn real_st_yearbook_tables_ingest_as_long() {
+    let ing = ingest_shared(&shared("cn-st-yearbook/techme_RDIntense.csv"));
+    assert_eq!((ing.layout, ing.encoding), (Layout::Long, Encoding::Utf8));
+    assert_eq!(ing.panel.regions().unwrap().len(), 31);
+    assert!(codes(&ing).contains(&"ingest.aggregate_excluded"));
+    assert!(codes(&ing).contains(&"ingest.ignored_columns"));
+    let validity = ingest_shared(&shared("cn-st-yearbook/techme_RDPatentValid.csv"));
+    assert_eq!(validity.panel.regions().unwrap().len(), 31);
+}
