@@ -33,6 +33,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("internal data error: {0}")]
     Polars(#[from] polars::error::PolarsError),
 }
@@ -47,7 +49,7 @@ impl Error {
             Error::DuplicateAcrossFiles { .. } => "data.duplicate_across_files",
             Error::NotFound { .. } => "not_found",
             Error::Io { .. } => "io",
-            Error::Polars(_) => "internal",
+            Error::Internal(_) | Error::Polars(_) => "internal",
         }
     }
 }

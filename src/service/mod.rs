@@ -1,0 +1,327 @@
+//! Service: the one API that the CLI, the HTML pages and the JSON API call.
+//!
+//! Owns: turning input files + a framework + a method choice into an index result, and writing
+//! results in their contract formats. Everything here composes the pure stages
+//! (`ingest` → `framework` → `method`); nothing is computed twice in two places.
+//! Must not: know about axum, askama or clap.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+pub mod dashboard;
+
+use crate::error::{Error, Result};
+use crate::framework::Framework;
+use crate::ingest::{self, Ingested, Notice, RegionMatch, RegionSet};
+use crate::method::{self, IndexResult, MethodSpec};
+use crate::types::{Dimension, Panel, panel_cols};
+
+/// One input file as the user gave it: its display name (never a server path) and its bytes.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl InputFile {
+    /// Read a file from disk; the display name is the file name without its directories.
+    pub fn read(path: &std::path::Path) -> Result<InputFile> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        Ok(InputFile { name, bytes })
+    }
+}
+
+/// Which region set the input's names are matched against.
+#[derive(Debug, Clone, Default)]
+pub enum RegionChoice {
+    /// Use the bundled China province set when most names in the input match it, else none.
+    #[default]
+    Auto,
+    /// No region set: the cleaned names in the file are the region ids.
+    None,
+    /// An explicit region set.
+    Set(RegionSet),
+}
+
+/// What ingest found in one file (shown by `nqp check` and the upload preview).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub name: String,
+    pub encoding: &'static str,
+    pub layout: &'static str,
+    pub rows: usize,
+    pub regions: usize,
+    pub years: Vec<i32>,
+    pub indicators: Vec<String>,
+    pub units: BTreeMap<String, String>,
+    pub notices: Vec<NoticeView>,
+}
+
+/// A notice in a serialisable shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeView {
+    pub code: &'static str,
+    pub message: String,
+    pub line: Option<u64>,
+}
+
+impl From<&Notice> for NoticeView {
+    fn from(n: &Notice) -> Self {
+        NoticeView {
+            code: n.code,
+            message: n.message.clone(),
+            line: n.position.as_ref().and_then(|p| p.line),
+        }
+    }
+}
+
+/// Several input files merged into one panel.
+#[derive(Debug, Clone)]
+pub struct LoadedData {
+    pub panel: Panel,
+    pub region_set: Option<RegionSet>,
+    pub files: Vec<FileReport>,
+    /// Indicator → unit, from the files that state one.
+    pub units: BTreeMap<String, String>,
+}
+
+/// Share of distinct names that must resolve against the bundled set for `RegionChoice::Auto`.
+const AUTO_REGION_MATCH_SHARE: f64 = 0.5;
+
+/// Ingest every file, match regions, and merge into one panel. The same (region, year,
+/// indicator) in two files is an error naming both files: nqp never picks one silently.
+pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedData> {
+    let region_set = match regions {
+        RegionChoice::Set(set) => Some(set.clone()),
+        RegionChoice::None => None,
+        RegionChoice::Auto => auto_region_set(files)?,
+    };
+    let mut panels = Vec::with_capacity(files.len());
+    let mut reports = Vec::with_capacity(files.len());
+    let mut units = BTreeMap::new();
+    let mut origin: BTreeMap<String, String> = BTreeMap::new();
+    for file in files {
+        let ingested = ingest::ingest(&file.bytes, &file.name, region_set.as_ref())?;
+        let report = file_report(&file.name, &ingested)?;
+        for indicator in &report.indicators {
+            if let Some(first) = origin.insert(indicator.clone(), file.name.clone()) {
+                check_no_overlap(&panels, &first, &file.name, &ingested.panel, indicator)?;
+            }
+        }
+        units.extend(ingested.units.clone());
+        reports.push(report);
+        panels.push((file.name.clone(), ingested.panel));
+    }
+    let panel = Panel::concat(panels.into_iter().map(|(_, p)| p))?;
+    Ok(LoadedData {
+        panel,
+        region_set,
+        files: reports,
+        units,
+    })
+}
+
+fn auto_region_set(files: &[InputFile]) -> Result<Option<RegionSet>> {
+    let bundled = RegionSet::cn_provinces();
+    let mut names = std::collections::BTreeSet::new();
+    for file in files {
+        let raw = ingest::ingest(&file.bytes, &file.name, None)?;
+        names.extend(raw.panel.regions()?);
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let matched = names
+        .iter()
+        .filter(|n| !matches!(bundled.resolve(n), RegionMatch::Unknown { .. }))
+        .count();
+    let share = matched as f64 / names.len() as f64;
+    Ok((share >= AUTO_REGION_MATCH_SHARE).then_some(bundled))
+}
+
+/// The same indicator may come from two files only for disjoint (region, year) keys.
+fn check_no_overlap(
+    earlier: &[(String, Panel)],
+    first_file: &str,
+    second_file: &str,
+    second: &Panel,
+    indicator: &str,
+) -> Result<()> {
+    use panel_cols::*;
+    let Some((_, first)) = earlier.iter().find(|(name, _)| name == first_file) else {
+        return Ok(());
+    };
+    let keys = |p: &Panel| {
+        p.frame()
+            .clone()
+            .lazy()
+            .filter(col(INDICATOR).eq(lit(indicator.to_owned())))
+            .select([col(REGION), col(YEAR)])
+    };
+    let clash = keys(first)
+        .join(
+            keys(second),
+            [col(REGION), col(YEAR)],
+            [col(REGION), col(YEAR)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .limit(1)
+        .collect()?;
+    if clash.height() == 0 {
+        return Ok(());
+    }
+    let region = clash.column(REGION)?.str()?.get(0).unwrap_or_default().to_owned();
+    let year = clash.column(YEAR)?.i32()?.get(0).unwrap_or_default();
+    Err(Error::DuplicateAcrossFiles {
+        indicator: indicator.to_owned(),
+        region,
+        year,
+        first_file: first_file.to_owned(),
+        second_file: second_file.to_owned(),
+    })
+}
+
+fn file_report(name: &str, ingested: &Ingested) -> Result<FileReport> {
+    Ok(FileReport {
+        name: name.to_owned(),
+        encoding: ingested.encoding.as_str(),
+        layout: ingested.layout.as_str(),
+        rows: ingested.panel.height(),
+        regions: ingested.panel.regions()?.len(),
+        years: ingested.panel.years()?,
+        indicators: ingested.panel.indicators()?,
+        units: ingested.units.clone(),
+        notices: ingested.notices.iter().map(NoticeView::from).collect(),
+    })
+}
+
+/// Derive the framework's indicators from the panel and run the method.
+pub fn compute_index(panel: &Panel, framework: &Framework, spec: &MethodSpec) -> Result<IndexResult> {
+    let wide = framework.derive(panel)?;
+    Ok(method::compute(&wide, &framework.indicator_specs(), spec)?)
+}
+
+/// The score table in the `nqp compute --out` contract order:
+/// `region,year,score,rank,laborers,tools,objects`, then sub-dimension and level columns.
+pub fn scores_for_output(result: &IndexResult) -> Result<DataFrame> {
+    let mut names: Vec<String> = ["region", "year", "score", "rank"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(Dimension::ALL.iter().map(|d| d.as_str().to_owned()))
+        .collect();
+    let is_breakdown = |name: &str| {
+        Dimension::ALL
+            .iter()
+            .any(|d| name.starts_with(&format!("{}/", d.as_str())))
+    };
+    let columns = result.scores.get_column_names();
+    names.extend(
+        columns
+            .iter()
+            .filter(|c| is_breakdown(c))
+            .map(|c| c.to_string()),
+    );
+    names.extend(
+        columns
+            .iter()
+            .filter(|c| c.starts_with("level/"))
+            .map(|c| c.to_string()),
+    );
+    Ok(result.scores.select(names)?)
+}
+
+/// Output formats of `nqp compute --out`, chosen by the file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    Csv,
+    Json,
+    Parquet,
+}
+
+impl OutputFormat {
+    pub fn from_path(path: &std::path::Path) -> Option<OutputFormat> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(OutputFormat::Csv),
+            "json" => Some(OutputFormat::Json),
+            "parquet" => Some(OutputFormat::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// Serialise a frame as CSV (UTF-8, header, shortest round-trip floats).
+pub fn frame_to_csv(frame: &DataFrame) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut frame = frame.clone();
+    CsvWriter::new(&mut buf)
+        .include_header(true)
+        .finish(&mut frame)?;
+    Ok(buf)
+}
+
+/// Serialise a frame as Parquet (zstd).
+pub fn frame_to_parquet(frame: &DataFrame) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut frame = frame.clone();
+    ParquetWriter::new(&mut buf)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut frame)?;
+    Ok(buf)
+}
+
+/// A frame as a JSON array of row objects (nulls as `null`, NaN as `null`).
+pub fn frame_to_json_rows(frame: &DataFrame) -> Result<serde_json::Value> {
+    let columns = frame.columns();
+    let mut rows = Vec::with_capacity(frame.height());
+    for i in 0..frame.height() {
+        let mut row = serde_json::Map::with_capacity(columns.len());
+        for column in columns {
+            row.insert(column.name().to_string(), any_to_json(column.get(i)?));
+        }
+        rows.push(serde_json::Value::Object(row));
+    }
+    Ok(serde_json::Value::Array(rows))
+}
+
+fn any_to_json(value: AnyValue<'_>) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        AnyValue::Null => Value::Null,
+        AnyValue::Boolean(b) => Value::Bool(b),
+        AnyValue::String(s) => Value::String(s.to_owned()),
+        AnyValue::StringOwned(s) => Value::String(s.to_string()),
+        AnyValue::Float64(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        AnyValue::Float32(f) => {
+            serde_json::Number::from_f64(f64::from(f)).map_or(Value::Null, Value::Number)
+        }
+        other => match other.extract::<i64>() {
+            Some(i) => Value::from(i),
+            None => Value::String(other.to_string()),
+        },
+    }
+}
+
+/// Write the index result to `bytes` in the chosen format (the `nqp compute --out` contract).
+pub fn render_scores(result: &IndexResult, format: OutputFormat) -> Result<Vec<u8>> {
+    let scores = scores_for_output(result)?;
+    match format {
+        OutputFormat::Csv => frame_to_csv(&scores),
+        OutputFormat::Parquet => frame_to_parquet(&scores),
+        OutputFormat::Json => {
+            let doc = serde_json::json!({
+                "method": &result.method,
+                "scores": frame_to_json_rows(&scores)?,
+            });
+            Ok(serde_json::to_vec_pretty(&doc).expect("JSON values always serialise"))
+        }
+    }
+}
