@@ -200,7 +200,7 @@ impl<'a> Collector<'a> {
             RegionMatch::Unknown { suggestion } => {
                 self.error(IngestError::UnknownRegion {
                     pos: pos.clone(),
-                    name,
+                    name: name.into(),
                     suggestion,
                 });
                 Resolved::Unknown

@@ -71,10 +71,10 @@ pub(crate) fn parse(
             c.unit(&indicator, record.get(cu), c.cell(line, cu + 1, name(cu)));
         }
         let key = format!("region '{region}', year {year}, indicator '{indicator}'");
-        if c.claim(key, Position::line(file, line)) {
-            if let Some(v) = value {
-                c.push(&region, year, &indicator, v);
-            }
+        if c.claim(key, Position::line(file, line))
+            && let Some(v) = value
+        {
+            c.push(&region, year, &indicator, v);
         }
     }
     if count == 0 {

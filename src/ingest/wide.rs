@@ -72,10 +72,10 @@ pub(crate) fn parse(
         let year = c.year(record.get(c_year), c.cell(line, c_year + 1, name(c_year)));
         let mut values = Vec::with_capacity(indicators.len());
         for &(i, indicator) in &indicators {
-            if let Some(field) = record.fields.get(i) {
-                if let Some(v) = c.value(field, c.cell(line, i + 1, indicator)) {
-                    values.push((indicator, v));
-                }
+            if let Some(field) = record.fields.get(i)
+                && let Some(v) = c.value(field, c.cell(line, i + 1, indicator))
+            {
+                values.push((indicator, v));
             }
         }
         let (Some(region), Some(year)) = (region, year) else {

@@ -321,7 +321,7 @@ fn bad_inputs_carry_useful_details() {
             suggestion,
             pos,
         } => {
-            assert_eq!(name, "Bejing");
+            assert_eq!(&*name, "Bejing");
             assert_eq!(suggestion.unwrap().as_str(), "CN-BJ");
             assert_eq!(pos.column_name.as_deref(), Some("region"));
         }
