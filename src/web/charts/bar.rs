@@ -194,3 +194,79 @@ pub fn render(spec: &BarSpec<'_>) -> String {
     }
     svg::close(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{check_xml, count, texts};
+    use super::*;
+
+    fn datum(label: &str, value: Option<f64>, highlight: bool) -> BarDatum {
+        BarDatum {
+            label: label.into(),
+            value,
+            display: value.map_or(String::new(), |v| format!("{v:.2}")),
+            href: Some(format!("/regions/{label}")),
+            highlight,
+        }
+    }
+
+    fn spec(data: &[BarDatum]) -> String {
+        render(&BarSpec {
+            id: "b",
+            title: "Ranking",
+            desc: "Scores by region",
+            data,
+            width: 500.0,
+            value_label: "Score",
+            no_data_label: "no data",
+        })
+    }
+
+    #[test]
+    fn one_bar_per_value_and_rows_are_links() {
+        let data = [
+            datum("Guangdong", Some(0.8), true),
+            datum("<script>&", Some(0.4), false),
+            datum("Xizang", None, false),
+        ];
+        let svg = spec(&data);
+        check_xml(&svg).unwrap();
+        assert_eq!(count(&svg, "rect.bar"), 2);
+        assert_eq!(count(&svg, "a.row[href] > title"), 3);
+        assert!(svg.contains("&lt;script&gt;&amp;: 0.40"));
+        assert!(!svg.contains("<script"));
+        assert_eq!(texts(&svg, "a.row > title")[2], "Xizang: no data");
+        // Highlight: other colour and bold label.
+        assert!(svg.contains("fill=\"#D55E00\""));
+        assert_eq!(svg.matches("font-weight=\"bold\"").count(), 2);
+        assert!(svg.contains("role=\"group\""));
+    }
+
+    #[test]
+    fn bar_lengths_are_proportional_from_zero() {
+        let data = [datum("a", Some(1.0), false), datum("b", Some(0.5), false)];
+        let svg = spec(&data);
+        let widths: Vec<f64> = svg
+            .match_indices("class=\"bar\"")
+            .map(|(i, _)| {
+                let s = &svg[i..];
+                let w = &s[s.find("width=\"").unwrap() + 7..];
+                w[..w.find('"').unwrap()].parse().unwrap()
+            })
+            .collect();
+        assert_eq!(widths.len(), 2);
+        assert!((widths[0] / widths[1] - 2.0).abs() < 0.01, "{widths:?}");
+    }
+
+    #[test]
+    fn negative_values_extend_left_of_zero_and_empty_data_says_no_data() {
+        let svg = spec(&[datum("a", Some(-1.0), false), datum("b", Some(1.0), false)]);
+        check_xml(&svg).unwrap();
+        assert_eq!(count(&svg, "rect.bar"), 2);
+        assert!(texts(&svg, "g.axis text").contains(&"-1.0".to_string()));
+        let empty = spec(&[]);
+        check_xml(&empty).unwrap();
+        assert_eq!(texts(&empty, "text.empty"), ["no data"]);
+        assert!(empty.contains("role=\"img\""));
+    }
+}

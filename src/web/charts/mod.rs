@@ -14,10 +14,16 @@
 pub mod axis;
 pub mod bar;
 pub mod bins;
+pub mod density;
+pub mod heat;
 pub mod legend;
+pub mod line;
 pub mod map;
 pub mod palette;
+pub mod radar;
 pub mod scale;
+pub mod scatter;
+pub mod stacked;
 pub mod svg;
 
 pub use bins::Bins;

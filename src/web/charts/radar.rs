@@ -1,0 +1,266 @@
+//! Radar (spider) chart of n ≥ 3 dimension scores against reference series (e.g. the national
+//! mean).
+//!
+//! Owns: radar layout. A series with a missing value draws markers only (a polygon through a
+//! guessed value would misstate the shape). Must not: normalise scores.
+
+use std::f64::consts::{FRAC_PI_2, TAU};
+use std::fmt::Write;
+
+use super::legend::{self, LegendItem, Swatch};
+use super::palette;
+use super::scale::{LinearScale, extent, format_tick, tick_step};
+use super::svg::{self, FONT, Frame, GRID, escape_xml, num, text};
+
+/// One polygon: a value per axis, in axis order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RadarSeries {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A radar chart.
+pub struct RadarSpec<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub desc: &'a str,
+    /// Axis labels, clockwise from the top.
+    pub axes: &'a [String],
+    pub series: &'a [RadarSeries],
+    /// Value at the rim; `None` uses a nice maximum of the data. The centre is 0.
+    pub max: Option<f64>,
+    /// Width of the SVG (the plot is square; the legend adds height).
+    pub size: f64,
+    pub decimals: usize,
+    pub no_data_label: &'a str,
+}
+
+/// Renders the chart; fewer than 3 axes gives an SVG saying `no_data_label`.
+pub fn render(spec: &RadarSpec<'_>) -> String {
+    let items: Vec<LegendItem> = spec
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| LegendItem {
+            label: s.name.clone(),
+            swatch: Swatch::Line {
+                color: palette::categorical(i).into(),
+                dash: palette::dash(i).into(),
+            },
+        })
+        .collect();
+    let n = spec.axes.len();
+    let angle = |i: usize| -FRAC_PI_2 + TAU * i as f64 / n.max(1) as f64;
+    let label_w = spec
+        .axes
+        .iter()
+        .map(|a| svg::text_width(a, FONT))
+        .fold(0.0, f64::max);
+    let radius = (spec.size / 2.0 - label_w.min(spec.size / 4.0) - 12.0).max(20.0);
+    // Axis 0 points up; the lowest vertex decides how far the plot reaches down (a triangle
+    // only reaches r/2 below the centre), so the SVG is only as tall as the figure needs.
+    let reach_down = (0..n).map(|i| angle(i).sin()).fold(0.0, f64::max);
+    let (cx, cy) = (spec.size / 2.0, FONT + 16.0 + radius);
+    let plot_h = cy + radius * reach_down + FONT + 20.0;
+    let legend_h = legend::row_height(&items, spec.size - 20.0);
+    let height = plot_h + legend_h + 4.0;
+    let (mut out, _) = svg::open(&Frame {
+        id: spec.id,
+        width: spec.size,
+        height,
+        title: spec.title,
+        desc: spec.desc,
+        class: "nqp-chart nqp-radar",
+        interactive: false,
+    });
+    let n = spec.axes.len();
+    if n < 3 {
+        svg::empty_message(&mut out, spec.size, height, spec.no_data_label);
+        return svg::close(out);
+    }
+    let data_max = extent(
+        spec.series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied()),
+    )
+    .map_or(1.0, |(_, b)| b);
+    let max = spec
+        .max
+        .filter(|m| m.is_finite() && *m > 0.0)
+        .unwrap_or_else(|| {
+            LinearScale::new((0.0, data_max.max(f64::MIN_POSITIVE)), (0.0, 1.0))
+                .nice(4)
+                .domain()
+                .1
+        });
+    let r = LinearScale::new((0.0, max), (0.0, radius));
+    let at = |i: usize, v: f64| {
+        let rr = r.map(v.clamp(0.0, max));
+        (cx + rr * angle(i).cos(), cy + rr * angle(i).sin())
+    };
+    let polygon = |v: f64| -> String {
+        (0..n)
+            .map(|i| {
+                let (x, y) = at(i, v);
+                format!("{},{}", num(x), num(y))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // Grid: rings at round values, spokes, labels.
+    let step = tick_step(0.0, max, 4);
+    out.push_str("<g class=\"grid\" fill=\"none\">");
+    let rings: Vec<f64> = r.ticks(4).into_iter().filter(|t| *t > 0.0).collect();
+    for t in &rings {
+        let _ = write!(
+            out,
+            "<polygon points=\"{}\" stroke=\"{GRID}\" stroke-width=\"1\"/>",
+            polygon(*t)
+        );
+    }
+    for i in 0..n {
+        let (x, y) = at(i, max);
+        let _ = write!(
+            out,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#bbb\" stroke-width=\"1\"/>",
+            num(cx),
+            num(cy),
+            num(x),
+            num(y)
+        );
+    }
+    out.push_str("</g><g class=\"ticks\" fill=\"#555\">");
+    // Ring values beside the upward spoke; the rim value is left out, the axis label is there.
+    for t in rings.iter().filter(|t| **t < max) {
+        text(
+            &mut out,
+            cx + 4.0,
+            cy - r.map(*t) + 11.0,
+            "start",
+            " font-size=\"10\"",
+            &format_tick(*t, step),
+        );
+    }
+    out.push_str("</g><g class=\"axis-labels\">");
+    for (i, label) in spec.axes.iter().enumerate() {
+        let (x, y) = at(i, max);
+        let (dx, dy) = (angle(i).cos(), angle(i).sin());
+        let anchor = if dx > 0.3 {
+            "start"
+        } else if dx < -0.3 {
+            "end"
+        } else {
+            "middle"
+        };
+        text(
+            &mut out,
+            x + dx * 8.0,
+            y + dy * 8.0 + FONT * 0.35 + dy * 4.0,
+            anchor,
+            "",
+            label,
+        );
+    }
+    out.push_str("</g><g class=\"series\">");
+    for (si, s) in spec.series.iter().enumerate() {
+        let color = palette::categorical(si);
+        let complete =
+            s.values.len() == n && s.values.iter().all(|v| v.is_some_and(f64::is_finite));
+        if complete {
+            let pts: Vec<String> = s
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| at(i, v)))
+                .map(|(x, y)| format!("{},{}", num(x), num(y)))
+                .collect();
+            let dash = palette::dash(si);
+            let dash_attr = if dash.is_empty() {
+                String::new()
+            } else {
+                format!(" stroke-dasharray=\"{dash}\"")
+            };
+            let _ = write!(
+                out,
+                "<polygon class=\"area\" points=\"{}\" fill=\"{color}\" fill-opacity=\"0.15\" stroke=\"{color}\" stroke-width=\"2\"{dash_attr}/>",
+                pts.join(" ")
+            );
+        }
+        for (i, v) in s.values.iter().enumerate().take(n) {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                let (x, y) = at(i, v);
+                let _ = write!(
+                    out,
+                    "<circle class=\"point\" cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{color}\"><title>{}</title></circle>",
+                    num(x),
+                    num(y),
+                    escape_xml(&format!(
+                        "{} – {}: {v:.prec$}",
+                        s.name,
+                        spec.axes[i],
+                        prec = spec.decimals
+                    ))
+                );
+            }
+        }
+    }
+    out.push_str("</g>");
+    legend::row(&mut out, 10.0, plot_h, spec.size - 20.0, &items);
+    svg::close(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{check_xml, count};
+    use super::*;
+
+    fn render_with(series: &[RadarSeries], axes: &[String]) -> String {
+        render(&RadarSpec {
+            id: "r",
+            title: "Profile",
+            desc: "Three dimensions",
+            axes,
+            series,
+            max: Some(1.0),
+            size: 360.0,
+            decimals: 2,
+            no_data_label: "no data",
+        })
+    }
+
+    fn axes() -> Vec<String> {
+        vec!["Laborers".into(), "Tools".into(), "<Objects>".into()]
+    }
+
+    #[test]
+    fn one_polygon_per_complete_series() {
+        let series = [
+            RadarSeries {
+                name: "Guangdong".into(),
+                values: vec![Some(1.0), Some(0.5), Some(0.25)],
+            },
+            RadarSeries {
+                name: "Mean".into(),
+                values: vec![Some(0.4), None, Some(0.4)],
+            },
+        ];
+        let svg = render_with(&series, &axes());
+        check_xml(&svg).unwrap();
+        assert_eq!(count(&svg, "polygon.area"), 1);
+        assert_eq!(count(&svg, "circle.point"), 5);
+        assert!(svg.contains("Guangdong – &lt;Objects&gt;: 0.25"));
+        // Value 1.0 on the upward axis sits at the rim straight above the centre.
+        let p = &svg[svg.find("class=\"area\" points=\"").unwrap() + 21..];
+        let first = p[..p.find(' ').unwrap()].split_once(',').unwrap();
+        assert_eq!(first.0, "180");
+        assert_eq!(count(&svg, "g.grid polygon"), 5);
+    }
+
+    #[test]
+    fn fewer_than_three_axes_is_an_empty_chart() {
+        let svg = render_with(&[], &axes()[..2]);
+        check_xml(&svg).unwrap();
+        assert!(svg.contains(">no data</text>"));
+        assert_eq!(count(&svg, "polygon"), 0);
+    }
+}
