@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::framework::Framework;
 use crate::ingest::{self, Ingested, Notice, RegionMatch, RegionSet};
 use crate::method::{self, IndexResult, MethodSpec};
-use crate::types::{Dimension, Panel, panel_cols};
+use crate::types::{DatasetId, Dimension, Panel, panel_cols};
 
 /// One input file as the user gave it: its display name (never a server path) and its bytes.
 #[derive(Debug, Clone)]
@@ -324,4 +324,62 @@ pub fn render_scores(result: &IndexResult, format: OutputFormat) -> Result<Vec<u
             Ok(serde_json::to_vec_pretty(&doc).expect("JSON values always serialise"))
         }
     }
+}
+
+/// Build a servable dataset from input files, a framework and a region choice. The version id
+/// is a hash of every input's content, so equal content always gets the same version.
+pub fn build_dataset(
+    id: DatasetId,
+    titles: (&str, &str),
+    files: &[InputFile],
+    framework_toml: (&str, &str),
+    regions: &RegionChoice,
+) -> Result<dashboard::Dataset> {
+    let (framework_text, framework_name) = framework_toml;
+    let framework = Framework::from_toml(framework_text, framework_name)?;
+    let data = load_data(files, regions)?;
+    let mut parts: Vec<&[u8]> = files.iter().map(|f| f.bytes.as_slice()).collect();
+    parts.push(framework_text.as_bytes());
+    let region_ids;
+    if let Some(set) = &data.region_set {
+        region_ids = set
+            .regions()
+            .iter()
+            .map(|r| format!("{}|{}|{}|{}", r.code, r.name_zh, r.name_en, r.group))
+            .collect::<Vec<_>>()
+            .join("\n");
+        parts.push(region_ids.as_bytes());
+    }
+    Ok(dashboard::Dataset {
+        id,
+        version: content_version(&parts),
+        title_zh: titles.0.to_owned(),
+        title_en: titles.1.to_owned(),
+        panel: data.panel,
+        framework,
+        regions: data.region_set,
+        units: data.units,
+    })
+}
+
+/// A version id from the content of every input (SHA-256, hex): equal content, equal version.
+pub fn content_version(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Compute a dataset's index with `spec` and lay it out for the dashboard.
+pub fn compute_tables(dataset: &dashboard::Dataset, spec: &MethodSpec) -> Result<dashboard::ResultTables> {
+    let result = compute_index(&dataset.panel, &dataset.framework, spec)?;
+    dashboard::ResultTables::from_result(&result)
+}
+
+/// A canonical key of a method choice (for caches): its JSON form.
+pub fn method_key(spec: &MethodSpec) -> String {
+    serde_json::to_string(spec).expect("a method spec always serialises")
 }

@@ -1,0 +1,73 @@
+//! The page frame every page shares: navigation, language switch, dataset and method line.
+//!
+//! Owns: the data `templates/base.html` needs. Must not: hold page content.
+
+use super::ctx::PageCtx;
+use super::i18n::Texts;
+use crate::service::dashboard::Dataset;
+use crate::types::Lang;
+
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub t: &'static Texts,
+    pub home_url: String,
+    pub compare_url: String,
+    pub methodology_url: String,
+    pub lang_url: String,
+    pub other_lang: &'static str,
+    /// Which navigation entry is current: "rankings", "compare", "methodology" or "".
+    pub active: &'static str,
+    pub dataset_title: String,
+    pub version: String,
+    pub method: String,
+    /// `(hreflang, url)` of this page in both languages.
+    pub alternates: Vec<(&'static str, String)>,
+}
+
+impl Chrome {
+    /// The frame for pages rendered without a dataset at hand (error pages).
+    pub fn minimal(lang: Lang) -> Chrome {
+        let q = format!("?lang={}", lang.as_str());
+        let other = match lang {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        };
+        Chrome {
+            t: Texts::get(lang),
+            home_url: format!("/{q}"),
+            compare_url: format!("/compare{q}"),
+            methodology_url: format!("/methodology{q}"),
+            lang_url: format!("/?lang={}", other.as_str()),
+            other_lang: other.as_str(),
+            active: "",
+            dataset_title: String::new(),
+            version: String::new(),
+            method: String::new(),
+            alternates: Vec::new(),
+        }
+    }
+
+    pub fn new(ctx: &PageCtx, ds: &Dataset, active: &'static str) -> Chrome {
+        let other = match ctx.lang {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        };
+        let here = ctx.with_param("lang", "");
+        Chrome {
+            t: ctx.t,
+            home_url: ctx.url("/", &[]),
+            compare_url: ctx.url("/compare", &[]),
+            methodology_url: ctx.url("/methodology", &[]),
+            lang_url: ctx.lang_switch_url(),
+            other_lang: other.as_str(),
+            active,
+            dataset_title: ds.title(ctx.lang).to_owned(),
+            version: ds.version.chars().take(12).collect(),
+            method: ctx.method_summary(),
+            alternates: vec![
+                (ctx.lang.as_str(), here),
+                (other.as_str(), ctx.lang_switch_url()),
+            ],
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Per-request page context: language, method choice and URL building that keeps them.
+//!
+//! Owns: the query parameters every page shares (`lang`, `normalise`, `weights`, `aggregate`)
+//! and typed URL builders, so every link is a permalink that keeps the reader's language and
+//! method. Templates never concatenate URLs themselves. Must not: compute anything.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::ACCEPT_LANGUAGE;
+use axum::http::request::Parts;
+
+use super::error::PageError;
+use super::i18n::{Texts, negotiate};
+use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
+use crate::types::Lang;
+
+/// Query keys shared by every page; they survive navigation.
+const SHARED_KEYS: [&str; 4] = ["lang", "normalise", "weights", "aggregate"];
+
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub lang: Lang,
+    pub t: &'static Texts,
+    pub spec: MethodSpec,
+    /// The request path, e.g. `/regions/CN-GD`.
+    pub path: String,
+    /// Every query pair of the request, in order.
+    pub query: Vec<(String, String)>,
+}
+
+impl PageCtx {
+    /// Look up a page-specific query parameter.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The shared parameters that differ from their defaults (language is always kept).
+    fn shared_pairs(&self, lang: Lang) -> Vec<(String, String)> {
+        let default = MethodSpec::default();
+        let mut pairs = vec![("lang".to_owned(), lang.as_str().to_owned())];
+        if self.spec.normalise != default.normalise {
+            pairs.push(("normalise".into(), self.spec.normalise.as_str().to_owned()));
+        }
+        if self.spec.weights != default.weights {
+            pairs.push(("weights".into(), self.spec.weights.to_string()));
+        }
+        if self.spec.aggregate != default.aggregate {
+            pairs.push(("aggregate".into(), self.spec.aggregate.as_str().to_owned()));
+        }
+        pairs
+    }
+
+    /// A link to `path` with the shared parameters plus `extra`.
+    pub fn url(&self, path: &str, extra: &[(&str, &str)]) -> String {
+        let mut pairs = self.shared_pairs(self.lang);
+        pairs.extend(
+            extra
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        with_query(path, &pairs)
+    }
+
+    /// This very page with one parameter replaced (or removed when `value` is empty).
+    pub fn with_param(&self, key: &str, value: &str) -> String {
+        self.with_params(&[(key, value)])
+    }
+
+    /// This very page with several parameters replaced (empty values remove them).
+    pub fn with_params(&self, changes: &[(&str, &str)]) -> String {
+        let mut pairs = self.shared_pairs(self.lang);
+        for (k, v) in &self.query {
+            if !SHARED_KEYS.contains(&k.as_str()) && !changes.iter().any(|(c, _)| c == k) {
+                pairs.push((k.clone(), v.clone()));
+            }
+        }
+        pairs.extend(
+            changes
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        with_query(&self.path, &pairs)
+    }
+
+    /// This very page, every parameter kept, in the other language.
+    pub fn lang_switch_url(&self) -> String {
+        let other = match self.lang {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        };
+        let mut pairs = self.shared_pairs(other);
+        pairs.extend(
+            self.query
+                .iter()
+                .filter(|(k, _)| !SHARED_KEYS.contains(&k.as_str()))
+                .cloned(),
+        );
+        with_query(&self.path, &pairs)
+    }
+
+    pub fn region_url(&self, code: &str) -> String {
+        self.url(&format!("/regions/{code}"), &[])
+    }
+
+    pub fn indicator_url(&self, id: &str) -> String {
+        self.url(&format!("/indicators/{id}"), &[])
+    }
+
+    /// Hidden form fields that carry the shared parameters through a GET form.
+    pub fn hidden_fields(&self) -> Vec<(String, String)> {
+        self.shared_pairs(self.lang)
+    }
+
+    pub fn method_summary(&self) -> String {
+        format!(
+            "{} · {} · {}",
+            self.spec.normalise.as_str(),
+            self.spec.weights,
+            self.spec.aggregate.as_str()
+        )
+    }
+}
+
+fn with_query(path: &str, pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    format!("{path}?{query}")
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query: Vec<(String, String)> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or_default()).unwrap_or_default();
+        let get = |key: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        let accept = parts
+            .headers
+            .get(ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        let lang = negotiate(get("lang"), accept);
+        let mut spec = MethodSpec::default();
+        let bad = |key: &str, e: String| PageError::bad_request(lang, format!("{key}: {e}"));
+        if let Some(v) = get("normalise") {
+            spec.normalise = v.parse::<Normalise>().map_err(|e| bad("normalise", e.to_string()))?;
+        }
+        if let Some(v) = get("weights") {
+            spec.weights = v.parse::<WeightScheme>().map_err(|e| bad("weights", e.to_string()))?;
+        }
+        if let Some(v) = get("aggregate") {
+            spec.aggregate = v.parse::<Aggregate>().map_err(|e| bad("aggregate", e.to_string()))?;
+        }
+        Ok(PageCtx {
+            lang,
+            t: Texts::get(lang),
+            spec,
+            path: parts.uri.path().to_owned(),
+            query,
+        })
+    }
+}

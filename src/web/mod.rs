@@ -1,0 +1,125 @@
+//! Web: the axum router, thin page handlers, server-rendered SVG charts and the i18n texts.
+//!
+//! Owns: HTTP — routes, headers (CSP, ETag, caching), static assets and page rendering.
+//! Must not: compute index values or query data directly; every page calls
+//! `crate::service::dashboard` through [`state::AppState`]. `build_router` builds the app apart
+//! from serving it, so tests drive it in-process with `tower::ServiceExt::oneshot`.
+
+pub mod charts;
+pub mod chrome;
+pub mod ctx;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+pub mod state;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+use tower_http::compression::CompressionLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use self::state::AppState;
+
+/// No inline script, no external origin: everything is served by this binary.
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Every URL of the dashboard, in one table.
+pub fn build_router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::rankings::page))
+        .route("/regions/{code}", get(pages::region::page))
+        .route("/compare", get(pages::compare::page))
+        .route("/indicators/{id}", get(pages::indicator::page))
+        .route("/methodology", get(pages::methodology::page))
+        .route("/static/style.css", get(|| asset("text/css; charset=utf-8", STYLE_CSS)))
+        .route("/static/app.js", get(|| asset("text/javascript; charset=utf-8", APP_JS)))
+        .route("/static/favicon.svg", get(|| asset("image/svg+xml", FAVICON_SVG)))
+        .route("/favicon.ico", get(|| asset("image/svg+xml", FAVICON_SVG)))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), etag))
+        .layer(SetResponseHeaderLayer::overriding(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+const STYLE_CSS: &str = include_str!("../../static/style.css");
+const APP_JS: &str = include_str!("../../static/app.js");
+const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Pages are a pure function of (dataset version, nqp version, URL, Accept-Language), so their
+/// ETag is a hash of exactly that: a repeat view is answered with 304 before any rendering.
+async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::GET {
+        return next.run(request).await;
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(state.dataset().version.as_bytes());
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(request.uri().to_string().as_bytes());
+    if let Some(lang) = request.headers().get(axum::http::header::ACCEPT_LANGUAGE) {
+        hasher.update(lang.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let tag = format!(
+        "\"{}\"",
+        digest.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let matches = request
+        .headers()
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, [(ETAG, tag)]).into_response();
+    }
+    let mut response = next.run(request).await;
+    if response.status().is_success()
+        && let Ok(value) = HeaderValue::from_str(&tag)
+    {
+        response.headers_mut().insert(ETAG, value);
+        response.headers_mut().insert(
+            axum::http::header::VARY,
+            HeaderValue::from_static("Accept-Language, Accept-Encoding"),
+        );
+    }
+    response
+}

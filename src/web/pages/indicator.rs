@@ -1,0 +1,129 @@
+//! `/indicators/{id}` — one indicator: definition, unit, source, direction, weight, coverage,
+//! its map (normalised values, so darker is always better) and a table of every region.
+
+use askama::Template;
+use axum::extract::{Path, State};
+
+use super::{PageResult, fmt_num, fmt_raw, render, sort_key, year_param};
+use super::rankings::render_map;
+use crate::service::dashboard;
+use crate::web::charts::map::MapValue;
+use crate::web::chrome::Chrome;
+use crate::web::ctx::PageCtx;
+use crate::web::error::PageError;
+use crate::web::state::AppState;
+
+pub struct Row {
+    pub rank: String,
+    pub name: String,
+    pub url: String,
+    pub raw: String,
+    pub raw_sort: String,
+    pub z: String,
+    pub imputed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/indicator.html")]
+pub struct IndicatorPageView {
+    pub chrome: Chrome,
+    pub id: String,
+    pub name: String,
+    pub facts: Vec<(&'static str, String)>,
+    pub formula: String,
+    pub excluded: bool,
+    pub year: i32,
+    pub years: Vec<(i32, bool)>,
+    pub hidden: Vec<(String, String)>,
+    pub map_svg: String,
+    pub rows: Vec<Row>,
+    pub rankings_url: String,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ctx: PageCtx,
+) -> PageResult {
+    let lang = ctx.lang;
+    let t = ctx.t;
+    let ds = state.dataset();
+    let tables = state
+        .tables(&ctx.spec)
+        .await
+        .map_err(|e| PageError::from_error(lang, e))?;
+    let year = year_param(&ctx)?;
+    let view = dashboard::indicator_page(&ds, &tables, &id, year, lang)
+        .map_err(|e| PageError::from_error(lang, e))?;
+    let def = ds.framework.get(&id);
+    let mut facts = vec![
+        (t.dimension, view.dimension.label(lang).to_owned()),
+        (
+            t.direction,
+            if view.direction == "-" {
+                t.direction_cost
+            } else {
+                t.direction_benefit
+            }
+            .to_owned(),
+        ),
+        (t.unit, view.unit.clone()),
+        (t.source, view.source.clone()),
+        (t.weight, fmt_num(view.weight, 4)),
+        (
+            t.coverage,
+            view.coverage
+                .map(|c| format!("{:.0}%", c * 100.0))
+                .unwrap_or_else(|| "—".into()),
+        ),
+    ];
+    if let Some(sub) = &view.subdimension {
+        facts.insert(1, (t.subdimension, sub.clone()));
+    }
+    if let Some(p) = &view.publisher {
+        facts.push((t.publisher, p.clone()));
+    }
+    if let Some(level) = def.and_then(|d| d.level) {
+        facts.push((t.level, level.label(lang).to_owned()));
+    }
+    let values: Vec<MapValue> = view
+        .rows
+        .iter()
+        .map(|r| MapValue {
+            code: r.code.clone(),
+            name: r.name.clone(),
+            value: r.z,
+            rank: r.rank,
+            display: format!("{} {}", fmt_raw(r.raw), view.unit),
+        })
+        .collect();
+    let title = format!("{} · {}", view.name, view.year);
+    let map_svg = render_map(&ctx, &values, &view.all_values, &title);
+    let page = IndicatorPageView {
+        chrome: Chrome::new(&ctx, &ds, ""),
+        id: view.id.clone(),
+        name: view.name.clone(),
+        facts,
+        formula: view.formula.clone().unwrap_or_default(),
+        excluded: view.excluded,
+        year: view.year,
+        years: view.years.iter().rev().map(|&y| (y, y == view.year)).collect(),
+        hidden: ctx.hidden_fields(),
+        map_svg,
+        rows: view
+            .rows
+            .iter()
+            .map(|r| Row {
+                rank: r.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
+                name: r.name.clone(),
+                url: ctx.region_url(&r.code),
+                raw: fmt_raw(r.raw),
+                raw_sort: sort_key(r.raw),
+                z: fmt_num(r.z, 3),
+                imputed: r.imputed,
+            })
+            .collect(),
+        rankings_url: ctx.url("/", &[("measure", &view.id), ("year", &view.year.to_string())]),
+    };
+    render(&page, lang)
+}

@@ -1,0 +1,232 @@
+//! `/regions/{code}` — a region's profile: dimension radar against the national mean, score and
+//! rank trends, every indicator's raw value, normalised value and rank, top strengths and
+//! weaknesses, and peers with similar scores.
+
+use askama::Template;
+use axum::extract::{Path, State};
+
+use super::{PageResult, fmt_num, fmt_raw, group_label, render, year_param};
+use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
+use crate::types::Dimension;
+use crate::web::charts::line::{self, LineSpec, Series};
+use crate::web::charts::radar::{self, RadarSeries, RadarSpec};
+use crate::web::chrome::Chrome;
+use crate::web::ctx::PageCtx;
+use crate::web::error::PageError;
+use crate::web::state::AppState;
+
+pub struct StandingRow {
+    pub name: String,
+    pub url: String,
+    pub dimension: &'static str,
+    pub raw: String,
+    pub unit: String,
+    pub z: String,
+    pub rank: String,
+    pub weight: String,
+    pub imputed: bool,
+}
+
+pub struct PeerRow {
+    pub name: String,
+    pub url: String,
+    pub score: String,
+    pub rank: String,
+}
+
+pub struct YearChoice {
+    pub value: i32,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/region.html")]
+pub struct RegionPage {
+    pub chrome: Chrome,
+    pub code: String,
+    pub name: String,
+    pub group: String,
+    pub year: i32,
+    pub years: Vec<YearChoice>,
+    pub hidden: Vec<(String, String)>,
+    pub score: String,
+    pub rank: String,
+    pub regions_ranked: usize,
+    pub dims: Vec<(&'static str, String, String)>,
+    pub radar_svg: String,
+    pub score_svg: String,
+    pub rank_svg: String,
+    pub strengths: Vec<StandingRow>,
+    pub weaknesses: Vec<StandingRow>,
+    pub indicators: Vec<StandingRow>,
+    pub peers: Vec<PeerRow>,
+    pub compare_url: String,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ctx: PageCtx,
+) -> PageResult {
+    let lang = ctx.lang;
+    let ds = state.dataset();
+    let tables = state
+        .tables(&ctx.spec)
+        .await
+        .map_err(|e| PageError::from_error(lang, e))?;
+    let year = year_param(&ctx)?;
+    let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)
+        .map_err(|e| PageError::from_error(lang, e))?;
+
+    let standing = |s: &IndicatorStanding| StandingRow {
+        name: s.name.clone(),
+        url: ctx.indicator_url(&s.id),
+        dimension: s.dimension.label(lang),
+        raw: fmt_raw(s.raw),
+        unit: s.unit.clone(),
+        z: fmt_num(s.z, 3),
+        rank: s
+            .rank
+            .map(|r| format!("{r}/{}", profile.regions_ranked))
+            .unwrap_or_else(|| "—".into()),
+        weight: fmt_num(s.weight, 4),
+        imputed: s.imputed,
+    };
+
+    let dims: Vec<(&'static str, String, String)> = Dimension::ALL
+        .iter()
+        .map(|&d| {
+            (
+                d.label(lang),
+                fmt_num(dim_of(&profile.current, d), 2),
+                fmt_num(dim_of(&profile.national_mean, d), 2),
+            )
+        })
+        .collect();
+
+    let axes: Vec<String> = Dimension::ALL.iter().map(|d| d.label(lang).to_owned()).collect();
+    let radar_svg = radar::render(&RadarSpec {
+        id: "radar",
+        title: &format!("{} · {}", profile.name, ctx.t.dimensions_vs_mean),
+        desc: ctx.t.dimensions_vs_mean,
+        axes: &axes,
+        max: Some(100.0),
+        size: 380.0,
+        decimals: 2,
+        no_data_label: ctx.t.no_data,
+        series: &[
+            RadarSeries {
+                name: profile.name.clone(),
+                values: Dimension::ALL.iter().map(|&d| dim_of(&profile.current, d)).collect(),
+            },
+            RadarSeries {
+                name: ctx.t.national_mean.to_owned(),
+                values: Dimension::ALL
+                    .iter()
+                    .map(|&d| dim_of(&profile.national_mean, d))
+                    .collect(),
+            },
+        ],
+    });
+
+    let series = |name: &str, value: fn(&TrendPoint) -> Option<f64>, emphasis: bool| Series {
+        name: name.to_owned(),
+        points: profile.trend.iter().map(|p| (p.year, value(p))).collect(),
+        emphasis,
+    };
+    let score_svg = line::render(&LineSpec {
+        id: "trend-score",
+        title: &format!("{} · {}", profile.name, ctx.t.trend_score),
+        desc: ctx.t.trend_score,
+        series: &[
+            series(ctx.t.overall_score, |p| p.score, true),
+            series(Dimension::Laborers.label(lang), |p| p.laborers, false),
+            series(Dimension::Tools.label(lang), |p| p.tools, false),
+            series(Dimension::Objects.label(lang), |p| p.objects, false),
+        ],
+        width: 520.0,
+        height: 280.0,
+        y_label: ctx.t.score,
+        invert_y: false,
+        integer_y: false,
+        y_domain: None,
+        decimals: 2,
+        no_data_label: ctx.t.no_data,
+    });
+    let rank_svg = line::render(&LineSpec {
+        id: "trend-rank",
+        title: &format!("{} · {}", profile.name, ctx.t.trend_rank),
+        desc: ctx.t.trend_rank,
+        series: &[series(ctx.t.rank, |p| p.rank.map(f64::from), true)],
+        width: 520.0,
+        height: 280.0,
+        y_label: ctx.t.rank,
+        invert_y: true,
+        integer_y: true,
+        y_domain: Some((1.0, profile.regions_ranked.max(1) as f64)),
+        decimals: 0,
+        no_data_label: ctx.t.no_data,
+    });
+
+    let peers = profile
+        .peers
+        .iter()
+        .map(|p| PeerRow {
+            name: p.name.clone(),
+            url: ctx.region_url(&p.code),
+            score: fmt_num(p.score, 2),
+            rank: p.rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
+        })
+        .collect();
+    let compare_codes = std::iter::once(profile.code.clone())
+        .chain(profile.peers.iter().take(2).map(|p| p.code.clone()))
+        .collect::<Vec<_>>()
+        .join(",");
+
+    let page = RegionPage {
+        chrome: Chrome::new(&ctx, &ds, ""),
+        code: profile.code.clone(),
+        name: profile.name.clone(),
+        group: profile
+            .group
+            .as_deref()
+            .map(|g| group_label(g, lang))
+            .unwrap_or_default(),
+        year: profile.year,
+        years: profile
+            .years
+            .iter()
+            .rev()
+            .map(|&y| YearChoice {
+                value: y,
+                selected: y == profile.year,
+            })
+            .collect(),
+        hidden: ctx.hidden_fields(),
+        score: fmt_num(profile.current.score, 2),
+        rank: profile
+            .current
+            .rank
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "—".into()),
+        regions_ranked: profile.regions_ranked,
+        dims,
+        radar_svg,
+        score_svg,
+        rank_svg,
+        strengths: profile.strengths.iter().map(standing).collect(),
+        weaknesses: profile.weaknesses.iter().map(standing).collect(),
+        indicators: profile.indicators.iter().map(standing).collect(),
+        peers,
+        compare_url: ctx.url("/compare", &[("r", &compare_codes)]),
+    };
+    render(&page, lang)
+}
+
+fn dim_of(p: &TrendPoint, d: Dimension) -> Option<f64> {
+    match d {
+        Dimension::Laborers => p.laborers,
+        Dimension::Tools => p.tools,
+        Dimension::Objects => p.objects,
+    }
+}

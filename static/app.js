@@ -1,0 +1,41 @@
+// Progressive enhancement only: every page works without this file.
+// Sortable tables: a header link already sorts on the server (a permalink); with JS the same
+// click re-orders the rows in place and updates aria-sort, without a reload.
+(function () {
+  "use strict";
+  function cellValue(row, index) {
+    var cell = row.cells[index];
+    if (!cell) return "";
+    var raw = cell.getAttribute("data-sort");
+    if (raw === null) raw = cell.textContent.trim();
+    var num = parseFloat(raw);
+    return raw !== "" && !isNaN(num) && isFinite(raw) ? num : raw;
+  }
+  function compare(a, b) {
+    if (a === "" && b !== "") return 1;
+    if (b === "" && a !== "") return -1;
+    if (typeof a === "number" && typeof b === "number") return a - b;
+    return String(a).localeCompare(String(b));
+  }
+  document.querySelectorAll("table[data-sortable]").forEach(function (table) {
+    var headers = table.tHead ? table.tHead.rows[0].cells : [];
+    Array.prototype.forEach.call(headers, function (th, index) {
+      var link = th.querySelector("a[data-sort-key]");
+      if (!link) return;
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        var current = th.getAttribute("aria-sort");
+        var descending = current === "ascending" || (current === null && th.hasAttribute("data-desc-first"));
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (r1, r2) {
+          var c = compare(cellValue(r1, index), cellValue(r2, index));
+          return descending ? -c : c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+        Array.prototype.forEach.call(headers, function (h) { h.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+      });
+    });
+  });
+})();
