@@ -10,11 +10,16 @@
 //! 5. [`service`] — the one API that the CLI, the HTML pages and the JSON API call.
 //! 6. [`web`] — axum router, thin handlers, server-rendered pages and SVG charts.
 //!
+//! [`importer`] builds the bundled default dataset from the raw public files; [`cli`] is the
+//! command line.
+//!
 //! [`types`] holds the value types every stage shares; [`error`] the umbrella error.
 
 pub mod analysis;
 pub mod error;
+pub mod cli;
 pub mod framework;
+pub mod importer;
 pub mod ingest;
 pub mod method;
 pub mod service;

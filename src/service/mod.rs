@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::Serialize;
 
+pub mod bundled;
 pub mod dashboard;
 
 use crate::error::{Error, Result};

@@ -11,6 +11,7 @@ pub mod ctx;
 pub mod error;
 pub mod i18n;
 pub mod pages;
+pub mod serve;
 pub mod state;
 
 use axum::Router;

@@ -1,0 +1,269 @@
+//! Command-line interface: `nqp serve | compute | check | import | analyse`.
+//!
+//! Owns: argument parsing (clap) and turning arguments into service calls and files. Must not:
+//! compute anything itself — every subcommand calls `crate::service` (or `analysis::report`), the
+//! same functions the web pages use. This and `main.rs` are the only places that use `anyhow`.
+
+
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::framework::Framework;
+use crate::ingest::RegionSet;
+use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
+use crate::service::{self, InputFile, OutputFormat, RegionChoice};
+
+#[derive(Parser, Debug)]
+#[command(name = "nqp", version, about = "New-quality-productivity (新质生产力) index for regions")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the dashboard (the default when no subcommand is given).
+    Serve(ServeArgs),
+    /// Compute the index from data files and a framework, and write the scores.
+    Compute(ComputeArgs),
+    /// Validate data files (and optionally a framework) without storing anything.
+    Check(CheckArgs),
+    /// Build the bundled default dataset from the raw public files in ../shared/data.
+    Import(ImportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: String,
+    /// Folder for the catalog and stored datasets.
+    #[arg(long, default_value = "./var")]
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            addr: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./var"),
+        }
+    }
+}
+
+/// Where the data's region names are matched: `auto` (the bundled China provinces when most
+/// names match them), `none` (names are ids), or a region-set CSV file.
+fn parse_regions(value: &str) -> Result<RegionArg, String> {
+    Ok(match value {
+        "auto" => RegionArg::Auto,
+        "none" => RegionArg::None,
+        path => RegionArg::File(PathBuf::from(path)),
+    })
+}
+
+#[derive(Debug, Clone)]
+pub enum RegionArg {
+    Auto,
+    None,
+    File(PathBuf),
+}
+
+#[derive(Args, Debug)]
+pub struct MethodArgs {
+    /// Normalisation: minmax-panel | minmax-year | zscore | rank.
+    #[arg(long, default_value = "minmax-panel")]
+    pub normalise: Normalise,
+    /// Weights: entropy-panel | entropy-year | critic | sd | equal | manual | combined:A+B:geometric|arithmetic.
+    #[arg(long, default_value = "entropy-panel")]
+    pub weights: WeightScheme,
+    /// Shift added to normalised values before the entropy shares.
+    #[arg(long, default_value_t = 0.0001)]
+    pub shift: f64,
+    /// Aggregation: sum | geometric | topsis.
+    #[arg(long, default_value = "sum")]
+    pub aggregate: Aggregate,
+    /// Minimum share of observed region-years for an indicator to be scored.
+    #[arg(long, default_value_t = 0.65)]
+    pub coverage_threshold: f64,
+}
+
+impl MethodArgs {
+    pub fn spec(&self) -> MethodSpec {
+        MethodSpec {
+            normalise: self.normalise,
+            weights: self.weights.clone(),
+            shift: self.shift,
+            aggregate: self.aggregate,
+            coverage_threshold: self.coverage_threshold,
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ComputeArgs {
+    /// Data file (NBS export, long or wide CSV; UTF-8 or GBK). Repeat for several files.
+    #[arg(long = "data", required = true)]
+    pub data: Vec<PathBuf>,
+    /// Framework file (TOML).
+    #[arg(long)]
+    pub framework: PathBuf,
+    /// Region set: a CSV file (code,name_zh,name_en,group,aliases), `auto` or `none`.
+    #[arg(long, default_value = "auto", value_parser = parse_regions)]
+    pub regions: RegionArg,
+    #[command(flatten)]
+    pub method: MethodArgs,
+    /// Output file: .csv, .json or .parquet.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the weights (indicator,dimension,weight[,year]) as CSV.
+    #[arg(long)]
+    pub weights_out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Files to validate.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Also validate this framework and derive its indicators from the files.
+    #[arg(long)]
+    pub framework: Option<PathBuf>,
+    /// Region set: a CSV file, `auto` or `none`.
+    #[arg(long, default_value = "auto", value_parser = parse_regions)]
+    pub regions: RegionArg,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The folder with the raw public data (PROVENANCE.md lists its files).
+    #[arg(long, default_value = "../shared/data")]
+    pub shared: PathBuf,
+    /// Where to write the bundled dataset.
+    #[arg(long, default_value = "data/datasets/cn-provinces")]
+    pub out: PathBuf,
+}
+
+/// Parse arguments and run; the binary maps the error to exit code 2.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => crate::web::serve::run(&args.addr, &args.data_dir),
+        Command::Compute(args) => compute(&args),
+        Command::Check(args) => check(&args),
+        Command::Import(args) => import(&args),
+    }
+}
+
+fn region_choice(arg: &RegionArg) -> anyhow::Result<RegionChoice> {
+    Ok(match arg {
+        RegionArg::Auto => RegionChoice::Auto,
+        RegionArg::None => RegionChoice::None,
+        RegionArg::File(path) => {
+            let text = read_text(path)?;
+            let name = display_name(path);
+            RegionChoice::Set(RegionSet::from_csv(&name, &text, &name)?)
+        }
+    })
+}
+
+fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
+    paths
+        .iter()
+        .map(|p| InputFile::read(p).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn read_text(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn load_framework(path: &Path) -> anyhow::Result<Framework> {
+    Ok(Framework::from_toml(&read_text(path)?, &display_name(path))?)
+}
+
+fn compute(args: &ComputeArgs) -> anyhow::Result<()> {
+    let Some(format) = OutputFormat::from_path(&args.out) else {
+        bail!(
+            "--out {}: unknown format (use a .csv, .json or .parquet file name)",
+            args.out.display()
+        );
+    };
+    let framework = load_framework(&args.framework)?;
+    let data = service::load_data(&read_inputs(&args.data)?, &region_choice(&args.regions)?)?;
+    let result = service::compute_index(&data.panel, &framework, &args.method.spec())?;
+    for notice in &result.notices {
+        eprintln!("nqp: note: {}", notice.message);
+    }
+    write_file(&args.out, &service::render_scores(&result, format)?)?;
+    if let Some(path) = &args.weights_out {
+        write_file(path, &service::frame_to_csv(&result.weights)?)?;
+    }
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<()> {
+    let data = service::load_data(&read_inputs(&args.files)?, &region_choice(&args.regions)?)?;
+    for file in &data.files {
+        println!(
+            "{}: {} ({}), {} rows, {} regions, years {}, indicators: {}",
+            file.name,
+            file.layout,
+            file.encoding,
+            file.rows,
+            file.regions,
+            year_span(&file.years),
+            file.indicators.join(", ")
+        );
+        for notice in &file.notices {
+            match notice.line {
+                Some(line) => println!("  note (line {line}): {}", notice.message),
+                None => println!("  note: {}", notice.message),
+            }
+        }
+    }
+    match &data.region_set {
+        Some(set) => println!("regions matched against the '{}' region set", set.id()),
+        None => println!("no region set: region names are used as ids"),
+    }
+    if let Some(path) = &args.framework {
+        let framework = load_framework(path)?;
+        let wide = framework.derive(&data.panel)?;
+        println!(
+            "framework {}: {} indicators derived for {} region-years",
+            framework.index.id,
+            framework.indicators.len(),
+            wide.height()
+        );
+    }
+    println!("ok");
+    Ok(())
+}
+
+fn year_span(years: &[i32]) -> String {
+    match (years.first(), years.last()) {
+        (Some(a), Some(b)) if a == b => a.to_string(),
+        (Some(a), Some(b)) => format!("{a}–{b}"),
+        _ => "none".into(),
+    }
+}
+
+fn import(args: &ImportArgs) -> anyhow::Result<()> {
+    let panel = crate::importer::import_bundled(&args.shared)
+        .with_context(|| format!("importing from {}", args.shared.display()))?;
+    crate::importer::write_bundled(&panel, &args.out)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
