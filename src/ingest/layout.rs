@@ -44,6 +44,8 @@ pub(crate) enum Role {
     Indicator,
     Value,
     Unit,
+    /// A spreadsheet's row number (`index`, `序号`, pandas' unnamed index): ignored.
+    RowNumber,
 }
 
 /// Header synonyms, compared after [`normalize`] (case and whitespace folded).
@@ -56,6 +58,7 @@ pub(crate) fn role_of(header: &str) -> Option<Role> {
         | "indicator_id" | "series" => Some(Role::Indicator),
         "value" | "values" | "值" | "数值" | "obs_value" => Some(Role::Value),
         "unit" | "units" | "单位" | "计量单位" => Some(Role::Unit),
+        "index" | "序号" | "rownames" | "unnamed:0" => Some(Role::RowNumber),
         _ => None,
     }
 }

@@ -42,7 +42,12 @@ pub(crate) fn parse(
         .names
         .iter()
         .zip(&header.roles)
-        .filter(|(_, r)| matches!(r, Some(Role::Indicator | Role::Value | Role::Unit)))
+        .filter(|(_, r)| {
+            matches!(
+                r,
+                Some(Role::Indicator | Role::Value | Role::Unit | Role::RowNumber)
+            )
+        })
         .map(|(n, _)| n.as_str())
         .collect();
     if !unused.is_empty() {

@@ -603,12 +603,47 @@ fn every_province_spelling_in_the_st_yearbook_resolves() {
 
 #[test]
 #[ignore = "needs ../shared/data"]
-fn real_st_yearbook_tables_ingest_as_long() {
-    let ing = ingest_shared(&shared("cn-st-yearbook/techme_RDIntense.csv"));
-    assert_eq!((ing.layout, ing.encoding), (Layout::Long, Encoding::Utf8));
-    assert_eq!(ing.panel.regions().unwrap().len(), 31);
-    assert!(codes(&ing).contains(&"ingest.aggregate_excluded"));
-    assert!(codes(&ing).contains(&"ingest.ignored_columns"));
-    let validity = ingest_shared(&shared("cn-st-yearbook/techme_RDPatentValid.csv"));
-    assert_eq!(validity.panel.regions().unwrap().len(), 31);
+fn every_real_st_yearbook_table_ingests() {
+    let mut tables = 0;
+    for path in shared_files("cn-st-yearbook", "techme_") {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        // The region list and the data dictionary are not panels.
+        if name.contains("BasicProvince") || name.contains("varsList") {
+            continue;
+        }
+        tables += 1;
+        let ing = ingest_shared(&path);
+        assert_eq!(ing.panel.regions().unwrap().len(), 31, "{name}");
+        let want = if name.contains("HitechFirmsPub") {
+            Layout::Wide
+        } else {
+            Layout::Long
+        };
+        assert_eq!((ing.layout, ing.encoding), (want, Encoding::Utf8), "{name}");
+    }
+    assert_eq!(tables, 14);
+
+    let valid = ingest_shared(&shared("cn-st-yearbook/techme_RDPatentValid.csv"));
+    let excluded: Vec<&str> = valid
+        .notices
+        .iter()
+        .filter(|n| n.code == "ingest.aggregate_excluded")
+        .map(|n| n.message.as_str())
+        .collect();
+    assert_eq!(
+        excluded,
+        vec![
+            "'全国' is an aggregate, not a region: 56 row(s) excluded",
+            "'尔部地区' is an aggregate, not a region: 4 row(s) excluded",
+        ]
+    );
+    // 31 provinces × 14 years × 4 items.
+    assert_eq!(valid.panel.height(), 1736);
+
+    let firms = ingest_shared(&shared("cn-st-yearbook/techme_HitechFirmsPub.csv"));
+    assert_eq!(firms.panel.indicators().unwrap(), vec!["num"]);
+    assert_eq!(value(&firms, "CN-BJ", 2024, "num"), Some(10226.0));
+
+    let rd = ingest_shared(&shared("cn-st-yearbook/techme_IndustryRD.csv"));
+    assert!(codes(&rd).contains(&"ingest.unit_conflict"));
 }
