@@ -83,7 +83,7 @@ impl Ctx<'_> {
         Position::at(self.file, self.text, span.start)
     }
 
-    fn line(&self, span: Range<usize>) -> usize {
+    fn line(&self, span: Range<usize>) -> u32 {
         self.pos(span).line.unwrap_or(1)
     }
 }
@@ -112,7 +112,7 @@ pub(super) fn load(text: &str, file: &str) -> Result<Framework, FrameworkError> 
         )
         .collect();
     entries.sort_by_key(|(span, _)| span.start);
-    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
     for (_, id) in &entries {
         let value = id.get_ref().as_str();
         IndicatorId::new(value).map_err(|e| FrameworkError::BadId {

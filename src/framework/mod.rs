@@ -60,8 +60,8 @@ pub use formula::{BinOp, Formula, FormulaExpr, FormulaSyntaxError};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Position {
     pub file: String,
-    pub line: Option<usize>,
-    pub column: Option<usize>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
 }
 
 impl Position {
@@ -72,6 +72,11 @@ impl Position {
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = before[line_start..].chars().count() + 1;
+        // u32 keeps the error type small; a framework file never has 4 billion lines.
+        let (line, column) = (
+            u32::try_from(line).unwrap_or(u32::MAX),
+            u32::try_from(column).unwrap_or(u32::MAX),
+        );
         Position {
             file: file.to_string(),
             line: Some(line),
@@ -118,7 +123,7 @@ pub enum FrameworkError {
     DuplicateId {
         pos: Position,
         id: String,
-        first_line: usize,
+        first_line: u32,
     },
     #[error("{pos}: '{id}' needs name_en or name_zh")]
     MissingName { pos: Position, id: String },
