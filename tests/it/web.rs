@@ -248,3 +248,430 @@ async fn static_assets_and_health_are_served() {
     assert!(js.body.contains("data-sortable"));
     assert_eq!(app.get("/healthz").await.body, "ok");
 }
+
+mod charts {
+    //! The SVG renderers through the public API (`nqp::web::charts`), parsed as a browser would
+    //! (html5ever via `scraper`); `every_chart_renders_a_visual_sample` also writes
+    //! `target/screenshots/*.svg` for a look in a browser.
+
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use nqp::types::Lang;
+    use nqp::web::charts::bar::{self, BarDatum, BarSpec};
+    use nqp::web::charts::density::{self, DensitySeries, DensitySpec};
+    use nqp::web::charts::heat::{self, HeatSpec};
+    use nqp::web::charts::line::{self, LineSpec, Series};
+    use nqp::web::charts::map::RegionKind;
+    use nqp::web::charts::radar::{self, RadarSeries, RadarSpec};
+    use nqp::web::charts::scatter::{self, MoranPoint, MoranSpec};
+    use nqp::web::charts::stacked::{self, Layer, StackedSpec};
+    use nqp::web::charts::{Bins, ChinaMap, ChoroplethSpec, MapValue, escape_xml};
+    use scraper::{Html, Selector};
+
+    /// The 31 provincial-level codes (ISO 3166-2:CN), the region codes used everywhere.
+    const PROVINCES: [&str; 31] = [
+        "CN-AH", "CN-BJ", "CN-CQ", "CN-FJ", "CN-GD", "CN-GS", "CN-GX", "CN-GZ", "CN-HA", "CN-HB",
+        "CN-HE", "CN-HI", "CN-HL", "CN-HN", "CN-JL", "CN-JS", "CN-JX", "CN-LN", "CN-NM", "CN-NX",
+        "CN-QH", "CN-SC", "CN-SD", "CN-SH", "CN-SN", "CN-SX", "CN-TJ", "CN-XJ", "CN-XZ", "CN-YN",
+        "CN-ZJ",
+    ];
+
+    fn select<'a>(doc: &'a Html, css: &str) -> Vec<scraper::ElementRef<'a>> {
+        doc.select(&Selector::parse(css).unwrap()).collect()
+    }
+
+    /// The SVG parsed as HTML; every start tag of the text must have become an element (a
+    /// broken tag or attribute would merge or drop elements) and nothing may be a script.
+    fn parse(svg: &str) -> Html {
+        let doc = Html::parse_fragment(svg);
+        let tags = svg.matches('<').count() - svg.matches("</").count();
+        assert_eq!(
+            select(&doc, "svg, svg *").len(),
+            tags,
+            "element count differs: malformed SVG"
+        );
+        assert!(select(&doc, "script, style, [style], [onload], [onclick]").is_empty());
+        let root = select(&doc, "svg")[0];
+        assert!(["img", "group"].contains(&root.attr("role").unwrap()));
+        let title_id = root.attr("aria-labelledby").unwrap();
+        assert_eq!(select(&doc, &format!("svg > title#{title_id}")).len(), 1);
+        assert_eq!(select(&doc, "svg > desc").len(), 1);
+        doc
+    }
+
+    fn sample_map_values() -> Vec<MapValue> {
+        PROVINCES
+            .iter()
+            .enumerate()
+            .map(|(i, code)| MapValue {
+                code: (*code).to_owned(),
+                name: if *code == "CN-SH" {
+                    "<script>alert(1)</script> & 上海".into()
+                } else {
+                    (*code).to_owned()
+                },
+                value: (*code != "CN-XZ").then(|| i as f64 / 30.0),
+                rank: (*code != "CN-XZ").then_some(i as u32 + 1),
+                display: format!("{:.3}", i as f64 / 30.0),
+            })
+            .collect()
+    }
+
+    fn render_map(values: &[MapValue], bins: &Bins, lang: Lang) -> String {
+        let href = |code: &str| Some(format!("/regions/{code}?lang=en&year=2022"));
+        ChinaMap::bundled().render(&ChoroplethSpec {
+            id: "map",
+            title: "NQP index 2022",
+            desc: "Choropleth of the 31 provinces",
+            values,
+            bins,
+            href: &href,
+            lang,
+            no_data_label: "No data",
+            legend_title: "Score",
+            highlight: Some("CN-GD"),
+        })
+    }
+
+    #[test]
+    fn bundled_map_codes_are_the_iso_province_codes() {
+        let map = ChinaMap::bundled();
+        let provinces: BTreeSet<&str> = map
+            .regions()
+            .iter()
+            .filter(|r| r.kind == RegionKind::Province)
+            .map(|r| r.code.as_str())
+            .collect();
+        assert_eq!(provinces, PROVINCES.into_iter().collect());
+        assert_eq!(map.region("CN-HE").unwrap().name_zh, "河北");
+        assert_eq!(map.region("CN-HB").unwrap().name_zh, "湖北");
+        assert_eq!(map.region("CN-HI").unwrap().name_zh, "海南");
+        assert_eq!(map.region("CN-HK").unwrap().name_en, "Hong Kong");
+        assert_eq!(map.region("CN-TW").unwrap().kind, RegionKind::NoData);
+    }
+
+    #[test]
+    fn bundled_map_renders_31_linked_provinces_and_3_no_data_regions() {
+        let values = sample_map_values();
+        let all: Vec<f64> = values.iter().filter_map(|v| v.value).collect();
+        let bins = Bins::quantiles(&all, 5).unwrap();
+        let svg = render_map(&values, &bins, Lang::En);
+        let doc = parse(&svg);
+        let links = select(&doc, "a[href]");
+        assert_eq!(links.len(), 31);
+        for a in &links {
+            assert_eq!(
+                a.children()
+                    .filter_map(scraper::ElementRef::wrap)
+                    .next()
+                    .unwrap()
+                    .value()
+                    .name(),
+                "title"
+            );
+            assert!(a.attr("href").unwrap().ends_with("?lang=en&year=2022"));
+        }
+        let no_data: BTreeSet<&str> = select(&doc, "g.region.no-data")
+            .iter()
+            .filter_map(|g| g.attr("data-code"))
+            .collect();
+        assert_eq!(no_data, ["CN-HK", "CN-MO", "CN-TW"].into_iter().collect());
+        let tibet: String = select(&doc, "a[data-code=CN-XZ] > title")[0]
+            .text()
+            .collect();
+        assert_eq!(tibet, "CN-XZ: No data");
+        assert_eq!(
+            select(&doc, "a[data-code=CN-XZ] > path")[0].attr("fill"),
+            Some("url(#map-nodata)")
+        );
+        assert_eq!(select(&doc, "pattern#map-nodata").len(), 1);
+        // Escaped name shows as text, never as markup.
+        let sh: String = select(&doc, "a[data-code=CN-SH] > title")[0]
+            .text()
+            .collect();
+        assert_eq!(sh, "<script>alert(1)</script> & 上海: 0.767 (rank 24)");
+        // Legend: 5 classes + no data; the selected region is drawn last with a heavy outline.
+        assert_eq!(select(&doc, "g.legend rect").len(), 6);
+        assert_eq!(
+            select(&doc, "a.selected").last().unwrap().attr("data-code"),
+            Some("CN-GD")
+        );
+        // Chinese tooltips use full-width punctuation.
+        let zh = render_map(&values, &bins, Lang::Zh);
+        assert!(zh.contains("<title>CN-GD：0.133（第 5 名）</title>"));
+    }
+
+    #[test]
+    fn escape_xml_is_public_and_total() {
+        assert_eq!(
+            escape_xml("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn every_chart_renders_a_visual_sample() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut written = Vec::new();
+        let mut save = |name: &str, svg: String| -> Html {
+            std::fs::write(dir.join(format!("{name}.svg")), &svg).unwrap();
+            written.push(name.to_owned());
+            parse(&svg)
+        };
+
+        let values = sample_map_values();
+        let all: Vec<f64> = values.iter().filter_map(|v| v.value).collect();
+        let bins = Bins::quantiles(&all, 5).unwrap();
+        let doc = save("map", render_map(&values, &bins, Lang::Zh));
+        assert_eq!(select(&doc, "a[href] > path").len(), 31);
+
+        let names = ["广东", "北京", "<b>上海</b>", "江苏", "西藏"];
+        let bars: Vec<BarDatum> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| BarDatum {
+                label: (*n).to_owned(),
+                value: (i != 4).then(|| 0.9 - 0.15 * i as f64),
+                display: format!("{:.2}", 0.9 - 0.15 * i as f64),
+                href: Some(format!("/regions/{i}")),
+                highlight: i == 0,
+            })
+            .collect();
+        let doc = save(
+            "bar",
+            bar::render(&BarSpec {
+                id: "bar",
+                title: "排名",
+                desc: "各省得分",
+                data: &bars,
+                width: 480.0,
+                value_label: "得分",
+                no_data_label: "无数据",
+            }),
+        );
+        assert_eq!(select(&doc, "rect.bar").len(), 4);
+
+        let series: Vec<Series> = (0..3)
+            .map(|k| Series {
+                name: format!("Region {k}"),
+                points: (2012..=2023)
+                    .map(|y| {
+                        (
+                            y,
+                            (k != 1 || y != 2016)
+                                .then(|| 0.2 + 0.01 * f64::from((y - 2012) * (k + 1))),
+                        )
+                    })
+                    .collect(),
+                emphasis: k == 0,
+            })
+            .collect();
+        let doc = save(
+            "line",
+            line::render(&LineSpec {
+                id: "line",
+                title: "Score trend",
+                desc: "Scores 2012–2023",
+                series: &series,
+                width: 600.0,
+                height: 300.0,
+                y_label: "Score",
+                invert_y: false,
+                integer_y: false,
+                y_domain: None,
+                decimals: 3,
+                no_data_label: "No data",
+            }),
+        );
+        assert_eq!(select(&doc, "circle.point").len(), 35);
+
+        let ranks: Vec<Series> = (0..2)
+            .map(|k| Series {
+                name: format!("Region {k}"),
+                points: (2012..=2023)
+                    .map(|y| (y, Some(f64::from((y * 7 + k * 5) % 31 + 1))))
+                    .collect(),
+                emphasis: false,
+            })
+            .collect();
+        let doc = save(
+            "rank",
+            line::render(&LineSpec {
+                id: "rank",
+                title: "Rank trend",
+                desc: "Ranks 2012–2023",
+                series: &ranks,
+                width: 600.0,
+                height: 300.0,
+                y_label: "Rank",
+                invert_y: true,
+                integer_y: true,
+                y_domain: Some((1.0, 31.0)),
+                decimals: 0,
+                no_data_label: "No data",
+            }),
+        );
+        assert_eq!(select(&doc, "circle.point").len(), 24);
+
+        let axes = vec![
+            "劳动者".to_owned(),
+            "劳动资料".to_owned(),
+            "劳动对象".to_owned(),
+        ];
+        let radar_series = vec![
+            RadarSeries {
+                name: "广东".into(),
+                values: vec![Some(0.7), Some(0.55), Some(0.8)],
+            },
+            RadarSeries {
+                name: "全国平均".into(),
+                values: vec![Some(0.4), Some(0.42), Some(0.38)],
+            },
+        ];
+        let doc = save(
+            "radar",
+            radar::render(&RadarSpec {
+                id: "radar",
+                title: "三个维度",
+                desc: "广东与全国平均",
+                axes: &axes,
+                series: &radar_series,
+                max: Some(1.0),
+                size: 360.0,
+                decimals: 3,
+                no_data_label: "无数据",
+            }),
+        );
+        assert_eq!(select(&doc, "polygon.area").len(), 2);
+
+        let dens: Vec<DensitySeries> = [2012, 2017, 2023]
+            .iter()
+            .enumerate()
+            .map(|(k, y)| DensitySeries {
+                name: y.to_string(),
+                values: (0..31)
+                    .map(|i| {
+                        0.1 + 0.015 * f64::from(i) * (1.0 + 0.4 * k as f64)
+                            + 0.05 * f64::from(i % 3)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let doc = save(
+            "density",
+            density::render(&DensitySpec {
+                id: "density",
+                title: "Distribution",
+                desc: "Kernel density by year",
+                series: &dens,
+                width: 600.0,
+                height: 280.0,
+                x_label: "Score",
+                y_label: "Density",
+                bandwidth: None,
+                no_data_label: "No data",
+            }),
+        );
+        assert_eq!(select(&doc, "path.curve").len(), 3);
+
+        let points: Vec<MoranPoint> = (0..31)
+            .map(|i| {
+                let z = (f64::from(i) - 15.0) / 7.0;
+                MoranPoint {
+                    code: PROVINCES[i as usize].to_owned(),
+                    label: PROVINCES[i as usize].to_owned(),
+                    z,
+                    lag: 0.4 * z + f64::from((i * 37) % 11) / 11.0 - 0.5,
+                    href: Some(format!("/regions/{}", PROVINCES[i as usize])),
+                }
+            })
+            .collect();
+        let doc = save(
+            "scatter",
+            scatter::render(&MoranSpec {
+                id: "moran",
+                title: "Moran scatter",
+                desc: "z against spatial lag",
+                points: &points,
+                moran_i: Some(0.42),
+                x_label: "z",
+                y_label: "Wz",
+                quadrant_labels: ["HH", "LH", "LL", "HL"],
+                size: 420.0,
+                no_data_label: "No data",
+            }),
+        );
+        assert_eq!(select(&doc, "a[href] circle.point").len(), 31);
+
+        let years: Vec<String> = (2012..=2023).map(|y| y.to_string()).collect();
+        let layers = vec![
+            Layer {
+                name: "Within".into(),
+                values: (0..12).map(|i| Some(0.05 + 0.002 * f64::from(i))).collect(),
+            },
+            Layer {
+                name: "Between".into(),
+                values: (0..12).map(|i| Some(0.12 - 0.003 * f64::from(i))).collect(),
+            },
+            Layer {
+                name: "Transvariation".into(),
+                values: (0..12).map(|i| (i != 3).then_some(0.03)).collect(),
+            },
+        ];
+        let doc = save(
+            "stacked",
+            stacked::render(&StackedSpec {
+                id: "dagum",
+                title: "Dagum Gini decomposition",
+                desc: "Contributions by year",
+                categories: &years,
+                layers: &layers,
+                width: 600.0,
+                height: 280.0,
+                y_label: "Contribution",
+                decimals: 3,
+                no_data_label: "No data",
+            }),
+        );
+        assert_eq!(select(&doc, "rect.segment").len(), 35);
+
+        let classes: Vec<String> = ["I", "II", "III", "IV"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let matrix: Vec<Vec<Option<f64>>> = (0..4)
+            .map(|r: i32| {
+                (0..4)
+                    .map(|c: i32| {
+                        Some(if r == c {
+                            0.85
+                        } else if (r - c).abs() == 1 {
+                            0.1
+                        } else {
+                            0.025
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
+        let doc = save(
+            "heat",
+            heat::render(&HeatSpec {
+                id: "markov",
+                title: "Markov transitions",
+                desc: "Probability of moving between classes",
+                row_labels: &classes,
+                col_labels: &classes,
+                values: &matrix,
+                corner_label: "t \\ t+1",
+                decimals: 3,
+                domain: None,
+                no_data_label: "–",
+            }),
+        );
+        assert_eq!(select(&doc, "rect.cell").len(), 16);
+        assert_eq!(written.len(), 9);
+    }
+}
