@@ -6,13 +6,25 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing chromium (Debian package)"
+# Debian's Chromium, and a CJK font so that screenshots of the Chinese pages show text rather
+# than boxes (the tests themselves read the DOM and pass either way).
+packages=()
+command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+fc-list :lang=zh-cn family 2>/dev/null | grep -q . || packages+=(fonts-noto-cjk)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "installing ${packages[*]} (Debian packages)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
-(cd tests/browser && npm ci --no-audit --no-fund --silent)
+# playwright-core only (no browser download); reinstall only when the locked version is not
+# the installed one, so a warm checkout does not need the npm registry.
+(
+  cd tests/browser
+  want=$(node -p 'require("./package-lock.json").packages["node_modules/playwright-core"].version')
+  have=$(node -p 'try { require("./node_modules/playwright-core/package.json").version } catch { "" }')
+  [ "$want" = "$have" ] || npm ci --no-audit --no-fund --silent
+)
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 cargo build --locked --bin nqp
@@ -30,7 +42,13 @@ for _ in $(seq 1 300); do
   kill -0 $server 2>/dev/null || { cat "$log"; echo "nqp serve exited early" >&2; exit 1; }
   sleep 0.2
 done
+curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$log"; echo "nqp serve never became healthy" >&2; exit 1; }
 
-mkdir -p "$root/target/screenshots"
-NQP_URL="http://127.0.0.1:$port" NQP_SCREENSHOTS="$root/target/screenshots" \
-  node --test --test-reporter=spec tests/browser/
+# Fresh screenshots each run, so a reviewer never looks at a stale one.
+shots="${NQP_SCREENSHOTS:-$root/target/screenshots}"
+mkdir -p "$shots"
+rm -f "$shots"/*.png
+# A per-test timeout turns a hung page into a failure instead of a stuck CI job.
+NQP_URL="http://127.0.0.1:$port" NQP_SCREENSHOTS="$shots" \
+  node --test --test-reporter=spec --test-timeout=60000 tests/browser/
+echo "screenshots: $shots"
