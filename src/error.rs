@@ -9,12 +9,14 @@ use crate::method::MethodError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    // Stage errors are boxed: they carry positions and messages, and an unboxed umbrella would
+    // make every `Result` in the service layer large.
     #[error(transparent)]
-    Ingest(#[from] IngestError),
+    Ingest(Box<IngestError>),
     #[error(transparent)]
-    Framework(#[from] FrameworkError),
+    Framework(Box<FrameworkError>),
     #[error(transparent)]
-    Method(#[from] MethodError),
+    Method(Box<MethodError>),
     #[error(
         "{indicator} for {region} in {year} is in both {first_file} and {second_file}; keep it in one file"
     )]
@@ -37,6 +39,24 @@ pub enum Error {
     Internal(String),
     #[error("internal data error: {0}")]
     Polars(#[from] polars::error::PolarsError),
+}
+
+impl From<IngestError> for Error {
+    fn from(e: IngestError) -> Self {
+        Error::Ingest(Box::new(e))
+    }
+}
+
+impl From<FrameworkError> for Error {
+    fn from(e: FrameworkError) -> Self {
+        Error::Framework(Box::new(e))
+    }
+}
+
+impl From<MethodError> for Error {
+    fn from(e: MethodError) -> Self {
+        Error::Method(Box::new(e))
+    }
 }
 
 impl Error {
