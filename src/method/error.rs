@@ -69,7 +69,9 @@ impl From<polars::error::PolarsError> for MethodError {
 
 /// Something the user should know about a result that was still computed.
 ///
-/// Codes: `method.low_coverage` (indicator excluded), `method.constant_indicator` (z = 0,
+/// Codes: `method.interior_years` (region-years absent between a region's observed years, added
+/// as gaps), `method.empty_rows` (region-years without any value even after interpolation, left
+/// out), `method.low_coverage` (indicator excluded), `method.constant_indicator` (z = 0,
 /// weight 0), `method.constant_in_year` (z = 0 in those years), `method.imputed` (interior gaps
 /// interpolated), `method.partial_region_years` (region-years scored on fewer indicators),
 /// `method.topsis_degenerate` (D⁺ + D⁻ = 0, score set to 50).

@@ -5,7 +5,7 @@
 //! choice of the set each statistic runs over (panel or year), notices, and the output frames.
 //! Must not: do I/O, read configuration, or know the framework file format.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use polars::prelude::*;
@@ -47,12 +47,51 @@ pub fn compute(
     spec: &MethodSpec,
 ) -> Result<IndexResult, MethodError> {
     validate(indicators, spec)?;
-    let table = Table::read(wide, indicators)?;
+    let mut table = Table::read(wide, indicators)?;
     let mut notices = Vec::new();
 
-    // 1. Coverage (before imputation) and interior interpolation.
-    let coverage: Vec<f64> = table.cols.iter().map(|c| impute::coverage(c)).collect();
+    // 1. Interior interpolation; a region-year that still has no value for any indicator is
+    //    not part of the index panel (it would only dilute coverage and appear unscored).
     let (filled, was_imputed) = table.interpolate();
+    let rows: Vec<usize> = (0..table.len())
+        .filter(|&i| filled.iter().any(|c| !c[i].is_nan()))
+        .collect();
+    if rows.is_empty() {
+        return Err(MethodError::NoData);
+    }
+    let dropped = table.len() - rows.len();
+    let (filled, was_imputed): (Vec<Vec<f64>>, Vec<Vec<bool>>) = if dropped > 0 {
+        table.retain(&rows);
+        (
+            filled.iter().map(|c| pick(c, &rows)).collect(),
+            was_imputed.iter().map(|c| pick(c, &rows)).collect(),
+        )
+    } else {
+        (filled, was_imputed)
+    };
+    if table.added > 0 {
+        notices.push(MethodNotice::new(
+            "method.interior_years",
+            format!(
+                "{} region-years absent from the data lie between a region's observed years: \
+                 added as gaps to interpolate",
+                table.added
+            ),
+            None,
+        ));
+    }
+    if dropped > 0 {
+        notices.push(MethodNotice::new(
+            "method.empty_rows",
+            format!(
+                "{dropped} region-years have no value for any indicator, even after \
+                 interpolation: left out"
+            ),
+            None,
+        ));
+    }
+    // Coverage: share of the scored region-years observed before imputation.
+    let coverage: Vec<f64> = table.cols.iter().map(|c| impute::coverage(c)).collect();
     let scored: Vec<usize> = (0..indicators.len())
         .filter(|&j| coverage[j] >= spec.coverage_threshold)
         .collect();
@@ -215,6 +254,8 @@ struct Table {
     years: Vec<(i32, Range<usize>)>,
     /// One column per framework indicator; NaN = missing.
     cols: Vec<Vec<f64>>,
+    /// Rows added for interior years absent from the input.
+    added: usize,
 }
 
 impl Table {
@@ -304,19 +345,76 @@ impl Table {
             }
             cols.push(values);
         }
-        let mut years: Vec<(i32, Range<usize>)> = Vec::new();
-        for (i, &y) in year.iter().enumerate() {
-            match years.last_mut() {
-                Some((last, range)) if *last == y => range.end = i + 1,
-                _ => years.push((y, i..i + 1)),
-            }
-        }
-        Ok(Table {
+        let mut table = Table {
             region,
             year,
-            years,
+            years: Vec::new(),
             cols,
-        })
+            added: 0,
+        };
+        table.add_interior_years();
+        table.index_years();
+        Ok(table)
+    }
+
+    /// Add an all-missing row for every panel year that lies strictly between a region's first
+    /// and last row but is absent from the input, so that interior interpolation also fills
+    /// region-years that a long → wide pivot left out (DESIGN §4.1: interior gaps of a region's
+    /// series are interpolated). Rows stay sorted by (year, region).
+    fn add_interior_years(&mut self) {
+        let all_years: BTreeSet<i32> = self.year.iter().copied().collect();
+        let mut span: HashMap<&str, (i32, i32)> = HashMap::new();
+        let mut present: HashSet<(&str, i32)> = HashSet::new();
+        for (r, &y) in self.region.iter().zip(&self.year) {
+            let e = span.entry(r.as_str()).or_insert((y, y));
+            *e = (e.0.min(y), e.1.max(y));
+            present.insert((r.as_str(), y));
+        }
+        let mut missing: Vec<(i32, String)> = Vec::new();
+        for (r, &(lo, hi)) in &span {
+            for &y in all_years.range(lo..=hi) {
+                if !present.contains(&(*r, y)) {
+                    missing.push((y, (*r).to_owned()));
+                }
+            }
+        }
+        if missing.is_empty() {
+            return;
+        }
+        self.added = missing.len();
+        for (y, r) in missing {
+            self.year.push(y);
+            self.region.push(r);
+            for c in &mut self.cols {
+                c.push(f64::NAN);
+            }
+        }
+        let mut order: Vec<usize> = (0..self.year.len()).collect();
+        order.sort_by(|&a, &b| {
+            (self.year[a], &self.region[a]).cmp(&(self.year[b], &self.region[b]))
+        });
+        self.region = order.iter().map(|&i| self.region[i].clone()).collect();
+        self.year = pick(&self.year, &order);
+        self.cols = self.cols.iter().map(|c| pick(c, &order)).collect();
+    }
+
+    /// Recompute the contiguous row range of each year.
+    fn index_years(&mut self) {
+        self.years.clear();
+        for (i, &y) in self.year.iter().enumerate() {
+            match self.years.last_mut() {
+                Some((last, range)) if *last == y => range.end = i + 1,
+                _ => self.years.push((y, i..i + 1)),
+            }
+        }
+    }
+
+    /// Keep only the rows listed in `rows` (ascending).
+    fn retain(&mut self, rows: &[usize]) {
+        self.region = rows.iter().map(|&i| self.region[i].clone()).collect();
+        self.year = pick(&self.year, rows);
+        self.cols = self.cols.iter().map(|c| pick(c, rows)).collect();
+        self.index_years();
     }
 
     fn len(&self) -> usize {
@@ -650,6 +748,11 @@ impl<'a> Aggregator<'a> {
 /// The rows `r` of the member columns of `m`.
 fn rows_of<'m>(m: &'m [Vec<f64>], members: &[usize], r: &Range<usize>) -> Vec<&'m [f64]> {
     members.iter().map(|&k| &m[k][r.clone()]).collect()
+}
+
+/// `v[i]` for each `i` of `rows`.
+fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
+    rows.iter().map(|&i| v[i]).collect()
 }
 
 fn opt(values: &[f64]) -> Vec<Option<f64>> {

@@ -827,6 +827,51 @@ fn interior_gaps_are_interpolated_and_coverage_excludes() {
 }
 
 #[test]
+fn absent_interior_years_are_added_and_empty_rows_left_out() {
+    // a has no row for 2021 (between 2020 and 2022); c's only row has no value at all
+    let wide = df!(
+        "region" => ["a", "a", "b", "b", "b", "c"],
+        "year" => [2020i32, 2022, 2020, 2021, 2022, 2023],
+        "x" => [Some(1.0), Some(3.0), Some(1.0), Some(2.0), Some(4.0), None],
+    )
+    .unwrap();
+    let specs = [indicator("x", Dimension::Tools, Direction::Benefit)];
+    let result = compute(&wide, &specs, &MethodSpec::default()).unwrap();
+    let n = &result.normalised;
+    assert_eq!(str_col(n, "region"), ["a", "b", "a", "b", "a", "b"]);
+    let years: Vec<i32> = n
+        .column("year")
+        .unwrap()
+        .i32()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(years, [2020, 2020, 2021, 2021, 2022, 2022]);
+    assert_eq!(f64_col(n, "raw"), [1.0, 1.0, 2.0, 2.0, 3.0, 4.0]);
+    let imputed: Vec<bool> = n
+        .column("imputed")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(imputed, [false, false, true, false, false, false]);
+    // coverage over the six scored region-years, before imputation
+    assert_close(
+        &f64_col(&result.coverage, "coverage"),
+        &[5.0 / 6.0],
+        TOL,
+        "coverage",
+    );
+    let codes: Vec<&str> = result.notices.iter().map(|n| n.code).collect();
+    assert!(codes.contains(&"method.interior_years"), "{codes:?}");
+    assert!(codes.contains(&"method.empty_rows"), "{codes:?}");
+    assert_eq!(result.scores.height(), 6);
+}
+
+#[test]
 fn missing_region_year_renormalises_weights_and_dimensions() {
     // manual weights 0.5 / 0.3 / 0.2; region b misses y (no neighbours to interpolate from)
     let wide = df!(
@@ -1044,9 +1089,16 @@ fn errors_have_stable_codes() {
         coverage_threshold: 1.0,
         ..MethodSpec::default()
     };
-    let gap =
-        df!("region" => ["a", "b"], "year" => [2020i32, 2020], "x" => [Some(1.0), None]).unwrap();
-    assert_eq!(code(&gap, &ok[..1], &strict), "method.no_indicators");
+    let gap = df!(
+        "region" => ["a", "b"],
+        "year" => [2020i32, 2020],
+        "x" => [Some(1.0), None],
+        "y" => [None, Some(2.0)],
+    )
+    .unwrap();
+    assert_eq!(code(&gap, &ok, &strict), "method.no_indicators");
+    let empty = df!("region" => ["a"], "year" => [2020i32], "x" => [None::<f64>]).unwrap();
+    assert_eq!(code(&empty, &ok[..1], &d), "method.no_data");
 }
 
 // ---------------------------------------------------------------------------------------------
