@@ -23,6 +23,7 @@ pub mod importer;
 pub mod ingest;
 pub mod method;
 pub mod service;
+pub mod store;
 pub mod types;
 pub mod web;
 

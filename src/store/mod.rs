@@ -1,0 +1,710 @@
+//! The store: the ONLY module that writes files or SQL.
+//!
+//! Owns the data dir (`--data-dir`, DESIGN §6):
+//!
+//! ```text
+//! <data-dir>/catalog.sqlite          SQLite (WAL): datasets, versions, frameworks, uploads,
+//!                                    tokens, sessions, audit log
+//! <data-dir>/store.lock              advisory lock: shared while a Store is open, exclusive
+//!                                    while one sweeps orphans at start-up
+//! <data-dir>/datasets/<id>/<n>.parquet   one immutable file per dataset version
+//! <data-dir>/datasets/<random>.tmp       a version being written (never read)
+//! ```
+//!
+//! A version is published in this order: encode → write `<random>.tmp` → fsync → (catalog write
+//! lock taken) → assign the next number → rename to `<id>/<n>.parquet` → fsync the directory →
+//! insert version, framework text, upload records and audit row in ONE transaction → commit.
+//! A crash at any step leaves either nothing visible or the complete version; the files it
+//! leaves behind are not referenced by any committed row and are swept by the next
+//! [`Store::open`]. Published files are never rewritten: a later upload gets a new number, a
+//! delete only hides the dataset, and only [`Store::purge_dataset`] removes files.
+//!
+//! Must not: compute indices, parse user files or know about HTTP. The API is synchronous
+//! (rusqlite and polars both block): async callers use `tokio::task::spawn_blocking`.
+
+mod audit;
+mod error;
+mod fsio;
+mod schema;
+mod tokens;
+
+use std::collections::HashSet;
+use std::fs::{self, File, TryLockError};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use polars::prelude::*;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::types::{DatasetId, Panel};
+
+pub use audit::{AuditAction, AuditEntry};
+pub use error::StoreError;
+pub use tokens::{SESSION_MAX_AGE, TokenInfo};
+
+const CATALOG_FILE: &str = "catalog.sqlite";
+const LOCK_FILE: &str = "store.lock";
+const DATASETS_DIR: &str = "datasets";
+/// How long a writer waits for another writer (another process, e.g. `nqp token create` while
+/// `nqp serve` runs) before giving up with `store.sqlite`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The catalog plus the dataset files under one data dir. `Send + Sync`: share it in an `Arc`.
+pub struct Store {
+    root: PathBuf,
+    /// One connection, so every catalog access of this process is serialised here; other
+    /// processes are serialised by SQLite's own write lock (`BEGIN IMMEDIATE` + busy timeout).
+    conn: Mutex<Connection>,
+    /// Held with a shared lock for the Store's lifetime, so that another process's `open`
+    /// never sweeps a temp file this one is about to rename.
+    lock: File,
+}
+
+/// One stored dataset and its newest version.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetInfo {
+    pub id: DatasetId,
+    pub title_zh: String,
+    pub title_en: String,
+    pub created_at: DateTime<Utc>,
+    /// Hidden from the public; history kept until [`Store::purge_dataset`].
+    pub deleted: bool,
+    pub latest_version: Option<VersionInfo>,
+}
+
+/// One immutable version of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionInfo {
+    pub dataset: DatasetId,
+    /// 1, 2, … per dataset, in commit order.
+    pub number: u32,
+    /// Content hash: SHA-256 (hex) of the Parquet bytes and the framework text (see
+    /// [`content_hash`]). Equal hashes mean equal data under the same framework.
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    /// The actor that committed it.
+    pub created_by: String,
+    pub rows: u64,
+    pub note: String,
+    pub framework_id: i64,
+    pub region_set_id: Option<String>,
+}
+
+/// A user's file a version was built from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceFile {
+    pub name: String,
+    pub sha256: String,
+}
+
+/// Everything [`Store::put_version`] needs to publish a version.
+#[derive(Debug, Clone, Copy)]
+pub struct NewVersion<'a> {
+    pub dataset: &'a DatasetId,
+    /// Titles of the dataset; a committed version updates them, a no-op does not.
+    pub title_zh: &'a str,
+    pub title_en: &'a str,
+    pub panel: &'a Panel,
+    pub framework_toml: &'a str,
+    pub region_set_id: Option<&'a str>,
+    /// `(file name as uploaded, SHA-256 hex of its bytes)`.
+    pub source_files: &'a [(String, String)],
+    pub note: &'a str,
+}
+
+/// The content hash of a version: SHA-256 over the Parquet bytes (length-prefixed, so the
+/// boundary between the two parts is unambiguous) followed by the framework text.
+pub fn content_hash(parquet: &[u8], framework_toml: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update((parquet.len() as u64).to_le_bytes());
+    hasher.update(parquet);
+    hasher.update(framework_toml.as_bytes());
+    fsio::hex(&hasher.finalize())
+}
+
+impl Store {
+    /// Open (or create) the store under `data_dir`: directories, catalog (WAL, foreign keys,
+    /// busy timeout), schema migrations, then — unless another process has the store open —
+    /// sweep files that no committed version references and leftover `*.tmp` files.
+    pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        let root = data_dir.to_path_buf();
+        let datasets = root.join(DATASETS_DIR);
+        fs::create_dir_all(&datasets).map_err(StoreError::io(&datasets))?;
+
+        let lock_path = root.join(LOCK_FILE);
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(StoreError::io(&lock_path))?;
+
+        let mut conn = Connection::open(root.join(CATALOG_FILE))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt {
+                what: "catalog".into(),
+                detail: format!("cannot switch to WAL mode (journal_mode is {mode})"),
+            });
+        }
+        // FULL: a commit that returned is on disk even after a power cut (WAL's NORMAL may
+        // lose the last commits); writes are rare, so the extra fsync costs nothing visible.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        schema::migrate(&mut conn)?;
+
+        let store = Store {
+            root,
+            conn: Mutex::new(conn),
+            lock,
+        };
+        match store.lock.try_lock() {
+            Ok(()) => {
+                let swept = store.sweep_orphans();
+                store.lock.unlock().map_err(StoreError::io(&lock_path))?;
+                swept?;
+            }
+            Err(TryLockError::WouldBlock) => {
+                tracing::info!("store is open in another process; orphan sweep skipped");
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
+        }
+        store
+            .lock
+            .lock_shared()
+            .map_err(StoreError::io(&lock_path))?;
+        Ok(store)
+    }
+
+    /// The data dir this store lives in.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-done change: an open
+        // `Transaction` rolls back when dropped during unwinding. So the connection is sound.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn datasets_dir(&self) -> PathBuf {
+        self.root.join(DATASETS_DIR)
+    }
+
+    /// Remove everything under `datasets/` that no committed version references. Only called
+    /// with the exclusive file lock held, i.e. when no other process can be mid-write.
+    fn sweep_orphans(&self) -> Result<(), StoreError> {
+        let conn = self.conn();
+        let mut referenced: HashSet<(String, String)> = HashSet::new();
+        let mut stmt = conn.prepare("SELECT dataset, file FROM versions")?;
+        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            referenced.insert(row?);
+        }
+        let live_dirs: HashSet<&str> = referenced.iter().map(|(d, _)| d.as_str()).collect();
+
+        let datasets = self.datasets_dir();
+        for entry in read_dir(&datasets)? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let is_dir = entry.file_type().map_err(StoreError::io(&path))?.is_dir();
+            if !is_dir || !live_dirs.contains(name.as_str()) {
+                remove_orphan(&path, is_dir)?;
+                continue;
+            }
+            for file in read_dir(&path)? {
+                let file_path = file.path();
+                let file_name = file.file_name().to_string_lossy().into_owned();
+                if !referenced.contains(&(name.clone(), file_name)) {
+                    let is_dir = file
+                        .file_type()
+                        .map_err(StoreError::io(&file_path))?
+                        .is_dir();
+                    remove_orphan(&file_path, is_dir)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the catalog has no dataset at all, deleted ones included (so a deleted
+    /// bundled dataset is not re-imported; a purged one is).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM datasets", [], |r| r.get(0))?;
+        Ok(n == 0)
+    }
+
+    /// All datasets ordered by id; deleted ones only when asked.
+    pub fn datasets(&self, include_deleted: bool) -> Result<Vec<DatasetInfo>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT id, title_zh, title_en, created_at, deleted_at FROM datasets
+             WHERE ?1 OR deleted_at IS NULL ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([include_deleted], dataset_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|mut info| {
+                info.latest_version = latest_version(&conn, &info.id)?;
+                Ok(info)
+            })
+            .collect()
+    }
+
+    /// One dataset (deleted or not), `None` if the catalog never had it or it was purged.
+    pub fn dataset(&self, id: &DatasetId) -> Result<Option<DatasetInfo>, StoreError> {
+        let conn = self.conn();
+        let info = conn
+            .query_row(
+                "SELECT id, title_zh, title_en, created_at, deleted_at FROM datasets
+                 WHERE id = ?1",
+                [id.as_str()],
+                dataset_row,
+            )
+            .optional()?;
+        info.map(|mut info| {
+            info.latest_version = latest_version(&conn, id)?;
+            Ok(info)
+        })
+        .transpose()
+    }
+
+    /// Every version of a dataset, oldest first.
+    pub fn versions(&self, id: &DatasetId) -> Result<Vec<VersionInfo>, StoreError> {
+        let conn = self.conn();
+        require_dataset(&conn, id)?;
+        let mut stmt = conn.prepare(&format!(
+            "{VERSION_SELECT} WHERE dataset = ?1 ORDER BY number"
+        ))?;
+        let rows = stmt.query_map([id.as_str()], version_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The uploaded files a version was built from, in the order given at commit.
+    pub fn source_files(&self, id: &DatasetId, number: u32) -> Result<Vec<SourceFile>, StoreError> {
+        let conn = self.conn();
+        version_file(&conn, id, number)?;
+        let mut stmt = conn.prepare(
+            "SELECT name, sha256 FROM uploads WHERE dataset = ?1 AND number = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![id.as_str(), number], |r| {
+            Ok(SourceFile {
+                name: r.get(0)?,
+                sha256: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Publish a new version (see the module doc for the crash-safe order). If the content
+    /// hash equals the latest version's, nothing is written and that version is returned
+    /// (audited as `noop`). Uploading into a deleted dataset is a `store.conflict`.
+    pub fn put_version(&self, new: NewVersion<'_>, actor: &str) -> Result<VersionInfo, StoreError> {
+        let parquet = encode_parquet(new.panel)?;
+        let temp = fsio::write_temp(&self.datasets_dir(), &parquet)?;
+        let result = self.commit_version(&new, actor, &parquet, &temp);
+        // On success the temp file has been renamed, except for a no-op; either way, anything
+        // still at the temp path is garbage now.
+        if temp.exists() {
+            let _ = fs::remove_file(&temp);
+        }
+        result
+    }
+
+    fn commit_version(
+        &self,
+        new: &NewVersion<'_>,
+        actor: &str,
+        parquet: &[u8],
+        temp: &Path,
+    ) -> Result<VersionInfo, StoreError> {
+        let id = new.dataset;
+        let hash = content_hash(parquet, new.framework_toml);
+        let mut conn = self.conn();
+        // IMMEDIATE takes SQLite's write lock now, so reading the latest number and inserting
+        // the next one cannot interleave with another writer, even in another process.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let deleted: Option<Option<String>> = tx
+            .query_row(
+                "SELECT deleted_at FROM datasets WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let exists = deleted.is_some();
+        if let Some(Some(_)) = deleted {
+            return Err(StoreError::Conflict(format!(
+                "dataset {id} is deleted; undelete it (or purge it) before uploading a new version"
+            )));
+        }
+        let latest = latest_version(&tx, id)?;
+        if let Some(latest) = latest.as_ref().filter(|v| v.hash == hash) {
+            audit::record(
+                &tx,
+                actor,
+                AuditAction::Noop,
+                &version_target(id, latest.number),
+                "identical to the latest version; nothing stored",
+            )?;
+            tx.commit()?;
+            return Ok(latest.clone());
+        }
+        let number = latest.map_or(1, |v| v.number + 1);
+
+        let datasets_dir = self.datasets_dir();
+        let dir = datasets_dir.join(id.as_str());
+        let dir_is_new = !dir.exists();
+        if dir_is_new {
+            fs::create_dir(&dir).map_err(StoreError::io(&dir))?;
+            fsio::sync_dir(&datasets_dir)?;
+        }
+        let file_name = format!("{number}.parquet");
+        let path = dir.join(&file_name);
+        // `number` is above every committed version, so whatever sits at `path` is debris of an
+        // interrupted write (a file rename replaces it; a directory makes the rename fail).
+        let published = fs::rename(temp, &path)
+            .map_err(StoreError::io(&path))
+            .and_then(|()| {
+                fsio::sync_dir(&dir)?;
+                let now = now_text();
+                if exists {
+                    tx.execute(
+                        "UPDATE datasets SET title_zh = ?2, title_en = ?3 WHERE id = ?1",
+                        params![id.as_str(), new.title_zh, new.title_en],
+                    )?;
+                } else {
+                    tx.execute(
+                        "INSERT INTO datasets (id, title_zh, title_en, created_at)
+                         VALUES (?1, ?2, ?3, ?4)",
+                        params![id.as_str(), new.title_zh, new.title_en, now],
+                    )?;
+                }
+                tx.execute(
+                    "INSERT OR IGNORE INTO frameworks (sha256, toml) VALUES (?1, ?2)",
+                    params![fsio::sha256_hex(new.framework_toml.as_bytes()), new.framework_toml],
+                )?;
+                let framework_id: i64 = tx.query_row(
+                    "SELECT id FROM frameworks WHERE sha256 = ?1",
+                    [fsio::sha256_hex(new.framework_toml.as_bytes())],
+                    |r| r.get(0),
+                )?;
+                let rows = i64::try_from(new.panel.height()).unwrap_or(i64::MAX);
+                tx.execute(
+                    "INSERT INTO versions (dataset, number, hash, file, file_sha256, file_size,
+                         rows, framework_id, region_set_id, note, created_at, created_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        id.as_str(),
+                        number,
+                        hash,
+                        file_name,
+                        fsio::sha256_hex(parquet),
+                        i64::try_from(parquet.len()).unwrap_or(i64::MAX),
+                        rows,
+                        framework_id,
+                        new.region_set_id,
+                        new.note,
+                        now,
+                        actor,
+                    ],
+                )?;
+                for (name, sha256) in new.source_files {
+                    tx.execute(
+                        "INSERT INTO uploads (dataset, number, name, sha256) VALUES (?1, ?2, ?3, ?4)",
+                        params![id.as_str(), number, name, sha256],
+                    )?;
+                }
+                let files: Vec<&str> = new.source_files.iter().map(|(n, _)| n.as_str()).collect();
+                audit::record(
+                    &tx,
+                    actor,
+                    AuditAction::Put,
+                    &version_target(id, number),
+                    &format!("{rows} rows, hash {hash}, files: {}", files.join(", ")),
+                )?;
+                let info = tx.query_row(
+                    &format!("{VERSION_SELECT} WHERE dataset = ?1 AND number = ?2"),
+                    params![id.as_str(), number],
+                    version_row,
+                )?;
+                Ok(info)
+            });
+        let committed = published.and_then(|info| {
+            tx.commit()?;
+            Ok(info)
+        });
+        if committed.is_err() {
+            // The rows were rolled back; take the file (and a directory made for it) back too.
+            let _ = fs::remove_file(&path);
+            if dir_is_new {
+                let _ = fs::remove_dir(&dir);
+            }
+        }
+        committed
+    }
+
+    /// Read a version's panel, verifying the file against the hash the catalog recorded.
+    pub fn load_panel(&self, id: &DatasetId, number: u32) -> Result<Panel, StoreError> {
+        let (file, sha256) = version_file(&self.conn(), id, number)?;
+        let path = self.datasets_dir().join(id.as_str()).join(&file);
+        let bytes = fs::read(&path).map_err(StoreError::io(&path))?;
+        let found = fsio::sha256_hex(&bytes);
+        if found != sha256 {
+            return Err(StoreError::Corrupt {
+                what: format!("dataset {id} version {number} ({})", path.display()),
+                detail: format!("SHA-256 is {found}, the catalog recorded {sha256}"),
+            });
+        }
+        let frame = ParquetReader::new(Cursor::new(bytes)).finish()?;
+        Ok(Panel::new(frame)?)
+    }
+
+    /// The framework text a version was committed with.
+    pub fn framework_toml(&self, id: &DatasetId, number: u32) -> Result<String, StoreError> {
+        self.conn()
+            .query_row(
+                "SELECT f.toml FROM versions v JOIN frameworks f ON f.id = v.framework_id
+                 WHERE v.dataset = ?1 AND v.number = ?2",
+                params![id.as_str(), number],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound {
+                what: "dataset version",
+                key: version_target(id, number),
+            })
+    }
+
+    /// Hide a dataset from the public; every version stays on disk and in the catalog.
+    pub fn delete_dataset(&self, id: &DatasetId, actor: &str) -> Result<(), StoreError> {
+        self.set_deleted(id, actor, true)
+    }
+
+    /// Undo [`Store::delete_dataset`].
+    pub fn undelete_dataset(&self, id: &DatasetId, actor: &str) -> Result<(), StoreError> {
+        self.set_deleted(id, actor, false)
+    }
+
+    fn set_deleted(&self, id: &DatasetId, actor: &str, delete: bool) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let is_deleted = require_dataset(&tx, id)?;
+        if is_deleted == delete {
+            return Err(StoreError::Conflict(format!(
+                "dataset {id} is {} deleted",
+                if delete { "already" } else { "not" }
+            )));
+        }
+        let deleted_at = delete.then(now_text);
+        tx.execute(
+            "UPDATE datasets SET deleted_at = ?2 WHERE id = ?1",
+            params![id.as_str(), deleted_at],
+        )?;
+        let action = if delete {
+            AuditAction::Delete
+        } else {
+            AuditAction::Undelete
+        };
+        audit::record(&tx, actor, action, &format!("dataset/{id}"), "")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Remove a deleted dataset for good: its rows (the audit log keeps its history) and its
+    /// files. Only deleted datasets can be purged, so a purge always takes two deliberate steps.
+    pub fn purge_dataset(&self, id: &DatasetId, actor: &str) -> Result<(), StoreError> {
+        let datasets_dir = self.datasets_dir();
+        let dir = datasets_dir.join(id.as_str());
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if !require_dataset(&tx, id)? {
+            return Err(StoreError::Conflict(format!(
+                "dataset {id} is not deleted; delete it before purging"
+            )));
+        }
+        let versions: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM versions WHERE dataset = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )?;
+        tx.execute("DELETE FROM uploads WHERE dataset = ?1", [id.as_str()])?;
+        tx.execute("DELETE FROM versions WHERE dataset = ?1", [id.as_str()])?;
+        tx.execute("DELETE FROM datasets WHERE id = ?1", [id.as_str()])?;
+        tx.execute(
+            "DELETE FROM frameworks WHERE id NOT IN (SELECT framework_id FROM versions)",
+            [],
+        )?;
+        audit::record(
+            &tx,
+            actor,
+            AuditAction::Purge,
+            &format!("dataset/{id}"),
+            &format!("{versions} versions removed"),
+        )?;
+        // Move the directory out of the way while holding the write lock: a writer creating
+        // this dataset anew after our commit then gets a fresh directory, never one we are
+        // still deleting. A random name ends up swept at start-up if we crash before removal.
+        let graveyard = datasets_dir.join(format!("{}.purged", fsio::random_hex()?));
+        let moved = match fs::rename(&dir, &graveyard) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(StoreError::io(&dir)(e)),
+        };
+        if let Err(e) = tx.commit() {
+            if moved {
+                let _ = fs::rename(&graveyard, &dir);
+            }
+            return Err(e.into());
+        }
+        drop(conn);
+        if moved {
+            fs::remove_dir_all(&graveyard).map_err(StoreError::io(&graveyard))?;
+        }
+        Ok(())
+    }
+
+    /// The newest `limit` audit rows, newest first.
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>, StoreError> {
+        audit::read(&self.conn(), limit)
+    }
+}
+
+fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, StoreError> {
+    fs::read_dir(dir)
+        .and_then(|entries| entries.collect::<Result<Vec<_>, _>>())
+        .map_err(StoreError::io(dir))
+}
+
+fn remove_orphan(path: &Path, is_dir: bool) -> Result<(), StoreError> {
+    tracing::warn!(path = %path.display(), "removing orphan left by an interrupted write");
+    if is_dir {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    }
+    .map_err(StoreError::io(path))
+}
+
+fn encode_parquet(panel: &Panel) -> Result<Vec<u8>, StoreError> {
+    let mut frame = panel.frame().clone();
+    let mut bytes = Vec::new();
+    ParquetWriter::new(&mut bytes)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut frame)?;
+    Ok(bytes)
+}
+
+fn version_target(id: &DatasetId, number: u32) -> String {
+    format!("{id}/{number}")
+}
+
+/// Timestamps are stored as RFC 3339 UTC text with microseconds (sortable, human-readable).
+pub(crate) fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn conversion_error(
+    idx: usize,
+    err: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(err))
+}
+
+pub(crate) fn parse_time(row: &Row<'_>, idx: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(idx)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| conversion_error(idx, e))
+}
+
+pub(crate) fn parse_opt_time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    match row.get::<_, Option<String>>(idx)? {
+        None => Ok(None),
+        Some(_) => parse_time(row, idx).map(Some),
+    }
+}
+
+fn parse_dataset_id(row: &Row<'_>, idx: usize) -> rusqlite::Result<DatasetId> {
+    DatasetId::new(row.get::<_, String>(idx)?).map_err(|e| conversion_error(idx, e))
+}
+
+fn dataset_row(r: &Row<'_>) -> rusqlite::Result<DatasetInfo> {
+    Ok(DatasetInfo {
+        id: parse_dataset_id(r, 0)?,
+        title_zh: r.get(1)?,
+        title_en: r.get(2)?,
+        created_at: parse_time(r, 3)?,
+        deleted: r.get::<_, Option<String>>(4)?.is_some(),
+        latest_version: None,
+    })
+}
+
+const VERSION_SELECT: &str = "SELECT dataset, number, hash, created_at, created_by, rows, note,
+    framework_id, region_set_id FROM versions";
+
+fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionInfo> {
+    let rows: i64 = r.get(5)?;
+    Ok(VersionInfo {
+        dataset: parse_dataset_id(r, 0)?,
+        number: r.get(1)?,
+        hash: r.get(2)?,
+        created_at: parse_time(r, 3)?,
+        created_by: r.get(4)?,
+        rows: u64::try_from(rows).map_err(|e| conversion_error(5, e))?,
+        note: r.get(6)?,
+        framework_id: r.get(7)?,
+        region_set_id: r.get(8)?,
+    })
+}
+
+fn latest_version(conn: &Connection, id: &DatasetId) -> Result<Option<VersionInfo>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("{VERSION_SELECT} WHERE dataset = ?1 ORDER BY number DESC LIMIT 1"),
+            [id.as_str()],
+            version_row,
+        )
+        .optional()?)
+}
+
+/// `Ok(deleted?)` for an existing dataset, `store.not_found` otherwise.
+fn require_dataset(conn: &Connection, id: &DatasetId) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT deleted_at IS NOT NULL FROM datasets WHERE id = ?1",
+        [id.as_str()],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "dataset",
+        key: id.to_string(),
+    })
+}
+
+/// `(file name, SHA-256)` of a committed version.
+fn version_file(
+    conn: &Connection,
+    id: &DatasetId,
+    number: u32,
+) -> Result<(String, String), StoreError> {
+    conn.query_row(
+        "SELECT file, file_sha256 FROM versions WHERE dataset = ?1 AND number = ?2",
+        params![id.as_str(), number],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "dataset version",
+        key: version_target(id, number),
+    })
+}
