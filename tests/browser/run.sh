@@ -50,5 +50,5 @@ mkdir -p "$shots"
 rm -f "$shots"/*.png
 # A per-test timeout turns a hung page into a failure instead of a stuck CI job.
 NQP_URL="http://127.0.0.1:$port" NQP_SCREENSHOTS="$shots" \
-  node --test --test-reporter=spec --test-timeout=60000 tests/browser/
+  node --test --test-reporter=spec --test-timeout=60000 tests/browser/*.test.mjs
 echo "screenshots: $shots"
