@@ -126,6 +126,8 @@ pub struct ChinaMap {
     regions: Vec<MapRegion>,
     width: f64,
     height: f64,
+    /// Lowest inked y per `COLUMN`-px-wide column, to place the legend below the outline.
+    bottom: Vec<f64>,
 }
 
 /// One region's value on a choropleth.
@@ -162,6 +164,11 @@ pub struct ChoroplethSpec<'a> {
 
 /// Padding around the projected outline, px.
 const PAD: f64 = 8.0;
+/// Width of the columns of `ChinaMap::bottom`, px.
+const COLUMN: f64 = 10.0;
+/// The legend is drawn larger than chart text: pages show the map scaled down to about
+/// two thirds, where 12 px would become too small to read.
+const LEGEND_SCALE: f64 = 1.4;
 
 static BUNDLED: OnceLock<ChinaMap> = OnceLock::new();
 
@@ -309,6 +316,14 @@ impl ChinaMap {
         let height = ((y1 - y0) * s + 2.0 * PAD).ceil();
         // North up: SVG's y grows downwards.
         let to_px = |(x, y): (f64, f64)| (PAD + (x - x0) * s, PAD + (y1 - y) * s);
+        let mut bottom = vec![PAD; (Self::WIDTH / COLUMN).ceil() as usize];
+        for (x, y) in parsed
+            .iter()
+            .flat_map(|p| p.4.iter().flatten().flatten().map(|&p| to_px(p)))
+        {
+            let col = ((x / COLUMN) as usize).min(bottom.len() - 1);
+            bottom[col] = bottom[col].max(y);
+        }
         let regions = parsed
             .into_iter()
             .map(|(code, name_zh, name_en, kind, polys)| {
@@ -337,6 +352,7 @@ impl ChinaMap {
             regions,
             width: Self::WIDTH,
             height,
+            bottom,
         })
     }
 
@@ -358,7 +374,8 @@ impl ChinaMap {
         self.regions.iter().find(|r| r.code == code)
     }
 
-    /// (width, height) of the viewBox in px.
+    /// (width, height) of the outline's box in px; a rendered map may be taller when the
+    /// legend needs room below the outline.
     pub fn size(&self) -> (f64, f64) {
         (self.width, self.height)
     }
@@ -368,16 +385,41 @@ impl ChinaMap {
     pub fn render(&self, spec: &ChoroplethSpec<'_>) -> String {
         let by_code: HashMap<&str, &MapValue> =
             spec.values.iter().map(|v| (v.code.as_str(), v)).collect();
-        let (mut out, id) = svg::open(&Frame {
+        let id = svg::sanitize_id(spec.id);
+        let hatch = format!("{id}-nodata");
+        // The legend goes bottom-left, under the lowest outline point in the columns it covers
+        // (south of Xizang on the bundled map); the SVG grows if it does not fit.
+        let mut items: Vec<LegendItem> = spec
+            .bins
+            .labels()
+            .into_iter()
+            .zip(spec.bins.colors())
+            .map(|(label, c)| LegendItem {
+                label,
+                swatch: Swatch::Fill((*c).to_string()),
+            })
+            .collect();
+        items.push(LegendItem {
+            label: spec.no_data_label.to_string(),
+            swatch: Swatch::Pattern(hatch.clone()),
+        });
+        let mut legend_svg = String::new();
+        let (lw, lh) = legend::vertical(&mut legend_svg, 0.0, 0.0, spec.legend_title, &items);
+        let (lw, lh) = (lw * LEGEND_SCALE, lh * LEGEND_SCALE);
+        let lx = PAD + 4.0;
+        // 20 px of slack: label widths are estimates.
+        let cols = ((lx + lw + 20.0) / COLUMN).ceil() as usize;
+        let ly = self.bottom.iter().take(cols).fold(PAD, |a, b| a.max(*b)) + 12.0;
+        let height = self.height.max((ly + lh + PAD).ceil());
+        let (mut out, _) = svg::open(&Frame {
             id: spec.id,
             width: self.width,
-            height: self.height,
+            height,
             title: spec.title,
             desc: spec.desc,
             class: "nqp-chart nqp-map",
             interactive: true,
         });
-        let hatch = format!("{id}-nodata");
         let _ = write!(
             out,
             "<defs><pattern id=\"{hatch}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" \
@@ -438,27 +480,11 @@ impl ChinaMap {
             out.push_str(if href.is_some() { "</a>" } else { "</g>" });
         }
         out.push_str("</g>");
-        let mut items: Vec<LegendItem> = spec
-            .bins
-            .labels()
-            .into_iter()
-            .zip(spec.bins.colors())
-            .map(|(label, c)| LegendItem {
-                label,
-                swatch: Swatch::Fill((*c).to_string()),
-            })
-            .collect();
-        items.push(LegendItem {
-            label: spec.no_data_label.to_string(),
-            swatch: Swatch::Pattern(hatch),
-        });
-        let legend_h = 20.0 + 18.0 * items.len() as f64;
-        legend::vertical(
-            &mut out,
-            PAD + 4.0,
-            self.height - PAD - legend_h,
-            spec.legend_title,
-            &items,
+        let _ = write!(
+            out,
+            "<g transform=\"translate({},{}) scale({LEGEND_SCALE})\">{legend_svg}</g>",
+            num(lx),
+            num(ly)
         );
         svg::close(out)
     }
@@ -664,6 +690,35 @@ mod tests {
         assert_eq!(labels.first().map(String::as_str), Some("Score"));
         assert_eq!(labels.last().map(String::as_str), Some("no data"));
         assert_eq!(labels[1], "0.0 – 6.0");
+    }
+
+    #[test]
+    fn the_legend_sits_below_the_outline_inside_the_svg() {
+        let map = ChinaMap::bundled();
+        let bins = Bins::equal(0.0, 30.0, 5).unwrap();
+        let svg = render(map, &sample_values(map), &bins);
+        let t = &svg[svg.find("translate(").unwrap() + 10..];
+        let (x, y) = t[..t.find(')').unwrap()].split_once(',').unwrap();
+        let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+        // Lowest point of Xizang west of x = 150 (the legend's labels end near x = 135).
+        let xz = map.region("CN-XZ").unwrap();
+        let lowest = xz
+            .path
+            .split(['M', 'L', ' ', 'Z'])
+            .filter_map(|p| p.split_once(','))
+            .filter_map(|(a, b)| Some((a.parse::<f64>().ok()?, b.parse::<f64>().ok()?)))
+            .filter(|(px, _)| *px < 150.0)
+            .fold(0.0, |m, (_, py)| f64::max(m, py));
+        assert!(
+            x < 20.0 && y > lowest,
+            "legend at ({x},{y}), Xizang reaches {lowest}"
+        );
+        let h: f64 = {
+            let s = &svg[svg.find("height=\"").unwrap() + 8..];
+            s[..s.find('"').unwrap()].parse().unwrap()
+        };
+        // 7 rows (title, 5 classes, no data) of 18 px plus the title gap, scaled.
+        assert!(h >= y + (2.0 + 7.0 * 18.0) * LEGEND_SCALE, "{h}");
     }
 
     #[test]
