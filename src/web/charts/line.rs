@@ -112,10 +112,13 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         (bottom, TOP)
     };
     let (y, ticks) = if spec.integer_y {
-        let (lo, hi) = (
-            lo.floor().max(if spec.invert_y { 1.0 } else { lo.floor() }),
-            hi.ceil(),
-        );
+        // Ranks start at 1: an inverted rank axis never shows 0.
+        let lo = if spec.invert_y {
+            lo.floor().max(1.0)
+        } else {
+            lo.floor()
+        };
+        let hi = hi.ceil();
         let y = LinearScale::new((lo, hi.max(lo + 1.0)), range);
         let step = tick_step(lo, hi, 5).max(1.0).round();
         let mut t: Vec<f64> = y
@@ -155,13 +158,14 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         let color = palette::categorical(i);
         let mut pts = s.points.clone();
         pts.sort_by_key(|p| p.0);
-        // One path; "M" restarts after a gap so a missing year is visible as a break.
+        // One path; "M" restarts after a missing (`None`) point so the gap is visible as a
+        // break. Years simply absent from `points` are not gaps (e.g. data every five years).
         let mut d = String::new();
-        let mut prev: Option<i32> = None;
+        let mut drawing = false;
         for &(year, v) in &pts {
             match v.filter(|v| v.is_finite()) {
                 Some(v) => {
-                    let cont = prev == Some(year - 1);
+                    let cont = drawing;
                     let _ = write!(
                         d,
                         "{}{},{}",
@@ -169,9 +173,9 @@ pub fn render(spec: &LineSpec<'_>) -> String {
                         num(x.map(f64::from(year))),
                         num(y.map(v))
                     );
-                    prev = Some(year);
+                    drawing = true;
                 }
-                None => prev = None,
+                None => drawing = false,
             }
         }
         let dash = palette::dash(i);
@@ -258,10 +262,11 @@ mod tests {
             .match_indices("<path d=\"")
             .map(|(i, _)| &svg[i + 9..])
             .collect();
-        // Series A: M, L, then a new M after the gap; series B: two isolated points (2 × M).
+        // Series A: M, L, then a new M after the gap; series B's absent years are no gap.
         assert_eq!(d[0][..d[0].find('"').unwrap()].matches('M').count(), 2);
         assert_eq!(d[0][..d[0].find('"').unwrap()].matches('L').count(), 1);
-        assert_eq!(d[1][..d[1].find('"').unwrap()].matches('M').count(), 2);
+        assert_eq!(d[1][..d[1].find('"').unwrap()].matches('M').count(), 1);
+        assert_eq!(d[1][..d[1].find('"').unwrap()].matches('L').count(), 1);
         assert!(svg.contains("<title>A&lt;&amp;&gt; 2021: 0.20</title>"));
         assert_eq!(count(&svg, "g.legend line"), 2);
         assert_eq!(
