@@ -53,7 +53,7 @@ pub(crate) fn role_of(header: &str) -> Option<Role> {
     match normalize(header).as_str() {
         "region" | "regions" | "地区" | "地区名称" | "province" | "provinces" | "省份" | "省"
         | "省份名称" | "省区市" | "region_name" | "region_code" => Some(Role::Region),
-        "year" | "years" | "年份" | "年" | "年度" => Some(Role::Year),
+        "year" | "years" | "年份" | "年" | "年度" | "时间" => Some(Role::Year),
         "indicator" | "indicators" | "指标" | "指标名称" | "variable" | "variables"
         | "indicator_id" | "series" => Some(Role::Indicator),
         "value" | "values" | "值" | "数值" | "obs_value" => Some(Role::Value),
@@ -77,7 +77,10 @@ pub(crate) fn is_nbs_export(lines: &[Line<'_>]) -> bool {
         t.strip_prefix(key)
             .is_some_and(|r| r.starts_with(['：', ':']))
     };
-    if title(first, "数据库") || title(first, "指标") {
+    if ["数据库", "指标", "地区", "时间"]
+        .iter()
+        .any(|k| title(first, k))
+    {
         return true;
     }
     // A `指标：` line before anything that looks like a CSV header.

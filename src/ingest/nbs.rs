@@ -67,7 +67,87 @@ fn file_stem(file: &str) -> String {
         .to_owned()
 }
 
+/// The three dimensions of an NBS query: one is fixed by a title line, one runs down the rows,
+/// one across the columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dim {
+    Region,
+    Year,
+    Indicator,
+}
+
+impl Dim {
+    fn of(role: Option<Role>) -> Option<Dim> {
+        match role? {
+            Role::Region => Some(Dim::Region),
+            Role::Year => Some(Dim::Year),
+            Role::Indicator => Some(Dim::Indicator),
+            _ => None,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Dim::Region => "地区",
+            Dim::Year => "时间",
+            Dim::Indicator => "指标",
+        }
+    }
+}
+
+/// One coordinate of a cell.
+#[derive(Debug, Clone, PartialEq)]
+enum Key {
+    Region(String),
+    Year(i32),
+    Indicator(String),
+}
+
+/// Parse one header or row label of dimension `dim`; errors and notices go to the collector.
+fn key_of(dim: Dim, raw: &str, pos: Position, c: &mut Collector<'_>) -> Option<Key> {
+    match dim {
+        Dim::Region => c.region(raw, pos).map(Key::Region),
+        Dim::Year => c.year(raw, pos).map(Key::Year),
+        Dim::Indicator => {
+            let (name, unit) = split_name_unit(raw);
+            let name = c.indicator(&name, pos.clone())?;
+            if let Some(unit) = unit {
+                c.unit(&name, &unit, pos);
+            }
+            Some(Key::Indicator(name))
+        }
+    }
+}
+
+/// (region, year, indicator) from three keys of distinct dimensions.
+fn cell_key(keys: [&Key; 3]) -> Option<(&str, i32, &str)> {
+    let mut region = None;
+    let mut year = None;
+    let mut indicator = None;
+    for key in keys {
+        match key {
+            Key::Region(r) => region = Some(r.as_str()),
+            Key::Year(y) => year = Some(*y),
+            Key::Indicator(i) => indicator = Some(i.as_str()),
+        }
+    }
+    Some((region?, year?, indicator?))
+}
+
+fn key_text(key: &Key) -> String {
+    match key {
+        Key::Region(r) => format!("region '{r}'"),
+        Key::Year(y) => format!("year {y}"),
+        Key::Indicator(i) => format!("indicator '{i}'"),
+    }
+}
+
 /// Parse an NBS export. `titled` = the file has title lines before the header.
+///
+/// The usual download has regions down the rows, years across and the indicator fixed by
+/// `指标：name(unit)`. The site can also put 指标 or 时间 in the rows (then the fixed dimension
+/// comes from `地区：…` or `时间：2024年`); the header's first cell says which, and the columns
+/// are years when their names are years, otherwise the remaining dimension.
 pub(crate) fn parse(
     text: &str,
     lines: &[Line<'_>],
@@ -75,7 +155,8 @@ pub(crate) fn parse(
     c: &mut Collector<'_>,
 ) -> Result<(), IngestError> {
     let file = c.file;
-    let mut indicator: Option<(String, Option<String>, u64)> = None;
+    // dimension → (title text, line)
+    let mut titles: Vec<(Dim, String, u64)> = Vec::new();
     let mut header_at = None;
     for (i, line) in lines.iter().enumerate() {
         let t = line.text.trim();
@@ -83,20 +164,22 @@ pub(crate) fn parse(
             continue;
         }
         let first_cell = t.split([',', '\t', ';']).next().unwrap_or("");
-        if role_of(first_cell.trim_matches('"')) == Some(Role::Region) && t.len() > first_cell.len()
-        {
+        let role = role_of(first_cell.trim_matches('"'));
+        if Dim::of(role).is_some() && t.len() > first_cell.len() {
             header_at = Some(i);
             break;
         }
-        if let Some(name) = title_value(t, "指标") {
-            let (name, unit) = split_name_unit(name);
-            indicator = Some((name, unit, line.number));
-        } else if title_value(t, "数据库").is_none() && title_value(t, "时间").is_none() {
-            c.notice(
+        let title = [Dim::Indicator, Dim::Region, Dim::Year]
+            .into_iter()
+            .find_map(|d| title_value(t, d.title()).map(|v| (d, v)));
+        match title {
+            Some((dim, value)) => titles.push((dim, value.to_owned(), line.number)),
+            None if title_value(t, "数据库").is_some() => {}
+            None => c.notice(
                 "ingest.preamble_skipped",
                 format!("line before the table skipped: {t}"),
                 Some(Position::line(file, line.number)),
-            );
+            ),
         }
         if !titled {
             break;
@@ -105,25 +188,10 @@ pub(crate) fn parse(
     let Some(header_at) = header_at else {
         return Err(IngestError::Layout {
             pos: Position::file(file),
-            detail: "NBS export without a header line starting with 地区".to_owned(),
+            detail: "NBS export without a header line starting with 地区, 指标 or 时间".to_owned(),
         });
     };
     let header_line = lines[header_at];
-    let (indicator, unit) = match indicator {
-        Some((name, unit, _)) if !name.is_empty() => (name, unit),
-        _ => {
-            let name = file_stem(file);
-            c.notice(
-                "ingest.indicator_from_file_name",
-                format!("no '指标：' line: the indicator is named after the file, '{name}'"),
-                Some(Position::line(file, header_line.number)),
-            );
-            (name, None)
-        }
-    };
-    if let Some(unit) = &unit {
-        c.unit(&indicator, unit, Position::line(file, header_line.number));
-    }
 
     // The table runs from the header to the first footnote; everything after is footnotes.
     let footer_at = lines[header_at + 1..]
@@ -157,28 +225,48 @@ pub(crate) fn parse(
         });
     };
     let width = header.trimmed_len();
-    let region_name = header.get(0).trim().to_owned();
+    let row_dim = Dim::of(role_of(header.get(0))).unwrap_or(Dim::Region);
+    let any_year_column = (1..width).any(|col| parse_year(header.get(col)).is_some());
+    let col_dim = if row_dim != Dim::Year && any_year_column {
+        Dim::Year
+    } else {
+        match row_dim {
+            Dim::Region => Dim::Indicator,
+            Dim::Indicator => Dim::Region,
+            // Years down the rows: the columns are whatever no title line fixes.
+            Dim::Year if titles.iter().any(|t| t.0 == Dim::Indicator) => Dim::Region,
+            Dim::Year if titles.iter().any(|t| t.0 == Dim::Region) => Dim::Indicator,
+            Dim::Year => Dim::Region,
+        }
+    };
+    let fixed_dim = [Dim::Region, Dim::Year, Dim::Indicator]
+        .into_iter()
+        .find(|d| *d != row_dim && *d != col_dim)
+        .unwrap_or(Dim::Indicator);
 
-    let mut years: Vec<(usize, i32)> = Vec::new();
+    let Some(fixed) = fixed_key(fixed_dim, &titles, header.line, c)? else {
+        // The fixed region is an aggregate (noticed) or unknown (an error): no rows to read.
+        return Ok(());
+    };
+
+    let mut columns: Vec<(usize, Key)> = Vec::new();
     for col in 1..width {
         let name = header.get(col).trim();
         let pos = Position::cell(file, header.line, col + 1, Some(name));
-        match parse_year(name) {
-            Some(y) => match years.iter().find(|(_, seen)| *seen == y) {
-                Some(&(first, _)) => c.error(IngestError::DuplicateColumn {
-                    pos,
-                    name: name.to_owned(),
-                    first_column: first + 1,
-                }),
-                None => years.push((col, y)),
-            },
-            None => c.error(IngestError::BadYear {
+        let Some(key) = key_of(col_dim, name, pos.clone(), c) else {
+            continue;
+        };
+        match columns.iter().find(|(_, seen)| *seen == key) {
+            Some(&(first, _)) => c.error(IngestError::DuplicateColumn {
                 pos,
-                value: name.to_owned(),
+                name: name.to_owned(),
+                first_column: first + 1,
             }),
+            None => columns.push((col, key)),
         }
     }
 
+    let row_name = header.get(0).trim().to_owned();
     let mut rows = 0usize;
     for record in records {
         if c.full() {
@@ -189,20 +277,23 @@ pub(crate) fn parse(
             c.error(err);
             continue;
         }
-        let region_pos = c.cell(record.line, 1, &region_name);
-        let Some(region) = c.region(record.get(0), region_pos.clone()) else {
+        let row_pos = c.cell(record.line, 1, &row_name);
+        let Some(row_key) = key_of(row_dim, record.get(0), row_pos.clone(), c) else {
             continue;
         };
-        if !c.claim(format!("region '{region}'"), region_pos) {
+        if !c.claim(key_text(&row_key), row_pos) {
             continue;
         }
-        for &(col, year) in &years {
-            let Some(field) = record.fields.get(col) else {
+        for (col, col_key) in &columns {
+            let Some(field) = record.fields.get(*col) else {
                 continue;
             };
-            let pos = c.cell(record.line, col + 1, header.get(col).trim());
-            if let Some(v) = c.value(field, pos) {
-                c.push(&region, year, &indicator, v);
+            let pos = c.cell(record.line, col + 1, header.get(*col).trim());
+            let value = c.value(field, pos);
+            if let (Some(v), Some((region, year, indicator))) =
+                (value, cell_key([&fixed, &row_key, col_key]))
+            {
+                c.push(region, year, indicator, v);
             }
         }
     }
@@ -212,6 +303,46 @@ pub(crate) fn parse(
         });
     }
     Ok(())
+}
+
+/// The dimension fixed by a title line (`指标：`, `地区：`, `时间：`). A missing indicator is named
+/// after the file (with a notice); a missing or multi-year 时间 is an error.
+fn fixed_key(
+    dim: Dim,
+    titles: &[(Dim, String, u64)],
+    header_line: u64,
+    c: &mut Collector<'_>,
+) -> Result<Option<Key>, IngestError> {
+    let file = c.file;
+    let title = titles.iter().rev().find(|t| t.0 == dim);
+    match (dim, title) {
+        (Dim::Indicator, Some((_, text, line))) if !split_name_unit(text).0.is_empty() => {
+            Ok(key_of(dim, text, Position::line(file, *line), c))
+        }
+        (Dim::Indicator, _) => {
+            let name = file_stem(file);
+            c.notice(
+                "ingest.indicator_from_file_name",
+                format!("no '指标：' line: the indicator is named after the file, '{name}'"),
+                Some(Position::line(file, header_line)),
+            );
+            Ok(Some(Key::Indicator(name)))
+        }
+        (Dim::Region, Some((_, text, line))) => {
+            Ok(key_of(dim, text, Position::line(file, *line), c))
+        }
+        (Dim::Year, Some((_, text, line))) if parse_year(text).is_some() => {
+            Ok(key_of(dim, text, Position::line(file, *line), c))
+        }
+        (Dim::Region | Dim::Year, title) => Err(IngestError::Layout {
+            pos: Position::line(file, title.map_or(header_line, |t| t.2)),
+            detail: format!(
+                "the table needs one {} from a '{}：' title line",
+                if dim == Dim::Year { "year" } else { "region" },
+                dim.title()
+            ),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +374,78 @@ mod tests {
         assert_eq!(split("GDP"), ("GDP".into(), None));
         assert_eq!(split("(亿元)"), ("(亿元)".into(), None));
         assert_eq!(split("a)"), ("a)".into(), None));
+    }
+
+    fn observations(text: &str) -> Result<Vec<(String, i32, String, f64)>, IngestError> {
+        let set = crate::ingest::RegionSet::cn_provinces();
+        let ing = crate::ingest::ingest(text.as_bytes(), "t.csv", Some(&set))?;
+        assert_eq!(ing.layout, crate::ingest::Layout::NbsExport);
+        let f = ing.panel.frame();
+        let col = |n: &str| f.column(n).unwrap().clone();
+        let (r, y, i, v) = (col("region"), col("year"), col("indicator"), col("value"));
+        let mut out: Vec<_> = (0..f.height())
+            .map(|k| {
+                (
+                    r.str().unwrap().get(k).unwrap().to_owned(),
+                    y.i32().unwrap().get(k).unwrap(),
+                    i.str().unwrap().get(k).unwrap().to_owned(),
+                    v.f64().unwrap().get(k).unwrap(),
+                )
+            })
+            .collect();
+        out.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        Ok(out)
+    }
+
+    fn obs(r: &str, y: i32, i: &str, v: f64) -> (String, i32, String, f64) {
+        (r.to_owned(), y, i.to_owned(), v)
+    }
+
+    #[test]
+    fn indicators_down_the_rows_with_the_region_in_a_title() {
+        let text = "数据库：分省年度数据\n地区：北京市\n时间：最近2年\n指标,2024年,2023年\n\
+                    地区生产总值(亿元),49670.2,47353.7\n年末常住人口(万人),2183,\n数据来源：国家统计局\n";
+        assert_eq!(
+            observations(text).unwrap(),
+            vec![
+                obs("CN-BJ", 2023, "地区生产总值", 47353.7),
+                obs("CN-BJ", 2024, "地区生产总值", 49670.2),
+                obs("CN-BJ", 2024, "年末常住人口", 2183.0),
+            ]
+        );
+    }
+
+    #[test]
+    fn years_down_the_rows_and_regions_across() {
+        let text = "数据库：分省年度数据\n指标：地区生产总值(亿元)\n时间,北京市,天津市,全国\n\
+                    2024年,49670.2,17931.3,1\n2023年,47353.7,,2\n";
+        assert_eq!(
+            observations(text).unwrap(),
+            vec![
+                obs("CN-BJ", 2023, "地区生产总值", 47353.7),
+                obs("CN-BJ", 2024, "地区生产总值", 49670.2),
+                obs("CN-TJ", 2024, "地区生产总值", 17931.3),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_year_with_indicators_across() {
+        let text = "数据库：分省年度数据\n时间：2024年\n地区,地区生产总值(亿元),年末常住人口(万人)\n\
+                    北京市,49670.2,2183\n";
+        assert_eq!(
+            observations(text).unwrap(),
+            vec![
+                obs("CN-BJ", 2024, "地区生产总值", 49670.2),
+                obs("CN-BJ", 2024, "年末常住人口", 2183.0)
+            ]
+        );
+        let no_year = "数据库：分省年度数据\n时间：最近20年\n地区,地区生产总值(亿元)\n北京市,1\n";
+        let err = observations(no_year).unwrap_err();
+        assert_eq!(
+            (err.code(), err.position().unwrap().line),
+            ("ingest.layout", Some(2))
+        );
     }
 
     #[test]
