@@ -7,9 +7,24 @@
 //! Must not: do I/O, read the environment or configuration, know HTTP, SQL or the framework
 //! file format.
 //!
-//! The formulas and the conventions where reference libraries disagree (constant columns,
-//! missing values, direction in CRITIC, tie rules) are documented on each function, with the
-//! reference values in `tests/fixtures/reference/` (see `/work/shared/reference/README.md`).
+//! The formulas are documented on each function; the reference values are in
+//! `tests/fixtures/reference/` (numpy/pymcdm/pyrepo-mcda `case_*.json`, COINr
+//! `r_crosscheck_output.json`). Conventions where the reference libraries disagree:
+//!
+//! | Question | nqp's choice |
+//! |---|---|
+//! | Missing cell | interior gaps of a region's series interpolated linearly in the year (absent interior years are added first); leading/trailing stay missing; a region-year with no value at all is left out |
+//! | Coverage | share of region-years observed before imputation; below the threshold → excluded (`method.low_coverage`) |
+//! | Statistics with missing cells | over the observed cells (COINr `na.rm`): min/max, mean/sd, entropy with `n_j` = observed count, pairwise-complete Pearson |
+//! | Constant indicator | z = 0 and weight 0 under every scheme (entropy `e := 1` exactly; CRITIC drops it from every Σ(1 − r)) |
+//! | Z-score | whole panel, sample sd (ddof = 1), sign flipped for cost |
+//! | Percentile rank | whole panel, `(r − 1)/(n − 1)`, ties share the lowest rank (COINr `n_prank`) |
+//! | Entropy | min-max z + shift s (default 0.0001), `0 ln 0 := 0`; on z-scores it runs on min-max rescaled z |
+//! | CRITIC, SD | on direction-adjusted z (not raw data), ddof cancels |
+//! | Region-year missing an indicator | scored on the available ones, weights re-normalised (also per dimension); counted in `indicators_missing` |
+//! | Geometric | `Π (1 + 99 z)^w` on [1, 100] (COINr `a_gmean` on [1, 100] data) |
+//! | TOPSIS | ideal points over the normalisation's set (panel, or year for `minmax-year`); D⁺ + D⁻ = 0 → 50 with a notice |
+//! | Ranks | per year, competition ("min"), scores within [`rank::TIE_TOLERANCE`] = 1e-9 points of a tie group's best share its rank |
 //!
 //! ```
 //! use nqp::method::{compute, IndicatorSpec, MethodSpec};

@@ -50,73 +50,18 @@ pub fn compute(
     let mut table = Table::read(wide, indicators)?;
     let mut notices = Vec::new();
 
-    // 1. Interior interpolation; a region-year that still has no value for any indicator is
-    //    not part of the index panel (it would only dilute coverage and appear unscored).
-    let (filled, was_imputed) = table.interpolate();
-    let rows: Vec<usize> = (0..table.len())
-        .filter(|&i| filled.iter().any(|c| !c[i].is_nan()))
-        .collect();
-    if rows.is_empty() {
-        return Err(MethodError::NoData);
-    }
-    let dropped = table.len() - rows.len();
-    let (filled, was_imputed): (Vec<Vec<f64>>, Vec<Vec<bool>>) = if dropped > 0 {
-        table.retain(&rows);
-        (
-            filled.iter().map(|c| pick(c, &rows)).collect(),
-            was_imputed.iter().map(|c| pick(c, &rows)).collect(),
-        )
-    } else {
-        (filled, was_imputed)
-    };
-    if table.added > 0 {
-        notices.push(MethodNotice::new(
-            "method.interior_years",
-            format!(
-                "{} region-years absent from the data lie between a region's observed years: \
-                 added as gaps to interpolate",
-                table.added
-            ),
-            None,
-        ));
-    }
-    if dropped > 0 {
-        notices.push(MethodNotice::new(
-            "method.empty_rows",
-            format!(
-                "{dropped} region-years have no value for any indicator, even after \
-                 interpolation: left out"
-            ),
-            None,
-        ));
-    }
-    // Coverage: share of the scored region-years observed before imputation.
+    // 1. Missing values: interpolation, coverage, exclusion.
+    let (filled, was_imputed) = impute_and_trim(&mut table, &mut notices)?;
     let coverage: Vec<f64> = table.cols.iter().map(|c| impute::coverage(c)).collect();
     let scored: Vec<usize> = (0..indicators.len())
         .filter(|&j| coverage[j] >= spec.coverage_threshold)
         .collect();
-    for (j, ind) in indicators.iter().enumerate() {
-        if coverage[j] < spec.coverage_threshold {
-            notices.push(MethodNotice::new(
-                "method.low_coverage",
-                format!(
-                    "'{}' is observed in {:.1} % of region-years, below the {:.1} % threshold: excluded",
-                    ind.id,
-                    100.0 * coverage[j],
-                    100.0 * spec.coverage_threshold
-                ),
-                Some(ind.id.as_str()),
-            ));
-        }
-        let n = was_imputed[j].iter().filter(|&&b| b).count();
-        if n > 0 && coverage[j] >= spec.coverage_threshold {
-            notices.push(MethodNotice::new(
-                "method.imputed",
-                format!("'{}': {n} interior gaps linearly interpolated", ind.id),
-                Some(ind.id.as_str()),
-            ));
-        }
-    }
+    notices.extend(coverage_notices(
+        indicators,
+        &coverage,
+        &was_imputed,
+        spec.coverage_threshold,
+    ));
     if scored.is_empty() {
         return Err(MethodError::NoIndicators {
             reason: format!(
@@ -187,6 +132,85 @@ pub fn compute(
         notices,
         method: MethodRecord::new(spec, TIE_TOLERANCE),
     })
+}
+
+/// Interpolate interior gaps, then leave out region-years that still have no value for any
+/// indicator: they are not part of the index panel (they would only dilute coverage and appear
+/// unscored). Returns the filled columns and which cells were filled, for the kept rows.
+fn impute_and_trim(
+    table: &mut Table,
+    notices: &mut Vec<MethodNotice>,
+) -> Result<(Vec<Vec<f64>>, Vec<Vec<bool>>), MethodError> {
+    let (filled, was_imputed) = table.interpolate();
+    let rows: Vec<usize> = (0..table.len())
+        .filter(|&i| filled.iter().any(|c| !c[i].is_nan()))
+        .collect();
+    if rows.is_empty() {
+        return Err(MethodError::NoData);
+    }
+    if table.added > 0 {
+        notices.push(MethodNotice::new(
+            "method.interior_years",
+            format!(
+                "{} region-years absent from the data lie between a region's observed years: \
+                 added as gaps to interpolate",
+                table.added
+            ),
+            None,
+        ));
+    }
+    let dropped = table.len() - rows.len();
+    if dropped == 0 {
+        return Ok((filled, was_imputed));
+    }
+    notices.push(MethodNotice::new(
+        "method.empty_rows",
+        format!(
+            "{dropped} region-years have no value for any indicator, even after interpolation: \
+             left out"
+        ),
+        None,
+    ));
+    table.retain(&rows);
+    Ok((
+        filled.iter().map(|c| pick(c, &rows)).collect(),
+        was_imputed.iter().map(|c| pick(c, &rows)).collect(),
+    ))
+}
+
+/// `method.low_coverage` for excluded indicators, `method.imputed` for scored ones with gaps.
+fn coverage_notices(
+    indicators: &[IndicatorSpec],
+    coverage: &[f64],
+    was_imputed: &[Vec<bool>],
+    threshold: f64,
+) -> Vec<MethodNotice> {
+    let mut out = Vec::new();
+    for (j, ind) in indicators.iter().enumerate() {
+        if coverage[j] < threshold {
+            out.push(MethodNotice::new(
+                "method.low_coverage",
+                format!(
+                    "'{}' is observed in {:.1} % of region-years, below the {:.1} % threshold: \
+                     excluded",
+                    ind.id,
+                    100.0 * coverage[j],
+                    100.0 * threshold
+                ),
+                Some(ind.id.as_str()),
+            ));
+            continue;
+        }
+        let n = was_imputed[j].iter().filter(|&&b| b).count();
+        if n > 0 {
+            out.push(MethodNotice::new(
+                "method.imputed",
+                format!("'{}': {n} interior gaps linearly interpolated", ind.id),
+                Some(ind.id.as_str()),
+            ));
+        }
+    }
+    out
 }
 
 fn validate(indicators: &[IndicatorSpec], spec: &MethodSpec) -> Result<(), MethodError> {
