@@ -35,6 +35,26 @@ pub struct RadarSpec<'a> {
     pub no_data_label: &'a str,
 }
 
+/// Line height of axis labels, px.
+const LINE: f64 = FONT * 1.2;
+
+/// Splits a label wider than `max_w` at the space nearest its middle; labels without spaces
+/// (Chinese) stay on one line.
+fn wrap(label: &str, max_w: f64) -> Vec<&str> {
+    if svg::text_width(label, FONT) <= max_w {
+        return vec![label];
+    }
+    let mid = label.len() / 2;
+    match label
+        .match_indices(' ')
+        .map(|(i, _)| i)
+        .min_by_key(|i| i.abs_diff(mid))
+    {
+        Some(i) => vec![&label[..i], &label[i + 1..]],
+        None => vec![label],
+    }
+}
+
 /// Renders the chart; fewer than 3 axes gives an SVG saying `no_data_label`.
 pub fn render(spec: &RadarSpec<'_>) -> String {
     let items: Vec<LegendItem> = spec
@@ -51,17 +71,42 @@ pub fn render(spec: &RadarSpec<'_>) -> String {
         .collect();
     let n = spec.axes.len();
     let angle = |i: usize| -FRAC_PI_2 + TAU * i as f64 / n.max(1) as f64;
-    let label_w = spec
+    let labels: Vec<Vec<&str>> = spec
         .axes
         .iter()
-        .map(|a| svg::text_width(a, FONT))
-        .fold(0.0, f64::max);
-    let radius = (spec.size / 2.0 - label_w.min(spec.size / 4.0) - 12.0).max(20.0);
+        .map(|a| wrap(a, spec.size * 0.22))
+        .collect();
+    let widest = |i: usize| {
+        labels[i]
+            .iter()
+            .map(|l| svg::text_width(l, FONT))
+            .fold(0.0, f64::max)
+    };
+    // The largest radius at which every axis label still fits horizontally: a label sticks out
+    // beyond its vertex by its full width (left/right anchored) or half of it (centred).
+    let half = spec.size / 2.0 - 6.0;
+    let radius = (0..n)
+        .fold(half - 24.0, |r, i| {
+            let c = angle(i).cos().abs();
+            let out = if c > 0.3 {
+                widest(i) + 8.0
+            } else {
+                widest(i) / 2.0
+            };
+            if c > 1e-9 { r.min((half - out) / c) } else { r }
+        })
+        .max(20.0);
     // Axis 0 points up; the lowest vertex decides how far the plot reaches down (a triangle
     // only reaches r/2 below the centre), so the SVG is only as tall as the figure needs.
     let reach_down = (0..n).map(|i| angle(i).sin()).fold(0.0, f64::max);
-    let (cx, cy) = (spec.size / 2.0, FONT + 16.0 + radius);
-    let plot_h = cy + radius * reach_down + FONT + 20.0;
+    let lines_up = labels.first().map_or(1, Vec::len) as f64;
+    let lines_down = (0..n)
+        .filter(|i| angle(*i).sin() > 0.3)
+        .map(|i| labels[i].len())
+        .max()
+        .unwrap_or(1) as f64;
+    let (cx, cy) = (spec.size / 2.0, LINE * lines_up + 12.0 + radius);
+    let plot_h = cy + radius * reach_down + LINE * lines_down + 16.0;
     let legend_h = legend::row_height(&items, spec.size - 20.0);
     let height = plot_h + legend_h + 4.0;
     let (mut out, _) = svg::open(&Frame {
@@ -142,7 +187,7 @@ pub fn render(spec: &RadarSpec<'_>) -> String {
         );
     }
     out.push_str("</g><g class=\"axis-labels\">");
-    for (i, label) in spec.axes.iter().enumerate() {
+    for (i, lines) in labels.iter().enumerate() {
         let (x, y) = at(i, max);
         let (dx, dy) = (angle(i).cos(), angle(i).sin());
         let anchor = if dx > 0.3 {
@@ -152,14 +197,33 @@ pub fn render(spec: &RadarSpec<'_>) -> String {
         } else {
             "middle"
         };
-        text(
-            &mut out,
-            x + dx * 8.0,
-            y + dy * 8.0 + FONT * 0.35 + dy * 4.0,
-            anchor,
-            "",
-            label,
+        // First baseline: below the vertex for lower axes, above it for upper ones, centred
+        // on it for the sides.
+        let k = lines.len() as f64;
+        let tx = x + dx * 8.0;
+        let ty = if dy > 0.3 {
+            y + 8.0 + FONT
+        } else if dy < -0.3 {
+            y - 8.0 - LINE * (k - 1.0)
+        } else {
+            y + FONT * 0.35 - LINE * (k - 1.0) / 2.0
+        };
+        let _ = write!(
+            out,
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"{anchor}\">",
+            num(tx),
+            num(ty)
         );
+        for (j, line) in lines.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<tspan x=\"{}\" dy=\"{}\">{}</tspan>",
+                num(tx),
+                if j == 0 { 0.0 } else { LINE },
+                escape_xml(line)
+            );
+        }
+        out.push_str("</text>");
     }
     out.push_str("</g><g class=\"series\">");
     for (si, s) in spec.series.iter().enumerate() {
@@ -254,6 +318,42 @@ mod tests {
         let first = p[..p.find(' ').unwrap()].split_once(',').unwrap();
         assert_eq!(first.0, "180");
         assert_eq!(count(&svg, "g.grid polygon"), 5);
+    }
+
+    #[test]
+    fn long_labels_wrap_at_a_middle_space_and_keep_the_radar_large() {
+        assert_eq!(wrap("Objects of labor", 60.0), ["Objects", "of labor"]);
+        assert_eq!(wrap("Tools", 60.0), ["Tools"]);
+        assert_eq!(
+            wrap("劳动资料劳动资料劳动资料", 60.0),
+            ["劳动资料劳动资料劳动资料"]
+        );
+        let axes: Vec<String> = vec![
+            "Laborers".into(),
+            "Means of labor".into(),
+            "Objects of labor".into(),
+        ];
+        let series = [RadarSeries {
+            name: "A".into(),
+            values: vec![Some(1.0), Some(1.0), Some(1.0)],
+        }];
+        let svg = render_with(&series, &axes);
+        check_xml(&svg).unwrap();
+        assert_eq!(count(&svg, "g.axis-labels tspan"), 5);
+        // Radius = distance of the rim vertex of axis 0 from the centre (x = 180).
+        let p = &svg[svg.find("class=\"area\" points=\"").unwrap() + 21..];
+        let pts: Vec<(f64, f64)> = p[..p.find('"').unwrap()]
+            .split(' ')
+            .map(|xy| {
+                let (x, y) = xy.split_once(',').unwrap();
+                (x.parse().unwrap(), y.parse().unwrap())
+            })
+            .collect();
+        let r = (pts[1].0 - 180.0) / (TAU / 3.0 - FRAC_PI_2).cos();
+        assert!(r > 100.0, "radius {r}");
+        // The right-hand label ends inside the SVG.
+        let right = pts[1].0 + 8.0 + svg::text_width("Means of", FONT);
+        assert!(right <= 360.0, "{right}");
     }
 
     #[test]
