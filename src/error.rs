@@ -6,6 +6,7 @@
 use crate::framework::FrameworkError;
 use crate::ingest::IngestError;
 use crate::method::MethodError;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -27,6 +28,11 @@ pub enum Error {
         first_file: String,
         second_file: String,
     },
+    #[error(transparent)]
+    Store(Box<StoreError>),
+    /// The request contradicts what is stored (an id taken, values already present).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{what} not found: {key}")]
     NotFound { what: &'static str, key: String },
     #[error("{path}: {source}")]
@@ -59,6 +65,15 @@ impl From<MethodError> for Error {
     }
 }
 
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { what, key } => Error::NotFound { what, key },
+            other => Error::Store(Box::new(other)),
+        }
+    }
+}
+
 impl Error {
     /// A stable, machine-readable code (used by the JSON API, tests and translations).
     pub fn code(&self) -> &'static str {
@@ -67,6 +82,8 @@ impl Error {
             Error::Framework(e) => e.code(),
             Error::Method(e) => e.code(),
             Error::DuplicateAcrossFiles { .. } => "data.duplicate_across_files",
+            Error::Store(e) => e.code(),
+            Error::Conflict(_) => "conflict",
             Error::NotFound { .. } => "not_found",
             Error::Io { .. } => "io",
             Error::Internal(_) | Error::Polars(_) => "internal",

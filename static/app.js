@@ -12,8 +12,6 @@
     return raw !== "" && !isNaN(num) && isFinite(raw) ? num : raw;
   }
   function compare(a, b) {
-    if (a === "" && b !== "") return 1;
-    if (b === "" && a !== "") return -1;
     if (typeof a === "number" && typeof b === "number") return a - b;
     return String(a).localeCompare(String(b));
   }
@@ -29,7 +27,10 @@
         var body = table.tBodies[0];
         var rows = Array.prototype.slice.call(body.rows);
         rows.sort(function (r1, r2) {
-          var c = compare(cellValue(r1, index), cellValue(r2, index));
+          var a = cellValue(r1, index), b = cellValue(r2, index);
+          // Cells without a value go last in both directions, as on the server.
+          if (a === "" || b === "") return (a === "") - (b === "");
+          var c = compare(a, b);
           return descending ? -c : c;
         });
         rows.forEach(function (r) { body.appendChild(r); });

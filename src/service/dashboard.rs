@@ -23,6 +23,8 @@ pub struct Dataset {
     pub id: DatasetId,
     /// Content hash (hex) of the panel, framework and region set: names the version.
     pub version: String,
+    /// The version number in the store (1, 2, …); `None` for a dataset not from the store.
+    pub number: Option<u32>,
     pub title_zh: String,
     pub title_en: String,
     pub panel: Panel,
@@ -55,7 +57,7 @@ impl Dataset {
 }
 
 /// What a ranking, map or chart shows.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase", tag = "kind", content = "id")]
 pub enum Measure {
     Score,
@@ -85,7 +87,7 @@ impl Measure {
 }
 
 /// One region-year of the computed index.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ScoreRow {
     pub region: String,
     pub year: i32,
@@ -119,7 +121,7 @@ pub struct IndicatorValue {
 }
 
 /// An indicator's effective weight (per year for `*-year` schemes).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WeightRow {
     pub indicator: String,
     pub dimension: String,
@@ -330,7 +332,7 @@ pub fn competition_ranks(values: &[Option<f64>]) -> Vec<Option<u32>> {
 }
 
 /// One row of the rankings table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RankingRow {
     pub code: String,
     pub name: String,
@@ -346,7 +348,7 @@ pub struct RankingRow {
     pub incomplete: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupMean {
     pub group: String,
     pub regions: usize,
@@ -357,7 +359,7 @@ pub struct GroupMean {
     pub objects: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Rankings {
     pub year: i32,
     pub years: Vec<i32>,
@@ -476,7 +478,7 @@ pub fn rankings(
 }
 
 /// One indicator as seen from a region: its raw value, normalised value and rank among regions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorStanding {
     pub id: String,
     pub name: String,
@@ -489,7 +491,7 @@ pub struct IndicatorStanding {
     pub imputed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     pub year: i32,
     pub score: Option<f64>,
@@ -499,7 +501,7 @@ pub struct TrendPoint {
     pub objects: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Peer {
     pub code: String,
     pub name: String,
@@ -507,7 +509,7 @@ pub struct Peer {
     pub rank: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RegionProfile {
     pub code: String,
     pub name: String,
@@ -654,7 +656,7 @@ pub fn region_profile(
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CompareRegion {
     pub code: String,
     pub name: String,
@@ -662,7 +664,7 @@ pub struct CompareRegion {
     pub trend: Vec<TrendPoint>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Comparison {
     pub year: i32,
     pub years: Vec<i32>,
@@ -708,7 +710,7 @@ pub fn compare(
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorRow {
     pub code: String,
     pub name: String,
@@ -718,7 +720,7 @@ pub struct IndicatorRow {
     pub imputed: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IndicatorPage {
     pub id: String,
     pub name: String,

@@ -12,6 +12,8 @@ use serde::Serialize;
 
 pub mod bundled;
 pub mod dashboard;
+pub mod datasets;
+pub mod download;
 
 use crate::error::{Error, Result};
 use crate::framework::Framework;
@@ -354,6 +356,7 @@ pub fn build_dataset(
     Ok(dashboard::Dataset {
         id,
         version: content_version(&parts),
+        number: None,
         title_zh: titles.0.to_owned(),
         title_en: titles.1.to_owned(),
         panel: data.panel,

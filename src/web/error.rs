@@ -46,9 +46,19 @@ impl PageError {
                 };
                 PageError::not_found(lang, message)
             }
-            Error::Ingest(_) | Error::Framework(_) | Error::DuplicateAcrossFiles { .. } => {
-                PageError::bad_request(lang, err.to_string())
-            }
+            Error::Ingest(_)
+            | Error::Framework(_)
+            | Error::Method(_)
+            | Error::DuplicateAcrossFiles { .. } => PageError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
+                message: err.to_string(),
+            },
+            Error::Conflict(message) => PageError {
+                status: StatusCode::CONFLICT,
+                lang,
+                message,
+            },
             other => {
                 tracing::error!(error = %other, "page failed");
                 PageError {
@@ -87,7 +97,9 @@ impl IntoResponse for PageError {
         let t = Texts::get(self.lang);
         let title = match self.status {
             StatusCode::NOT_FOUND => t.not_found_title,
-            StatusCode::BAD_REQUEST => t.bad_request_title,
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
+                t.bad_request_title
+            }
             _ => t.error_title,
         };
         let page = ErrorPage {

@@ -44,21 +44,14 @@ pub fn fmt_num(value: Option<f64>, decimals: usize) -> String {
     }
 }
 
-/// A raw statistic: thousands separators would confuse zh/en readers less than too many
-/// digits, so show 4 significant figures for small values and 1 decimal for large ones.
+/// A raw statistic with 4 significant figures (at least 0 decimals), so one column reads
+/// consistently: 49670, 2807, 13.77, 0.9920.
 pub fn fmt_raw(value: Option<f64>) -> String {
     match value {
         Some(v) if v.is_finite() => {
-            let abs = v.abs();
-            if abs >= 1000.0 {
-                format!("{v:.0}")
-            } else if abs >= 100.0 {
-                format!("{v:.1}")
-            } else if abs >= 1.0 {
-                format!("{v:.2}")
-            } else {
-                format!("{v:.4}")
-            }
+            let magnitude = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
+            let decimals = (3 - magnitude).clamp(0, 6) as usize;
+            format!("{v:.decimals$}")
         }
         _ => "—".to_owned(),
     }
@@ -107,8 +100,11 @@ mod tests {
         assert_eq!(fmt_num(None, 2), "—");
         assert_eq!(fmt_num(Some(f64::NAN), 2), "—");
         assert_eq!(fmt_raw(Some(49670.2)), "49670");
-        assert_eq!(fmt_raw(Some(2.65)), "2.65");
-        assert_eq!(fmt_raw(Some(0.012345)), "0.0123");
+        assert_eq!(fmt_raw(Some(2.65)), "2.650");
+        assert_eq!(fmt_raw(Some(13.774)), "13.77");
+        assert_eq!(fmt_raw(Some(0.99204)), "0.9920");
+        assert_eq!(fmt_raw(Some(0.012346)), "0.01235");
+        assert_eq!(fmt_raw(Some(0.0)), "0.000");
         assert_eq!(sort_key(None), "");
         assert_eq!(group_label("East", Lang::Zh), "东部");
         assert_eq!(group_label("Scotland", Lang::Zh), "Scotland");

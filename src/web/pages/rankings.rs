@@ -129,7 +129,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         _ => ("rank", false),
     };
     let mut rows_data: Vec<&RankingRow> = ranking.rows.iter().collect();
-    sort_rows(&mut rows_data, sort, descending);
+    sort_rows(&mut rows_data, sort, descending, lang);
 
     let headers = SORT_KEYS
         .iter()
@@ -337,20 +337,36 @@ fn change_cell(change: Option<i32>, lang: Lang) -> (String, &'static str, String
     }
 }
 
-fn sort_rows(rows: &mut [&RankingRow], key: &str, descending: bool) {
-    let num = |v: Option<f64>| v.unwrap_or(f64::NEG_INFINITY);
+fn sort_rows(rows: &mut [&RankingRow], key: &str, descending: bool, lang: Lang) {
+    // Rows without a value go last in both directions (as `static/app.js` does); groups sort
+    // by the label the reader sees.
+    let num = |r: &RankingRow| match key {
+        "value" => r.value,
+        "change" => r.rank_change.map(f64::from),
+        "score" => r.score,
+        "laborers" => r.laborers,
+        "tools" => r.tools,
+        "objects" => r.objects,
+        _ => r.rank.map(f64::from),
+    };
+    let group = |r: &RankingRow| r.group.as_deref().map(|g| group_label(g, lang));
     rows.sort_by(|a, b| {
-        let ord = match key {
-            "name" => a.name.cmp(&b.name),
-            "group" => a.group.cmp(&b.group).then(a.rank.cmp(&b.rank)),
-            "value" => num(a.value).total_cmp(&num(b.value)),
-            "change" => a.rank_change.unwrap_or(i32::MIN).cmp(&b.rank_change.unwrap_or(i32::MIN)),
-            "score" => num(a.score).total_cmp(&num(b.score)),
-            "laborers" => num(a.laborers).total_cmp(&num(b.laborers)),
-            "tools" => num(a.tools).total_cmp(&num(b.tools)),
-            "objects" => num(a.objects).total_cmp(&num(b.objects)),
-            _ => a.rank.unwrap_or(u32::MAX).cmp(&b.rank.unwrap_or(u32::MAX)),
+        let (missing, ord) = match key {
+            "name" => (false.cmp(&false), a.name.cmp(&b.name)),
+            "group" => (
+                group(a).is_none().cmp(&group(b).is_none()),
+                group(a).cmp(&group(b)).then(a.rank.cmp(&b.rank)),
+            ),
+            _ => {
+                let (x, y) = (num(a), num(b));
+                (
+                    x.is_none().cmp(&y.is_none()),
+                    x.unwrap_or_default().total_cmp(&y.unwrap_or_default()),
+                )
+            }
         };
-        if descending { ord.reverse() } else { ord }.then_with(|| a.code.cmp(&b.code))
+        missing
+            .then(if descending { ord.reverse() } else { ord })
+            .then_with(|| a.code.cmp(&b.code))
     });
 }

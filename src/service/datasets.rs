@@ -1,0 +1,487 @@
+//! Stored datasets and the upload flow: validate → preview → map → commit.
+//!
+//! Owns: turning stored versions into servable [`Dataset`]s, importing the bundled dataset
+//! into an empty store, previewing uploaded files (what was detected, which indicators are new)
+//! and committing an upload as a new dataset or a new version of an existing one — after the
+//! merged data and framework have been proven to compute, so that nothing invalid is stored.
+//! Must not: write files itself (the store does) or know HTTP.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::dashboard::Dataset;
+use super::{FileReport, InputFile, RegionChoice, compute_index, load_data};
+use crate::error::{Error, Result};
+use crate::framework::Framework;
+use crate::ingest::RegionSet;
+use crate::method::MethodSpec;
+use crate::store::{NewVersion, Store, VersionInfo};
+use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Panel};
+
+/// Id of the bundled dataset in every store.
+pub const BUNDLED_ID: &str = "cn-provinces";
+/// The actor recorded when nqp itself writes (first-start import).
+pub const SYSTEM_ACTOR: &str = "nqp";
+
+fn region_set_for(id: Option<&str>) -> Option<RegionSet> {
+    let bundled = RegionSet::cn_provinces();
+    (id == Some(bundled.id())).then_some(bundled)
+}
+
+/// Import the bundled dataset as version 1 of `cn-provinces` when the store is empty.
+pub fn import_bundled_if_empty(store: &Store) -> Result<Option<VersionInfo>> {
+    if !store.is_empty()? {
+        return Ok(None);
+    }
+    let ds = super::bundled::dataset()?;
+    let regions = RegionSet::cn_provinces();
+    let info = store.put_version(
+        NewVersion {
+            dataset: &ds.id,
+            title_zh: &ds.title_zh,
+            title_en: &ds.title_en,
+            panel: &ds.panel,
+            framework_toml: super::bundled::FRAMEWORK_TOML,
+            region_set_id: Some(regions.id()),
+            source_files: &[(
+                "panel.csv".to_owned(),
+                super::content_version(&[super::bundled::PANEL_CSV.as_bytes()]),
+            )],
+            note: "bundled dataset (nqp import)",
+        },
+        SYSTEM_ACTOR,
+    )?;
+    Ok(Some(info))
+}
+
+/// Which version of a stored dataset to open.
+pub fn pick_version(store: &Store, id: &str, number: Option<u32>) -> Result<VersionInfo> {
+    let not_found = |key: String| Error::NotFound {
+        what: "dataset",
+        key,
+    };
+    let dataset_id = DatasetId::new(id).map_err(|_| not_found(id.to_owned()))?;
+    let info = store
+        .dataset(&dataset_id)?
+        .filter(|d| !d.deleted)
+        .ok_or_else(|| not_found(id.to_owned()))?;
+    match number {
+        None => info.latest_version.ok_or_else(|| not_found(id.to_owned())),
+        Some(n) => store
+            .versions(&dataset_id)?
+            .into_iter()
+            .find(|v| v.number == n)
+            .ok_or_else(|| not_found(format!("{id} v{n}"))),
+    }
+}
+
+/// Open a stored version as a servable dataset.
+pub fn stored_dataset(store: &Store, version: &VersionInfo) -> Result<Dataset> {
+    let info = store
+        .dataset(&version.dataset)?
+        .ok_or_else(|| Error::NotFound {
+            what: "dataset",
+            key: version.dataset.to_string(),
+        })?;
+    let panel = store.load_panel(&version.dataset, version.number)?;
+    let toml = store.framework_toml(&version.dataset, version.number)?;
+    let framework = Framework::from_toml(&toml, "framework.toml")?;
+    Ok(Dataset {
+        id: version.dataset.clone(),
+        version: version.hash.clone(),
+        number: Some(version.number),
+        title_zh: info.title_zh,
+        title_en: info.title_en,
+        panel,
+        framework,
+        regions: region_set_for(version.region_set_id.as_deref()),
+        units: BTreeMap::new(),
+    })
+}
+
+/// Where an upload goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum UploadTarget {
+    /// A new dataset with this id and titles.
+    New {
+        id: DatasetId,
+        title_zh: String,
+        title_en: String,
+    },
+    /// A new version of an existing dataset, merging the uploaded indicators into it.
+    Existing { id: DatasetId },
+}
+
+impl UploadTarget {
+    pub fn id(&self) -> &DatasetId {
+        match self {
+            UploadTarget::New { id, .. } | UploadTarget::Existing { id } => id,
+        }
+    }
+}
+
+/// One indicator found in the uploaded files.
+#[derive(Debug, Clone, Serialize)]
+pub struct FoundIndicator {
+    /// The name in the file (an NBS indicator name such as `地区生产总值`, or a column name).
+    pub name: String,
+    /// The framework id it maps to, when the target's framework already knows it.
+    pub known_as: Option<String>,
+    pub unit: Option<String>,
+    /// Share of (region, year) cells of the upload that hold a value.
+    pub coverage: f64,
+    /// A suggested id for a new indicator (`[a-z0-9_]`, unique in the framework).
+    pub suggested_id: String,
+}
+
+/// What a user sees before committing.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadPreview {
+    pub target: UploadTarget,
+    pub files: Vec<FileReport>,
+    pub region_set: Option<String>,
+    pub regions: usize,
+    pub years: Vec<i32>,
+    pub indicators: Vec<FoundIndicator>,
+    /// Whether the user gave a framework file (then no mapping is needed).
+    pub has_framework: bool,
+}
+
+/// Validated upload kept between preview and commit (in memory: nothing is stored until
+/// the commit succeeds).
+#[derive(Debug, Clone)]
+pub struct StagedUpload {
+    pub files: Vec<InputFile>,
+    pub framework_toml: Option<String>,
+    pub panel: Panel,
+    pub region_set: Option<RegionSet>,
+    pub preview: UploadPreview,
+}
+
+/// Validate uploaded files against the target and describe them. Errors name file, line and
+/// column; nothing is written.
+pub fn stage_upload(
+    store: &Store,
+    target: UploadTarget,
+    files: Vec<InputFile>,
+    framework_toml: Option<String>,
+) -> Result<StagedUpload> {
+    let existing = match &target {
+        UploadTarget::Existing { id } => {
+            let version = pick_version(store, id.as_str(), None)?;
+            Some(stored_dataset(store, &version)?)
+        }
+        UploadTarget::New { id, .. } => {
+            if store.dataset(id)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "a dataset with the id '{id}' already exists; choose another id or add a version to it"
+                )));
+            }
+            None
+        }
+    };
+    let framework = match (&framework_toml, &existing) {
+        (Some(text), _) => Some(Framework::from_toml(text, "framework.toml")?),
+        (None, Some(ds)) => Some(ds.framework.clone()),
+        (None, None) => None,
+    };
+    let regions = match existing.as_ref().and_then(|d| d.regions.clone()) {
+        Some(set) => RegionChoice::Set(set),
+        None => RegionChoice::Auto,
+    };
+    let data = load_data(&files, &regions)?;
+    let indicators = found_indicators(&data.panel, &data.units, framework.as_ref())?;
+    let preview = UploadPreview {
+        target,
+        regions: data.panel.regions()?.len(),
+        years: data.panel.years()?,
+        region_set: data.region_set.as_ref().map(|s| s.id().to_owned()),
+        files: data.files,
+        indicators,
+        has_framework: framework_toml.is_some(),
+    };
+    Ok(StagedUpload {
+        files,
+        framework_toml,
+        panel: data.panel,
+        region_set: data.region_set,
+        preview,
+    })
+}
+
+fn found_indicators(
+    panel: &Panel,
+    units: &BTreeMap<String, String>,
+    framework: Option<&Framework>,
+) -> Result<Vec<FoundIndicator>> {
+    use polars::prelude::*;
+    let cells = (panel.regions()?.len() * panel.years()?.len()).max(1) as f64;
+    let counts = panel
+        .frame()
+        .clone()
+        .lazy()
+        .group_by([col("indicator")])
+        .agg([col("value").count().alias("n")])
+        .collect()?;
+    let names = counts.column("indicator")?.str()?.clone();
+    let ns = counts.column("n")?.cast(&DataType::Float64)?;
+    let ns = ns.f64()?;
+    let mut taken: Vec<String> = framework
+        .map(|f| {
+            f.indicators
+                .iter()
+                .map(|d| d.id.to_string())
+                .chain(f.inputs.iter().map(|d| d.id.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    for (name, n) in names.iter().zip(ns.iter()) {
+        let name = name.unwrap_or_default().to_owned();
+        let known_as = framework
+            .and_then(|f| f.canonical_id(&name))
+            .map(|id| id.to_string());
+        let suggested_id = suggest_id(&name, found.len() + 1, &taken);
+        taken.push(suggested_id.clone());
+        found.push(FoundIndicator {
+            unit: units.get(&name).cloned(),
+            coverage: n.unwrap_or(0.0) / cells,
+            known_as,
+            suggested_id,
+            name,
+        });
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
+/// An id for a new indicator: the name slugged when it is ASCII, else `indicator_<n>`.
+fn suggest_id(name: &str, n: usize, taken: &[String]) -> String {
+    let slug: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect::<String>()
+        .split('_')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    let base = if IndicatorId::new(slug.clone()).is_ok() {
+        slug
+    } else {
+        format!("indicator_{n}")
+    };
+    let mut id = base.clone();
+    let mut k = 2;
+    while taken.contains(&id) {
+        id = format!("{base}_{k}");
+        k += 1;
+    }
+    id
+}
+
+/// How the user mapped one new indicator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndicatorMapping {
+    /// The name in the uploaded file.
+    pub source_name: String,
+    pub id: IndicatorId,
+    pub name_zh: String,
+    pub name_en: String,
+    pub dimension: Dimension,
+    pub subdimension: Option<String>,
+    pub direction: Direction,
+    pub unit: String,
+    pub source: String,
+}
+
+/// TOML basic-string quoting (JSON string escapes are valid TOML basic-string escapes).
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).expect("strings always serialise")
+}
+
+/// The framework text of the committed version: the base (uploaded file, the target's current
+/// framework, or a fresh `[index]` for a new dataset) plus one `[[indicator]]` per mapping.
+pub fn framework_with_mappings(
+    base: Option<&str>,
+    target: &UploadTarget,
+    mappings: &[IndicatorMapping],
+) -> String {
+    let mut text = match (base, target) {
+        (Some(base), _) => base.trim_end().to_owned(),
+        (
+            None,
+            UploadTarget::New {
+                id,
+                title_zh,
+                title_en,
+            },
+        ) => format!(
+            "[index]\nid = {}\nname_en = {}\nname_zh = {}",
+            quote(id.as_str()),
+            quote(title_en),
+            quote(title_zh)
+        ),
+        (None, UploadTarget::Existing { id }) => format!(
+            "[index]\nid = {}\nname_en = {}\nname_zh = {}",
+            quote(id.as_str()),
+            quote(id.as_str()),
+            quote(id.as_str())
+        ),
+    };
+    for m in mappings {
+        text.push_str("\n\n[[indicator]]\n");
+        text.push_str(&format!("id = {}\n", quote(m.id.as_str())));
+        text.push_str(&format!("name_en = {}\n", quote(&m.name_en)));
+        text.push_str(&format!("name_zh = {}\n", quote(&m.name_zh)));
+        text.push_str(&format!("dimension = {}\n", quote(m.dimension.as_str())));
+        if let Some(sub) = m.subdimension.as_deref().filter(|s| !s.trim().is_empty()) {
+            text.push_str(&format!("subdimension = {}\n", quote(sub.trim())));
+        }
+        text.push_str(&format!("direction = {}\n", quote(m.direction.as_str())));
+        text.push_str(&format!("unit = {}\n", quote(&m.unit)));
+        text.push_str(&format!("source = {}\n", quote(&m.source)));
+        if m.source_name != m.id.as_str() {
+            text.push_str(&format!("aliases = [{}]\n", quote(&m.source_name)));
+        }
+    }
+    text.push('\n');
+    text
+}
+
+/// Commit a staged upload: merge it into the target's latest version (if any), prove the
+/// result computes with the default method, then store it as one new version.
+pub fn commit_upload(
+    store: &Store,
+    staged: &StagedUpload,
+    mappings: &[IndicatorMapping],
+    actor: &str,
+) -> Result<VersionInfo> {
+    let target = &staged.preview.target;
+    let existing = match target {
+        UploadTarget::Existing { id } => {
+            let version = pick_version(store, id.as_str(), None)?;
+            Some((stored_dataset(store, &version)?, store.framework_toml(id, version.number)?))
+        }
+        UploadTarget::New { .. } => None,
+    };
+    let base = staged
+        .framework_toml
+        .as_deref()
+        .or(existing.as_ref().map(|(_, toml)| toml.as_str()));
+    let framework_toml = framework_with_mappings(base, target, mappings);
+    let framework = Framework::from_toml(&framework_toml, "framework.toml")?;
+    let panel = match &existing {
+        Some((ds, _)) => merge_panels(&ds.panel, &staged.panel)?,
+        None => staged.panel.clone(),
+    };
+    // Nothing is stored unless the merged data computes.
+    compute_index(&panel, &framework, &MethodSpec::default())?;
+    let (title_zh, title_en) = match (target, &existing) {
+        (UploadTarget::New { title_zh, title_en, .. }, _) => (title_zh.clone(), title_en.clone()),
+        (UploadTarget::Existing { .. }, Some((ds, _))) => (ds.title_zh.clone(), ds.title_en.clone()),
+        (UploadTarget::Existing { id }, None) => (id.to_string(), id.to_string()),
+    };
+    let region_set_id = staged
+        .region_set
+        .as_ref()
+        .map(|s| s.id().to_owned())
+        .or_else(|| existing.as_ref().and_then(|(ds, _)| ds.regions.as_ref().map(|s| s.id().to_owned())));
+    let sources: Vec<(String, String)> = staged
+        .files
+        .iter()
+        .map(|f| (f.name.clone(), super::content_version(&[&f.bytes])))
+        .collect();
+    let names: Vec<&str> = staged.files.iter().map(|f| f.name.as_str()).collect();
+    Ok(store.put_version(
+        NewVersion {
+            dataset: target.id(),
+            title_zh: &title_zh,
+            title_en: &title_en,
+            panel: &panel,
+            framework_toml: &framework_toml,
+            region_set_id: region_set_id.as_deref(),
+            source_files: &sources,
+            note: &format!("upload: {}", names.join(", ")),
+        },
+        actor,
+    )?)
+}
+
+/// The stored panel plus the upload; the same (region, year, indicator) in both is an error —
+/// an upload adds indicators or years, it never silently overwrites published values.
+fn merge_panels(stored: &Panel, upload: &Panel) -> Result<Panel> {
+    use polars::prelude::*;
+    let keys = [col("region"), col("year"), col("indicator")];
+    let clash = stored
+        .frame()
+        .clone()
+        .lazy()
+        .join(
+            upload.frame().clone().lazy(),
+            keys.clone(),
+            keys,
+            JoinArgs::new(JoinType::Inner),
+        )
+        .limit(1)
+        .collect()?;
+    if clash.height() > 0 {
+        let get = |c: &str| clash.column(c).ok().and_then(|c| c.get(0).ok()).map(|v| v.to_string());
+        return Err(Error::Conflict(format!(
+            "the upload repeats values already in the dataset (first: {} {} {}); upload only new indicators or years",
+            get("indicator").unwrap_or_default(),
+            get("region").unwrap_or_default(),
+            get("year").unwrap_or_default()
+        )));
+    }
+    Ok(Panel::concat([stored.clone(), upload.clone()])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggested_ids_are_valid_and_unique() {
+        let taken = vec!["gdp".to_owned()];
+        assert_eq!(suggest_id("Broadband ports", 1, &taken), "broadband_ports");
+        assert_eq!(suggest_id("GDP", 2, &taken), "gdp_2");
+        assert_eq!(suggest_id("互联网宽带接入端口", 3, &taken), "indicator_3");
+        assert!(IndicatorId::new(suggest_id("9 lives", 4, &taken)).is_ok());
+    }
+
+    #[test]
+    fn mappings_become_a_valid_framework_with_aliases() {
+        let target = UploadTarget::New {
+            id: DatasetId::new("demo").unwrap(),
+            title_zh: "演示 \"引号\"".into(),
+            title_en: "Demo".into(),
+        };
+        let mapping = |id: &str, dim: Dimension| IndicatorMapping {
+            source_name: format!("指标{id}"),
+            id: IndicatorId::new(id).unwrap(),
+            name_zh: format!("指标{id}"),
+            name_en: id.to_owned(),
+            dimension: dim,
+            subdimension: Some("Sub".into()),
+            direction: Direction::Benefit,
+            unit: "万人".into(),
+            source: "NBS".into(),
+        };
+        let text = framework_with_mappings(
+            None,
+            &target,
+            &[
+                mapping("a", Dimension::Laborers),
+                mapping("b", Dimension::Tools),
+                mapping("c", Dimension::Objects),
+            ],
+        );
+        let framework = Framework::from_toml(&text, "generated.toml").expect(&text);
+        assert_eq!(framework.indicators.len(), 3);
+        assert_eq!(framework.index.name_zh, "演示 \"引号\"");
+        assert_eq!(framework.canonical_id("指标b").map(|i| i.as_str()), Some("b"));
+    }
+}
