@@ -143,8 +143,30 @@ pub enum IngestError {
     Internal { file: String, detail: String },
 }
 
+/// Every code [`IngestError::code`] can return (for translation tables and docs checks).
+pub const ERROR_CODES: &[&str] = &[
+    "ingest.empty",
+    "ingest.encoding",
+    "ingest.binary",
+    "ingest.no_header",
+    "ingest.header_only",
+    "ingest.ragged_row",
+    "ingest.unterminated_quote",
+    "ingest.not_numeric",
+    "ingest.bad_year",
+    "ingest.empty_key",
+    "ingest.duplicate",
+    "ingest.duplicate_column",
+    "ingest.unknown_region",
+    "ingest.missing_column",
+    "ingest.layout",
+    "ingest.region_set",
+    "ingest.many",
+    "ingest.internal",
+];
+
 impl IngestError {
-    /// The stable machine-readable code.
+    /// The stable machine-readable code (one of [`ERROR_CODES`]).
     pub fn code(&self) -> &'static str {
         match self {
             IngestError::Empty { .. } => "ingest.empty",

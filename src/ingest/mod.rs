@@ -15,6 +15,7 @@
 //! - Row problems are collected (at most [`MAX_ERRORS`]) and returned together as
 //!   [`IngestError::Many`]; a single problem is returned as itself.
 //! - Panel rows keep file order (row by row; within an NBS row, header order).
+//! - An unknown region name is reported once, at its first occurrence.
 
 mod collect;
 mod decode;
@@ -29,13 +30,28 @@ mod wide;
 use std::collections::BTreeMap;
 
 pub use decode::{Encoding, decode};
-pub use error::{IngestError, MAX_ERRORS, Position};
+pub use error::{ERROR_CODES, IngestError, MAX_ERRORS, Position};
 pub use layout::Layout;
 pub use regions::{Region, RegionMatch, RegionSet, clean_name, normalize};
 
 use crate::types::Panel;
 use collect::Collector;
 use table::Record;
+
+/// Every [`Notice::code`] ingest emits (for translation tables and docs checks):
+/// aggregate rows excluded, NBS footnote lines, empty cells, a file without observations,
+/// columns a layout does not use, conflicting units for one indicator, an indicator named after
+/// the file (no `指标：` line), unrecognised lines above an NBS table.
+pub const NOTICE_CODES: &[&str] = &[
+    "ingest.aggregate_excluded",
+    "ingest.footnote",
+    "ingest.missing_values",
+    "ingest.no_observations",
+    "ingest.ignored_columns",
+    "ingest.unit_conflict",
+    "ingest.indicator_from_file_name",
+    "ingest.preamble_skipped",
+];
 
 /// Something the user should know that did not stop the import (aggregate rows excluded,
 /// footnotes skipped, missing cells, ignored columns, conflicting units).

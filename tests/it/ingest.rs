@@ -4,7 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use nqp::ingest::{Encoding, IngestError, Ingested, Layout, RegionMatch, RegionSet, ingest};
+use nqp::ingest::{
+    ERROR_CODES, Encoding, IngestError, Ingested, Layout, NOTICE_CODES, RegionMatch, RegionSet,
+    ingest,
+};
 use polars::prelude::*;
 use proptest::prelude::*;
 
@@ -302,6 +305,13 @@ fn every_bad_input_fails_with_its_code_line_and_column() {
             Err(err) => err,
         };
         assert_eq!(err.code(), code, "{file}: {err}");
+        for e in err.errors() {
+            assert!(
+                ERROR_CODES.contains(&e.code()),
+                "{file}: undeclared {}",
+                e.code()
+            );
+        }
         let first = &err.errors()[0];
         let pos = first
             .position()
@@ -365,6 +375,27 @@ fn bad_inputs_carry_useful_details() {
             "ingest.unknown_region"
         ]
     );
+}
+
+#[test]
+fn every_notice_code_is_declared() {
+    let set = RegionSet::cn_provinces();
+    let mut seen = std::collections::BTreeSet::new();
+    for file in [
+        "nbs_export_gbk_crlf.csv",
+        "long_utf8_bom.csv",
+        "wide_gbk.csv",
+        "messy_names.csv",
+    ] {
+        let ing = ingest(&fixture(&format!("csv/{file}")), file, Some(&set)).unwrap();
+        seen.extend(codes(&ing));
+    }
+    let extra = "数据库：分省年度数据\n说明\n地区,2024年\n全国,1\n北京,\n";
+    let ing = ingest(extra.as_bytes(), "no_indicator.csv", Some(&set)).unwrap();
+    seen.extend(codes(&ing));
+    let all: std::collections::BTreeSet<&str> = NOTICE_CODES.iter().copied().collect();
+    assert!(seen.is_subset(&all), "{seen:?}");
+    assert!(seen.len() >= 6, "{seen:?}");
 }
 
 #[test]
