@@ -292,6 +292,7 @@ fn every_bad_input_fails_with_its_code_line_and_column() {
     let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".csv"))
         .collect();
     on_disk.sort();
     let listed: Vec<&str> = BAD.iter().map(|b| b.0).collect();
@@ -418,6 +419,41 @@ proptest! {
         let set = RegionSet::cn_provinces();
         let _ = ingest(&bytes, "fuzz.csv", Some(&set));
         let _ = ingest(&bytes, "fuzz.csv", None);
+    }
+
+    #[test]
+    fn resolve_never_panics_and_only_returns_codes_of_the_set(name in "\\PC{0,20}") {
+        let set = RegionSet::cn_provinces();
+        if let RegionMatch::Matched(code) | RegionMatch::Unknown { suggestion: Some(code) } = set.resolve(&name) {
+            prop_assert!(set.get(code.as_str()).is_some());
+        }
+    }
+
+    /// Any set of observations written as a long file, with region names spelled any of the
+    /// accepted ways, comes back exactly.
+    #[test]
+    fn long_files_round_trip(
+        cells in proptest::collection::btree_map((0usize..31, 1990i32..2030), (-1e9f64..1e9, 0usize..4), 1..60),
+        bom in any::<bool>(),
+    ) {
+        let set = RegionSet::cn_provinces();
+        let mut text = if bom { "\u{FEFF}".to_owned() } else { String::new() };
+        text.push_str("地区,年份,指标,数值\n");
+        let mut want = Vec::new();
+        for (&(r, year), &(value, spelling)) in &cells {
+            let region = &set.regions()[r];
+            let name = match spelling {
+                0 => region.name_zh.clone(),
+                1 => region.name_en.to_uppercase(),
+                2 => region.code.to_string(),
+                _ => region.aliases[0].clone(),
+            };
+            text.push_str(&format!("{name},{year},x,{value}\n"));
+            want.push((region.code.to_string(), year, "x".to_owned(), value));
+        }
+        let ing = ingest(text.as_bytes(), "prop.csv", Some(&set)).unwrap();
+        want.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        prop_assert_eq!(rows(&ing), want);
     }
 
     #[test]
