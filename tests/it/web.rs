@@ -433,7 +433,7 @@ mod charts {
             .enumerate()
             .map(|(i, n)| BarDatum {
                 label: (*n).to_owned(),
-                value: (i != 4).then(|| 0.9 - 0.15 * i as f64),
+                value: (i != 4).then_some(0.9 - 0.15 * i as f64),
                 display: format!("{:.2}", 0.9 - 0.15 * i as f64),
                 href: Some(format!("/regions/{i}")),
                 highlight: i == 0,
