@@ -1,0 +1,714 @@
+//! The analysis report: runs every score-table analysis ([`analyse`], pure, typed rows for the
+//! JSON API) and writes them as CSV files ([`write_all`], the only file I/O of `analysis`).
+//!
+//! Grouping and contiguity fallbacks (also stated in `nqp analyse --help`):
+//! - groups given → used (every region must have a group);
+//! - no groups, and the regions are exactly the 31 China province codes → the bundled NBS
+//!   four regions (East / Central / West / Northeast);
+//! - otherwise one group `all`: Dagum and Theil report totals with within = total, and β
+//!   convergence is estimated for `all` only.
+//! - adjacency given → used (regions it does not list have no neighbours: PySAL islands);
+//! - no adjacency, 31 China provinces → the bundled contiguity (`data/geo/`);
+//! - otherwise Moran's I and LISA are skipped (no `moran.csv` / `lisa.csv`) with a notice.
+//!
+//! A statistic that is undefined for one year and measure (constant values, negative values
+//! for a Gini, too few regions) is left out with a notice; the rest of the report is written.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::DataFrame;
+use serde::Serialize;
+
+use super::diagnosis::{CouplingForm, CouplingRow, Obstacle, coupling};
+use super::dynamics::{KERNEL_POINTS, beta_convergence, kernel_density, markov};
+use super::inequality::{cv, dagum, theil};
+use super::spatial::{SpatialWeights, local_moran, moran};
+use super::{Adjacency, AnalysisError, GroupMap, MEASURES, ScoreTable, china};
+use crate::types::Lang;
+
+/// Choices of the report that are not in the data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportOptions {
+    /// Permutations for Moran / LISA pseudo p-values (0 = none).
+    pub permutations: usize,
+    /// Seed of the permutation generator (same seed and data → same p-values).
+    pub seed: u64,
+    pub coupling: CouplingForm,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        Self {
+            permutations: 999,
+            seed: 20_240_101,
+            coupling: CouplingForm::Standard,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DagumRow {
+    pub year: i32,
+    pub measure: String,
+    pub total: f64,
+    pub within: f64,
+    pub between: f64,
+    pub transvariation: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DagumGroupRow {
+    pub year: i32,
+    pub measure: String,
+    pub group_a: String,
+    pub group_b: String,
+    pub gini: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TheilRow {
+    pub year: i32,
+    pub measure: String,
+    pub total: f64,
+    pub within: f64,
+    pub between: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SigmaRow {
+    pub year: i32,
+    pub measure: String,
+    pub cv: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BetaRow {
+    pub measure: String,
+    pub group: String,
+    pub alpha: Option<f64>,
+    pub beta: Option<f64>,
+    pub se_beta: Option<f64>,
+    pub t_beta: Option<f64>,
+    pub r2: Option<f64>,
+    pub n: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KernelRow {
+    pub year: i32,
+    pub measure: String,
+    pub x: f64,
+    pub density: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarkovRow {
+    pub measure: String,
+    /// Quartile class 1 (lowest) – 4.
+    pub from_class: u8,
+    pub to_class: u8,
+    pub count: u64,
+    pub probability: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MoranRow {
+    pub year: i32,
+    pub measure: String,
+    pub i: f64,
+    pub expected_i: f64,
+    pub z_norm: f64,
+    pub p_norm: f64,
+    pub p_perm: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LisaRow {
+    pub year: i32,
+    pub measure: String,
+    pub region: String,
+    pub local_i: f64,
+    pub quadrant: &'static str,
+    pub p_perm: Option<f64>,
+}
+
+/// Every score-table analysis, as typed rows (one `Vec` per CSV file).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisResults {
+    /// Where the groups came from: `given`, `cn-nbs-4` or `single`.
+    pub grouping: &'static str,
+    /// Where the contiguity came from: `given`, `cn-provinces`, or `none` (spatial skipped).
+    pub contiguity: &'static str,
+    pub dagum: Vec<DagumRow>,
+    pub dagum_groups: Vec<DagumGroupRow>,
+    pub theil: Vec<TheilRow>,
+    pub sigma: Vec<SigmaRow>,
+    pub beta: Vec<BetaRow>,
+    pub kernel: Vec<KernelRow>,
+    pub markov: Vec<MarkovRow>,
+    /// `None` when no contiguity is available.
+    pub moran: Option<Vec<MoranRow>>,
+    pub lisa: Option<Vec<LisaRow>>,
+    pub coupling: Vec<CouplingRow>,
+    /// Human-readable notes on fallbacks and skipped statistics (English).
+    pub notices: Vec<String>,
+}
+
+/// The written files and the notices of a report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub files: Vec<PathBuf>,
+    pub notices: Vec<String>,
+}
+
+/// Run every analysis on a score frame (`region, year, score, laborers, tools, objects`, extra
+/// columns ignored). See the module doc for the grouping and contiguity fallbacks.
+pub fn analyse(
+    scores: &DataFrame,
+    groups: Option<&GroupMap>,
+    adjacency: Option<&Adjacency>,
+    options: &ReportOptions,
+) -> Result<AnalysisResults, AnalysisError> {
+    let table = ScoreTable::from_frame(scores, &MEASURES, "scores")?;
+    let regions = table.regions();
+    let mut notices = Vec::new();
+    let china_set = china::is_province_set(regions);
+
+    let (grouping, labels) = match groups {
+        Some(g) => ("given", g.assign(regions, "groups")?),
+        None if china_set => {
+            notices.push("groups: using the bundled NBS four-region grouping".to_owned());
+            ("cn-nbs-4", china::nbs_groups()?.assign(regions, "groups")?)
+        }
+        None => {
+            notices.push(
+                "groups: no grouping given, decompositions use a single group 'all'".to_owned(),
+            );
+            ("single", vec!["all".to_owned(); regions.len()])
+        }
+    };
+    let bundled;
+    let (contiguity, adjacency) = match adjacency {
+        Some(a) => ("given", Some(a)),
+        None if china_set => {
+            notices.push("adjacency: using the bundled 31-province contiguity".to_owned());
+            bundled = china::province_adjacency()?;
+            ("cn-provinces", Some(&bundled))
+        }
+        None => {
+            notices.push(
+                "adjacency: none given and the regions are not the 31 China provinces; Moran's I and LISA skipped"
+                    .to_owned(),
+            );
+            ("none", None)
+        }
+    };
+    if let Some(a) = adjacency {
+        let islands: Vec<&str> = regions
+            .iter()
+            .filter(|r| a.neighbors(r).all(|nb| !regions.iter().any(|x| x == nb)))
+            .map(String::as_str)
+            .collect();
+        if !islands.is_empty() {
+            notices.push(format!(
+                "adjacency: region(s) without neighbours (zero weight rows): {}",
+                islands.join(", ")
+            ));
+        }
+    }
+
+    let mut out = AnalysisResults {
+        grouping,
+        contiguity,
+        dagum: Vec::new(),
+        dagum_groups: Vec::new(),
+        theil: Vec::new(),
+        sigma: Vec::new(),
+        beta: Vec::new(),
+        kernel: Vec::new(),
+        markov: Vec::new(),
+        moran: adjacency.map(|_| Vec::new()),
+        lisa: adjacency.map(|_| Vec::new()),
+        coupling: Vec::new(),
+        notices: Vec::new(),
+    };
+    let mut skip = |what: &str, year: Option<i32>, measure: &str, err: AnalysisError| {
+        let when = year.map(|y| format!(" {y}")).unwrap_or_default();
+        notices.push(format!("{what}{when} {measure}: skipped ({err})"));
+    };
+
+    for measure in MEASURES {
+        for (yi, &year) in table.years().iter().enumerate() {
+            let (idx, values) = table.cross_section(measure, yi);
+            if values.is_empty() {
+                continue;
+            }
+            let group_of: Vec<String> = idx.iter().map(|i| labels[*i].clone()).collect();
+            match dagum(&values, &group_of) {
+                Ok(d) => {
+                    out.dagum.push(DagumRow {
+                        year,
+                        measure: measure.to_owned(),
+                        total: d.total,
+                        within: d.within,
+                        between: d.between,
+                        transvariation: d.transvariation,
+                    });
+                    out.dagum_groups
+                        .extend(d.pairs.into_iter().map(|p| DagumGroupRow {
+                            year,
+                            measure: measure.to_owned(),
+                            group_a: p.group_a,
+                            group_b: p.group_b,
+                            gini: p.gini,
+                        }));
+                }
+                Err(e) => skip("dagum", Some(year), measure, e),
+            }
+            match theil(&values, &group_of) {
+                Ok(t) => out.theil.push(TheilRow {
+                    year,
+                    measure: measure.to_owned(),
+                    total: t.total,
+                    within: t.within,
+                    between: t.between,
+                }),
+                Err(e) => skip("theil", Some(year), measure, e),
+            }
+            match cv(&values) {
+                Some(c) => out.sigma.push(SigmaRow {
+                    year,
+                    measure: measure.to_owned(),
+                    cv: c,
+                }),
+                None => skip(
+                    "sigma",
+                    Some(year),
+                    measure,
+                    AnalysisError::Constant {
+                        what: "coefficient of variation (mean 0)",
+                    },
+                ),
+            }
+            match kernel_density(&values, KERNEL_POINTS) {
+                Ok(k) => out
+                    .kernel
+                    .extend(k.x.iter().zip(&k.density).map(|(x, d)| KernelRow {
+                        year,
+                        measure: measure.to_owned(),
+                        x: *x,
+                        density: *d,
+                    })),
+                Err(e) => skip("kernel", Some(year), measure, e),
+            }
+            if let Some(a) = adjacency {
+                let names: Vec<&str> = idx.iter().map(|i| regions[*i].as_str()).collect();
+                let w = SpatialWeights::from_adjacency(&names, a);
+                match moran(&values, &w, options.permutations, options.seed) {
+                    Ok(m) => push_some(
+                        &mut out.moran,
+                        MoranRow {
+                            year,
+                            measure: measure.to_owned(),
+                            i: m.i,
+                            expected_i: m.expected_i,
+                            z_norm: m.z_norm,
+                            p_norm: m.p_norm,
+                            p_perm: m.p_perm,
+                        },
+                    ),
+                    Err(e) => skip("moran", Some(year), measure, e),
+                }
+                match local_moran(&values, &w, options.permutations, options.seed) {
+                    Ok(l) => {
+                        for (name, r) in names.iter().zip(l) {
+                            push_some(
+                                &mut out.lisa,
+                                LisaRow {
+                                    year,
+                                    measure: measure.to_owned(),
+                                    region: (*name).to_owned(),
+                                    local_i: r.local_i,
+                                    quadrant: r.quadrant.as_str(),
+                                    p_perm: r.p_perm,
+                                },
+                            );
+                        }
+                    }
+                    Err(e) => skip("lisa", Some(year), measure, e),
+                }
+            }
+        }
+
+        let years = table.years();
+        if years.len() >= 2 {
+            let (first, last) = (0, years.len() - 1);
+            let span = f64::from(years[last] - years[first]);
+            let pairs: Vec<(Option<f64>, Option<f64>)> = (0..regions.len())
+                .map(|ri| {
+                    (
+                        table.value(measure, first, ri),
+                        table.value(measure, last, ri),
+                    )
+                })
+                .collect();
+            let mut group_names: Vec<&str> = labels.iter().map(String::as_str).collect();
+            group_names.sort_unstable();
+            group_names.dedup();
+            let mut runs = vec![("all", pairs.clone())];
+            if grouping != "single" {
+                for g in group_names {
+                    let sub = pairs
+                        .iter()
+                        .zip(&labels)
+                        .filter(|(_, l)| l.as_str() == g)
+                        .map(|(p, _)| *p)
+                        .collect();
+                    runs.push((g, sub));
+                }
+            }
+            for (group, sub) in runs {
+                let b = beta_convergence(&sub, span);
+                out.beta.push(BetaRow {
+                    measure: measure.to_owned(),
+                    group: group.to_owned(),
+                    alpha: b.alpha,
+                    beta: b.beta,
+                    se_beta: b.se_beta,
+                    t_beta: b.t_beta,
+                    r2: b.r2,
+                    n: b.n,
+                });
+            }
+            let matrix: Vec<Vec<Option<f64>>> = (0..years.len())
+                .map(|yi| {
+                    (0..regions.len())
+                        .map(|ri| table.value(measure, yi, ri))
+                        .collect()
+                })
+                .collect();
+            match markov(&matrix) {
+                Ok(m) => {
+                    for (from, row) in m.counts.iter().enumerate() {
+                        for (to, count) in row.iter().enumerate() {
+                            out.markov.push(MarkovRow {
+                                measure: measure.to_owned(),
+                                from_class: from as u8 + 1,
+                                to_class: to as u8 + 1,
+                                count: *count,
+                                probability: m.probabilities[from][to],
+                            });
+                        }
+                    }
+                }
+                Err(e) => skip("markov", None, measure, e),
+            }
+        } else {
+            skip(
+                "beta and markov",
+                None,
+                measure,
+                AnalysisError::TooFew {
+                    what: "convergence and transitions (years)",
+                    needed: 2,
+                    found: years.len(),
+                },
+            );
+        }
+    }
+    out.coupling = coupling(scores, options.coupling)?;
+    out.notices = notices;
+    Ok(out)
+}
+
+/// Run [`analyse`] and write its CSV files into `out_dir` (created if missing): dagum.csv,
+/// dagum_groups.csv, theil.csv, sigma.csv, beta.csv, kernel.csv, markov.csv, moran.csv and
+/// lisa.csv (when a contiguity is available) and coupling.csv. Floats are written in shortest
+/// round-trip form; an undefined value is an empty field.
+pub fn write_all(
+    scores: &DataFrame,
+    groups: Option<&GroupMap>,
+    adjacency: Option<&Adjacency>,
+    out_dir: &Path,
+    options: &ReportOptions,
+) -> Result<Report, AnalysisError> {
+    let r = analyse(scores, groups, adjacency, options)?;
+    let mut w = Writer::new(out_dir)?;
+    w.file(
+        "dagum.csv",
+        "year,measure,total,within,between,transvariation",
+        r.dagum.iter().map(|d| {
+            format!(
+                "{},{},{},{},{},{}",
+                d.year,
+                csv_text(&d.measure),
+                num(d.total),
+                num(d.within),
+                num(d.between),
+                num(d.transvariation)
+            )
+        }),
+    )?;
+    w.file(
+        "dagum_groups.csv",
+        "year,measure,group_a,group_b,gini",
+        r.dagum_groups.iter().map(|d| {
+            format!(
+                "{},{},{},{},{}",
+                d.year,
+                csv_text(&d.measure),
+                csv_text(&d.group_a),
+                csv_text(&d.group_b),
+                num(d.gini)
+            )
+        }),
+    )?;
+    w.file(
+        "theil.csv",
+        "year,measure,total,within,between",
+        r.theil.iter().map(|t| {
+            format!(
+                "{},{},{},{},{}",
+                t.year,
+                csv_text(&t.measure),
+                num(t.total),
+                num(t.within),
+                num(t.between)
+            )
+        }),
+    )?;
+    w.file(
+        "sigma.csv",
+        "year,measure,cv",
+        r.sigma
+            .iter()
+            .map(|s| format!("{},{},{}", s.year, csv_text(&s.measure), num(s.cv))),
+    )?;
+    w.file(
+        "beta.csv",
+        "measure,group,alpha,beta,se_beta,t_beta,r2,n",
+        r.beta.iter().map(|b| {
+            format!(
+                "{},{},{},{},{},{},{},{}",
+                csv_text(&b.measure),
+                csv_text(&b.group),
+                opt(b.alpha),
+                opt(b.beta),
+                opt(b.se_beta),
+                opt(b.t_beta),
+                opt(b.r2),
+                b.n
+            )
+        }),
+    )?;
+    w.file(
+        "kernel.csv",
+        "year,measure,x,density",
+        r.kernel.iter().map(|k| {
+            format!(
+                "{},{},{},{}",
+                k.year,
+                csv_text(&k.measure),
+                num(k.x),
+                num(k.density)
+            )
+        }),
+    )?;
+    w.file(
+        "markov.csv",
+        "measure,from_class,to_class,count,probability",
+        r.markov.iter().map(|m| {
+            format!(
+                "{},{},{},{},{}",
+                csv_text(&m.measure),
+                m.from_class,
+                m.to_class,
+                m.count,
+                opt(m.probability)
+            )
+        }),
+    )?;
+    if let Some(rows) = &r.moran {
+        w.file(
+            "moran.csv",
+            "year,measure,i,expected_i,z_norm,p_norm,p_perm",
+            rows.iter().map(|m| {
+                format!(
+                    "{},{},{},{},{},{},{}",
+                    m.year,
+                    csv_text(&m.measure),
+                    num(m.i),
+                    num(m.expected_i),
+                    num(m.z_norm),
+                    num(m.p_norm),
+                    opt(m.p_perm)
+                )
+            }),
+        )?;
+    }
+    if let Some(rows) = &r.lisa {
+        w.file(
+            "lisa.csv",
+            "year,measure,region,local_i,quadrant,p_perm",
+            rows.iter().map(|l| {
+                format!(
+                    "{},{},{},{},{},{}",
+                    l.year,
+                    csv_text(&l.measure),
+                    csv_text(&l.region),
+                    num(l.local_i),
+                    l.quadrant,
+                    opt(l.p_perm)
+                )
+            }),
+        )?;
+    }
+    w.file(
+        "coupling.csv",
+        "region,year,c,t,d,class,class_zh,class_level",
+        r.coupling.iter().map(|c| {
+            format!(
+                "{},{},{},{},{},{},{},{}",
+                csv_text(&c.region),
+                c.year,
+                num(c.c),
+                num(c.t),
+                num(c.d),
+                c.class.label(Lang::En),
+                c.class.label(Lang::Zh),
+                c.class.level()
+            )
+        }),
+    )?;
+    Ok(Report {
+        files: w.files,
+        notices: r.notices,
+    })
+}
+
+/// Write the obstacle-degree tables into `out_dir`: obstacle.csv
+/// (`region,year,indicator,dimension,obstacle_pct`), obstacle_top.csv (the largest
+/// five per region-year, `region,year,rank,indicator,dimension,obstacle_pct`) and
+/// obstacle_dimensions.csv (`region,year,dimension,obstacle_pct`).
+pub fn write_obstacle(obstacle: &Obstacle, out_dir: &Path) -> Result<Vec<PathBuf>, AnalysisError> {
+    let mut w = Writer::new(out_dir)?;
+    w.file(
+        "obstacle.csv",
+        "region,year,indicator,dimension,obstacle_pct",
+        obstacle.rows.iter().map(|o| {
+            format!(
+                "{},{},{},{},{}",
+                csv_text(&o.region),
+                o.year,
+                csv_text(&o.indicator),
+                csv_text(&o.dimension),
+                num(o.obstacle_pct)
+            )
+        }),
+    )?;
+    w.file(
+        "obstacle_top.csv",
+        "region,year,rank,indicator,dimension,obstacle_pct",
+        obstacle.top.iter().map(|(rank, o)| {
+            format!(
+                "{},{},{},{},{},{}",
+                csv_text(&o.region),
+                o.year,
+                rank,
+                csv_text(&o.indicator),
+                csv_text(&o.dimension),
+                num(o.obstacle_pct)
+            )
+        }),
+    )?;
+    w.file(
+        "obstacle_dimensions.csv",
+        "region,year,dimension,obstacle_pct",
+        obstacle.dimensions.iter().map(|o| {
+            format!(
+                "{},{},{},{}",
+                csv_text(&o.region),
+                o.year,
+                csv_text(&o.dimension),
+                num(o.obstacle_pct)
+            )
+        }),
+    )?;
+    Ok(w.files)
+}
+
+fn push_some<T>(v: &mut Option<Vec<T>>, item: T) {
+    if let Some(v) = v {
+        v.push(item);
+    }
+}
+
+struct Writer<'a> {
+    dir: &'a Path,
+    files: Vec<PathBuf>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(dir: &'a Path) -> Result<Self, AnalysisError> {
+        std::fs::create_dir_all(dir).map_err(|source| AnalysisError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            dir,
+            files: Vec::new(),
+        })
+    }
+
+    /// Write `header` and `rows` to `dir/name` through a temporary file and a rename, so a
+    /// reader never sees half a file.
+    fn file(
+        &mut self,
+        name: &str,
+        header: &str,
+        rows: impl Iterator<Item = String>,
+    ) -> Result<(), AnalysisError> {
+        let mut text = String::with_capacity(4096);
+        text.push_str(header);
+        text.push('\n');
+        for row in rows {
+            text.push_str(&row);
+            text.push('\n');
+        }
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let io = |source| AnalysisError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        self.files.push(path);
+        Ok(())
+    }
+}
+
+/// A finite float in shortest round-trip form; NaN/∞ (never produced on purpose) as empty.
+fn num(v: f64) -> String {
+    if v.is_finite() {
+        let mut s = String::new();
+        let _ = write!(s, "{v}");
+        s
+    } else {
+        String::new()
+    }
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_default()
+}
+
+/// Quote a text field when it holds a separator, quote or line break (RFC 4180).
+fn csv_text(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
