@@ -140,6 +140,17 @@ impl Framework {
         }
         let leaves: Vec<&str> = required.iter().map(|(id, _)| id.as_str()).collect();
 
+        // Formulas made of numbers only need no series: the rows are then the panel's region-years.
+        if leaves.is_empty() {
+            let keys = panel
+                .frame()
+                .clone()
+                .lazy()
+                .select([col(REGION), col(YEAR)])
+                .unique(None, UniqueKeepStrategy::First)
+                .sort([REGION, YEAR], Default::default());
+            return self.evaluate(keys.collect()?);
+        }
         let on_values = df!(INDICATOR => &leaves)?;
         let wide = panel
             .into_frame()
@@ -157,7 +168,12 @@ impl Framework {
             )
             .sort([REGION, YEAR], Default::default())
             .collect()?;
+        self.evaluate(wide)
+    }
 
+    /// Check the denominators, then compute every indicator on the wide frame of raw series.
+    fn evaluate(&self, wide: DataFrame) -> Result<DataFrame, FrameworkError> {
+        use panel_cols::*;
         self.check_denominators(&wide)?;
 
         let mut exprs = vec![col(REGION), col(YEAR)];

@@ -73,6 +73,9 @@ struct InputFile {
     aliases: Vec<Spanned<String>>,
 }
 
+/// An entry of either table: its span, its id and its aliases (with their spans, for errors).
+type Entry = (Range<usize>, Spanned<String>, Vec<Spanned<String>>);
+
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
@@ -101,19 +104,27 @@ pub(super) fn load(text: &str, file: &str) -> Result<Framework, FrameworkError> 
     let index = index_meta(&ctx, raw.index)?;
 
     // Ids are checked in file order across both tables, so "defined twice" points at the later one.
-    let mut entries: Vec<(Range<usize>, Spanned<String>)> = raw
+    let mut entries: Vec<Entry> = raw
         .input
         .iter()
-        .map(|i| (i.span(), i.get_ref().id.clone()))
-        .chain(
-            raw.indicator
-                .iter()
-                .map(|i| (i.span(), i.get_ref().id.clone())),
-        )
+        .map(|i| {
+            (
+                i.span(),
+                i.get_ref().id.clone(),
+                i.get_ref().aliases.clone(),
+            )
+        })
+        .chain(raw.indicator.iter().map(|i| {
+            (
+                i.span(),
+                i.get_ref().id.clone(),
+                i.get_ref().aliases.clone(),
+            )
+        }))
         .collect();
-    entries.sort_by_key(|(span, _)| span.start);
+    entries.sort_by_key(|(span, _, _)| span.start);
     let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
-    for (_, id) in &entries {
+    for (_, id, _) in &entries {
         let value = id.get_ref().as_str();
         IndicatorId::new(value).map_err(|e| FrameworkError::BadId {
             pos: ctx.pos(id.span()),
@@ -149,7 +160,7 @@ pub(super) fn load(text: &str, file: &str) -> Result<Framework, FrameworkError> 
         inputs,
     };
 
-    check_aliases(&ctx, &framework, &entries)?;
+    check_aliases(&ctx, &entries)?;
     check_references(&ctx, &framework, &formula_spans)?;
     check_cycles(&ctx, &framework, &formula_spans)?;
     for dimension in Dimension::ALL {
@@ -328,43 +339,31 @@ fn indicator_def(
     Ok((def, formula_span))
 }
 
-/// An alias may name one entry only, and may not be another entry's id.
-fn check_aliases(
-    ctx: &Ctx,
-    framework: &Framework,
-    entries: &[(Range<usize>, Spanned<String>)],
-) -> Result<(), FrameworkError> {
-    // Aliases in file order: re-derive each alias' entry span from the entries list (same order as
-    // the file), so the error points at the entry that repeats an alias.
-    let aliases_of = |id: &str| -> &[String] {
-        framework
-            .get(id)
-            .map(|d| d.aliases.as_slice())
-            .or_else(|| framework.input(id).map(|d| d.aliases.as_slice()))
-            .unwrap_or(&[])
-    };
-    let mut owner: BTreeMap<String, String> = entries
+/// An alias may name one entry only, and may not be another entry's id. Checked in file order,
+/// so the error points at the later alias.
+fn check_aliases(ctx: &Ctx, entries: &[Entry]) -> Result<(), FrameworkError> {
+    let mut owner: BTreeMap<String, &str> = entries
         .iter()
-        .map(|(_, id)| (id.get_ref().clone(), id.get_ref().clone()))
+        .map(|(_, id, _)| (id.get_ref().clone(), id.get_ref().as_str()))
         .collect();
-    for (span, id) in entries {
+    for (_, id, aliases) in entries {
         let id = id.get_ref().as_str();
-        for alias in aliases_of(id) {
-            let key = normalise_name(alias);
-            let duplicate = |other: String| FrameworkError::DuplicateAlias {
-                pos: ctx.pos(span.clone()),
-                alias: alias.clone(),
+        for alias in aliases {
+            let key = normalise_name(alias.get_ref());
+            let clash = |other: &str| FrameworkError::DuplicateAlias {
+                pos: ctx.pos(alias.span()),
+                alias: alias.get_ref().clone(),
                 id: id.to_string(),
-                other,
+                other: other.to_string(),
             };
             if key.is_empty() {
-                return Err(duplicate("(an empty name)".into()));
+                return Err(clash("(an empty name)"));
             }
             match owner.get(&key) {
-                Some(other) if other != id => return Err(duplicate(other.clone())),
+                Some(other) if *other != id => return Err(clash(other)),
                 Some(_) => {}
                 None => {
-                    owner.insert(key, id.to_string());
+                    owner.insert(key, id);
                 }
             }
         }

@@ -345,7 +345,8 @@ impl Framework {
 
     /// The framework id (input or indicator) that a series name in a panel stands for: the id
     /// itself, or an entry's alias. Aliases match ignoring white space, full- vs half-width
-    /// parentheses and a trailing unit in parentheses (`地区生产总值(亿元)` = `地区生产总值`).
+    /// parentheses and a trailing unit in parentheses on either side (`地区生产总值(亿元)` =
+    /// `地区生产总值`).
     pub fn canonical_id(&self, name: &str) -> Option<&IndicatorId> {
         let entries = self
             .inputs
@@ -360,10 +361,11 @@ impl Framework {
                 return Some(id);
             }
             if by_alias.is_none() {
-                let hit = aliases
-                    .iter()
-                    .map(|a| normalise_name(a))
-                    .find(|a| *a == wanted || wanted_bare.is_some_and(|bare| bare == a.as_str()));
+                let hit = aliases.iter().map(|a| normalise_name(a)).find(|a| {
+                    *a == wanted
+                        || wanted_bare.is_some_and(|bare| bare == a.as_str())
+                        || strip_unit_suffix(a) == Some(wanted.as_str())
+                });
                 if hit.is_some() {
                     by_alias = Some(id);
                 }

@@ -190,8 +190,8 @@ fn every_invalid_fixture_fails_with_its_code_and_position() {
         (
             "invalid_duplicate_alias.toml",
             "framework.duplicate_alias",
-            Some("[[indicator]]"),
-            None,
+            Some("地区 生产总值"),
+            Some(12),
         ),
         (
             "invalid_missing_name.toml",
@@ -768,4 +768,46 @@ fn regenerate_bundled_dataset() {
         importer::write_bundled(&imported, &bundled_dataset_dir()).unwrap();
     }
     assert_eq!(imported.panel.regions().unwrap().len(), 31);
+}
+
+#[test]
+fn constant_formulas_need_no_series_and_cover_every_panel_region_year() {
+    let text = fixture("minimal.toml")
+        .replace("formula = \"gdp / population\"", "formula = \"1\"")
+        .replace(
+            "formula = \"-(gdp_pc - 1) * 2\"",
+            "formula = \"gdp_pc / 4\"",
+        )
+        .replace(
+            "aliases = [\"专利授权数\"]",
+            "aliases = [\"专利授权数\"]\nformula = \"2 * 3\"",
+        );
+    let fw = Framework::from_toml(&text, "constants.toml").unwrap();
+    assert!(fw.required_series().is_empty());
+    let wide = fw.derive(&panel(&tiny_rows())).unwrap();
+    assert_eq!(wide.height(), 5, "BJ 2019–2021 and SH 2020–2021");
+    assert_eq!(f64_col(&wide, "patents"), vec![Some(6.0); 5]);
+    assert_eq!(f64_col(&wide, "gap"), vec![Some(0.25); 5]);
+}
+
+#[test]
+fn an_alias_written_with_its_unit_matches_the_bare_name() {
+    let text = fixture("minimal.toml").replace(
+        "aliases = [\"地区生产总值\"]",
+        "aliases = [\"地区生产总值（亿元）\"]",
+    );
+    let fw = Framework::from_toml(&text, "unit-alias.toml").unwrap();
+    assert_eq!(
+        fw.canonical_id("地区生产总值").map(|i| i.as_str()),
+        Some("gdp")
+    );
+    assert_eq!(
+        fw.canonical_id("地区生产总值(亿元)").map(|i| i.as_str()),
+        Some("gdp")
+    );
+    assert_eq!(
+        fw.canonical_id("地区生产总值(万元)"),
+        None,
+        "another unit is another series"
+    );
 }
