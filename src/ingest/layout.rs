@@ -4,7 +4,8 @@
 //! the header (the layout parsers do that).
 //!
 //! Detection, in order:
-//! 1. an NBS export: the first line is `数据库：…`, or a `指标：…` line precedes the header;
+//! 1. an NBS export: the first line is a title (`数据库：…`, `指标：…`, `地区：…`, `时间：…`), or
+//!    a `指标：…` line precedes the header;
 //! 2. a header with region + year + indicator + value columns → long;
 //! 3. a header with region + year and other columns → wide (each other column an indicator);
 //! 4. a header with region + year-like columns (`2024年`, `2023`) → the NBS table shape without
@@ -18,7 +19,8 @@ use super::table::{Line, Record};
 /// The detected shape of an input file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum Layout {
-    /// data.stats.gov.cn 分省年度数据 export: title lines, `地区,2024年,2023年,…`, footnotes.
+    /// data.stats.gov.cn 分省年度数据 export: title lines, a table such as
+    /// `地区,2024年,2023年,…` (or with 指标 / 时间 down the rows), footnotes.
     NbsExport,
     /// `region,year,indicator,value[,unit]`.
     Long,
