@@ -1,0 +1,458 @@
+//! Integration tests: analysis. Reference values come from PySAL esda / inequality and numpy
+//! (tests/fixtures/analysis/make_reference.py → reference.json); the report is checked end to
+//! end on the 31 provinces (bundled grouping and contiguity) and on a non-China region set.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use nqp::analysis::dynamics::{KERNEL_POINTS, beta_convergence, kernel_density, markov};
+use nqp::analysis::inequality::{cv, dagum, theil};
+use nqp::analysis::report::{ReportOptions, write_all};
+use nqp::analysis::spatial::{SpatialWeights, local_moran, moran};
+use nqp::analysis::{Adjacency, GroupMap};
+use polars::prelude::*;
+use serde_json::Value;
+
+const TOL: f64 = 1e-9;
+
+fn reference() -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/analysis/reference.json");
+    let text = std::fs::read_to_string(&path).expect("reference.json is committed");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_str().expect("string").to_owned())
+        .collect()
+}
+
+fn close(got: f64, want: &Value, what: &str) {
+    let want = want
+        .as_f64()
+        .unwrap_or_else(|| panic!("{what}: not a number"));
+    assert!(
+        (got - want).abs() <= TOL * want.abs().max(1.0),
+        "{what}: got {got}, want {want}"
+    );
+}
+
+#[test]
+fn moran_and_lisa_match_esda() {
+    let r = reference();
+    for case in r["moran"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let y = floats(&case["values"]);
+        let nb: Vec<Vec<usize>> = case["neighbors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| floats(l).iter().map(|x| *x as usize).collect())
+            .collect();
+        let w = SpatialWeights::from_neighbor_lists(nb.clone());
+        let m = moran(&y, &w, 999, 7).unwrap();
+        close(m.i, &case["i"], &format!("{name} I"));
+        close(m.expected_i, &case["expected_i"], &format!("{name} E[I]"));
+        close(
+            m.variance_norm,
+            &case["variance_norm"],
+            &format!("{name} Var"),
+        );
+        close(m.z_norm, &case["z_norm"], &format!("{name} z"));
+        close(m.p_norm, &case["p_norm"], &format!("{name} p"));
+        let p = m.p_perm.unwrap();
+        assert!((0.001..=0.5).contains(&p), "{name}: p_perm {p}");
+        // Monte-Carlo agreement with PySAL's own permutation p (different generator): loose.
+        let pysal = case["p_sim_pysal"].as_f64().unwrap();
+        assert!(
+            (p - pysal).abs() < 0.06,
+            "{name}: p_perm {p} vs esda {pysal}"
+        );
+        assert_eq!(moran(&y, &w, 999, 7).unwrap().p_perm, Some(p), "seeded");
+
+        let local = local_moran(&y, &w, 999, 7).unwrap();
+        let want_i = floats(&case["local_i"]);
+        let want_q = strings(&case["quadrant"]);
+        for (k, l) in local.iter().enumerate() {
+            close(l.local_i, &Value::from(want_i[k]), &format!("{name} I_{k}"));
+            assert_eq!(l.quadrant.as_str(), want_q[k], "{name} quadrant {k}");
+            match l.p_perm {
+                Some(p) => assert!((0.001..=0.5).contains(&p), "{name} p_{k} {p}"),
+                None => assert!(nb[k].is_empty(), "{name}: only islands lack p"),
+            }
+        }
+        assert_eq!(local, local_moran(&y, &w, 999, 7).unwrap(), "seeded");
+    }
+}
+
+#[test]
+fn china_lisa_uses_the_bundled_contiguity_like_esda() {
+    let r = reference();
+    let case = &r["moran"][2];
+    let codes = strings(&r["china_codes"]);
+    let adj = nqp::analysis::china::province_adjacency().unwrap();
+    let w = SpatialWeights::from_adjacency(&codes, &adj);
+    let m = moran(&floats(&case["values"]), &w, 0, 1).unwrap();
+    close(m.i, &case["i"], "china I via adjacency");
+}
+
+#[test]
+fn dagum_matches_the_definitions_and_sums_to_the_total() {
+    let r = reference();
+    for case in r["dagum"].as_array().unwrap() {
+        let d = dagum(&floats(&case["values"]), &strings(&case["groups"])).unwrap();
+        close(d.total, &case["total"], "G");
+        close(d.total, &case["gini_pysal"], "G vs inequality.Gini");
+        close(d.within, &case["within"], "G_w");
+        close(d.between, &case["between"], "G_nb");
+        close(d.transvariation, &case["transvariation"], "G_t");
+        assert!((d.within + d.between + d.transvariation - d.total).abs() < 1e-12);
+        let order: Vec<String> = d.groups.iter().map(|g| g.group.clone()).collect();
+        assert_eq!(order, strings(&case["group_order"]));
+        let want: HashMap<(String, String), &Value> = case["pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let key = (
+                    p["group_a"].as_str().unwrap().to_owned(),
+                    p["group_b"].as_str().unwrap().to_owned(),
+                );
+                (key, p)
+            })
+            .collect();
+        assert_eq!(d.pairs.len(), want.len());
+        for p in &d.pairs {
+            let w = want[&(p.group_a.clone(), p.group_b.clone())];
+            close(
+                p.gini,
+                &w["gini"],
+                &format!("G[{},{}]", p.group_a, p.group_b),
+            );
+            if let Some(djh) = p.d_jh {
+                close(djh, &w["d_jh"], "D_jh");
+            }
+        }
+    }
+}
+
+#[test]
+fn theil_and_cv_match_pysal_and_numpy() {
+    let r = reference();
+    for case in r["theil"].as_array().unwrap() {
+        let t = theil(&floats(&case["values"]), &strings(&case["groups"])).unwrap();
+        close(t.total, &case["total"], "T");
+        close(t.within, &case["within"], "T_w");
+        close(t.between, &case["between"], "T_b");
+    }
+    close(
+        cv(&floats(&r["cv"]["values"])).unwrap(),
+        &r["cv"]["cv"],
+        "CV",
+    );
+}
+
+#[test]
+fn kernel_beta_and_markov_match_numpy() {
+    let r = reference();
+    let k = kernel_density(&floats(&r["kernel"]["values"]), KERNEL_POINTS).unwrap();
+    close(k.bandwidth, &r["kernel"]["bandwidth"], "h");
+    let (xs, ds) = (floats(&r["kernel"]["x"]), floats(&r["kernel"]["density"]));
+    assert_eq!(k.x.len(), xs.len());
+    for i in 0..xs.len() {
+        close(k.x[i], &Value::from(xs[i]), "kernel x");
+        close(k.density[i], &Value::from(ds[i]), "kernel density");
+    }
+
+    let b = &r["beta"];
+    let pairs: Vec<_> = floats(&b["initial"])
+        .into_iter()
+        .zip(floats(&b["last"]))
+        .map(|(a, z)| (Some(a), Some(z)))
+        .collect();
+    let got = beta_convergence(&pairs, b["span"].as_f64().unwrap());
+    close(got.alpha.unwrap(), &b["alpha"], "alpha");
+    close(got.beta.unwrap(), &b["beta"], "beta");
+    close(got.se_beta.unwrap(), &b["se_beta"], "se");
+    close(got.t_beta.unwrap(), &b["t_beta"], "t");
+    close(got.r2.unwrap(), &b["r2"], "r2");
+    assert_eq!(got.n as u64, b["n"].as_u64().unwrap());
+
+    let matrix: Vec<Vec<Option<f64>>> = r["markov"]["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row.as_array().unwrap().iter().map(Value::as_f64).collect())
+        .collect();
+    let m = markov(&matrix).unwrap();
+    for (got, want) in m.bounds.iter().zip(floats(&r["markov"]["bounds"])) {
+        close(*got, &Value::from(want), "markov bound");
+    }
+    let want: Vec<Vec<u64>> = r["markov"]["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            row.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_u64().unwrap())
+                .collect()
+        })
+        .collect();
+    for (from, row) in want.iter().enumerate() {
+        assert_eq!(m.counts[from].to_vec(), *row, "markov row {from}");
+    }
+}
+
+/// 31 provinces × 3 years; 2020's score is the reference cross-section.
+fn china_scores(r: &Value) -> DataFrame {
+    let codes = strings(&r["china_codes"]);
+    let base = floats(&r["moran"][2]["values"]);
+    let (mut region, mut year, mut score) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut lab, mut tools, mut objects) = (Vec::new(), Vec::new(), Vec::new());
+    for (y, growth) in [(2020i32, 1.0), (2021, 1.05), (2022, 1.08)] {
+        for (i, c) in codes.iter().enumerate() {
+            region.push(c.clone());
+            year.push(y);
+            let s = base[i] * growth + if y > 2020 { (i % 7) as f64 } else { 0.0 };
+            score.push(s);
+            lab.push((s * 0.9).min(100.0));
+            tools.push((100.0 - s).max(0.0));
+            objects.push(s / 2.0 + 10.0);
+        }
+    }
+    let rank: Vec<u32> = (0..region.len() as u32).collect();
+    df!(
+        "region" => region, "year" => year, "score" => score, "rank" => rank,
+        "laborers" => lab, "tools" => tools, "objects" => objects,
+    )
+    .unwrap()
+}
+
+fn read_rows(path: &Path) -> (String, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().to_owned();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn report_for_the_31_provinces_uses_bundled_groups_and_contiguity() {
+    let r = reference();
+    let dir = tempfile::tempdir().unwrap();
+    let scores = china_scores(&r);
+    let report = write_all(&scores, None, None, dir.path(), &ReportOptions::default()).unwrap();
+    let names: Vec<String> = report
+        .files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for f in [
+        "dagum.csv",
+        "dagum_groups.csv",
+        "theil.csv",
+        "sigma.csv",
+        "beta.csv",
+        "kernel.csv",
+        "markov.csv",
+        "moran.csv",
+        "lisa.csv",
+        "coupling.csv",
+    ] {
+        assert!(names.iter().any(|n| n == f), "{f} missing from {names:?}");
+    }
+    assert!(report.notices.iter().any(|n| n.contains("NBS four-region")));
+
+    let (header, rows) = read_rows(&dir.path().join("moran.csv"));
+    assert_eq!(header, "year,measure,i,expected_i,z_norm,p_norm,p_perm");
+    let row = rows
+        .iter()
+        .find(|r| r[0] == "2020" && r[1] == "score")
+        .unwrap();
+    let case = &r["moran"][2];
+    close(row[2].parse().unwrap(), &case["i"], "moran.csv I");
+    close(row[4].parse().unwrap(), &case["z_norm"], "moran.csv z");
+    close(row[5].parse().unwrap(), &case["p_norm"], "moran.csv p");
+    assert_eq!(rows.len(), 12, "3 years × 4 measures");
+
+    let (header, rows) = read_rows(&dir.path().join("dagum.csv"));
+    assert_eq!(header, "year,measure,total,within,between,transvariation");
+    let row = rows
+        .iter()
+        .find(|r| r[0] == "2020" && r[1] == "score")
+        .unwrap();
+    let total: f64 = row[2].parse().unwrap();
+    close(total, &r["dagum"][0]["total"], "dagum.csv G");
+    let parts: f64 = row[3..6].iter().map(|x| x.parse::<f64>().unwrap()).sum();
+    assert!((parts - total).abs() < 1e-12);
+
+    let (header, rows) = read_rows(&dir.path().join("dagum_groups.csv"));
+    assert_eq!(header, "year,measure,group_a,group_b,gini");
+    assert_eq!(
+        rows.len(),
+        3 * 4 * (4 + 6),
+        "4 within + 6 pairs per year-measure"
+    );
+
+    let (header, rows) = read_rows(&dir.path().join("beta.csv"));
+    assert_eq!(header, "measure,group,alpha,beta,se_beta,t_beta,r2,n");
+    let groups: Vec<&str> = rows
+        .iter()
+        .filter(|r| r[0] == "score")
+        .map(|r| r[1].as_str())
+        .collect();
+    assert_eq!(groups, ["all", "Central", "East", "Northeast", "West"]);
+
+    let (_, rows) = read_rows(&dir.path().join("lisa.csv"));
+    assert_eq!(rows.len(), 3 * 4 * 31);
+    let (_, rows) = read_rows(&dir.path().join("kernel.csv"));
+    assert_eq!(rows.len(), 3 * 4 * KERNEL_POINTS);
+    let (header, rows) = read_rows(&dir.path().join("markov.csv"));
+    assert_eq!(header, "measure,from_class,to_class,count,probability");
+    let moves: u64 = rows
+        .iter()
+        .filter(|r| r[0] == "score")
+        .map(|r| r[3].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(moves, 2 * 31);
+    let (header, rows) = read_rows(&dir.path().join("coupling.csv"));
+    assert!(header.starts_with("region,year,c,t,d,class"), "{header}");
+    assert_eq!(rows.len(), 3 * 31);
+
+    // Same seed → byte-identical permutation p-values.
+    let dir2 = tempfile::tempdir().unwrap();
+    write_all(&scores, None, None, dir2.path(), &ReportOptions::default()).unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("lisa.csv")).unwrap(),
+        std::fs::read(dir2.path().join("lisa.csv")).unwrap()
+    );
+}
+
+#[test]
+fn report_without_groups_or_contiguity_uses_one_group_and_skips_spatial() {
+    let scores = df!(
+        "region" => ["a", "b", "c", "a", "b", "c"],
+        "year" => [2020i64, 2020, 2020, 2021, 2021, 2021],
+        "score" => [10.0, 20.0, 30.0, 12.0, 22.0, 31.0],
+        "rank" => [3i64, 2, 1, 3, 2, 1],
+        "laborers" => [0.0, 0.0, 0.0, 5.0, 5.0, 5.0],
+        "tools" => [5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+        "objects" => [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        "note" => ["x", "y", "z", "x", "y", "z"],
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = write_all(&scores, None, None, dir.path(), &ReportOptions::default()).unwrap();
+    assert!(!dir.path().join("moran.csv").exists());
+    assert!(!dir.path().join("lisa.csv").exists());
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.contains("Moran's I and LISA skipped"))
+    );
+    // Constant laborers: kernel skipped with a notice, Gini defined (0), no NaN anywhere.
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.starts_with("kernel 2021 laborers"))
+    );
+    let (_, rows) = read_rows(&dir.path().join("dagum.csv"));
+    let lab = rows
+        .iter()
+        .find(|r| r[0] == "2020" && r[1] == "laborers")
+        .unwrap();
+    assert_eq!(lab[2..], ["0", "0", "0", "0"]);
+    let score = rows
+        .iter()
+        .find(|r| r[0] == "2020" && r[1] == "score")
+        .unwrap();
+    assert_eq!(score[2], score[3], "single group: within = total");
+    for f in &report.files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            !text.contains("NaN") && !text.contains("inf"),
+            "{}",
+            f.display()
+        );
+    }
+    // Beta with zero initial values: those regions are left out (log undefined).
+    let (_, rows) = read_rows(&dir.path().join("beta.csv"));
+    let lab = rows.iter().find(|r| r[0] == "laborers").unwrap();
+    assert_eq!(
+        (lab[1].as_str(), lab[7].as_str(), lab[3].as_str()),
+        ("all", "0", "")
+    );
+}
+
+#[test]
+fn report_with_given_groups_and_an_island() {
+    let scores = df!(
+        "region" => ["a", "b", "c", "d"],
+        "year" => [2020i32, 2020, 2020, 2020],
+        "score" => [10.0, 20.0, 30.0, 80.0],
+        "rank" => [4i32, 3, 2, 1],
+        "laborers" => [10.0, 20.0, 30.0, 80.0],
+        "tools" => [10.0, 20.0, 30.0, 80.0],
+        "objects" => [10.0, 20.0, 30.0, 80.0],
+    )
+    .unwrap();
+    let groups = GroupMap::from_csv("region,group\na,x\nb,x\nc,y\nd,z\n", "groups.csv").unwrap();
+    let adj = Adjacency::from_csv("region,neighbor\na,b\nb,a\nb,c\nc,b\n", "adj.csv").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = write_all(
+        &scores,
+        Some(&groups),
+        Some(&adj),
+        dir.path(),
+        &ReportOptions::default(),
+    )
+    .unwrap();
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.contains("without neighbours") && n.contains('d'))
+    );
+    let (_, rows) = read_rows(&dir.path().join("lisa.csv"));
+    let d = rows
+        .iter()
+        .find(|r| r[1] == "score" && r[2] == "d")
+        .unwrap();
+    assert_eq!(
+        (d[3].as_str(), d[4].as_str(), d[5].as_str()),
+        ("0", "HL", "")
+    );
+    let (_, rows) = read_rows(&dir.path().join("dagum_groups.csv"));
+    let z = rows
+        .iter()
+        .find(|r| r[1] == "score" && r[2] == "z" && r[3] == "z")
+        .unwrap();
+    assert_eq!(z[4], "0", "one-region group: G_jj = 0");
+
+    let partial = GroupMap::from_csv("region,group\na,x\n", "groups.csv").unwrap();
+    let err = write_all(
+        &scores,
+        Some(&partial),
+        None,
+        dir.path(),
+        &ReportOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "analysis.ungrouped_region");
+}
