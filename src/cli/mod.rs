@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod token;
+
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
@@ -33,6 +35,14 @@ pub enum Command {
     Check(CheckArgs),
     /// Build the bundled default dataset from the raw public files in ../shared/data.
     Import(ImportArgs),
+    /// Manage access tokens for uploads and the API (only their hashes are stored).
+    Token {
+        /// The data dir of the server.
+        #[arg(long, default_value = "./var", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -43,6 +53,9 @@ pub struct ServeArgs {
     /// Folder for the catalog and stored datasets.
     #[arg(long, default_value = "./var")]
     pub data_dir: PathBuf,
+    /// Largest accepted upload, in megabytes.
+    #[arg(long, default_value_t = 50)]
+    pub upload_limit_mb: usize,
 }
 
 impl Default for ServeArgs {
@@ -50,6 +63,7 @@ impl Default for ServeArgs {
         ServeArgs {
             addr: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./var"),
+            upload_limit_mb: 50,
         }
     }
 }
@@ -149,7 +163,12 @@ pub struct ImportArgs {
 /// Parse arguments and run; the binary maps the error to exit code 2.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => crate::web::serve::run(&args.addr, &args.data_dir),
+        Command::Serve(args) => crate::web::serve::run(
+            &args.addr,
+            &args.data_dir,
+            args.upload_limit_mb.saturating_mul(1024 * 1024),
+        ),
+        Command::Token { data_dir, command } => token::run(&data_dir, &command),
         Command::Compute(args) => compute(&args),
         Command::Check(args) => check(&args),
         Command::Import(args) => import(&args),

@@ -13,6 +13,7 @@ pub struct Chrome {
     pub home_url: String,
     pub compare_url: String,
     pub methodology_url: String,
+    pub datasets_url: String,
     pub lang_url: String,
     pub other_lang: &'static str,
     /// Which navigation entry is current: "rankings", "compare", "methodology" or "".
@@ -37,6 +38,7 @@ impl Chrome {
             home_url: format!("/{q}"),
             compare_url: format!("/compare{q}"),
             methodology_url: format!("/methodology{q}"),
+            datasets_url: format!("/datasets{q}"),
             lang_url: format!("/?lang={}", other.as_str()),
             other_lang: other.as_str(),
             active: "",
@@ -58,11 +60,15 @@ impl Chrome {
             home_url: ctx.url("/", &[]),
             compare_url: ctx.url("/compare", &[]),
             methodology_url: ctx.url("/methodology", &[]),
+            datasets_url: ctx.url("/datasets", &[]),
             lang_url: ctx.lang_switch_url(),
             other_lang: other.as_str(),
             active,
             dataset_title: ds.title(ctx.lang).to_owned(),
-            version: ds.version.chars().take(12).collect(),
+            version: match ds.number {
+                Some(n) => format!("v{n} · {}", ds.version.chars().take(12).collect::<String>()),
+                None => ds.version.chars().take(12).collect(),
+            },
             method: ctx.method_summary(),
             alternates: vec![
                 (ctx.lang.as_str(), here),

@@ -14,13 +14,16 @@ use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
 use crate::types::Lang;
 
 /// Query keys shared by every page; they survive navigation.
-const SHARED_KEYS: [&str; 4] = ["lang", "normalise", "weights", "aggregate"];
+const SHARED_KEYS: [&str; 6] = ["lang", "dataset", "v", "normalise", "weights", "aggregate"];
 
 #[derive(Debug, Clone)]
 pub struct PageCtx {
     pub lang: Lang,
     pub t: &'static Texts,
     pub spec: MethodSpec,
+    /// The dataset (`dataset=`) and version number (`v=`) the reader chose, if any.
+    pub dataset: Option<String>,
+    pub version: Option<u32>,
     /// The request path, e.g. `/regions/CN-GD`.
     pub path: String,
     /// Every query pair of the request, in order.
@@ -41,6 +44,12 @@ impl PageCtx {
     fn shared_pairs(&self, lang: Lang) -> Vec<(String, String)> {
         let default = MethodSpec::default();
         let mut pairs = vec![("lang".to_owned(), lang.as_str().to_owned())];
+        if let Some(dataset) = &self.dataset {
+            pairs.push(("dataset".into(), dataset.clone()));
+        }
+        if let Some(v) = self.version {
+            pairs.push(("v".into(), v.to_string()));
+        }
         if self.spec.normalise != default.normalise {
             pairs.push(("normalise".into(), self.spec.normalise.as_str().to_owned()));
         }
@@ -163,7 +172,13 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
         if let Some(v) = get("aggregate") {
             spec.aggregate = v.parse::<Aggregate>().map_err(|e| bad("aggregate", e.to_string()))?;
         }
+        let version = match get("v") {
+            None => None,
+            Some(v) => Some(v.parse::<u32>().map_err(|_| bad("v", format!("'{v}' is not a version number")))?),
+        };
         Ok(PageCtx {
+            dataset: get("dataset").map(str::to_owned),
+            version,
             lang,
             t: Texts::get(lang),
             spec,

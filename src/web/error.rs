@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::chrome::Chrome;
-use super::i18n::Texts;
+use super::i18n::{Texts, error_message};
 use crate::types::Lang;
 
 #[derive(Debug)]
@@ -17,6 +17,8 @@ pub struct PageError {
     pub status: StatusCode,
     pub lang: Lang,
     pub message: String,
+    /// Individual problems (e.g. every bad row of an upload), each naming file, line, column.
+    pub details: Vec<String>,
 }
 
 impl PageError {
@@ -25,6 +27,7 @@ impl PageError {
             status: StatusCode::NOT_FOUND,
             lang,
             message,
+            details: Vec::new(),
         }
     }
 
@@ -33,6 +36,7 @@ impl PageError {
             status: StatusCode::BAD_REQUEST,
             lang,
             message,
+            details: Vec::new(),
         }
     }
 
@@ -49,15 +53,28 @@ impl PageError {
             Error::Ingest(_)
             | Error::Framework(_)
             | Error::Method(_)
-            | Error::DuplicateAcrossFiles { .. } => PageError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                lang,
-                message: err.to_string(),
-            },
-            Error::Conflict(message) => PageError {
+            | Error::DuplicateAcrossFiles { .. } => {
+                let details = match &err {
+                    Error::Ingest(e) => e
+                        .errors()
+                        .iter()
+                        .filter(|inner| !std::ptr::eq(*inner, e.as_ref()))
+                        .map(|inner| error_message(inner.code(), &inner.to_string(), lang))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                PageError {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    lang,
+                    message: error_message(err.code(), &err.to_string(), lang),
+                    details,
+                }
+            }
+            Error::Conflict(_) => PageError {
                 status: StatusCode::CONFLICT,
                 lang,
-                message,
+                message: error_message(err.code(), &err.to_string(), lang),
+                details: Vec::new(),
             },
             other => {
                 tracing::error!(error = %other, "page failed");
@@ -67,6 +84,7 @@ impl PageError {
                     message: lang
                         .pick("服务器内部错误，已记录。", "An internal error occurred; it has been logged.")
                         .to_owned(),
+                    details: Vec::new(),
                 }
             }
         }
@@ -90,6 +108,7 @@ struct ErrorPage<'a> {
     title: &'a str,
     status: u16,
     message: &'a str,
+    details: &'a [String],
 }
 
 impl IntoResponse for PageError {
@@ -97,6 +116,8 @@ impl IntoResponse for PageError {
         let t = Texts::get(self.lang);
         let title = match self.status {
             StatusCode::NOT_FOUND => t.not_found_title,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => t.sign_in_needed_title,
+            StatusCode::PAYLOAD_TOO_LARGE => t.too_large_title,
             StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::CONFLICT => {
                 t.bad_request_title
             }
@@ -107,6 +128,7 @@ impl IntoResponse for PageError {
             title,
             status: self.status.as_u16(),
             message: &self.message,
+            details: &self.details,
         };
         match page.render() {
             Ok(html) => (self.status, Html(html)).into_response(),

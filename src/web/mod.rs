@@ -5,9 +5,12 @@
 //! `crate::service::dashboard` through [`state::AppState`]. `build_router` builds the app apart
 //! from serving it, so tests drive it in-process with `tower::ServiceExt::oneshot`.
 
+pub mod api;
+pub mod auth;
 pub mod charts;
 pub mod chrome;
 pub mod ctx;
+pub mod download;
 pub mod error;
 pub mod i18n;
 pub mod pages;
@@ -23,7 +26,8 @@ use axum::http::header::{
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -37,17 +41,34 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 /// Every URL of the dashboard, in one table.
 pub fn build_router(state: AppState) -> Router {
+    let upload_limit = state.upload_limit();
     Router::new()
         .route("/", get(pages::rankings::page))
         .route("/regions/{code}", get(pages::region::page))
         .route("/compare", get(pages::compare::page))
         .route("/indicators/{id}", get(pages::indicator::page))
         .route("/methodology", get(pages::methodology::page))
+        .route("/datasets", get(pages::datasets::list))
+        .route("/login", post(pages::datasets::login))
+        .route("/logout", post(pages::datasets::logout))
+        .route(
+            "/datasets/new",
+            get(pages::datasets::new_form).post(pages::datasets::upload).layer(
+                // Our own limit (a clear 413 page) instead of axum's 2 MB default.
+                DefaultBodyLimit::max(upload_limit),
+            ),
+        )
+        .route("/datasets/uploads/{id}", get(pages::datasets::preview))
+        .route("/datasets/uploads/{id}/commit", post(pages::datasets::commit))
+        .route("/datasets/{id}/delete", post(pages::datasets::delete))
+        .route("/datasets/{id}/{v}/{file}", get(pages::datasets::raw_file))
         .route("/static/style.css", get(|| asset("text/css; charset=utf-8", STYLE_CSS)))
         .route("/static/app.js", get(|| asset("text/javascript; charset=utf-8", APP_JS)))
         .route("/static/favicon.svg", get(|| asset("image/svg+xml", FAVICON_SVG)))
         .route("/favicon.ico", get(|| asset("image/svg+xml", FAVICON_SVG)))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(api::api_routes())
+        .merge(download::download_routes())
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), etag))
         .layer(SetResponseHeaderLayer::overriding(
@@ -94,6 +115,7 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
     }
     let mut hasher = Sha256::new();
     hasher.update(state.dataset().version.as_bytes());
+    hasher.update(state.generation().to_le_bytes());
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(request.uri().to_string().as_bytes());
     if let Some(lang) = request.headers().get(axum::http::header::ACCEPT_LANGUAGE) {

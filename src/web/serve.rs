@@ -11,7 +11,10 @@ use tracing_subscriber::EnvFilter;
 use super::build_router;
 use super::state::AppState;
 
-pub fn run(addr: &str, data_dir: &Path) -> anyhow::Result<()> {
+/// Environment variable holding the admin token to use when the store has none yet.
+pub const ADMIN_TOKEN_ENV: &str = "NQP_ADMIN_TOKEN";
+
+pub fn run(addr: &str, data_dir: &Path, upload_limit: usize) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
@@ -24,8 +27,15 @@ pub fn run(addr: &str, data_dir: &Path) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
-        let dataset = crate::service::bundled::dataset().context("loading the bundled dataset")?;
-        let state = AppState::new(dataset);
+        let store = crate::store::Store::open(data_dir)
+            .with_context(|| format!("opening the data store in {}", data_dir.display()))?;
+        let from_env = std::env::var(ADMIN_TOKEN_ENV).ok().filter(|t| !t.is_empty());
+        if let Some(token) = store.ensure_admin_token(from_env.as_deref())? {
+            // Shown once, as Jupyter does: only its hash is stored.
+            println!("nqp: admin access token (shown once; sign in on /datasets): {token}");
+        }
+        let state = tokio::task::block_in_place(|| AppState::with_store(store, upload_limit))
+            .context("loading the datasets")?;
         // Compute the default view before accepting requests so the first visitor waits for nothing.
         state
             .tables(&crate::method::MethodSpec::default())

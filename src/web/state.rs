@@ -1,15 +1,24 @@
-//! Shared application state: the datasets served and the per-(version, method) result cache.
+//! Shared application state: the datasets served, the store, staged uploads and the result cache.
 //!
-//! Owns: loading the bundled dataset at start-up and caching computed results so an index is
-//! computed once per (dataset version, method) and shared by every request. Must not: render
-//! HTML or choose HTTP statuses.
+//! Owns: which dataset a request means (the `dataset` / `v` parameters, else the default),
+//! loading stored versions once, and caching computed results so an index is computed once
+//! per (dataset version, method) and shared by every request. Must not: render HTML or choose
+//! HTTP statuses.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::method::MethodSpec;
 use crate::service::dashboard::{Dataset, ResultTables};
+use crate::service::datasets::{self, BUNDLED_ID, StagedUpload};
+use crate::store::Store;
+
+/// How many validated-but-uncommitted uploads are kept (oldest dropped first).
+const MAX_STAGED_UPLOADS: usize = 32;
+/// Default upload size limit, bytes.
+pub const DEFAULT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,48 +26,178 @@ pub struct AppState {
 }
 
 struct Inner {
-    dataset: Arc<Dataset>,
+    /// Served when a request names no dataset and there is no store (tests, `compute` demos).
+    default: Arc<Dataset>,
+    store: Option<Arc<Store>>,
+    /// Stored versions opened so far, by content hash.
+    loaded: Mutex<HashMap<String, Arc<Dataset>>>,
     cache: Mutex<HashMap<(String, String), Arc<ResultTables>>>,
+    staged: Mutex<VecDeque<(String, String, Arc<StagedUpload>)>>,
+    /// Bumped on every change to the store: part of every ETag, so "latest" views refresh.
+    generation: AtomicU64,
+    upload_limit: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl AppState {
+    /// State serving one dataset, without a store (no uploads).
     pub fn new(dataset: Dataset) -> AppState {
+        AppState::build(Arc::new(dataset), None, DEFAULT_UPLOAD_LIMIT)
+    }
+
+    /// State over a store: the bundled dataset is imported on first start, and the default
+    /// view is the latest version of `cn-provinces` (or the bundled data if that was deleted).
+    pub fn with_store(store: Store, upload_limit: usize) -> Result<AppState> {
+        datasets::import_bundled_if_empty(&store)?;
+        let default = match datasets::pick_version(&store, BUNDLED_ID, None) {
+            Ok(version) => datasets::stored_dataset(&store, &version)?,
+            Err(Error::NotFound { .. }) => crate::service::bundled::dataset()?,
+            Err(e) => return Err(e),
+        };
+        Ok(AppState::build(
+            Arc::new(default),
+            Some(Arc::new(store)),
+            upload_limit,
+        ))
+    }
+
+    fn build(default: Arc<Dataset>, store: Option<Arc<Store>>, upload_limit: usize) -> AppState {
         AppState {
             inner: Arc::new(Inner {
-                dataset: Arc::new(dataset),
+                default,
+                store,
+                loaded: Mutex::new(HashMap::new()),
                 cache: Mutex::new(HashMap::new()),
+                staged: Mutex::new(VecDeque::new()),
+                generation: AtomicU64::new(0),
+                upload_limit,
             }),
         }
     }
 
+    /// The default dataset.
     pub fn dataset(&self) -> Arc<Dataset> {
-        Arc::clone(&self.inner.dataset)
+        Arc::clone(&self.inner.default)
     }
 
-    /// The result for `spec`, computed on first use (on a blocking thread: polars must not run
-    /// on the async runtime) and cached for the life of the process.
+    pub fn store(&self) -> Option<Arc<Store>> {
+        self.inner.store.clone()
+    }
+
+    pub fn upload_limit(&self) -> usize {
+        self.inner.upload_limit
+    }
+
+    /// Changes whenever stored data changes (used in ETags).
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::SeqCst)
+    }
+
+    /// Record that the store changed (a commit, a delete).
+    pub fn bump_generation(&self) {
+        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The dataset a request names: `dataset` (id) and `v` (version number), both optional.
+    pub async fn resolve(&self, id: Option<&str>, number: Option<u32>) -> Result<Arc<Dataset>> {
+        let default = &self.inner.default;
+        let Some(store) = self.inner.store.clone() else {
+            return match id {
+                None => Ok(Arc::clone(default)),
+                Some(id) if id == default.id.as_str() && number.is_none() => {
+                    Ok(Arc::clone(default))
+                }
+                Some(id) => Err(Error::NotFound {
+                    what: "dataset",
+                    key: id.to_owned(),
+                }),
+            };
+        };
+        let id = id.unwrap_or(BUNDLED_ID).to_owned();
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let version = datasets::pick_version(&store, &id, number)?;
+            if let Some(hit) = lock(&inner.loaded).get(&version.hash) {
+                return Ok(Arc::clone(hit));
+            }
+            let dataset = Arc::new(datasets::stored_dataset(&store, &version)?);
+            lock(&inner.loaded).insert(version.hash.clone(), Arc::clone(&dataset));
+            Ok(dataset)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("dataset task failed: {e}")))?
+    }
+
+    /// The result for the default dataset and `spec`.
     pub async fn tables(&self, spec: &MethodSpec) -> Result<Arc<ResultTables>> {
-        let key = (
-            self.inner.dataset.version.clone(),
-            crate::service::method_key(spec),
-        );
-        if let Some(hit) = self.cached(&key) {
-            return Ok(hit);
+        self.tables_for(self.dataset(), spec).await
+    }
+
+    /// The result for `dataset` and `spec`, computed on first use (on a blocking thread: polars
+    /// must not run on the async runtime) and cached for the life of the process.
+    pub async fn tables_for(
+        &self,
+        dataset: Arc<Dataset>,
+        spec: &MethodSpec,
+    ) -> Result<Arc<ResultTables>> {
+        let key = (dataset.version.clone(), crate::service::method_key(spec));
+        if let Some(hit) = lock(&self.inner.cache).get(&key) {
+            return Ok(Arc::clone(hit));
         }
-        let dataset = self.dataset();
         let spec = spec.clone();
         let tables = tokio::task::spawn_blocking(move || {
             crate::service::compute_tables(&dataset, &spec)
         })
         .await
-        .map_err(|e| crate::Error::Internal(format!("compute task failed: {e}")))??;
-        let tables = Arc::new(tables);
-        let mut cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(Arc::clone(cache.entry(key).or_insert(tables)))
+        .map_err(|e| Error::Internal(format!("compute task failed: {e}")))??;
+        let mut cache = lock(&self.inner.cache);
+        Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(tables))))
     }
 
-    fn cached(&self, key: &(String, String)) -> Option<Arc<ResultTables>> {
-        let cache = self.inner.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(key).cloned()
+    /// Keep a validated upload until it is committed; returns its id.
+    pub fn stage(&self, actor: &str, upload: StagedUpload) -> String {
+        let id = random_id();
+        let mut staged = lock(&self.inner.staged);
+        if staged.len() >= MAX_STAGED_UPLOADS {
+            staged.pop_front();
+        }
+        staged.push_back((id.clone(), actor.to_owned(), Arc::new(upload)));
+        id
     }
+
+    /// A staged upload, only for the actor who made it.
+    pub fn staged(&self, id: &str, actor: &str) -> Option<Arc<StagedUpload>> {
+        lock(&self.inner.staged)
+            .iter()
+            .find(|(i, a, _)| i == id && a == actor)
+            .map(|(_, _, u)| Arc::clone(u))
+    }
+
+    pub fn unstage(&self, id: &str) {
+        lock(&self.inner.staged).retain(|(i, _, _)| i != id);
+    }
+}
+
+/// 128 random bits as hex, from the OS (`/dev/urandom`); ids of staged uploads.
+fn random_id() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !filled {
+        // No /dev/urandom: fall back to time and a counter (ids only need to be unique here;
+        // access is checked against the session's actor).
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        bytes[..8].copy_from_slice(&now.to_le_bytes());
+        bytes[8..].copy_from_slice(&COUNTER.fetch_add(1, Ordering::SeqCst).to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -44,11 +44,7 @@ pub struct ComparePage {
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let lang = ctx.lang;
-    let ds = state.dataset();
-    let tables = state
-        .tables(&ctx.spec)
-        .await
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let (ds, tables) = super::load(&state, &ctx).await?;
     let year = year_param(&ctx)?;
     // Accept both `r=a,b` and repeated `r=a&r=b` (what a checkbox form sends).
     let mut codes: Vec<String> = ctx

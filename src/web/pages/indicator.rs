@@ -47,11 +47,7 @@ pub async fn page(
 ) -> PageResult {
     let lang = ctx.lang;
     let t = ctx.t;
-    let ds = state.dataset();
-    let tables = state
-        .tables(&ctx.spec)
-        .await
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let (ds, tables) = super::load(&state, &ctx).await?;
     let year = year_param(&ctx)?;
     let view = dashboard::indicator_page(&ds, &tables, &id, year, lang)
         .map_err(|e| PageError::from_error(lang, e))?;

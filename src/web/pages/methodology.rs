@@ -9,7 +9,6 @@ use crate::method::{Aggregate, Normalise};
 use crate::types::{Dimension, Lang};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::error::PageError;
 use crate::web::state::AppState;
 
 pub struct IndicatorNode {
@@ -64,11 +63,7 @@ pub struct MethodologyPage {
 const WEIGHT_CHOICES: [&str; 6] = ["entropy-panel", "entropy-year", "critic", "sd", "equal", "manual"];
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let ds = state.dataset();
-    let tables = state
-        .tables(&ctx.spec)
-        .await
-        .map_err(|e| PageError::from_error(ctx.lang, e))?;
+    let (ds, tables) = super::load(&state, &ctx).await?;
     let lang = ctx.lang;
     let weight_sum = |ids: &[&str]| -> Option<f64> {
         let ws: Vec<f64> = ids.iter().filter_map(|id| tables.weight(id)).collect();

@@ -3,6 +3,7 @@
 //! templates only.
 
 pub mod compare;
+pub mod datasets;
 pub mod indicator;
 pub mod methodology;
 pub mod rankings;
@@ -11,11 +12,33 @@ pub mod region;
 use askama::Template;
 use axum::response::Html;
 
+use std::sync::Arc;
+
 use super::ctx::PageCtx;
+use super::state::AppState;
+use crate::service::dashboard::{Dataset, ResultTables};
 use super::error::PageError;
 use crate::types::Lang;
 
 pub type PageResult = Result<Html<String>, PageError>;
+
+/// The dataset a page shows (from `dataset=` / `v=`) and its computed result for the page's
+/// method (from the cache after the first request).
+pub async fn load(
+    state: &AppState,
+    ctx: &PageCtx,
+) -> Result<(Arc<Dataset>, Arc<ResultTables>), PageError> {
+    let fail = |e| PageError::from_error(ctx.lang, e);
+    let dataset = state
+        .resolve(ctx.dataset.as_deref(), ctx.version)
+        .await
+        .map_err(fail)?;
+    let tables = state
+        .tables_for(Arc::clone(&dataset), &ctx.spec)
+        .await
+        .map_err(fail)?;
+    Ok((dataset, tables))
+}
 
 /// Render a template, mapping a template failure to a logged 500.
 pub fn render(template: &impl Template, lang: Lang) -> PageResult {

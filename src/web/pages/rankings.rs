@@ -90,11 +90,7 @@ const SORT_KEYS: [(&str, bool); 9] = [
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let lang = ctx.lang;
-    let ds = state.dataset();
-    let tables = state
-        .tables(&ctx.spec)
-        .await
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let (ds, tables) = super::load(&state, &ctx).await?;
     let year = year_param(&ctx)?;
     let measure_raw = ctx.param("measure").unwrap_or("score");
     let measure = Measure::parse(measure_raw, &ds.framework).ok_or_else(|| {

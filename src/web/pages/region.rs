@@ -69,11 +69,7 @@ pub async fn page(
     ctx: PageCtx,
 ) -> PageResult {
     let lang = ctx.lang;
-    let ds = state.dataset();
-    let tables = state
-        .tables(&ctx.spec)
-        .await
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let (ds, tables) = super::load(&state, &ctx).await?;
     let year = year_param(&ctx)?;
     let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)
         .map_err(|e| PageError::from_error(lang, e))?;

@@ -1,0 +1,185 @@
+//! Who may change data: sessions for the browser, bearer tokens for scripts, CSRF checks.
+//!
+//! Owns: reading the session cookie and the `Authorization: Bearer` header into a [`User`],
+//! the cookie attributes (`HttpOnly; SameSite=Strict`) and the CSRF comparison. Reading is
+//! public; every handler that changes data takes a [`User`] and calls [`User::check_csrf`] for
+//! form posts. Must not: store anything itself (sessions and tokens live in the store).
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+
+use super::ctx::PageCtx;
+use super::error::PageError;
+use super::state::AppState;
+use crate::types::Lang;
+
+pub const SESSION_COOKIE: &str = "nqp_session";
+
+/// The signed-in actor (from a session cookie or a bearer token).
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The token's name, recorded as the actor in the audit log.
+    pub name: String,
+    /// The session id when signed in through the browser (None for bearer tokens).
+    pub session: Option<String>,
+    /// The session's CSRF secret.
+    pub csrf: Option<String>,
+}
+
+impl User {
+    /// Form posts must carry the session's CSRF token (bearer-token requests carry no cookie,
+    /// so they cannot be forged cross-site and need none).
+    pub fn check_csrf(&self, sent: Option<&str>, lang: Lang) -> Result<(), PageError> {
+        match &self.csrf {
+            None => Ok(()),
+            Some(expected) if sent.is_some_and(|s| constant_time_eq(s, expected)) => Ok(()),
+            Some(_) => Err(PageError {
+                status: axum::http::StatusCode::FORBIDDEN,
+                lang,
+                message: lang
+                    .pick(
+                        "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。",
+                        "The form is stale or did not come from this site (CSRF check failed); reload the page and try again.",
+                    )
+                    .to_owned(),
+                details: Vec::new(),
+            }),
+        }
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The value of the session cookie, if any.
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// `Set-Cookie` value for a new session.
+pub fn session_set_cookie(session: &str) -> String {
+    format!("{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/")
+}
+
+/// `Set-Cookie` value that ends the session in the browser.
+pub fn session_clear_cookie() -> String {
+    format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0")
+}
+
+/// Look up the actor of a request; `Ok(None)` for anonymous readers.
+pub async fn current_user(state: &AppState, parts: &Parts) -> Result<Option<User>, crate::Error> {
+    let Some(store) = state.store() else {
+        return Ok(None);
+    };
+    let bearer = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let session = session_cookie(parts);
+    tokio::task::spawn_blocking(move || -> Result<Option<User>, crate::Error> {
+        if let Some(token) = bearer {
+            return Ok(store.verify_token(&token)?.map(|t| User {
+                name: t.name,
+                session: None,
+                csrf: None,
+            }));
+        }
+        let Some(session) = session else {
+            return Ok(None);
+        };
+        let Some(token) = store.session_token(&session)? else {
+            return Ok(None);
+        };
+        let csrf = store.csrf_token(&session)?;
+        Ok(Some(User {
+            name: token.name,
+            session: Some(session),
+            csrf,
+        }))
+    })
+    .await
+    .map_err(|e| crate::Error::Internal(e.to_string()))?
+}
+
+/// An optional signed-in user (pages that show more to signed-in users).
+pub struct MaybeUser(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let ctx = PageCtx::from_request_parts(parts, state).await?;
+        current_user(state, parts)
+            .await
+            .map(MaybeUser)
+            .map_err(|e| PageError::from_error(ctx.lang, e))
+    }
+}
+
+/// A required signed-in user: anonymous requests get a 401 page with a sign-in link.
+pub struct RequireUser(pub User);
+
+impl FromRequestParts<AppState> for RequireUser {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let ctx = PageCtx::from_request_parts(parts, state).await?;
+        match current_user(state, parts).await {
+            Ok(Some(user)) => Ok(RequireUser(user)),
+            Ok(None) => Err(PageError {
+                status: axum::http::StatusCode::UNAUTHORIZED,
+                lang: ctx.lang,
+                message: ctx
+                    .lang
+                    .pick(
+                        "需要登录才能上传或修改数据。请在“数据集”页面用访问令牌登录。",
+                        "You need to sign in to upload or change data. Sign in with an access token on the Datasets page.",
+                    )
+                    .to_owned(),
+                details: Vec::new(),
+            }),
+            Err(e) => Err(PageError::from_error(ctx.lang, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_comparison_is_exact() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+        let user = User {
+            name: "admin".into(),
+            session: Some("s".into()),
+            csrf: Some("secret".into()),
+        };
+        assert!(user.check_csrf(Some("secret"), Lang::En).is_ok());
+        assert_eq!(
+            user.check_csrf(None, Lang::En).unwrap_err().status,
+            axum::http::StatusCode::FORBIDDEN
+        );
+        assert!(user.check_csrf(Some("other"), Lang::En).is_err());
+    }
+
+    #[test]
+    fn cookies_are_http_only_and_strict() {
+        let c = session_set_cookie("abc");
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.starts_with("nqp_session=abc"));
+    }
+}
