@@ -9,6 +9,7 @@
 //! code in an error message.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::error::{IngestError, Position};
 use super::table;
@@ -255,14 +256,17 @@ impl RegionSet {
         Ok(set)
     }
 
-    /// The bundled 31 mainland provinces of China (`data/regions/cn-provinces.csv`).
+    /// The bundled 31 mainland provinces of China (`data/regions/cn-provinces.csv`), parsed once
+    /// per process.
     pub fn cn_provinces() -> RegionSet {
-        Self::from_csv(
-            "cn-provinces",
-            BUNDLED_CN_PROVINCES,
-            "data/regions/cn-provinces.csv",
-        )
-        .expect("the bundled cn-provinces.csv is valid (checked by a unit test)")
+        static BUNDLED: OnceLock<RegionSet> = OnceLock::new();
+        BUNDLED
+            .get_or_init(|| {
+                let file = "data/regions/cn-provinces.csv";
+                Self::from_csv("cn-provinces", BUNDLED_CN_PROVINCES, file)
+                    .expect("the bundled cn-provinces.csv is valid (checked by a unit test)")
+            })
+            .clone()
     }
 
     pub fn id(&self) -> &str {
