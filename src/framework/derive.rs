@@ -59,13 +59,7 @@ impl Framework {
             ])
             .filter(
                 col(INDICATOR)
-                    .is_in(
-                        lit(Series::new(
-                            "".into(),
-                            renamed.iter().copied().collect::<Vec<_>>(),
-                        )),
-                        false,
-                    )
+                    .is_in(string_list(renamed.iter().copied()), false)
                     .not()
                     .or(col(VALUE).is_not_null()),
             )
@@ -155,7 +149,7 @@ impl Framework {
         let wide = panel
             .into_frame()
             .lazy()
-            .filter(col(INDICATOR).is_in(lit(Series::new("".into(), &leaves)), false))
+            .filter(col(INDICATOR).is_in(string_list(leaves.iter().copied()), false))
             .pivot(
                 cols([INDICATOR]),
                 Arc::new(on_values),
@@ -279,4 +273,10 @@ impl Framework {
         }
         out
     }
+}
+
+/// A literal list of strings for `is_in` (imploded: polars 0.55 deprecates a same-typed column as
+/// the set and warns on stderr).
+fn string_list<'a>(values: impl Iterator<Item = &'a str>) -> Expr {
+    lit(Series::new("".into(), values.collect::<Vec<_>>())).implode(false)
 }
