@@ -1,0 +1,422 @@
+//! The upload flow over HTTP against a real store in a temp dir: sign-in, validate → preview →
+//! map → commit, versions kept, bad uploads rejected with the store byte-for-byte unchanged,
+//! concurrency, restart persistence and a download → upload round-trip.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use nqp::store::Store;
+use nqp::web::build_router;
+use nqp::web::state::AppState;
+use tower::ServiceExt;
+
+use crate::helpers::{Response, fixture};
+
+const TOKEN: &str = "test-admin-token";
+const BOUNDARY: &str = "nqp-test-boundary-7MA4YWxkTrZu0gW";
+
+struct StoreApp {
+    router: Router,
+    state: AppState,
+    dir: tempfile::TempDir,
+}
+
+/// Every file under the data dir with its bytes (the "byte-for-byte" view of the store).
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_none_or(|e| e != "lock") {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, &mut out);
+    out
+}
+
+enum Part<'a> {
+    Field(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match part {
+            Part::Field(name, value) => {
+                body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                        .as_bytes(),
+                );
+            }
+            Part::File(name, file_name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+impl StoreApp {
+    fn open(dir: tempfile::TempDir, upload_limit: usize) -> StoreApp {
+        let store = Store::open(dir.path()).unwrap();
+        store.ensure_admin_token(Some(TOKEN)).unwrap();
+        let state = AppState::with_store(store, upload_limit).unwrap();
+        StoreApp {
+            router: build_router(state.clone()),
+            state,
+            dir,
+        }
+    }
+
+    fn new() -> StoreApp {
+        StoreApp::open(tempfile::tempdir().unwrap(), 1024 * 1024)
+    }
+
+    async fn send(&self, request: Request<Body>) -> Response {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&self, uri: &str, cookie: Option<&str>) -> Response {
+        let mut req = Request::builder().uri(uri);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    async fn post_form(&self, uri: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> Response {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let body = serde_urlencoded::to_string(pairs).unwrap();
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn post_multipart(&self, uri: &str, cookie: Option<&str>, body: Vec<u8>) -> Response {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Sign in; returns (cookie header value, CSRF token).
+    async fn sign_in(&self) -> (String, String) {
+        let res = self.post_form("/login?lang=en", None, &[("token", TOKEN)]).await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        let set_cookie = res.headers["set-cookie"].to_str().unwrap().to_owned();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let form = self.get("/datasets/new?lang=en", Some(&cookie)).await;
+        assert_eq!(form.status, StatusCode::OK);
+        let csrf = form.select_attrs("input[name=csrf]", "value")[0].clone();
+        (cookie, csrf)
+    }
+
+    /// Upload files into a new dataset; returns the response (303 to the preview on success).
+    async fn upload_new(&self, cookie: &str, csrf: &str, id: &str, files: &[(&str, &[u8])]) -> Response {
+        let mut parts = vec![
+            Part::Field("csrf", csrf),
+            Part::Field("target", "new"),
+            Part::Field("new_id", id),
+            Part::Field("title_zh", "测试"),
+            Part::Field("title_en", "Test"),
+        ];
+        for (name, bytes) in files {
+            parts.push(Part::File("files", name, bytes));
+        }
+        self.post_multipart("/datasets/new?lang=en", Some(cookie), multipart(&parts)).await
+    }
+}
+
+fn location(res: &Response) -> String {
+    res.headers["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_is_public_changing_needs_a_session() {
+    let app = StoreApp::new();
+    let before = snapshot(app.dir.path());
+    let list = app.get("/datasets?lang=en", None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.count("form#login"), 1);
+    assert!(list.body.contains("cn-provinces"));
+    assert_eq!(app.get("/datasets/new?lang=en", None).await.status, StatusCode::UNAUTHORIZED);
+    let anonymous = app
+        .post_multipart("/datasets/new", None, multipart(&[Part::File("files", "a.csv", b"region,year,x\nA,2020,1\n")]))
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let wrong = app.post_form("/login?lang=zh", None, &[("token", "nope")]).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("访问令牌无效"));
+    assert_eq!(snapshot(app.dir.path()), before, "nothing stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let export = std::fs::read(fixture("csv/nbs_export_gbk_crlf.csv")).unwrap();
+    let body = multipart(&[
+        Part::Field("csrf", &csrf),
+        Part::Field("target", "existing"),
+        Part::Field("existing_id", "cn-provinces"),
+        Part::File("files", "分省年度数据.csv", &export),
+    ]);
+    let res = app.post_multipart("/datasets/new?lang=en", Some(&cookie), body).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let preview_url = location(&res);
+    let preview = app.get(&preview_url, Some(&cookie)).await;
+    assert_eq!(preview.status, StatusCode::OK);
+    let file_row = preview.select_texts("table#files-table tbody td");
+    assert_eq!(file_row[0], "gb18030");
+    assert_eq!(file_row[1], "nbs");
+    assert_eq!(preview.select_texts("#region-set"), vec!["cn-provinces"]);
+    assert_eq!(preview.count("fieldset.mapping"), 1, "one new indicator to map");
+
+    let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
+    let res = app
+        .post_form(
+            &commit_url,
+            Some(&cookie),
+            &[
+                ("csrf", &csrf),
+                ("map.0.include", "on"),
+                ("map.0.id", "rd_staff"),
+                ("map.0.name_en", "R&D staff"),
+                ("map.0.dimension", "laborers"),
+                ("map.0.direction", "+"),
+                ("map.0.unit", "万人"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let view = location(&res);
+    assert!(view.contains("dataset=cn-provinces") && view.contains("v=2"), "{view}");
+    let page = app.get(&view, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.select_texts("footer").join(" ").contains("v2"));
+    // The new indicator is in version 2's framework; version 1 is untouched and still served.
+    let framework = app.get("/datasets/cn-provinces/2/framework.toml", None).await;
+    assert!(framework.body.contains("id = \"rd_staff\""));
+    assert!(framework.body.contains("aliases = [\"研究与试验发展(R&D)人员(人口抽样调查)\"]"));
+    let v1 = app.get("/datasets/cn-provinces/1/framework.toml", None).await;
+    assert!(!v1.body.contains("rd_staff"));
+    assert_eq!(app.get("/?lang=en&dataset=cn-provinces&v=1", None).await.status, StatusCode::OK);
+    let list = app.get("/datasets?lang=en", None).await;
+    assert_eq!(list.count("#dataset-cn-provinces table.versions tbody tr"), 2);
+    // The staged upload is gone once committed.
+    assert_eq!(app.get(&preview_url, Some(&cookie)).await.status, StatusCode::NOT_FOUND);
+}
+
+/// Every malformed file of tests/fixtures/bad is rejected with a 4xx page naming the problem,
+/// and the store is byte-for-byte what it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_uploads_change_nothing() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let before = snapshot(app.dir.path());
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(fixture("bad")).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name == "README.md" {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let res = app.upload_new(&cookie, &csrf, "bad-upload", &[(&name, &bytes)]).await;
+        // Some "bad" inputs are recoverable (blank lines, missing values): those validate and
+        // are only staged — a preview, never a stored version.
+        if res.status == StatusCode::SEE_OTHER {
+            assert!(location(&res).contains("/datasets/uploads/"), "{name}");
+        } else {
+            assert!(res.status.is_client_error(), "{name}: {}", res.status);
+            assert!(res.body.contains(&name) || res.status == StatusCode::UNPROCESSABLE_ENTITY, "{name}: {}", res.body);
+            checked += 1;
+        }
+        assert_eq!(snapshot(app.dir.path()), before, "{name} changed the store");
+    }
+    assert!(checked >= 25, "only {checked} bad files rejected");
+
+    // More ways to be wrong.
+    let good = b"region,year,indicator,value\nCN-BJ,2020,x,1\n".to_vec();
+    let cases: Vec<(&str, Response, StatusCode)> = vec![
+        (
+            "missing CSRF",
+            app.post_multipart("/datasets/new?lang=en", Some(&cookie), multipart(&[Part::Field("target", "new"), Part::Field("new_id", "a"), Part::File("files", "a.csv", &good)])).await,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "wrong CSRF",
+            app.post_multipart("/datasets/new?lang=en", Some(&cookie), multipart(&[Part::Field("csrf", "forged"), Part::Field("target", "new"), Part::Field("new_id", "a"), Part::File("files", "a.csv", &good)])).await,
+            StatusCode::FORBIDDEN,
+        ),
+        ("no file", app.upload_new(&cookie, &csrf, "a", &[]).await, StatusCode::UNPROCESSABLE_ENTITY),
+        ("bad dataset id", app.upload_new(&cookie, &csrf, "../etc", &[("a.csv", &good)]).await, StatusCode::UNPROCESSABLE_ENTITY),
+        ("id taken", app.upload_new(&cookie, &csrf, "cn-provinces", &[("a.csv", &good)]).await, StatusCode::CONFLICT),
+        (
+            "huge",
+            app.upload_new(&cookie, &csrf, "huge", &[("huge.csv", &vec![b'1'; 2 * 1024 * 1024])]).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "same indicator twice across files",
+            app.upload_new(&cookie, &csrf, "dup", &[("a.csv", &good), ("b.csv", &good)]).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "commit without session",
+            app.post_form("/datasets/uploads/x/commit", None, &[("csrf", &csrf)]).await,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "delete without CSRF",
+            app.post_form("/datasets/cn-provinces/delete", Some(&cookie), &[]).await,
+            StatusCode::FORBIDDEN,
+        ),
+    ];
+    for (what, res, status) in cases {
+        assert_eq!(res.status, status, "{what}: {}", res.body);
+        assert_eq!(snapshot(app.dir.path()), before, "{what} changed the store");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_are_escaped_and_paths_ignored() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let csv = "region,year,indicator,value\nCN-BJ,2020,<script>alert(1)</script>,1\nCN-BJ,2021,<script>alert(1)</script>,2\n";
+    let res = app.upload_new(&cookie, &csrf, "xss", &[("../../../tmp/evil<b>.csv", csv.as_bytes())]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let preview = app.get(&location(&res), Some(&cookie)).await;
+    assert_eq!(preview.count("script:not([src])"), 0);
+    assert!(preview.body.contains("&lt;script&gt;") || preview.body.contains("&#60;script&#62;"));
+    let names = preview.select_texts("table#files-table tbody th");
+    assert_eq!(names, vec!["evil<b>.csv"], "directories stripped, shown as text");
+    assert!(!Path::new("/tmp/evil<b>.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let panel = app.get("/datasets/cn-provinces/1/panel.csv", None).await;
+    assert_eq!(panel.status, StatusCode::OK);
+    let framework = app.get("/datasets/cn-provinces/1/framework.toml", None).await;
+    let body = multipart(&[
+        Part::Field("csrf", &csrf),
+        Part::Field("target", "new"),
+        Part::Field("new_id", "round-trip"),
+        Part::Field("title_en", "Round trip"),
+        Part::File("files", "panel.csv", panel.body.as_bytes()),
+        Part::File("framework", "framework.toml", framework.body.as_bytes()),
+    ]);
+    let res = app.post_multipart("/datasets/new?lang=en", Some(&cookie), body).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let preview = app.get(&location(&res), Some(&cookie)).await;
+    let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
+    let res = app.post_form(&commit_url, Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    let scores = |page: &Response| page.select_texts("table#rankings tbody tr td:nth-of-type(4)");
+    let original = app.get("/?lang=en&dataset=cn-provinces&v=1&year=2020", None).await;
+    let copy = app.get("/?lang=en&dataset=round-trip&year=2020", None).await;
+    assert_eq!(copy.status, StatusCode::OK);
+    assert_eq!(scores(&original), scores(&copy));
+    assert_eq!(scores(&copy).len(), 31);
+
+    // Restart: a new state over the same data dir serves the same datasets.
+    let dir = app.dir;
+    drop(app.router);
+    drop(app.state);
+    let again = StoreApp::open(dir, 1024 * 1024);
+    let copy_again = again.get("/?lang=en&dataset=round-trip&year=2020", None).await;
+    assert_eq!(scores(&copy_again), scores(&copy));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_uploads_both_commit() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let make = |n: u32| {
+        let mut csv = String::from("region,year,indicator,value\n");
+        for (i, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
+            for year in 2020..2023 {
+                for (k, ind) in ["l", "t", "o"].iter().enumerate() {
+                    csv.push_str(&format!("{region},{year},{ind},{}\n", n + (i * 7 + k * 3) as u32 + year as u32 % 5));
+                }
+            }
+        }
+        csv
+    };
+    let commit = |id: &'static str, n: u32| {
+        let (cookie, csrf, csv) = (cookie.clone(), csrf.clone(), make(n));
+        let app = &app;
+        async move {
+            let res = app.upload_new(&cookie, &csrf, id, &[("p.csv", csv.as_bytes())]).await;
+            assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+            let preview = app.get(&location(&res), Some(&cookie)).await;
+            let url = preview.select_attrs("form#commit", "action")[0].clone();
+            let mut form = vec![("csrf".to_owned(), csrf.clone())];
+            for (i, (ind, dim)) in [("l", "laborers"), ("o", "objects"), ("t", "tools")].iter().enumerate() {
+                form.push((format!("map.{i}.include"), "on".into()));
+                form.push((format!("map.{i}.id"), (*ind).into()));
+                form.push((format!("map.{i}.dimension"), (*dim).into()));
+                form.push((format!("map.{i}.direction"), "+".into()));
+            }
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            app.post_form(&url, Some(&cookie), &pairs).await
+        }
+    };
+    let (a, b) = tokio::join!(commit("one", 1), commit("two", 50));
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(b.status, StatusCode::SEE_OTHER, "{}", b.body);
+    let list = app.get("/datasets?lang=en", None).await;
+    assert_eq!(list.count("#dataset-one table.versions tbody tr"), 1);
+    assert_eq!(list.count("#dataset-two table.versions tbody tr"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn delete_hides_a_dataset_but_keeps_its_files() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let res = app.post_form("/datasets/cn-provinces/delete?lang=en", Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    let list = app.get("/datasets?lang=en", None).await;
+    assert_eq!(list.count("#dataset-cn-provinces"), 0);
+    assert_eq!(app.get("/?dataset=cn-provinces&lang=en", None).await.status, StatusCode::NOT_FOUND);
+    assert!(app.dir.path().join("datasets/cn-provinces/1.parquet").exists());
+}
