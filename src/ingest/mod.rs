@@ -252,6 +252,41 @@ mod tests {
     }
 
     #[test]
+    fn region_by_year_table_without_titles_is_named_after_the_file() {
+        let text = "地区,2024年,2023年\n北京,1.5,2\n";
+        let ing = ingest(
+            text.as_bytes(),
+            "dir/gdp_cn.csv",
+            Some(&RegionSet::cn_provinces()),
+        )
+        .unwrap();
+        assert_eq!(ing.layout, Layout::NbsExport);
+        assert_eq!(
+            rows(&ing),
+            vec![
+                ("CN-BJ".into(), 2024, "gdp_cn".into(), 1.5),
+                ("CN-BJ".into(), 2023, "gdp_cn".into(), 2.0)
+            ]
+        );
+        assert_eq!(ing.notices[0].code, "ingest.indicator_from_file_name");
+    }
+
+    #[test]
+    fn tab_and_semicolon_delimiters_are_detected() {
+        for text in [
+            "region\tyear\tgdp\nCN-SH\t2020\t3\n",
+            "region;year;gdp\nCN-SH;2020;3\n",
+        ] {
+            let ing = ingest(text.as_bytes(), "d.csv", Some(&RegionSet::cn_provinces())).unwrap();
+            assert_eq!(
+                rows(&ing),
+                vec![("CN-SH".into(), 2020, "gdp".into(), 3.0)],
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn structural_errors_have_codes() {
         let set = RegionSet::cn_provinces();
         let code = |t: &str| {
