@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod analyse;
 pub mod token;
 
 use anyhow::{Context, bail};
@@ -35,6 +36,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Build the bundled default dataset from the raw public files in ../shared/data.
     Import(ImportArgs),
+    /// Disparities, dynamics, spatial patterns, obstacles and coupling from a score table.
+    Analyse(analyse::AnalyseArgs),
     /// Manage access tokens for uploads and the API (only their hashes are stored).
     Token {
         /// The data dir of the server.
@@ -168,6 +171,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             &args.data_dir,
             args.upload_limit_mb.saturating_mul(1024 * 1024),
         ),
+        Command::Analyse(args) => analyse::run(&args),
         Command::Token { data_dir, command } => token::run(&data_dir, &command),
         Command::Compute(args) => compute(&args),
         Command::Check(args) => check(&args),
