@@ -51,7 +51,10 @@ pub fn compute(
     let mut notices = Vec::new();
 
     // 1. Missing values: interpolation, coverage, exclusion.
-    let (filled, was_imputed) = impute_and_trim(&mut table, &mut notices)?;
+    let Imputed {
+        values: filled,
+        filled: was_imputed,
+    } = impute_and_trim(&mut table, &mut notices)?;
     let coverage: Vec<f64> = table.cols.iter().map(|c| impute::coverage(c)).collect();
     let scored: Vec<usize> = (0..indicators.len())
         .filter(|&j| coverage[j] >= spec.coverage_threshold)
@@ -140,7 +143,7 @@ pub fn compute(
 fn impute_and_trim(
     table: &mut Table,
     notices: &mut Vec<MethodNotice>,
-) -> Result<(Vec<Vec<f64>>, Vec<Vec<bool>>), MethodError> {
+) -> Result<Imputed, MethodError> {
     let (filled, was_imputed) = table.interpolate();
     let rows: Vec<usize> = (0..table.len())
         .filter(|&i| filled.iter().any(|c| !c[i].is_nan()))
@@ -161,7 +164,10 @@ fn impute_and_trim(
     }
     let dropped = table.len() - rows.len();
     if dropped == 0 {
-        return Ok((filled, was_imputed));
+        return Ok(Imputed {
+            values: filled,
+            filled: was_imputed,
+        });
     }
     notices.push(MethodNotice::new(
         "method.empty_rows",
@@ -172,10 +178,16 @@ fn impute_and_trim(
         None,
     ));
     table.retain(&rows);
-    Ok((
-        filled.iter().map(|c| pick(c, &rows)).collect(),
-        was_imputed.iter().map(|c| pick(c, &rows)).collect(),
-    ))
+    Ok(Imputed {
+        values: filled.iter().map(|c| pick(c, &rows)).collect(),
+        filled: was_imputed.iter().map(|c| pick(c, &rows)).collect(),
+    })
+}
+
+/// Indicator columns after interpolation, and which cells were interpolated.
+struct Imputed {
+    values: Vec<Vec<f64>>,
+    filled: Vec<Vec<bool>>,
 }
 
 /// `method.low_coverage` for excluded indicators, `method.imputed` for scored ones with gaps.
