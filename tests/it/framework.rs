@@ -811,3 +811,35 @@ fn an_alias_written_with_its_unit_matches_the_bare_name() {
         "another unit is another series"
     );
 }
+
+#[test]
+fn formula_parser_through_the_public_api() {
+    use nqp::framework::{BinOp, Formula, FormulaExpr};
+    let show = |src: &str| Formula::parse(src).unwrap().expr().to_string();
+    // Precedence: * and / bind tighter than + and -; both pairs are left-associative.
+    assert_eq!(show("a+b*c"), "a + b * c");
+    assert_eq!(show("(a+b)*c"), "(a + b) * c");
+    assert_eq!(show("a/b/c"), "a / b / c");
+    assert_eq!(show("a/(b/c)"), "a / (b / c)");
+    // Unary minus applies to the operand right after it.
+    assert_eq!(show("-a*b"), "-a * b");
+    assert_eq!(show("-(a*b)"), "-(a * b)");
+    assert_eq!(show("2 - -3"), "2 - -3");
+    match Formula::parse("x / y * 100").unwrap().expr() {
+        FormulaExpr::Binary {
+            op: BinOp::Mul,
+            rhs,
+            ..
+        } => {
+            assert_eq!(**rhs, FormulaExpr::Number(100.0))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // Errors give the column (1-based, in characters) within the formula text.
+    let col = |src: &str| Formula::parse(src).unwrap_err().column;
+    assert_eq!(col("rd / / gdp"), 6);
+    assert_eq!(col("(rd / gdp"), 10);
+    assert_eq!(col("rd / gdp)"), 9);
+    assert_eq!(col("rd $ gdp"), 4);
+    assert_eq!(col("人口 / gdp"), 1);
+}
