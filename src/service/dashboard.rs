@@ -139,6 +139,8 @@ pub struct ResultTables {
     pub coverage: Vec<(String, f64, bool)>,
     pub notices: Vec<String>,
     pub method: MethodRecord,
+    /// The full result the rows were built from (frames for analyses and downloads).
+    pub result: IndexResult,
     score_index: HashMap<(String, i32), usize>,
     value_index: HashMap<(String, String, i32), usize>,
 }
@@ -271,6 +273,7 @@ impl ResultTables {
             coverage,
             notices: result.notices.iter().map(|n| n.message.clone()).collect(),
             method: result.method.clone(),
+            result: result.clone(),
             score_index,
             value_index,
         })
