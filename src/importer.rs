@@ -28,7 +28,7 @@ use crate::types::Panel;
 /// The years of the bundled dataset.
 pub const BUNDLED_YEARS: RangeInclusive<i32> = 2016..=2022;
 
-/// Ids of the series the importer writes, in the order of [`SERIES`] and then the NBS and CEADs
+/// Ids of the series the importer writes: the S&T-yearbook series, then the NBS and CEADs
 /// series.
 pub const SERIES_IDS: [&str; 18] = [
     "rd_fte",
