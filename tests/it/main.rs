@@ -5,4 +5,5 @@ mod framework;
 mod helpers;
 mod ingest;
 mod method;
+mod store;
 mod web;

@@ -1,0 +1,745 @@
+//! The store: crash-safe versioned writes, orphan sweeping, corruption detection, concurrency,
+//! soft delete / purge, tokens and sessions that keep only hashes, and the audit log.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use nqp::store::{NewVersion, Store, StoreError};
+use nqp::types::{DatasetId, Panel};
+use polars::prelude::*;
+use sha2::{Digest, Sha256};
+
+const FRAMEWORK: &str = "[framework]\nid = \"tiny\"\n";
+
+fn id(s: &str) -> DatasetId {
+    DatasetId::new(s).unwrap()
+}
+
+fn panel(rows: &[(&str, i32, &str, Option<f64>)]) -> Panel {
+    let df = df!(
+        "region" => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        "year" => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+        "indicator" => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+        "value" => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    Panel::new(df).unwrap()
+}
+
+fn panel_a() -> Panel {
+    panel(&[
+        ("CN-BJ", 2020, "gdp", Some(1.5)),
+        ("CN-SH", 2020, "gdp", None),
+        ("CN-BJ", 2021, "gdp", Some(-2.25)),
+    ])
+}
+
+fn panel_b() -> Panel {
+    panel(&[("CN-GD", 2022, "rd", Some(7.0))])
+}
+
+fn version<'a>(dataset: &'a DatasetId, panel: &'a Panel) -> NewVersion<'a> {
+    NewVersion {
+        dataset,
+        title_zh: "测试",
+        title_en: "Test",
+        panel,
+        framework_toml: FRAMEWORK,
+        region_set_id: None,
+        source_files: &[],
+        note: "",
+    }
+}
+
+/// One panel row as comparable values: region, year, indicator, value (f64 by bit pattern, so
+/// NaN and -0.0 count too).
+type Row = (Option<String>, Option<i32>, Option<String>, Option<u64>);
+
+fn rows_of(panel: &Panel) -> Vec<Row> {
+    let f = panel.frame();
+    let region = f.column("region").unwrap().str().unwrap().clone();
+    let year = f.column("year").unwrap().i32().unwrap().clone();
+    let indicator = f.column("indicator").unwrap().str().unwrap().clone();
+    let value = f.column("value").unwrap().f64().unwrap().clone();
+    (0..f.height())
+        .map(|i| {
+            (
+                region.get(i).map(str::to_owned),
+                year.get(i),
+                indicator.get(i).map(str::to_owned),
+                value.get(i).map(f64::to_bits),
+            )
+        })
+        .collect()
+}
+
+/// SHA-256 of every file under `root`, by relative path. The `-shm` file is SQLite's
+/// shared-memory index of the WAL: it changes on every read and holds no data.
+fn file_hashes(root: &Path) -> BTreeMap<PathBuf, String> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.insert(
+                    path.strip_prefix(root).unwrap().to_path_buf(),
+                    "<dir>".into(),
+                );
+                walk(root, &path, out);
+            } else if !path.to_string_lossy().ends_with("-shm") {
+                let bytes = std::fs::read(&path).unwrap();
+                let hash = Sha256::digest(&bytes)
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                out.insert(path.strip_prefix(root).unwrap().to_path_buf(), hash);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+/// Every row of every catalog table, read through a second connection.
+fn catalog_dump(root: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(root.join("catalog.sqlite")).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                (0..n)
+                    .map(|i| r.get_ref(i).map(|v| format!("{v:?}")))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        for row in rows {
+            out.push(format!("{table}: {}", row.unwrap().join(" | ")));
+        }
+    }
+    out
+}
+
+/// All bytes of every file under `root` (catalog, WAL, shm, datasets) concatenated.
+fn all_bytes(root: &Path) -> Vec<u8> {
+    fn walk(dir: &Path, out: &mut Vec<u8>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.extend(std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut out);
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn code<T>(result: Result<T, StoreError>) -> &'static str {
+    match result {
+        Ok(_) => panic!("expected a store error"),
+        Err(e) => e.code(),
+    }
+}
+
+#[test]
+fn store_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+}
+
+#[test]
+fn put_then_load_round_trips_every_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let ds = id("tiny");
+    let original = panel(&[
+        ("CN-BJ", 2020, "gdp", Some(1.5)),
+        ("CN-SH", 2020, "gdp", None),
+        ("CN-XZ", -1, "研发", Some(f64::NAN)),
+        ("CN-GD", i32::MAX, "gdp", Some(-0.0)),
+        ("CN-GD", 2021, "gdp", Some(f64::MAX)),
+        ("CN-GD", 2022, "gdp", Some(f64::MIN_POSITIVE / 4.0)),
+    ]);
+    let files = [("gdp.csv".to_string(), "ab".repeat(32))];
+    let info = store
+        .put_version(
+            NewVersion {
+                region_set_id: Some("cn-provinces"),
+                source_files: &files,
+                note: "first upload",
+                ..version(&ds, &original)
+            },
+            "alice",
+        )
+        .unwrap();
+    assert_eq!(info.number, 1);
+    assert_eq!(info.rows, 6);
+    assert_eq!(info.note, "first upload");
+    assert_eq!(info.created_by, "alice");
+    assert_eq!(info.region_set_id.as_deref(), Some("cn-provinces"));
+    assert_eq!(info.hash.len(), 64);
+
+    let loaded = store.load_panel(&ds, 1).unwrap();
+    assert_eq!(rows_of(&loaded), rows_of(&original));
+    assert_eq!(store.framework_toml(&ds, 1).unwrap(), FRAMEWORK);
+    let sources = store.source_files(&ds, 1).unwrap();
+    assert_eq!(sources.len(), 1);
+    assert_eq!(
+        (sources[0].name.as_str(), sources[0].sha256.as_str()),
+        ("gdp.csv", files[0].1.as_str())
+    );
+    assert!(dir.path().join("datasets/tiny/1.parquet").is_file());
+
+    let listed = store.datasets(false).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].title_zh.as_str(), listed[0].title_en.as_str()),
+        ("测试", "Test")
+    );
+    assert_eq!(listed[0].latest_version.as_ref(), Some(&info));
+    assert_eq!(code(store.load_panel(&ds, 2)), "store.not_found");
+    assert_eq!(code(store.versions(&id("nope"))), "store.not_found");
+}
+
+#[test]
+fn versions_increment_and_identical_content_is_a_noop() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let ds = id("d");
+    let (a, b) = (panel_a(), panel_b());
+    let v1 = store.put_version(version(&ds, &a), "u").unwrap();
+    let v1_bytes = std::fs::read(dir.path().join("datasets/d/1.parquet")).unwrap();
+    let v2 = store.put_version(version(&ds, &b), "u").unwrap();
+    assert_eq!((v1.number, v2.number), (1, 2));
+    assert_ne!(v1.hash, v2.hash);
+
+    // Same content as the latest version: the existing version comes back, nothing is added.
+    let again = store.put_version(version(&ds, &b), "u").unwrap();
+    assert_eq!(again, v2);
+    assert_eq!(store.versions(&ds).unwrap().len(), 2);
+    assert!(!dir.path().join("datasets/d/3.parquet").exists());
+    let last = &store.audit_log(1).unwrap()[0];
+    assert_eq!(
+        (last.action.as_str(), last.target.as_str()),
+        ("noop", "d/2")
+    );
+
+    // The same data under another framework is different content.
+    let other = "[framework]\nid = \"other\"\n";
+    let v3 = store
+        .put_version(
+            NewVersion {
+                framework_toml: other,
+                ..version(&ds, &b)
+            },
+            "u",
+        )
+        .unwrap();
+    assert_eq!(v3.number, 3);
+    assert_eq!(store.framework_toml(&ds, 3).unwrap(), other);
+    assert_eq!(store.framework_toml(&ds, 2).unwrap(), FRAMEWORK);
+    assert_ne!(v3.framework_id, v2.framework_id);
+
+    // Going back to older content is a new version, and older files were never touched.
+    let v4 = store.put_version(version(&ds, &a), "u").unwrap();
+    assert_eq!(v4.number, 4);
+    assert_eq!(v4.hash, v1.hash);
+    assert_eq!(v4.framework_id, v1.framework_id);
+    assert_eq!(
+        std::fs::read(dir.path().join("datasets/d/1.parquet")).unwrap(),
+        v1_bytes
+    );
+    assert_eq!(rows_of(&store.load_panel(&ds, 1).unwrap()), rows_of(&a));
+    assert_eq!(rows_of(&store.load_panel(&ds, 2).unwrap()), rows_of(&b));
+    let numbers: Vec<u32> = store
+        .versions(&ds)
+        .unwrap()
+        .iter()
+        .map(|v| v.number)
+        .collect();
+    assert_eq!(numbers, [1, 2, 3, 4]);
+    assert_eq!(
+        store.datasets(false).unwrap()[0]
+            .latest_version
+            .as_ref()
+            .unwrap()
+            .number,
+        4
+    );
+}
+
+#[test]
+fn a_failing_write_leaves_the_store_byte_for_byte_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let ds = id("d");
+    store.put_version(version(&ds, &panel_a()), "u").unwrap();
+
+    // Version 2's path is occupied by a directory: the rename fails for real.
+    let obstacle = dir.path().join("datasets/d/2.parquet");
+    std::fs::create_dir(&obstacle).unwrap();
+    std::fs::write(obstacle.join("keep"), b"not ours").unwrap();
+    let (files, rows) = (file_hashes(dir.path()), catalog_dump(dir.path()));
+    let err = store
+        .put_version(version(&ds, &panel_b()), "u")
+        .unwrap_err();
+    assert_eq!(err.code(), "store.io");
+    assert_eq!(file_hashes(dir.path()), files);
+    assert_eq!(catalog_dump(dir.path()), rows);
+    assert_eq!(store.versions(&ds).unwrap().len(), 1);
+
+    // A new dataset whose directory name is taken by a file fails before anything is stored.
+    std::fs::write(dir.path().join("datasets/e"), b"squatter").unwrap();
+    let (files, rows) = (file_hashes(dir.path()), catalog_dump(dir.path()));
+    let e = id("e");
+    assert_eq!(
+        code(store.put_version(version(&e, &panel_b()), "u")),
+        "store.io"
+    );
+    assert_eq!(file_hashes(dir.path()), files);
+    assert_eq!(catalog_dump(dir.path()), rows);
+    assert!(store.dataset(&e).unwrap().is_none());
+
+    // Once the obstacle is gone the same upload succeeds as version 2.
+    std::fs::remove_dir_all(&obstacle).unwrap();
+    assert_eq!(
+        store
+            .put_version(version(&ds, &panel_b()), "u")
+            .unwrap()
+            .number,
+        2
+    );
+}
+
+#[test]
+fn orphans_and_temp_files_are_swept_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let ds = id("d");
+    drop({
+        let store = Store::open(root).unwrap();
+        store.put_version(version(&ds, &panel_a()), "u").unwrap();
+        store
+    });
+    // While another Store holds the data dir, nothing is swept: its temp files may be in flight.
+    let first = Store::open(root).unwrap();
+    let debris = [
+        "datasets/0123abcd.tmp",
+        "datasets/d/2.parquet",
+        "datasets/d/9f9f.tmp",
+        "datasets/ghost/1.parquet",
+        "datasets/stray",
+    ];
+    std::fs::create_dir(root.join("datasets/ghost")).unwrap();
+    for path in debris {
+        std::fs::write(root.join(path), b"debris").unwrap();
+    }
+    let second = Store::open(root).unwrap();
+    assert!(debris.iter().all(|p| root.join(p).exists()));
+    drop((first, second));
+
+    let store = Store::open(root).unwrap();
+    for path in debris {
+        assert!(!root.join(path).exists(), "{path} should have been swept");
+    }
+    assert!(!root.join("datasets/ghost").exists());
+    assert_eq!(
+        rows_of(&store.load_panel(&ds, 1).unwrap()),
+        rows_of(&panel_a())
+    );
+    assert_eq!(
+        std::fs::read_dir(root.join("datasets/d")).unwrap().count(),
+        1,
+        "only the committed version remains"
+    );
+}
+
+#[test]
+fn corrupt_or_missing_parquet_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let ds = id("d");
+    store.put_version(version(&ds, &panel_a()), "u").unwrap();
+    let path = dir.path().join("datasets/d/1.parquet");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = store.load_panel(&ds, 1).unwrap_err();
+    assert_eq!(err.code(), "store.corrupt");
+    assert!(err.to_string().contains("SHA-256"), "{err}");
+
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(code(store.load_panel(&ds, 1)), "store.io");
+}
+
+fn concurrent_puts(stores: [Arc<Store>; 2]) {
+    let ds = id("race");
+    let panels = [panel_a(), panel_b()];
+    let barrier = Arc::new(Barrier::new(2));
+    let handles: Vec<_> = stores
+        .into_iter()
+        .zip(panels.clone())
+        .map(|(store, panel)| {
+            let (ds, barrier) = (ds.clone(), barrier.clone());
+            thread::spawn(move || {
+                barrier.wait();
+                let info = store.put_version(version(&ds, &panel), "t").unwrap();
+                (info.number, store)
+            })
+        })
+        .collect();
+    let results: Vec<(u32, Arc<Store>)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut numbers: Vec<u32> = results.iter().map(|r| r.0).collect();
+    numbers.sort();
+    assert_eq!(numbers, [1, 2]);
+    let store = &results[0].1;
+    for ((number, _), panel) in results.iter().zip(&panels) {
+        assert_eq!(
+            rows_of(&store.load_panel(&ds, *number).unwrap()),
+            rows_of(panel)
+        );
+    }
+}
+
+#[test]
+fn concurrent_puts_on_one_store_get_numbers_1_and_2() {
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        concurrent_puts([store.clone(), store]);
+    }
+}
+
+#[test]
+fn concurrent_puts_through_two_connections_get_numbers_1_and_2() {
+    // Two Stores on one data dir behave like two processes: SQLite's lock orders them.
+    for _ in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let one = Arc::new(Store::open(dir.path()).unwrap());
+        let two = Arc::new(Store::open(dir.path()).unwrap());
+        concurrent_puts([one, two]);
+    }
+}
+
+#[test]
+fn everything_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let ds = id("d");
+    let (token, info, audit) = {
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.is_empty().unwrap());
+        let info = store.put_version(version(&ds, &panel_a()), "u").unwrap();
+        let (_, token) = store.create_token("ci", "u").unwrap();
+        (token, info, store.audit_log(10).unwrap())
+    };
+    let store = Store::open(dir.path()).unwrap();
+    assert!(!store.is_empty().unwrap());
+    assert_eq!(store.versions(&ds).unwrap(), vec![info]);
+    assert_eq!(
+        rows_of(&store.load_panel(&ds, 1).unwrap()),
+        rows_of(&panel_a())
+    );
+    assert_eq!(store.verify_token(&token).unwrap().unwrap().name, "ci");
+    assert_eq!(store.audit_log(10).unwrap(), audit);
+    assert_eq!(
+        store
+            .put_version(version(&ds, &panel_b()), "u")
+            .unwrap()
+            .number,
+        2
+    );
+}
+
+#[test]
+fn delete_hides_undelete_restores_purge_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (ds, keep) = (id("d"), id("keep"));
+    store.put_version(version(&ds, &panel_a()), "u").unwrap();
+    store.put_version(version(&ds, &panel_b()), "u").unwrap();
+    store.put_version(version(&keep, &panel_a()), "u").unwrap();
+    assert_eq!(code(store.purge_dataset(&ds, "u")), "store.conflict");
+
+    store.delete_dataset(&ds, "u").unwrap();
+    let public: Vec<String> = store
+        .datasets(false)
+        .unwrap()
+        .iter()
+        .map(|d| d.id.to_string())
+        .collect();
+    assert_eq!(public, ["keep"]);
+    let all = store.datasets(true).unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().find(|d| d.id == ds).unwrap().deleted);
+    assert!(!store.is_empty().unwrap());
+    // History stays readable; new uploads are refused until it is undeleted.
+    assert_eq!(
+        rows_of(&store.load_panel(&ds, 1).unwrap()),
+        rows_of(&panel_a())
+    );
+    assert_eq!(
+        code(store.put_version(version(&ds, &panel_a()), "u")),
+        "store.conflict"
+    );
+    assert_eq!(code(store.delete_dataset(&ds, "u")), "store.conflict");
+
+    store.undelete_dataset(&ds, "u").unwrap();
+    assert_eq!(store.datasets(false).unwrap().len(), 2);
+    assert_eq!(code(store.undelete_dataset(&ds, "u")), "store.conflict");
+
+    store.delete_dataset(&ds, "u").unwrap();
+    store.purge_dataset(&ds, "u").unwrap();
+    assert!(!dir.path().join("datasets/d").exists());
+    assert!(store.dataset(&ds).unwrap().is_none());
+    assert_eq!(code(store.versions(&ds)), "store.not_found");
+    assert_eq!(code(store.load_panel(&ds, 1)), "store.not_found");
+    assert_eq!(code(store.purge_dataset(&ds, "u")), "store.not_found");
+    // Only the purged dataset's files went; the directory holds nothing but live datasets.
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("datasets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["keep"]);
+    assert_eq!(
+        rows_of(&store.load_panel(&keep, 1).unwrap()),
+        rows_of(&panel_a())
+    );
+    // The id can be used again, starting from version 1.
+    assert_eq!(
+        store
+            .put_version(version(&ds, &panel_b()), "u")
+            .unwrap()
+            .number,
+        1
+    );
+    assert_eq!(
+        rows_of(&store.load_panel(&ds, 1).unwrap()),
+        rows_of(&panel_b())
+    );
+}
+
+#[test]
+fn tokens_store_only_hashes_and_verify_active_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (info, token) = store.create_token("  ci bot ", "admin").unwrap();
+    assert_eq!(info.name, "ci bot");
+    assert_eq!(token.len(), 64);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (_, other) = store.create_token("other", "admin").unwrap();
+    assert_ne!(token, other);
+    assert!(!contains(&all_bytes(dir.path()), token.as_bytes()));
+    assert!(!contains(&all_bytes(dir.path()), other.as_bytes()));
+
+    assert_eq!(store.verify_token(&token).unwrap(), Some(info.clone()));
+    assert_eq!(store.verify_token(&token.to_uppercase()).unwrap(), None);
+    assert_eq!(store.verify_token("").unwrap(), None);
+    assert_eq!(store.verify_token(&token[..63]).unwrap(), None);
+
+    let revoked = store.revoke_token(info.id, "admin").unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(store.verify_token(&token).unwrap(), None);
+    assert_eq!(store.verify_token(&other).unwrap().unwrap().name, "other");
+    assert_eq!(code(store.revoke_token(info.id, "admin")), "store.conflict");
+    assert_eq!(code(store.revoke_token(999, "admin")), "store.not_found");
+    assert_eq!(code(store.create_token("   ", "admin")), "store.invalid");
+
+    let listed = store.list_tokens().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0], revoked);
+    assert!(listed[1].is_active());
+}
+
+#[test]
+fn admin_token_is_generated_once_or_taken_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let fresh = store
+        .ensure_admin_token(None)
+        .unwrap()
+        .expect("a fresh token on first start");
+    assert_eq!(fresh.len(), 64);
+    assert_eq!(store.verify_token(&fresh).unwrap().unwrap().name, "admin");
+    assert_eq!(store.ensure_admin_token(None).unwrap(), None);
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        store.ensure_admin_token(None).unwrap(),
+        None,
+        "generated once, also across restarts"
+    );
+    assert_eq!(store.list_tokens().unwrap().len(), 1);
+    assert!(!contains(&all_bytes(dir.path()), fresh.as_bytes()));
+
+    // With every token revoked, the next start prints a new one (Jupyter-style recovery).
+    let admin = store.verify_token(&fresh).unwrap().unwrap();
+    store.revoke_token(admin.id, "admin").unwrap();
+    let second = store.ensure_admin_token(None).unwrap().unwrap();
+    assert_ne!(second, fresh);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let env = "correct-horse-battery-staple";
+    assert_eq!(
+        store.ensure_admin_token(Some(env)).unwrap(),
+        None,
+        "env tokens are never echoed"
+    );
+    assert_eq!(store.ensure_admin_token(Some(env)).unwrap(), None);
+    assert_eq!(
+        store.ensure_admin_token(None).unwrap(),
+        None,
+        "an active token exists"
+    );
+    assert_eq!(store.list_tokens().unwrap().len(), 1);
+    assert_eq!(
+        store.verify_token(env).unwrap().unwrap().name,
+        "admin (NQP_ADMIN_TOKEN)"
+    );
+    assert!(!contains(&all_bytes(dir.path()), env.as_bytes()));
+    assert_eq!(code(store.ensure_admin_token(Some("  "))), "store.invalid");
+
+    // A revoked env token stays revoked when the server restarts with the same variable.
+    let info = store.verify_token(env).unwrap().unwrap();
+    store.revoke_token(info.id, "admin").unwrap();
+    assert_eq!(store.ensure_admin_token(Some(env)).unwrap(), None);
+    assert_eq!(store.verify_token(env).unwrap(), None);
+}
+
+#[test]
+fn sessions_follow_their_token_and_carry_a_csrf_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let (info, _) = store.create_token("editor", "admin").unwrap();
+    let session = store.create_session(info.id).unwrap();
+    let other = store.create_session(info.id).unwrap();
+    assert_ne!(session, other);
+    assert!(!contains(&all_bytes(dir.path()), session.as_bytes()));
+
+    assert_eq!(store.session_token(&session).unwrap(), Some(info.clone()));
+    let csrf = store.csrf_token(&session).unwrap().unwrap();
+    assert_eq!(csrf.len(), 64);
+    assert_eq!(
+        store.csrf_token(&session).unwrap().unwrap(),
+        csrf,
+        "stable within a session"
+    );
+    assert_ne!(store.csrf_token(&other).unwrap().unwrap(), csrf);
+    assert_eq!(store.session_token("not-a-session").unwrap(), None);
+    assert_eq!(store.csrf_token("not-a-session").unwrap(), None);
+
+    store.delete_session(&session).unwrap();
+    store.delete_session(&session).unwrap();
+    assert_eq!(store.session_token(&session).unwrap(), None);
+    assert_eq!(store.session_token(&other).unwrap(), Some(info.clone()));
+
+    store.revoke_token(info.id, "admin").unwrap();
+    assert_eq!(store.session_token(&other).unwrap(), None);
+    assert_eq!(code(store.create_session(info.id)), "store.conflict");
+    assert_eq!(code(store.create_session(42)), "store.not_found");
+}
+
+#[test]
+fn the_audit_log_records_every_change_with_actor_and_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let ds = id("d");
+    store.ensure_admin_token(None).unwrap();
+    let (bob, _) = store.create_token("bob", "admin").unwrap();
+    store.put_version(version(&ds, &panel_a()), "bob").unwrap();
+    store.put_version(version(&ds, &panel_a()), "bob").unwrap();
+    store
+        .put_version(version(&ds, &panel_b()), "carol")
+        .unwrap();
+    store.delete_dataset(&ds, "carol").unwrap();
+    store.undelete_dataset(&ds, "dave").unwrap();
+    store.delete_dataset(&ds, "dave").unwrap();
+    store.purge_dataset(&ds, "erin").unwrap();
+    let session = store.create_session(bob.id).unwrap();
+    store.delete_session(&session).unwrap();
+    store.revoke_token(bob.id, "admin").unwrap();
+    // Failed changes leave no trace.
+    assert!(store.undelete_dataset(&ds, "mallory").is_err());
+    assert!(store.revoke_token(bob.id, "mallory").is_err());
+
+    let mut log = store.audit_log(100).unwrap();
+    log.reverse();
+    let got: Vec<(&str, &str, &str)> = log
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.target.as_str()))
+        .collect();
+    let bob_target = format!("token/{}", bob.id);
+    assert_eq!(
+        got,
+        [
+            ("system", "token.admin", "token/1"),
+            ("admin", "token.create", bob_target.as_str()),
+            ("bob", "put", "d/1"),
+            ("bob", "noop", "d/1"),
+            ("carol", "put", "d/2"),
+            ("carol", "delete", "dataset/d"),
+            ("dave", "undelete", "dataset/d"),
+            ("dave", "delete", "dataset/d"),
+            ("erin", "purge", "dataset/d"),
+            ("bob", "sign_in", bob_target.as_str()),
+            ("bob", "sign_out", bob_target.as_str()),
+            ("admin", "token.revoke", bob_target.as_str()),
+        ]
+    );
+    assert!(
+        log.windows(2)
+            .all(|w| w[0].at <= w[1].at && w[0].id < w[1].id)
+    );
+    assert_eq!(log[8].detail, "2 versions removed");
+    assert_eq!(store.audit_log(2).unwrap().len(), 2);
+}
+
+#[test]
+fn a_catalog_from_a_newer_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    let conn = rusqlite::Connection::open(dir.path().join("catalog.sqlite")).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    assert_eq!(code(Store::open(dir.path())), "store.schema_too_new");
+}
+
+#[test]
+fn debris_at_the_next_version_path_is_replaced_not_kept() {
+    // A crash between rename and commit leaves `<n>.parquet` without a row; if no sweep ran
+    // (another process had the store open), the next commit of version n replaces it.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let ds = id("d");
+    store.put_version(version(&ds, &panel_a()), "u").unwrap();
+    std::fs::write(dir.path().join("datasets/d/2.parquet"), b"half-written").unwrap();
+    assert_eq!(
+        store
+            .put_version(version(&ds, &panel_b()), "u")
+            .unwrap()
+            .number,
+        2
+    );
+    assert_eq!(
+        rows_of(&store.load_panel(&ds, 2).unwrap()),
+        rows_of(&panel_b())
+    );
+}
