@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::framework::{Framework, IndicatorDef};
 use crate::ingest::RegionSet;
-use crate::method::{IndexResult, MethodRecord};
+use crate::method::{IndexResult, MethodRecord, rank};
 use crate::types::{DatasetId, Dimension, Lang, Panel};
 
 /// A dataset the dashboard serves: its panel, framework and region set.
@@ -324,14 +324,11 @@ impl ResultTables {
     }
 }
 
-/// Competition ranks ("min": 1, 1, 3), 1 = highest; `None` values get no rank.
+/// Competition ranks ("min": 1, 1, 3), 1 = highest; `None` values get no rank. The same rule
+/// and tie tolerance as the index's own ranks (`method::rank`).
 pub fn competition_ranks(values: &[Option<f64>]) -> Vec<Option<u32>> {
-    values
-        .iter()
-        .map(|v| {
-            v.map(|x| 1 + values.iter().flatten().filter(|&&y| y > x).count() as u32)
-        })
-        .collect()
+    let scores: Vec<f64> = values.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+    rank::competition_rank(&scores, rank::TIE_TOLERANCE)
 }
 
 /// One row of the rankings table.
