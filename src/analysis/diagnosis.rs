@@ -31,6 +31,14 @@ pub struct DimensionObstacle {
     pub obstacle_pct: f64,
 }
 
+/// One scored indicator of one region-year.
+struct Cell {
+    indicator: String,
+    dimension: String,
+    weight: f64,
+    z: f64,
+}
+
 /// Obstacle degrees of every indicator, the largest [`TOP_OBSTACLES`] per region-year
 /// (`rank` 1 = largest) and the per-dimension sums.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,8 +88,7 @@ pub fn obstacle(normalised: &DataFrame, weights: &DataFrame) -> Result<Obstacle,
     let years = i32_column(normalised, "normalised", "year")?;
     let indicators = str_column(normalised, "normalised", "indicator")?;
     let z = f64_column(normalised, "normalised", "z")?;
-    // (region, year) → [(indicator, dimension, weight, z)]
-    let mut cells: BTreeMap<(String, i32), Vec<(String, String, f64, f64)>> = BTreeMap::new();
+    let mut cells: BTreeMap<(String, i32), Vec<Cell>> = BTreeMap::new();
     for i in 0..normalised.height() {
         let (Some(r), Some(y), Some(ind), Some(zv)) = (&regions[i], years[i], &indicators[i], z[i])
         else {
@@ -89,10 +96,12 @@ pub fn obstacle(normalised: &DataFrame, weights: &DataFrame) -> Result<Obstacle,
         };
         let key = (ind.clone(), per_year.then_some(y));
         if let Some((dim, w)) = lookup.get(&key) {
-            cells
-                .entry((r.clone(), y))
-                .or_default()
-                .push((ind.clone(), dim.clone(), *w, zv));
+            cells.entry((r.clone(), y)).or_default().push(Cell {
+                indicator: ind.clone(),
+                dimension: dim.clone(),
+                weight: *w,
+                z: zv,
+            });
         }
     }
 
@@ -102,18 +111,18 @@ pub fn obstacle(normalised: &DataFrame, weights: &DataFrame) -> Result<Obstacle,
         dimensions: Vec::new(),
     };
     for ((region, year), mut items) in cells {
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        let zs: Vec<f64> = items.iter().map(|i| i.3).collect();
-        let ws: Vec<f64> = items.iter().map(|i| i.2).collect();
+        items.sort_by(|a, b| a.indicator.cmp(&b.indicator));
+        let zs: Vec<f64> = items.iter().map(|i| i.z).collect();
+        let ws: Vec<f64> = items.iter().map(|i| i.weight).collect();
         let degrees = obstacle_degrees(&zs, &ws);
         let rows: Vec<ObstacleRow> = items
             .iter()
             .zip(&degrees)
-            .map(|((ind, dim, _, _), o)| ObstacleRow {
+            .map(|(cell, o)| ObstacleRow {
                 region: region.clone(),
                 year,
-                indicator: ind.clone(),
-                dimension: dim.clone(),
+                indicator: cell.indicator.clone(),
+                dimension: cell.dimension.clone(),
                 obstacle_pct: *o,
             })
             .collect();

@@ -59,7 +59,7 @@ pub enum AnalysisError {
         region: String,
         neighbor: String,
     },
-    #[error("{file}: no group for region(s) {}", regions.join(", "))]
+    #[error("{file}: no group for {} region(s): {}", regions.len(), abbreviate(regions))]
     UngroupedRegions { file: String, regions: Vec<String> },
     #[error("{what} needs non-negative values, found {count} negative value(s)")]
     NegativeValues { what: &'static str, count: usize },
@@ -79,6 +79,20 @@ pub enum AnalysisError {
     },
     #[error("internal data error: {0}")]
     Polars(#[from] polars::error::PolarsError),
+}
+
+/// The first ten names, then "… and N more".
+fn abbreviate(names: &[String]) -> String {
+    let shown = names
+        .iter()
+        .take(10)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    match names.len().saturating_sub(10) {
+        0 => shown,
+        more => format!("{shown} … and {more} more"),
+    }
 }
 
 impl AnalysisError {
@@ -103,6 +117,8 @@ impl AnalysisError {
 /// Region → group (e.g. the NBS four regions East / Central / West / Northeast).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct GroupMap {
+    /// The file the map came from, for error messages.
+    source: String,
     groups: BTreeMap<String, String>,
 }
 
@@ -146,7 +162,10 @@ impl GroupMap {
                 });
             }
         }
-        Ok(Self { groups })
+        Ok(Self {
+            source: file.to_owned(),
+            groups,
+        })
     }
 
     /// The group of `region`, if mapped.
@@ -155,7 +174,7 @@ impl GroupMap {
     }
 
     /// The groups of `regions` in order, or the list of regions that have no group.
-    pub fn assign(&self, regions: &[String], file: &str) -> Result<Vec<String>, AnalysisError> {
+    pub fn assign(&self, regions: &[String]) -> Result<Vec<String>, AnalysisError> {
         let missing: Vec<String> = regions
             .iter()
             .filter(|r| !self.groups.contains_key(r.as_str()))
@@ -163,7 +182,7 @@ impl GroupMap {
             .collect();
         if !missing.is_empty() {
             return Err(AnalysisError::UngroupedRegions {
-                file: file.to_owned(),
+                file: self.source.clone(),
                 regions: missing,
             });
         }
@@ -344,10 +363,11 @@ mod tests {
         assert!(err.to_string().contains("line 3"), "{err}");
         let map = GroupMap::from_csv("region,group\nA,x\nB,y\n", "g.csv").unwrap();
         assert_eq!(map.group_of("B"), Some("y"));
-        let err = map
-            .assign(&["A".to_owned(), "C".to_owned()], "g.csv")
-            .unwrap_err();
+        let err = map.assign(&["A".to_owned(), "C".to_owned()]).unwrap_err();
         assert_eq!(err.code(), "analysis.ungrouped_region");
-        assert!(err.to_string().contains('C'));
+        assert_eq!(err.to_string(), "g.csv: no group for 1 region(s): C");
+        let many: Vec<String> = (0..12).map(|i| format!("r{i}")).collect();
+        let err = map.assign(&many).unwrap_err().to_string();
+        assert!(err.ends_with("r9 … and 2 more"), "{err}");
     }
 }

@@ -17,7 +17,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use polars::prelude::DataFrame;
+use polars::prelude::*;
 use serde::Serialize;
 
 use super::diagnosis::{CouplingForm, CouplingRow, Obstacle, coupling};
@@ -176,10 +176,10 @@ pub fn analyse(
     let china_set = china::is_province_set(regions);
 
     let (grouping, labels) = match groups {
-        Some(g) => ("given", g.assign(regions, "groups")?),
+        Some(g) => ("given", g.assign(regions)?),
         None if china_set => {
             notices.push("groups: using the bundled NBS four-region grouping".to_owned());
-            ("cn-nbs-4", china::nbs_groups()?.assign(regions, "groups")?)
+            ("cn-nbs-4", china::nbs_groups()?.assign(regions)?)
         }
         None => {
             notices.push(
@@ -420,6 +420,39 @@ pub fn analyse(
     out.coupling = coupling(scores, options.coupling)?;
     out.notices = notices;
     Ok(out)
+}
+
+/// Parse a score CSV (`nqp compute --out` output) from memory: `region` read as text (codes
+/// like `110000` stay text), numbers as f64, `""`/`NA` as missing, the whole file scanned for
+/// types. `source` names the file in errors.
+pub fn scores_from_csv(bytes: &[u8], source: &str) -> Result<DataFrame, AnalysisError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| AnalysisError::BadInput {
+        file: source.to_owned(),
+        line: 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count(),
+        message: "not UTF-8 text".to_owned(),
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let frame = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(None)
+        .with_schema_overwrite(Some(Arc::new(Schema::from_iter([Field::new(
+            "region".into(),
+            DataType::String,
+        )]))))
+        .map_parse_options(|p| {
+            p.with_null_values(Some(NullValues::AllColumns(vec!["".into(), "NA".into()])))
+        })
+        .into_reader_with_file_handle(std::io::Cursor::new(text.as_bytes().to_vec()))
+        .finish()
+        .map_err(|e| AnalysisError::BadInput {
+            file: source.to_owned(),
+            line: 1,
+            message: e.to_string(),
+        })?;
+    Ok(frame)
 }
 
 /// Run [`analyse`] and write its CSV files into `out_dir` (created if missing): dagum.csv,

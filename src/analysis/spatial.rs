@@ -97,20 +97,15 @@ impl SpatialWeights {
     /// (S0, S1, S2) as in libpysal: S0 = Σ w_ij, S1 = ½ Σ (w_ij + w_ji)², S2 = Σ_i (w_i· + w_·i)².
     fn moments(&self) -> (f64, f64, f64) {
         let w = self.dense();
-        let n = self.len();
-        let mut s0 = 0.0;
+        let s0: f64 = w.iter().flatten().sum();
         let mut s1 = 0.0;
         let mut s2 = 0.0;
-        for i in 0..n {
-            let mut row = 0.0;
-            let mut column = 0.0;
-            for j in 0..n {
-                s0 += w[i][j];
-                s1 += (w[i][j] + w[j][i]).powi(2);
-                row += w[i][j];
-                column += w[j][i];
+        for (i, row) in w.iter().enumerate() {
+            let column: f64 = w.iter().map(|r| r[i]).sum();
+            s2 += (row.iter().sum::<f64>() + column).powi(2);
+            for (j, wij) in row.iter().enumerate() {
+                s1 += (wij + w[j][i]).powi(2);
             }
-            s2 += (row + column).powi(2);
         }
         (s0, s1 / 2.0, s2)
     }
