@@ -182,11 +182,6 @@ impl Store {
         Ok(store)
     }
 
-    /// The data dir this store lives in.
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn conn(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave a half-done change: an open
         // `Transaction` rolls back when dropped during unwinding. So the connection is sound.
@@ -567,8 +562,9 @@ impl Store {
             return Err(e.into());
         }
         drop(conn);
-        if moved {
-            fs::remove_dir_all(&graveyard).map_err(StoreError::io(&graveyard))?;
+        // The purge is committed; a directory that will not go away now is swept at start-up.
+        if moved && let Err(e) = fs::remove_dir_all(&graveyard) {
+            tracing::warn!(path = %graveyard.display(), error = %e, "purged files not removed yet");
         }
         Ok(())
     }
