@@ -49,14 +49,11 @@ pub fn province_adjacency() -> Result<Adjacency, AnalysisError> {
     Adjacency::from_csv(ADJACENCY, "data/geo/cn-provinces-adjacency.csv")
 }
 
-/// True when `regions` are exactly the 31 province codes of the bundled region set.
+/// True when every one of `regions` (at least one) is a province code of the bundled region
+/// set: the 31 provinces, or a subset such as the 30 without Tibet that many papers use.
 pub fn is_province_set(regions: &[String]) -> bool {
-    nbs_groups().is_ok_and(|g| {
-        let mut ours: Vec<&str> = regions.iter().map(String::as_str).collect();
-        ours.sort_unstable();
-        ours.dedup();
-        ours.len() == 31 && ours.iter().all(|r| g.group_of(r).is_some())
-    })
+    !regions.is_empty()
+        && nbs_groups().is_ok_and(|g| regions.iter().all(|r| g.group_of(r).is_some()))
 }
 
 #[cfg(test)]
@@ -110,5 +107,13 @@ mod tests {
             ]
         );
         assert_eq!(a.neighbors("CN-NM").count(), 8);
+    }
+
+    #[test]
+    fn province_sets_include_subsets_but_not_other_codes() {
+        let some = vec!["CN-BJ".to_owned(), "CN-XJ".to_owned()];
+        assert!(is_province_set(&some));
+        assert!(!is_province_set(&["CN-BJ".to_owned(), "UKC1".to_owned()]));
+        assert!(!is_province_set(&[]));
     }
 }

@@ -3,12 +3,13 @@
 //!
 //! Grouping and contiguity fallbacks (also stated in `nqp analyse --help`):
 //! - groups given → used (every region must have a group);
-//! - no groups, and the regions are exactly the 31 China province codes → the bundled NBS
-//!   four regions (East / Central / West / Northeast);
+//! - no groups, and every region is a China province code (all 31, or a subset such as the 30
+//!   without Tibet) → the bundled NBS four regions (East / Central / West / Northeast);
 //! - otherwise one group `all`: Dagum and Theil report totals with within = total, and β
 //!   convergence is estimated for `all` only.
 //! - adjacency given → used (regions it does not list have no neighbours: PySAL islands);
-//! - no adjacency, 31 China provinces → the bundled contiguity (`data/geo/`);
+//! - no adjacency, China province codes → the bundled contiguity (`data/geo/`), restricted to
+//!   the provinces present;
 //! - otherwise Moran's I and LISA are skipped (no `moran.csv` / `lisa.csv`) with a notice.
 //!
 //! A statistic that is undefined for one year and measure (constant values, negative values
@@ -198,7 +199,7 @@ pub fn analyse(
         }
         None => {
             notices.push(
-                "adjacency: none given and the regions are not the 31 China provinces; Moran's I and LISA skipped"
+                "adjacency: none given and the regions are not China province codes; Moran's I and LISA skipped"
                     .to_owned(),
             );
             ("none", None)
@@ -458,7 +459,10 @@ pub fn scores_from_csv(bytes: &[u8], source: &str) -> Result<DataFrame, Analysis
 /// Run [`analyse`] and write its CSV files into `out_dir` (created if missing): dagum.csv,
 /// dagum_groups.csv, theil.csv, sigma.csv, beta.csv, kernel.csv, markov.csv, moran.csv and
 /// lisa.csv (when a contiguity is available) and coupling.csv. Floats are written in shortest
-/// round-trip form; an undefined value is an empty field.
+/// round-trip form; an undefined value is an empty field. dagum_groups.csv lists every G_jj
+/// (`group_a = group_b`) in ascending order of the group means, then every G_jh with `group_a`
+/// the lower-mean group. coupling.csv adds `class_zh` and `class_level` (1–10) after `class`
+/// (the English label).
 pub fn write_all(
     scores: &DataFrame,
     groups: Option<&GroupMap>,

@@ -23,15 +23,16 @@ weights, which a score file does not carry).
 
 Groups (Dagum, Theil, beta by group):
   --groups FILE        region,group CSV; every region of the scores must be listed.
-  no --groups          the bundled NBS East/Central/West/Northeast grouping when the regions
-                       are exactly the 31 China province codes (CN-BJ ... CN-XJ); otherwise one
-                       group 'all' (decompositions then show within = total).
+  no --groups          the bundled NBS East/Central/West/Northeast grouping when every region
+                       is a China province code (CN-BJ ... CN-XJ: all 31 or a subset, e.g. the
+                       30 without Tibet); otherwise one group 'all' (within = total).
 Contiguity (Moran's I, LISA):
   --adjacency FILE     region,neighbor CSV, symmetric (both directions listed; checked).
                        Regions without neighbours get a zero weight row (PySAL 'islands').
   no --adjacency       the bundled 31-province contiguity (data/geo/; Hainan linked to
-                       Guangdong) for the 31 China provinces; otherwise Moran's I and LISA are
-                       skipped with a message and moran.csv / lisa.csv are not written.
+                       Guangdong) for China province codes, restricted to those present;
+                       otherwise Moran's I and LISA are skipped with a message and
+                       moran.csv / lisa.csv are not written.
 Conventions: CV with the population sd (ddof 0); kernel bandwidth 0.9*min(sd, IQR/1.34)*n^-1/5
 (sd ddof 1, numpy linear quantiles), 128 points from min-3h to max+3h; beta convergence over
 T = last year - first year; Markov classes = quartiles of all region-years (upper bounds

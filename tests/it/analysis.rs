@@ -456,3 +456,35 @@ fn report_with_given_groups_and_an_island() {
     .unwrap_err();
     assert_eq!(err.code(), "analysis.ungrouped_region");
 }
+
+#[test]
+fn report_for_30_provinces_without_tibet_still_uses_the_bundled_defaults() {
+    let r = reference();
+    let scores = china_scores(&r)
+        .lazy()
+        .filter(col("region").neq(lit("CN-XZ")))
+        .collect()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let report = write_all(&scores, None, None, dir.path(), &ReportOptions::default()).unwrap();
+    assert!(
+        report
+            .notices
+            .iter()
+            .any(|n| n.contains("bundled 31-province contiguity"))
+    );
+    assert!(
+        !report
+            .notices
+            .iter()
+            .any(|n| n.contains("without neighbours"))
+    );
+    let (_, rows) = read_rows(&dir.path().join("lisa.csv"));
+    assert_eq!(rows.len(), 3 * 4 * 30);
+    let (_, rows) = read_rows(&dir.path().join("beta.csv"));
+    let west = rows
+        .iter()
+        .find(|r| r[0] == "score" && r[1] == "West")
+        .unwrap();
+    assert_eq!(west[7], "11", "West without Tibet");
+}
