@@ -488,3 +488,97 @@ fn report_for_30_provinces_without_tibet_still_uses_the_bundled_defaults() {
         .unwrap();
     assert_eq!(west[7], "11", "West without Tibet");
 }
+
+type Ring = Vec<(f64, f64)>;
+
+fn province_rings(geometry: &Value) -> Vec<Ring> {
+    let ring = |r: &Value| -> Ring {
+        r.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+            .collect()
+    };
+    let polygons: Vec<&Value> = match geometry["type"].as_str().unwrap() {
+        "Polygon" => vec![&geometry["coordinates"]],
+        "MultiPolygon" => geometry["coordinates"].as_array().unwrap().iter().collect(),
+        other => panic!("unexpected geometry {other}"),
+    };
+    polygons
+        .iter()
+        .flat_map(|p| p.as_array().unwrap().iter().map(ring))
+        .collect()
+}
+
+fn segment_distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
+    let (x, y) = (a.0 + t * dx - p.0, a.1 + t * dy - p.1);
+    (x * x + y * y).sqrt()
+}
+
+/// Re-derives the committed contiguity from the Natural Earth polygons with an independent
+/// criterion (make_adjacency.py measures shared boundary length with shapely): two provinces
+/// are neighbours when at least two vertices of one lie within 0.01° of the other's boundary.
+/// On this file neighbours have ≥ 3 such vertices and non-neighbours none.
+#[test]
+#[ignore = "needs ../shared/data"]
+fn bundled_contiguity_matches_the_natural_earth_borders() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/boundaries/china_provinces_ne50m.geojson");
+    let text = std::fs::read_to_string(&path).expect("shared boundaries file");
+    let geo: Value = serde_json::from_str(&text).unwrap();
+    let provinces: Vec<(String, Vec<Ring>)> = geo["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let code = f["properties"]["iso_3166_2"].as_str().unwrap().to_owned();
+            (code, province_rings(&f["geometry"]))
+        })
+        .collect();
+    assert_eq!(provinces.len(), 31);
+    let tol = 0.01;
+    let near_vertices = |a: &[Ring], b: &[Ring]| {
+        a.iter()
+            .flatten()
+            .filter(|p| {
+                b.iter().any(|ring| {
+                    ring.windows(2)
+                        .any(|s| segment_distance(**p, s[0], s[1]) < tol)
+                })
+            })
+            .count()
+    };
+    let mut derived = Vec::new();
+    for (i, (ca, ra)) in provinces.iter().enumerate() {
+        for (cb, rb) in &provinces[i + 1..] {
+            if near_vertices(ra, rb) >= 2 {
+                let mut pair = [ca.clone(), cb.clone()];
+                pair.sort();
+                derived.push(pair);
+            }
+        }
+    }
+    derived.sort();
+    let bundled = nqp::analysis::china::province_adjacency().unwrap();
+    let mut committed: Vec<[String; 2]> = provinces
+        .iter()
+        .flat_map(|(c, _)| {
+            bundled
+                .neighbors(c)
+                .filter(|n| c.as_str() < *n)
+                .map(|n| [c.clone(), n.to_owned()])
+                .collect::<Vec<_>>()
+        })
+        .filter(|p| p != &["CN-GD".to_owned(), "CN-HI".to_owned()])
+        .collect();
+    committed.sort();
+    assert_eq!(derived.len(), 68);
+    assert_eq!(derived, committed);
+}
