@@ -70,6 +70,19 @@ impl PageError {
                     details,
                 }
             }
+            Error::Store(ref e)
+                if matches!(
+                    e.as_ref(),
+                    crate::store::StoreError::Conflict(_) | crate::store::StoreError::Invalid(_)
+                ) =>
+            {
+                PageError {
+                    status: StatusCode::CONFLICT,
+                    lang,
+                    message: error_message("conflict", &err.to_string(), lang),
+                    details: Vec::new(),
+                }
+            }
             Error::Conflict(_) => PageError {
                 status: StatusCode::CONFLICT,
                 lang,
