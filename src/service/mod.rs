@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::Serialize;
 
+pub mod analysis;
 pub mod bundled;
 pub mod dashboard;
 pub mod datasets;

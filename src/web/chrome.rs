@@ -3,7 +3,7 @@
 //! Owns: the data `templates/base.html` needs. Must not: hold page content.
 
 use super::ctx::PageCtx;
-use super::i18n::Texts;
+use super::i18n::{AnalysisTexts, Texts};
 use crate::service::dashboard::Dataset;
 use crate::types::Lang;
 
@@ -14,9 +14,13 @@ pub struct Chrome {
     pub compare_url: String,
     pub methodology_url: String,
     pub datasets_url: String,
+    pub analysis_url: String,
+    /// Labels of the analysis section (its navigation entry).
+    pub a: &'static AnalysisTexts,
     pub lang_url: String,
     pub other_lang: &'static str,
-    /// Which navigation entry is current: "rankings", "compare", "methodology" or "".
+    /// Which navigation entry is current: "rankings", "compare", "analysis", "methodology",
+    /// "datasets" or "".
     pub active: &'static str,
     pub dataset_title: String,
     pub version: String,
@@ -39,6 +43,8 @@ impl Chrome {
             compare_url: format!("/compare{q}"),
             methodology_url: format!("/methodology{q}"),
             datasets_url: format!("/datasets{q}"),
+            analysis_url: format!("/analysis/disparities{q}"),
+            a: AnalysisTexts::get(lang),
             lang_url: format!("/?lang={}", other.as_str()),
             other_lang: other.as_str(),
             active: "",
@@ -61,6 +67,8 @@ impl Chrome {
             compare_url: ctx.url("/compare", &[]),
             methodology_url: ctx.url("/methodology", &[]),
             datasets_url: ctx.url("/datasets", &[]),
+            analysis_url: ctx.url("/analysis/disparities", &[]),
+            a: AnalysisTexts::get(ctx.lang),
             lang_url: ctx.lang_switch_url(),
             other_lang: other.as_str(),
             active,

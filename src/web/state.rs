@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::method::MethodSpec;
+use crate::service::analysis::AnalysisView;
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::datasets::{self, BUNDLED_ID, StagedUpload};
 use crate::store::Store;
@@ -32,6 +33,8 @@ struct Inner {
     /// Stored versions opened so far, by content hash.
     loaded: Mutex<HashMap<String, Arc<Dataset>>>,
     cache: Mutex<HashMap<(String, String), Arc<ResultTables>>>,
+    /// The analyses of a cached result, keyed the same way (computed on first use).
+    analyses: Mutex<HashMap<(String, String), Arc<AnalysisView>>>,
     staged: Mutex<VecDeque<(String, String, Arc<StagedUpload>)>>,
     /// Bumped on every change to the store: part of every ETag, so "latest" views refresh.
     generation: AtomicU64,
@@ -71,6 +74,7 @@ impl AppState {
                 store,
                 loaded: Mutex::new(HashMap::new()),
                 cache: Mutex::new(HashMap::new()),
+                analyses: Mutex::new(HashMap::new()),
                 staged: Mutex::new(VecDeque::new()),
                 generation: AtomicU64::new(0),
                 upload_limit,
@@ -155,6 +159,27 @@ impl AppState {
         .map_err(|e| Error::Internal(format!("compute task failed: {e}")))??;
         let mut cache = lock(&self.inner.cache);
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(tables))))
+    }
+
+    /// The analyses (inequality, dynamics, spatial, diagnosis) of `dataset` under `spec`,
+    /// computed once on a blocking thread from the cached result and kept like it.
+    pub async fn analysis_for(
+        &self,
+        dataset: Arc<Dataset>,
+        spec: &MethodSpec,
+    ) -> Result<Arc<AnalysisView>> {
+        let key = (dataset.version.clone(), crate::service::method_key(spec));
+        if let Some(hit) = lock(&self.inner.analyses).get(&key) {
+            return Ok(Arc::clone(hit));
+        }
+        let tables = self.tables_for(Arc::clone(&dataset), spec).await?;
+        let view = tokio::task::spawn_blocking(move || {
+            crate::service::analysis::analysis_view(&dataset, &tables)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("analysis task failed: {e}")))??;
+        let mut cache = lock(&self.inner.analyses);
+        Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(view))))
     }
 
     /// Keep a validated upload until it is committed; returns its id.

@@ -1,7 +1,8 @@
 //! Colour classes for choropleths: class breaks computed once over *all* years, so one colour
 //! means the same value range on every year's map.
 //!
-//! Owns: `Bins` (breaks + YlGnBu colours + legend labels). Must not: look at regions or years.
+//! Owns: `Bins` (breaks + YlGnBu colours + legend labels; or categorical classes with their own
+//! colours and labels, e.g. LISA clusters). Must not: look at regions or years.
 
 use super::ChartError;
 use super::palette;
@@ -11,6 +12,8 @@ use super::palette;
 pub struct Bins {
     edges: Vec<f64>,
     colors: &'static [&'static str],
+    /// Legend labels of categorical classes (`None`: ranges "a – b" from the breaks).
+    names: Option<Vec<String>>,
 }
 
 impl Bins {
@@ -72,7 +75,33 @@ impl Bins {
             k,
             reason: "no palette".into(),
         })?;
-        Ok(Bins { edges, colors })
+        Ok(Bins {
+            edges,
+            colors,
+            names: None,
+        })
+    }
+
+    /// Categorical classes: the value `i` (0, 1, …) is class `i`, drawn in `colors[i]` and
+    /// labelled `names[i]` in the legend. The map takes a class index as its value, so
+    /// categories need no second colouring path in the renderer.
+    pub fn categories(
+        names: Vec<String>,
+        colors: &'static [&'static str],
+    ) -> Result<Bins, ChartError> {
+        let k = names.len();
+        check_k(k)?;
+        if colors.len() != k {
+            return Err(ChartError::Bins {
+                k,
+                reason: format!("{} colours for {k} categories", colors.len()),
+            });
+        }
+        Ok(Bins {
+            edges: (0..=k).map(|i| i as f64).collect(),
+            colors,
+            names: Some(names),
+        })
     }
 
     /// Number of classes.
@@ -105,8 +134,11 @@ impl Bins {
         self.class_of(v).map(|c| self.colors[c])
     }
 
-    /// Legend labels "a – b", with just enough decimals that neighbouring breaks differ.
+    /// Legend labels "a – b" (categorical bins: their names), with just enough decimals that neighbouring breaks differ.
     pub fn labels(&self) -> Vec<String> {
+        if let Some(names) = &self.names {
+            return names.clone();
+        }
         let span = self.edges[self.edges.len() - 1] - self.edges[0];
         let mut decimals = if span > 0.0 {
             (2.0 - span.log10().floor()).clamp(0.0, 6.0) as usize
@@ -192,5 +224,19 @@ mod tests {
         assert_eq!(l, vec!["0.1000 – 0.1001", "0.1001 – 0.2000"]);
         let big = Bins::from_edges(vec![0.0, 500.0, 1000.0]).unwrap();
         assert_eq!(big.labels(), vec!["0 – 500", "500 – 1000"]);
+    }
+
+    #[test]
+    fn categories_map_class_indices_to_their_colours_and_names() {
+        const COLORS: [&str; 3] = ["#D55E00", "#0072B2", "#d9d9d9"];
+        let names = vec!["HH".to_owned(), "LL".to_owned(), "n.s.".to_owned()];
+        let b = Bins::categories(names.clone(), &COLORS).unwrap();
+        assert_eq!(b.k(), 3);
+        assert_eq!(b.class_of(0.0), Some(0));
+        assert_eq!(b.color_of(1.0), Some("#0072B2"));
+        assert_eq!(b.color_of(2.0), Some("#d9d9d9"));
+        assert_eq!(b.labels(), names);
+        assert!(Bins::categories(vec!["a".into()], &COLORS).is_err());
+        assert!(Bins::categories(Vec::new(), &[]).is_err());
     }
 }

@@ -50,7 +50,7 @@ pub fn quadrant(z: f64, lag: f64) -> usize {
 }
 
 /// Okabe–Ito colours (see `palette`) of the quadrants: HH vermillion, LH sky blue, LL blue, HL orange.
-const QUADRANT_COLORS: [&str; 4] = ["#D55E00", "#56B4E9", "#0072B2", "#E69F00"];
+pub const QUADRANT_COLORS: [&str; 4] = ["#D55E00", "#56B4E9", "#0072B2", "#E69F00"];
 
 /// Renders the plot: one `circle.point` per finite point, linked when it has an `href`.
 pub fn render(spec: &MoranSpec<'_>) -> String {

@@ -2,6 +2,7 @@
 //! formats it into a template struct and renders it. Number formatting lives here and in the
 //! templates only.
 
+pub mod analysis;
 pub mod compare;
 pub mod datasets;
 pub mod indicator;

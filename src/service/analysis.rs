@@ -1,0 +1,348 @@
+//! Service: the follow-up analyses of a computed index, laid out for the dashboard's analysis
+//! pages, the region profile and their CSV / JSON downloads.
+//!
+//! Owns: choosing the grouping (the dataset's region set) and contiguity (the bundled one for
+//! the 31 China provinces, as `analysis::report::analyse` does), running every analysis once
+//! per (dataset version, method) — the web state caches the [`AnalysisView`] — and the tables
+//! the downloads serve. Must not: compute any statistic itself (that is `crate::analysis`),
+//! format numbers for display, or know HTTP.
+
+use std::collections::BTreeMap;
+
+use polars::prelude::*;
+
+use super::dashboard::{Dataset, ResultTables};
+use super::download::neutralise_frame;
+use crate::analysis::diagnosis::{CouplingRow, DimensionObstacle, Obstacle, ObstacleRow, obstacle};
+use crate::analysis::report::{AnalysisResults, ReportOptions, analyse};
+use crate::analysis::spatial::SpatialWeights;
+use crate::analysis::{Adjacency, AnalysisError, GroupMap, MEASURES, china};
+use crate::error::{Error, Result};
+
+/// Everything the analysis pages and the region profile show, computed once.
+#[derive(Debug, Clone)]
+pub struct AnalysisView {
+    pub results: AnalysisResults,
+    /// Obstacle degrees of every region-year (from the normalised values and weights).
+    pub obstacles: Obstacle,
+    /// The contiguity Moran's I and LISA used (`None`: spatial analyses skipped).
+    pub adjacency: Option<Adjacency>,
+}
+
+/// The analysis stage reports structural failures only (a statistic undefined for one year is
+/// skipped with a notice), so on a dashboard dataset that passed ingest they are internal.
+fn internal(e: AnalysisError) -> Error {
+    Error::Internal(format!("{}: {e}", e.code()))
+}
+
+/// The groups of the dataset's region set, when every scored region has one (else `None`, and
+/// `analyse` falls back to the bundled NBS grouping for the 31 provinces or one group `all`).
+pub fn dataset_groups(ds: &Dataset, tables: &ResultTables) -> Option<GroupMap> {
+    let mut pairs = BTreeMap::new();
+    for row in &tables.scores {
+        let group = ds.region_group(&row.region)?;
+        pairs.insert(row.region.clone(), group);
+    }
+    GroupMap::from_pairs(pairs).ok()
+}
+
+/// Run every analysis on the dataset's computed index (default report options: 999
+/// permutations, fixed seed, standard coupling form).
+pub fn analysis_view(ds: &Dataset, tables: &ResultTables) -> Result<AnalysisView> {
+    let groups = dataset_groups(ds, tables);
+    let results = analyse(
+        &tables.result.scores,
+        groups.as_ref(),
+        None,
+        &ReportOptions::default(),
+    )
+    .map_err(internal)?;
+    let adjacency = match results.contiguity {
+        "cn-provinces" => Some(china::province_adjacency().map_err(internal)?),
+        _ => None,
+    };
+    let obstacles =
+        obstacle(&tables.result.normalised, &tables.result.weights).map_err(internal)?;
+    Ok(AnalysisView {
+        results,
+        obstacles,
+        adjacency,
+    })
+}
+
+/// True for the measures the analyses run on (`score` and the three dimensions).
+pub fn is_measure(measure: &str) -> bool {
+    MEASURES.contains(&measure)
+}
+
+/// `(region, value)` of `measure` in `year` for every region with a value, in table order.
+pub fn year_values(tables: &ResultTables, measure: &str, year: i32) -> Vec<(String, f64)> {
+    tables
+        .scores
+        .iter()
+        .filter(|r| r.year == year)
+        .filter_map(|r| {
+            let v = match measure {
+                "score" => r.score,
+                other => other.parse().ok().and_then(|d| r.dimension(d)),
+            }?;
+            v.is_finite().then(|| (r.region.clone(), v))
+        })
+        .collect()
+}
+
+/// One point of the Moran scatter plot.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MoranPointData {
+    pub region: String,
+    /// Standardised value (population sd, as the LISA statistic uses).
+    pub z: f64,
+    /// Its spatial lag Σ_j w_ij z_j under row-standardised contiguity.
+    pub lag: f64,
+}
+
+/// The Moran scatter of `measure` in `year`: empty without a contiguity or with constant values.
+pub fn moran_points(
+    view: &AnalysisView,
+    tables: &ResultTables,
+    measure: &str,
+    year: i32,
+) -> Vec<MoranPointData> {
+    let Some(adjacency) = &view.adjacency else {
+        return Vec::new();
+    };
+    let values = year_values(tables, measure, year);
+    let n = values.len() as f64;
+    if values.len() < 2 {
+        return Vec::new();
+    }
+    let mean = values.iter().map(|(_, v)| v).sum::<f64>() / n;
+    let sd = (values.iter().map(|(_, v)| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    if !sd.is_finite() || sd <= 0.0 {
+        return Vec::new();
+    }
+    let z: Vec<f64> = values.iter().map(|(_, v)| (v - mean) / sd).collect();
+    let names: Vec<&str> = values.iter().map(|(r, _)| r.as_str()).collect();
+    let lag = SpatialWeights::from_adjacency(&names, adjacency).lag(&z);
+    values
+        .into_iter()
+        .zip(z.into_iter().zip(lag))
+        .map(|((region, _), (z, lag))| MoranPointData { region, z, lag })
+        .collect()
+}
+
+/// What the region profile shows of the diagnosis for one year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionDiagnosis {
+    /// The largest obstacles, largest first (at most `diagnosis::TOP_OBSTACLES`).
+    pub top: Vec<ObstacleRow>,
+    /// Obstacle degree summed per dimension.
+    pub dimensions: Vec<DimensionObstacle>,
+    pub coupling: Option<CouplingRow>,
+}
+
+pub fn region_diagnosis(view: &AnalysisView, region: &str, year: i32) -> RegionDiagnosis {
+    let here = |r: &str, y: i32| r == region && y == year;
+    RegionDiagnosis {
+        top: view
+            .obstacles
+            .top
+            .iter()
+            .filter(|(_, o)| here(&o.region, o.year))
+            .map(|(_, o)| o.clone())
+            .collect(),
+        dimensions: view
+            .obstacles
+            .dimensions
+            .iter()
+            .filter(|d| here(&d.region, d.year))
+            .cloned()
+            .collect(),
+        coupling: view
+            .results
+            .coupling
+            .iter()
+            .find(|c| here(&c.region, c.year))
+            .cloned(),
+    }
+}
+
+/// The downloadable tables of each analysis page.
+pub const PAGE_TABLES: [(&str, &[&str]); 3] = [
+    ("disparities", &["dagum", "dagum_groups", "theil", "sigma"]),
+    ("dynamics", &["kernel", "beta", "markov"]),
+    ("spatial", &["moran", "lisa"]),
+];
+
+/// One analysis table as a frame (rows of `measure` only, when given); `None` for an unknown
+/// table name or a spatial table when no contiguity was available.
+pub fn table_frame(view: &AnalysisView, table: &str, measure: Option<&str>) -> Result<Option<DataFrame>> {
+    let r = &view.results;
+    let keep = |m: &str| measure.is_none_or(|want| want == m);
+    let frame = match table {
+        "dagum" => {
+            let rows: Vec<_> = r.dagum.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "total" => rows.iter().map(|d| d.total).collect::<Vec<_>>(),
+                "within" => rows.iter().map(|d| d.within).collect::<Vec<_>>(),
+                "between" => rows.iter().map(|d| d.between).collect::<Vec<_>>(),
+                "transvariation" => rows.iter().map(|d| d.transvariation).collect::<Vec<_>>(),
+            )?
+        }
+        "dagum_groups" => {
+            let rows: Vec<_> = r.dagum_groups.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "group_a" => rows.iter().map(|d| d.group_a.as_str()).collect::<Vec<_>>(),
+                "group_b" => rows.iter().map(|d| d.group_b.as_str()).collect::<Vec<_>>(),
+                "gini" => rows.iter().map(|d| d.gini).collect::<Vec<_>>(),
+            )?
+        }
+        "theil" => {
+            let rows: Vec<_> = r.theil.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "total" => rows.iter().map(|d| d.total).collect::<Vec<_>>(),
+                "within" => rows.iter().map(|d| d.within).collect::<Vec<_>>(),
+                "between" => rows.iter().map(|d| d.between).collect::<Vec<_>>(),
+            )?
+        }
+        "sigma" => {
+            let rows: Vec<_> = r.sigma.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "cv" => rows.iter().map(|d| d.cv).collect::<Vec<_>>(),
+            )?
+        }
+        "kernel" => {
+            let rows: Vec<_> = r.kernel.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "x" => rows.iter().map(|d| d.x).collect::<Vec<_>>(),
+                "density" => rows.iter().map(|d| d.density).collect::<Vec<_>>(),
+            )?
+        }
+        "beta" => {
+            let rows: Vec<_> = r.beta.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "group" => rows.iter().map(|d| d.group.as_str()).collect::<Vec<_>>(),
+                "alpha" => rows.iter().map(|d| d.alpha).collect::<Vec<_>>(),
+                "beta" => rows.iter().map(|d| d.beta).collect::<Vec<_>>(),
+                "se_beta" => rows.iter().map(|d| d.se_beta).collect::<Vec<_>>(),
+                "t_beta" => rows.iter().map(|d| d.t_beta).collect::<Vec<_>>(),
+                "r2" => rows.iter().map(|d| d.r2).collect::<Vec<_>>(),
+                "n" => rows.iter().map(|d| d.n as u64).collect::<Vec<_>>(),
+            )?
+        }
+        "markov" => {
+            let rows: Vec<_> = r.markov.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "from_class" => rows.iter().map(|d| u32::from(d.from_class)).collect::<Vec<_>>(),
+                "to_class" => rows.iter().map(|d| u32::from(d.to_class)).collect::<Vec<_>>(),
+                "count" => rows.iter().map(|d| d.count).collect::<Vec<_>>(),
+                "probability" => rows.iter().map(|d| d.probability).collect::<Vec<_>>(),
+            )?
+        }
+        "moran" => {
+            let Some(all) = &r.moran else { return Ok(None) };
+            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "i" => rows.iter().map(|d| d.i).collect::<Vec<_>>(),
+                "expected_i" => rows.iter().map(|d| d.expected_i).collect::<Vec<_>>(),
+                "z_norm" => rows.iter().map(|d| d.z_norm).collect::<Vec<_>>(),
+                "p_norm" => rows.iter().map(|d| d.p_norm).collect::<Vec<_>>(),
+                "p_perm" => rows.iter().map(|d| d.p_perm).collect::<Vec<_>>(),
+            )?
+        }
+        "lisa" => {
+            let Some(all) = &r.lisa else { return Ok(None) };
+            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "region" => rows.iter().map(|d| d.region.as_str()).collect::<Vec<_>>(),
+                "local_i" => rows.iter().map(|d| d.local_i).collect::<Vec<_>>(),
+                "quadrant" => rows.iter().map(|d| d.quadrant).collect::<Vec<_>>(),
+                "p_perm" => rows.iter().map(|d| d.p_perm).collect::<Vec<_>>(),
+            )?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(frame))
+}
+
+/// A table as CSV with formula-like text cells neutralised (group names come from user files).
+pub fn table_csv(frame: &DataFrame) -> Result<Vec<u8>> {
+    super::frame_to_csv(&neutralise_frame(frame)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view_with(adjacency: Option<Adjacency>) -> AnalysisView {
+        let results = AnalysisResults {
+            grouping: "single",
+            contiguity: "none",
+            dagum: Vec::new(),
+            dagum_groups: vec![crate::analysis::report::DagumGroupRow {
+                year: 2020,
+                measure: "score".into(),
+                group_a: "=cmd".into(),
+                group_b: "=cmd".into(),
+                gini: 0.25,
+            }],
+            theil: Vec::new(),
+            sigma: Vec::new(),
+            beta: Vec::new(),
+            kernel: Vec::new(),
+            markov: Vec::new(),
+            moran: None,
+            lisa: None,
+            coupling: Vec::new(),
+            notices: Vec::new(),
+        };
+        AnalysisView {
+            results,
+            obstacles: Obstacle {
+                rows: Vec::new(),
+                top: Vec::new(),
+                dimensions: Vec::new(),
+            },
+            adjacency,
+        }
+    }
+
+    #[test]
+    fn tables_filter_by_measure_and_neutralise_text() {
+        let view = view_with(None);
+        let frame = table_frame(&view, "dagum_groups", Some("score")).unwrap().unwrap();
+        assert_eq!(frame.height(), 1);
+        let csv = String::from_utf8(table_csv(&frame).unwrap()).unwrap();
+        assert_eq!(
+            csv.lines().nth(1),
+            Some("2020,score,'=cmd,'=cmd,0.25"),
+            "{csv}"
+        );
+        let tools = table_frame(&view, "dagum_groups", Some("tools")).unwrap().unwrap();
+        assert_eq!(tools.height(), 0);
+        assert!(table_frame(&view, "moran", None).unwrap().is_none());
+        assert!(table_frame(&view, "nonsense", None).unwrap().is_none());
+    }
+
+    #[test]
+    fn is_measure_accepts_score_and_dimensions_only() {
+        assert!(is_measure("score") && is_measure("objects"));
+        assert!(!is_measure("rank") && !is_measure(""));
+    }
+}

@@ -1,0 +1,778 @@
+//! `/analysis/{page}` — the analysis pages: `disparities` (Dagum Gini decomposition, group Ginis,
+//! Theil, σ-convergence), `dynamics` (kernel densities, β-convergence, Markov transitions) and
+//! `spatial` (Moran's I, Moran scatter, LISA cluster map), each table also downloadable as
+//! `/analysis/{page}.csv?table=…` and `/analysis/{page}.json?table=…`.
+//!
+//! Owns: laying out `service::analysis` results for the pages and formatting their numbers.
+//! Must not: compute statistics (`crate::analysis`) or choose groups and contiguity (service).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+
+use super::{fmt_num, group_label, render, year_param};
+use crate::analysis::report::AnalysisResults;
+use crate::service::analysis::{self as service, AnalysisView, PAGE_TABLES};
+use crate::service::dashboard::{Dataset, ResultTables};
+use crate::types::{Dimension, Lang};
+use crate::web::charts::Bins;
+use crate::web::charts::density::{self, DensitySeries, DensitySpec};
+use crate::web::charts::heat::{self, HeatSpec};
+use crate::web::charts::line::{self, LineSpec, Series};
+use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
+use crate::web::charts::scatter::{self, MoranPoint, MoranSpec, QUADRANT_COLORS};
+use crate::web::charts::stacked::{self, Layer, StackedSpec};
+use crate::web::chrome::Chrome;
+use crate::web::ctx::PageCtx;
+use crate::web::error::PageError;
+use crate::web::i18n::AnalysisTexts;
+use crate::web::state::AppState;
+
+/// Decimals of inequality and spatial statistics on the pages.
+const DECIMALS: usize = 4;
+/// Significance level of the LISA cluster map.
+const LISA_ALPHA: f64 = 0.05;
+/// LISA map colours: the Moran scatter's quadrant colours (HH, LH, LL, HL), then grey.
+const LISA_COLORS: [&str; 5] = [
+    QUADRANT_COLORS[0],
+    QUADRANT_COLORS[1],
+    QUADRANT_COLORS[2],
+    QUADRANT_COLORS[3],
+    "#e0e0e0",
+];
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+pub struct Tab {
+    pub label: &'static str,
+    pub url: String,
+    pub current: bool,
+}
+
+pub struct Download {
+    pub table: &'static str,
+    pub csv: String,
+    pub json: String,
+}
+
+/// What every analysis page shares: sub-navigation, measure (and year) selectors, downloads.
+pub struct Frame {
+    pub a: &'static AnalysisTexts,
+    pub page: &'static str,
+    pub heading: &'static str,
+    pub intro: &'static str,
+    pub tabs: Vec<Tab>,
+    pub hidden: Vec<(String, String)>,
+    pub measures: Vec<Choice>,
+    pub measure_label: String,
+    pub years: Vec<Choice>,
+    pub downloads: Vec<Download>,
+    pub notices: Vec<String>,
+}
+
+pub struct DagumCells {
+    pub year: i32,
+    pub total: String,
+    pub within: String,
+    pub between: String,
+    pub transvariation: String,
+}
+
+pub struct TheilCells {
+    pub year: i32,
+    pub total: String,
+    pub within: String,
+    pub between: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/analysis_disparities.html")]
+pub struct DisparitiesPage {
+    pub f: Frame,
+    pub chrome: Chrome,
+    pub year: i32,
+    pub stacked_svg: String,
+    pub sigma_svg: String,
+    pub dagum: Vec<DagumCells>,
+    pub group_names: Vec<String>,
+    /// `group_gini[row][col]`, lower triangle and diagonal filled.
+    pub group_gini: Vec<Vec<String>>,
+    pub theil: Vec<TheilCells>,
+    pub sigma: Vec<(i32, String)>,
+}
+
+pub struct BetaCells {
+    pub group: String,
+    pub alpha: String,
+    pub beta: String,
+    pub se: String,
+    pub t: String,
+    pub r2: String,
+    pub n: usize,
+}
+
+#[derive(Template)]
+#[template(path = "pages/analysis_dynamics.html")]
+pub struct DynamicsPage {
+    pub f: Frame,
+    pub chrome: Chrome,
+    pub density_svg: String,
+    pub beta: Vec<BetaCells>,
+    pub heat_svg: String,
+    pub classes: Vec<&'static str>,
+    /// `markov[from][to]` as "0.850 (17)".
+    pub markov: Vec<Vec<String>>,
+}
+
+pub struct MoranCells {
+    pub year: i32,
+    pub i: String,
+    pub expected: String,
+    pub z: String,
+    pub p_norm: String,
+    pub p_perm: String,
+}
+
+pub struct LisaCells {
+    pub code: String,
+    pub name: String,
+    pub url: String,
+    pub local_i: String,
+    pub quadrant: &'static str,
+    pub p_perm: String,
+    pub cluster: &'static str,
+    pub significant: bool,
+    /// Map class: quadrant 0–3 (HH, LH, LL, HL) when significant, else 4.
+    pub class: usize,
+}
+
+#[derive(Template)]
+#[template(path = "pages/analysis_spatial.html")]
+pub struct SpatialPage {
+    pub f: Frame,
+    pub chrome: Chrome,
+    pub year: i32,
+    pub available: bool,
+    pub moran: Vec<MoranCells>,
+    pub scatter_svg: String,
+    pub map_svg: String,
+    pub lisa: Vec<LisaCells>,
+}
+
+/// `/analysis/{page}`: one of the three pages, or a table download `{page}.csv` / `{page}.json`.
+pub async fn page(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let (page, format) = match name.rsplit_once('.') {
+        Some((p, f)) => (p, Some(f)),
+        None => (name.as_str(), None),
+    };
+    let Some(page) = PAGE_TABLES.iter().map(|(p, _)| *p).find(|p| *p == page) else {
+        return Err(super::not_found(ctx).await);
+    };
+    let lang = ctx.lang;
+    let measure = ctx.param("measure").unwrap_or("score").to_owned();
+    if !service::is_measure(&measure) {
+        return Err(PageError::not_found(
+            lang,
+            match lang {
+                Lang::Zh => format!("没有名为“{measure}”的分析测度（可选 score、laborers、tools、objects）。"),
+                Lang::En => format!(
+                    "There is no analysis measure called '{measure}' (score, laborers, tools or objects)."
+                ),
+            },
+        ));
+    }
+    let (ds, tables, view) = load(&state, &ctx).await?;
+    match format {
+        None => {
+            let html = match page {
+                "disparities" => disparities(&ctx, &ds, &view, &measure)?,
+                "dynamics" => dynamics(&ctx, &ds, &tables, &view, &measure)?,
+                _ => spatial(&ctx, &ds, &tables, &view, &measure)?,
+            };
+            Ok(html.into_response())
+        }
+        Some(format) => download(&ctx, page, format, &view, &measure),
+    }
+}
+
+async fn load(
+    state: &AppState,
+    ctx: &PageCtx,
+) -> Result<(Arc<Dataset>, Arc<ResultTables>, Arc<AnalysisView>), PageError> {
+    let (ds, tables) = super::load(state, ctx).await?;
+    let view = state
+        .analysis_for(Arc::clone(&ds), &ctx.spec)
+        .await
+        .map_err(|e| PageError::from_error(ctx.lang, e))?;
+    Ok((ds, tables, view))
+}
+
+/// The CSV or JSON of one table of `page` (rows of the chosen measure).
+fn download(
+    ctx: &PageCtx,
+    page: &str,
+    format: &str,
+    view: &AnalysisView,
+    measure: &str,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let tables = PAGE_TABLES
+        .iter()
+        .find(|(p, _)| *p == page)
+        .map(|(_, t)| *t)
+        .unwrap_or_default();
+    let table = ctx.param("table").unwrap_or(tables[0]);
+    let missing = || {
+        PageError::not_found(
+            lang,
+            match lang {
+                Lang::Zh => format!("本页没有名为“{table}”的表（可选：{}）。", tables.join("、")),
+                Lang::En => format!(
+                    "This page has no table '{table}' (available: {}).",
+                    tables.join(", ")
+                ),
+            },
+        )
+    };
+    if !tables.contains(&table) || !matches!(format, "csv" | "json") {
+        return Err(missing());
+    }
+    let fail = |e| PageError::from_error(lang, e);
+    let frame = service::table_frame(view, table, Some(measure))
+        .map_err(fail)?
+        .ok_or_else(missing)?;
+    let file = format!("{table}-{measure}.{format}");
+    let (content_type, body) = if format == "csv" {
+        ("text/csv; charset=utf-8", service::table_csv(&frame).map_err(fail)?)
+    } else {
+        let rows = crate::service::frame_to_json_rows(&frame).map_err(fail)?;
+        (
+            "application/json",
+            serde_json::to_vec(&rows)
+                .map_err(|e| fail(crate::Error::Internal(e.to_string())))?,
+        )
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, content_type.to_owned()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn measure_label(ctx: &PageCtx, measure: &str) -> String {
+    match measure.parse::<Dimension>() {
+        Ok(d) => d.label(ctx.lang).to_owned(),
+        Err(_) => ctx.t.overall_score.to_owned(),
+    }
+}
+
+fn frame(
+    ctx: &PageCtx,
+    results: &AnalysisResults,
+    page: &'static str,
+    measure: &str,
+    years: Vec<Choice>,
+) -> Frame {
+    let a = AnalysisTexts::get(ctx.lang);
+    let (heading, intro) = match page {
+        "disparities" => (a.disparities_title, a.disparities_intro),
+        "dynamics" => (a.dynamics_title, a.dynamics_intro),
+        _ => (a.spatial_title, a.spatial_intro),
+    };
+    let tabs = PAGE_TABLES
+        .iter()
+        .map(|(p, _)| Tab {
+            label: match *p {
+                "disparities" => a.disparities_title,
+                "dynamics" => a.dynamics_title,
+                _ => a.spatial_title,
+            },
+            url: ctx.url(&format!("/analysis/{p}"), &[("measure", measure)]),
+            current: *p == page,
+        })
+        .collect();
+    let measures = crate::analysis::MEASURES
+        .iter()
+        .map(|m| Choice {
+            value: (*m).to_owned(),
+            label: measure_label(ctx, m),
+            selected: *m == measure,
+        })
+        .collect();
+    let downloads = PAGE_TABLES
+        .iter()
+        .find(|(p, _)| *p == page)
+        .map(|(_, t)| *t)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| results.moran.is_some() || !matches!(**t, "moran" | "lisa"))
+        .map(|t| {
+            let link = |ext: &str| {
+                ctx.url(
+                    &format!("/analysis/{page}.{ext}"),
+                    &[("table", t), ("measure", measure)],
+                )
+            };
+            Download {
+                table: t,
+                csv: link("csv"),
+                json: link("json"),
+            }
+        })
+        .collect();
+    let grouping = match results.grouping {
+        "single" => ctx.lang.pick("单一组（无分组）", "one group (no grouping)"),
+        _ => ctx.lang.pick("东部 / 中部 / 西部 / 东北", "East / Central / West / Northeast"),
+    };
+    let mut notices = vec![format!("{}: {grouping}", a.grouping)];
+    // The analysis notices are English; they are shown as they are to English readers only.
+    if ctx.lang == Lang::En {
+        notices.extend(
+            results
+                .notices
+                .iter()
+                .filter(|n| n.contains(&format!(" {measure}:")) || !n.contains("skipped"))
+                .cloned(),
+        );
+    }
+    Frame {
+        a,
+        page,
+        heading,
+        intro,
+        tabs,
+        hidden: ctx.hidden_fields(),
+        measures,
+        measure_label: measure_label(ctx, measure),
+        years,
+        downloads,
+        notices,
+    }
+}
+
+/// The selected year (`year=`, else the latest of `years`); a year without results is a 404.
+fn pick_year(ctx: &PageCtx, years: &[i32]) -> Result<Option<i32>, PageError> {
+    match year_param(ctx)? {
+        None => Ok(years.last().copied()),
+        Some(y) if years.contains(&y) => Ok(Some(y)),
+        Some(y) => Err(PageError::not_found(
+            ctx.lang,
+            match ctx.lang {
+                Lang::Zh => format!("{y} 年没有分析结果。"),
+                Lang::En => format!("There are no analysis results for {y}."),
+            },
+        )),
+    }
+}
+
+fn year_choices(years: &[i32], selected: Option<i32>) -> Vec<Choice> {
+    years
+        .iter()
+        .rev()
+        .map(|y| Choice {
+            value: y.to_string(),
+            label: y.to_string(),
+            selected: Some(*y) == selected,
+        })
+        .collect()
+}
+
+fn disparities(
+    ctx: &PageCtx,
+    ds: &Dataset,
+    view: &AnalysisView,
+    measure: &str,
+) -> Result<axum::response::Html<String>, PageError> {
+    let lang = ctx.lang;
+    let a = AnalysisTexts::get(lang);
+    let r = &view.results;
+    let dagum: Vec<_> = r.dagum.iter().filter(|d| d.measure == measure).collect();
+    let years: Vec<i32> = dagum.iter().map(|d| d.year).collect();
+    let year = pick_year(ctx, &years)?;
+    let f = frame(ctx, r, "disparities", measure, year_choices(&years, year));
+    let label = &f.measure_label;
+
+    let categories: Vec<String> = years.iter().map(i32::to_string).collect();
+    let layer = |name: &str, part: fn(&crate::analysis::report::DagumRow) -> f64| Layer {
+        name: name.to_owned(),
+        values: dagum.iter().map(|d| Some(part(d))).collect(),
+    };
+    let stacked_svg = stacked::render(&StackedSpec {
+        id: "dagum-chart",
+        title: &format!("{} · {label}", a.dagum_title),
+        desc: a.dagum_desc,
+        categories: &categories,
+        layers: &[
+            layer(a.within, |d| d.within),
+            layer(a.between, |d| d.between),
+            layer(a.transvariation, |d| d.transvariation),
+        ],
+        width: 560.0,
+        height: 300.0,
+        y_label: a.gini,
+        decimals: DECIMALS,
+        no_data_label: ctx.t.no_data,
+    });
+
+    let sigma: Vec<_> = r.sigma.iter().filter(|s| s.measure == measure).collect();
+    let sigma_svg = line::render(&LineSpec {
+        id: "sigma-chart",
+        title: &format!("{} · {label}", a.sigma_title),
+        desc: a.sigma_title,
+        series: &[Series {
+            name: a.cv.to_owned(),
+            points: sigma.iter().map(|s| (s.year, Some(s.cv))).collect(),
+            emphasis: true,
+        }],
+        width: 520.0,
+        height: 260.0,
+        y_label: a.cv,
+        invert_y: false,
+        integer_y: false,
+        y_domain: None,
+        decimals: DECIMALS,
+        no_data_label: ctx.t.no_data,
+    });
+
+    // Group Gini matrix of the chosen year: groups in the order the decomposition lists them.
+    let pairs: Vec<_> = r
+        .dagum_groups
+        .iter()
+        .filter(|g| g.measure == measure && Some(g.year) == year)
+        .collect();
+    let mut groups: Vec<&str> = Vec::new();
+    for p in &pairs {
+        for g in [p.group_a.as_str(), p.group_b.as_str()] {
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+    }
+    let gini_of = |x: &str, y: &str| {
+        pairs
+            .iter()
+            .find(|p| (p.group_a == x && p.group_b == y) || (p.group_a == y && p.group_b == x))
+            .map(|p| p.gini)
+    };
+    let group_gini = groups
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            groups
+                .iter()
+                .enumerate()
+                .map(|(j, col)| {
+                    if j <= i {
+                        fmt_num(gini_of(row, col), DECIMALS)
+                    } else {
+                        String::new()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+
+    let page = DisparitiesPage {
+        chrome: Chrome::new(ctx, ds, "analysis"),
+        year: year.unwrap_or_default(),
+        stacked_svg,
+        sigma_svg,
+        dagum: dagum
+            .iter()
+            .map(|d| DagumCells {
+                year: d.year,
+                total: fmt_num(Some(d.total), DECIMALS),
+                within: fmt_num(Some(d.within), DECIMALS),
+                between: fmt_num(Some(d.between), DECIMALS),
+                transvariation: fmt_num(Some(d.transvariation), DECIMALS),
+            })
+            .collect(),
+        group_names: groups.iter().map(|g| group_label(g, lang)).collect(),
+        group_gini,
+        theil: r
+            .theil
+            .iter()
+            .filter(|t| t.measure == measure)
+            .map(|t| TheilCells {
+                year: t.year,
+                total: fmt_num(Some(t.total), DECIMALS),
+                within: fmt_num(Some(t.within), DECIMALS),
+                between: fmt_num(Some(t.between), DECIMALS),
+            })
+            .collect(),
+        sigma: sigma
+            .iter()
+            .map(|s| (s.year, fmt_num(Some(s.cv), DECIMALS)))
+            .collect(),
+        f,
+    };
+    render(&page, lang)
+}
+
+fn dynamics(
+    ctx: &PageCtx,
+    ds: &Dataset,
+    tables: &ResultTables,
+    view: &AnalysisView,
+    measure: &str,
+) -> Result<axum::response::Html<String>, PageError> {
+    let lang = ctx.lang;
+    let a = AnalysisTexts::get(lang);
+    let r = &view.results;
+    let f = frame(ctx, r, "dynamics", measure, Vec::new());
+    let label = &f.measure_label;
+
+    // The density chart estimates each year's curve from the values itself (the same Gaussian
+    // kernel and Silverman bandwidth as the `kernel` table, which is the download).
+    let series: Vec<DensitySeries> = tables
+        .years
+        .iter()
+        .map(|y| DensitySeries {
+            name: y.to_string(),
+            values: service::year_values(tables, measure, *y)
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect(),
+        })
+        .filter(|s| s.values.len() >= 2)
+        .collect();
+    let density_svg = density::render(&DensitySpec {
+        id: "kernel-chart",
+        title: &format!("{} · {label}", a.kernel_title),
+        desc: a.kernel_desc,
+        series: &series,
+        width: 560.0,
+        height: 300.0,
+        x_label: label,
+        y_label: a.density,
+        bandwidth: None,
+        no_data_label: ctx.t.no_data,
+    });
+
+    let beta = r
+        .beta
+        .iter()
+        .filter(|b| b.measure == measure)
+        .map(|b| BetaCells {
+            group: if b.group == "all" {
+                a.all_regions.to_owned()
+            } else {
+                group_label(&b.group, lang)
+            },
+            alpha: fmt_num(b.alpha, DECIMALS),
+            beta: fmt_num(b.beta, DECIMALS),
+            se: fmt_num(b.se_beta, DECIMALS),
+            t: fmt_num(b.t_beta, 2),
+            r2: fmt_num(b.r2, 3),
+            n: b.n,
+        })
+        .collect();
+
+    let cell = |from: u8, to: u8| {
+        r.markov
+            .iter()
+            .find(|m| m.measure == measure && m.from_class == from && m.to_class == to)
+    };
+    let probabilities: Vec<Vec<Option<f64>>> = (1..=4u8)
+        .map(|from| (1..=4u8).map(|to| cell(from, to).and_then(|m| m.probability)).collect())
+        .collect();
+    let markov = (1..=4u8)
+        .map(|from| {
+            (1..=4u8)
+                .map(|to| match cell(from, to) {
+                    Some(m) => format!("{} ({})", fmt_num(m.probability, 3), m.count),
+                    None => "—".to_owned(),
+                })
+                .collect()
+        })
+        .collect();
+    let class_labels: Vec<String> = a.classes.iter().map(|c| (*c).to_owned()).collect();
+    let heat_svg = heat::render(&HeatSpec {
+        id: "markov-chart",
+        title: &format!("{} · {label}", a.markov_title),
+        desc: a.markov_desc,
+        row_labels: &class_labels,
+        col_labels: &class_labels,
+        values: &probabilities,
+        corner_label: a.from_to,
+        decimals: 3,
+        domain: None,
+        no_data_label: ctx.t.no_data,
+    });
+
+    let page = DynamicsPage {
+        chrome: Chrome::new(ctx, ds, "analysis"),
+        density_svg,
+        beta,
+        heat_svg,
+        classes: a.classes.to_vec(),
+        markov,
+        f,
+    };
+    render(&page, lang)
+}
+
+fn spatial(
+    ctx: &PageCtx,
+    ds: &Dataset,
+    tables: &ResultTables,
+    view: &AnalysisView,
+    measure: &str,
+) -> Result<axum::response::Html<String>, PageError> {
+    let lang = ctx.lang;
+    let a = AnalysisTexts::get(lang);
+    let r = &view.results;
+    let moran: Vec<_> = r
+        .moran
+        .iter()
+        .flatten()
+        .filter(|m| m.measure == measure)
+        .collect();
+    let years: Vec<i32> = moran.iter().map(|m| m.year).collect();
+    let year = pick_year(ctx, &years)?;
+    let f = frame(ctx, r, "spatial", measure, year_choices(&years, year));
+    let label = f.measure_label.clone();
+    let Some(year) = year else {
+        let page = SpatialPage {
+            chrome: Chrome::new(ctx, ds, "analysis"),
+            year: 0,
+            available: false,
+            moran: Vec::new(),
+            scatter_svg: String::new(),
+            map_svg: String::new(),
+            lisa: Vec::new(),
+            f,
+        };
+        return render(&page, lang);
+    };
+
+    let points: Vec<MoranPoint> = service::moran_points(view, tables, measure, year)
+        .into_iter()
+        .map(|p| MoranPoint {
+            label: ds.region_name(&p.region, lang),
+            href: Some(ctx.region_url(&p.region)),
+            code: p.region,
+            z: p.z,
+            lag: p.lag,
+        })
+        .collect();
+    let scatter_svg = scatter::render(&MoranSpec {
+        id: "moran-scatter",
+        title: &format!("{} · {label} · {year}", a.scatter_title),
+        desc: a.scatter_desc,
+        points: &points,
+        moran_i: moran.iter().find(|m| m.year == year).map(|m| m.i),
+        x_label: a.z_label,
+        y_label: a.lag_label,
+        quadrant_labels: a.quadrants,
+        size: 420.0,
+        no_data_label: ctx.t.no_data,
+    });
+
+    let lisa: Vec<LisaCells> = r
+        .lisa
+        .iter()
+        .flatten()
+        .filter(|l| l.measure == measure && l.year == year)
+        .map(|l| {
+            let q = quadrant_index(l.quadrant);
+            let significant = l.p_perm.is_some_and(|p| p < LISA_ALPHA);
+            LisaCells {
+                name: ds.region_name(&l.region, lang),
+                url: ctx.region_url(&l.region),
+                code: l.region.clone(),
+                local_i: fmt_num(Some(l.local_i), DECIMALS),
+                quadrant: a.quadrants[q],
+                p_perm: fmt_num(l.p_perm, 3),
+                cluster: if significant {
+                    a.quadrants[q]
+                } else {
+                    a.not_significant
+                },
+                significant,
+                class: if significant { q } else { 4 },
+            }
+        })
+        .collect();
+    let map_values: Vec<MapValue> = lisa
+        .iter()
+        .map(|l| MapValue {
+            code: l.code.clone(),
+            name: l.name.clone(),
+            value: Some(l.class as f64),
+            rank: None,
+            display: format!("{} (I = {}, p = {})", l.cluster, l.local_i, l.p_perm),
+        })
+        .collect();
+    let names: Vec<String> = a
+        .quadrants
+        .iter()
+        .chain(std::iter::once(&a.not_significant))
+        .map(|s| (*s).to_owned())
+        .collect();
+    let title = format!("{} · {label} · {year}", a.lisa_title);
+    let map_svg = match Bins::categories(names, &LISA_COLORS) {
+        Ok(bins) => {
+            let href = |code: &str| Some(ctx.region_url(code));
+            ChinaMap::bundled().render(&ChoroplethSpec {
+                id: "lisa-map",
+                title: &title,
+                desc: a.lisa_desc,
+                values: &map_values,
+                bins: &bins,
+                href: &href,
+                lang,
+                no_data_label: ctx.t.no_data,
+                legend_title: a.cluster,
+                highlight: None,
+            })
+        }
+        Err(e) => return Err(PageError::from_error(lang, crate::Error::Internal(e.to_string()))),
+    };
+
+    let page = SpatialPage {
+        chrome: Chrome::new(ctx, ds, "analysis"),
+        year,
+        available: true,
+        moran: moran
+            .iter()
+            .map(|m| MoranCells {
+                year: m.year,
+                i: fmt_num(Some(m.i), DECIMALS),
+                expected: fmt_num(Some(m.expected_i), DECIMALS),
+                z: fmt_num(Some(m.z_norm), 3),
+                p_norm: fmt_num(Some(m.p_norm), 3),
+                p_perm: fmt_num(m.p_perm, 3),
+            })
+            .collect(),
+        scatter_svg,
+        map_svg,
+        lisa,
+        f,
+    };
+    render(&page, lang)
+}
+
+/// Quadrant index in the order of the labels and colours: HH, LH, LL, HL.
+fn quadrant_index(q: &str) -> usize {
+    match q {
+        "HH" => 0,
+        "LH" => 1,
+        "LL" => 2,
+        _ => 3,
+    }
+}
