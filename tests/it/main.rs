@@ -1,6 +1,8 @@
 //! The one integration-test binary (polars links once). Each module tests one seam.
 mod analysis;
+mod api;
 mod cli;
+mod download;
 mod framework;
 mod helpers;
 mod ingest;

@@ -1,0 +1,174 @@
+//! `/download/{dataset}/{version}/{file}`: stable URLs of every download of a computed index.
+//!
+//! Owns: the download URLs, their checks (dataset id, full or 12-hex-digit version) and HTTP
+//! framing (content type, `Content-Disposition: attachment`, a `Link` to the metadata).
+//! The method comes from the same query parameters as the pages (`normalise`, `weights`,
+//! `aggregate`); `bom=1` asks for the Excel CSV variant. Must not: build tables or write file
+//! formats — that is `crate::service::download` — or compute: the result comes from the
+//! per-(version, method) cache in [`AppState`].
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderValue;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LINK};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use std::sync::Arc;
+
+use super::ctx::PageCtx;
+use super::error::PageError;
+use super::state::AppState;
+use crate::method::MethodSpec;
+use crate::service::dashboard::Dataset;
+use crate::service::download::{Export, FileRequest, SHORT_VERSION};
+use crate::types::{DatasetId, Lang};
+
+/// The download routes, to be merged into the app's router.
+pub fn download_routes() -> Router<AppState> {
+    Router::new().route("/download/{dataset}/{version}/{file}", get(download))
+}
+
+/// The URL of a download of dataset `id` at `version` (content hash) under `spec` (method
+/// parameters only when they differ from the default).
+pub fn download_url(id: &str, version: &str, request: FileRequest, spec: &MethodSpec) -> String {
+    let short: String = version.chars().take(SHORT_VERSION).collect();
+    let path = format!("/download/{id}/{short}/{}", request.segment());
+    let default = MethodSpec::default();
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if spec.normalise != default.normalise {
+        pairs.push(("normalise", spec.normalise.as_str().to_owned()));
+    }
+    if spec.weights != default.weights {
+        pairs.push(("weights", spec.weights.to_string()));
+    }
+    if spec.aggregate != default.aggregate {
+        pairs.push(("aggregate", spec.aggregate.as_str().to_owned()));
+    }
+    if pairs.is_empty() {
+        return path;
+    }
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+/// Does a URL's version name the content hash `hash` (in full or by its first 12 hex digits)?
+fn version_matches(hash: &str, version: &str) -> bool {
+    version == hash
+        || (version.len() == SHORT_VERSION
+            && version.bytes().all(|b| b.is_ascii_hexdigit())
+            && hash.starts_with(version))
+}
+
+/// The dataset version a download URL names: a stored version when there is a store (the
+/// store is the record of every version), else the one dataset the state serves.
+pub async fn resolve_version(
+    state: &AppState,
+    id: &str,
+    version: &str,
+) -> crate::Result<Arc<Dataset>> {
+    let not_found = || crate::Error::NotFound {
+        what: "dataset version",
+        key: format!("{id}/{version}"),
+    };
+    if let Some(store) = state.store() {
+        let Ok(dataset_id) = DatasetId::new(id) else {
+            return Err(not_found());
+        };
+        let wanted = version.to_owned();
+        let number = tokio::task::spawn_blocking(move || {
+            Ok::<_, crate::Error>(
+                store
+                    .versions(&dataset_id)?
+                    .into_iter()
+                    .find(|v| version_matches(&v.hash, &wanted))
+                    .map(|v| v.number),
+            )
+        })
+        .await
+        .map_err(|e| crate::Error::Internal(format!("version lookup failed: {e}")))??;
+        if let Some(number) = number {
+            return state.resolve(Some(id), Some(number)).await;
+        }
+    }
+    let default = state.dataset();
+    if default.id.as_str() == id && version_matches(&default.version, version) {
+        return Ok(default);
+    }
+    Err(not_found())
+}
+
+/// One download: a table in a format, `metadata.json` or `bundle.zip`.
+#[utoipa::path(
+    get,
+    path = "/download/{dataset}/{version}/{file}",
+    tag = "downloads",
+    params(
+        ("dataset" = String, Path, description = "Dataset id."),
+        ("version" = String, Path, description = "Dataset version: the full content hash or its first 12 hex digits."),
+        ("file" = String, Path, description = "`{table}.{ext}` with table scores | weights | normalised | imputation and ext csv | xlsx | json | parquet; or metadata.json; or bundle.zip (every table in every format plus metadata.json)."),
+        ("bom" = Option<String>, Query, description = "`1`: CSV with a UTF-8 byte-order mark, for Excel."),
+    ),
+    responses(
+        (status = 200, description = "The file, as an attachment. metadata.json has the schema Metadata.", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, description = "Unknown dataset, version or file."),
+    )
+)]
+pub async fn download(
+    State(state): State<AppState>,
+    Path((dataset, version, file)): Path<(String, String, String)>,
+    ctx: PageCtx,
+) -> Result<Response, PageError> {
+    let lang = ctx.lang;
+    let fail = |e| PageError::from_error(lang, e);
+    let request = FileRequest::parse(&file).ok_or_else(|| {
+        fail(crate::Error::NotFound {
+            what: "download",
+            key: file.clone(),
+        })
+    })?;
+    let ds = resolve_version(&state, &dataset, &version)
+        .await
+        .map_err(fail)?;
+    // The cached result of this (version, method): a download computes nothing new.
+    let tables = state
+        .tables_for(Arc::clone(&ds), &ctx.spec)
+        .await
+        .map_err(fail)?;
+    let bom = matches!(ctx.param("bom"), Some("1" | "true" | "yes"));
+    let metadata_url = download_url(
+        ds.id.as_str(),
+        &ds.version,
+        FileRequest::Metadata,
+        &ctx.spec,
+    );
+    let (name, bytes) = tokio::task::spawn_blocking(move || -> crate::Result<(String, Vec<u8>)> {
+        let export = Export::new(&ds, &tables.result, chrono::Utc::now());
+        Ok((export.file_name(request), export.render(request, bom)?))
+    })
+    .await
+    .map_err(|e| internal(lang, format!("download task failed: {e}")))?
+    .map_err(fail)?;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|e| internal(lang, format!("file name {name:?}: {e}")))?;
+    let link = HeaderValue::from_str(&format!("<{metadata_url}>; rel=\"describedby\""))
+        .map_err(|e| internal(lang, format!("link {metadata_url:?}: {e}")))?;
+    Ok((
+        [
+            (
+                CONTENT_TYPE,
+                HeaderValue::from_static(request.content_type()),
+            ),
+            (CONTENT_DISPOSITION, disposition),
+            (LINK, link),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn internal(lang: Lang, detail: String) -> PageError {
+    PageError::from_error(lang, crate::Error::Internal(detail))
+}

@@ -1,0 +1,716 @@
+//! JSON API v1 and its OpenAPI document, driven in-process on the fixture dataset: every route
+//! returns the documented shape (checked against the document's own schemas) and the same view
+//! data the pages use; errors are the JSON envelope.
+
+use std::collections::BTreeSet;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use nqp::method::MethodSpec;
+use nqp::service::dashboard::{self, Dataset, Measure, ResultTables};
+use nqp::types::{Dimension, Lang};
+use nqp::web::api::{ApiError, api_routes};
+use nqp::web::download::download_routes;
+use nqp::web::state::AppState;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use crate::helpers::{fixture, web_dataset};
+
+/// The API and download routes on the fixture dataset. (`build_router` merges the same two
+/// routers; building them alone keeps these tests independent of the page routes.)
+pub fn app_for(dataset: Dataset) -> Router {
+    Router::new()
+        .merge(api_routes())
+        .merge(download_routes())
+        .with_state(AppState::new(dataset))
+}
+
+pub struct Got {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Got {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+pub async fn get(app: &Router, uri: &str) -> Got {
+    let response = app
+        .clone()
+        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
+        .await
+        .expect("router never fails");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body")
+        .to_vec();
+    Got {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The dashboard tables the API should be serialising, computed off the async runtime.
+async fn tables(ds: &Dataset, spec: MethodSpec) -> ResultTables {
+    let ds = ds.clone();
+    tokio::task::spawn_blocking(move || nqp::service::compute_tables(&ds, &spec))
+        .await
+        .unwrap()
+        .expect("fixture computes")
+}
+
+/// JSON equality with numbers compared to 1e-9 (the API's cached result and the one computed
+/// here may sum in a different order).
+fn assert_json_close(got: &Value, want: &Value, at: &str) {
+    match (got, want) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!((a - b).abs() <= 1e-9 * b.abs().max(1.0), "{at}: {a} vs {b}");
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            assert_eq!(a.len(), b.len(), "{at}: lengths");
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                assert_json_close(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            assert_eq!(
+                a.keys().collect::<Vec<_>>(),
+                b.keys().collect::<Vec<_>>(),
+                "{at}: keys"
+            );
+            for (k, x) in a {
+                assert_json_close(x, &b[k], &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(got, want, "{at}"),
+    }
+}
+
+fn openapi() -> Value {
+    serde_json::from_str(nqp::web::api::openapi_document()).expect("OpenAPI is JSON")
+}
+
+/// Resolve `{"$ref": "#/components/schemas/X"}` against the document.
+fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+            resolve(doc, &doc["components"]["schemas"][name])
+        }
+        None => schema,
+    }
+}
+
+/// A small JSON-schema check, enough for what utoipa emits: `type` (one or a list), `required`,
+/// `properties`, `items`, `enum`, `oneOf`/`anyOf`/`allOf`. Returns the first mismatch.
+fn check(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = resolve(doc, schema);
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for s in all {
+            check(doc, s, value, at)?;
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema.get(key).and_then(Value::as_array)
+            && !options.iter().any(|s| check(doc, s, value, at).is_ok())
+        {
+            return Err(format!("{at}: {value} matches none of {key}"));
+        }
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at}: {value} not in {allowed:?}"));
+    }
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if !types.is_empty() {
+        let ok = types.iter().any(|t| match *t {
+            "null" => value.is_null(),
+            "string" => value.is_string(),
+            "boolean" => value.is_boolean(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "array" => value.is_array(),
+            "object" => value.is_object(),
+            _ => false,
+        });
+        if !ok {
+            return Err(format!("{at}: {value} is not {types:?}"));
+        }
+    }
+    if let (Some(object), true) = (
+        value.as_object(),
+        types.is_empty() || types.contains(&"object"),
+    ) {
+        for key in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = key.as_str().unwrap_or_default();
+            if !object.contains_key(key) {
+                return Err(format!("{at}: required '{key}' missing"));
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (key, sub) in props {
+                if let Some(v) = object.get(key) {
+                    check(doc, sub, v, &format!("{at}.{key}"))?;
+                }
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            check(doc, items, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The schema the document gives for `path`'s GET response with `status`.
+fn response_schema<'a>(doc: &'a Value, path: &str, status: &str) -> &'a Value {
+    let schema =
+        &doc["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"];
+    assert!(!schema.is_null(), "{path} documents no {status} JSON body");
+    schema
+}
+
+/// Every API route served, as documented (OpenAPI path templates).
+const ROUTES: [&str; 10] = [
+    "/api/v1/datasets",
+    "/api/v1/regions",
+    "/api/v1/regions/{code}",
+    "/api/v1/indicators",
+    "/api/v1/indicators/{id}",
+    "/api/v1/scores",
+    "/api/v1/rankings",
+    "/api/v1/compare",
+    "/api/v1/weights",
+    "/api/v1/methodology",
+];
+
+/// The shared parameters documented on every API path, in order.
+const SHARED: [&str; 6] = ["lang", "dataset", "v", "normalise", "weights", "aggregate"];
+
+/// A concrete request for each documented route on the fixture dataset.
+fn sample_uri(template: &str) -> String {
+    let uri = template
+        .replace("{code}", "CN-GD")
+        .replace("{id}", "talent")
+        .replace("{dataset}", "test");
+    if template == "/api/v1/compare" {
+        return format!("{uri}?r=CN-BJ,CN-SH&lang=en");
+    }
+    format!("{uri}?lang=en")
+}
+
+#[test]
+fn openapi_document_is_valid_and_every_ref_resolves() {
+    let doc = openapi();
+    let version = doc["openapi"].as_str().expect("openapi version");
+    assert!(version.starts_with("3."), "{version}");
+    assert_eq!(doc["info"]["title"], "nqp API");
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for route in ROUTES {
+        assert!(
+            paths.contains(route),
+            "{route} missing from the OpenAPI document"
+        );
+    }
+    assert!(paths.contains("/download/{dataset}/{version}/{file}"));
+    // Nothing documented that is not served.
+    let api_paths: BTreeSet<&str> = paths
+        .iter()
+        .copied()
+        .filter(|p| p.starts_with("/api/"))
+        .collect();
+    assert_eq!(api_paths, ROUTES.into_iter().collect());
+
+    let mut refs = Vec::new();
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("$ref", Value::String(r)) => out.push(r),
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    walk(&doc, &mut refs);
+    assert!(
+        refs.len() > 20,
+        "expected the views to be referenced, got {refs:?}"
+    );
+    for r in refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .expect("component ref");
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "$ref {r} does not resolve"
+        );
+    }
+    // The shared method parameters are documented once and attached to every API path.
+    for route in ROUTES {
+        let names: Vec<&str> = doc["paths"][route]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{route} has no shared parameters"))
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, SHARED, "{route}");
+    }
+    let region_params: Vec<&str> = doc["paths"]["/api/v1/regions/{code}"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(region_params, ["code", "year"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn openapi_is_served_and_every_route_returns_its_documented_shape() {
+    let app = app_for(web_dataset());
+    let served = get(&app, "/api/openapi.json").await;
+    assert_eq!(served.status, StatusCode::OK);
+    assert!(
+        served
+            .header("content-type")
+            .starts_with("application/json")
+    );
+    let doc = served.json();
+    assert_eq!(doc, openapi());
+    for route in ROUTES {
+        let got = get(&app, &sample_uri(route)).await;
+        assert_eq!(got.status, StatusCode::OK, "{route}: {}", got.text());
+        let body = got.json();
+        check(&doc, response_schema(&doc, route, "200"), &body, route)
+            .unwrap_or_else(|e| panic!("{route} does not match its schema: {e}"));
+    }
+    // And the documented error shape.
+    let missing = get(&app, "/api/v1/regions/XX-NONE").await;
+    check(
+        &doc,
+        response_schema(&doc, "/api/v1/regions/{code}", "404"),
+        &missing.json(),
+        "404",
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_are_the_dashboard_view_data() {
+    let ds = web_dataset();
+    let app = app_for(ds.clone());
+    let t = tables(&ds, MethodSpec::default()).await;
+
+    let want = dashboard::rankings(
+        &ds,
+        &t,
+        Some(2021),
+        Measure::Dimension(Dimension::Tools),
+        Lang::En,
+    )
+    .unwrap();
+    let got = get(&app, "/api/v1/rankings?year=2021&measure=tools&lang=en")
+        .await
+        .json();
+    assert_json_close(&got, &serde_json::to_value(&want).unwrap(), "body");
+    assert_eq!(
+        got["measure"],
+        serde_json::json!({"kind": "dimension", "id": "tools"})
+    );
+    assert_eq!(got["rows"][0]["rank"], 1);
+
+    let want = dashboard::region_profile(&ds, &t, "CN-GD", None, Lang::Zh).unwrap();
+    let got = get(&app, "/api/v1/regions/CN-GD?lang=zh").await.json();
+    assert_json_close(&got, &serde_json::to_value(&want).unwrap(), "body");
+    assert_eq!(got["name"], "广东省");
+
+    let codes = ["CN-BJ".to_owned(), "CN-SH".to_owned(), "CN-XZ".to_owned()];
+    let want = dashboard::compare(&ds, &t, &codes, Some(2020), Lang::En).unwrap();
+    // Both forms of `r`, as the page accepts them.
+    for uri in [
+        "/api/v1/compare?r=CN-BJ,CN-SH,CN-XZ&year=2020&lang=en",
+        "/api/v1/compare?r=CN-BJ&r=CN-SH&r=CN-XZ&year=2020&lang=en",
+    ] {
+        assert_json_close(
+            &get(&app, uri).await.json(),
+            &serde_json::to_value(&want).unwrap(),
+            uri,
+        );
+    }
+
+    let want = dashboard::indicator_page(&ds, &t, "emission", Some(2022), Lang::En).unwrap();
+    let got = get(&app, "/api/v1/indicators/emission?year=2022&lang=en")
+        .await
+        .json();
+    assert_json_close(&got, &serde_json::to_value(&want).unwrap(), "body");
+    assert_eq!(got["direction"], "-");
+
+    let got = get(&app, "/api/v1/scores?year=2022").await.json();
+    let rows = got["rows"].as_array().unwrap();
+    let want: Vec<&dashboard::ScoreRow> = t.scores.iter().filter(|r| r.year == 2022).collect();
+    assert_eq!(rows.len(), want.len());
+    assert_json_close(&got["rows"], &serde_json::to_value(&want).unwrap(), "rows");
+    assert_eq!(got["year"], 2022);
+    let all = get(&app, "/api/v1/scores").await.json();
+    assert_eq!(all["rows"].as_array().unwrap().len(), t.scores.len());
+    assert_eq!(all["years"], serde_json::json!([2020, 2021, 2022]));
+
+    let got = get(&app, "/api/v1/weights").await.json();
+    assert_json_close(
+        &got["weights"],
+        &serde_json::to_value(&t.weights).unwrap(),
+        "weights",
+    );
+    let sum: f64 = got["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["weight"].as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-12, "weights sum to {sum}");
+    assert_eq!(got["method"]["weights"], "entropy-panel");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn listings_methodology_and_method_parameters() {
+    let ds = web_dataset();
+    let app = app_for(ds.clone());
+
+    let datasets = get(&app, "/api/v1/datasets?lang=zh").await.json();
+    assert_eq!(datasets.as_array().unwrap().len(), 1);
+    let first = &datasets[0];
+    assert_eq!(first["id"], "test");
+    assert_eq!(first["title"], "测试数据");
+    assert_eq!(first["latest"]["version"], ds.version.as_str());
+    assert_eq!(first["versions"].as_array().unwrap().len(), 1);
+    let short = &ds.version[..12];
+    let links = first["downloads"].as_array().unwrap();
+    assert_eq!(links.len(), 18, "16 table files, metadata and bundle");
+    let bundle = links
+        .iter()
+        .find(|d| d["file"] == "bundle.zip")
+        .expect("bundle link");
+    assert_eq!(bundle["url"], format!("/download/test/{short}/bundle.zip"));
+    // The links are live.
+    let zip = get(&app, bundle["url"].as_str().unwrap()).await;
+    assert_eq!(zip.status, StatusCode::OK);
+    // Method parameters carry into the links.
+    let critic = get(&app, "/api/v1/datasets?weights=critic").await.json();
+    let scores = critic[0]["downloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["file"] == "scores.csv")
+        .unwrap()["url"]
+        .clone();
+    assert_eq!(
+        scores,
+        format!("/download/test/{short}/scores.csv?weights=critic")
+    );
+
+    let regions = get(&app, "/api/v1/regions?lang=en").await.json();
+    let regions = regions.as_array().unwrap();
+    assert_eq!(regions.len(), 31);
+    let bj = regions.iter().find(|r| r["code"] == "CN-BJ").unwrap();
+    assert_eq!(
+        (bj["name"].as_str(), bj["name_zh"].as_str()),
+        (Some("Beijing"), Some("北京市"))
+    );
+    assert_eq!(bj["group"], "East");
+
+    let indicators = get(&app, "/api/v1/indicators?lang=en").await.json();
+    let ids: Vec<&str> = indicators
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        ["talent", "wage", "rd", "digital", "hitech", "emission"]
+    );
+    assert_eq!(indicators[0]["publisher"], "nqp tests");
+    assert_eq!(indicators[0]["level"], "micro");
+    assert_eq!(indicators[0]["name"], "Talent <b>density</b>");
+
+    let m = get(&app, "/api/v1/methodology?lang=en").await.json();
+    assert_eq!(m["framework"]["id"], "test-triad");
+    assert_eq!(m["framework"]["indicators"].as_array().unwrap().len(), 6);
+    assert_eq!(m["method"]["normalise"], "minmax-panel");
+    assert_eq!(m["method"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(m["coverage"].as_array().unwrap().len(), 6);
+    assert_eq!(m["version"], ds.version.as_str());
+
+    // The same method parameters as the pages.
+    let spec = MethodSpec {
+        weights: "equal".parse().unwrap(),
+        normalise: "zscore".parse().unwrap(),
+        aggregate: "topsis".parse().unwrap(),
+        ..MethodSpec::default()
+    };
+    let t = tables(&ds, spec).await;
+    let got = get(
+        &app,
+        "/api/v1/weights?weights=equal&normalise=zscore&aggregate=topsis",
+    )
+    .await
+    .json();
+    assert_eq!(got["method"]["weights"], "equal");
+    assert_eq!(got["method"]["aggregate"], "topsis");
+    for w in got["weights"].as_array().unwrap() {
+        assert!(
+            (w["weight"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-12,
+            "{w}"
+        );
+    }
+    let scores = get(
+        &app,
+        "/api/v1/scores?year=2021&weights=equal&normalise=zscore&aggregate=topsis",
+    )
+    .await
+    .json();
+    let want: Vec<&dashboard::ScoreRow> = t.scores.iter().filter(|r| r.year == 2021).collect();
+    assert_json_close(
+        &scores["rows"],
+        &serde_json::to_value(&want).unwrap(),
+        "rows",
+    );
+}
+
+fn assert_envelope(got: &Got, status: u16, code: &str) -> Value {
+    assert_eq!(got.status.as_u16(), status, "{}", got.text());
+    assert!(got.header("content-type").starts_with("application/json"));
+    let body = got.json();
+    assert_eq!(body["ok"], false);
+    assert_eq!(body["status"], status);
+    let error = &body["errors"][0];
+    assert_eq!(error["code"], code, "{body}");
+    for key in ["message", "file", "line", "column", "column_name"] {
+        assert!(error.get(key).is_some(), "{key} missing from {body}");
+    }
+    assert!(!error["message"].as_str().unwrap().is_empty());
+    body
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_are_json_envelopes() {
+    let app = app_for(web_dataset());
+    for uri in [
+        "/api/v1/regions/XX-NONE",
+        "/api/v1/indicators/nope",
+        "/api/v1/rankings?year=1999",
+        "/api/v1/scores?year=1999",
+        "/api/v1/compare?r=CN-BJ,XX-NONE",
+        "/api/v1/no-such-endpoint",
+        "/api/v2/rankings",
+    ] {
+        let body = assert_envelope(&get(&app, uri).await, 404, "not_found");
+        assert!(body["errors"][0]["file"].is_null());
+    }
+    let body = assert_envelope(
+        &get(&app, "/api/v1/regions/XX-NONE").await,
+        404,
+        "not_found",
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("XX-NONE")
+    );
+
+    for (uri, needle) in [
+        ("/api/v1/rankings?year=abc", "year"),
+        ("/api/v1/rankings?measure=bogus", "bogus"),
+        ("/api/v1/compare?r=CN-BJ", "r:"),
+        ("/api/v1/compare", "r:"),
+        (
+            "/api/v1/compare?r=CN-BJ,CN-SH,CN-GD,CN-ZJ,CN-JS,CN-SD",
+            "r:",
+        ),
+        ("/api/v1/weights?normalise=bogus", "normalise"),
+        ("/api/v1/scores?weights=nope", "weights"),
+        ("/api/v1/regions?aggregate=max", "aggregate"),
+    ] {
+        let body = assert_envelope(&get(&app, uri).await, 400, "invalid_parameter");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{uri}: {message}");
+    }
+}
+
+fn envelope(err: ApiError) -> (u16, Value) {
+    let status = err.status.as_u16();
+    let body = serde_json::to_value(&err.errors).unwrap();
+    (status, body)
+}
+
+#[test]
+fn ingest_and_framework_errors_carry_their_positions() {
+    let bytes = std::fs::read(fixture("bad/not_numeric.csv")).unwrap();
+    let err = nqp::ingest::ingest(&bytes, "not_numeric.csv", None).expect_err("bad input");
+    let (status, errors) = envelope(ApiError::from_error(err.into()));
+    assert_eq!(status, 422);
+    let first = &errors[0];
+    assert_eq!(first["code"], "ingest.not_numeric");
+    assert_eq!(first["file"], "not_numeric.csv");
+    assert_eq!(first["line"], 3);
+    assert_eq!(first["column"], 4);
+    assert_eq!(first["column_name"], "value");
+
+    let err = nqp::framework::Framework::from_toml(
+        "[index]\nid = \"x\"\n\n[[indicator]]\nid = 5\n",
+        "f.toml",
+    )
+    .expect_err("bad framework");
+    let (status, errors) = envelope(ApiError::from_error(err.into()));
+    assert_eq!(status, 422);
+    assert_eq!(errors[0]["file"], "f.toml");
+    assert!(
+        errors[0]["code"]
+            .as_str()
+            .unwrap()
+            .starts_with("framework."),
+        "{errors}"
+    );
+    assert!(errors[0]["line"].as_u64().is_some(), "{errors}");
+
+    let (status, errors) = envelope(ApiError::from_error(nqp::Error::Internal(
+        "secret path /srv".into(),
+    )));
+    assert_eq!(status, 500);
+    assert_eq!(errors[0]["code"], "internal");
+    assert!(
+        !errors[0]["message"].as_str().unwrap().contains("/srv"),
+        "internals leak"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stored_datasets_are_listed_selected_and_downloadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tokio::task::spawn_blocking({
+        let root = dir.path().to_owned();
+        move || {
+            let store = nqp::store::Store::open(&root).unwrap();
+            AppState::with_store(store, nqp::web::state::DEFAULT_UPLOAD_LIMIT).unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let app = Router::new()
+        .merge(api_routes())
+        .merge(download_routes())
+        .with_state(state);
+
+    let listed = get(&app, "/api/v1/datasets").await.json();
+    let bundled = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "cn-provinces")
+        .expect("the bundled dataset is imported on first start");
+    assert_eq!(bundled["latest"]["number"], 1);
+    assert!(bundled["latest"]["created_at"].as_str().is_some());
+    let hash = bundled["latest"]["version"].as_str().unwrap().to_owned();
+    assert_eq!(hash.len(), 64);
+
+    // `dataset` and `v` select it, as on the pages; unknown ones are 404 envelopes.
+    let rankings = get(&app, "/api/v1/rankings?dataset=cn-provinces&v=1").await;
+    assert_eq!(rankings.status, StatusCode::OK, "{}", rankings.text());
+    assert_eq!(rankings.json()["rows"].as_array().unwrap().len(), 31);
+    assert_envelope(
+        &get(&app, "/api/v1/rankings?dataset=cn-provinces&v=9").await,
+        404,
+        "not_found",
+    );
+    assert_envelope(
+        &get(&app, "/api/v1/regions?dataset=nope").await,
+        404,
+        "not_found",
+    );
+    assert_envelope(
+        &get(&app, "/api/v1/regions?v=x").await,
+        400,
+        "invalid_parameter",
+    );
+
+    // Its downloads resolve through the store, by full or short hash.
+    for version in [&hash[..12], hash.as_str()] {
+        let csv = get(
+            &app,
+            &format!("/download/cn-provinces/{version}/scores.csv"),
+        )
+        .await;
+        assert_eq!(csv.status, StatusCode::OK, "{version}");
+        assert!(
+            csv.text()
+                .starts_with("region,name_zh,name_en,year,score,rank,")
+        );
+    }
+    let meta = get(
+        &app,
+        &format!("/download/cn-provinces/{}/metadata.json", &hash[..12]),
+    )
+    .await
+    .json();
+    assert_eq!(meta["dataset"]["version"], hash.as_str());
+    let publishers: Vec<&str> = meta["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["publisher"].as_str())
+        .collect();
+    assert!(
+        !publishers.is_empty(),
+        "the bundled framework names its publishers"
+    );
+    let missing = get(
+        &app,
+        &format!("/download/cn-provinces/{}/scores.csv", "f".repeat(12)),
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
