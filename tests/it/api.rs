@@ -714,3 +714,41 @@ async fn stored_datasets_are_listed_selected_and_downloadable() {
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_router_serves_the_api_and_downloads() {
+    // Through `build_router`: the page fallback must not swallow API 404s, and the app's
+    // security headers apply to JSON and downloads too.
+    let app = crate::helpers::TestApp::new();
+    let rankings = app.get("/api/v1/rankings?year=2020").await;
+    assert_eq!(rankings.status, StatusCode::OK);
+    let body: Value = serde_json::from_str(&rankings.body).unwrap();
+    assert_eq!(body["year"], 2020);
+    assert_eq!(rankings.headers["x-content-type-options"], "nosniff");
+
+    let missing = app.get("/api/v1/nothing-here").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let body: Value =
+        serde_json::from_str(&missing.body).expect("a JSON envelope, not the HTML page");
+    assert_eq!(body["errors"][0]["code"], "not_found");
+
+    let doc: Value = serde_json::from_str(&app.get("/api/openapi.json").await.body).unwrap();
+    assert!(doc["paths"]["/api/v1/rankings"].is_object());
+
+    let version = web_dataset().version;
+    let csv = app
+        .get(&format!("/download/test/{}/weights.csv", &version[..12]))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.body.starts_with(
+        "indicator,name_zh,name_en,dimension,subdimension,direction,weight\ntalent,人才密度,"
+    ));
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; ")
+    );
+    // Pages are unaffected.
+    assert_eq!(app.get("/").await.status, StatusCode::OK);
+}
