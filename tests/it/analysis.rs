@@ -582,3 +582,98 @@ fn bundled_contiguity_matches_the_natural_earth_borders() {
     assert_eq!(derived.len(), 68);
     assert_eq!(derived, committed);
 }
+
+fn nqp_analyse(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_nqp"))
+        .arg("analyse")
+        .args(args)
+        .output()
+        .expect("run nqp")
+}
+
+#[test]
+fn cli_analyse_writes_the_contract_files_and_rejects_asymmetric_adjacency() {
+    let dir = tempfile::tempdir().unwrap();
+    let scores = dir.path().join("scores.csv");
+    std::fs::write(
+        &scores,
+        "region,year,score,rank,laborers,tools,objects,extra\n\
+         a,2020,10,3,10,20,30,x\nb,2020,20,2,20,20,20,x\nc,2020,30,1,30,40,10,x\n\
+         a,2021,12,3,11,21,30,x\nb,2021,24,2,25,20,22,x\nc,2021,31,1,33,40,12,x\n",
+    )
+    .unwrap();
+    let adjacency = dir.path().join("adj.csv");
+    std::fs::write(&adjacency, "region,neighbor\na,b\nb,a\nb,c\nc,b\n").unwrap();
+    let groups = dir.path().join("groups.csv");
+    std::fs::write(&groups, "region,group\na,x\nb,x\nc,y\n").unwrap();
+    let out = dir.path().join("out");
+    let run = nqp_analyse(&[
+        "--scores",
+        scores.to_str().unwrap(),
+        "--groups",
+        groups.to_str().unwrap(),
+        "--adjacency",
+        adjacency.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--coupling",
+        "wang2021",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let headers = [
+        (
+            "dagum.csv",
+            "year,measure,total,within,between,transvariation",
+        ),
+        ("dagum_groups.csv", "year,measure,group_a,group_b,gini"),
+        ("theil.csv", "year,measure,total,within,between"),
+        ("sigma.csv", "year,measure,cv"),
+        ("beta.csv", "measure,group,alpha,beta,se_beta,t_beta,r2,n"),
+        ("kernel.csv", "year,measure,x,density"),
+        (
+            "markov.csv",
+            "measure,from_class,to_class,count,probability",
+        ),
+        (
+            "moran.csv",
+            "year,measure,i,expected_i,z_norm,p_norm,p_perm",
+        ),
+        ("lisa.csv", "year,measure,region,local_i,quadrant,p_perm"),
+        (
+            "coupling.csv",
+            "region,year,c,t,d,class,class_zh,class_level",
+        ),
+    ];
+    for (file, header) in headers {
+        let (got, rows) = read_rows(&out.join(file));
+        assert_eq!(got, header, "{file}");
+        assert!(!rows.is_empty(), "{file} has rows");
+    }
+    // Moran on the path a – b – c for 2020 scores 10, 20, 30: z = −10, 0, 10, lag = 0, 0, 0 → I = 0.
+    let (_, rows) = read_rows(&out.join("moran.csv"));
+    let m = rows
+        .iter()
+        .find(|r| r[0] == "2020" && r[1] == "score")
+        .unwrap();
+    assert_eq!((m[2].as_str(), m[3].as_str()), ("0", "-0.5"));
+
+    std::fs::write(&adjacency, "region,neighbor\na,b\n").unwrap();
+    let run = nqp_analyse(&[
+        "--scores",
+        scores.to_str().unwrap(),
+        "--adjacency",
+        adjacency.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("adj.csv: adjacency is not symmetric"),
+        "{stderr}"
+    );
+}
