@@ -7,14 +7,14 @@
 //! formats — that is `crate::service::download` — or compute: the result comes from the
 //! per-(version, method) cache in [`AppState`].
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::HeaderValue;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LINK};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-
-use std::sync::Arc;
 
 use super::ctx::PageCtx;
 use super::error::PageError;
