@@ -6,6 +6,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, fmt_raw, group_label, render, year_param};
+use crate::service::analysis::region_diagnosis;
 use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
 use crate::types::Dimension;
 use crate::web::charts::line::{self, LineSpec, Series};
@@ -13,6 +14,7 @@ use crate::web::charts::radar::{self, RadarSeries, RadarSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::error::PageError;
+use crate::web::i18n::AnalysisTexts;
 use crate::web::state::AppState;
 
 pub struct StandingRow {
@@ -32,6 +34,21 @@ pub struct PeerRow {
     pub url: String,
     pub score: String,
     pub rank: String,
+}
+
+pub struct ObstacleCells {
+    pub name: String,
+    pub url: String,
+    pub dimension: String,
+    pub pct: String,
+}
+
+pub struct CouplingCells {
+    pub c: String,
+    pub t: String,
+    pub d: String,
+    pub level: u8,
+    pub class: &'static str,
 }
 
 pub struct YearChoice {
@@ -61,6 +78,12 @@ pub struct RegionPage {
     pub indicators: Vec<StandingRow>,
     pub peers: Vec<PeerRow>,
     pub compare_url: String,
+    pub a: &'static AnalysisTexts,
+    /// The largest obstacle degrees of the year, largest first.
+    pub obstacles: Vec<ObstacleCells>,
+    /// Obstacle degree per dimension: (dimension label, percent).
+    pub dim_obstacles: Vec<(String, String)>,
+    pub coupling: Option<CouplingCells>,
 }
 
 pub async fn page(
@@ -73,6 +96,16 @@ pub async fn page(
     let year = year_param(&ctx)?;
     let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)
         .map_err(|e| PageError::from_error(lang, e))?;
+    let analyses = state
+        .analysis_for(std::sync::Arc::clone(&ds), &ctx.spec)
+        .await
+        .map_err(|e| PageError::from_error(lang, e))?;
+    let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
+    let dim_label = |d: &str| {
+        d.parse::<Dimension>()
+            .map(|d| d.label(lang).to_owned())
+            .unwrap_or_else(|_| d.to_owned())
+    };
 
     let standing = |s: &IndicatorStanding| StandingRow {
         name: s.name.clone(),
@@ -215,6 +248,39 @@ pub async fn page(
         indicators: profile.indicators.iter().map(standing).collect(),
         peers,
         compare_url: ctx.url("/compare", &[("r", &compare_codes)]),
+        a: AnalysisTexts::get(lang),
+        obstacles: diagnosis
+            .top
+            .iter()
+            .map(|o| ObstacleCells {
+                name: ds
+                    .framework
+                    .get(&o.indicator)
+                    .map(|d| lang.pick(&d.name_zh, &d.name_en).to_owned())
+                    .unwrap_or_else(|| o.indicator.clone()),
+                url: ctx.indicator_url(&o.indicator),
+                dimension: dim_label(&o.dimension),
+                pct: fmt_num(Some(o.obstacle_pct), 2),
+            })
+            .collect(),
+        // In the framework's dimension order (the diagnosis lists them alphabetically).
+        dim_obstacles: Dimension::ALL
+            .iter()
+            .filter_map(|dim| {
+                diagnosis
+                    .dimensions
+                    .iter()
+                    .find(|d| d.dimension == dim.as_str())
+                    .map(|d| (dim.label(lang).to_owned(), fmt_num(Some(d.obstacle_pct), 2)))
+            })
+            .collect(),
+        coupling: diagnosis.coupling.as_ref().map(|c| CouplingCells {
+            c: fmt_num(Some(c.c), 4),
+            t: fmt_num(Some(c.t), 4),
+            d: fmt_num(Some(c.d), 4),
+            level: c.class.level(),
+            class: c.class.label(lang),
+        }),
     };
     render(&page, lang)
 }
