@@ -193,8 +193,20 @@ impl std::str::FromStr for CouplingForm {
 /// The ten coordination levels of D, 1 = 极度失调 (0 ≤ D < 0.1) … 10 = 优质协调 (0.9 ≤ D ≤ 1).
 /// Each class includes its lower bound and excludes its upper bound (D = 0.5 is 勉强协调), the
 /// bounds being the f64 nearest k/10; D = 1 (and anything above) is level 10.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct CoordinationClass(u8);
+
+/// Serialised with both labels, e.g. `{"level": 6, "zh": "勉强协调", "en": "barely coordinated"}`.
+impl Serialize for CoordinationClass {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("CoordinationClass", 3)?;
+        s.serialize_field("level", &self.level())?;
+        s.serialize_field("zh", self.label(Lang::Zh))?;
+        s.serialize_field("en", self.label(Lang::En))?;
+        s.end()
+    }
+}
 
 const CLASS_LABELS: [(&str, &str); 10] = [
     ("极度失调", "extreme imbalance"),
@@ -246,6 +258,7 @@ pub fn coupling_degree(u: &[f64], form: CouplingForm) -> Result<CouplingValues, 
             found: n,
         });
     }
+    super::check_finite("coupling degree", u)?;
     let negative = u.iter().filter(|v| **v < 0.0).count();
     if negative > 0 {
         return Err(AnalysisError::NegativeValues {
@@ -461,6 +474,10 @@ mod tests {
         assert_eq!(c.label(Lang::En), "barely coordinated");
         assert_eq!(CoordinationClass::from_d(0.05).label(Lang::Zh), "极度失调");
         assert_eq!(CoordinationClass::from_d(0.95).label(Lang::Zh), "优质协调");
+        assert_eq!(
+            serde_json::to_string(&c).unwrap(),
+            r#"{"level":6,"zh":"勉强协调","en":"barely coordinated"}"#
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub fn silverman_bandwidth(values: &[f64]) -> Result<f64, AnalysisError> {
             found: values.len(),
         });
     }
+    super::check_finite("kernel density", values)?;
     let s = sd(values, 1);
     if s == 0.0 {
         return Err(AnalysisError::Constant {

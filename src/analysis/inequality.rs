@@ -251,6 +251,7 @@ fn check_values(what: &'static str, values: &[f64], needed: usize) -> Result<(),
             found: values.len(),
         });
     }
+    super::check_finite(what, values)?;
     let count = values.iter().filter(|v| **v < 0.0).count();
     if count > 0 {
         return Err(AnalysisError::NegativeValues { what, count });
@@ -294,6 +295,8 @@ mod tests {
         assert_eq!(one.pairs[1].gini, 0.0, "a one-region group has G_jj = 0");
         let err = dagum(&[1.0, -1.0], &labels(&["A", "A"])).unwrap_err();
         assert_eq!(err.code(), "analysis.negative_values");
+        let err = theil(&[1.0, f64::NAN], &labels(&["A", "A"])).unwrap_err();
+        assert_eq!(err.code(), "analysis.non_finite");
     }
 
     #[test]

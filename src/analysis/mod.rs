@@ -63,6 +63,8 @@ pub enum AnalysisError {
     UngroupedRegions { file: String, regions: Vec<String> },
     #[error("{what} needs non-negative values, found {count} negative value(s)")]
     NegativeValues { what: &'static str, count: usize },
+    #[error("{what} needs finite values, found {count} NaN or infinite value(s)")]
+    NonFinite { what: &'static str, count: usize },
     #[error("{what} needs at least {needed} observations, found {found}")]
     TooFew {
         what: &'static str,
@@ -106,6 +108,7 @@ impl AnalysisError {
             AnalysisError::AsymmetricAdjacency { .. } => "analysis.adjacency_asymmetric",
             AnalysisError::UngroupedRegions { .. } => "analysis.ungrouped_region",
             AnalysisError::NegativeValues { .. } => "analysis.negative_values",
+            AnalysisError::NonFinite { .. } => "analysis.non_finite",
             AnalysisError::TooFew { .. } => "analysis.too_few",
             AnalysisError::Constant { .. } => "analysis.constant",
             AnalysisError::Io { .. } => "analysis.io",
@@ -196,6 +199,15 @@ impl GroupMap {
     pub fn groups(&self) -> BTreeSet<&str> {
         self.groups.values().map(String::as_str).collect()
     }
+}
+
+/// Reject NaN and infinities (the score table already drops them; direct callers may not).
+pub(crate) fn check_finite(what: &'static str, values: &[f64]) -> Result<(), AnalysisError> {
+    let count = values.iter().filter(|v| !v.is_finite()).count();
+    if count > 0 {
+        return Err(AnalysisError::NonFinite { what, count });
+    }
+    Ok(())
 }
 
 /// A symmetric neighbour relation between regions (binary contiguity).

@@ -275,6 +275,7 @@ fn check(what: &'static str, values: &[f64], w: &SpatialWeights) -> Result<usize
             found: 0,
         });
     }
+    super::check_finite(what, values)?;
     if values.iter().all(|v| *v == values[0]) {
         return Err(AnalysisError::Constant { what });
     }
