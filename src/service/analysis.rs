@@ -176,7 +176,11 @@ pub const PAGE_TABLES: [(&str, &[&str]); 3] = [
 
 /// One analysis table as a frame (rows of `measure` only, when given); `None` for an unknown
 /// table name or a spatial table when no contiguity was available.
-pub fn table_frame(view: &AnalysisView, table: &str, measure: Option<&str>) -> Result<Option<DataFrame>> {
+pub fn table_frame(
+    view: &AnalysisView,
+    table: &str,
+    measure: Option<&str>,
+) -> Result<Option<DataFrame>> {
     let r = &view.results;
     let keep = |m: &str| measure.is_none_or(|want| want == m);
     let frame = match table {
@@ -326,7 +330,9 @@ mod tests {
     #[test]
     fn tables_filter_by_measure_and_neutralise_text() {
         let view = view_with(None);
-        let frame = table_frame(&view, "dagum_groups", Some("score")).unwrap().unwrap();
+        let frame = table_frame(&view, "dagum_groups", Some("score"))
+            .unwrap()
+            .unwrap();
         assert_eq!(frame.height(), 1);
         let csv = String::from_utf8(table_csv(&frame).unwrap()).unwrap();
         assert_eq!(
@@ -334,7 +340,9 @@ mod tests {
             Some("2020,score,'=cmd,'=cmd,0.25"),
             "{csv}"
         );
-        let tools = table_frame(&view, "dagum_groups", Some("tools")).unwrap().unwrap();
+        let tools = table_frame(&view, "dagum_groups", Some("tools"))
+            .unwrap()
+            .unwrap();
         assert_eq!(tools.height(), 0);
         assert!(table_frame(&view, "moran", None).unwrap().is_none());
         assert!(table_frame(&view, "nonsense", None).unwrap().is_none());

@@ -7,8 +7,11 @@ use nqp::service;
 
 use crate::helpers::{TestApp, web_dataset};
 
-const PAGES: [&str; 6] = [
+const PAGES: [&str; 9] = [
     "/",
+    "/analysis/disparities",
+    "/analysis/dynamics?measure=laborers",
+    "/analysis/spatial?year=2021",
     "/regions/CN-BJ",
     "/compare?r=CN-BJ,CN-SH",
     "/indicators/talent",
@@ -673,5 +676,384 @@ mod charts {
         );
         assert_eq!(select(&doc, "rect.cell").len(), 16);
         assert_eq!(written.len(), 9);
+    }
+}
+
+/// The analysis pages (`/analysis/{disparities,dynamics,spatial}`), their downloads and the
+/// diagnosis on the region profile, checked against the service's own results. The fixture is
+/// the 31 provinces × 2020–2022, so the NBS groups and the bundled contiguity apply.
+mod analysis_pages {
+    use axum::http::StatusCode;
+    use nqp::analysis::report::AnalysisResults;
+    use nqp::method::MethodSpec;
+    use nqp::service;
+    use nqp::service::analysis::AnalysisView;
+    use nqp::types::Lang;
+
+    use crate::helpers::{TestApp, web_dataset};
+
+    const YEARS: [i32; 3] = [2020, 2021, 2022];
+
+    fn view() -> AnalysisView {
+        let ds = web_dataset();
+        let tables = service::compute_tables(&ds, &MethodSpec::default()).unwrap();
+        service::analysis::analysis_view(&ds, &tables).unwrap()
+    }
+
+    fn num(cell: &str) -> f64 {
+        cell.parse()
+            .unwrap_or_else(|_| panic!("'{cell}' is not a number"))
+    }
+
+    fn results() -> AnalysisResults {
+        view().results
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_analysis_page_renders_in_both_languages() {
+        let app = TestApp::new();
+        for page in ["disparities", "dynamics", "spatial"] {
+            for (lang, nav) in [("zh", "分析"), ("en", "Analysis")] {
+                let res = app.get(&format!("/analysis/{page}?lang={lang}")).await;
+                assert_eq!(res.status, StatusCode::OK, "{page} {lang}: {}", res.body);
+                assert_eq!(
+                    res.select_texts("nav a[aria-current=page]")[0],
+                    nav,
+                    "{page} {lang}: the Analysis entry is current"
+                );
+                assert_eq!(res.count("main h1"), 1);
+                // Every download link of the page is listed as CSV and JSON.
+                assert!(res.count("#downloads a[data-format=csv]") >= 2, "{page}");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn disparities_tables_match_the_service() {
+        let app = TestApp::new();
+        let r = results();
+        let res = app.get("/analysis/disparities?lang=en&measure=tools").await;
+        assert_eq!(res.status, StatusCode::OK);
+        let rows = res.select_texts("table#dagum tbody tr th");
+        assert_eq!(rows, vec!["2020", "2021", "2022"]);
+        for (i, year) in YEARS.iter().enumerate() {
+            let want = r
+                .dagum
+                .iter()
+                .find(|d| d.measure == "tools" && d.year == *year)
+                .unwrap();
+            let cells = res.select_texts(&format!("table#dagum tbody tr:nth-child({}) td", i + 1));
+            let expect: Vec<String> = [want.total, want.within, want.between, want.transvariation]
+                .iter()
+                .map(|v| format!("{v:.4}"))
+                .collect();
+            assert_eq!(cells, expect, "{year}");
+            // The three parts add up to the total (to display precision).
+            let parts: f64 = cells[1..].iter().map(|c| num(c)).sum();
+            assert!(
+                (parts - num(&cells[0])).abs() <= 1.5e-4,
+                "{year}: {cells:?}"
+            );
+            assert!(want.total > 0.0 && want.between > 0.0);
+        }
+        // Theil and σ: one row per year with the service's values.
+        assert_eq!(res.count("table#theil tbody tr"), 3);
+        assert_eq!(res.count("table#sigma tbody tr"), 3);
+        let cv = r
+            .sigma
+            .iter()
+            .find(|s| s.measure == "tools" && s.year == 2021)
+            .unwrap()
+            .cv;
+        assert_eq!(
+            res.select_texts("table#sigma tbody tr:nth-child(2) td"),
+            vec![format!("{cv:.4}")]
+        );
+        let theil = r
+            .theil
+            .iter()
+            .find(|t| t.measure == "tools" && t.year == 2020)
+            .unwrap();
+        assert_eq!(
+            res.select_texts("table#theil tbody tr:first-child td")[0],
+            format!("{:.4}", theil.total)
+        );
+        // The group Gini matrix of the latest year: 4 NBS groups, the diagonal is the groups' own
+        // Gini.
+        assert_eq!(res.count("table#group-gini tbody tr"), 4);
+        let names = res.select_texts("table#group-gini thead th");
+        let east = names.iter().position(|n| n == "East").unwrap();
+        let own = r
+            .dagum_groups
+            .iter()
+            .find(|g| {
+                g.measure == "tools" && g.year == 2022 && g.group_a == "East" && g.group_b == "East"
+            })
+            .unwrap()
+            .gini;
+        let diagonal = res.select_texts(&format!(
+            "table#group-gini tbody tr:nth-child({east}) td:nth-of-type({east})"
+        ));
+        assert_eq!(diagonal, vec![format!("{own:.4}")]);
+        // The stacked chart has one bar segment per year and part.
+        assert_eq!(res.count("svg rect.segment"), 9);
+        // A chosen year changes the group table's heading; a year without results is a 404.
+        let y2020 = app
+            .get("/analysis/disparities?lang=en&measure=tools&year=2020")
+            .await;
+        assert!(y2020.select_texts("h2#groups-title")[0].contains("2020"));
+        let missing = app.get("/analysis/disparities?lang=en&year=1999").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn dynamics_tables_match_the_service() {
+        let app = TestApp::new();
+        let r = results();
+        let res = app.get("/analysis/dynamics?lang=zh").await;
+        assert_eq!(res.status, StatusCode::OK);
+        // Markov: 4 × 4 cells "p (count)" as the service computed them.
+        assert_eq!(res.count("table#markov tbody tr"), 4);
+        let cells = res.select_texts("table#markov tbody td");
+        assert_eq!(cells.len(), 16);
+        for m in r.markov.iter().filter(|m| m.measure == "score") {
+            let i = usize::from(m.from_class - 1) * 4 + usize::from(m.to_class - 1);
+            let p = m.probability.map_or("—".to_owned(), |p| format!("{p:.3}"));
+            assert_eq!(cells[i], format!("{p} ({})", m.count));
+        }
+        let transitions: u64 = r
+            .markov
+            .iter()
+            .filter(|m| m.measure == "score")
+            .map(|m| m.count)
+            .sum();
+        // 31 regions × 2 year pairs, minus Tibet's missing 2022.
+        assert_eq!(transitions, 61);
+        // β-convergence: all regions + 4 groups, values as in the service.
+        let beta: Vec<_> = r.beta.iter().filter(|b| b.measure == "score").collect();
+        assert_eq!(beta.len(), 5);
+        assert_eq!(res.count("table#beta tbody tr"), 5);
+        let first = res.select_texts("table#beta tbody tr:first-child td");
+        assert_eq!(first[1], format!("{:.4}", beta[0].beta.unwrap()));
+        assert_eq!(first[5], beta[0].n.to_string());
+        assert_eq!(
+            res.select_texts("table#beta tbody tr:first-child th"),
+            vec!["全部地区"]
+        );
+        // The heat table and one density curve per year.
+        assert_eq!(res.count("svg rect.cell"), 16);
+        assert_eq!(res.count("svg path.curve"), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn spatial_tables_map_and_scatter_match_the_service() {
+        let app = TestApp::new();
+        let r = results();
+        let res = app.get("/analysis/spatial?lang=en&measure=score").await;
+        assert_eq!(res.status, StatusCode::OK);
+        let moran: Vec<_> = r
+            .moran
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|m| m.measure == "score")
+            .collect();
+        assert_eq!(moran.len(), 3);
+        assert_eq!(res.count("table#moran tbody tr"), 3);
+        for (i, m) in moran.iter().enumerate() {
+            let cells = res.select_texts(&format!("table#moran tbody tr:nth-child({}) td", i + 1));
+            assert_eq!(cells[0], format!("{:.4}", m.i));
+            // E[I] = −1/(n − 1); Tibet has no 2022 score, so n is 30 then.
+            let n = if m.year == 2022 { 30.0 } else { 31.0 };
+            assert_eq!(cells[1], format!("{:.4}", -1.0 / (n - 1.0)));
+            assert_eq!(cells[4], format!("{:.3}", m.p_perm.unwrap()));
+        }
+        // LISA of the latest year: one row per region with a value (Tibet has none in 2022).
+        let lisa: Vec<_> = r
+            .lisa
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|l| l.measure == "score" && l.year == 2022)
+            .collect();
+        assert_eq!(lisa.len(), 30);
+        assert_eq!(res.count("table#lisa tbody tr"), 30);
+        let significant = lisa
+            .iter()
+            .filter(|l| l.p_perm.is_some_and(|p| p < 0.05))
+            .count();
+        assert_eq!(res.count("table#lisa tbody td strong"), significant);
+        // The map colours exactly the significant regions by quadrant; the rest are grey.
+        let map_fills =
+            res.select_attrs("svg[aria-labelledby='lisa-map-title'] .region path", "fill");
+        let grey = map_fills.iter().filter(|f| *f == "#e0e0e0").count();
+        assert_eq!(grey, 30 - significant);
+        // The scatter links every point to its region's profile.
+        let points = res.select_attrs("svg[aria-labelledby='moran-scatter-title'] a", "href");
+        assert_eq!(points.len(), 30);
+        assert!(
+            points.iter().all(|h| h.starts_with("/regions/CN-")),
+            "{points:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn moran_points_lag_is_the_neighbour_mean_of_z() {
+        let ds = web_dataset();
+        let tables = service::compute_tables(&ds, &MethodSpec::default()).unwrap();
+        let v = service::analysis::analysis_view(&ds, &tables).unwrap();
+        let points = service::analysis::moran_points(&v, &tables, "score", 2021);
+        assert_eq!(points.len(), 31);
+        let z_mean: f64 = points.iter().map(|p| p.z).sum::<f64>() / 31.0;
+        assert!(z_mean.abs() < 1e-12);
+        // Hainan's only neighbour is Guangdong (data/geo/README.md).
+        let z_of = |code: &str| points.iter().find(|p| p.region == code).unwrap().z;
+        let hainan = points.iter().find(|p| p.region == "CN-HI").unwrap();
+        assert!((hainan.lag - z_of("CN-GD")).abs() < 1e-12);
+        // The slope through the origin of lag on z, Σ z·lag / Σ z², is Moran's I.
+        let slope = points.iter().map(|p| p.z * p.lag).sum::<f64>()
+            / points.iter().map(|p| p.z * p.z).sum::<f64>();
+        let i = v
+            .results
+            .moran
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|m| m.measure == "score" && m.year == 2021)
+            .unwrap()
+            .i;
+        assert!((slope - i).abs() < 1e-9, "{slope} vs {i}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn region_profile_shows_obstacles_and_coupling() {
+        let app = TestApp::new();
+        let v = view();
+        for (lang, l) in [("zh", Lang::Zh), ("en", Lang::En)] {
+            let res = app
+                .get(&format!("/regions/CN-GD?lang={lang}&year=2021"))
+                .await;
+            assert_eq!(res.status, StatusCode::OK);
+            let pcts: Vec<f64> = res
+                .select_texts("table#obstacles tbody td.num")
+                .iter()
+                .map(|c| num(c))
+                .collect();
+            assert_eq!(pcts.len(), 5);
+            assert!(pcts.windows(2).all(|w| w[0] >= w[1]), "{pcts:?}");
+            assert!(pcts.iter().sum::<f64>() <= 100.0 + 0.03, "{pcts:?}");
+            let top = v
+                .obstacles
+                .top
+                .iter()
+                .find(|(rank, o)| *rank == 1 && o.region == "CN-GD" && o.year == 2021)
+                .unwrap();
+            assert_eq!(pcts[0], num(&format!("{:.2}", top.1.obstacle_pct)));
+            // Obstacle shares of the three dimensions add up to 100 %.
+            let dims: Vec<f64> = res
+                .select_texts("table#dim-obstacles td")
+                .iter()
+                .map(|c| num(c))
+                .collect();
+            assert_eq!(dims.len(), 3);
+            assert!((dims.iter().sum::<f64>() - 100.0).abs() < 0.02, "{dims:?}");
+            let c = v
+                .results
+                .coupling
+                .iter()
+                .find(|c| c.region == "CN-GD" && c.year == 2021)
+                .unwrap();
+            assert_eq!(res.select_texts("#coupling-d"), vec![format!("{:.4}", c.d)]);
+            assert_eq!(
+                res.select_texts("#coupling-class"),
+                vec![format!("{} · {}", c.class.level(), c.class.label(l))]
+            );
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn downloads_parse_and_match_the_service() {
+        let app = TestApp::new();
+        let r = results();
+        let csv = app
+            .get("/analysis/disparities.csv?table=dagum&measure=objects")
+            .await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(
+            csv.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        assert!(
+            csv.headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("dagum-objects.csv")
+        );
+        let lines: Vec<&str> = csv.body.lines().collect();
+        assert_eq!(lines[0], "year,measure,total,within,between,transvariation");
+        assert_eq!(lines.len(), 4);
+        for (line, want) in lines[1..]
+            .iter()
+            .zip(r.dagum.iter().filter(|d| d.measure == "objects"))
+        {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f[0], want.year.to_string());
+            assert_eq!(f[1], "objects");
+            assert!((num(f[2]) - want.total).abs() < 1e-12, "{line}");
+            assert!((num(f[5]) - want.transvariation).abs() < 1e-12, "{line}");
+        }
+
+        let json = app
+            .get("/analysis/dynamics.json?table=markov&measure=score")
+            .await;
+        assert_eq!(json.status, StatusCode::OK);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json.body).unwrap();
+        assert_eq!(rows.len(), 16);
+        for (row, want) in rows
+            .iter()
+            .zip(r.markov.iter().filter(|m| m.measure == "score"))
+        {
+            assert_eq!(row["from_class"], u64::from(want.from_class));
+            assert_eq!(row["count"], want.count);
+            assert_eq!(row["probability"].as_f64(), want.probability);
+        }
+
+        let lisa = app
+            .get("/analysis/spatial.json?table=lisa&measure=tools")
+            .await;
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&lisa.body).unwrap();
+        // 31 regions in 2020 and 2021, 30 in 2022.
+        assert_eq!(rows.len(), 92);
+        assert!(rows.iter().all(|r| r["measure"] == "tools"));
+
+        // Every download link on the pages answers 200.
+        for page in ["disparities", "dynamics", "spatial"] {
+            let res = app.get(&format!("/analysis/{page}?lang=en")).await;
+            for href in res.select_attrs("#downloads a", "href") {
+                let got = app.get(&href).await;
+                assert_eq!(got.status, StatusCode::OK, "{href}");
+                assert!(!got.body.is_empty(), "{href}");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn unknown_measure_table_or_page_is_a_404_page() {
+        let app = TestApp::new();
+        for url in [
+            "/analysis/disparities?measure=gdp&lang=en",
+            "/analysis/spatial?measure=rank&lang=en",
+            "/analysis/dynamics.csv?table=dagum",
+            "/analysis/spatial.xlsx?table=moran",
+            "/analysis/nowhere?lang=en",
+        ] {
+            let res = app.get(url).await;
+            assert_eq!(res.status, StatusCode::NOT_FOUND, "{url}");
+            assert!(res.body.contains("<h1"), "{url}: the 404 page");
+        }
+        let res = app.get("/analysis/disparities?measure=gdp&lang=en").await;
+        assert!(res.body.contains("gdp"), "the message names the measure");
     }
 }

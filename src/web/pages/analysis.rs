@@ -185,7 +185,9 @@ pub async fn page(
         return Err(PageError::not_found(
             lang,
             match lang {
-                Lang::Zh => format!("没有名为“{measure}”的分析测度（可选 score、laborers、tools、objects）。"),
+                Lang::Zh => format!(
+                    "没有名为“{measure}”的分析测度（可选 score、laborers、tools、objects）。"
+                ),
                 Lang::En => format!(
                     "There is no analysis measure called '{measure}' (score, laborers, tools or objects)."
                 ),
@@ -254,19 +256,24 @@ fn download(
         .ok_or_else(missing)?;
     let file = format!("{table}-{measure}.{format}");
     let (content_type, body) = if format == "csv" {
-        ("text/csv; charset=utf-8", service::table_csv(&frame).map_err(fail)?)
+        (
+            "text/csv; charset=utf-8",
+            service::table_csv(&frame).map_err(fail)?,
+        )
     } else {
         let rows = crate::service::frame_to_json_rows(&frame).map_err(fail)?;
         (
             "application/json",
-            serde_json::to_vec(&rows)
-                .map_err(|e| fail(crate::Error::Internal(e.to_string())))?,
+            serde_json::to_vec(&rows).map_err(|e| fail(crate::Error::Internal(e.to_string())))?,
         )
     };
     Ok((
         [
             (CONTENT_TYPE, content_type.to_owned()),
-            (CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
         ],
         body,
     )
@@ -336,7 +343,10 @@ fn frame(
         .collect();
     let grouping = match results.grouping {
         "single" => ctx.lang.pick("单一组（无分组）", "one group (no grouping)"),
-        _ => ctx.lang.pick("东部 / 中部 / 西部 / 东北", "East / Central / West / Northeast"),
+        _ => ctx.lang.pick(
+            "东部 / 中部 / 西部 / 东北",
+            "East / Central / West / Northeast",
+        ),
     };
     let mut notices = vec![format!("{}: {grouping}", a.grouping)];
     // The analysis notices are English; they are shown as they are to English readers only.
@@ -588,7 +598,11 @@ fn dynamics(
             .find(|m| m.measure == measure && m.from_class == from && m.to_class == to)
     };
     let probabilities: Vec<Vec<Option<f64>>> = (1..=4u8)
-        .map(|from| (1..=4u8).map(|to| cell(from, to).and_then(|m| m.probability)).collect())
+        .map(|from| {
+            (1..=4u8)
+                .map(|to| cell(from, to).and_then(|m| m.probability))
+                .collect()
+        })
         .collect();
     let markov = (1..=4u8)
         .map(|from| {
@@ -741,7 +755,12 @@ fn spatial(
                 highlight: None,
             })
         }
-        Err(e) => return Err(PageError::from_error(lang, crate::Error::Internal(e.to_string()))),
+        Err(e) => {
+            return Err(PageError::from_error(
+                lang,
+                crate::Error::Internal(e.to_string()),
+            ));
+        }
     };
 
     let page = SpatialPage {
