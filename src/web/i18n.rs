@@ -587,6 +587,7 @@ pub struct AnalysisTexts {
     pub coupling_d: &'static str,
     pub coupling_class: &'static str,
     pub no_diagnosis: &'static str,
+    pub methods_title: &'static str,
 }
 
 impl AnalysisTexts {
@@ -626,7 +627,7 @@ static ANALYSIS_ZH: AnalysisTexts = AnalysisTexts {
     beta_desc: "ln(末年/首年)/T 对 ln(首年) 的最小二乘回归；β < 0 且显著表示收敛",
     all_regions: "全部地区",
     markov_title: "马尔可夫转移概率矩阵",
-    markov_desc: "按各年四分位数分为四类，相邻两年之间的转移概率（括号内为样本数）",
+    markov_desc: "按全部地区-年份（合并）的四分位数分为四类，相邻两年之间的转移概率（括号内为转移次数）",
     classes: ["Q1（低）", "Q2（中低）", "Q3（中高）", "Q4（高）"],
     from_to: "t 年 \\ t+1 年",
     moran_title: "全局莫兰指数",
@@ -656,6 +657,7 @@ static ANALYSIS_ZH: AnalysisTexts = AnalysisTexts {
     coupling_d: "耦合协调度 D",
     coupling_class: "协调等级",
     no_diagnosis: "该年份没有可用的诊断结果。",
+    methods_title: "分析方法",
 };
 
 static ANALYSIS_EN: AnalysisTexts = AnalysisTexts {
@@ -686,7 +688,7 @@ static ANALYSIS_EN: AnalysisTexts = AnalysisTexts {
     beta_desc: "OLS of ln(last/first)/T on ln(first); a significant β < 0 means convergence",
     all_regions: "All regions",
     markov_title: "Markov transition probabilities",
-    markov_desc: "Quartile classes of each year; probability of moving between classes from one year to the next (counts in brackets)",
+    markov_desc: "Quartile classes of all region-years pooled; probability of moving between classes from one year to the next (counts in brackets)",
     classes: ["Q1 (low)", "Q2", "Q3", "Q4 (high)"],
     from_to: "t \\ t+1",
     moran_title: "Global Moran's I",
@@ -716,4 +718,5 @@ static ANALYSIS_EN: AnalysisTexts = AnalysisTexts {
     coupling_d: "Coordination D",
     coupling_class: "Class",
     no_diagnosis: "No diagnosis is available for this year.",
+    methods_title: "Analysis methods",
 };

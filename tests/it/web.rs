@@ -1056,4 +1056,23 @@ mod analysis_pages {
         let res = app.get("/analysis/disparities?measure=gdp&lang=en").await;
         assert!(res.body.contains("gdp"), "the message names the measure");
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn methodology_lists_every_analysis_formula_in_both_languages() {
+        let app = TestApp::new();
+        for (lang, heading, hainan) in [
+            ("zh", "分析方法", "海南"),
+            ("en", "Analysis methods", "Hainan"),
+        ] {
+            let res = app.get(&format!("/methodology?lang={lang}")).await;
+            assert_eq!(res.status, StatusCode::OK);
+            assert_eq!(res.select_texts("h2#analysis-methods"), vec![heading]);
+            let items = res.select_texts("h2#analysis-methods + p + ol > li");
+            assert_eq!(items.len(), 11, "{items:?}");
+            let all = items.join("\n");
+            for needle in ["G = G", "E[I] = −1/(n − 1)", "999", "D = √(CT)", "1.34", hainan] {
+                assert!(all.contains(needle), "{lang}: {needle} missing");
+            }
+        }
+    }
 }
