@@ -1070,9 +1070,86 @@ mod analysis_pages {
             let items = res.select_texts("h2#analysis-methods + p + ol > li");
             assert_eq!(items.len(), 11, "{items:?}");
             let all = items.join("\n");
-            for needle in ["G = G", "E[I] = −1/(n − 1)", "999", "D = √(CT)", "1.34", hainan] {
+            for needle in [
+                "G = G",
+                "E[I] = −1/(n − 1)",
+                "999",
+                "D = √(CT)",
+                "1.34",
+                hainan,
+            ] {
                 assert!(all.contains(needle), "{lang}: {needle} missing");
             }
         }
+    }
+
+    /// The fixture under other region codes and without a region set: neither groups nor the
+    /// bundled contiguity apply.
+    fn app_without_groups_or_contiguity() -> axum::Router {
+        let panel = std::fs::read_to_string(crate::helpers::fixture("web/panel.csv")).unwrap();
+        let panel = panel.replace("CN-", "R-");
+        let framework =
+            std::fs::read_to_string(crate::helpers::fixture("web/framework.toml")).unwrap();
+        let ds = service::build_dataset(
+            nqp::types::DatasetId::new("plain").unwrap(),
+            ("无分组", "Ungrouped"),
+            &[service::InputFile {
+                name: "panel.csv".into(),
+                bytes: panel.into_bytes(),
+            }],
+            (&framework, "framework.toml"),
+            &service::RegionChoice::None,
+        )
+        .unwrap();
+        nqp::web::build_router(nqp::web::state::AppState::new(ds))
+    }
+
+    async fn get(router: &axum::Router, uri: &str) -> crate::helpers::Response {
+        use tower::ServiceExt;
+        let response = router
+            .clone()
+            .oneshot(
+                axum::http::Request::builder()
+                    .uri(uri)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        crate::helpers::Response {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn without_groups_or_contiguity_the_pages_say_what_was_skipped() {
+        let app = app_without_groups_or_contiguity();
+        let res = get(&app, "/analysis/spatial?lang=en").await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(res.count("#no-contiguity"), 1);
+        assert_eq!(res.count("table#moran"), 0);
+        // Only the non-spatial tables are offered for download; the spatial ones are a 404.
+        assert_eq!(res.count("#downloads a"), 0);
+        let lisa = get(&app, "/analysis/spatial.csv?table=lisa").await;
+        assert_eq!(lisa.status, StatusCode::NOT_FOUND);
+
+        let res = get(&app, "/analysis/disparities?lang=en").await;
+        assert_eq!(res.status, StatusCode::OK);
+        // One group: the within part is the whole Gini, nothing between groups.
+        let cells = res.select_texts("table#dagum tbody tr:first-child td");
+        assert_eq!(cells[0], cells[1], "{cells:?}");
+        assert_eq!(cells[2], "0.0000");
+        assert_eq!(res.count("table#group-gini tbody tr"), 1);
+        assert!(res.select_texts("#notices li")[0].contains("one group"));
+
+        let res = get(&app, "/analysis/dynamics?lang=en").await;
+        assert_eq!(res.count("table#beta tbody tr"), 1, "only 'all regions'");
     }
 }
