@@ -795,6 +795,11 @@ mod analysis_pages {
             "table#group-gini tbody tr:nth-child({east}) td:nth-of-type({east})"
         ));
         assert_eq!(diagonal, vec![format!("{own:.4}")]);
+        // The notes name the four groups the decomposition used.
+        let groups_note = &res.select_texts("#notices li")[0];
+        for g in ["East", "Central", "West", "Northeast"] {
+            assert!(groups_note.contains(g), "{groups_note}");
+        }
         // The stacked chart has one bar segment per year and part.
         assert_eq!(res.count("svg rect.segment"), 9);
         // A chosen year changes the group table's heading; a year without results is a 404.

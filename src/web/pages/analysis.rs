@@ -341,12 +341,24 @@ fn frame(
             }
         })
         .collect();
+    // The groups the decompositions used, in the order they first appear.
+    let mut group_names: Vec<String> = Vec::new();
+    for g in results
+        .dagum_groups
+        .iter()
+        .flat_map(|g| [&g.group_a, &g.group_b])
+    {
+        let label = group_label(g, ctx.lang);
+        if !group_names.contains(&label) {
+            group_names.push(label);
+        }
+    }
     let grouping = match results.grouping {
-        "single" => ctx.lang.pick("单一组（无分组）", "one group (no grouping)"),
-        _ => ctx.lang.pick(
-            "东部 / 中部 / 西部 / 东北",
-            "East / Central / West / Northeast",
-        ),
+        "single" => ctx
+            .lang
+            .pick("单一组（无分组）", "one group (no grouping)")
+            .to_owned(),
+        _ => group_names.join(" / "),
     };
     let mut notices = vec![format!("{}: {grouping}", a.grouping)];
     // The analysis notices are English; they are shown as they are to English readers only.
