@@ -47,6 +47,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/regions/{code}", get(pages::region::page))
         .route("/compare", get(pages::compare::page))
         .route("/indicators/{id}", get(pages::indicator::page))
+        .route("/analysis", get(pages::analysis::index))
         .route("/analysis/{page}", get(pages::analysis::page))
         .route("/methodology", get(pages::methodology::page))
         .route("/datasets", get(pages::datasets::list))

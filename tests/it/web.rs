@@ -1060,6 +1060,13 @@ mod analysis_pages {
         }
         let res = app.get("/analysis/disparities?measure=gdp&lang=en").await;
         assert!(res.body.contains("gdp"), "the message names the measure");
+        // The section's own URL leads to its first page, keeping the language.
+        let res = app.get("/analysis?lang=en").await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            res.headers["location"].to_str().unwrap(),
+            "/analysis/disparities?lang=en"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread")]

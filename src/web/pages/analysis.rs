@@ -11,7 +11,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{fmt_num, group_label, render, year_param};
 use crate::analysis::report::AnalysisResults;
@@ -164,6 +164,11 @@ pub struct SpatialPage {
     pub scatter_svg: String,
     pub map_svg: String,
     pub lisa: Vec<LisaCells>,
+}
+
+/// `/analysis`: the first analysis page, keeping the reader's language and method.
+pub async fn index(ctx: PageCtx) -> Redirect {
+    Redirect::to(&ctx.url("/analysis/disparities", &[]))
 }
 
 /// `/analysis/{page}`: one of the three pages, or a table download `{page}.csv` / `{page}.json`.
