@@ -365,7 +365,11 @@ fn frame(
             .to_owned(),
         _ => group_names.join(" / "),
     };
-    let mut notices = vec![format!("{}: {grouping}", a.grouping)];
+    let mut notices = vec![format!(
+        "{}{}{grouping}",
+        a.grouping,
+        ctx.lang.pick("：", ": ")
+    )];
     // The analysis notices are English; they are shown as they are to English readers only.
     if ctx.lang == Lang::En {
         notices.extend(
