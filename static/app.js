@@ -40,3 +40,33 @@
     });
   });
 })();
+
+// Upload progress: without JS the browser posts the form itself (and shows its own progress);
+// with JS the same POST goes through XMLHttpRequest so a <progress> bar can show the bytes sent.
+(function () {
+  "use strict";
+  var form = document.getElementById("upload");
+  if (!form || !window.XMLHttpRequest || !window.FormData) return;
+  var bar = document.getElementById("upload-progress");
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    if (bar) {
+      bar.hidden = false;
+      xhr.upload.addEventListener("progress", function (e) {
+        if (e.lengthComputable) { bar.max = e.total; bar.value = e.loaded; }
+      });
+    }
+    xhr.addEventListener("load", function () {
+      if (xhr.status >= 200 && xhr.status < 300 && xhr.responseURL) {
+        window.location.assign(xhr.responseURL);
+      } else {
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      }
+    });
+    xhr.send(new FormData(form));
+  });
+})();

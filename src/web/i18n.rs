@@ -172,6 +172,7 @@ pub struct Texts {
     pub commit: &'static str,
     pub region_set_label: &'static str,
     pub none_label: &'static str,
+    pub upload_progress: &'static str,
 }
 
 impl Texts {
@@ -319,6 +320,7 @@ static ZH: Texts = Texts {
     commit: "确认并保存",
     region_set_label: "地区表",
     none_label: "无",
+    upload_progress: "上传进度",
 };
 
 static EN: Texts = Texts {
@@ -453,6 +455,7 @@ static EN: Texts = Texts {
     commit: "Commit",
     region_set_label: "Region set",
     none_label: "none",
+    upload_progress: "Upload progress",
 };
 
 #[cfg(test)]

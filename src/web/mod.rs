@@ -36,7 +36,7 @@ use tower_http::trace::TraceLayer;
 use self::state::AppState;
 
 /// No inline script, no external origin: everything is served by this binary.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// Every URL of the dashboard, in one table.
@@ -109,7 +109,7 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// Pages are a pure function of (dataset version, nqp version, URL, Accept-Language), so their
+/// Pages are a pure function of (store generation, nqp version, URL, Accept-Language, Cookie), so their
 /// ETag is a hash of exactly that: a repeat view is answered with 304 before any rendering.
 async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
@@ -120,8 +120,13 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
     hasher.update(state.generation().to_le_bytes());
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(request.uri().to_string().as_bytes());
-    if let Some(lang) = request.headers().get(axum::http::header::ACCEPT_LANGUAGE) {
-        hasher.update(lang.as_bytes());
+    // What the page depends on besides the URL: the language header, and the session cookie
+    // (signed-in pages carry the user's name and CSRF token).
+    for header in [axum::http::header::ACCEPT_LANGUAGE, axum::http::header::COOKIE] {
+        for value in request.headers().get_all(&header) {
+            hasher.update(header.as_str().as_bytes());
+            hasher.update(value.as_bytes());
+        }
     }
     let digest = hasher.finalize();
     let tag = format!(
@@ -143,7 +148,7 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
         response.headers_mut().insert(ETAG, value);
         response.headers_mut().insert(
             axum::http::header::VARY,
-            HeaderValue::from_static("Accept-Language, Accept-Encoding"),
+            HeaderValue::from_static("Accept-Language, Accept-Encoding, Cookie"),
         );
     }
     response

@@ -8,4 +8,5 @@ mod helpers;
 mod ingest;
 mod method;
 mod store;
+mod upload;
 mod web;
