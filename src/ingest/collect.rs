@@ -22,8 +22,12 @@ const MISSING: &[&str] = &[
     "", "na", "n/a", "nan", "null", "none", "-", "--", "—", "–", "..", "...", "…", "……",
 ];
 
-/// Fold full-width digits and signs (`２０２４`, `－`) and the Unicode minus to ASCII.
-fn fold_ascii(raw: &str) -> String {
+/// Fold full-width digits and signs (`２０２４`, `－`) and the Unicode minus to ASCII. ASCII
+/// text (nearly every cell) is returned as it is, without allocating.
+fn fold_ascii(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.is_ascii() {
+        return std::borrow::Cow::Borrowed(raw);
+    }
     raw.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
@@ -31,7 +35,8 @@ fn fold_ascii(raw: &str) -> String {
             '\u{3000}' => ' ',
             _ => c,
         })
-        .collect()
+        .collect::<String>()
+        .into()
 }
 
 /// `2024`, `2024年`, `2024年度` or `2024.0` (as written by tools that store years as floats).
@@ -59,7 +64,7 @@ pub(crate) fn parse_year(raw: &str) -> Option<i32> {
 pub(crate) fn parse_value(raw: &str, quoted: bool) -> Result<Option<f64>, ()> {
     let folded = fold_ascii(raw);
     let s = folded.trim();
-    if MISSING.contains(&s.to_lowercase().as_str()) {
+    if s.len() <= 8 && MISSING.iter().any(|m| m.eq_ignore_ascii_case(s)) {
         return Ok(None);
     }
     let plain;
@@ -89,6 +94,44 @@ pub(crate) fn parse_value(raw: &str, quoted: bool) -> Result<Option<f64>, ()> {
     }
 }
 
+/// Where a cell is. Turned into a [`Position`] only when something is wrong with the cell, so
+/// that walking millions of good cells allocates nothing for positions.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cell<'n> {
+    file: &'n str,
+    pub line: u64,
+    column: usize,
+    name: &'n str,
+}
+
+/// Anything that can say where a problem is: a [`Cell`] (built into a position on demand) or a
+/// ready [`Position`] (header and title lines).
+pub(crate) trait Locate {
+    fn position(&self) -> Position;
+    fn line(&self) -> u64;
+}
+
+impl Locate for Cell<'_> {
+    fn position(&self) -> Position {
+        Position::cell(self.file, self.line, self.column, Some(self.name))
+    }
+    fn line(&self) -> u64 {
+        self.line
+    }
+}
+
+impl Locate for Position {
+    fn position(&self) -> Position {
+        self.clone()
+    }
+    fn line(&self) -> u64 {
+        self.line.unwrap_or(0)
+    }
+}
+
+/// A fast, non-cryptographic hash for the per-row maps (keys come from one user file).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// What happened to one raw region name (cached: files repeat names on every row).
 #[derive(Debug, Clone)]
 enum Resolved {
@@ -103,12 +146,17 @@ pub(crate) struct Collector<'a> {
     regions: Option<&'a RegionSet>,
     errors: Vec<IngestError>,
     notices: Vec<Notice>,
-    region: Vec<String>,
+    /// Observations, with region and indicator names interned (index into `names`).
+    region: Vec<u32>,
     year: Vec<i32>,
-    indicator: Vec<String>,
+    indicator: Vec<u32>,
     value: Vec<f64>,
+    names: Vec<String>,
+    name_ids: FastMap<String, u32>,
+    /// (region, year, indicator) of every observation claimed so far → its line.
+    observations: FastMap<(u32, i32, u32), u64>,
     units: BTreeMap<String, String>,
-    resolved: HashMap<String, Resolved>,
+    resolved: FastMap<String, Resolved>,
     /// aggregate name → (first line, rows)
     aggregates: BTreeMap<String, (u64, usize)>,
     missing_cells: usize,
@@ -126,16 +174,27 @@ impl<'a> Collector<'a> {
             year: Vec::new(),
             indicator: Vec::new(),
             value: Vec::new(),
+            names: Vec::new(),
+            name_ids: FastMap::default(),
+            observations: FastMap::default(),
             units: BTreeMap::new(),
-            resolved: HashMap::new(),
+            resolved: FastMap::default(),
             aggregates: BTreeMap::new(),
             missing_cells: 0,
             keys: HashMap::new(),
         }
     }
 
-    pub fn cell(&self, line: u64, column: usize, name: &str) -> Position {
-        Position::cell(self.file, line, column, Some(name))
+    pub fn cell<'n>(&self, line: u64, column: usize, name: &'n str) -> Cell<'n>
+    where
+        'a: 'n,
+    {
+        Cell {
+            file: self.file,
+            line,
+            column,
+            name,
+        }
     }
 
     pub fn error(&mut self, err: IngestError) {
@@ -159,11 +218,11 @@ impl<'a> Collector<'a> {
 
     /// The region id for a raw name, or `None` when the row must be skipped (aggregate: noticed;
     /// unknown or empty: an error, reported once per distinct name at its first occurrence).
-    pub fn region(&mut self, raw: &str, pos: Position) -> Option<String> {
+    pub fn region(&mut self, raw: &str, cell: impl Locate) -> Option<String> {
         let outcome = match self.resolved.get(raw) {
             Some(known) => known.clone(),
             None => {
-                let outcome = self.resolve_new(raw, &pos);
+                let outcome = self.resolve_new(raw, &cell.position());
                 self.resolved.insert(raw.to_owned(), outcome.clone());
                 outcome
             }
@@ -174,7 +233,7 @@ impl<'a> Collector<'a> {
                 let entry = self
                     .aggregates
                     .entry(clean_name(raw))
-                    .or_insert((pos.line.unwrap_or(0), 0));
+                    .or_insert((cell.line(), 0));
                 entry.1 += 1;
                 None
             }
@@ -208,26 +267,29 @@ impl<'a> Collector<'a> {
         }
     }
 
-    pub fn year(&mut self, raw: &str, pos: Position) -> Option<i32> {
+    pub fn year(&mut self, raw: &str, cell: impl Locate) -> Option<i32> {
         if raw.trim().is_empty() {
-            self.error(IngestError::EmptyKey { pos, what: "year" });
+            self.error(IngestError::EmptyKey {
+                pos: cell.position(),
+                what: "year",
+            });
             return None;
         }
         let year = parse_year(raw);
         if year.is_none() {
             self.error(IngestError::BadYear {
-                pos,
+                pos: cell.position(),
                 value: raw.trim().to_owned(),
             });
         }
         year
     }
 
-    pub fn indicator(&mut self, raw: &str, pos: Position) -> Option<String> {
+    pub fn indicator(&mut self, raw: &str, cell: impl Locate) -> Option<String> {
         let name = raw.trim();
         if name.is_empty() {
             self.error(IngestError::EmptyKey {
-                pos,
+                pos: cell.position(),
                 what: "indicator name",
             });
             return None;
@@ -236,7 +298,7 @@ impl<'a> Collector<'a> {
     }
 
     /// A value cell: `None` when missing (counted) or not a number (an error).
-    pub fn value(&mut self, field: &Field, pos: Position) -> Option<f64> {
+    pub fn value(&mut self, field: &Field, cell: impl Locate) -> Option<f64> {
         match parse_value(&field.text, field.quoted) {
             Ok(Some(v)) => Some(v),
             Ok(None) => {
@@ -245,7 +307,7 @@ impl<'a> Collector<'a> {
             }
             Err(()) => {
                 self.error(IngestError::NotNumeric {
-                    pos,
+                    pos: cell.position(),
                     value: field.text.trim().to_owned(),
                 });
                 None
@@ -254,12 +316,12 @@ impl<'a> Collector<'a> {
     }
 
     /// Claim a row key; a second claim is a duplicate naming both lines.
-    pub fn claim(&mut self, key: String, pos: Position) -> bool {
-        let line = pos.line.unwrap_or(0);
+    pub fn claim(&mut self, key: String, at: impl Locate) -> bool {
+        let line = at.line();
         match self.keys.get(&key) {
             Some(&first_line) => {
                 self.error(IngestError::Duplicate {
-                    pos,
+                    pos: at.position(),
                     key,
                     first_line,
                 });
@@ -272,16 +334,50 @@ impl<'a> Collector<'a> {
         }
     }
 
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.name_ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
+        self.names.push(name.to_owned());
+        self.name_ids.insert(name.to_owned(), id);
+        id
+    }
+
     pub fn push(&mut self, region: &str, year: i32, indicator: &str, value: f64) {
-        self.region.push(region.to_owned());
+        let (r, i) = (self.intern(region), self.intern(indicator));
+        self.push_ids(r, year, i, value);
+    }
+
+    fn push_ids(&mut self, region: u32, year: i32, indicator: u32, value: f64) {
+        self.region.push(region);
         self.year.push(year);
-        self.indicator.push(indicator.to_owned());
+        self.indicator.push(indicator);
         self.value.push(value);
+    }
+
+    /// Claim and (when it has a value) record one observation of a long file; a second
+    /// (region, year, indicator) is a duplicate naming both lines.
+    pub fn observe(&mut self, region: &str, year: i32, indicator: &str, value: Option<f64>, line: u64) {
+        let (r, i) = (self.intern(region), self.intern(indicator));
+        match self.observations.get(&(r, year, i)) {
+            Some(&first_line) => self.error(IngestError::Duplicate {
+                pos: Position::line(self.file, line),
+                key: format!("region '{region}', year {year}, indicator '{indicator}'"),
+                first_line,
+            }),
+            None => {
+                self.observations.insert((r, year, i), line);
+                if let Some(v) = value {
+                    self.push_ids(r, year, i, v);
+                }
+            }
+        }
     }
 
     /// Record an indicator's unit; a different unit for the same indicator is a notice (the
     /// first one is kept), since some sources mislabel units.
-    pub fn unit(&mut self, indicator: &str, unit: &str, pos: Position) {
+    pub fn unit(&mut self, indicator: &str, unit: &str, cell: impl Locate) {
         let unit = unit.trim();
         if unit.is_empty() {
             return;
@@ -299,7 +395,7 @@ impl<'a> Collector<'a> {
                     .iter()
                     .any(|n| n.code == "ingest.unit_conflict" && n.message == message)
                 {
-                    self.notice("ingest.unit_conflict", message, Some(pos));
+                    self.notice("ingest.unit_conflict", message, Some(cell.position()));
                 }
             }
             Some(_) => {}
@@ -332,13 +428,14 @@ impl<'a> Collector<'a> {
                 None,
             );
         }
+        let names = &self.names;
+        let strings = |ids: &[u32]| -> Vec<&str> {
+            ids.iter().map(|&i| names[i as usize].as_str()).collect()
+        };
         let frame = DataFrame::new_infer_height(vec![
-            Column::new(panel_cols::REGION.into(), std::mem::take(&mut self.region)),
+            Column::new(panel_cols::REGION.into(), strings(&self.region)),
             Column::new(panel_cols::YEAR.into(), std::mem::take(&mut self.year)),
-            Column::new(
-                panel_cols::INDICATOR.into(),
-                std::mem::take(&mut self.indicator),
-            ),
+            Column::new(panel_cols::INDICATOR.into(), strings(&self.indicator)),
             Column::new(panel_cols::VALUE.into(), std::mem::take(&mut self.value)),
         ])
         .and_then(Panel::new)

@@ -70,12 +70,7 @@ pub(crate) fn parse(
         if let Some(cu) = c_unit {
             c.unit(&indicator, record.get(cu), c.cell(line, cu + 1, name(cu)));
         }
-        let key = format!("region '{region}', year {year}, indicator '{indicator}'");
-        if c.claim(key, Position::line(file, line))
-            && let Some(v) = value
-        {
-            c.push(&region, year, &indicator, v);
-        }
+        c.observe(&region, year, &indicator, value, line);
     }
     if count == 0 {
         return Err(IngestError::HeaderOnly {

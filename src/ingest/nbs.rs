@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::collect::{Collector, parse_year};
+use super::collect::{Collector, Locate, parse_year};
 use super::error::{IngestError, Position};
 use super::layout::{Role, role_of};
 use super::table::{self, Line};
@@ -104,7 +104,7 @@ enum Key {
 }
 
 /// Parse one header or row label of dimension `dim`; errors and notices go to the collector.
-fn key_of(dim: Dim, raw: &str, pos: Position, c: &mut Collector<'_>) -> Option<Key> {
+fn key_of(dim: Dim, raw: &str, pos: impl Locate + Clone, c: &mut Collector<'_>) -> Option<Key> {
     match dim {
         Dim::Region => c.region(raw, pos).map(Key::Region),
         Dim::Year => c.year(raw, pos).map(Key::Year),
