@@ -16,8 +16,8 @@
 //! [`types`] holds the value types every stage shares; [`error`] the umbrella error.
 
 pub mod analysis;
-pub mod error;
 pub mod cli;
+pub mod error;
 pub mod framework;
 pub mod importer;
 pub mod ingest;

@@ -89,7 +89,9 @@ impl FromStr for Direction {
         match s.trim() {
             "+" | "benefit" => Ok(Direction::Benefit),
             "-" | "−" | "cost" => Ok(Direction::Cost),
-            other => Err(format!("unknown direction '{other}' (expected \"+\" or \"-\")")),
+            other => Err(format!(
+                "unknown direction '{other}' (expected \"+\" or \"-\")"
+            )),
         }
     }
 }
@@ -329,7 +331,11 @@ impl Panel {
 
     /// Distinct years, ascending.
     pub fn years(&self) -> PolarsResult<Vec<i32>> {
-        let years = self.frame.column(panel_cols::YEAR)?.unique()?.sort(Default::default())?;
+        let years = self
+            .frame
+            .column(panel_cols::YEAR)?
+            .unique()?
+            .sort(Default::default())?;
         Ok(years.i32()?.iter().flatten().collect())
     }
 }

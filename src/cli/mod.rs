@@ -4,8 +4,6 @@
 //! compute anything itself — every subcommand calls `crate::service` (or `analysis::report`), the
 //! same functions the web pages use. This and `main.rs` are the only places that use `anyhow`.
 
-
-
 use std::path::{Path, PathBuf};
 
 pub mod analyse;
@@ -20,7 +18,11 @@ use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
 use crate::service::{self, InputFile, OutputFormat, RegionChoice};
 
 #[derive(Parser, Debug)]
-#[command(name = "nqp", version, about = "New-quality-productivity (新质生产力) index for regions")]
+#[command(
+    name = "nqp",
+    version,
+    about = "New-quality-productivity (新质生产力) index for regions"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -209,7 +211,10 @@ fn display_name(path: &Path) -> String {
 }
 
 fn load_framework(path: &Path) -> anyhow::Result<Framework> {
-    Ok(Framework::from_toml(&read_text(path)?, &display_name(path))?)
+    Ok(Framework::from_toml(
+        &read_text(path)?,
+        &display_name(path),
+    )?)
 }
 
 fn compute(args: &ComputeArgs) -> anyhow::Result<()> {

@@ -358,7 +358,14 @@ impl<'a> Collector<'a> {
 
     /// Claim and (when it has a value) record one observation of a long file; a second
     /// (region, year, indicator) is a duplicate naming both lines.
-    pub fn observe(&mut self, region: &str, year: i32, indicator: &str, value: Option<f64>, line: u64) {
+    pub fn observe(
+        &mut self,
+        region: &str,
+        year: i32,
+        indicator: &str,
+        value: Option<f64>,
+        line: u64,
+    ) {
         let (r, i) = (self.intern(region), self.intern(indicator));
         match self.observations.get(&(r, year, i)) {
             Some(&first_line) => self.error(IngestError::Duplicate {

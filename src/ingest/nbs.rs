@@ -278,7 +278,7 @@ pub(crate) fn parse(
             continue;
         }
         let row_pos = c.cell(record.line, 1, &row_name);
-        let Some(row_key) = key_of(row_dim, record.get(0), row_pos.clone(), c) else {
+        let Some(row_key) = key_of(row_dim, record.get(0), row_pos, c) else {
             continue;
         };
         if !c.claim(key_text(&row_key), row_pos) {

@@ -72,7 +72,9 @@ impl Measure {
             "" | "score" => Some(Measure::Score),
             other => match other.parse::<Dimension>() {
                 Ok(d) => Some(Measure::Dimension(d)),
-                Err(_) => framework.get(other).map(|_| Measure::Indicator(other.to_owned())),
+                Err(_) => framework
+                    .get(other)
+                    .map(|_| Measure::Indicator(other.to_owned())),
             },
         }
     }
@@ -165,7 +167,12 @@ fn str_col(df: &DataFrame, name: &str) -> Result<Vec<String>> {
 }
 
 fn i64_col(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    Ok(df.column(name)?.cast(&DataType::Int64)?.i64()?.iter().collect())
+    Ok(df
+        .column(name)?
+        .cast(&DataType::Int64)?
+        .i64()?
+        .iter()
+        .collect())
 }
 
 impl ResultTables {
@@ -568,7 +575,10 @@ pub fn region_profile(
         .iter()
         .map(|&y| trend_point(tables, code, y))
         .collect();
-    let year_rows: Vec<&ScoreRow> = regions.iter().filter_map(|r| tables.score(r, year)).collect();
+    let year_rows: Vec<&ScoreRow> = regions
+        .iter()
+        .filter_map(|r| tables.score(r, year))
+        .collect();
     let national_mean = TrendPoint {
         year,
         score: mean(year_rows.iter().map(|r| r.score)),
@@ -610,7 +620,11 @@ pub fn region_profile(
     let mut by_rank: Vec<&IndicatorStanding> =
         indicators.iter().filter(|s| s.rank.is_some()).collect();
     by_rank.sort_by_key(|s| (s.rank, s.id.clone()));
-    let strengths = by_rank.iter().take(PROFILE_TOP).map(|s| (*s).clone()).collect();
+    let strengths = by_rank
+        .iter()
+        .take(PROFILE_TOP)
+        .map(|s| (*s).clone())
+        .collect();
     let weaknesses = by_rank
         .iter()
         .rev()
@@ -773,7 +787,9 @@ pub fn indicator_page(
             }
         })
         .collect();
-    rows.sort_by(|a, b| (a.rank.is_none(), a.rank, &a.code).cmp(&(b.rank.is_none(), b.rank, &b.code)));
+    rows.sort_by(|a, b| {
+        (a.rank.is_none(), a.rank, &a.code).cmp(&(b.rank.is_none(), b.rank, &b.code))
+    });
     let coverage = tables.coverage.iter().find(|c| c.0 == id);
     Ok(IndicatorPage {
         id: id.to_owned(),

@@ -363,7 +363,10 @@ pub fn commit_upload(
     let existing = match target {
         UploadTarget::Existing { id } => {
             let version = pick_version(store, id.as_str(), None)?;
-            Some((stored_dataset(store, &version)?, store.framework_toml(id, version.number)?))
+            Some((
+                stored_dataset(store, &version)?,
+                store.framework_toml(id, version.number)?,
+            ))
         }
         UploadTarget::New { .. } => None,
     };
@@ -380,15 +383,26 @@ pub fn commit_upload(
     // Nothing is stored unless the merged data computes.
     compute_index(&panel, &framework, &MethodSpec::default())?;
     let (title_zh, title_en) = match (target, &existing) {
-        (UploadTarget::New { title_zh, title_en, .. }, _) => (title_zh.clone(), title_en.clone()),
-        (UploadTarget::Existing { .. }, Some((ds, _))) => (ds.title_zh.clone(), ds.title_en.clone()),
+        (
+            UploadTarget::New {
+                title_zh, title_en, ..
+            },
+            _,
+        ) => (title_zh.clone(), title_en.clone()),
+        (UploadTarget::Existing { .. }, Some((ds, _))) => {
+            (ds.title_zh.clone(), ds.title_en.clone())
+        }
         (UploadTarget::Existing { id }, None) => (id.to_string(), id.to_string()),
     };
     let region_set_id = staged
         .region_set
         .as_ref()
         .map(|s| s.id().to_owned())
-        .or_else(|| existing.as_ref().and_then(|(ds, _)| ds.regions.as_ref().map(|s| s.id().to_owned())));
+        .or_else(|| {
+            existing
+                .as_ref()
+                .and_then(|(ds, _)| ds.regions.as_ref().map(|s| s.id().to_owned()))
+        });
     let sources: Vec<(String, String)> = staged
         .files
         .iter()
@@ -428,7 +442,13 @@ fn merge_panels(stored: &Panel, upload: &Panel) -> Result<Panel> {
         .limit(1)
         .collect()?;
     if clash.height() > 0 {
-        let get = |c: &str| clash.column(c).ok().and_then(|c| c.get(0).ok()).map(|v| v.to_string());
+        let get = |c: &str| {
+            clash
+                .column(c)
+                .ok()
+                .and_then(|c| c.get(0).ok())
+                .map(|v| v.to_string())
+        };
         return Err(Error::Conflict(format!(
             "the upload repeats values already in the dataset (first: {} {} {}); upload only new indicators or years",
             get("indicator").unwrap_or_default(),
@@ -482,6 +502,9 @@ mod tests {
         let framework = Framework::from_toml(&text, "generated.toml").expect(&text);
         assert_eq!(framework.indicators.len(), 3);
         assert_eq!(framework.index.name_zh, "演示 \"引号\"");
-        assert_eq!(framework.canonical_id("指标b").map(|i| i.as_str()), Some("b"));
+        assert_eq!(
+            framework.canonical_id("指标b").map(|i| i.as_str()),
+            Some("b")
+        );
     }
 }

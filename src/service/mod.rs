@@ -183,7 +183,12 @@ fn check_no_overlap(
     if clash.height() == 0 {
         return Ok(());
     }
-    let region = clash.column(REGION)?.str()?.get(0).unwrap_or_default().to_owned();
+    let region = clash
+        .column(REGION)?
+        .str()?
+        .get(0)
+        .unwrap_or_default()
+        .to_owned();
     let year = clash.column(YEAR)?.i32()?.get(0).unwrap_or_default();
     Err(Error::DuplicateAcrossFiles {
         indicator: indicator.to_owned(),
@@ -209,7 +214,11 @@ fn file_report(name: &str, ingested: &Ingested) -> Result<FileReport> {
 }
 
 /// Derive the framework's indicators from the panel and run the method.
-pub fn compute_index(panel: &Panel, framework: &Framework, spec: &MethodSpec) -> Result<IndexResult> {
+pub fn compute_index(
+    panel: &Panel,
+    framework: &Framework,
+    spec: &MethodSpec,
+) -> Result<IndexResult> {
     let wide = framework.derive(panel)?;
     Ok(method::compute(&wide, &framework.indicator_specs(), spec)?)
 }
@@ -375,11 +384,18 @@ pub fn content_version(parts: &[&[u8]]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compute a dataset's index with `spec` and lay it out for the dashboard.
-pub fn compute_tables(dataset: &dashboard::Dataset, spec: &MethodSpec) -> Result<dashboard::ResultTables> {
+pub fn compute_tables(
+    dataset: &dashboard::Dataset,
+    spec: &MethodSpec,
+) -> Result<dashboard::ResultTables> {
     let result = compute_index(&dataset.panel, &dataset.framework, spec)?;
     dashboard::ResultTables::from_result(&result)
 }

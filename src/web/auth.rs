@@ -50,7 +50,11 @@ impl User {
 }
 
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The value of the session cookie, if any.
@@ -180,6 +184,10 @@ mod tests {
     #[test]
     fn cookies_are_http_only_and_strict() {
         let c = session_set_cookie("abc");
-        assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.starts_with("nqp_session=abc"));
+        assert!(
+            c.contains("HttpOnly")
+                && c.contains("SameSite=Strict")
+                && c.starts_with("nqp_session=abc")
+        );
     }
 }

@@ -164,17 +164,26 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
         let mut spec = MethodSpec::default();
         let bad = |key: &str, e: String| PageError::bad_request(lang, format!("{key}: {e}"));
         if let Some(v) = get("normalise") {
-            spec.normalise = v.parse::<Normalise>().map_err(|e| bad("normalise", e.to_string()))?;
+            spec.normalise = v
+                .parse::<Normalise>()
+                .map_err(|e| bad("normalise", e.to_string()))?;
         }
         if let Some(v) = get("weights") {
-            spec.weights = v.parse::<WeightScheme>().map_err(|e| bad("weights", e.to_string()))?;
+            spec.weights = v
+                .parse::<WeightScheme>()
+                .map_err(|e| bad("weights", e.to_string()))?;
         }
         if let Some(v) = get("aggregate") {
-            spec.aggregate = v.parse::<Aggregate>().map_err(|e| bad("aggregate", e.to_string()))?;
+            spec.aggregate = v
+                .parse::<Aggregate>()
+                .map_err(|e| bad("aggregate", e.to_string()))?;
         }
         let version = match get("v") {
             None => None,
-            Some(v) => Some(v.parse::<u32>().map_err(|_| bad("v", format!("'{v}' is not a version number")))?),
+            Some(v) => Some(
+                v.parse::<u32>()
+                    .map_err(|_| bad("v", format!("'{v}' is not a version number")))?,
+            ),
         };
         Ok(PageCtx {
             dataset: get("dataset").map(str::to_owned),

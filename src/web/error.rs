@@ -95,7 +95,10 @@ impl PageError {
                     status: StatusCode::INTERNAL_SERVER_ERROR,
                     lang,
                     message: lang
-                        .pick("服务器内部错误，已记录。", "An internal error occurred; it has been logged.")
+                        .pick(
+                            "服务器内部错误，已记录。",
+                            "An internal error occurred; it has been logged.",
+                        )
                         .to_owned(),
                     details: Vec::new(),
                 }

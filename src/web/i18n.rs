@@ -28,7 +28,11 @@ pub fn negotiate(query: Option<&str>, accept_language: Option<&str>) -> Lang {
     tags.sort_by(|a, b| b.0.total_cmp(&a.0));
     tags.iter()
         .find_map(|(_, tag)| {
-            let primary = tag.split('-').next().unwrap_or_default().to_ascii_lowercase();
+            let primary = tag
+                .split('-')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             match primary.as_str() {
                 "zh" => Some(Lang::Zh),
                 "en" => Some(Lang::En),
@@ -470,7 +474,10 @@ mod tests {
 
     #[test]
     fn accept_language_respects_quality() {
-        assert_eq!(negotiate(None, Some("fr;q=1, en-GB;q=0.8, zh;q=0.5")), Lang::En);
+        assert_eq!(
+            negotiate(None, Some("fr;q=1, en-GB;q=0.8, zh;q=0.5")),
+            Lang::En
+        );
         assert_eq!(negotiate(None, Some("en;q=0.2, zh-TW;q=0.9")), Lang::Zh);
         assert_eq!(negotiate(None, Some("de")), Lang::Zh);
         assert_eq!(negotiate(Some("xx"), None), Lang::Zh);

@@ -18,15 +18,15 @@ pub mod serve;
 pub mod state;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Request, State};
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
-    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, IF_NONE_MATCH, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 use tower_http::compression::CompressionLayer;
@@ -55,18 +55,32 @@ pub fn build_router(state: AppState) -> Router {
         .route("/logout", post(pages::datasets::logout))
         .route(
             "/datasets/new",
-            get(pages::datasets::new_form).post(pages::datasets::upload).layer(
-                // Our own limit (a clear 413 page) instead of axum's 2 MB default.
-                DefaultBodyLimit::max(upload_limit),
-            ),
+            get(pages::datasets::new_form)
+                .post(pages::datasets::upload)
+                .layer(
+                    // Our own limit (a clear 413 page) instead of axum's 2 MB default.
+                    DefaultBodyLimit::max(upload_limit),
+                ),
         )
         .route("/datasets/uploads/{id}", get(pages::datasets::preview))
-        .route("/datasets/uploads/{id}/commit", post(pages::datasets::commit))
+        .route(
+            "/datasets/uploads/{id}/commit",
+            post(pages::datasets::commit),
+        )
         .route("/datasets/{id}/delete", post(pages::datasets::delete))
         .route("/datasets/{id}/{v}/{file}", get(pages::datasets::raw_file))
-        .route("/static/style.css", get(|| asset("text/css; charset=utf-8", STYLE_CSS)))
-        .route("/static/app.js", get(|| asset("text/javascript; charset=utf-8", APP_JS)))
-        .route("/static/favicon.svg", get(|| asset("image/svg+xml", FAVICON_SVG)))
+        .route(
+            "/static/style.css",
+            get(|| asset("text/css; charset=utf-8", STYLE_CSS)),
+        )
+        .route(
+            "/static/app.js",
+            get(|| asset("text/javascript; charset=utf-8", APP_JS)),
+        )
+        .route(
+            "/static/favicon.svg",
+            get(|| asset("image/svg+xml", FAVICON_SVG)),
+        )
         .route("/favicon.ico", get(|| asset("image/svg+xml", FAVICON_SVG)))
         .route("/healthz", get(|| async { "ok" }))
         .merge(api::api_routes())
@@ -122,7 +136,10 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
     hasher.update(request.uri().to_string().as_bytes());
     // What the page depends on besides the URL: the language header, and the session cookie
     // (signed-in pages carry the user's name and CSRF token).
-    for header in [axum::http::header::ACCEPT_LANGUAGE, axum::http::header::COOKIE] {
+    for header in [
+        axum::http::header::ACCEPT_LANGUAGE,
+        axum::http::header::COOKIE,
+    ] {
         for value in request.headers().get_all(&header) {
             hasher.update(header.as_str().as_bytes());
             hasher.update(value.as_bytes());
@@ -131,7 +148,11 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
     let digest = hasher.finalize();
     let tag = format!(
         "\"{}\"",
-        digest.iter().take(10).map(|b| format!("{b:02x}")).collect::<String>()
+        digest
+            .iter()
+            .take(10)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
     );
     let matches = request
         .headers()

@@ -17,7 +17,8 @@ pub const ADMIN_TOKEN_ENV: &str = "NQP_ADMIN_TOKEN";
 pub fn run(addr: &str, data_dir: &Path, upload_limit: usize) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info")),
         )
         .init();
     std::fs::create_dir_all(data_dir)
@@ -29,7 +30,9 @@ pub fn run(addr: &str, data_dir: &Path, upload_limit: usize) -> anyhow::Result<(
     runtime.block_on(async {
         let store = crate::store::Store::open(data_dir)
             .with_context(|| format!("opening the data store in {}", data_dir.display()))?;
-        let from_env = std::env::var(ADMIN_TOKEN_ENV).ok().filter(|t| !t.is_empty());
+        let from_env = std::env::var(ADMIN_TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty());
         if let Some(token) = store.ensure_admin_token(from_env.as_deref())? {
             // Shown once, as Jupyter does: only its hash is stored.
             println!("nqp: admin access token (shown once; sign in on /datasets): {token}");

@@ -152,11 +152,10 @@ impl AppState {
             return Ok(Arc::clone(hit));
         }
         let spec = spec.clone();
-        let tables = tokio::task::spawn_blocking(move || {
-            crate::service::compute_tables(&dataset, &spec)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("compute task failed: {e}")))??;
+        let tables =
+            tokio::task::spawn_blocking(move || crate::service::compute_tables(&dataset, &spec))
+                .await
+                .map_err(|e| Error::Internal(format!("compute task failed: {e}")))??;
         let mut cache = lock(&self.inner.cache);
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(tables))))
     }

@@ -28,7 +28,12 @@ const FRAMEWORK: &str = "data/frameworks/nqp-triad.toml";
 fn read_csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
-    let header = lines.next().unwrap().split(',').map(str::to_owned).collect();
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
     let rows = lines
         .map(|l| l.split(',').map(str::to_owned).collect())
         .collect();
@@ -55,7 +60,9 @@ fn compute_writes_the_contract_csv_for_the_default_dataset() {
     let (header, rows) = read_csv_rows(&out);
     assert_eq!(
         header[..7],
-        ["region", "year", "score", "rank", "laborers", "tools", "objects"]
+        [
+            "region", "year", "score", "rank", "laborers", "tools", "objects"
+        ]
     );
     assert!(header[7..].iter().all(|h| h.contains('/')), "{header:?}");
     let regions: std::collections::BTreeSet<_> = rows.iter().map(|r| r[0].clone()).collect();
@@ -72,7 +79,15 @@ fn compute_writes_the_contract_csv_for_the_default_dataset() {
 
     // Run to run, the output is byte-identical.
     let again = dir.path().join("again.csv");
-    let run = nqp(&["compute", "--data", PANEL, "--framework", FRAMEWORK, "--out", again.to_str().unwrap()]);
+    let run = nqp(&[
+        "compute",
+        "--data",
+        PANEL,
+        "--framework",
+        FRAMEWORK,
+        "--out",
+        again.to_str().unwrap(),
+    ]);
     assert!(run.status.success());
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
 }
@@ -103,7 +118,12 @@ fn default_dataset_invariants_hold() {
             .iter()
             .map(|&d| w_dim(d) * row.dimension(d).unwrap())
             .sum();
-        assert!((s - recomposed).abs() < 1e-9, "{} {}: {s} vs {recomposed}", row.region, row.year);
+        assert!(
+            (s - recomposed).abs() < 1e-9,
+            "{} {}: {s} vs {recomposed}",
+            row.region,
+            row.year
+        );
         assert!((0.0..=100.0).contains(&s));
         checked += 1;
     }
@@ -128,8 +148,17 @@ fn compute_writes_json_and_parquet_with_the_method_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("out.json");
     let run = nqp(&[
-        "compute", "--data", PANEL, "--framework", FRAMEWORK, "--weights", "critic",
-        "--aggregate", "topsis", "--out", json.to_str().unwrap(),
+        "compute",
+        "--data",
+        PANEL,
+        "--framework",
+        FRAMEWORK,
+        "--weights",
+        "critic",
+        "--aggregate",
+        "topsis",
+        "--out",
+        json.to_str().unwrap(),
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
@@ -139,7 +168,15 @@ fn compute_writes_json_and_parquet_with_the_method_recorded() {
     assert!(doc["scores"][0]["score"].as_f64().is_some());
 
     let parquet = dir.path().join("out.parquet");
-    let run = nqp(&["compute", "--data", PANEL, "--framework", FRAMEWORK, "--out", parquet.to_str().unwrap()]);
+    let run = nqp(&[
+        "compute",
+        "--data",
+        PANEL,
+        "--framework",
+        FRAMEWORK,
+        "--out",
+        parquet.to_str().unwrap(),
+    ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let bytes = std::fs::read(&parquet).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
@@ -162,7 +199,12 @@ fn compute_works_on_any_long_panel_with_its_own_framework() {
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let (header, rows) = read_csv_rows(&out);
-    assert_eq!(header[..7], ["region", "year", "score", "rank", "laborers", "tools", "objects"]);
+    assert_eq!(
+        header[..7],
+        [
+            "region", "year", "score", "rank", "laborers", "tools", "objects"
+        ]
+    );
     assert!(header.contains(&"laborers/Human capital".to_owned()));
     assert!(rows.iter().any(|r| r[0] == "CN-XZ" && r[1] == "2021"));
 }
@@ -172,26 +214,76 @@ fn bad_input_exits_2_with_a_message_naming_the_place() {
     let dir = tempfile::tempdir().unwrap();
     let cases: Vec<(Vec<String>, &str)> = vec![
         (
-            vec!["compute".into(), "--data".into(), PANEL.into(), "--framework".into(), FRAMEWORK.into(), "--out".into(), dir.path().join("x.txt").display().to_string()],
+            vec![
+                "compute".into(),
+                "--data".into(),
+                PANEL.into(),
+                "--framework".into(),
+                FRAMEWORK.into(),
+                "--out".into(),
+                dir.path().join("x.txt").display().to_string(),
+            ],
             "unknown format",
         ),
         (
-            vec!["compute".into(), "--data".into(), fixture("bad/not_numeric.csv").display().to_string(), "--framework".into(), FRAMEWORK.into(), "--out".into(), dir.path().join("x.csv").display().to_string()],
+            vec![
+                "compute".into(),
+                "--data".into(),
+                fixture("bad/not_numeric.csv").display().to_string(),
+                "--framework".into(),
+                FRAMEWORK.into(),
+                "--out".into(),
+                dir.path().join("x.csv").display().to_string(),
+            ],
             "not_numeric.csv:",
         ),
         (
-            vec!["compute".into(), "--data".into(), PANEL.into(), "--framework".into(), fixture("framework/invalid_unknown_dimension.toml").display().to_string(), "--out".into(), dir.path().join("x.csv").display().to_string()],
+            vec![
+                "compute".into(),
+                "--data".into(),
+                PANEL.into(),
+                "--framework".into(),
+                fixture("framework/invalid_unknown_dimension.toml")
+                    .display()
+                    .to_string(),
+                "--out".into(),
+                dir.path().join("x.csv").display().to_string(),
+            ],
             "invalid_unknown_dimension.toml",
         ),
         (
-            vec!["compute".into(), "--data".into(), "no/such/file.csv".into(), "--framework".into(), FRAMEWORK.into(), "--out".into(), dir.path().join("x.csv").display().to_string()],
+            vec![
+                "compute".into(),
+                "--data".into(),
+                "no/such/file.csv".into(),
+                "--framework".into(),
+                FRAMEWORK.into(),
+                "--out".into(),
+                dir.path().join("x.csv").display().to_string(),
+            ],
             "no/such/file.csv",
         ),
         (
-            vec!["compute".into(), "--data".into(), PANEL.into(), "--framework".into(), FRAMEWORK.into(), "--weights".into(), "magic".into(), "--out".into(), dir.path().join("x.csv").display().to_string()],
+            vec![
+                "compute".into(),
+                "--data".into(),
+                PANEL.into(),
+                "--framework".into(),
+                FRAMEWORK.into(),
+                "--weights".into(),
+                "magic".into(),
+                "--out".into(),
+                dir.path().join("x.csv").display().to_string(),
+            ],
             "magic",
         ),
-        (vec!["check".into(), fixture("bad/ragged_long.csv").display().to_string()], "ragged_long.csv:"),
+        (
+            vec![
+                "check".into(),
+                fixture("bad/ragged_long.csv").display().to_string(),
+            ],
+            "ragged_long.csv:",
+        ),
     ];
     for (args, needle) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -200,19 +292,32 @@ fn bad_input_exits_2_with_a_message_naming_the_place() {
         let err = stderr(&run);
         assert!(err.contains(needle), "{args:?}: {err}");
     }
-    assert!(!dir.path().join("x.csv").exists(), "nothing written on failure");
+    assert!(
+        !dir.path().join("x.csv").exists(),
+        "nothing written on failure"
+    );
 }
 
 #[test]
 fn check_reports_layout_encoding_and_regions() {
-    let run = nqp(&["check", fixture("csv/nbs_export_gbk_crlf.csv").to_str().unwrap()]);
+    let run = nqp(&[
+        "check",
+        fixture("csv/nbs_export_gbk_crlf.csv").to_str().unwrap(),
+    ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let out = String::from_utf8_lossy(&run.stdout);
     assert!(out.contains("nbs"), "{out}");
-    assert!(out.to_lowercase().contains("gb18030") || out.to_lowercase().contains("gbk"), "{out}");
+    assert!(
+        out.to_lowercase().contains("gb18030") || out.to_lowercase().contains("gbk"),
+        "{out}"
+    );
     assert!(out.contains("cn-provinces"), "{out}");
     assert!(out.trim_end().ends_with("ok"));
     let with_framework = nqp(&["check", PANEL, "--framework", FRAMEWORK]);
-    assert!(with_framework.status.success(), "{}", stderr(&with_framework));
+    assert!(
+        with_framework.status.success(),
+        "{}",
+        stderr(&with_framework)
+    );
     assert!(String::from_utf8_lossy(&with_framework.stdout).contains("14 indicators"));
 }

@@ -23,7 +23,8 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// The fixture dataset of the web tests: 31 provinces × 2020–2022, Tibet without 2022 data.
 pub fn web_dataset() -> nqp::service::dashboard::Dataset {
     let panel = std::fs::read(fixture("web/panel.csv")).expect("fixture panel");
-    let framework = std::fs::read_to_string(fixture("web/framework.toml")).expect("fixture framework");
+    let framework =
+        std::fs::read_to_string(fixture("web/framework.toml")).expect("fixture framework");
     service::build_dataset(
         DatasetId::new("test").unwrap(),
         ("测试数据", "Test data"),

@@ -93,7 +93,9 @@ impl StoreApp {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         Response {
             status,
             headers,
@@ -122,10 +124,10 @@ impl StoreApp {
     }
 
     async fn post_multipart(&self, uri: &str, cookie: Option<&str>, body: Vec<u8>) -> Response {
-        let mut req = Request::builder()
-            .method("POST")
-            .uri(uri)
-            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"));
+        let mut req = Request::builder().method("POST").uri(uri).header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        );
         if let Some(c) = cookie {
             req = req.header("cookie", c);
         }
@@ -134,7 +136,9 @@ impl StoreApp {
 
     /// Sign in; returns (cookie header value, CSRF token).
     async fn sign_in(&self) -> (String, String) {
-        let res = self.post_form("/login?lang=en", None, &[("token", TOKEN)]).await;
+        let res = self
+            .post_form("/login?lang=en", None, &[("token", TOKEN)])
+            .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
         let set_cookie = res.headers["set-cookie"].to_str().unwrap().to_owned();
         assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
@@ -146,7 +150,13 @@ impl StoreApp {
     }
 
     /// Upload files into a new dataset; returns the response (303 to the preview on success).
-    async fn upload_new(&self, cookie: &str, csrf: &str, id: &str, files: &[(&str, &[u8])]) -> Response {
+    async fn upload_new(
+        &self,
+        cookie: &str,
+        csrf: &str,
+        id: &str,
+        files: &[(&str, &[u8])],
+    ) -> Response {
         let mut parts = vec![
             Part::Field("csrf", csrf),
             Part::Field("target", "new"),
@@ -157,7 +167,8 @@ impl StoreApp {
         for (name, bytes) in files {
             parts.push(Part::File("files", name, bytes));
         }
-        self.post_multipart("/datasets/new?lang=en", Some(cookie), multipart(&parts)).await
+        self.post_multipart("/datasets/new?lang=en", Some(cookie), multipart(&parts))
+            .await
     }
 }
 
@@ -173,12 +184,21 @@ async fn reading_is_public_changing_needs_a_session() {
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.count("form#login"), 1);
     assert!(list.body.contains("cn-provinces"));
-    assert_eq!(app.get("/datasets/new?lang=en", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/datasets/new?lang=en", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let anonymous = app
-        .post_multipart("/datasets/new", None, multipart(&[Part::File("files", "a.csv", b"region,year,x\nA,2020,1\n")]))
+        .post_multipart(
+            "/datasets/new",
+            None,
+            multipart(&[Part::File("files", "a.csv", b"region,year,x\nA,2020,1\n")]),
+        )
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
-    let wrong = app.post_form("/login?lang=zh", None, &[("token", "nope")]).await;
+    let wrong = app
+        .post_form("/login?lang=zh", None, &[("token", "nope")])
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("访问令牌无效"));
     assert_eq!(snapshot(app.dir.path()), before, "nothing stored");
@@ -195,7 +215,9 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
         Part::Field("existing_id", "cn-provinces"),
         Part::File("files", "分省年度数据.csv", &export),
     ]);
-    let res = app.post_multipart("/datasets/new?lang=en", Some(&cookie), body).await;
+    let res = app
+        .post_multipart("/datasets/new?lang=en", Some(&cookie), body)
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let preview_url = location(&res);
     let preview = app.get(&preview_url, Some(&cookie)).await;
@@ -204,7 +226,11 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
     assert_eq!(file_row[0], "gb18030");
     assert_eq!(file_row[1], "nbs");
     assert_eq!(preview.select_texts("#region-set"), vec!["cn-provinces"]);
-    assert_eq!(preview.count("fieldset.mapping"), 1, "one new indicator to map");
+    assert_eq!(
+        preview.count("fieldset.mapping"),
+        1,
+        "one new indicator to map"
+    );
 
     let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
     let res = app
@@ -224,21 +250,43 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let view = location(&res);
-    assert!(view.contains("dataset=cn-provinces") && view.contains("v=2"), "{view}");
+    assert!(
+        view.contains("dataset=cn-provinces") && view.contains("v=2"),
+        "{view}"
+    );
     let page = app.get(&view, None).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.select_texts("footer").join(" ").contains("v2"));
     // The new indicator is in version 2's framework; version 1 is untouched and still served.
-    let framework = app.get("/datasets/cn-provinces/2/framework.toml", None).await;
+    let framework = app
+        .get("/datasets/cn-provinces/2/framework.toml", None)
+        .await;
     assert!(framework.body.contains("id = \"rd_staff\""));
-    assert!(framework.body.contains("aliases = [\"研究与试验发展(R&D)人员(人口抽样调查)\"]"));
-    let v1 = app.get("/datasets/cn-provinces/1/framework.toml", None).await;
+    assert!(
+        framework
+            .body
+            .contains("aliases = [\"研究与试验发展(R&D)人员(人口抽样调查)\"]")
+    );
+    let v1 = app
+        .get("/datasets/cn-provinces/1/framework.toml", None)
+        .await;
     assert!(!v1.body.contains("rd_staff"));
-    assert_eq!(app.get("/?lang=en&dataset=cn-provinces&v=1", None).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/?lang=en&dataset=cn-provinces&v=1", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
     let list = app.get("/datasets?lang=en", None).await;
-    assert_eq!(list.count("#dataset-cn-provinces table.versions tbody tr"), 2);
+    assert_eq!(
+        list.count("#dataset-cn-provinces table.versions tbody tr"),
+        2
+    );
     // The staged upload is gone once committed.
-    assert_eq!(app.get(&preview_url, Some(&cookie)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&preview_url, Some(&cookie)).await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// Every malformed file of tests/fixtures/bad is rejected with a 4xx page naming the problem,
@@ -249,7 +297,10 @@ async fn bad_uploads_change_nothing() {
     let (cookie, csrf) = app.sign_in().await;
     let before = snapshot(app.dir.path());
     let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(fixture("bad")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(fixture("bad"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -257,14 +308,20 @@ async fn bad_uploads_change_nothing() {
             continue;
         }
         let bytes = std::fs::read(&path).unwrap();
-        let res = app.upload_new(&cookie, &csrf, "bad-upload", &[(&name, &bytes)]).await;
+        let res = app
+            .upload_new(&cookie, &csrf, "bad-upload", &[(&name, &bytes)])
+            .await;
         // Some "bad" inputs are recoverable (blank lines, missing values): those validate and
         // are only staged — a preview, never a stored version.
         if res.status == StatusCode::SEE_OTHER {
             assert!(location(&res).contains("/datasets/uploads/"), "{name}");
         } else {
             assert!(res.status.is_client_error(), "{name}: {}", res.status);
-            assert!(res.body.contains(&name) || res.status == StatusCode::UNPROCESSABLE_ENTITY, "{name}: {}", res.body);
+            assert!(
+                res.body.contains(&name) || res.status == StatusCode::UNPROCESSABLE_ENTITY,
+                "{name}: {}",
+                res.body
+            );
             checked += 1;
         }
         assert_eq!(snapshot(app.dir.path()), before, "{name} changed the store");
@@ -276,35 +333,77 @@ async fn bad_uploads_change_nothing() {
     let cases: Vec<(&str, Response, StatusCode)> = vec![
         (
             "missing CSRF",
-            app.post_multipart("/datasets/new?lang=en", Some(&cookie), multipart(&[Part::Field("target", "new"), Part::Field("new_id", "a"), Part::File("files", "a.csv", &good)])).await,
+            app.post_multipart(
+                "/datasets/new?lang=en",
+                Some(&cookie),
+                multipart(&[
+                    Part::Field("target", "new"),
+                    Part::Field("new_id", "a"),
+                    Part::File("files", "a.csv", &good),
+                ]),
+            )
+            .await,
             StatusCode::FORBIDDEN,
         ),
         (
             "wrong CSRF",
-            app.post_multipart("/datasets/new?lang=en", Some(&cookie), multipart(&[Part::Field("csrf", "forged"), Part::Field("target", "new"), Part::Field("new_id", "a"), Part::File("files", "a.csv", &good)])).await,
+            app.post_multipart(
+                "/datasets/new?lang=en",
+                Some(&cookie),
+                multipart(&[
+                    Part::Field("csrf", "forged"),
+                    Part::Field("target", "new"),
+                    Part::Field("new_id", "a"),
+                    Part::File("files", "a.csv", &good),
+                ]),
+            )
+            .await,
             StatusCode::FORBIDDEN,
         ),
-        ("no file", app.upload_new(&cookie, &csrf, "a", &[]).await, StatusCode::UNPROCESSABLE_ENTITY),
-        ("bad dataset id", app.upload_new(&cookie, &csrf, "../etc", &[("a.csv", &good)]).await, StatusCode::UNPROCESSABLE_ENTITY),
-        ("id taken", app.upload_new(&cookie, &csrf, "cn-provinces", &[("a.csv", &good)]).await, StatusCode::CONFLICT),
+        (
+            "no file",
+            app.upload_new(&cookie, &csrf, "a", &[]).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "bad dataset id",
+            app.upload_new(&cookie, &csrf, "../etc", &[("a.csv", &good)])
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "id taken",
+            app.upload_new(&cookie, &csrf, "cn-provinces", &[("a.csv", &good)])
+                .await,
+            StatusCode::CONFLICT,
+        ),
         (
             "huge",
-            app.upload_new(&cookie, &csrf, "huge", &[("huge.csv", &vec![b'1'; 2 * 1024 * 1024])]).await,
+            app.upload_new(
+                &cookie,
+                &csrf,
+                "huge",
+                &[("huge.csv", &vec![b'1'; 2 * 1024 * 1024])],
+            )
+            .await,
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         (
             "same indicator twice across files",
-            app.upload_new(&cookie, &csrf, "dup", &[("a.csv", &good), ("b.csv", &good)]).await,
+            app.upload_new(&cookie, &csrf, "dup", &[("a.csv", &good), ("b.csv", &good)])
+                .await,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             "commit without session",
-            app.post_form("/datasets/uploads/x/commit", None, &[("csrf", &csrf)]).await,
+            app.post_form("/datasets/uploads/x/commit", None, &[("csrf", &csrf)])
+                .await,
             StatusCode::UNAUTHORIZED,
         ),
         (
             "delete without CSRF",
-            app.post_form("/datasets/cn-provinces/delete", Some(&cookie), &[]).await,
+            app.post_form("/datasets/cn-provinces/delete", Some(&cookie), &[])
+                .await,
             StatusCode::FORBIDDEN,
         ),
     ];
@@ -319,13 +418,24 @@ async fn names_are_escaped_and_paths_ignored() {
     let app = StoreApp::new();
     let (cookie, csrf) = app.sign_in().await;
     let csv = "region,year,indicator,value\nCN-BJ,2020,<script>alert(1)</script>,1\nCN-BJ,2021,<script>alert(1)</script>,2\n";
-    let res = app.upload_new(&cookie, &csrf, "xss", &[("../../../tmp/evil<b>.csv", csv.as_bytes())]).await;
+    let res = app
+        .upload_new(
+            &cookie,
+            &csrf,
+            "xss",
+            &[("../../../tmp/evil<b>.csv", csv.as_bytes())],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let preview = app.get(&location(&res), Some(&cookie)).await;
     assert_eq!(preview.count("script:not([src])"), 0);
     assert!(preview.body.contains("&lt;script&gt;") || preview.body.contains("&#60;script&#62;"));
     let names = preview.select_texts("table#files-table tbody th");
-    assert_eq!(names, vec!["evil<b>.csv"], "directories stripped, shown as text");
+    assert_eq!(
+        names,
+        vec!["evil<b>.csv"],
+        "directories stripped, shown as text"
+    );
     assert!(!Path::new("/tmp/evil<b>.csv").exists());
 }
 
@@ -335,7 +445,9 @@ async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
     let (cookie, csrf) = app.sign_in().await;
     let panel = app.get("/datasets/cn-provinces/1/panel.csv", None).await;
     assert_eq!(panel.status, StatusCode::OK);
-    let framework = app.get("/datasets/cn-provinces/1/framework.toml", None).await;
+    let framework = app
+        .get("/datasets/cn-provinces/1/framework.toml", None)
+        .await;
     let body = multipart(&[
         Part::Field("csrf", &csrf),
         Part::Field("target", "new"),
@@ -344,16 +456,24 @@ async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
         Part::File("files", "panel.csv", panel.body.as_bytes()),
         Part::File("framework", "framework.toml", framework.body.as_bytes()),
     ]);
-    let res = app.post_multipart("/datasets/new?lang=en", Some(&cookie), body).await;
+    let res = app
+        .post_multipart("/datasets/new?lang=en", Some(&cookie), body)
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let preview = app.get(&location(&res), Some(&cookie)).await;
     let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
-    let res = app.post_form(&commit_url, Some(&cookie), &[("csrf", &csrf)]).await;
+    let res = app
+        .post_form(&commit_url, Some(&cookie), &[("csrf", &csrf)])
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
 
     let scores = |page: &Response| page.select_texts("table#rankings tbody tr td:nth-of-type(4)");
-    let original = app.get("/?lang=en&dataset=cn-provinces&v=1&year=2020", None).await;
-    let copy = app.get("/?lang=en&dataset=round-trip&year=2020", None).await;
+    let original = app
+        .get("/?lang=en&dataset=cn-provinces&v=1&year=2020", None)
+        .await;
+    let copy = app
+        .get("/?lang=en&dataset=round-trip&year=2020", None)
+        .await;
     assert_eq!(copy.status, StatusCode::OK);
     assert_eq!(scores(&original), scores(&copy));
     assert_eq!(scores(&copy).len(), 31);
@@ -363,7 +483,9 @@ async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
     drop(app.router);
     drop(app.state);
     let again = StoreApp::open(dir, 1024 * 1024);
-    let copy_again = again.get("/?lang=en&dataset=round-trip&year=2020", None).await;
+    let copy_again = again
+        .get("/?lang=en&dataset=round-trip&year=2020", None)
+        .await;
     assert_eq!(scores(&copy_again), scores(&copy));
 }
 
@@ -376,7 +498,10 @@ async fn concurrent_uploads_both_commit() {
         for (i, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
             for year in 2020..2023 {
                 for (k, ind) in ["l", "t", "o"].iter().enumerate() {
-                    csv.push_str(&format!("{region},{year},{ind},{}\n", n + (i * 7 + k * 3) as u32 + year as u32 % 5));
+                    csv.push_str(&format!(
+                        "{region},{year},{ind},{}\n",
+                        n + (i * 7 + k * 3) as u32 + year as u32 % 5
+                    ));
                 }
             }
         }
@@ -386,18 +511,24 @@ async fn concurrent_uploads_both_commit() {
         let (cookie, csrf, csv) = (cookie.clone(), csrf.clone(), make(n));
         let app = &app;
         async move {
-            let res = app.upload_new(&cookie, &csrf, id, &[("p.csv", csv.as_bytes())]).await;
+            let res = app
+                .upload_new(&cookie, &csrf, id, &[("p.csv", csv.as_bytes())])
+                .await;
             assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
             let preview = app.get(&location(&res), Some(&cookie)).await;
             let url = preview.select_attrs("form#commit", "action")[0].clone();
             let mut form = vec![("csrf".to_owned(), csrf.clone())];
-            for (i, (ind, dim)) in [("l", "laborers"), ("o", "objects"), ("t", "tools")].iter().enumerate() {
+            for (i, (ind, dim)) in [("l", "laborers"), ("o", "objects"), ("t", "tools")]
+                .iter()
+                .enumerate()
+            {
                 form.push((format!("map.{i}.include"), "on".into()));
                 form.push((format!("map.{i}.id"), (*ind).into()));
                 form.push((format!("map.{i}.dimension"), (*dim).into()));
                 form.push((format!("map.{i}.direction"), "+".into()));
             }
-            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let pairs: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             app.post_form(&url, Some(&cookie), &pairs).await
         }
     };
@@ -413,10 +544,24 @@ async fn concurrent_uploads_both_commit() {
 async fn delete_hides_a_dataset_but_keeps_its_files() {
     let app = StoreApp::new();
     let (cookie, csrf) = app.sign_in().await;
-    let res = app.post_form("/datasets/cn-provinces/delete?lang=en", Some(&cookie), &[("csrf", &csrf)]).await;
+    let res = app
+        .post_form(
+            "/datasets/cn-provinces/delete?lang=en",
+            Some(&cookie),
+            &[("csrf", &csrf)],
+        )
+        .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     let list = app.get("/datasets?lang=en", None).await;
     assert_eq!(list.count("#dataset-cn-provinces"), 0);
-    assert_eq!(app.get("/?dataset=cn-provinces&lang=en", None).await.status, StatusCode::NOT_FOUND);
-    assert!(app.dir.path().join("datasets/cn-provinces/1.parquet").exists());
+    assert_eq!(
+        app.get("/?dataset=cn-provinces&lang=en", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(
+        app.dir
+            .path()
+            .join("datasets/cn-provinces/1.parquet")
+            .exists()
+    );
 }

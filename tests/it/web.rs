@@ -23,12 +23,16 @@ const PAGES: [&str; 9] = [
 async fn every_page_renders_in_both_languages() {
     let app = TestApp::new();
     for page in PAGES {
-        for (lang, html_lang, nav) in [("zh", "zh-CN", "方法说明"), ("en", "en", "Methodology")] {
+        for (lang, html_lang, nav) in [("zh", "zh-CN", "方法说明"), ("en", "en", "Methodology")]
+        {
             let sep = if page.contains('?') { '&' } else { '?' };
             let res = app.get(&format!("{page}{sep}lang={lang}")).await;
             assert_eq!(res.status, StatusCode::OK, "{page} {lang}: {}", res.body);
             assert_eq!(res.select_attrs("html", "lang"), vec![html_lang], "{page}");
-            assert!(res.select_texts("nav a").contains(&nav.to_owned()), "{page} {lang}");
+            assert!(
+                res.select_texts("nav a").contains(&nav.to_owned()),
+                "{page} {lang}"
+            );
             assert!(res.count("main h1") == 1, "{page} has one h1");
         }
     }
@@ -40,15 +44,31 @@ async fn pages_are_safe_without_javascript() {
     for page in PAGES {
         let res = app.get(page).await;
         let csp = res.headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
         // Every script is external; no inline handlers or inline styles (the CSP forbids them).
         assert_eq!(res.count("script:not([src])"), 0, "{page}");
-        assert!(!res.body.contains(" onclick=") && !res.body.contains(" onload="), "{page}");
-        assert!(!res.body.contains(" style=\""), "{page} has an inline style");
+        assert!(
+            !res.body.contains(" onclick=") && !res.body.contains(" onload="),
+            "{page}"
+        );
+        assert!(
+            !res.body.contains(" style=\""),
+            "{page} has an inline style"
+        );
         // Every SVG chart has an accessible title.
         let svgs = res.count("svg");
-        assert!(svgs > 0 || page.starts_with("/methodology"), "{page} has charts");
-        assert_eq!(res.count("svg > title"), svgs, "{page}: every svg has a <title>");
+        assert!(
+            svgs > 0 || page.starts_with("/methodology"),
+            "{page} has charts"
+        );
+        assert_eq!(
+            res.count("svg > title"),
+            svgs,
+            "{page}: every svg has a <title>"
+        );
         // No external requests: every src/href is local.
         for attr in ["src", "href"] {
             for url in res.select_attrs(&format!("[{attr}]"), attr) {
@@ -64,14 +84,26 @@ async fn pages_are_safe_without_javascript() {
 #[tokio::test(flavor = "multi_thread")]
 async fn language_defaults_from_accept_language_and_switch_keeps_parameters() {
     let app = TestApp::new();
-    let en = app.get_with("/", &[("accept-language", "en-GB,en;q=0.9")]).await;
+    let en = app
+        .get_with("/", &[("accept-language", "en-GB,en;q=0.9")])
+        .await;
     assert_eq!(en.select_attrs("html", "lang"), vec!["en"]);
-    let zh = app.get_with("/", &[("accept-language", "zh-CN,zh;q=0.9")]).await;
+    let zh = app
+        .get_with("/", &[("accept-language", "zh-CN,zh;q=0.9")])
+        .await;
     assert_eq!(zh.select_attrs("html", "lang"), vec!["zh-CN"]);
 
-    let res = app.get("/?lang=en&year=2021&measure=tools&sort=name&dir=asc").await;
+    let res = app
+        .get("/?lang=en&year=2021&measure=tools&sort=name&dir=asc")
+        .await;
     let switch = &res.select_attrs("a.lang-switch", "href")[0];
-    for part in ["lang=zh", "year=2021", "measure=tools", "sort=name", "dir=asc"] {
+    for part in [
+        "lang=zh",
+        "year=2021",
+        "measure=tools",
+        "sort=name",
+        "dir=asc",
+    ] {
         assert!(switch.contains(part), "{switch} keeps {part}");
     }
 }
@@ -131,7 +163,10 @@ async fn the_map_links_every_province_and_hatches_missing_data() {
     assert!(links.iter().all(|l| l.starts_with("/regions/CN-")));
     let titles = res.select_texts("figure.map svg a title");
     assert_eq!(titles.len(), 31);
-    let tibet = titles.iter().find(|t| t.starts_with("Tibet")).expect("Tibet title");
+    let tibet = titles
+        .iter()
+        .find(|t| t.starts_with("Tibet"))
+        .expect("Tibet title");
     assert!(tibet.contains("No data"), "{tibet}");
     // Tibet's path is filled with the hatch pattern.
     let html = res.body;
@@ -161,18 +196,34 @@ async fn unknown_things_get_helpful_pages() {
     let app = TestApp::new();
     let cases = [
         ("/regions/CN-XX?lang=en", StatusCode::NOT_FOUND, "CN-XX"),
-        ("/regions/CN-XX?lang=zh", StatusCode::NOT_FOUND, "找不到地区"),
+        (
+            "/regions/CN-XX?lang=zh",
+            StatusCode::NOT_FOUND,
+            "找不到地区",
+        ),
         ("/?year=1999&lang=en", StatusCode::NOT_FOUND, "1999"),
         ("/?year=abc&lang=en", StatusCode::BAD_REQUEST, "abc"),
         ("/?measure=nope&lang=en", StatusCode::NOT_FOUND, "nope"),
         ("/indicators/nope?lang=en", StatusCode::NOT_FOUND, "nope"),
-        ("/no/such/page?lang=en", StatusCode::NOT_FOUND, "/no/such/page"),
-        ("/?weights=magic&lang=en", StatusCode::BAD_REQUEST, "weights"),
+        (
+            "/no/such/page?lang=en",
+            StatusCode::NOT_FOUND,
+            "/no/such/page",
+        ),
+        (
+            "/?weights=magic&lang=en",
+            StatusCode::BAD_REQUEST,
+            "weights",
+        ),
     ];
     for (uri, status, needle) in cases {
         let res = app.get(uri).await;
         assert_eq!(res.status, status, "{uri}");
-        assert!(res.body.contains(needle), "{uri} mentions {needle}: {}", res.body);
+        assert!(
+            res.body.contains(needle),
+            "{uri} mentions {needle}: {}",
+            res.body
+        );
         assert_eq!(res.count("main a[href]"), 1, "{uri} links back home");
     }
 }
@@ -199,12 +250,18 @@ async fn indicator_page_escapes_names_and_lists_every_region() {
     assert_eq!(res.status, StatusCode::OK);
     // The framework name contains markup; it must be shown as text, never as a tag.
     assert_eq!(res.count("h1 b"), 0);
-    assert!(res.body.contains("Talent &lt;b&gt;density&lt;/b&gt;") || res.body.contains("Talent &#60;b&#62;"));
+    assert!(
+        res.body.contains("Talent &lt;b&gt;density&lt;/b&gt;")
+            || res.body.contains("Talent &#60;b&#62;")
+    );
     assert_eq!(res.count("table#indicator-table tbody tr"), 31);
     let facts = res.select_texts("dl.facts dd");
     assert!(facts.contains(&"Benefit (higher is better)".to_owned()));
     let cost = app.get("/indicators/emission?lang=en").await;
-    assert!(cost.select_texts("dl.facts dd").contains(&"Cost (lower is better)".to_owned()));
+    assert!(
+        cost.select_texts("dl.facts dd")
+            .contains(&"Cost (lower is better)".to_owned())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -218,7 +275,10 @@ async fn methodology_lists_framework_weights_formulas_and_method_choices() {
         .map(|w| w.parse().unwrap())
         .collect();
     assert_eq!(weights.len(), 6);
-    assert!((weights.iter().sum::<f64>() - 1.0).abs() < 1e-3, "{weights:?}");
+    assert!(
+        (weights.iter().sum::<f64>() - 1.0).abs() < 1e-3,
+        "{weights:?}"
+    );
     for needle in ["entropy-panel", "minmax-panel", "South China Sea", "pymcdm"] {
         assert!(res.body.contains(needle), "{needle}");
     }
@@ -226,7 +286,12 @@ async fn methodology_lists_framework_weights_formulas_and_method_choices() {
     let weights: Vec<String> = equal.select_texts("ul.tree li li li strong");
     assert!(weights.iter().all(|w| w == "0.1667"), "{weights:?}");
     // The method choice is kept in every link.
-    assert!(equal.select_attrs("header.site nav a", "href").iter().all(|h| h.contains("weights=equal")));
+    assert!(
+        equal
+            .select_attrs("header.site nav a", "href")
+            .iter()
+            .all(|h| h.contains("weights=equal"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -246,7 +311,12 @@ async fn static_assets_and_health_are_served() {
     let app = TestApp::new();
     let css = app.get("/static/style.css").await;
     assert_eq!(css.status, StatusCode::OK);
-    assert!(css.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
     let js = app.get("/static/app.js").await;
     assert!(js.body.contains("data-sortable"));
     assert_eq!(app.get("/healthz").await.body, "ok");

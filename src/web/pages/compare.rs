@@ -94,7 +94,11 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             name: r.name.clone(),
             url: ctx.region_url(&r.code),
             score: fmt_num(r.current.score, 2),
-            rank: r.current.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
+            rank: r
+                .current
+                .rank
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "—".into()),
             dims: [r.current.laborers, r.current.tools, r.current.objects]
                 .into_iter()
                 .map(|v| fmt_num(v, 2))

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Form;
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::response::{IntoResponse, Response};
 
 use super::{PageResult, render};
 use crate::service::datasets::{
@@ -88,7 +88,11 @@ pub struct DatasetsPage {
     pub upload_url: String,
 }
 
-pub async fn list(State(state): State<AppState>, ctx: PageCtx, MaybeUser(user): MaybeUser) -> PageResult {
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    MaybeUser(user): MaybeUser,
+) -> PageResult {
     let lang = ctx.lang;
     let ds = state.dataset();
     let infos: Vec<(DatasetInfo, Vec<VersionInfo>)> = match state.store() {
@@ -124,10 +128,7 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, MaybeUser(user): 
                             created_by: v.created_by.clone(),
                             rows: v.rows,
                             note: v.note.clone(),
-                            view_url: format!(
-                                "/?lang={}&dataset={id}&v={n}",
-                                lang.as_str()
-                            ),
+                            view_url: format!("/?lang={}&dataset={id}&v={n}", lang.as_str()),
                             panel_url: format!("/datasets/{id}/{n}/panel.csv"),
                             framework_url: format!("/datasets/{id}/{n}/framework.toml"),
                             bundle_url: format!("/download/{id}/{}/bundle.zip", v.hash),
@@ -142,7 +143,10 @@ pub async fn list(State(state): State<AppState>, ctx: PageCtx, MaybeUser(user): 
         chrome: Chrome::new(&ctx, &ds, "datasets"),
         lang: lang.as_str(),
         has_store: state.store().is_some(),
-        csrf: user.as_ref().and_then(|u| u.csrf.clone()).unwrap_or_default(),
+        csrf: user
+            .as_ref()
+            .and_then(|u| u.csrf.clone())
+            .unwrap_or_default(),
         user: user.map(|u| u.name),
         datasets,
         upload_url: ctx.url("/datasets/new", &[]),
@@ -178,7 +182,10 @@ pub async fn login(
             status: StatusCode::UNAUTHORIZED,
             lang,
             message: lang
-                .pick("访问令牌无效或已被撤销。", "That access token is not valid or has been revoked.")
+                .pick(
+                    "访问令牌无效或已被撤销。",
+                    "That access token is not valid or has been revoked.",
+                )
                 .to_owned(),
             details: Vec::new(),
         }),
@@ -214,7 +221,13 @@ pub async fn delete(
     user.check_csrf(form.get("csrf").map(String::as_str), ctx.lang)?;
     let store = store_of(&state, ctx.lang)?;
     let id = DatasetId::new(id.clone()).map_err(|_| {
-        PageError::from_error(ctx.lang, crate::Error::NotFound { what: "dataset", key: id })
+        PageError::from_error(
+            ctx.lang,
+            crate::Error::NotFound {
+                what: "dataset",
+                key: id,
+            },
+        )
     })?;
     let actor = user.name.clone();
     blocking(ctx.lang, move || Ok(store.delete_dataset(&id, &actor)?)).await?;
@@ -246,7 +259,12 @@ pub async fn new_form(
         csrf: user.csrf.unwrap_or_default(),
         existing: existing
             .into_iter()
-            .map(|d| (d.id.to_string(), lang.pick(&d.title_zh, &d.title_en).to_owned()))
+            .map(|d| {
+                (
+                    d.id.to_string(),
+                    lang.pick(&d.title_zh, &d.title_en).to_owned(),
+                )
+            })
             .collect(),
         limit_mb: state.upload_limit() / (1024 * 1024),
     };
@@ -271,8 +289,12 @@ fn too_large(lang: Lang, limit: usize) -> PageError {
         status: StatusCode::PAYLOAD_TOO_LARGE,
         lang,
         message: match lang {
-            Lang::Zh => format!("上传内容超过了 {mb} MB 的上限。请拆分文件或联系管理员调高上限（--upload-limit-mb）。"),
-            Lang::En => format!("The upload is larger than the {mb} MB limit. Split the files or ask the administrator to raise it (--upload-limit-mb)."),
+            Lang::Zh => format!(
+                "上传内容超过了 {mb} MB 的上限。请拆分文件或联系管理员调高上限（--upload-limit-mb）。"
+            ),
+            Lang::En => format!(
+                "The upload is larger than the {mb} MB limit. Split the files or ask the administrator to raise it (--upload-limit-mb)."
+            ),
         },
         details: Vec::new(),
     }
@@ -294,7 +316,11 @@ struct UploadForm {
     framework: Option<String>,
 }
 
-async fn read_upload(mut multipart: Multipart, lang: Lang, limit: usize) -> Result<UploadForm, PageError> {
+async fn read_upload(
+    mut multipart: Multipart,
+    lang: Lang,
+    limit: usize,
+) -> Result<UploadForm, PageError> {
     let mut form = UploadForm {
         fields: HashMap::new(),
         files: Vec::new(),
@@ -318,7 +344,11 @@ async fn read_upload(mut multipart: Multipart, lang: Lang, limit: usize) -> Resu
             }),
             ("framework", Some(_)) if !bytes.is_empty() => {
                 let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                    bad_form(lang, "指标体系文件必须是 UTF-8 文本。", "The framework file must be UTF-8 text.")
+                    bad_form(
+                        lang,
+                        "指标体系文件必须是 UTF-8 文本。",
+                        "The framework file must be UTF-8 text.",
+                    )
                 })?;
                 form.framework = Some(text);
             }
@@ -343,12 +373,22 @@ pub async fn upload(
     let form = read_upload(multipart, lang, state.upload_limit()).await?;
     user.check_csrf(form.fields.get("csrf").map(String::as_str), lang)?;
     if form.files.is_empty() {
-        return Err(bad_form(lang, "请至少选择一个数据文件。", "Choose at least one data file."));
+        return Err(bad_form(
+            lang,
+            "请至少选择一个数据文件。",
+            "Choose at least one data file.",
+        ));
     }
-    let field = |k: &str| form.fields.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let field = |k: &str| {
+        form.fields
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
     let target = match field("target").as_str() {
         "existing" => UploadTarget::Existing {
-            id: DatasetId::new(field("existing_id")).map_err(|e| PageError::bad_request(lang, e.to_string()))?,
+            id: DatasetId::new(field("existing_id"))
+                .map_err(|e| PageError::bad_request(lang, e.to_string()))?,
         },
         _ => UploadTarget::New {
             id: DatasetId::new(field("new_id")).map_err(|e| {
@@ -358,12 +398,19 @@ pub async fn upload(
                     &format!("Invalid dataset id: {e}"),
                 )
             })?,
-            title_zh: Some(field("title_zh")).filter(|t| !t.is_empty()).unwrap_or_else(|| field("new_id")),
-            title_en: Some(field("title_en")).filter(|t| !t.is_empty()).unwrap_or_else(|| field("new_id")),
+            title_zh: Some(field("title_zh"))
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| field("new_id")),
+            title_en: Some(field("title_en"))
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| field("new_id")),
         },
     };
     let (files, framework) = (form.files, form.framework);
-    let staged = blocking(lang, move || datasets::stage_upload(&store, target, files, framework)).await?;
+    let staged = blocking(lang, move || {
+        datasets::stage_upload(&store, target, files, framework)
+    })
+    .await?;
     let id = state.stage(&user.name, staged);
     Ok(see_other(&ctx.url(&format!("/datasets/uploads/{id}"), &[])))
 }
@@ -424,7 +471,12 @@ fn indicator_view(index: usize, f: &FoundIndicator) -> IndicatorView {
     }
 }
 
-fn staged_or_404(state: &AppState, id: &str, user: &User, lang: Lang) -> Result<std::sync::Arc<StagedUpload>, PageError> {
+fn staged_or_404(
+    state: &AppState,
+    id: &str,
+    user: &User,
+    lang: Lang,
+) -> Result<std::sync::Arc<StagedUpload>, PageError> {
     state.staged(id, &user.name).ok_or_else(|| {
         PageError::not_found(
             lang,
@@ -461,7 +513,10 @@ pub async fn preview(
             UploadTarget::New { id, .. } => format!("{} → {id}", ctx.t.target_new),
             UploadTarget::Existing { id } => format!("{} → {id}", ctx.t.target_existing),
         },
-        region_set: p.region_set.clone().unwrap_or_else(|| ctx.t.none_label.to_owned()),
+        region_set: p
+            .region_set
+            .clone()
+            .unwrap_or_else(|| ctx.t.none_label.to_owned()),
         regions: p.regions,
         years: year_span(&p.years),
         files: p
@@ -480,7 +535,10 @@ pub async fn preview(
         known,
         new,
         has_framework: p.has_framework,
-        dimensions: Dimension::ALL.iter().map(|d| (d.as_str(), d.label(lang))).collect(),
+        dimensions: Dimension::ALL
+            .iter()
+            .map(|d| (d.as_str(), d.label(lang)))
+            .collect(),
     };
     render(&page, lang)
 }
@@ -500,7 +558,10 @@ pub async fn commit(
     let actor = user.name.clone();
     let committed = {
         let staged = std::sync::Arc::clone(&staged);
-        blocking(lang, move || datasets::commit_upload(&store, &staged, &mappings, &actor)).await?
+        blocking(lang, move || {
+            datasets::commit_upload(&store, &staged, &mappings, &actor)
+        })
+        .await?
     };
     state.unstage(&id);
     state.bump_generation();
@@ -534,7 +595,11 @@ fn mappings_from_form(
         if found.known_as.is_some() {
             continue;
         }
-        let get = |k: &str| form.get(&format!("map.{i}.{k}")).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let get = |k: &str| {
+            form.get(&format!("map.{i}.{k}"))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
         if get("include") != "on" {
             continue;
         }
@@ -546,10 +611,18 @@ fn mappings_from_form(
             )
         };
         let id = IndicatorId::new(get("id")).map_err(|e| invalid("id", e.to_string()))?;
-        let dimension: Dimension = get("dimension").parse().map_err(|e: String| invalid("dimension", e))?;
-        let direction: Direction = get("direction").parse().map_err(|e: String| invalid("direction", e))?;
-        let name_zh = Some(get("name_zh")).filter(|n| !n.is_empty()).unwrap_or_else(|| found.name.clone());
-        let name_en = Some(get("name_en")).filter(|n| !n.is_empty()).unwrap_or_else(|| found.name.clone());
+        let dimension: Dimension = get("dimension")
+            .parse()
+            .map_err(|e: String| invalid("dimension", e))?;
+        let direction: Direction = get("direction")
+            .parse()
+            .map_err(|e: String| invalid("direction", e))?;
+        let name_zh = Some(get("name_zh"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| found.name.clone());
+        let name_en = Some(get("name_en"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| found.name.clone());
         mappings.push(IndicatorMapping {
             source_name: found.name.clone(),
             id,
@@ -559,7 +632,9 @@ fn mappings_from_form(
             subdimension: Some(get("subdimension")).filter(|s| !s.is_empty()),
             direction,
             unit: get("unit"),
-            source: Some(get("source")).filter(|s| !s.is_empty()).unwrap_or_else(|| "upload".into()),
+            source: Some(get("source"))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "upload".into()),
         });
     }
     Ok(mappings)
@@ -580,7 +655,10 @@ pub async fn raw_file(
         _ => {
             return Err(PageError::from_error(
                 lang,
-                crate::Error::NotFound { what: "file", key: file },
+                crate::Error::NotFound {
+                    what: "file",
+                    key: file,
+                },
             ));
         }
     };
@@ -592,7 +670,9 @@ pub async fn raw_file(
             Ok((frame_to_csv(panel.frame())?, "text/csv; charset=utf-8"))
         } else {
             Ok((
-                store.framework_toml(&version.dataset, version.number)?.into_bytes(),
+                store
+                    .framework_toml(&version.dataset, version.number)?
+                    .into_bytes(),
                 "application/toml; charset=utf-8",
             ))
         }
@@ -602,7 +682,10 @@ pub async fn raw_file(
     Ok((
         [
             (CONTENT_TYPE, content_type.to_owned()),
-            (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
         ],
         bytes,
     )

@@ -4,8 +4,8 @@
 use askama::Template;
 use axum::extract::{Path, State};
 
-use super::{PageResult, fmt_num, fmt_raw, render, sort_key, year_param};
 use super::rankings::render_map;
+use super::{PageResult, fmt_num, fmt_raw, render, sort_key, year_param};
 use crate::service::dashboard;
 use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
@@ -103,7 +103,12 @@ pub async fn page(
         formula: view.formula.clone().unwrap_or_default(),
         excluded: view.excluded,
         year: view.year,
-        years: view.years.iter().rev().map(|&y| (y, y == view.year)).collect(),
+        years: view
+            .years
+            .iter()
+            .rev()
+            .map(|&y| (y, y == view.year))
+            .collect(),
         hidden: ctx.hidden_fields(),
         map_svg,
         rows: view
@@ -119,7 +124,10 @@ pub async fn page(
                 imputed: r.imputed,
             })
             .collect(),
-        rankings_url: ctx.url("/", &[("measure", &view.id), ("year", &view.year.to_string())]),
+        rankings_url: ctx.url(
+            "/",
+            &[("measure", &view.id), ("year", &view.year.to_string())],
+        ),
     };
     render(&page, lang)
 }

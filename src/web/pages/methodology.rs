@@ -60,7 +60,14 @@ pub struct MethodologyPage {
 }
 
 /// The weighting schemes offered in the form (combined schemes are reachable by URL).
-const WEIGHT_CHOICES: [&str; 6] = ["entropy-panel", "entropy-year", "critic", "sd", "equal", "manual"];
+const WEIGHT_CHOICES: [&str; 6] = [
+    "entropy-panel",
+    "entropy-year",
+    "critic",
+    "sd",
+    "equal",
+    "manual",
+];
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let (ds, tables) = super::load(&state, &ctx).await?;
@@ -101,9 +108,16 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                                 url: ctx.indicator_url(d.id.as_str()),
                                 direction: d.direction.as_str().to_owned(),
                                 unit: d.unit.clone(),
-                                level: d.level.map(|l| l.label(lang).to_owned()).unwrap_or_default(),
+                                level: d
+                                    .level
+                                    .map(|l| l.label(lang).to_owned())
+                                    .unwrap_or_default(),
                                 weight: fmt_num(tables.weight(d.id.as_str()), 4),
-                                formula: d.formula.as_ref().map(|f| f.to_string()).unwrap_or_default(),
+                                formula: d
+                                    .formula
+                                    .as_ref()
+                                    .map(|f| f.to_string())
+                                    .unwrap_or_default(),
                                 excluded: cov.is_some_and(|c| c.2),
                                 coverage: cov
                                     .map(|c| format!("{:.0}%", c.1 * 100.0))
@@ -134,7 +148,10 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             lang.pick("覆盖率阈值", "Coverage threshold"),
             spec.coverage_threshold.to_string(),
         ),
-        (lang.pick("nqp 版本", "nqp version"), env!("CARGO_PKG_VERSION").to_owned()),
+        (
+            lang.pick("nqp 版本", "nqp version"),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
         (ctx.t.version, ds.version.clone()),
     ];
     let sources = ds

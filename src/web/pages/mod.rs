@@ -16,9 +16,9 @@ use axum::response::Html;
 use std::sync::Arc;
 
 use super::ctx::PageCtx;
+use super::error::PageError;
 use super::state::AppState;
 use crate::service::dashboard::{Dataset, ResultTables};
-use super::error::PageError;
 use crate::types::Lang;
 
 pub type PageResult = Result<Html<String>, PageError>;
@@ -73,7 +73,11 @@ pub fn fmt_num(value: Option<f64>, decimals: usize) -> String {
 pub fn fmt_raw(value: Option<f64>) -> String {
     match value {
         Some(v) if v.is_finite() => {
-            let magnitude = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
+            let magnitude = if v == 0.0 {
+                0
+            } else {
+                v.abs().log10().floor() as i32
+            };
             let decimals = (3 - magnitude).clamp(0, 6) as usize;
             format!("{v:.decimals$}")
         }
@@ -83,7 +87,10 @@ pub fn fmt_raw(value: Option<f64>) -> String {
 
 /// Sort key for a `data-sort` attribute (empty for no value, so it sorts last).
 pub fn sort_key(value: Option<f64>) -> String {
-    value.filter(|v| v.is_finite()).map(|v| v.to_string()).unwrap_or_default()
+    value
+        .filter(|v| v.is_finite())
+        .map(|v| v.to_string())
+        .unwrap_or_default()
 }
 
 /// Group label in the reader's language (the NBS four regions are translated).

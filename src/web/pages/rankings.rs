@@ -7,9 +7,9 @@ use axum::extract::State;
 use super::{PageResult, fmt_num, group_label, render, sort_key, year_param};
 use crate::service::dashboard::{self, Measure, RankingRow};
 use crate::types::{Dimension, Lang};
+use crate::web::charts::Bins;
 use crate::web::charts::bar::{self, BarDatum, BarSpec};
 use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
-use crate::web::charts::Bins;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::error::PageError;
@@ -156,7 +156,11 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                 code: r.code.clone(),
                 name: r.name.clone(),
                 url: ctx.region_url(&r.code),
-                group: r.group.as_deref().map(|g| group_label(g, lang)).unwrap_or_default(),
+                group: r
+                    .group
+                    .as_deref()
+                    .map(|g| group_label(g, lang))
+                    .unwrap_or_default(),
                 rank: r.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
                 rank_sort: r.rank.map(|x| x.to_string()).unwrap_or_default(),
                 change,
@@ -232,7 +236,11 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .chain(ds.framework.indicators.iter().map(|d| {
             (
                 d.id.to_string(),
-                format!("{} — {}", ctx.t.indicator, lang.pick(&d.name_zh, &d.name_en)),
+                format!(
+                    "{} — {}",
+                    ctx.t.indicator,
+                    lang.pick(&d.name_zh, &d.name_en)
+                ),
             )
         }))
         .map(|(value, label)| Choice {
@@ -307,7 +315,10 @@ fn header_label(key: &str, ctx: &PageCtx, measure_label: &str) -> String {
 }
 
 fn sort_url(ctx: &PageCtx, key: &str, descending: bool) -> String {
-    ctx.with_params(&[("sort", key), ("dir", if descending { "desc" } else { "asc" })])
+    ctx.with_params(&[
+        ("sort", key),
+        ("dir", if descending { "desc" } else { "asc" }),
+    ])
 }
 
 fn change_cell(change: Option<i32>, lang: Lang) -> (String, &'static str, String) {
@@ -328,8 +339,16 @@ fn change_cell(change: Option<i32>, lang: Lang) -> (String, &'static str, String
                 Lang::En => format!("down {}", -c),
             },
         ),
-        Some(_) => ("=".into(), "flat", lang.pick("不变", "unchanged").to_owned()),
-        None => ("—".into(), "flat", lang.pick("无上年数据", "no previous year").to_owned()),
+        Some(_) => (
+            "=".into(),
+            "flat",
+            lang.pick("不变", "unchanged").to_owned(),
+        ),
+        None => (
+            "—".into(),
+            "flat",
+            lang.pick("无上年数据", "no previous year").to_owned(),
+        ),
     }
 }
 

@@ -133,7 +133,10 @@ pub async fn page(
         })
         .collect();
 
-    let axes: Vec<String> = Dimension::ALL.iter().map(|d| d.label(lang).to_owned()).collect();
+    let axes: Vec<String> = Dimension::ALL
+        .iter()
+        .map(|d| d.label(lang).to_owned())
+        .collect();
     let radar_svg = radar::render(&RadarSpec {
         id: "radar",
         title: &format!("{} · {}", profile.name, ctx.t.dimensions_vs_mean),
@@ -146,7 +149,10 @@ pub async fn page(
         series: &[
             RadarSeries {
                 name: profile.name.clone(),
-                values: Dimension::ALL.iter().map(|&d| dim_of(&profile.current, d)).collect(),
+                values: Dimension::ALL
+                    .iter()
+                    .map(|&d| dim_of(&profile.current, d))
+                    .collect(),
             },
             RadarSeries {
                 name: ctx.t.national_mean.to_owned(),
