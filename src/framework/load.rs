@@ -45,9 +45,11 @@ struct IndicatorFile {
     name_zh: Option<String>,
     dimension: Spanned<String>,
     subdimension: Option<String>,
+    subdimension_zh: Option<String>,
     level: Option<Spanned<String>>,
     direction: Spanned<String>,
     unit: String,
+    unit_zh: Option<String>,
     source: String,
     publisher: Option<String>,
     formula: Option<Spanned<String>>,
@@ -325,9 +327,14 @@ fn indicator_def(
             .subdimension
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
+        subdimension_zh: raw
+            .subdimension_zh
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
         level,
         direction,
         unit: raw.unit,
+        unit_zh: raw.unit_zh.filter(|u| !u.trim().is_empty()),
         source: raw.source,
         publisher: raw.publisher,
         formula,

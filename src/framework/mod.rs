@@ -270,9 +270,13 @@ pub struct IndicatorDef {
     pub name_zh: String,
     pub dimension: Dimension,
     pub subdimension: Option<String>,
+    /// The sub-dimension's Chinese label (`subdimension` is shown when absent).
+    pub subdimension_zh: Option<String>,
     pub level: Option<Level>,
     pub direction: Direction,
     pub unit: String,
+    /// The unit in Chinese (`unit` is shown when absent).
+    pub unit_zh: Option<String>,
     pub source: String,
     pub publisher: Option<String>,
     pub formula: Option<Formula>,
@@ -280,6 +284,32 @@ pub struct IndicatorDef {
     pub description_en: Option<String>,
     pub description_zh: Option<String>,
     pub aliases: Vec<String>,
+}
+
+impl IndicatorDef {
+    /// The indicator's name in `lang`.
+    pub fn name(&self, lang: crate::types::Lang) -> &str {
+        lang.pick(&self.name_zh, &self.name_en)
+    }
+
+    /// The sub-dimension label in `lang` (the `subdimension` key is the stable id).
+    pub fn subdimension_label(&self, lang: crate::types::Lang) -> Option<&str> {
+        match lang {
+            crate::types::Lang::Zh => self
+                .subdimension_zh
+                .as_deref()
+                .or(self.subdimension.as_deref()),
+            crate::types::Lang::En => self.subdimension.as_deref(),
+        }
+    }
+
+    /// The unit in `lang`.
+    pub fn unit_label(&self, lang: crate::types::Lang) -> &str {
+        match lang {
+            crate::types::Lang::Zh => self.unit_zh.as_deref().unwrap_or(&self.unit),
+            crate::types::Lang::En => &self.unit,
+        }
+    }
 }
 
 /// One raw panel series that formulas use but that is not scored (`[[input]]`).

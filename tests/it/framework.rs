@@ -843,3 +843,30 @@ fn formula_parser_through_the_public_api() {
     assert_eq!(col("rd $ gdp"), 4);
     assert_eq!(col("人口 / gdp"), 1);
 }
+
+#[test]
+fn labels_have_chinese_variants_with_english_fallback() {
+    use nqp::types::Lang;
+    let text =
+        std::fs::read_to_string(manifest_dir().join("data/frameworks/nqp-triad.toml")).unwrap();
+    let framework = Framework::from_toml(&text, "nqp-triad.toml").unwrap();
+    let fte = framework.get("rd_fte_per_10k").unwrap();
+    assert_eq!(fte.subdimension_label(Lang::Zh), Some("研发人员"));
+    assert_eq!(fte.subdimension_label(Lang::En), Some("R&D workforce"));
+    assert_eq!(fte.unit_label(Lang::Zh), "人年/万人");
+    assert_eq!(
+        fte.unit_label(Lang::En),
+        "person-years per 10 000 residents"
+    );
+    // "%" has no Chinese variant: the one unit serves both languages.
+    assert_eq!(
+        framework.get("rd_intensity").unwrap().unit_label(Lang::Zh),
+        "%"
+    );
+    let minimal = minimal();
+    let first = &minimal.indicators[0];
+    assert_eq!(
+        first.subdimension_label(Lang::Zh),
+        first.subdimension.as_deref()
+    );
+}

@@ -96,7 +96,11 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                 let members: Vec<_> = defs.iter().filter(|d| d.subdimension == sub).collect();
                 let ids: Vec<&str> = members.iter().map(|d| d.id.as_str()).collect();
                 SubNode {
-                    label: sub.clone().unwrap_or_default(),
+                    label: members
+                        .first()
+                        .and_then(|d| d.subdimension_label(lang))
+                        .unwrap_or_default()
+                        .to_owned(),
                     weight: fmt_num(weight_sum(&ids), 4),
                     indicators: members
                         .iter()
@@ -107,7 +111,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                                 name: lang.pick(&d.name_zh, &d.name_en).to_owned(),
                                 url: ctx.indicator_url(d.id.as_str()),
                                 direction: d.direction.as_str().to_owned(),
-                                unit: d.unit.clone(),
+                                unit: d.unit_label(lang).to_owned(),
                                 level: d
                                     .level
                                     .map(|l| l.label(lang).to_owned())
