@@ -565,3 +565,132 @@ async fn delete_hides_a_dataset_but_keeps_its_files() {
             .exists()
     );
 }
+
+fn shared_data() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data")
+}
+
+/// Every real file under ../shared/data/cn-* goes through the browser upload: statistics files
+/// validate with their 31 provinces; files that are not statistics tables (data dictionaries,
+/// source records, R binaries) get a clear 4xx page and change nothing. Then four new NBS
+/// indicators are committed as version 2 of the bundled dataset.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs ../shared/data"]
+async fn every_real_file_uploads_through_http() {
+    let app = StoreApp::open(tempfile::tempdir().unwrap(), 64 * 1024 * 1024);
+    let (cookie, csrf) = app.sign_in().await;
+    let before = snapshot(app.dir.path());
+    let not_tables = [
+        "openclimate_ceads_provinces_DataSource.csv",
+        "openclimate_ceads_provinces_DataSourceTag.csv",
+        "openclimate_ceads_provinces_Publisher.csv",
+        "openclimate_ceads_provinces_Tag.csv",
+        // CEADs names its region column `actor_id`; the error says which columns it found.
+        "openclimate_ceads_provinces_EmissionsAgg.csv",
+        "techme_BasicProvince.csv",
+        "techme_varsList_v4_v6.csv",
+    ];
+    let mut files = Vec::new();
+    for dir in [
+        "cn-nbs-exports",
+        "cn-nbs-population",
+        "cn-st-yearbook",
+        "cn-st-yearbook/rda",
+        "cn-co2-ceads",
+    ] {
+        for entry in std::fs::read_dir(shared_data().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 45, "found only {} files", files.len());
+    let (mut staged, mut rejected) = (0, 0);
+    for path in &files {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let bytes = std::fs::read(path).unwrap();
+        let res = app
+            .upload_new(&cookie, &csrf, "real-file", &[(&name, &bytes)])
+            .await;
+        let is_table = name.ends_with(".csv") && !not_tables.contains(&name.as_str());
+        if is_table {
+            assert_eq!(res.status, StatusCode::SEE_OTHER, "{name}: {}", res.body);
+            let preview = app.get(&location(&res), Some(&cookie)).await;
+            assert_eq!(preview.select_texts("#regions-count"), vec!["31"], "{name}");
+            staged += 1;
+        } else {
+            assert!(res.status.is_client_error(), "{name}: {}", res.status);
+            assert!(res.body.contains(&name), "{name}: the error names the file");
+            rejected += 1;
+        }
+        assert_eq!(snapshot(app.dir.path()), before, "{name} changed the store");
+    }
+    assert_eq!(
+        staged,
+        8 + 2 + 14,
+        "NBS exports, population files and yearbook tables"
+    );
+    assert!(
+        rejected >= 7 + 16,
+        "metadata files and the .rda / .xlsx binaries"
+    );
+
+    // Four indicators the bundled dataset lacks, committed as its version 2.
+    let new_exports = [
+        "nbs_fsnd_population_65plus_sample_survey.csv",
+        "nbs_fsnd_private_individual_employment.csv",
+        "nbs_fsnd_fai_funds_growth.csv",
+        "nbs_fsnd_public_sector_professional_staff.csv",
+    ];
+    let contents: Vec<Vec<u8>> = new_exports
+        .iter()
+        .map(|f| std::fs::read(shared_data().join("cn-nbs-exports").join(f)).unwrap())
+        .collect();
+    let mut parts = vec![
+        Part::Field("csrf", &csrf),
+        Part::Field("target", "existing"),
+        Part::Field("existing_id", "cn-provinces"),
+    ];
+    for (name, bytes) in new_exports.iter().zip(&contents) {
+        parts.push(Part::File("files", name, bytes));
+    }
+    let res = app
+        .post_multipart("/datasets/new?lang=zh", Some(&cookie), multipart(&parts))
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let preview = app.get(&location(&res), Some(&cookie)).await;
+    assert_eq!(
+        preview.count("fieldset.mapping"),
+        4,
+        "four new indicators to map"
+    );
+    let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
+    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+    for (i, dim) in ["laborers", "laborers", "tools", "laborers"]
+        .iter()
+        .enumerate()
+    {
+        form.push((format!("map.{i}.include"), "on".into()));
+        form.push((format!("map.{i}.id"), format!("nbs_new_{i}")));
+        form.push((format!("map.{i}.dimension"), (*dim).into()));
+        form.push((format!("map.{i}.direction"), "+".into()));
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let res = app.post_form(&commit_url, Some(&cookie), &pairs).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(location(&res).contains("v=2"));
+    let page = app.get(&location(&res), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let framework = app
+        .get("/datasets/cn-provinces/2/framework.toml", None)
+        .await;
+    for i in 0..4 {
+        assert!(framework.body.contains(&format!("id = \"nbs_new_{i}\"")));
+    }
+    let v1 = app.get("/datasets/cn-provinces/1/panel.csv", None).await;
+    let v2 = app.get("/datasets/cn-provinces/2/panel.csv", None).await;
+    assert!(v2.body.lines().count() > v1.body.lines().count());
+    assert!(v2.body.contains("65岁及以上人口数(人口抽样调查)"));
+}
