@@ -538,6 +538,20 @@ async fn concurrent_uploads_both_commit() {
     let list = app.get("/datasets?lang=en", None).await;
     assert_eq!(list.count("#dataset-one table.versions tbody tr"), 1);
     assert_eq!(list.count("#dataset-two table.versions tbody tr"), 1);
+    // The rankings page offers every dataset; choosing one shows its latest version.
+    let home = app.get("/?lang=en", None).await;
+    let options = home.select_attrs("#dataset-select option", "value");
+    assert_eq!(options, vec!["cn-provinces", "one", "two"]);
+    assert_eq!(
+        home.count("form.controls input[type=hidden][name=dataset]"),
+        0
+    );
+    let two = app.get("/?lang=en&dataset=two", None).await;
+    assert_eq!(two.count("table#rankings tbody tr"), 3);
+    assert_eq!(
+        two.select_attrs("#dataset-select option[selected]", "value"),
+        vec!["two"]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -64,6 +64,8 @@ pub struct RankingsPage {
     pub year: i32,
     pub measure_label: String,
     pub hidden: Vec<(String, String)>,
+    /// Stored datasets to choose from (empty without a store).
+    pub datasets: Vec<Choice>,
     pub years: Vec<Choice>,
     pub measures: Vec<Choice>,
     pub map_svg: String,
@@ -260,11 +262,32 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         })
         .collect();
 
+    let datasets: Vec<Choice> = match state.store() {
+        None => Vec::new(),
+        Some(store) => tokio::task::spawn_blocking(move || store.datasets(false))
+            .await
+            .map_err(|e| PageError::from_error(lang, crate::Error::Internal(e.to_string())))?
+            .map_err(|e| PageError::from_error(lang, e.into()))?
+            .into_iter()
+            .map(|d| Choice {
+                selected: d.id == ds.id,
+                label: format!("{} ({})", lang.pick(&d.title_zh, &d.title_en), d.id),
+                value: d.id.to_string(),
+            })
+            .collect(),
+    };
+    // With a dataset selector, choosing a dataset shows its latest version.
+    let hidden = ctx
+        .hidden_fields()
+        .into_iter()
+        .filter(|(k, _)| datasets.is_empty() || (k != "dataset" && k != "v"))
+        .collect();
     let page = RankingsPage {
         chrome: Chrome::new(&ctx, &ds, "rankings"),
         year: ranking.year,
         measure_label,
-        hidden: ctx.hidden_fields(),
+        hidden,
+        datasets,
         years,
         measures,
         map_svg,
