@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod analyse;
+pub mod dataset;
 pub mod token;
 
 use anyhow::{Context, bail};
@@ -40,6 +41,14 @@ pub enum Command {
     Import(ImportArgs),
     /// Disparities, dynamics, spatial patterns, obstacles and coupling from a score table.
     Analyse(analyse::AnalyseArgs),
+    /// Manage stored datasets: list, delete (hide), undelete, purge, audit log.
+    Dataset {
+        /// The data dir of the server.
+        #[arg(long, default_value = "./var", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: dataset::DatasetCommand,
+    },
     /// Manage access tokens for uploads and the API (only their hashes are stored).
     Token {
         /// The data dir of the server.
@@ -174,6 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             args.upload_limit_mb.saturating_mul(1024 * 1024),
         ),
         Command::Analyse(args) => analyse::run(&args),
+        Command::Dataset { data_dir, command } => dataset::run(&data_dir, &command),
         Command::Token { data_dir, command } => token::run(&data_dir, &command),
         Command::Compute(args) => compute(&args),
         Command::Check(args) => check(&args),
