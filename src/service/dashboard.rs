@@ -140,6 +140,8 @@ pub struct ResultTables {
     pub weights: Vec<WeightRow>,
     pub coverage: Vec<(String, f64, bool)>,
     pub notices: Vec<String>,
+    /// The stable code of each notice (same order as `notices`), for translations.
+    pub notice_codes: Vec<&'static str>,
     pub method: MethodRecord,
     /// The full result the rows were built from (frames for analyses and downloads).
     pub result: IndexResult,
@@ -279,6 +281,7 @@ impl ResultTables {
             weights,
             coverage,
             notices: result.notices.iter().map(|n| n.message.clone()).collect(),
+            notice_codes: result.notices.iter().map(|n| n.code).collect(),
             method: result.method.clone(),
             result: result.clone(),
             score_index,

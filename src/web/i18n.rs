@@ -473,6 +473,22 @@ mod tests {
     }
 
     #[test]
+    fn messages_lead_with_a_chinese_summary_of_their_code() {
+        let detail = "'co2_intensity' is observed in 55.3 % of region-years";
+        assert_eq!(
+            error_message("method.low_coverage", detail, Lang::En),
+            detail
+        );
+        let zh = error_message("method.low_coverage", detail, Lang::Zh);
+        assert!(
+            zh.starts_with("覆盖率低于阈值") && zh.ends_with(detail),
+            "{zh}"
+        );
+        assert!(error_message("ingest.not_numeric", "x", Lang::Zh).starts_with("数值无法解析"));
+        assert!(error_message("something.else", "x", Lang::Zh).starts_with("输入有误"));
+    }
+
+    #[test]
     fn accept_language_respects_quality() {
         assert_eq!(
             negotiate(None, Some("fr;q=1, en-GB;q=0.8, zh;q=0.5")),
@@ -521,13 +537,21 @@ fn zh_summary(code: &str) -> &'static str {
         "framework.division_by_zero" => "公式中出现除以零",
         "data.duplicate_across_files" => "两个文件包含同一地区、年份和指标",
         "conflict" => "与已存储的数据冲突",
+        "method.low_coverage" => "覆盖率低于阈值，该指标不计分",
+        "method.constant_indicator" => "常数指标：标准化值为 0、权重为 0",
+        "method.constant_in_year" => "该指标在某年为常数",
+        "method.imputed" => "内部缺口已线性插值",
+        "method.interior_years" => "补入了地区序列中缺少的中间年份",
+        "method.empty_rows" => "没有任何数据的地区-年份已剔除",
+        "method.partial_region_years" => "部分地区-年份缺少指标，按可得指标计分并重新归一权重",
+        "method.topsis_degenerate" => "TOPSIS 正负理想解距离均为 0，得分记为 50",
         c if c.starts_with("method.") => "无法按所选方法计算指数",
         c if c.starts_with("store.") => "存储出错",
         _ => "输入有误",
     }
 }
 
-/// The message of a user-facing error in `lang`: for Chinese, a summary of its code first,
+/// The message of a user-facing error or notice in `lang`: for Chinese, a summary of its code first,
 /// then the precise English detail (which names file, line and column).
 pub fn error_message(code: &str, detail: &str, lang: Lang) -> String {
     match lang {

@@ -179,7 +179,12 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             .to_owned(),
         dimensions,
         method_rows,
-        notices: tables.notices.clone(),
+        notices: tables
+            .notices
+            .iter()
+            .zip(&tables.notice_codes)
+            .map(|(message, code)| crate::web::i18n::error_message(code, message, lang))
+            .collect(),
         normalise_options: [
             Normalise::MinmaxPanel,
             Normalise::MinmaxYear,
