@@ -5,32 +5,46 @@
 //! endpoint mirrors a page and takes the same query parameters (`lang`, `dataset`, `v`,
 //! `year`, `measure`, `r`, `normalise`, `weights`, `aggregate`); bodies are the dashboard view data of
 //! `crate::service::dashboard`, serialised as they are — nothing is recomputed here.
-//! Must not: compute index values, or choose an HTTP status anywhere but [`ApiError`].
+//! Must not: compute index values, choose an error status anywhere but [`ApiError`], or
+//! validate or store uploads itself (the service and the shared multipart reader do).
 //!
 //! Errors are one envelope: `{"ok": false, "status": 404, "errors": [{"code": "not_found",
 //! "message": "…", "file": null, "line": null, "column": null, "column_name": null}]}`; the
 //! position fields are set for ingest and framework errors. Successful bodies are the view
 //! objects themselves.
+//!
+//! Writes (`POST /api/v1/uploads`, `POST /api/v1/uploads/{id}/commit`) mirror the upload pages
+//! through the same service functions (`stage_upload`, `commit_upload`) and the same multipart
+//! reader; they accept only `Authorization: Bearer <token>` — never the browser's session
+//! cookie, which would need a CSRF check a script cannot make.
 
+use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
 use chrono::SecondsFormat;
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::body::{Body, HttpBody};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Required, Tag};
 use utoipa::{Modify, OpenApi, ToSchema};
 
+use super::auth::{User, current_user};
 use super::ctx::PageCtx;
 use super::download::download_url;
+use super::error::PageError;
+use super::pages::datasets::read_upload;
 use super::state::AppState;
 use crate::Error;
 use crate::method::{MethodRecord, MethodSpec};
@@ -38,8 +52,10 @@ use crate::service::dashboard::{
     self, COMPARE_MAX, COMPARE_MIN, Comparison, Dataset, IndicatorPage, Measure, Rankings,
     RegionProfile, ResultTables, ScoreRow, WeightRow,
 };
+use crate::service::datasets::{self as uploads, IndicatorMapping, UploadPreview, UploadTarget};
 use crate::service::download::{CoverageMeta, Metadata, all_requests};
-use crate::types::{Dimension, Lang};
+use crate::store::VersionInfo;
+use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Lang};
 
 /// The API routes and the OpenAPI document, to be merged into the app's router.
 pub fn api_routes() -> Router<AppState> {
@@ -55,6 +71,13 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/compare", get(compare))
         .route("/api/v1/weights", get(weights))
         .route("/api/v1/methodology", get(methodology))
+        .route(
+            "/api/v1/uploads",
+            // The handler enforces the server's upload limit itself (a JSON 413): axum's 2 MB
+            // default must not cut in first.
+            post(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/uploads/{id}/commit", post(commit))
         // Unknown API URLs answer with the JSON envelope, not the HTML 404 page.
         .route("/api/{*rest}", any(unknown))
 }
@@ -192,7 +215,15 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             errors: self.errors,
         };
-        (self.status, Json(envelope)).into_response()
+        let mut response = (self.status, Json(envelope)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 9110: a 401 names the scheme the client should use.
+            response.headers_mut().insert(
+                WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"nqp\""),
+            );
+        }
+        response
     }
 }
 
@@ -666,6 +697,401 @@ pub async fn methodology(State(state): State<AppState>, ctx: ApiCtx) -> ApiResul
     }))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Writes: upload and commit
+
+/// The actor of an API write: a valid bearer token, and only that. A session cookie is refused
+/// (401) rather than CSRF-checked, so a page elsewhere can never make a signed-in browser write.
+pub struct BearerUser(pub User);
+
+impl FromRequestParts<AppState> for BearerUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.store().is_none() {
+            return Err(no_store());
+        }
+        match current_user(state, parts).await? {
+            Some(user) if user.session.is_none() => Ok(BearerUser(user)),
+            _ => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "API writes need the header `Authorization: Bearer <token>` with a valid access \
+                 token (a browser session is not accepted here).",
+            )),
+        }
+    }
+}
+
+fn no_store() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_store",
+        "This server runs without a data store (read-only): there is nothing to upload to.",
+    )
+}
+
+/// A page-flow error (from the shared multipart reader) as the API envelope.
+fn from_page_error(err: PageError) -> ApiError {
+    let code = match err.status {
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_field",
+        _ => "bad_request",
+    };
+    ApiError::new(err.status, code, err.message)
+}
+
+fn too_large(limit: usize) -> ApiError {
+    from_page_error(PageError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        lang: Lang::En,
+        message: format!(
+            "The upload is larger than the {} MB limit (--upload-limit-mb).",
+            limit / (1024 * 1024)
+        ),
+        details: Vec::new(),
+    })
+}
+
+fn invalid_field(message: String) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+}
+
+/// Run store work on a blocking thread (polars and SQLite must not block the runtime).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> crate::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("store task failed: {e}")))??)
+}
+
+/// The whole request body, refused with 413 as soon as it passes `limit` bytes (declared or
+/// streamed), so an oversized upload is never buffered.
+async fn read_limited(parts: &Parts, mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large(limit));
+    }
+    let mut bytes = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("reading the body failed: {e}"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > limit {
+                return Err(too_large(limit));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    Ok(bytes)
+}
+
+/// Where the upload goes, from the form fields (`target` is required: a script should say
+/// what it means).
+fn target_from_fields(fields: &HashMap<String, String>) -> Result<UploadTarget, ApiError> {
+    let field = |k: &str| fields.get(k).map(|v| v.trim()).unwrap_or_default();
+    let dataset_id =
+        |key: &str| DatasetId::new(field(key)).map_err(|e| invalid_field(format!("{key}: {e}")));
+    match field("target") {
+        "new" => {
+            let id = dataset_id("new_id")?;
+            let title = |key: &str| {
+                Some(field(key))
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(id.as_str())
+                    .to_owned()
+            };
+            Ok(UploadTarget::New {
+                title_zh: title("title_zh"),
+                title_en: title("title_en"),
+                id,
+            })
+        }
+        "existing" => Ok(UploadTarget::Existing {
+            id: dataset_id("existing_id")?,
+        }),
+        other => Err(invalid_field(format!(
+            "target: '{other}' is neither 'new' nor 'existing'"
+        ))),
+    }
+}
+
+/// The multipart form of `POST /api/v1/uploads` (documents the request body).
+#[derive(Debug, ToSchema)]
+pub struct UploadRequest {
+    /// `new` (a new dataset) or `existing` (a new version of a stored dataset).
+    #[schema(example = "new")]
+    pub target: String,
+    /// Id of the new dataset (`[a-z0-9-]`), with `target=new`.
+    pub new_id: Option<String>,
+    /// Chinese title of the new dataset; default its id.
+    pub title_zh: Option<String>,
+    /// English title of the new dataset; default its id.
+    pub title_en: Option<String>,
+    /// Id of the stored dataset, with `target=existing`.
+    pub existing_id: Option<String>,
+    /// One or more data files (CSV/XLSX exports, long or wide), each with a file name.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    pub files: Vec<Vec<u8>>,
+    /// Optional framework (TOML) replacing the target's; then no mapping is needed.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub framework: Option<Vec<u8>>,
+}
+
+/// A validated upload waiting for its commit (nothing is stored yet).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StagedView {
+    /// Id for `POST /api/v1/uploads/{id}/commit`; kept in memory for the token that made it.
+    pub upload_id: String,
+    pub commit_url: String,
+    /// What was found: target, files (encoding, layout, rows, notices), regions, years, and
+    /// every indicator with `known_as` (its framework id) or `suggested_id` (a new one).
+    #[schema(value_type = Object)]
+    pub preview: UploadPreview,
+}
+
+/// How to score one new indicator of the upload (the fields of the preview page's form).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingRequest {
+    /// The indicator's name in the uploaded file (`preview.indicators[].name`).
+    pub source_name: String,
+    /// Its id in the framework (`[a-z0-9_]`, e.g. the preview's `suggested_id`).
+    #[schema(value_type = String)]
+    pub id: IndicatorId,
+    /// Chinese name; default the source name.
+    pub name_zh: Option<String>,
+    /// English name; default the source name.
+    pub name_en: Option<String>,
+    pub dimension: Dimension,
+    /// Free-text sub-dimension, e.g. `automation`.
+    pub subdimension: Option<String>,
+    /// `+` (higher is better) or `-`.
+    #[schema(value_type = String, example = "+")]
+    pub direction: Direction,
+    /// Unit label, e.g. `万人`; default none.
+    pub unit: Option<String>,
+    /// Default `upload`.
+    pub source: Option<String>,
+}
+
+/// The body of a commit: the new indicators to score. New indicators without a mapping are
+/// stored but not scored; indicators the framework already knows need none.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommitRequest {
+    #[serde(default)]
+    pub mappings: Vec<MappingRequest>,
+}
+
+/// The version a commit stored, and where to see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CommittedView {
+    pub dataset: String,
+    /// 1, 2, … per dataset (`v=`).
+    pub number: u32,
+    /// Content hash (SHA-256, hex).
+    pub hash: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub created_by: String,
+    pub rows: u64,
+    pub note: String,
+    /// The dashboard showing this version.
+    pub view_url: String,
+    /// Its rankings through this API.
+    pub api_url: String,
+    pub bundle_url: String,
+    /// Every download of the version under the default method.
+    pub downloads: Vec<DownloadLink>,
+}
+
+impl CommittedView {
+    fn new(v: &VersionInfo) -> CommittedView {
+        let spec = MethodSpec::default();
+        let id = v.dataset.as_str();
+        let links: Vec<DownloadLink> = all_requests()
+            .into_iter()
+            .map(|r| DownloadLink {
+                file: r.segment(),
+                url: download_url(id, &v.hash, r, &spec),
+            })
+            .collect();
+        CommittedView {
+            dataset: id.to_owned(),
+            number: v.number,
+            hash: v.hash.clone(),
+            created_at: v.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            created_by: v.created_by.clone(),
+            rows: v.rows,
+            note: v.note.clone(),
+            view_url: format!("/?dataset={id}&v={}", v.number),
+            api_url: format!("/api/v1/rankings?dataset={id}&v={}", v.number),
+            bundle_url: links
+                .iter()
+                .find(|l| l.file == "bundle.zip")
+                .map(|l| l.url.clone())
+                .unwrap_or_default(),
+            downloads: links,
+        }
+    }
+}
+
+/// Validate data files (and an optional framework) for a new dataset or a new version; nothing
+/// is stored until the commit. Mirrors `POST /datasets/new`.
+#[utoipa::path(post, path = "/api/v1/uploads", tag = "uploads",
+    security(("bearer" = [])),
+    request_body(content = UploadRequest, content_type = "multipart/form-data"),
+    responses((status = 201, description = "Validated and staged; commit it next.", body = StagedView),
+              (status = 400, description = "Not a multipart form.", body = ErrorEnvelope),
+              (status = 401, description = "No valid bearer token.", body = ErrorEnvelope),
+              (status = 404, description = "Unknown existing dataset, or no store.", body = ErrorEnvelope),
+              (status = 409, description = "The new dataset id is taken.", body = ErrorEnvelope),
+              (status = 413, description = "Over the upload limit.", body = ErrorEnvelope),
+              (status = 422, description = "Invalid fields or files; errors name file, line and column.",
+               body = ErrorEnvelope)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    BearerUser(user): BearerUser,
+    ctx: ApiCtx,
+    request: Request<Body>,
+) -> Result<(StatusCode, Json<StagedView>), ApiError> {
+    let store = state.store().ok_or_else(no_store)?;
+    let limit = state.upload_limit();
+    let (parts, body) = request.into_parts();
+    let bytes = read_limited(&parts, body, limit).await?;
+    let multipart = Multipart::from_request(Request::from_parts(parts, Body::from(bytes)), &state)
+        .await
+        .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
+    let form = read_upload(multipart, ctx.lang, limit)
+        .await
+        .map_err(from_page_error)?;
+    let target = target_from_fields(&form.fields)?;
+    if form.files.is_empty() {
+        return Err(invalid_field(
+            "files: send at least one data file (a `files` part with a file name)".to_owned(),
+        ));
+    }
+    let (files, framework) = (form.files, form.framework);
+    let staged = blocking(move || uploads::stage_upload(&store, target, files, framework)).await?;
+    let preview = staged.preview.clone();
+    let upload_id = state.stage(&user.name, staged);
+    Ok((
+        StatusCode::CREATED,
+        Json(StagedView {
+            commit_url: format!("/api/v1/uploads/{upload_id}/commit"),
+            upload_id,
+            preview,
+        }),
+    ))
+}
+
+/// Store a validated upload as a new version, scoring the mapped new indicators. Mirrors the
+/// commit of `/datasets/uploads/{id}`.
+#[utoipa::path(post, path = "/api/v1/uploads/{id}/commit", tag = "uploads",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "`upload_id` of the staged upload.")),
+    request_body(content = CommitRequest, content_type = "application/json"),
+    responses((status = 201, description = "Stored as a new version.", body = CommittedView),
+              (status = 400, description = "Malformed JSON.", body = ErrorEnvelope),
+              (status = 401, description = "No valid bearer token.", body = ErrorEnvelope),
+              (status = 404, description = "No such pending upload for this token.", body = ErrorEnvelope),
+              (status = 409, description = "The dataset changed meanwhile.", body = ErrorEnvelope),
+              (status = 422, description = "Invalid mappings, or the result does not compute.",
+               body = ErrorEnvelope)))]
+pub async fn commit(
+    State(state): State<AppState>,
+    BearerUser(user): BearerUser,
+    Path(id): Path<String>,
+    body: Result<Json<CommitRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<CommittedView>), ApiError> {
+    let store = state.store().ok_or_else(no_store)?;
+    let staged = state.staged(&id, &user.name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!(
+                "There is no pending upload '{id}' for this token (committed, expired or the \
+                 server restarted); upload again."
+            ),
+        )
+    })?;
+    let Json(request) =
+        body.map_err(|e| ApiError::new(e.status(), "invalid_body", e.body_text()))?;
+    let mappings = mappings_for(&staged.preview, request.mappings)?;
+    let actor = user.name.clone();
+    let committed = {
+        let staged = Arc::clone(&staged);
+        blocking(move || uploads::commit_upload(&store, &staged, &mappings, &actor)).await?
+    };
+    state.unstage(&id);
+    state.bump_generation();
+    Ok((StatusCode::CREATED, Json(CommittedView::new(&committed))))
+}
+
+/// The service's mappings, with the form's defaults; each must name a new indicator of the
+/// upload, once.
+fn mappings_for(
+    preview: &UploadPreview,
+    requested: Vec<MappingRequest>,
+) -> Result<Vec<IndicatorMapping>, ApiError> {
+    let mut out: Vec<IndicatorMapping> = Vec::with_capacity(requested.len());
+    for m in requested {
+        let found = preview
+            .indicators
+            .iter()
+            .find(|f| f.name == m.source_name)
+            .ok_or_else(|| {
+                invalid_field(format!(
+                    "mappings: the upload has no indicator named '{}'",
+                    m.source_name
+                ))
+            })?;
+        if let Some(known) = &found.known_as {
+            return Err(invalid_field(format!(
+                "mappings: '{}' is already the framework's indicator '{known}'; it needs no mapping",
+                m.source_name
+            )));
+        }
+        if out.iter().any(|o| o.source_name == m.source_name) {
+            return Err(invalid_field(format!(
+                "mappings: '{}' is mapped twice",
+                m.source_name
+            )));
+        }
+        let or_name = |v: Option<String>| {
+            v.map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| found.name.clone())
+        };
+        out.push(IndicatorMapping {
+            name_zh: or_name(m.name_zh),
+            name_en: or_name(m.name_en),
+            id: m.id,
+            dimension: m.dimension,
+            subdimension: m.subdimension.filter(|s| !s.trim().is_empty()),
+            direction: m.direction,
+            unit: m.unit.unwrap_or_default(),
+            source: m
+                .source
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or_else(|| "upload".to_owned()),
+            source_name: m.source_name,
+        });
+    }
+    Ok(out)
+}
+
 async fn unknown(uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
@@ -691,10 +1117,10 @@ async fn unknown(uri: axum::http::Uri) -> ApiError {
     ),
     paths(
         datasets, regions, region, indicators, indicator, scores, rankings, compare, weights,
-        methodology, super::download::download
+        methodology, upload, commit, super::download::download
     ),
     components(schemas(ErrorEnvelope, ErrorItem, Metadata)),
-    modifiers(&SharedParams),
+    modifiers(&SharedParams, &BearerAuth),
 )]
 pub struct ApiDoc;
 
@@ -739,7 +1165,10 @@ impl Modify for SharedParams {
             ),
         ];
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let keys: &[&str] = if path.starts_with("/api/v1/") {
+            let keys: &[&str] = if path.starts_with("/api/v1/uploads") {
+                // Writes choose no dataset or method; only the language of messages.
+                &["lang"]
+            } else if path.starts_with("/api/v1/") {
                 &["lang", "dataset", "v", "normalise", "weights", "aggregate"]
             } else if path.starts_with("/download/") {
                 &["normalise", "weights", "aggregate"]
@@ -764,7 +1193,33 @@ impl Modify for SharedParams {
         let mut downloads = Tag::new("downloads");
         downloads.description =
             Some("Computed results as CSV, XLSX, JSON, Parquet and zip.".to_owned());
-        openapi.tags = Some(vec![api, downloads]);
+        let mut uploads = Tag::new("uploads");
+        uploads.description = Some(
+            "Upload data files and commit them as a new dataset or version (bearer token)."
+                .to_owned(),
+        );
+        openapi.tags = Some(vec![api, uploads, downloads]);
+    }
+}
+
+/// The `bearer` security scheme of the write endpoints: an access token made with
+/// `nqp token`, sent as `Authorization: Bearer <token>`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An access token (`nqp token create`); browser sessions are not accepted.",
+                    ))
+                    .build(),
+            ),
+        );
     }
 }
 

@@ -1,6 +1,8 @@
 //! JSON API v1 and its OpenAPI document, driven in-process on the fixture dataset: every route
 //! returns the documented shape (checked against the document's own schemas) and the same view
-//! data the pages use; errors are the JSON envelope.
+//! data the pages use; errors are the JSON envelope. Writes (upload, commit) run against a
+//! store in a temp dir: bearer token only, 401/413/422/404 envelopes, the store unchanged by
+//! every rejected write.
 
 use std::collections::BTreeSet;
 
@@ -218,6 +220,9 @@ const ROUTES: [&str; 10] = [
     "/api/v1/methodology",
 ];
 
+/// The write routes (POST, bearer token), as documented.
+const WRITES: [&str; 2] = ["/api/v1/uploads", "/api/v1/uploads/{id}/commit"];
+
 /// The shared parameters documented on every API path, in order.
 const SHARED: [&str; 6] = ["lang", "dataset", "v", "normalise", "weights", "aggregate"];
 
@@ -258,7 +263,7 @@ fn openapi_document_is_valid_and_every_ref_resolves() {
         .copied()
         .filter(|p| p.starts_with("/api/"))
         .collect();
-    assert_eq!(api_paths, ROUTES.into_iter().collect());
+    assert_eq!(api_paths, ROUTES.into_iter().chain(WRITES).collect());
 
     let mut refs = Vec::new();
     fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
@@ -299,6 +304,36 @@ fn openapi_document_is_valid_and_every_ref_resolves() {
             .collect();
         assert_eq!(names, SHARED, "{route}");
     }
+    // Writes take only `lang`, need the bearer scheme, and document their errors.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"],
+        serde_json::json!({"type": "http", "scheme": "bearer",
+            "description": "An access token (`nqp token create`); browser sessions are not accepted."})
+    );
+    for route in WRITES {
+        let names: Vec<&str> = doc["paths"][route]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{route} has no shared parameters"))
+            .iter()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        assert_eq!(names, ["lang"], "{route}");
+        let post = &doc["paths"][route]["post"];
+        assert_eq!(
+            post["security"],
+            serde_json::json!([{"bearer": []}]),
+            "{route}"
+        );
+        assert!(post["requestBody"]["content"].is_object(), "{route}");
+        for status in ["201", "401", "404", "409", "422"] {
+            assert!(post["responses"][status].is_object(), "{route} {status}");
+        }
+    }
+    assert!(
+        doc["paths"]["/api/v1/uploads"]["post"]["requestBody"]["content"]["multipart/form-data"]
+            ["schema"]
+            .is_object()
+    );
     let region_params: Vec<&str> = doc["paths"]["/api/v1/regions/{code}"]["get"]["parameters"]
         .as_array()
         .unwrap()
@@ -751,4 +786,611 @@ async fn the_app_router_serves_the_api_and_downloads() {
     );
     // Pages are unaffected.
     assert_eq!(app.get("/").await.status, StatusCode::OK);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes: upload and commit, against a store in a temp dir, through the whole app router.
+
+const TOKEN: &str = "api-test-token";
+const BOUNDARY: &str = "nqp-api-boundary-Zx81qLw";
+
+/// The app over a fresh store with one admin token.
+struct WriteApp {
+    router: Router,
+    dir: tempfile::TempDir,
+}
+
+impl WriteApp {
+    fn new(upload_limit: usize) -> WriteApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = nqp::store::Store::open(dir.path()).unwrap();
+        store.ensure_admin_token(Some(TOKEN)).unwrap();
+        let state = AppState::with_store(store, upload_limit).unwrap();
+        WriteApp {
+            router: nqp::web::build_router(state),
+            dir,
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Got {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        Got {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// POST `body` with `content_type`, authorised by `auth` (a full header value) or `cookie`.
+    async fn post(
+        &self,
+        uri: &str,
+        content_type: &str,
+        auth: Option<&str>,
+        cookie: Option<&str>,
+        body: Vec<u8>,
+    ) -> Got {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", content_type);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    async fn upload(&self, auth: Option<&str>, parts: &[Part<'_>]) -> Got {
+        self.post(
+            "/api/v1/uploads?lang=en",
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+            auth,
+            None,
+            multipart(parts),
+        )
+        .await
+    }
+
+    async fn commit(&self, auth: Option<&str>, upload_id: &str, body: &Value) -> Got {
+        self.post(
+            &format!("/api/v1/uploads/{upload_id}/commit"),
+            "application/json",
+            auth,
+            None,
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
+    }
+
+    async fn get(&self, uri: &str) -> Got {
+        self.send(Request::builder().uri(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    fn snapshot(&self) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+        fn walk(
+            dir: &std::path::Path,
+            out: &mut std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
+        ) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_none_or(|e| e != "lock") {
+                    out.insert(path.clone(), std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        let mut out = std::collections::BTreeMap::new();
+        walk(self.dir.path(), &mut out);
+        out
+    }
+}
+
+const BEARER: &str = "Bearer api-test-token";
+
+enum Part<'a> {
+    Field(&'a str, &'a str),
+    File(&'a str, &'a str, &'a [u8]),
+}
+
+fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match part {
+            Part::Field(name, value) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            ),
+            Part::File(name, file_name, bytes) => {
+                body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\r\n"
+                    )
+                    .as_bytes(),
+                );
+                body.extend_from_slice(bytes);
+                body.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// A long CSV: 3 regions × 3 years × 3 new indicators, every value distinct so that entropy
+/// weights are defined.
+fn long_csv() -> Vec<u8> {
+    let mut csv = String::from("region,year,indicator,value\n");
+    for (r, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
+        for (y, year) in [2020, 2021, 2022].iter().enumerate() {
+            for (i, indicator) in ["talent", "robots", "patents"].iter().enumerate() {
+                let value = 10.0 * (i + 1) as f64
+                    + 3.0 * r as f64
+                    + 1.5 * y as f64
+                    + 0.1 * r as f64 * y as f64;
+                csv.push_str(&format!("{region},{year},{indicator},{value}\n"));
+            }
+        }
+    }
+    csv.into_bytes()
+}
+
+fn new_dataset<'a>(id: &'a str, file: (&'a str, &'a [u8])) -> Vec<Part<'a>> {
+    vec![
+        Part::Field("target", "new"),
+        Part::Field("new_id", id),
+        Part::Field("title_zh", "接口测试"),
+        Part::Field("title_en", "API test"),
+        Part::File("files", file.0, file.1),
+    ]
+}
+
+fn mappings() -> Value {
+    serde_json::json!({ "mappings": [
+        { "source_name": "talent", "id": "talent", "name_zh": "人才", "name_en": "Talent",
+          "dimension": "laborers", "direction": "+", "unit": "人" },
+        { "source_name": "robots", "id": "robots", "dimension": "tools", "direction": "+",
+          "subdimension": "automation" },
+        { "source_name": "patents", "id": "patents", "dimension": "objects", "direction": "-",
+          "source": "CNIPA" },
+    ]})
+}
+
+/// The schema the document gives for `path`'s POST response with `status`.
+fn post_response_schema<'a>(doc: &'a Value, path: &str, status: &str) -> &'a Value {
+    let schema =
+        &doc["paths"][path]["post"]["responses"][status]["content"]["application/json"]["schema"];
+    assert!(!schema.is_null(), "{path} documents no {status} JSON body");
+    schema
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_is_staged_committed_and_served() {
+    let app = WriteApp::new(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
+    let doc = openapi();
+    let csv = long_csv();
+    let staged = app
+        .upload(Some(BEARER), &new_dataset("api-test", ("long.csv", &csv)))
+        .await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+    let body = staged.json();
+    check(
+        &doc,
+        post_response_schema(&doc, "/api/v1/uploads", "201"),
+        &body,
+        "upload",
+    )
+    .unwrap();
+    let preview = &body["preview"];
+    assert_eq!(preview["target"]["kind"], "new");
+    assert_eq!(preview["target"]["id"], "api-test");
+    assert_eq!(preview["regions"], 3);
+    assert_eq!(preview["years"], serde_json::json!([2020, 2021, 2022]));
+    assert_eq!(preview["files"][0]["name"], "long.csv");
+    assert_eq!(preview["files"][0]["rows"], 27);
+    let names: Vec<&str> = preview["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["patents", "robots", "talent"]);
+    for indicator in preview["indicators"].as_array().unwrap() {
+        assert!(indicator["known_as"].is_null(), "{indicator}");
+        assert_eq!(indicator["coverage"], 1.0);
+    }
+    let upload_id = body["upload_id"].as_str().unwrap().to_owned();
+    assert_eq!(upload_id.len(), 32);
+    assert_eq!(
+        body["commit_url"],
+        format!("/api/v1/uploads/{upload_id}/commit")
+    );
+
+    let committed = app.commit(Some(BEARER), &upload_id, &mappings()).await;
+    assert_eq!(
+        committed.status,
+        StatusCode::CREATED,
+        "{}",
+        committed.text()
+    );
+    let version = committed.json();
+    check(
+        &doc,
+        post_response_schema(&doc, "/api/v1/uploads/{id}/commit", "201"),
+        &version,
+        "commit",
+    )
+    .unwrap();
+    assert_eq!(version["dataset"], "api-test");
+    assert_eq!(version["number"], 1);
+    assert_eq!(version["rows"], 27);
+    assert_eq!(version["created_by"], "admin (NQP_ADMIN_TOKEN)");
+    let hash = version["hash"].as_str().unwrap();
+    assert_eq!(hash.len(), 64);
+    assert_eq!(version["view_url"], "/?dataset=api-test&v=1");
+    assert_eq!(
+        version["bundle_url"],
+        format!("/download/api-test/{}/bundle.zip", &hash[..12])
+    );
+
+    // The new dataset is served by the API, the pages and the downloads.
+    let rankings = app.get("/api/v1/rankings?dataset=api-test").await;
+    assert_eq!(rankings.status, StatusCode::OK, "{}", rankings.text());
+    let rows = rankings.json()["rows"].as_array().unwrap().clone();
+    let mut regions: Vec<&str> = rows.iter().map(|r| r["code"].as_str().unwrap()).collect();
+    regions.sort();
+    assert_eq!(regions, ["CN-BJ", "CN-GD", "CN-SH"]);
+    let indicators = app
+        .get("/api/v1/indicators?dataset=api-test&v=1&lang=en")
+        .await
+        .json();
+    let described: Vec<(String, String, String, String)> = indicators
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let s = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
+            (s("id"), s("name_en"), s("dimension"), s("direction"))
+        })
+        .collect();
+    let want = [
+        ("talent", "Talent", "laborers", "+"),
+        ("robots", "robots", "tools", "+"),
+        ("patents", "patents", "objects", "-"),
+    ];
+    assert_eq!(
+        described,
+        want.map(|(a, b, c, d)| (a.to_owned(), b.to_owned(), c.to_owned(), d.to_owned()))
+    );
+    assert_eq!(indicators[1]["subdimension"], "automation");
+    assert_eq!(indicators[2]["source"], "CNIPA");
+    assert_eq!(indicators[0]["unit"], "人");
+    assert_eq!(
+        app.get("/?dataset=api-test&v=1").await.status,
+        StatusCode::OK
+    );
+    let bundle = app.get(version["bundle_url"].as_str().unwrap()).await;
+    assert_eq!(bundle.status, StatusCode::OK);
+    assert_eq!(bundle.header("content-type"), "application/zip");
+
+    // The staged upload is gone once committed; the id is taken now.
+    assert_envelope(
+        &app.commit(Some(BEARER), &upload_id, &mappings()).await,
+        404,
+        "not_found",
+    );
+    assert_envelope(
+        &app.upload(Some(BEARER), &new_dataset("api-test", ("long.csv", &csv)))
+            .await,
+        409,
+        "conflict",
+    );
+    // A second version of it adds a year and maps nothing: the indicators are known now.
+    let mut year_2023 = String::from("region,year,indicator,value\n");
+    for (r, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
+        for (i, indicator) in ["talent", "robots", "patents"].iter().enumerate() {
+            year_2023.push_str(&format!("{region},2023,{indicator},{}\n", 20 + 7 * i + r));
+        }
+    }
+    let again = app
+        .upload(
+            Some(BEARER),
+            &[
+                Part::Field("target", "existing"),
+                Part::Field("existing_id", "api-test"),
+                Part::File("files", "2023.csv", year_2023.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text());
+    let again = again.json();
+    assert_eq!(again["preview"]["years"], serde_json::json!([2023]));
+    let known: Vec<&str> = again["preview"]["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["known_as"].as_str().unwrap())
+        .collect();
+    assert_eq!(known, ["patents", "robots", "talent"]);
+    let v2 = app
+        .commit(
+            Some(BEARER),
+            again["upload_id"].as_str().unwrap(),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(v2.status, StatusCode::CREATED, "{}", v2.text());
+    let v2 = v2.json();
+    assert_eq!(v2["number"], 2);
+    assert_eq!(v2["rows"], 36);
+    let latest = app.get("/api/v1/rankings?dataset=api-test").await.json();
+    assert_eq!(latest["years"], serde_json::json!([2020, 2021, 2022, 2023]));
+    assert_eq!(latest["year"], 2023);
+    let listed = app.get("/api/v1/datasets").await.json();
+    let ours = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == "api-test")
+        .unwrap();
+    assert_eq!(ours["title_en"], "API test");
+    assert_eq!(ours["versions"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_need_a_bearer_token_and_change_nothing_without_one() {
+    let app = WriteApp::new(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
+    let csv = long_csv();
+    let parts = new_dataset("api-test", ("long.csv", &csv));
+    // A browser session (signed in with the same token) is not accepted by the API.
+    let login = app
+        .post(
+            "/login",
+            "application/x-www-form-urlencoded",
+            None,
+            None,
+            format!("token={TOKEN}").into_bytes(),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    let cookie = login
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    // Staged with the token, to try committing it without one.
+    let staged = app.upload(Some(BEARER), &parts).await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+    let upload_id = staged.json()["upload_id"].as_str().unwrap().to_owned();
+
+    let before = app.snapshot();
+    for auth in [
+        None,
+        Some("Bearer wrong-token"),
+        Some(TOKEN),
+        Some("Basic YWRtaW4="),
+    ] {
+        let got = app.upload(auth, &parts).await;
+        let body = assert_envelope(&got, 401, "unauthorized");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Authorization: Bearer"),
+            "{body}"
+        );
+        assert_eq!(got.header("www-authenticate"), "Bearer realm=\"nqp\"");
+        assert_envelope(
+            &app.commit(auth, &upload_id, &mappings()).await,
+            401,
+            "unauthorized",
+        );
+    }
+    let with_cookie = app
+        .post(
+            "/api/v1/uploads",
+            &format!("multipart/form-data; boundary={BOUNDARY}"),
+            None,
+            Some(&cookie),
+            multipart(&parts),
+        )
+        .await;
+    assert_envelope(&with_cookie, 401, "unauthorized");
+    let commit_with_cookie = app
+        .post(
+            &format!("/api/v1/uploads/{upload_id}/commit"),
+            "application/json",
+            None,
+            Some(&cookie),
+            serde_json::to_vec(&mappings()).unwrap(),
+        )
+        .await;
+    assert_envelope(&commit_with_cookie, 401, "unauthorized");
+    assert_eq!(
+        app.snapshot(),
+        before,
+        "an unauthorised write changed the store"
+    );
+    assert_envelope(
+        &app.get("/api/v1/rankings?dataset=api-test").await,
+        404,
+        "not_found",
+    );
+    // The staged upload survived the attempts and still commits with the token.
+    let committed = app.commit(Some(BEARER), &upload_id, &mappings()).await;
+    assert_eq!(
+        committed.status,
+        StatusCode::CREATED,
+        "{}",
+        committed.text()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_writes_are_envelopes_and_change_nothing() {
+    let limit = 64 * 1024;
+    let app = WriteApp::new(limit);
+    let before = app.snapshot();
+    let csv = long_csv();
+
+    // A value that is not a number: 422 naming the file, line, column and column name.
+    let bad = b"region,year,indicator,value\nCN-BJ,2020,gdp,1\nCN-SH,2020,gdp,12.3abc\n";
+    let got = app
+        .upload(Some(BEARER), &new_dataset("bad-one", ("bad.csv", bad)))
+        .await;
+    let body = assert_envelope(&got, 422, "ingest.not_numeric");
+    let error = &body["errors"][0];
+    assert_eq!(error["file"], "bad.csv");
+    assert_eq!(error["line"], 3);
+    assert_eq!(error["column"], 4);
+    assert_eq!(error["column_name"], "value");
+
+    // A framework that is not TOML: 422 with its position.
+    let got = app
+        .upload(
+            Some(BEARER),
+            &[
+                Part::Field("target", "new"),
+                Part::Field("new_id", "bad-two"),
+                Part::File("files", "long.csv", &csv),
+                Part::File("framework", "framework.toml", b"[index]\nid = \n"),
+            ],
+        )
+        .await;
+    let body = assert_envelope(&got, 422, "framework.toml");
+    assert_eq!(body["errors"][0]["file"], "framework.toml");
+    assert_eq!(body["errors"][0]["line"], 2);
+    assert_eq!(body["errors"][0]["column"], 6);
+
+    // Form problems.
+    let no_target = app
+        .upload(Some(BEARER), &[Part::File("files", "long.csv", &csv)])
+        .await;
+    assert_envelope(&no_target, 422, "invalid_field");
+    let bad_id = app
+        .upload(Some(BEARER), &new_dataset("Not An Id", ("long.csv", &csv)))
+        .await;
+    let body = assert_envelope(&bad_id, 422, "invalid_field");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("new_id: ")
+    );
+    let no_files = app
+        .upload(
+            Some(BEARER),
+            &[
+                Part::Field("target", "new"),
+                Part::Field("new_id", "bad-three"),
+            ],
+        )
+        .await;
+    assert_envelope(&no_files, 422, "invalid_field");
+    let unknown_target = app
+        .upload(
+            Some(BEARER),
+            &[
+                Part::Field("target", "existing"),
+                Part::Field("existing_id", "no-such-dataset"),
+                Part::File("files", "long.csv", &csv),
+            ],
+        )
+        .await;
+    assert_envelope(&unknown_target, 404, "not_found");
+    let not_multipart = app
+        .post(
+            "/api/v1/uploads",
+            "application/json",
+            Some(BEARER),
+            None,
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_envelope(&not_multipart, 400, "bad_request");
+
+    // Over the limit: 413, whether the body streams past it (test requests carry no
+    // Content-Length) or declares a larger length up front.
+    let big = vec![b'1'; limit + 1];
+    let too_big = app
+        .upload(Some(BEARER), &new_dataset("bad-four", ("big.csv", &big)))
+        .await;
+    assert_envelope(&too_big, 413, "too_large");
+    let declared = app
+        .send(
+            Request::builder()
+                .method("POST")
+                .uri("/api/v1/uploads")
+                .header("authorization", BEARER)
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                )
+                .header("content-length", (limit * 2).to_string())
+                .body(Body::from(multipart(&new_dataset(
+                    "bad-four",
+                    ("a.csv", &csv),
+                ))))
+                .unwrap(),
+        )
+        .await;
+    assert_envelope(&declared, 413, "too_large");
+
+    // Commits: unknown upload, malformed body, mappings that name nothing in the upload.
+    assert_envelope(
+        &app.commit(Some(BEARER), "0123456789abcdef", &mappings())
+            .await,
+        404,
+        "not_found",
+    );
+    let staged = app
+        .upload(Some(BEARER), &new_dataset("good-one", ("long.csv", &csv)))
+        .await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+    let upload_id = staged.json()["upload_id"].as_str().unwrap().to_owned();
+    let unknown_name = serde_json::json!({ "mappings": [
+        { "source_name": "nothing", "id": "nothing", "dimension": "tools", "direction": "+" }
+    ]});
+    let body = assert_envelope(
+        &app.commit(Some(BEARER), &upload_id, &unknown_name).await,
+        422,
+        "invalid_field",
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'nothing'")
+    );
+    let bad_direction = serde_json::json!({ "mappings": [
+        { "source_name": "talent", "id": "talent", "dimension": "laborers", "direction": "up" }
+    ]});
+    assert_envelope(
+        &app.commit(Some(BEARER), &upload_id, &bad_direction).await,
+        422,
+        "invalid_body",
+    );
+    let malformed = app
+        .post(
+            &format!("/api/v1/uploads/{upload_id}/commit"),
+            "application/json",
+            Some(BEARER),
+            None,
+            b"{\"mappings\": [".to_vec(),
+        )
+        .await;
+    assert_envelope(&malformed, 400, "invalid_body");
+    assert_eq!(app.snapshot(), before, "a rejected write changed the store");
 }

@@ -310,13 +310,13 @@ fn bad_form(lang: Lang, zh: &str, en: &str) -> PageError {
 }
 
 /// What the upload form sent.
-struct UploadForm {
-    fields: HashMap<String, String>,
-    files: Vec<InputFile>,
-    framework: Option<String>,
+pub(crate) struct UploadForm {
+    pub(crate) fields: HashMap<String, String>,
+    pub(crate) files: Vec<InputFile>,
+    pub(crate) framework: Option<String>,
 }
 
-async fn read_upload(
+pub(crate) async fn read_upload(
     mut multipart: Multipart,
     lang: Lang,
     limit: usize,
