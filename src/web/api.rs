@@ -1016,7 +1016,8 @@ pub async fn commit(
     body: Result<Json<CommitRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CommittedView>), ApiError> {
     let store = state.store().ok_or_else(no_store)?;
-    let staged = state.staged(&id, &user.name).ok_or_else(|| {
+    // Taken out while committing, so a simultaneous second commit finds nothing.
+    let staged = state.take(&id, &user.name).ok_or_else(|| {
         ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -1026,15 +1027,21 @@ pub async fn commit(
             ),
         )
     })?;
-    let Json(request) =
-        body.map_err(|e| ApiError::new(e.status(), "invalid_body", e.body_text()))?;
-    let mappings = mappings_for(&staged.preview, request.mappings)?;
-    let actor = user.name.clone();
-    let committed = {
+    let attempt = async {
+        let Json(request) =
+            body.map_err(|e| ApiError::new(e.status(), "invalid_body", e.body_text()))?;
+        let mappings = mappings_for(&staged.preview, request.mappings)?;
+        let actor = user.name.clone();
         let staged = Arc::clone(&staged);
-        blocking(move || uploads::commit_upload(&store, &staged, &mappings, &actor)).await?
+        blocking(move || uploads::commit_upload(&store, &staged, &mappings, &actor)).await
     };
-    state.unstage(&id);
+    let committed = match attempt.await {
+        Ok(committed) => committed,
+        Err(e) => {
+            state.restore(&id, &user.name, staged);
+            return Err(e);
+        }
+    };
     state.bump_generation();
     Ok((StatusCode::CREATED, Json(CommittedView::new(&committed))))
 }

@@ -200,8 +200,17 @@ impl AppState {
             .map(|(_, _, u)| Arc::clone(u))
     }
 
-    pub fn unstage(&self, id: &str) {
-        lock(&self.inner.staged).retain(|(i, _, _)| i != id);
+    /// Remove a staged upload for committing it: a second, simultaneous commit of the same
+    /// upload finds nothing, so one upload never becomes two versions.
+    pub fn take(&self, id: &str, actor: &str) -> Option<Arc<StagedUpload>> {
+        let mut staged = lock(&self.inner.staged);
+        let at = staged.iter().position(|(i, a, _)| i == id && a == actor)?;
+        staged.remove(at).map(|(_, _, upload)| upload)
+    }
+
+    /// Put back an upload whose commit failed, so the user can correct the mapping and retry.
+    pub fn restore(&self, id: &str, actor: &str, upload: Arc<StagedUpload>) {
+        lock(&self.inner.staged).push_back((id.to_owned(), actor.to_owned(), upload));
     }
 }
 

@@ -708,3 +708,48 @@ async fn every_real_file_uploads_through_http() {
     assert!(v2.body.lines().count() > v1.body.lines().count());
     assert!(v2.body.contains("65岁及以上人口数(人口抽样调查)"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let export = std::fs::read(fixture("csv/nbs_export_gbk_crlf.csv")).unwrap();
+    let body = multipart(&[
+        Part::Field("csrf", &csrf),
+        Part::Field("target", "existing"),
+        Part::Field("existing_id", "cn-provinces"),
+        Part::File("files", "export.csv", &export),
+    ]);
+    let res = app
+        .post_multipart("/datasets/new?lang=en", Some(&cookie), body)
+        .await;
+    let preview = app.get(&location(&res), Some(&cookie)).await;
+    let url = preview.select_attrs("form#commit", "action")[0].clone();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("map.0.include", "on"),
+        ("map.0.id", "rd_staff"),
+        ("map.0.dimension", "laborers"),
+        ("map.0.direction", "+"),
+    ];
+    let (a, b) = tokio::join!(
+        app.post_form(&url, Some(&cookie), &form),
+        app.post_form(&url, Some(&cookie), &form)
+    );
+    let statuses = [a.status, b.status];
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::SEE_OTHER)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.iter().any(|s| s.is_client_error()), "{statuses:?}");
+    let list = app.get("/datasets?lang=en", None).await;
+    assert_eq!(
+        list.count("#dataset-cn-provinces table.versions tbody tr"),
+        2,
+        "v1 + one commit"
+    );
+}

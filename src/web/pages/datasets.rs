@@ -553,17 +553,29 @@ pub async fn commit(
     let lang = ctx.lang;
     user.check_csrf(form.get("csrf").map(String::as_str), lang)?;
     let store = store_of(&state, lang)?;
-    let staged = staged_or_404(&state, &id, &user, lang)?;
-    let mappings = mappings_from_form(&staged, &form, lang)?;
-    let actor = user.name.clone();
-    let committed = {
+    staged_or_404(&state, &id, &user, lang)?;
+    let staged = state.take(&id, &user.name).ok_or_else(|| {
+        PageError::from_error(
+            lang,
+            crate::Error::Conflict("this upload is being committed".into()),
+        )
+    })?;
+    let attempt = async {
+        let mappings = mappings_from_form(&staged, &form, lang)?;
+        let actor = user.name.clone();
         let staged = std::sync::Arc::clone(&staged);
         blocking(lang, move || {
             datasets::commit_upload(&store, &staged, &mappings, &actor)
         })
-        .await?
+        .await
     };
-    state.unstage(&id);
+    let committed = match attempt.await {
+        Ok(committed) => committed,
+        Err(e) => {
+            state.restore(&id, &user.name, staged);
+            return Err(e);
+        }
+    };
     state.bump_generation();
     let mut url = ctx.url(
         "/",
