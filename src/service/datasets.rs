@@ -147,6 +147,8 @@ pub struct UploadPreview {
     pub indicators: Vec<FoundIndicator>,
     /// Whether the user gave a framework file (then no mapping is needed).
     pub has_framework: bool,
+    /// Years of the upload left out because they lie outside the target dataset's years.
+    pub years_left_out: Vec<i32>,
 }
 
 /// Validated upload kept between preview and commit (in memory: nothing is stored until
@@ -192,23 +194,58 @@ pub fn stage_upload(
         None => RegionChoice::Auto,
     };
     let data = load_data(&files, &regions)?;
-    let indicators = found_indicators(&data.panel, &data.units, framework.as_ref())?;
+    // NBS exports cover "the last 20 years"; merged as they come they would add years in which
+    // the dataset's other indicators have no data, lowering their coverage until the coverage
+    // rule drops them. A new version keeps the dataset's years; the preview says what is left out.
+    let (panel, years_left_out) = match &existing {
+        Some(ds) => within_years(&data.panel, &ds.panel.years()?)?,
+        None => (data.panel, Vec::new()),
+    };
+    let indicators = found_indicators(&panel, &data.units, framework.as_ref())?;
     let preview = UploadPreview {
         target,
-        regions: data.panel.regions()?.len(),
-        years: data.panel.years()?,
+        regions: panel.regions()?.len(),
+        years: panel.years()?,
         region_set: data.region_set.as_ref().map(|s| s.id().to_owned()),
         files: data.files,
         indicators,
         has_framework: framework_toml.is_some(),
+        years_left_out,
     };
     Ok(StagedUpload {
         files,
         framework_toml,
-        panel: data.panel,
+        panel,
         region_set: data.region_set,
         preview,
     })
+}
+
+/// The upload restricted to the years `keep` spans (first to last), and the years left out.
+fn within_years(upload: &Panel, keep: &[i32]) -> Result<(Panel, Vec<i32>)> {
+    use polars::prelude::*;
+    let (Some(&first), Some(&last)) = (keep.first(), keep.last()) else {
+        return Ok((upload.clone(), Vec::new()));
+    };
+    let left_out: Vec<i32> = upload
+        .years()?
+        .into_iter()
+        .filter(|y| !(first..=last).contains(y))
+        .collect();
+    if left_out.is_empty() {
+        return Ok((upload.clone(), left_out));
+    }
+    let frame = upload
+        .frame()
+        .clone()
+        .lazy()
+        .filter(
+            col("year")
+                .gt_eq(lit(first))
+                .and(col("year").lt_eq(lit(last))),
+        )
+        .collect()?;
+    Ok((Panel::new(frame)?, left_out))
 }
 
 fn found_indicators(

@@ -656,7 +656,8 @@ async fn every_real_file_uploads_through_http() {
         "nbs_fsnd_population_65plus_sample_survey.csv",
         "nbs_fsnd_private_individual_employment.csv",
         "nbs_fsnd_fai_funds_growth.csv",
-        "nbs_fsnd_public_sector_professional_staff.csv",
+        // (public-sector staff covers 2006–2011 only: outside the dataset's years, not merged)
+        "nbs_fsnd_population_sample_survey.csv",
     ];
     let contents: Vec<Vec<u8>> = new_exports
         .iter()
@@ -707,6 +708,22 @@ async fn every_real_file_uploads_through_http() {
     let v2 = app.get("/datasets/cn-provinces/2/panel.csv", None).await;
     assert!(v2.body.lines().count() > v1.body.lines().count());
     assert!(v2.body.contains("65岁及以上人口数(人口抽样调查)"));
+    // The exports cover 2006–2024; the version keeps the dataset's 2016–2022.
+    let years: std::collections::BTreeSet<&str> = v2
+        .body
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').nth(1))
+        .collect();
+    assert_eq!(years.first(), Some(&"2016"));
+    assert_eq!(years.last(), Some(&"2022"));
+    let v2_scores = app
+        .get("/methodology?lang=en&dataset=cn-provinces&v=2", None)
+        .await;
+    assert!(
+        v2_scores.body.contains("rd_intensity"),
+        "the old indicators are still scored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

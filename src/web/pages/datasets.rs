@@ -450,6 +450,8 @@ pub struct PreviewPage {
     pub new: Vec<IndicatorView>,
     pub has_framework: bool,
     pub dimensions: Vec<(&'static str, &'static str)>,
+    /// A sentence listing the upload's years outside the dataset's span (empty when none).
+    pub years_left_out: String,
 }
 
 fn year_span(years: &[i32]) -> String {
@@ -457,6 +459,26 @@ fn year_span(years: &[i32]) -> String {
         (Some(a), Some(b)) if a != b => format!("{a}–{b}"),
         (Some(a), _) => a.to_string(),
         _ => "—".into(),
+    }
+}
+
+/// A sentence listing the upload's years outside the dataset's span (empty when none).
+fn years_left_out_note(kept: &[i32], left_out: &[i32], lang: Lang) -> String {
+    if left_out.is_empty() {
+        return String::new();
+    }
+    let years: Vec<String> = left_out.iter().map(i32::to_string).collect();
+    match lang {
+        Lang::Zh => format!(
+            "以下年份不在该数据集的年份范围（{}）内，不会合并：{}。",
+            year_span(kept),
+            years.join("、")
+        ),
+        Lang::En => format!(
+            "These years lie outside the dataset's years ({}) and are not merged: {}.",
+            year_span(kept),
+            years.join(", ")
+        ),
     }
 }
 
@@ -539,6 +561,7 @@ pub async fn preview(
             .iter()
             .map(|d| (d.as_str(), d.label(lang)))
             .collect(),
+        years_left_out: years_left_out_note(&p.years, &p.years_left_out, lang),
     };
     render(&page, lang)
 }
