@@ -194,12 +194,21 @@ pub fn stage_upload(
         None => RegionChoice::Auto,
     };
     let data = load_data(&files, &regions)?;
-    // NBS exports cover "the last 20 years"; merged as they come they would add years in which
-    // the dataset's other indicators have no data, lowering their coverage until the coverage
-    // rule drops them. A new version keeps the dataset's years; the preview says what is left out.
-    let (panel, years_left_out) = match &existing {
-        Some(ds) => within_years(&data.panel, &ds.panel.years()?)?,
-        None => (data.panel, Vec::new()),
+    // NBS exports cover "the last 20 years"; merged as they come, a *new* indicator would add
+    // years in which the dataset's other indicators have no data, lowering their coverage until
+    // the coverage rule drops them. So new indicators keep the dataset's years (the preview says
+    // what is left out); indicators the dataset already has may extend it (e.g. a new year).
+    let (panel, years_left_out) = match (&existing, &framework) {
+        (Some(ds), Some(framework)) => {
+            let known: Vec<String> = data
+                .panel
+                .indicators()?
+                .into_iter()
+                .filter(|name| framework.canonical_id(name).is_some())
+                .collect();
+            within_years(&data.panel, &ds.panel.years()?, &known)?
+        }
+        _ => (data.panel, Vec::new()),
     };
     let indicators = found_indicators(&panel, &data.units, framework.as_ref())?;
     let preview = UploadPreview {
@@ -221,31 +230,23 @@ pub fn stage_upload(
     })
 }
 
-/// The upload restricted to the years `keep` spans (first to last), and the years left out.
-fn within_years(upload: &Panel, keep: &[i32]) -> Result<(Panel, Vec<i32>)> {
+/// The upload with rows of indicators not in `known` restricted to the years `keep` spans
+/// (first to last), and the years that lost rows.
+fn within_years(upload: &Panel, keep: &[i32], known: &[String]) -> Result<(Panel, Vec<i32>)> {
     use polars::prelude::*;
     let (Some(&first), Some(&last)) = (keep.first(), keep.last()) else {
         return Ok((upload.clone(), Vec::new()));
     };
-    let left_out: Vec<i32> = upload
-        .years()?
-        .into_iter()
-        .filter(|y| !(first..=last).contains(y))
-        .collect();
-    if left_out.is_empty() {
-        return Ok((upload.clone(), left_out));
-    }
-    let frame = upload
-        .frame()
-        .clone()
-        .lazy()
-        .filter(
-            col("year")
-                .gt_eq(lit(first))
-                .and(col("year").lt_eq(lit(last))),
-        )
-        .collect()?;
-    Ok((Panel::new(frame)?, left_out))
+    let known = Series::new("known".into(), known);
+    let keep_row = col("indicator")
+        .is_in(lit(known).implode(true), false)
+        .or(col("year")
+            .gt_eq(lit(first))
+            .and(col("year").lt_eq(lit(last))));
+    let frame = upload.frame().clone().lazy();
+    let kept = Panel::new(frame.clone().filter(keep_row.clone()).collect()?)?;
+    let left_out = Panel::new(frame.filter(keep_row.not()).collect()?)?.years()?;
+    Ok((kept, left_out))
 }
 
 fn found_indicators(
