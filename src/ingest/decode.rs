@@ -1,5 +1,6 @@
-//! Bytes → text: detect the encoding (UTF-8 with or without BOM, else GB18030 ⊇ GBK) and refuse
-//! binary files with a helpful message.
+//! Bytes → text: detect the encoding (UTF-8 with or without BOM, else GB18030 ⊇ GBK), read
+//! spreadsheets (xlsx/xls/ods) through `spreadsheet`, and refuse other binary files with a
+//! helpful message.
 //!
 //! Owns: [`Encoding`] and [`decode`]. Must not: look at the CSV structure (that is `layout`).
 //! The encoding is always detected, never configured: NBS exports are GBK, everything else we
@@ -15,6 +16,8 @@ pub enum Encoding {
     Utf8Bom,
     /// GB18030, a superset of GBK and GB2312 (what data.stats.gov.cn exports).
     Gb18030,
+    /// A spreadsheet (xlsx, xls, xlsb, ods): its first worksheet, read cell by cell.
+    Spreadsheet,
 }
 
 impl Encoding {
@@ -23,6 +26,7 @@ impl Encoding {
             Encoding::Utf8 => "utf-8",
             Encoding::Utf8Bom => "utf-8-bom",
             Encoding::Gb18030 => "gb18030",
+            Encoding::Spreadsheet => "spreadsheet",
         }
     }
 }
@@ -48,9 +52,9 @@ fn line_of(bytes: &[u8], at: usize) -> u64 {
 /// A hint for well-known binary formats that users upload by mistake.
 fn binary_hint(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"PK\x03\x04") {
-        Some("looks like an .xlsx/.zip file: export the sheet as CSV")
+        Some("looks like a .zip file, but not a readable spreadsheet: export the sheet as CSV")
     } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
-        Some("looks like an old Excel .xls file: export the sheet as CSV")
+        Some("looks like an Excel .xls file nqp cannot read: export the sheet as CSV")
     } else if bytes.starts_with(b"PAR1") {
         Some("looks like a Parquet file")
     } else if bytes.starts_with(b"%PDF") {
@@ -91,6 +95,11 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), Inges
             detail: "the file looks like UTF-16 without a byte-order mark; save it as CSV UTF-8"
                 .to_owned(),
         });
+    }
+    if super::spreadsheet::looks_like_workbook(bytes)
+        && let Some(text) = super::spreadsheet::first_sheet_as_csv(bytes)
+    {
+        return Ok((text, Encoding::Spreadsheet));
     }
     if let Some(hint) = binary_hint(bytes) {
         return Err(IngestError::Binary {

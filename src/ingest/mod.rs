@@ -24,6 +24,7 @@ mod layout;
 mod long;
 mod nbs;
 mod regions;
+mod spreadsheet;
 mod table;
 mod wide;
 

@@ -770,3 +770,40 @@ async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
         "v1 + one commit"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_excel_workbook_uploads_like_a_csv() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["region", "year", "indicator", "value"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    let mut row = 1;
+    for region in ["北京市", "上海市", "广东省"] {
+        for year in [2021, 2022] {
+            for (k, ind) in ["l", "t", "o"].iter().enumerate() {
+                sheet.write_string(row, 0, region).unwrap();
+                sheet.write_number(row, 1, f64::from(year)).unwrap();
+                sheet.write_string(row, 2, *ind).unwrap();
+                sheet
+                    .write_number(row, 3, f64::from(row) + k as f64 * 0.5)
+                    .unwrap();
+                row += 1;
+            }
+        }
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let res = app
+        .upload_new(&cookie, &csrf, "from-excel", &[("data.xlsx", &bytes)])
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let preview = app.get(&location(&res), Some(&cookie)).await;
+    let cells = preview.select_texts("table#files-table tbody td");
+    assert_eq!(cells[0], "spreadsheet");
+    assert_eq!(cells[1], "long");
+    assert_eq!(preview.select_texts("#region-set"), vec!["cn-provinces"]);
+    assert_eq!(preview.select_texts("#regions-count"), vec!["3"]);
+    assert_eq!(preview.count("fieldset.mapping"), 3);
+}
