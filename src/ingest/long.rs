@@ -8,9 +8,9 @@ use super::error::{IngestError, Position};
 use super::layout::{Header, Role};
 use super::table::Record;
 
-pub(crate) fn parse(
+pub(crate) fn parse<'r>(
     header: &Header,
-    rows: impl Iterator<Item = Record>,
+    rows: impl Iterator<Item = Record<'r>>,
     c: &mut Collector<'_>,
 ) -> Result<(), IngestError> {
     let file = c.file;

@@ -167,7 +167,7 @@ impl RegionSet {
                 .ok_or_else(|| IngestError::MissingColumn {
                     pos: Position::line(file_name, header.line),
                     column: name,
-                    found: header.fields.iter().map(|f| f.text.clone()).collect(),
+                    found: header.fields.iter().map(|f| f.text.to_string()).collect(),
                 })
         };
         let (c_code, c_zh, c_en, c_group) = (

@@ -5,27 +5,30 @@
 //! numbers, regions) — the layout parsers do that. We parse ourselves rather than with Polars
 //! because Polars reports byte offsets, while users need "line 14, column 3".
 
+use std::borrow::Cow;
+
 use super::error::{IngestError, Position};
 
 /// One CSV field; `quoted` tells whether it was written in double quotes (only then may a number
 /// carry thousands separators, since an unquoted comma splits the field).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Field {
-    pub text: String,
+pub(crate) struct Field<'a> {
+    /// Borrowed from the input for plain fields; owned only when quotes had to be undone.
+    pub text: Cow<'a, str>,
     pub quoted: bool,
 }
 
 /// One CSV record and the physical line it starts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Record {
+pub(crate) struct Record<'a> {
     pub line: u64,
-    pub fields: Vec<Field>,
+    pub fields: Vec<Field<'a>>,
 }
 
-impl Record {
+impl Record<'_> {
     /// The text of field `i` (0-based), or `""` when the record is shorter.
     pub fn get(&self, i: usize) -> &str {
-        self.fields.get(i).map_or("", |f| f.text.as_str())
+        self.fields.get(i).map_or("", |f| f.text.as_ref())
     }
 
     pub fn is_blank(&self) -> bool {
@@ -99,33 +102,44 @@ pub(crate) fn sniff_delimiter(header: &str) -> char {
 }
 
 /// Parse `text` (which starts on physical line `first_line`) into records. Blank lines come
-/// back as records whose fields are all empty; callers skip them.
-pub(crate) fn records(
-    text: &str,
+/// back as records whose fields are all empty; callers skip them. Plain fields borrow from
+/// `text` (no allocation per cell); quoted fields are unescaped into owned strings.
+pub(crate) fn records<'a>(
+    text: &'a str,
     first_line: u64,
     delim: char,
     file: &str,
-) -> Result<Vec<Record>, IngestError> {
+) -> Result<Vec<Record<'a>>, IngestError> {
     let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
+    let mut chars = text.char_indices().peekable();
     let mut line = first_line;
     let mut record_line = first_line;
-    let mut fields: Vec<Field> = Vec::new();
-    let mut field = String::new();
+    let mut fields: Vec<Field<'a>> = Vec::new();
+    // Start of the current plain field in `text`; `owned` holds a quoted field's text instead.
+    let mut field_start = 0usize;
+    let mut owned: Option<String> = None;
     let mut quoted = false;
     let mut at_field_start = true;
     let mut any = false;
 
-    while let Some(c) = chars.next() {
+    let take_field = |owned: &mut Option<String>, start: usize, end: usize| -> Cow<'a, str> {
+        match owned.take() {
+            Some(s) => Cow::Owned(s),
+            None => Cow::Borrowed(&text[start..end]),
+        }
+    };
+
+    while let Some((i, c)) = chars.next() {
         any = true;
         if at_field_start && c == '"' {
             quoted = true;
             at_field_start = false;
             let quote_line = line;
             let mut closed = false;
-            while let Some(q) = chars.next() {
+            let mut field = String::new();
+            while let Some((_, q)) = chars.next() {
                 match q {
-                    '"' if chars.peek() == Some(&'"') => {
+                    '"' if chars.peek().map(|&(_, n)| n) == Some('"') => {
                         chars.next();
                         field.push('"');
                     }
@@ -134,7 +148,7 @@ pub(crate) fn records(
                         break;
                     }
                     '\r' => {
-                        if chars.peek() == Some(&'\n') {
+                        if chars.peek().map(|&(_, n)| n) == Some('\n') {
                             chars.next();
                         }
                         line += 1;
@@ -152,29 +166,32 @@ pub(crate) fn records(
                     pos: Position::cell(file, quote_line, fields.len() + 1, None),
                 });
             }
+            owned = Some(field);
             continue;
         }
         match c {
             c if c == delim => {
                 fields.push(Field {
-                    text: std::mem::take(&mut field),
+                    text: take_field(&mut owned, field_start, i),
                     quoted,
                 });
+                field_start = i + c.len_utf8();
                 quoted = false;
                 at_field_start = true;
             }
             '\r' | '\n' => {
-                if c == '\r' && chars.peek() == Some(&'\n') {
+                if c == '\r' && chars.peek().map(|&(_, n)| n) == Some('\n') {
                     chars.next();
                 }
                 fields.push(Field {
-                    text: std::mem::take(&mut field),
+                    text: take_field(&mut owned, field_start, i),
                     quoted,
                 });
                 out.push(Record {
                     line: record_line,
                     fields: std::mem::take(&mut fields),
                 });
+                field_start = chars.peek().map_or(text.len(), |&(j, _)| j);
                 quoted = false;
                 at_field_start = true;
                 any = false;
@@ -183,14 +200,16 @@ pub(crate) fn records(
             }
             other => {
                 // Text after a closing quote (`"a"b`) is kept, as spreadsheet programs do.
-                field.push(other);
+                if let Some(field) = owned.as_mut() {
+                    field.push(other);
+                }
                 at_field_start = false;
             }
         }
     }
     if any {
         fields.push(Field {
-            text: field,
+            text: take_field(&mut owned, field_start, text.len()),
             quoted,
         });
         out.push(Record {
@@ -205,8 +224,8 @@ pub(crate) fn records(
 mod tests {
     use super::*;
 
-    fn texts(r: &Record) -> Vec<&str> {
-        r.fields.iter().map(|f| f.text.as_str()).collect()
+    fn texts<'r>(r: &'r Record<'_>) -> Vec<&'r str> {
+        r.fields.iter().map(|f| f.text.as_ref()).collect()
     }
 
     #[test]
