@@ -135,7 +135,8 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// What happened to one raw region name (cached: files repeat names on every row).
 #[derive(Debug, Clone)]
 enum Resolved {
-    Id(String),
+    /// Shared, so that looking a name up again costs no allocation.
+    Id(std::rc::Rc<str>),
     Aggregate,
     Unknown,
 }
@@ -218,7 +219,7 @@ impl<'a> Collector<'a> {
 
     /// The region id for a raw name, or `None` when the row must be skipped (aggregate: noticed;
     /// unknown or empty: an error, reported once per distinct name at its first occurrence).
-    pub fn region(&mut self, raw: &str, cell: impl Locate) -> Option<String> {
+    pub fn region(&mut self, raw: &str, cell: impl Locate) -> Option<std::rc::Rc<str>> {
         let outcome = match self.resolved.get(raw) {
             Some(known) => known.clone(),
             None => {
@@ -251,10 +252,10 @@ impl<'a> Collector<'a> {
             return Resolved::Unknown;
         }
         let Some(set) = self.regions else {
-            return Resolved::Id(name);
+            return Resolved::Id(name.into());
         };
         match set.resolve(raw) {
-            RegionMatch::Matched(code) => Resolved::Id(code.to_string()),
+            RegionMatch::Matched(code) => Resolved::Id(code.as_str().into()),
             RegionMatch::Aggregate => Resolved::Aggregate,
             RegionMatch::Unknown { suggestion } => {
                 self.error(IngestError::UnknownRegion {

@@ -106,7 +106,7 @@ enum Key {
 /// Parse one header or row label of dimension `dim`; errors and notices go to the collector.
 fn key_of(dim: Dim, raw: &str, pos: impl Locate + Clone, c: &mut Collector<'_>) -> Option<Key> {
     match dim {
-        Dim::Region => c.region(raw, pos).map(Key::Region),
+        Dim::Region => c.region(raw, pos).map(|r| Key::Region(r.to_string())),
         Dim::Year => c.year(raw, pos).map(Key::Year),
         Dim::Indicator => {
             let (name, unit) = split_name_unit(raw);
