@@ -748,6 +748,8 @@ pub struct IndicatorPage {
     pub source: String,
     pub publisher: Option<String>,
     pub formula: Option<String>,
+    /// The framework's description of the indicator in the reader's language, if any.
+    pub description: Option<String>,
     pub weight: Option<f64>,
     pub coverage: Option<f64>,
     pub excluded: bool,
@@ -804,6 +806,16 @@ pub fn indicator_page(
         source: def.source.clone(),
         publisher: def.publisher.clone(),
         formula: def.formula.as_ref().map(|f| f.to_string()),
+        description: match lang {
+            Lang::Zh => def
+                .description_zh
+                .clone()
+                .or_else(|| def.description_en.clone()),
+            Lang::En => def
+                .description_en
+                .clone()
+                .or_else(|| def.description_zh.clone()),
+        },
         weight: tables.weight(id),
         coverage: coverage.map(|c| c.1),
         excluded: coverage.is_some_and(|c| c.2),

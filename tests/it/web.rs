@@ -255,6 +255,16 @@ async fn indicator_page_escapes_names_and_lists_every_region() {
             || res.body.contains("Talent &#60;b&#62;")
     );
     assert_eq!(res.count("table#indicator-table tbody tr"), 31);
+    // The framework's description is the definition, escaped, in the reader's language.
+    assert_eq!(
+        res.select_texts("#definition"),
+        vec!["Definition: Synthetic talent per 10 000 <i>people</i>"]
+    );
+    let zh = app.get("/indicators/talent?lang=zh").await;
+    assert_eq!(
+        zh.select_texts("#definition"),
+        vec!["定义: 每万人人才数（合成数据）"]
+    );
     let facts = res.select_texts("dl.facts dd");
     assert!(facts.contains(&"Benefit (higher is better)".to_owned()));
     let cost = app.get("/indicators/emission?lang=en").await;

@@ -31,6 +31,7 @@ pub struct IndicatorPageView {
     pub name: String,
     pub facts: Vec<(&'static str, String)>,
     pub formula: String,
+    pub description: String,
     pub excluded: bool,
     pub year: i32,
     pub years: Vec<(i32, bool)>,
@@ -101,6 +102,7 @@ pub async fn page(
         name: view.name.clone(),
         facts,
         formula: view.formula.clone().unwrap_or_default(),
+        description: view.description.clone().unwrap_or_default(),
         excluded: view.excluded,
         year: view.year,
         years: view
