@@ -472,134 +472,11 @@ pub fn write_all(
 ) -> Result<Report, AnalysisError> {
     let r = analyse(scores, groups, adjacency, options)?;
     let mut w = Writer::new(out_dir)?;
-    w.file(
-        "dagum.csv",
-        "year,measure,total,within,between,transvariation",
-        r.dagum.iter().map(|d| {
-            format!(
-                "{},{},{},{},{},{}",
-                d.year,
-                csv_text(&d.measure),
-                num(d.total),
-                num(d.within),
-                num(d.between),
-                num(d.transvariation)
-            )
-        }),
-    )?;
-    w.file(
-        "dagum_groups.csv",
-        "year,measure,group_a,group_b,gini",
-        r.dagum_groups.iter().map(|d| {
-            format!(
-                "{},{},{},{},{}",
-                d.year,
-                csv_text(&d.measure),
-                csv_text(&d.group_a),
-                csv_text(&d.group_b),
-                num(d.gini)
-            )
-        }),
-    )?;
-    w.file(
-        "theil.csv",
-        "year,measure,total,within,between",
-        r.theil.iter().map(|t| {
-            format!(
-                "{},{},{},{},{}",
-                t.year,
-                csv_text(&t.measure),
-                num(t.total),
-                num(t.within),
-                num(t.between)
-            )
-        }),
-    )?;
-    w.file(
-        "sigma.csv",
-        "year,measure,cv",
-        r.sigma
-            .iter()
-            .map(|s| format!("{},{},{}", s.year, csv_text(&s.measure), num(s.cv))),
-    )?;
-    w.file(
-        "beta.csv",
-        "measure,group,alpha,beta,se_beta,t_beta,r2,n",
-        r.beta.iter().map(|b| {
-            format!(
-                "{},{},{},{},{},{},{},{}",
-                csv_text(&b.measure),
-                csv_text(&b.group),
-                opt(b.alpha),
-                opt(b.beta),
-                opt(b.se_beta),
-                opt(b.t_beta),
-                opt(b.r2),
-                b.n
-            )
-        }),
-    )?;
-    w.file(
-        "kernel.csv",
-        "year,measure,x,density",
-        r.kernel.iter().map(|k| {
-            format!(
-                "{},{},{},{}",
-                k.year,
-                csv_text(&k.measure),
-                num(k.x),
-                num(k.density)
-            )
-        }),
-    )?;
-    w.file(
-        "markov.csv",
-        "measure,from_class,to_class,count,probability",
-        r.markov.iter().map(|m| {
-            format!(
-                "{},{},{},{},{}",
-                csv_text(&m.measure),
-                m.from_class,
-                m.to_class,
-                m.count,
-                opt(m.probability)
-            )
-        }),
-    )?;
-    if let Some(rows) = &r.moran {
-        w.file(
-            "moran.csv",
-            "year,measure,i,expected_i,z_norm,p_norm,p_perm",
-            rows.iter().map(|m| {
-                format!(
-                    "{},{},{},{},{},{},{}",
-                    m.year,
-                    csv_text(&m.measure),
-                    num(m.i),
-                    num(m.expected_i),
-                    num(m.z_norm),
-                    num(m.p_norm),
-                    opt(m.p_perm)
-                )
-            }),
-        )?;
-    }
-    if let Some(rows) = &r.lisa {
-        w.file(
-            "lisa.csv",
-            "year,measure,region,local_i,quadrant,p_perm",
-            rows.iter().map(|l| {
-                format!(
-                    "{},{},{},{},{},{}",
-                    l.year,
-                    csv_text(&l.measure),
-                    csv_text(&l.region),
-                    num(l.local_i),
-                    l.quadrant,
-                    opt(l.p_perm)
-                )
-            }),
-        )?;
+    // The same frames the dashboard downloads, so each table's columns are defined once.
+    for name in TABLES {
+        if let Some(frame) = table(&r, name, None)? {
+            w.frame(&format!("{name}.csv"), &frame)?;
+        }
     }
     w.file(
         "coupling.csv",
@@ -622,6 +499,129 @@ pub fn write_all(
         files: w.files,
         notices: r.notices,
     })
+}
+
+/// The score-table analyses, in the order `nqp analyse` writes them (each as `<name>.csv`).
+pub const TABLES: [&str; 9] = [
+    "dagum",
+    "dagum_groups",
+    "theil",
+    "sigma",
+    "beta",
+    "kernel",
+    "markov",
+    "moran",
+    "lisa",
+];
+
+/// One analysis table as a frame (rows of `measure` only, when given); `None` for an unknown
+/// table name or a spatial table when no contiguity was available.
+pub fn table(
+    r: &AnalysisResults,
+    table: &str,
+    measure: Option<&str>,
+) -> Result<Option<DataFrame>, AnalysisError> {
+    let keep = |m: &str| measure.is_none_or(|want| want == m);
+    let frame = match table {
+        "dagum" => {
+            let rows: Vec<_> = r.dagum.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "total" => rows.iter().map(|d| d.total).collect::<Vec<_>>(),
+                "within" => rows.iter().map(|d| d.within).collect::<Vec<_>>(),
+                "between" => rows.iter().map(|d| d.between).collect::<Vec<_>>(),
+                "transvariation" => rows.iter().map(|d| d.transvariation).collect::<Vec<_>>(),
+            )?
+        }
+        "dagum_groups" => {
+            let rows: Vec<_> = r.dagum_groups.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "group_a" => rows.iter().map(|d| d.group_a.as_str()).collect::<Vec<_>>(),
+                "group_b" => rows.iter().map(|d| d.group_b.as_str()).collect::<Vec<_>>(),
+                "gini" => rows.iter().map(|d| d.gini).collect::<Vec<_>>(),
+            )?
+        }
+        "theil" => {
+            let rows: Vec<_> = r.theil.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "total" => rows.iter().map(|d| d.total).collect::<Vec<_>>(),
+                "within" => rows.iter().map(|d| d.within).collect::<Vec<_>>(),
+                "between" => rows.iter().map(|d| d.between).collect::<Vec<_>>(),
+            )?
+        }
+        "sigma" => {
+            let rows: Vec<_> = r.sigma.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "cv" => rows.iter().map(|d| d.cv).collect::<Vec<_>>(),
+            )?
+        }
+        "kernel" => {
+            let rows: Vec<_> = r.kernel.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "x" => rows.iter().map(|d| d.x).collect::<Vec<_>>(),
+                "density" => rows.iter().map(|d| d.density).collect::<Vec<_>>(),
+            )?
+        }
+        "beta" => {
+            let rows: Vec<_> = r.beta.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "group" => rows.iter().map(|d| d.group.as_str()).collect::<Vec<_>>(),
+                "alpha" => rows.iter().map(|d| d.alpha).collect::<Vec<_>>(),
+                "beta" => rows.iter().map(|d| d.beta).collect::<Vec<_>>(),
+                "se_beta" => rows.iter().map(|d| d.se_beta).collect::<Vec<_>>(),
+                "t_beta" => rows.iter().map(|d| d.t_beta).collect::<Vec<_>>(),
+                "r2" => rows.iter().map(|d| d.r2).collect::<Vec<_>>(),
+                "n" => rows.iter().map(|d| d.n as u64).collect::<Vec<_>>(),
+            )?
+        }
+        "markov" => {
+            let rows: Vec<_> = r.markov.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "from_class" => rows.iter().map(|d| u32::from(d.from_class)).collect::<Vec<_>>(),
+                "to_class" => rows.iter().map(|d| u32::from(d.to_class)).collect::<Vec<_>>(),
+                "count" => rows.iter().map(|d| d.count).collect::<Vec<_>>(),
+                "probability" => rows.iter().map(|d| d.probability).collect::<Vec<_>>(),
+            )?
+        }
+        "moran" => {
+            let Some(all) = &r.moran else { return Ok(None) };
+            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "i" => rows.iter().map(|d| d.i).collect::<Vec<_>>(),
+                "expected_i" => rows.iter().map(|d| d.expected_i).collect::<Vec<_>>(),
+                "z_norm" => rows.iter().map(|d| d.z_norm).collect::<Vec<_>>(),
+                "p_norm" => rows.iter().map(|d| d.p_norm).collect::<Vec<_>>(),
+                "p_perm" => rows.iter().map(|d| d.p_perm).collect::<Vec<_>>(),
+            )?
+        }
+        "lisa" => {
+            let Some(all) = &r.lisa else { return Ok(None) };
+            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "region" => rows.iter().map(|d| d.region.as_str()).collect::<Vec<_>>(),
+                "local_i" => rows.iter().map(|d| d.local_i).collect::<Vec<_>>(),
+                "quadrant" => rows.iter().map(|d| d.quadrant).collect::<Vec<_>>(),
+                "p_perm" => rows.iter().map(|d| d.p_perm).collect::<Vec<_>>(),
+            )?
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(frame))
 }
 
 /// Write the obstacle-degree tables into `out_dir`: obstacle.csv
@@ -724,6 +724,29 @@ impl<'a> Writer<'a> {
         self.files.push(path);
         Ok(())
     }
+
+    /// Write a frame as CSV, cells formatted as every other file of the report: floats in
+    /// shortest round-trip form, empty for missing, text quoted when it must be.
+    fn frame(&mut self, name: &str, frame: &DataFrame) -> Result<(), AnalysisError> {
+        let columns = frame.columns();
+        let header: Vec<&str> = columns.iter().map(|c| c.name().as_str()).collect();
+        let mut rows = Vec::with_capacity(frame.height());
+        for i in 0..frame.height() {
+            let cells = columns
+                .iter()
+                .map(|c| {
+                    Ok(match c.get(i)? {
+                        AnyValue::Null => String::new(),
+                        AnyValue::Float64(v) => num(v),
+                        AnyValue::String(s) => csv_text(s),
+                        other => other.to_string(),
+                    })
+                })
+                .collect::<Result<Vec<_>, PolarsError>>()?;
+            rows.push(cells.join(","));
+        }
+        self.file(name, &header.join(","), rows.into_iter())
+    }
 }
 
 /// A finite float in shortest round-trip form; NaN/∞ (never produced on purpose) as empty.
@@ -735,10 +758,6 @@ fn num(v: f64) -> String {
     } else {
         String::new()
     }
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map(num).unwrap_or_default()
 }
 
 /// Quote a text field when it holds a separator, quote or line break (RFC 4180).
