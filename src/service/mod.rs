@@ -384,11 +384,7 @@ pub fn content_version(parts: &[&[u8]]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::store::hex(&hasher.finalize())
 }
 
 /// Compute a dataset's index with `spec` and lay it out for the dashboard.

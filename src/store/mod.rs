@@ -45,6 +45,8 @@ use crate::types::{DatasetId, Panel};
 
 pub use audit::{AuditAction, AuditEntry};
 pub use error::StoreError;
+/// Shared with the web layer (CSRF comparison, ids of staged uploads, hex digests).
+pub(crate) use fsio::{constant_time_eq, hex, random_hex};
 pub use tokens::{SESSION_MAX_AGE, TokenInfo};
 
 const CATALOG_FILE: &str = "catalog.sqlite";

@@ -985,7 +985,7 @@ pub async fn upload(
     let (files, framework) = (form.files, form.framework);
     let staged = blocking(move || uploads::stage_upload(&store, target, files, framework)).await?;
     let preview = staged.preview.clone();
-    let upload_id = state.stage(&user.name, staged);
+    let upload_id = state.stage(&user.name, staged)?;
     Ok((
         StatusCode::CREATED,
         Json(StagedView {

@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use super::ctx::PageCtx;
 use super::error::PageError;
 use super::state::AppState;
+use crate::store::constant_time_eq;
 use crate::types::Lang;
 
 pub const SESSION_COOKIE: &str = "nqp_session";
@@ -33,7 +34,11 @@ impl User {
     pub fn check_csrf(&self, sent: Option<&str>, lang: Lang) -> Result<(), PageError> {
         match &self.csrf {
             None => Ok(()),
-            Some(expected) if sent.is_some_and(|s| constant_time_eq(s, expected)) => Ok(()),
+            Some(expected)
+                if sent.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes())) =>
+            {
+                Ok(())
+            }
             Some(_) => Err(PageError {
                 status: axum::http::StatusCode::FORBIDDEN,
                 lang,
@@ -47,14 +52,6 @@ impl User {
             }),
         }
     }
-}
-
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 /// The value of the session cookie, if any.
@@ -165,9 +162,9 @@ mod tests {
 
     #[test]
     fn csrf_comparison_is_exact() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(!constant_time_eq("abc", "ab"));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
         let user = User {
             name: "admin".into(),
             session: Some("s".into()),

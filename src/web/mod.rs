@@ -146,14 +146,7 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
         }
     }
     let digest = hasher.finalize();
-    let tag = format!(
-        "\"{}\"",
-        digest
-            .iter()
-            .take(10)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let tag = format!("\"{}\"", crate::store::hex(&digest[..10]));
     let matches = request
         .headers()
         .get(IF_NONE_MATCH)

@@ -181,15 +181,17 @@ impl AppState {
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(view))))
     }
 
-    /// Keep a validated upload until it is committed; returns its id.
-    pub fn stage(&self, actor: &str, upload: StagedUpload) -> String {
-        let id = random_id();
+    /// Keep a validated upload until it is committed; returns its (random, unguessable) id.
+    pub fn stage(&self, actor: &str, upload: StagedUpload) -> Result<String> {
+        // 128 of the OS's random bits are plenty for an id that only its actor can use.
+        let mut id = crate::store::random_hex()?;
+        id.truncate(32);
         let mut staged = lock(&self.inner.staged);
         if staged.len() >= MAX_STAGED_UPLOADS {
             staged.pop_front();
         }
         staged.push_back((id.clone(), actor.to_owned(), Arc::new(upload)));
-        id
+        Ok(id)
     }
 
     /// A staged upload, only for the actor who made it.
@@ -212,25 +214,4 @@ impl AppState {
     pub fn restore(&self, id: &str, actor: &str, upload: Arc<StagedUpload>) {
         lock(&self.inner.staged).push_back((id.to_owned(), actor.to_owned(), upload));
     }
-}
-
-/// 128 random bits as hex, from the OS (`/dev/urandom`); ids of staged uploads.
-fn random_id() -> String {
-    use std::io::Read;
-    let mut bytes = [0u8; 16];
-    let filled = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_ok();
-    if !filled {
-        // No /dev/urandom: fall back to time and a counter (ids only need to be unique here;
-        // access is checked against the session's actor).
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos() as u64;
-        bytes[..8].copy_from_slice(&now.to_le_bytes());
-        bytes[8..].copy_from_slice(&COUNTER.fetch_add(1, Ordering::SeqCst).to_le_bytes());
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

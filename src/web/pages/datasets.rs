@@ -411,7 +411,9 @@ pub async fn upload(
         datasets::stage_upload(&store, target, files, framework)
     })
     .await?;
-    let id = state.stage(&user.name, staged);
+    let id = state
+        .stage(&user.name, staged)
+        .map_err(|e| PageError::from_error(lang, e))?;
     Ok(see_other(&ctx.url(&format!("/datasets/uploads/{id}"), &[])))
 }
 
