@@ -62,9 +62,11 @@ impl PageCtx {
         pairs
     }
 
-    /// A link to `path` with the shared parameters plus `extra`.
+    /// A link to `path` with the shared parameters plus `extra`; a shared key given in `extra`
+    /// (e.g. another `dataset`) replaces the current one.
     pub fn url(&self, path: &str, extra: &[(&str, &str)]) -> String {
         let mut pairs = self.shared_pairs(self.lang);
+        pairs.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         pairs.extend(
             extra
                 .iter()

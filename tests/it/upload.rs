@@ -232,7 +232,9 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
         "one new indicator to map"
     );
 
-    let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
+    // Committed from a page that was showing another dataset: the new version replaces it.
+    let commit_url =
+        preview.select_attrs("form#commit", "action")[0].clone() + "&dataset=other&v=9";
     let res = app
         .post_form(
             &commit_url,

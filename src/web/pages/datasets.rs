@@ -602,22 +602,14 @@ pub async fn commit(
         }
     };
     state.bump_generation();
-    let mut url = ctx.url(
+    // The dataset and version just committed replace any the page was showing.
+    let url = ctx.url(
         "/",
         &[
             ("dataset", committed.dataset.as_str()),
             ("v", &committed.number.to_string()),
         ],
     );
-    // The dataset/version just committed win over any the page was showing.
-    if ctx.dataset.is_some() {
-        url = format!(
-            "/?lang={}&dataset={}&v={}",
-            lang.as_str(),
-            committed.dataset,
-            committed.number
-        );
-    }
     Ok(see_other(&url))
 }
 
