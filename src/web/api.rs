@@ -469,7 +469,7 @@ pub async fn datasets(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<V
                 .collect(),
         ));
     };
-    let listed = tokio::task::spawn_blocking(move || -> crate::Result<_> {
+    let listed = super::blocking(move || {
         let mut out = Vec::new();
         for dataset in store.datasets(false)? {
             let versions = store.versions(&dataset.id)?;
@@ -477,8 +477,7 @@ pub async fn datasets(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<V
         }
         Ok(out)
     })
-    .await
-    .map_err(|e| Error::Internal(format!("listing failed: {e}")))??;
+    .await?;
     let rows = listed
         .into_iter()
         .filter_map(|(dataset, versions)| {
@@ -761,9 +760,7 @@ fn invalid_field(message: String) -> ApiError {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> crate::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    Ok(tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("store task failed: {e}")))??)
+    Ok(super::blocking(f).await?)
 }
 
 /// The whole request body, refused with 413 as soon as it passes `limit` bytes (declared or

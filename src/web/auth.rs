@@ -89,7 +89,7 @@ pub async fn current_user(state: &AppState, parts: &Parts) -> Result<Option<User
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
     let session = session_cookie(parts);
-    tokio::task::spawn_blocking(move || -> Result<Option<User>, crate::Error> {
+    super::blocking(move || {
         if let Some(token) = bearer {
             return Ok(store.verify_token(&token)?.map(|t| User {
                 name: t.name,
@@ -111,7 +111,6 @@ pub async fn current_user(state: &AppState, parts: &Parts) -> Result<Option<User
         }))
     })
     .await
-    .map_err(|e| crate::Error::Internal(e.to_string()))?
 }
 
 /// An optional signed-in user (pages that show more to signed-in users).

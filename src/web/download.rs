@@ -78,17 +78,14 @@ pub async fn resolve_version(
             return Err(not_found());
         };
         let wanted = version.to_owned();
-        let number = tokio::task::spawn_blocking(move || {
-            Ok::<_, crate::Error>(
-                store
-                    .versions(&dataset_id)?
-                    .into_iter()
-                    .find(|v| version_matches(&v.hash, &wanted))
-                    .map(|v| v.number),
-            )
+        let number = super::blocking(move || {
+            Ok(store
+                .versions(&dataset_id)?
+                .into_iter()
+                .find(|v| version_matches(&v.hash, &wanted))
+                .map(|v| v.number))
         })
-        .await
-        .map_err(|e| crate::Error::Internal(format!("version lookup failed: {e}")))??;
+        .await?;
         if let Some(number) = number {
             return state.resolve(Some(id), Some(number)).await;
         }
@@ -144,12 +141,11 @@ pub async fn download(
         FileRequest::Metadata,
         &ctx.spec,
     );
-    let (name, bytes) = tokio::task::spawn_blocking(move || -> crate::Result<(String, Vec<u8>)> {
+    let (name, bytes) = super::blocking(move || {
         let export = Export::new(&ds, &tables.result, chrono::Utc::now());
         Ok((export.file_name(request), export.render(request, bom)?))
     })
     .await
-    .map_err(|e| internal(lang, format!("download task failed: {e}")))?
     .map_err(fail)?;
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .map_err(|e| internal(lang, format!("file name {name:?}: {e}")))?;

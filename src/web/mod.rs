@@ -108,6 +108,16 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Run synchronous work (polars, SQLite) on tokio's blocking pool — polars must not run on the
+/// async runtime; a task that panicked becomes an internal error.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> crate::Result<T> + Send + 'static,
+) -> crate::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| crate::Error::Internal(format!("background task failed: {e}")))?
+}
+
 const STYLE_CSS: &str = include_str!("../../static/style.css");
 const APP_JS: &str = include_str!("../../static/app.js");
 const FAVICON_SVG: &str = include_str!("../../static/favicon.svg");

@@ -122,7 +122,7 @@ impl AppState {
         };
         let id = id.unwrap_or(BUNDLED_ID).to_owned();
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        super::blocking(move || {
             let version = datasets::pick_version(&store, &id, number)?;
             if let Some(hit) = lock(&inner.loaded).get(&version.hash) {
                 return Ok(Arc::clone(hit));
@@ -132,7 +132,6 @@ impl AppState {
             Ok(dataset)
         })
         .await
-        .map_err(|e| Error::Internal(format!("dataset task failed: {e}")))?
     }
 
     /// The result for the default dataset and `spec`.
@@ -153,9 +152,7 @@ impl AppState {
         }
         let spec = spec.clone();
         let tables =
-            tokio::task::spawn_blocking(move || crate::service::compute_tables(&dataset, &spec))
-                .await
-                .map_err(|e| Error::Internal(format!("compute task failed: {e}")))??;
+            super::blocking(move || crate::service::compute_tables(&dataset, &spec)).await?;
         let mut cache = lock(&self.inner.cache);
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(tables))))
     }
@@ -172,11 +169,9 @@ impl AppState {
             return Ok(Arc::clone(hit));
         }
         let tables = self.tables_for(Arc::clone(&dataset), spec).await?;
-        let view = tokio::task::spawn_blocking(move || {
-            crate::service::analysis::analysis_view(&dataset, &tables)
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("analysis task failed: {e}")))??;
+        let view =
+            super::blocking(move || crate::service::analysis::analysis_view(&dataset, &tables))
+                .await?;
         let mut cache = lock(&self.inner.analyses);
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(view))))
     }

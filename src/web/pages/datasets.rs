@@ -46,9 +46,8 @@ async fn blocking<T: Send + 'static>(
     lang: Lang,
     f: impl FnOnce() -> crate::Result<T> + Send + 'static,
 ) -> Result<T, PageError> {
-    tokio::task::spawn_blocking(f)
+    crate::web::blocking(f)
         .await
-        .map_err(|e| PageError::from_error(lang, crate::Error::Internal(e.to_string())))?
         .map_err(|e| PageError::from_error(lang, e))
 }
 

@@ -264,10 +264,9 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
 
     let datasets: Vec<Choice> = match state.store() {
         None => Vec::new(),
-        Some(store) => tokio::task::spawn_blocking(move || store.datasets(false))
+        Some(store) => crate::web::blocking(move || Ok(store.datasets(false)?))
             .await
-            .map_err(|e| PageError::from_error(lang, crate::Error::Internal(e.to_string())))?
-            .map_err(|e| PageError::from_error(lang, e.into()))?
+            .map_err(|e| PageError::from_error(lang, e))?
             .into_iter()
             .map(|d| Choice {
                 selected: d.id == ds.id,
