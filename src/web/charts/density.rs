@@ -10,7 +10,7 @@ use std::f64::consts::PI;
 use std::fmt::Write;
 
 use super::axis;
-use super::legend::{self, LegendItem, Swatch};
+use super::legend;
 use super::palette;
 use super::scale::{LinearScale, extent, format_tick, tick_step};
 use super::svg::{self, Frame, escape_xml, num};
@@ -95,18 +95,7 @@ pub fn kde(values: &[f64], h: f64, xs: &[f64]) -> Vec<f64> {
 
 /// Renders the chart: one `path.curve` per series with at least 2 finite values.
 pub fn render(spec: &DensitySpec<'_>) -> String {
-    let items: Vec<LegendItem> = spec
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| LegendItem {
-            label: s.name.clone(),
-            swatch: Swatch::Line {
-                color: palette::categorical(i).into(),
-                dash: palette::dash(i).into(),
-            },
-        })
-        .collect();
+    let items = legend::series_items(spec.series.iter().map(|s| s.name.as_str()));
     let legend_h = legend::row_height(&items, spec.width - 20.0) + 8.0;
     let height = spec.height + legend_h;
     let (mut out, _) = svg::open(&Frame {

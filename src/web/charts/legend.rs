@@ -67,6 +67,20 @@ fn swatch(out: &mut String, x: f64, y: f64, s: &Swatch) {
     }
 }
 
+/// One line swatch per series, in the categorical colours and dashes the series are drawn with.
+pub fn series_items<'a>(names: impl Iterator<Item = &'a str>) -> Vec<LegendItem> {
+    names
+        .enumerate()
+        .map(|(i, name)| LegendItem {
+            label: name.to_owned(),
+            swatch: Swatch::Line {
+                color: super::palette::categorical(i).into(),
+                dash: super::palette::dash(i).into(),
+            },
+        })
+        .collect()
+}
+
 /// A vertical legend with an optional title at (x, y); returns its (width, height).
 pub fn vertical(out: &mut String, x: f64, y: f64, title: &str, items: &[LegendItem]) -> (f64, f64) {
     out.push_str("<g class=\"legend\">");

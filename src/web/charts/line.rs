@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::axis;
-use super::legend::{self, LegendItem, Swatch};
+use super::legend;
 use super::palette;
 use super::scale::{LinearScale, extent, format_tick, tick_step};
 use super::svg::{self, Frame, escape_xml, num};
@@ -61,18 +61,7 @@ pub(crate) fn year_ticks(y0: i32, y1: i32) -> Vec<(f64, String)> {
 
 /// Renders the chart.
 pub fn render(spec: &LineSpec<'_>) -> String {
-    let items: Vec<LegendItem> = spec
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| LegendItem {
-            label: s.name.clone(),
-            swatch: Swatch::Line {
-                color: palette::categorical(i).into(),
-                dash: palette::dash(i).into(),
-            },
-        })
-        .collect();
+    let items = legend::series_items(spec.series.iter().map(|s| s.name.as_str()));
     let legend_h = if spec.series.len() > 1 {
         legend::row_height(&items, spec.width - 20.0) + 8.0
     } else {

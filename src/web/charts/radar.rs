@@ -7,7 +7,7 @@
 use std::f64::consts::{FRAC_PI_2, TAU};
 use std::fmt::Write;
 
-use super::legend::{self, LegendItem, Swatch};
+use super::legend;
 use super::palette;
 use super::scale::{LinearScale, extent, format_tick, tick_step};
 use super::svg::{self, FONT, Frame, GRID, escape_xml, num, text};
@@ -57,18 +57,7 @@ fn wrap(label: &str, max_w: f64) -> Vec<&str> {
 
 /// Renders the chart; fewer than 3 axes gives an SVG saying `no_data_label`.
 pub fn render(spec: &RadarSpec<'_>) -> String {
-    let items: Vec<LegendItem> = spec
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| LegendItem {
-            label: s.name.clone(),
-            swatch: Swatch::Line {
-                color: palette::categorical(i).into(),
-                dash: palette::dash(i).into(),
-            },
-        })
-        .collect();
+    let items = legend::series_items(spec.series.iter().map(|s| s.name.as_str()));
     let n = spec.axes.len();
     let angle = |i: usize| -FRAC_PI_2 + TAU * i as f64 / n.max(1) as f64;
     let labels: Vec<Vec<&str>> = spec
