@@ -7,7 +7,39 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::AnalysisError;
+use crate::method::Normalise;
 use crate::types::Lang;
+
+/// Whether `normalise` yields values in [0, 1]. Obstacle degree reads 1 − z as the distance
+/// from the best value and coupling coordination reads the dimension levels as shares of the
+/// maximum; both presuppose z ∈ [0, 1] and give negative percentages or undefined roots
+/// otherwise. The match is exhaustive so that a new normalisation has to take a side.
+pub fn unit_interval(normalise: Normalise) -> bool {
+    match normalise {
+        Normalise::MinmaxPanel | Normalise::MinmaxYear | Normalise::Rank => true,
+        Normalise::Zscore => false,
+    }
+}
+
+/// The error that skips a diagnosis under a normalisation outside [0, 1].
+fn outside_unit_interval(what: &'static str, normalise: Normalise) -> AnalysisError {
+    AnalysisError::OutsideUnitInterval {
+        what,
+        detail: format!(
+            "normalisation '{}' gives values outside it",
+            normalise.as_str()
+        ),
+    }
+}
+
+/// Coupling coordination is undefined under `normalise` (see [`unit_interval`]).
+pub fn check_coupling_normalisation(normalise: Normalise) -> Result<(), AnalysisError> {
+    if unit_interval(normalise) {
+        Ok(())
+    } else {
+        Err(outside_unit_interval("coupling coordination", normalise))
+    }
+}
 
 /// How many indicators [`Obstacle::top`] keeps per region-year.
 pub const TOP_OBSTACLES: usize = 5;
@@ -64,8 +96,17 @@ pub fn obstacle_degrees(z: &[f64], w: &[f64]) -> Vec<f64> {
 /// (the unshifted normalised values), `weights` has `indicator, dimension, weight` and
 /// optionally `year` (per-year weights). A missing z leaves the indicator out of that
 /// region-year (as the index re-normalises weights over available indicators); an indicator
-/// without a weight is not scored and is left out too.
-pub fn obstacle(normalised: &DataFrame, weights: &DataFrame) -> Result<Obstacle, AnalysisError> {
+/// without a weight is not scored and is left out too. Under a normalisation outside [0, 1]
+/// (see [`unit_interval`]), or with any z outside [0, 1], the error
+/// [`AnalysisError::OutsideUnitInterval`] says why nothing is computed.
+pub fn obstacle(
+    normalised: &DataFrame,
+    weights: &DataFrame,
+    normalise: Normalise,
+) -> Result<Obstacle, AnalysisError> {
+    if !unit_interval(normalise) {
+        return Err(outside_unit_interval("obstacle degree", normalise));
+    }
     let w_regions = str_column(weights, "weights", "indicator")?;
     let w_dims = str_column(weights, "weights", "dimension")?;
     let w_vals = f64_column(weights, "weights", "weight")?;
@@ -105,6 +146,17 @@ pub fn obstacle(normalised: &DataFrame, weights: &DataFrame) -> Result<Obstacle,
         }
     }
 
+    let outside = cells
+        .values()
+        .flatten()
+        .filter(|c| !(0.0..=1.0).contains(&c.z))
+        .count();
+    if outside > 0 {
+        return Err(AnalysisError::OutsideUnitInterval {
+            what: "obstacle degree",
+            detail: format!("found {outside} value(s) outside it"),
+        });
+    }
     let mut out = Obstacle {
         rows: Vec::new(),
         top: Vec::new(),
@@ -150,6 +202,24 @@ pub fn obstacle(normalised: &DataFrame, weights: &DataFrame) -> Result<Obstacle,
         out.rows.extend(rows);
     }
     Ok(out)
+}
+
+/// [`obstacle`], skipped with a notice (pushed to `notices`) instead of failing when the values
+/// are outside [0, 1]; other errors stay errors.
+pub fn obstacle_or_skip(
+    normalised: &DataFrame,
+    weights: &DataFrame,
+    normalise: Normalise,
+    notices: &mut Vec<String>,
+) -> Result<Option<Obstacle>, AnalysisError> {
+    match obstacle(normalised, weights, normalise) {
+        Ok(o) => Ok(Some(o)),
+        Err(e @ AnalysisError::OutsideUnitInterval { .. }) => {
+            notices.push(format!("obstacle degree: skipped ({e})"));
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Which coupling degree formula to use.
@@ -313,9 +383,14 @@ pub struct CouplingRow {
     pub class: CoordinationClass,
 }
 
+/// How far a dimension level may round past [0, 1] (a geometric mean of 100 computed as
+/// 100.00000000000001) before it counts as outside; within it the level is clamped.
+const UNIT_TOLERANCE: f64 = 1e-9;
+
 /// Coupling coordination of the three dimensions per region-year from a score frame with
 /// `region, year, laborers, tools, objects` (dimension scores 0–100; U_d = D_d/100). Rows with
-/// a missing dimension score are left out. Output sorted by region, then year.
+/// a missing dimension score are left out. Output sorted by region, then year. A dimension
+/// score outside 0–100 (a score table of z-scores) is [`AnalysisError::OutsideUnitInterval`].
 pub fn coupling(scores: &DataFrame, form: CouplingForm) -> Result<Vec<CouplingRow>, AnalysisError> {
     let regions = str_column(scores, "scores", "region")?;
     let years = i32_column(scores, "scores", "year")?;
@@ -329,7 +404,18 @@ pub fn coupling(scores: &DataFrame, form: CouplingForm) -> Result<Vec<CouplingRo
             continue;
         };
         let u: Option<Vec<f64>> = dims.iter().map(|d| d[i].map(|v| v / 100.0)).collect();
-        let Some(u) = u else { continue };
+        let Some(mut u) = u else { continue };
+        let outside = u
+            .iter()
+            .filter(|v| !(-UNIT_TOLERANCE..=1.0 + UNIT_TOLERANCE).contains(*v))
+            .count();
+        if outside > 0 {
+            return Err(AnalysisError::OutsideUnitInterval {
+                what: "coupling coordination",
+                detail: format!("{region} {year} has {outside} dimension score(s) outside 0–100"),
+            });
+        }
+        u.iter_mut().for_each(|v| *v = v.clamp(0.0, 1.0));
         let v = coupling_degree(&u, form)?;
         out.push(CouplingRow {
             region: region.clone(),
@@ -413,7 +499,7 @@ mod tests {
             "year" => [2020i32, 2020, 2021, 2021],
         )
         .unwrap();
-        let o = obstacle(&z, &w).unwrap();
+        let o = obstacle(&z, &w, Normalise::MinmaxPanel).unwrap();
         // 2020: parts 0.6, 0.2 → 75 %, 25 %; q has no weight; 2021: only y → 100 %.
         let pct: Vec<f64> = o.rows.iter().map(|r| r.obstacle_pct).collect();
         assert_eq!(o.rows.len(), 3);
@@ -423,6 +509,47 @@ mod tests {
         assert_eq!(o.top[0].0, 1);
         assert_eq!(o.dimensions.len(), 3);
         assert_eq!(o.dimensions[0].dimension, "objects");
+    }
+
+    #[test]
+    fn diagnosis_outside_the_unit_interval_is_a_typed_skip() {
+        let z = df!("region" => ["A"], "year" => [2020i32], "indicator" => ["x"], "z" => [-0.5])
+            .unwrap();
+        let w = df!("indicator" => ["x"], "dimension" => ["tools"], "weight" => [1.0]).unwrap();
+        let err = obstacle(&z, &w, Normalise::Zscore).unwrap_err();
+        assert_eq!(err.code(), "analysis.outside_unit_interval");
+        let err = obstacle(&z, &w, Normalise::MinmaxPanel).unwrap_err();
+        assert!(
+            err.to_string().ends_with("found 1 value(s) outside it"),
+            "{err}"
+        );
+        let mut notices = Vec::new();
+        assert!(
+            obstacle_or_skip(&z, &w, Normalise::Zscore, &mut notices)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            notices,
+            [
+                "obstacle degree: skipped (obstacle degree needs normalised values in [0, 1]; normalisation 'zscore' gives values outside it)"
+            ]
+        );
+        let s = df!(
+            "region" => ["A", "B"],
+            "year" => [2020i32, 2020],
+            "laborers" => [100.000_000_000_000_01, -3.0],
+            "tools" => [50.0, 50.0],
+            "objects" => [50.0, 50.0],
+        )
+        .unwrap();
+        let err = coupling(&s, CouplingForm::Standard).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "coupling coordination needs normalised values in [0, 1]; B 2020 has 1 dimension score(s) outside 0–100"
+        );
+        assert!(check_coupling_normalisation(Normalise::Rank).is_ok());
+        assert!(check_coupling_normalisation(Normalise::Zscore).is_err());
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub enum AnalysisError {
     UngroupedRegions { file: String, regions: Vec<String> },
     #[error("{what} needs non-negative values, found {count} negative value(s)")]
     NegativeValues { what: &'static str, count: usize },
+    #[error("{what} needs normalised values in [0, 1]; {detail}")]
+    OutsideUnitInterval { what: &'static str, detail: String },
     #[error("{what} needs finite values, found {count} NaN or infinite value(s)")]
     NonFinite { what: &'static str, count: usize },
     #[error("{what} needs at least {needed} observations, found {found}")]
@@ -108,6 +110,7 @@ impl AnalysisError {
             AnalysisError::AsymmetricAdjacency { .. } => "analysis.adjacency_asymmetric",
             AnalysisError::UngroupedRegions { .. } => "analysis.ungrouped_region",
             AnalysisError::NegativeValues { .. } => "analysis.negative_values",
+            AnalysisError::OutsideUnitInterval { .. } => "analysis.outside_unit_interval",
             AnalysisError::NonFinite { .. } => "analysis.non_finite",
             AnalysisError::TooFew { .. } => "analysis.too_few",
             AnalysisError::Constant { .. } => "analysis.constant",

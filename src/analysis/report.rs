@@ -21,11 +21,14 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::diagnosis::{CouplingForm, CouplingRow, Obstacle, coupling};
+use super::diagnosis::{
+    CouplingForm, CouplingRow, Obstacle, check_coupling_normalisation, coupling,
+};
 use super::dynamics::{KERNEL_POINTS, beta_convergence, kernel_density, markov};
 use super::inequality::{cv, dagum, theil};
 use super::spatial::{SpatialWeights, local_moran, moran};
 use super::{Adjacency, AnalysisError, GroupMap, MEASURES, ScoreTable, china};
+use crate::method::Normalise;
 use crate::types::Lang;
 
 /// Choices of the report that are not in the data.
@@ -36,6 +39,9 @@ pub struct ReportOptions {
     /// Seed of the permutation generator (same seed and data → same p-values).
     pub seed: u64,
     pub coupling: CouplingForm,
+    /// The normalisation behind the scores, when known (`None` for a score file): coupling
+    /// coordination is skipped with a notice under one outside [0, 1].
+    pub normalise: Option<Normalise>,
 }
 
 impl Default for ReportOptions {
@@ -44,6 +50,7 @@ impl Default for ReportOptions {
             permutations: 999,
             seed: 20_240_101,
             coupling: CouplingForm::Standard,
+            normalise: None,
         }
     }
 }
@@ -151,7 +158,8 @@ pub struct AnalysisResults {
     /// `None` when no contiguity is available.
     pub moran: Option<Vec<MoranRow>>,
     pub lisa: Option<Vec<LisaRow>>,
-    pub coupling: Vec<CouplingRow>,
+    /// `None` when skipped (dimension scores outside 0–100, see `diagnosis::unit_interval`).
+    pub coupling: Option<Vec<CouplingRow>>,
     /// Human-readable notes on fallbacks and skipped statistics (English).
     pub notices: Vec<String>,
 }
@@ -231,7 +239,7 @@ pub fn analyse(
         markov: Vec::new(),
         moran: adjacency.map(|_| Vec::new()),
         lisa: adjacency.map(|_| Vec::new()),
-        coupling: Vec::new(),
+        coupling: None,
         notices: Vec::new(),
     };
     let mut skip = |what: &str, year: Option<i32>, measure: &str, err: AnalysisError| {
@@ -418,7 +426,17 @@ pub fn analyse(
             );
         }
     }
-    out.coupling = coupling(scores, options.coupling)?;
+    let coupled = options
+        .normalise
+        .map_or(Ok(()), check_coupling_normalisation)
+        .and_then(|()| coupling(scores, options.coupling));
+    match coupled {
+        Ok(rows) => out.coupling = Some(rows),
+        Err(e @ AnalysisError::OutsideUnitInterval { .. }) => {
+            notices.push(format!("coupling coordination: skipped ({e})"));
+        }
+        Err(e) => return Err(e),
+    }
     out.notices = notices;
     Ok(out)
 }
@@ -458,7 +476,7 @@ pub fn scores_from_csv(bytes: &[u8], source: &str) -> Result<DataFrame, Analysis
 
 /// Run [`analyse`] and write its CSV files into `out_dir` (created if missing): dagum.csv,
 /// dagum_groups.csv, theil.csv, sigma.csv, beta.csv, kernel.csv, markov.csv, moran.csv and
-/// lisa.csv (when a contiguity is available) and coupling.csv. Floats are written in shortest
+/// lisa.csv (when a contiguity is available) and coupling.csv (unless skipped). Floats are written in shortest
 /// round-trip form; an undefined value is an empty field. dagum_groups.csv lists every G_jj
 /// (`group_a = group_b`) in ascending order of the group means, then every G_jh with `group_a`
 /// the lower-mean group. coupling.csv adds `class_zh` and `class_level` (1–10) after `class`
@@ -478,23 +496,25 @@ pub fn write_all(
             w.frame(&format!("{name}.csv"), &frame)?;
         }
     }
-    w.file(
-        "coupling.csv",
-        "region,year,c,t,d,class,class_zh,class_level",
-        r.coupling.iter().map(|c| {
-            format!(
-                "{},{},{},{},{},{},{},{}",
-                csv_text(&c.region),
-                c.year,
-                num(c.c),
-                num(c.t),
-                num(c.d),
-                c.class.label(Lang::En),
-                c.class.label(Lang::Zh),
-                c.class.level()
-            )
-        }),
-    )?;
+    if let Some(coupling) = &r.coupling {
+        w.file(
+            "coupling.csv",
+            "region,year,c,t,d,class,class_zh,class_level",
+            coupling.iter().map(|c| {
+                format!(
+                    "{},{},{},{},{},{},{},{}",
+                    csv_text(&c.region),
+                    c.year,
+                    num(c.c),
+                    num(c.t),
+                    num(c.d),
+                    c.class.label(Lang::En),
+                    c.class.label(Lang::Zh),
+                    c.class.level()
+                )
+            }),
+        )?;
+    }
     Ok(Report {
         files: w.files,
         notices: r.notices,

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 
 use super::{MethodArgs, RegionArg};
-use crate::analysis::diagnosis::{CouplingForm, obstacle};
+use crate::analysis::diagnosis::{CouplingForm, obstacle_or_skip};
 use crate::analysis::report::{ReportOptions, scores_from_csv, write_all, write_obstacle};
 use crate::analysis::{Adjacency, GroupMap};
 use crate::service;
@@ -19,7 +19,9 @@ const AFTER_HELP: &str = "\
 Outputs (in --out-dir): dagum.csv, dagum_groups.csv, theil.csv, sigma.csv, beta.csv, kernel.csv,
 markov.csv, moran.csv, lisa.csv, coupling.csv; with --data/--framework also obstacle.csv,
 obstacle_top.csv and obstacle_dimensions.csv (obstacle degrees need the normalised values and
-weights, which a score file does not carry).
+weights, which a score file does not carry). Obstacle degree and coupling coordination need
+normalised values in [0, 1]: under --normalise zscore (or dimension scores outside 0-100) they
+are skipped with a note and their files are not written; everything else still runs.
 
 Groups (Dagum, Theil, beta by group):
   --groups FILE        region,group CSV; every region of the scores must be listed.
@@ -92,10 +94,11 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         )?),
         None => None,
     };
-    let options = ReportOptions {
+    let mut options = ReportOptions {
         permutations: args.permutations,
         seed: args.seed,
         coupling: args.coupling,
+        normalise: None,
     };
     let mut files = Vec::new();
     let scores = if let Some(path) = &args.scores {
@@ -115,10 +118,20 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         for notice in &result.notices {
             eprintln!("nqp: note: {}", notice.message);
         }
-        files.extend(write_obstacle(
-            &obstacle(&result.normalised, &result.weights)?,
-            &args.out_dir,
-        )?);
+        options.normalise = Some(result.method.normalise);
+        let mut notices = Vec::new();
+        let obstacles = obstacle_or_skip(
+            &result.normalised,
+            &result.weights,
+            result.method.normalise,
+            &mut notices,
+        )?;
+        for notice in &notices {
+            eprintln!("nqp: note: {notice}");
+        }
+        if let Some(o) = &obstacles {
+            files.extend(write_obstacle(o, &args.out_dir)?);
+        }
         result.scores
     };
     let report = write_all(

@@ -13,7 +13,9 @@ use polars::prelude::*;
 
 use super::dashboard::{Dataset, ResultTables};
 use super::download::neutralise_frame;
-use crate::analysis::diagnosis::{CouplingRow, DimensionObstacle, Obstacle, ObstacleRow, obstacle};
+use crate::analysis::diagnosis::{
+    CouplingRow, DimensionObstacle, Obstacle, ObstacleRow, obstacle_or_skip,
+};
 use crate::analysis::report::{AnalysisResults, ReportOptions, analyse};
 use crate::analysis::spatial::SpatialWeights;
 use crate::analysis::{Adjacency, AnalysisError, GroupMap, MEASURES, china};
@@ -23,8 +25,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone)]
 pub struct AnalysisView {
     pub results: AnalysisResults,
-    /// Obstacle degrees of every region-year (from the normalised values and weights).
-    pub obstacles: Obstacle,
+    /// Obstacle degrees of every region-year (from the normalised values and weights); `None`
+    /// when skipped because the normalisation is outside [0, 1] (a notice says so).
+    pub obstacles: Option<Obstacle>,
     /// The contiguity Moran's I and LISA used (`None`: spatial analyses skipped).
     pub adjacency: Option<Adjacency>,
 }
@@ -50,19 +53,24 @@ pub fn dataset_groups(ds: &Dataset, tables: &ResultTables) -> Option<GroupMap> {
 /// permutations, fixed seed, standard coupling form).
 pub fn analysis_view(ds: &Dataset, tables: &ResultTables) -> Result<AnalysisView> {
     let groups = dataset_groups(ds, tables);
-    let results = analyse(
-        &tables.result.scores,
-        groups.as_ref(),
-        None,
-        &ReportOptions::default(),
-    )
-    .map_err(internal)?;
+    let normalise = tables.result.method.normalise;
+    let options = ReportOptions {
+        normalise: Some(normalise),
+        ..ReportOptions::default()
+    };
+    let mut results =
+        analyse(&tables.result.scores, groups.as_ref(), None, &options).map_err(internal)?;
     let adjacency = match results.contiguity {
         "cn-provinces" => Some(china::province_adjacency().map_err(internal)?),
         _ => None,
     };
-    let obstacles =
-        obstacle(&tables.result.normalised, &tables.result.weights).map_err(internal)?;
+    let obstacles = obstacle_or_skip(
+        &tables.result.normalised,
+        &tables.result.weights,
+        normalise,
+        &mut results.notices,
+    )
+    .map_err(internal)?;
     Ok(AnalysisView {
         results,
         obstacles,
@@ -139,22 +147,24 @@ pub struct RegionDiagnosis {
     /// Obstacle degree summed per dimension.
     pub dimensions: Vec<DimensionObstacle>,
     pub coupling: Option<CouplingRow>,
+    /// True when obstacle degree or coupling coordination was skipped because the method's
+    /// normalisation gives values outside [0, 1] (see `analysis::diagnosis::unit_interval`).
+    pub skipped: bool,
 }
 
 pub fn region_diagnosis(view: &AnalysisView, region: &str, year: i32) -> RegionDiagnosis {
     let here = |r: &str, y: i32| r == region && y == year;
+    let obstacles = view.obstacles.as_ref();
     RegionDiagnosis {
-        top: view
-            .obstacles
-            .top
+        top: obstacles
             .iter()
+            .flat_map(|o| &o.top)
             .filter(|(_, o)| here(&o.region, o.year))
             .map(|(_, o)| o.clone())
             .collect(),
-        dimensions: view
-            .obstacles
-            .dimensions
+        dimensions: obstacles
             .iter()
+            .flat_map(|o| &o.dimensions)
             .filter(|d| here(&d.region, d.year))
             .cloned()
             .collect(),
@@ -162,8 +172,10 @@ pub fn region_diagnosis(view: &AnalysisView, region: &str, year: i32) -> RegionD
             .results
             .coupling
             .iter()
+            .flatten()
             .find(|c| here(&c.region, c.year))
             .cloned(),
+        skipped: obstacles.is_none() || view.results.coupling.is_none(),
     }
 }
 
@@ -212,16 +224,12 @@ mod tests {
             markov: Vec::new(),
             moran: None,
             lisa: None,
-            coupling: Vec::new(),
+            coupling: None,
             notices: Vec::new(),
         };
         AnalysisView {
             results,
-            obstacles: Obstacle {
-                rows: Vec::new(),
-                top: Vec::new(),
-                dimensions: Vec::new(),
-            },
+            obstacles: None,
             adjacency,
         }
     }

@@ -621,6 +621,7 @@ pub struct AnalysisTexts {
     pub coupling_d: &'static str,
     pub coupling_class: &'static str,
     pub no_diagnosis: &'static str,
+    pub diagnosis_needs_unit: &'static str,
     pub methods_title: &'static str,
 }
 
@@ -691,6 +692,7 @@ static ANALYSIS_ZH: AnalysisTexts = AnalysisTexts {
     coupling_d: "耦合协调度 D",
     coupling_class: "协调等级",
     no_diagnosis: "该年份没有可用的诊断结果。",
+    diagnosis_needs_unit: "障碍度与耦合协调度要求标准化值位于 [0, 1]；所选标准化方法（如 z-score）不满足，因此未计算。",
     methods_title: "分析方法",
 };
 
@@ -752,5 +754,6 @@ static ANALYSIS_EN: AnalysisTexts = AnalysisTexts {
     coupling_d: "Coordination D",
     coupling_class: "Class",
     no_diagnosis: "No diagnosis is available for this year.",
+    diagnosis_needs_unit: "Obstacle degree and coupling coordination need normalised values in [0, 1]; the chosen normalisation (such as z-score) does not give them, so they are not computed.",
     methods_title: "Analysis methods",
 };

@@ -677,3 +677,178 @@ fn cli_analyse_writes_the_contract_files_and_rejects_asymmetric_adjacency() {
         "{stderr}"
     );
 }
+
+/// Obstacle degree and coupling coordination presuppose normalised values in [0, 1]: under a
+/// normalisation outside it they are skipped with a notice — in the service, in `nqp analyse`
+/// and on the pages — and every other analysis still runs.
+mod unit_interval {
+    use axum::http::StatusCode;
+    use nqp::analysis::diagnosis::unit_interval;
+    use nqp::method::{Aggregate, MethodSpec, Normalise};
+    use nqp::service;
+
+    use crate::helpers::{TestApp, fixture, web_dataset};
+
+    #[test]
+    fn service_skips_diagnosis_only_outside_the_unit_interval() {
+        let ds = web_dataset();
+        assert_eq!(
+            Normalise::ALL.map(unit_interval),
+            [true, true, false, true],
+            "only z-scores leave [0, 1]"
+        );
+        for normalise in Normalise::ALL {
+            for aggregate in Aggregate::ALL {
+                let spec = MethodSpec {
+                    normalise,
+                    aggregate,
+                    ..MethodSpec::default()
+                };
+                let what = format!("{} {}", normalise.as_str(), aggregate.as_str());
+                let tables = service::compute_tables(&ds, &spec).unwrap();
+                let view = service::analysis::analysis_view(&ds, &tables)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let notices = &view.results.notices;
+                let noted = |what: &str| {
+                    notices.iter().any(|n| {
+                        n.starts_with(what) && n.contains("needs normalised values in [0, 1]")
+                    })
+                };
+                if unit_interval(normalise) {
+                    let o = view.obstacles.as_ref().expect("obstacles computed");
+                    assert!(!o.rows.is_empty(), "{what}");
+                    assert!(
+                        o.rows
+                            .iter()
+                            .all(|r| (0.0..=100.0).contains(&r.obstacle_pct)),
+                        "{what}: obstacle degrees in [0, 100]"
+                    );
+                    let c = view
+                        .results
+                        .coupling
+                        .as_ref()
+                        .unwrap_or_else(|| panic!("{what}: {notices:?}"));
+                    assert!(c.iter().all(|c| (0.0..=1.0).contains(&c.d)), "{what}");
+                    assert!(!noted("obstacle degree") && !noted("coupling"), "{what}");
+                } else {
+                    assert!(view.obstacles.is_none(), "{what}");
+                    assert!(view.results.coupling.is_none(), "{what}");
+                    assert!(noted("obstacle degree: skipped"), "{what}: {notices:?}");
+                    assert!(
+                        noted("coupling coordination: skipped"),
+                        "{what}: {notices:?}"
+                    );
+                    let d = service::analysis::region_diagnosis(&view, "CN-GD", 2021);
+                    assert!(d.skipped && d.top.is_empty() && d.coupling.is_none());
+                }
+                // The other analyses run under every normalisation.
+                assert!(!view.results.kernel.is_empty(), "{what}");
+                assert!(!view.results.markov.is_empty(), "{what}");
+                assert!(!view.results.sigma.is_empty(), "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn cli_analyse_skips_diagnosis_under_zscore_and_exits_0() {
+        for normalise in Normalise::ALL {
+            let dir = tempfile::tempdir().unwrap();
+            let out = dir.path().join("out");
+            let run = super::nqp_analyse(&[
+                "--data",
+                fixture("web/panel.csv").to_str().unwrap(),
+                "--framework",
+                fixture("web/framework.toml").to_str().unwrap(),
+                "--normalise",
+                normalise.as_str(),
+                "--permutations",
+                "0",
+                "--out-dir",
+                out.to_str().unwrap(),
+            ]);
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert!(run.status.success(), "{}: {stderr}", normalise.as_str());
+            assert!(out.join("dagum.csv").exists() && out.join("markov.csv").exists());
+            let diagnosis = ["obstacle.csv", "obstacle_top.csv", "coupling.csv"];
+            if unit_interval(normalise) {
+                for f in diagnosis {
+                    assert!(out.join(f).exists(), "{f}");
+                }
+                let (_, rows) = super::read_rows(&out.join("obstacle.csv"));
+                assert!(
+                    rows.iter().all(|r| r[4].parse::<f64>().unwrap() >= 0.0),
+                    "no negative obstacle degree"
+                );
+                assert!(!stderr.contains("needs normalised values"), "{stderr}");
+            } else {
+                for f in diagnosis {
+                    assert!(!out.join(f).exists(), "{f} not written under zscore");
+                }
+                assert!(
+                    stderr.contains(
+                        "obstacle degree: skipped (obstacle degree needs normalised values in [0, 1]; normalisation 'zscore' gives values outside it)"
+                    ),
+                    "{stderr}"
+                );
+                assert!(
+                    stderr.contains("coupling coordination: skipped"),
+                    "{stderr}"
+                );
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn pages_answer_under_every_normalisation() {
+        let app = TestApp::new();
+        for normalise in Normalise::ALL {
+            let n = normalise.as_str();
+            for page in ["disparities", "dynamics", "spatial"] {
+                for lang in ["zh", "en"] {
+                    let url = format!("/analysis/{page}?lang={lang}&normalise={n}");
+                    let res = app.get(&url).await;
+                    assert_eq!(res.status, StatusCode::OK, "{url}: {}", res.body);
+                }
+            }
+            for url in [
+                format!("/analysis/dynamics.json?table=markov&normalise={n}"),
+                format!("/analysis/disparities.csv?table=dagum&normalise={n}"),
+            ] {
+                let res = app.get(&url).await;
+                assert_eq!(res.status, StatusCode::OK, "{url}: {}", res.body);
+            }
+            let en = app
+                .get(&format!("/analysis/dynamics?lang=en&normalise={n}"))
+                .await;
+            let skipped = en
+                .select_texts("#notices li")
+                .iter()
+                .any(|t| t.contains("coupling coordination: skipped"));
+            assert_eq!(skipped, !unit_interval(normalise), "{n}");
+            for (lang, text) in [
+                ("zh", "障碍度与耦合协调度要求标准化值位于 [0, 1]"),
+                (
+                    "en",
+                    "Obstacle degree and coupling coordination need normalised values in [0, 1]",
+                ),
+            ] {
+                let res = app
+                    .get(&format!(
+                        "/regions/CN-GD?lang={lang}&year=2021&normalise={n}"
+                    ))
+                    .await;
+                assert_eq!(res.status, StatusCode::OK, "{n} {lang}: {}", res.body);
+                assert_eq!(
+                    res.body.contains(text),
+                    !unit_interval(normalise),
+                    "{n} {lang}"
+                );
+                assert_eq!(
+                    res.count("table#obstacles") == 1,
+                    unit_interval(normalise),
+                    "{n}"
+                );
+            }
+        }
+    }
+}

@@ -1029,6 +1029,8 @@ mod analysis_pages {
             assert!(pcts.iter().sum::<f64>() <= 100.0 + 0.03, "{pcts:?}");
             let top = v
                 .obstacles
+                .as_ref()
+                .unwrap()
                 .top
                 .iter()
                 .find(|(rank, o)| *rank == 1 && o.region == "CN-GD" && o.year == 2021)
@@ -1046,6 +1048,7 @@ mod analysis_pages {
                 .results
                 .coupling
                 .iter()
+                .flatten()
                 .find(|c| c.region == "CN-GD" && c.year == 2021)
                 .unwrap();
             assert_eq!(res.select_texts("#coupling-d"), vec![format!("{:.4}", c.d)]);

@@ -376,7 +376,12 @@ fn frame(
             results
                 .notices
                 .iter()
-                .filter(|n| n.contains(&format!(" {measure}:")) || !n.contains("skipped"))
+                // Leave out what was skipped for another measure only.
+                .filter(|n| {
+                    !crate::analysis::MEASURES
+                        .iter()
+                        .any(|m| *m != measure && n.contains(&format!(" {m}: skipped")))
+                })
                 .cloned(),
         );
     }

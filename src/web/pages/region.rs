@@ -84,6 +84,8 @@ pub struct RegionPage {
     /// Obstacle degree per dimension: (dimension label, percent).
     pub dim_obstacles: Vec<(String, String)>,
     pub coupling: Option<CouplingCells>,
+    /// Why obstacles or coupling are absent: the normalisation, or no data for the year.
+    pub no_diagnosis: &'static str,
 }
 
 pub async fn page(
@@ -255,6 +257,11 @@ pub async fn page(
         peers,
         compare_url: ctx.url("/compare", &[("r", &compare_codes)]),
         a: AnalysisTexts::get(lang),
+        no_diagnosis: if diagnosis.skipped {
+            AnalysisTexts::get(lang).diagnosis_needs_unit
+        } else {
+            AnalysisTexts::get(lang).no_diagnosis
+        },
         obstacles: diagnosis
             .top
             .iter()
