@@ -91,4 +91,16 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The request contradicts what is stored (HTTP 409): an id taken, values already present,
+    /// a dataset that changed after the upload was reviewed.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Error::Conflict(_) => true,
+            Error::Store(e) => e.is_conflict(),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -119,6 +119,7 @@ mod tests {
                 .put_version(
                     NewVersion {
                         dataset: &id,
+                        base: crate::store::Base::New,
                         title_zh: "演示",
                         title_en: "Demo",
                         panel: &panel,

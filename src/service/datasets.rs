@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::framework::Framework;
 use crate::ingest::RegionSet;
 use crate::method::MethodSpec;
-use crate::store::{NewVersion, Store, VersionInfo};
+use crate::store::{Base, NewVersion, Store, VersionInfo};
 use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Panel};
 
 /// Id of the bundled dataset in every store.
@@ -39,6 +39,7 @@ pub fn import_bundled_if_empty(store: &Store) -> Result<Option<VersionInfo>> {
     let info = store.put_version(
         NewVersion {
             dataset: &ds.id,
+            base: Base::New,
             title_zh: &ds.title_zh,
             title_en: &ds.title_en,
             panel: &ds.panel,
@@ -140,6 +141,10 @@ pub struct FoundIndicator {
 #[derive(Debug, Clone, Serialize)]
 pub struct UploadPreview {
     pub target: UploadTarget,
+    /// What the preview was built on: `new`, or `{"version": n}` — the latest version of the
+    /// target at staging time. The commit merges onto exactly this version and is refused (409)
+    /// if the dataset has changed since, because the preview would no longer tell the truth.
+    pub base: Base,
     pub files: Vec<FileReport>,
     pub region_set: Option<String>,
     pub regions: usize,
@@ -173,7 +178,7 @@ pub fn stage_upload(
     let existing = match &target {
         UploadTarget::Existing { id } => {
             let version = pick_version(store, id.as_str(), None)?;
-            Some(stored_dataset(store, &version)?)
+            Some((stored_dataset(store, &version)?, version.number))
         }
         UploadTarget::New { id, .. } => {
             if store.dataset(id)?.is_some() {
@@ -184,6 +189,10 @@ pub fn stage_upload(
             None
         }
     };
+    let base = existing
+        .as_ref()
+        .map_or(Base::New, |(_, number)| Base::Version(*number));
+    let existing = existing.map(|(ds, _)| ds);
     let framework = match (&framework_toml, &existing) {
         (Some(text), _) => Some(Framework::from_toml(text, "framework.toml")?),
         (None, Some(ds)) => Some(ds.framework.clone()),
@@ -213,6 +222,7 @@ pub fn stage_upload(
     let indicators = found_indicators(&panel, &data.units, framework.as_ref())?;
     let preview = UploadPreview {
         target,
+        base,
         regions: panel.regions()?.len(),
         years: panel.years()?,
         region_set: data.region_set.as_ref().map(|s| s.id().to_owned()),
@@ -389,8 +399,9 @@ pub fn framework_with_mappings(
     text
 }
 
-/// Commit a staged upload: merge it into the target's latest version (if any), prove the
-/// result computes with the default method, then store it as one new version.
+/// Commit a staged upload: merge it into the version its preview was built on (if any), prove
+/// the result computes with the default method, then store it as one new version. The store
+/// refuses it (`store.changed`, `store.id_taken`) when another commit got there first.
 pub fn commit_upload(
     store: &Store,
     staged: &StagedUpload,
@@ -398,21 +409,22 @@ pub fn commit_upload(
     actor: &str,
 ) -> Result<VersionInfo> {
     let target = &staged.preview.target;
-    let existing = match target {
-        UploadTarget::Existing { id } => {
-            let version = pick_version(store, id.as_str(), None)?;
+    let base = staged.preview.base;
+    let existing = match base {
+        Base::Version(number) => {
+            let version = pick_version(store, target.id().as_str(), Some(number))?;
             Some((
                 stored_dataset(store, &version)?,
-                store.framework_toml(id, version.number)?,
+                store.framework_toml(&version.dataset, number)?,
             ))
         }
-        UploadTarget::New { .. } => None,
+        Base::New => None,
     };
-    let base = staged
+    let base_framework = staged
         .framework_toml
         .as_deref()
         .or(existing.as_ref().map(|(_, toml)| toml.as_str()));
-    let framework_toml = framework_with_mappings(base, target, mappings);
+    let framework_toml = framework_with_mappings(base_framework, target, mappings);
     let framework = Framework::from_toml(&framework_toml, "framework.toml")?;
     let panel = match &existing {
         Some((ds, _)) => merge_panels(&ds.panel, &staged.panel)?,
@@ -450,6 +462,7 @@ pub fn commit_upload(
     Ok(store.put_version(
         NewVersion {
             dataset: target.id(),
+            base,
             title_zh: &title_zh,
             title_en: &title_en,
             panel: &panel,

@@ -27,6 +27,23 @@ pub enum StoreError {
     /// The request contradicts the current state (e.g. uploading into a deleted dataset).
     #[error("{0}")]
     Conflict(String),
+    /// A commit was built on a version that is no longer the dataset's latest: another commit
+    /// (or a purge) came first. Its preview no longer describes what would be stored.
+    #[error(
+        "dataset {dataset} changed meanwhile: the upload was reviewed against version {base}, {}; review the upload again",
+        match latest { Some(n) => format!("the latest is now version {n}"), None => "and the dataset is gone".to_owned() }
+    )]
+    Changed {
+        dataset: String,
+        base: u32,
+        latest: Option<u32>,
+    },
+    /// A commit meant to create a new dataset found the id taken (by a dataset created since
+    /// the upload was reviewed, or a deleted one that still keeps its history).
+    #[error(
+        "a dataset with the id '{dataset}' exists already (created meanwhile); choose another id, or upload again as a new version of it"
+    )]
+    IdTaken { dataset: String },
     /// An argument the store cannot accept (empty token name, empty admin token).
     #[error("{0}")]
     Invalid(String),
@@ -45,9 +62,19 @@ impl StoreError {
             StoreError::Corrupt { .. } => "store.corrupt",
             StoreError::NotFound { .. } => "store.not_found",
             StoreError::Conflict(_) => "store.conflict",
+            StoreError::Changed { .. } => "store.changed",
+            StoreError::IdTaken { .. } => "store.id_taken",
             StoreError::Invalid(_) => "store.invalid",
             StoreError::SchemaTooNew { .. } => "store.schema_too_new",
         }
+    }
+
+    /// The request contradicts the current state (HTTP 409), as opposed to a failure of the store.
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Conflict(_) | StoreError::Changed { .. } | StoreError::IdTaken { .. }
+        )
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> StoreError {

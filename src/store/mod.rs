@@ -12,8 +12,11 @@
 //! ```
 //!
 //! A version is published in this order: encode → write `<random>.tmp` → fsync → (catalog write
-//! lock taken) → assign the next number → rename to `<id>/<n>.parquet` → fsync the directory →
-//! insert version, framework text, upload records and audit row in ONE transaction → commit.
+//! lock taken) → check the commit's [`Base`] is still true (the id still free, or the version it
+//! was built on still the latest) → rename to `<id>/<n>.parquet` → fsync the directory → insert
+//! version, framework text, upload records and audit row in ONE transaction → commit. The base
+//! check makes two commits prepared from the same state race-free: one is stored, the other is
+//! refused (`store.changed`, `store.id_taken`) instead of silently stacking on the first.
 //! A crash at any step leaves either nothing visible or the complete version; the files it
 //! leaves behind are not referenced by any committed row and are swept by the next
 //! [`Store::open`]. Published files are never rewritten: a later upload gets a new number, a
@@ -38,7 +41,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use polars::prelude::*;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::types::{DatasetId, Panel};
@@ -104,10 +107,35 @@ pub struct SourceFile {
     pub sha256: String,
 }
 
+/// What a commit was built on. [`Store::put_version`] checks it inside its write transaction,
+/// so that two commits prepared from the same state cannot both succeed: the second is refused
+/// instead of silently stacking on (or replacing) the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Base {
+    /// A new dataset: the id must still be free (deleted datasets keep theirs until a purge).
+    New,
+    /// A new version of an existing dataset on top of this version number, which must still
+    /// be the dataset's latest.
+    Version(u32),
+}
+
+impl Base {
+    /// The number the version built on this base gets.
+    pub fn next_number(self) -> u32 {
+        match self {
+            Base::New => 1,
+            Base::Version(n) => n + 1,
+        }
+    }
+}
+
 /// Everything [`Store::put_version`] needs to publish a version.
 #[derive(Debug, Clone, Copy)]
 pub struct NewVersion<'a> {
     pub dataset: &'a DatasetId,
+    /// The state the version was prepared from (see [`Base`]).
+    pub base: Base,
     /// Titles of the dataset; a committed version updates them, a no-op does not.
     pub title_zh: &'a str,
     pub title_en: &'a str,
@@ -303,9 +331,11 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Publish a new version (see the module doc for the crash-safe order). If the content
-    /// hash equals the latest version's, nothing is written and that version is returned
-    /// (audited as `noop`). Uploading into a deleted dataset is a `store.conflict`.
+    /// Publish a new version (see the module doc for the crash-safe order). The [`Base`] is
+    /// checked first: a new dataset whose id is taken is `store.id_taken`, a version whose base
+    /// is no longer the latest is `store.changed`, uploading into a deleted dataset is a
+    /// `store.conflict`. If the content hash equals the latest version's, nothing is written
+    /// and that version is returned (audited as `noop`).
     pub fn put_version(&self, new: NewVersion<'_>, actor: &str) -> Result<VersionInfo, StoreError> {
         let parquet = encode_parquet(new.panel)?;
         let temp = fsio::write_temp(&self.datasets_dir(), &parquet)?;
@@ -328,23 +358,19 @@ impl Store {
         let id = new.dataset;
         let hash = content_hash(parquet, new.framework_toml);
         let mut conn = self.conn();
-        // IMMEDIATE takes SQLite's write lock now, so reading the latest number and inserting
-        // the next one cannot interleave with another writer, even in another process.
+        // IMMEDIATE takes SQLite's write lock now, so checking the base and inserting the next
+        // version cannot interleave with another writer, even in another process.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let deleted: Option<Option<String>> = tx
+        let deleted: Option<bool> = tx
             .query_row(
-                "SELECT deleted_at FROM datasets WHERE id = ?1",
+                "SELECT deleted_at IS NOT NULL FROM datasets WHERE id = ?1",
                 [id.as_str()],
                 |r| r.get(0),
             )
             .optional()?;
         let exists = deleted.is_some();
-        if let Some(Some(_)) = deleted {
-            return Err(StoreError::Conflict(format!(
-                "dataset {id} is deleted; undelete it (or purge it) before uploading a new version"
-            )));
-        }
         let latest = latest_version(&tx, id)?;
+        check_base(id, new.base, deleted, latest.as_ref())?;
         if let Some(latest) = latest.as_ref().filter(|v| v.hash == hash) {
             audit::record(
                 &tx,
@@ -356,7 +382,7 @@ impl Store {
             tx.commit()?;
             return Ok(latest.clone());
         }
-        let number = latest.map_or(1, |v| v.number + 1);
+        let number = new.base.next_number();
 
         let datasets_dir = self.datasets_dir();
         let dir = datasets_dir.join(id.as_str());
@@ -600,6 +626,31 @@ fn encode_parquet(panel: &Panel) -> Result<Vec<u8>, StoreError> {
         .with_compression(ParquetCompression::Zstd(None))
         .finish(&mut frame)?;
     Ok(bytes)
+}
+
+/// Refuse a commit whose [`Base`] no longer describes the dataset (`deleted`: `None` when the
+/// catalog has no such dataset, else whether it is deleted).
+fn check_base(
+    id: &DatasetId,
+    base: Base,
+    deleted: Option<bool>,
+    latest: Option<&VersionInfo>,
+) -> Result<(), StoreError> {
+    match (base, deleted) {
+        (Base::New, None) => Ok(()),
+        (Base::New, Some(_)) => Err(StoreError::IdTaken {
+            dataset: id.to_string(),
+        }),
+        (Base::Version(_), Some(true)) => Err(StoreError::Conflict(format!(
+            "dataset {id} is deleted; undelete it (or purge it) before uploading a new version"
+        ))),
+        (Base::Version(n), _) if latest.map(|v| v.number) == Some(n) => Ok(()),
+        (Base::Version(n), _) => Err(StoreError::Changed {
+            dataset: id.to_string(),
+            base: n,
+            latest: latest.map(|v| v.number),
+        }),
+    }
 }
 
 fn version_target(id: &DatasetId, number: u32) -> String {

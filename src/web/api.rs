@@ -187,7 +187,7 @@ impl ApiError {
             }
             // A method the data cannot support (e.g. manual weights the framework lacks).
             Error::Method(_) => ApiError::new(unprocessable, err.code(), err.to_string()),
-            _ if err.code() == "conflict" => {
+            _ if err.is_conflict() => {
                 ApiError::new(StatusCode::CONFLICT, err.code(), err.to_string())
             }
             _ => {
@@ -1003,7 +1003,7 @@ pub async fn upload(
               (status = 400, description = "Malformed JSON.", body = ErrorEnvelope),
               (status = 401, description = "No valid bearer token.", body = ErrorEnvelope),
               (status = 404, description = "No such pending upload for this token.", body = ErrorEnvelope),
-              (status = 409, description = "The dataset changed meanwhile.", body = ErrorEnvelope),
+              (status = 409, description = "Another commit came first: the dataset has a newer version than the one the upload was reviewed against (`store.changed`), or the new id was taken meanwhile (`store.id_taken`); review the upload again.", body = ErrorEnvelope),
               (status = 422, description = "Invalid mappings, or the result does not compute.",
                body = ErrorEnvelope)))]
 pub async fn commit(

@@ -70,12 +70,7 @@ impl PageError {
                     details,
                 }
             }
-            Error::Store(ref e)
-                if matches!(
-                    e.as_ref(),
-                    crate::store::StoreError::Conflict(_) | crate::store::StoreError::Invalid(_)
-                ) =>
-            {
+            Error::Store(ref e) if matches!(e.as_ref(), crate::store::StoreError::Invalid(_)) => {
                 PageError {
                     status: StatusCode::CONFLICT,
                     lang,
@@ -83,7 +78,7 @@ impl PageError {
                     details: Vec::new(),
                 }
             }
-            Error::Conflict(_) => PageError {
+            _ if err.is_conflict() => PageError {
                 status: StatusCode::CONFLICT,
                 lang,
                 message: error_message(err.code(), &err.to_string(), lang),

@@ -931,11 +931,17 @@ fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
 /// A long CSV: 3 regions × 3 years × 3 new indicators, every value distinct so that entropy
 /// weights are defined.
 fn long_csv() -> Vec<u8> {
+    shifted_csv(0.0)
+}
+
+/// [`long_csv`] with every value raised by `shift`: the same shape, different content.
+fn shifted_csv(shift: f64) -> Vec<u8> {
     let mut csv = String::from("region,year,indicator,value\n");
     for (r, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
         for (y, year) in [2020, 2021, 2022].iter().enumerate() {
             for (i, indicator) in ["talent", "robots", "patents"].iter().enumerate() {
-                let value = 10.0 * (i + 1) as f64
+                let value = shift
+                    + 10.0 * (i + 1) as f64
                     + 3.0 * r as f64
                     + 1.5 * y as f64
                     + 0.1 * r as f64 * y as f64;
@@ -1393,4 +1399,126 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
         .await;
     assert_envelope(&malformed, 400, "invalid_body");
     assert_eq!(app.snapshot(), before, "a rejected write changed the store");
+}
+
+/// Stage an upload; its `upload_id`.
+async fn staged_id(app: &WriteApp, parts: &[Part<'_>]) -> String {
+    let staged = app.upload(Some(BEARER), parts).await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+    staged.json()["upload_id"].as_str().unwrap().to_owned()
+}
+
+/// Commit two staged uploads at the same time: exactly one 201 and one 409. Returns the 201,
+/// the 409 and which of the two won.
+async fn commit_race(app: &WriteApp, ids: [String; 2], body: &Value) -> (Got, Got, usize) {
+    let (a, b) = tokio::join!(
+        app.commit(Some(BEARER), &ids[0], body),
+        app.commit(Some(BEARER), &ids[1], body)
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.text(), b.text());
+    if a.status == StatusCode::CREATED {
+        (a, b, 0)
+    } else {
+        (b, a, 1)
+    }
+}
+
+/// Three regions' values of the three indicators of [`long_csv`] for one more year.
+fn year_csv(year: i32) -> Vec<u8> {
+    let mut csv = String::from("region,year,indicator,value\n");
+    for (r, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
+        for (i, indicator) in ["talent", "robots", "patents"].iter().enumerate() {
+            let value = year - 2000 + 7 * i as i32 + r as i32;
+            csv.push_str(&format!("{region},{year},{indicator},{value}\n"));
+        }
+    }
+    csv.into_bytes()
+}
+
+fn existing_dataset<'a>(id: &'a str, file: &'a [u8]) -> Vec<Part<'a>> {
+    vec![
+        Part::Field("target", "existing"),
+        Part::Field("existing_id", id),
+        Part::File("files", "year.csv", file),
+    ]
+}
+
+/// Two commits reviewed against the same state, sent at once: exactly one 201 and one 409 (the
+/// status the OpenAPI document promises), for a new dataset and for a new version; the refused
+/// upload, sent again, is stored on top, so nothing is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_commits_give_one_201_and_one_documented_409() {
+    let app = WriteApp::new(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
+    let doc = openapi();
+
+    // A new dataset, reviewed twice while its id was free.
+    let files = [shifted_csv(0.0), shifted_csv(100.0)];
+    let ids = [
+        staged_id(&app, &new_dataset("api-race", ("a.csv", &files[0]))).await,
+        staged_id(&app, &new_dataset("api-race", ("b.csv", &files[1]))).await,
+    ];
+    let (won, refused, winner) = commit_race(&app, ids, &mappings()).await;
+    let envelope = assert_envelope(&refused, 409, "store.id_taken");
+    check(
+        &doc,
+        post_response_schema(&doc, "/api/v1/uploads/{id}/commit", "409"),
+        &envelope,
+        "409",
+    )
+    .unwrap();
+    assert_eq!(won.json()["number"], 1);
+    let v1 = app.get("/datasets/api-race/1/panel.csv").await.text();
+    let first_row = if winner == 0 {
+        "CN-BJ,2020,talent,10.0"
+    } else {
+        "CN-BJ,2020,talent,110.0"
+    };
+    assert!(v1.contains(first_row), "{v1}");
+
+    // Two new versions reviewed against version 1.
+    let files = [year_csv(2023), year_csv(2024)];
+    let ids = [
+        staged_id(&app, &existing_dataset("api-race", &files[0])).await,
+        staged_id(&app, &existing_dataset("api-race", &files[1])).await,
+    ];
+    let (won, refused, winner) = commit_race(&app, ids, &serde_json::json!({})).await;
+    let envelope = assert_envelope(&refused, 409, "store.changed");
+    let message = envelope["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("changed meanwhile") && message.contains("review the upload again"),
+        "{message}"
+    );
+    assert_eq!(won.json()["number"], 2);
+    assert_eq!(won.json()["rows"], 36);
+
+    // Sent again, the refused upload is reviewed against version 2 and stored as version 3.
+    let again = app
+        .upload(
+            Some(BEARER),
+            &existing_dataset("api-race", &files[1 - winner]),
+        )
+        .await
+        .json();
+    assert_eq!(
+        again["preview"]["base"],
+        serde_json::json!({ "version": 2 })
+    );
+    let v3 = app
+        .commit(
+            Some(BEARER),
+            again["upload_id"].as_str().unwrap(),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(v3.status, StatusCode::CREATED, "{}", v3.text());
+    assert_eq!(v3.json()["rows"], 45);
+    let latest = app.get("/api/v1/rankings?dataset=api-race").await.json();
+    assert_eq!(
+        latest["years"],
+        serde_json::json!([2020, 2021, 2022, 2023, 2024])
+    );
+    let v3_panel = app.get("/datasets/api-race/3/panel.csv").await.text();
+    assert!(v3_panel.contains(first_row), "{v3_panel}");
 }

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use nqp::store::{NewVersion, Store, StoreError};
-use nqp::types::{DatasetId, Panel};
+use nqp::service::InputFile;
+use nqp::service::datasets::{self, IndicatorMapping, StagedUpload, UploadTarget};
+use nqp::store::{Base, NewVersion, Store, StoreError, VersionInfo};
+use nqp::types::{DatasetId, Dimension, Direction, IndicatorId, Panel};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
@@ -40,9 +42,11 @@ fn panel_b() -> Panel {
     panel(&[("CN-GD", 2022, "rd", Some(7.0))])
 }
 
+/// A new dataset's first version.
 fn version<'a>(dataset: &'a DatasetId, panel: &'a Panel) -> NewVersion<'a> {
     NewVersion {
         dataset,
+        base: Base::New,
         title_zh: "测试",
         title_en: "Test",
         panel,
@@ -50,6 +54,19 @@ fn version<'a>(dataset: &'a DatasetId, panel: &'a Panel) -> NewVersion<'a> {
         region_set_id: None,
         source_files: &[],
         note: "",
+    }
+}
+
+/// A version on top of whatever the store holds now (a new dataset if it has none).
+fn next<'a>(store: &Store, dataset: &'a DatasetId, panel: &'a Panel) -> NewVersion<'a> {
+    let base = store
+        .dataset(dataset)
+        .unwrap()
+        .and_then(|d| d.latest_version)
+        .map_or(Base::New, |v| Base::Version(v.number));
+    NewVersion {
+        base,
+        ..version(dataset, panel)
     }
 }
 
@@ -184,7 +201,7 @@ fn put_then_load_round_trips_every_value() {
                 region_set_id: Some("cn-provinces"),
                 source_files: &files,
                 note: "first upload",
-                ..version(&ds, &original)
+                ..next(&store, &ds, &original)
             },
             "alice",
         )
@@ -224,14 +241,14 @@ fn versions_increment_and_identical_content_is_a_noop() {
     let store = Store::open(dir.path()).unwrap();
     let ds = id("d");
     let (a, b) = (panel_a(), panel_b());
-    let v1 = store.put_version(version(&ds, &a), "u").unwrap();
+    let v1 = store.put_version(next(&store, &ds, &a), "u").unwrap();
     let v1_bytes = std::fs::read(dir.path().join("datasets/d/1.parquet")).unwrap();
-    let v2 = store.put_version(version(&ds, &b), "u").unwrap();
+    let v2 = store.put_version(next(&store, &ds, &b), "u").unwrap();
     assert_eq!((v1.number, v2.number), (1, 2));
     assert_ne!(v1.hash, v2.hash);
 
     // Same content as the latest version: the existing version comes back, nothing is added.
-    let again = store.put_version(version(&ds, &b), "u").unwrap();
+    let again = store.put_version(next(&store, &ds, &b), "u").unwrap();
     assert_eq!(again, v2);
     assert_eq!(store.versions(&ds).unwrap().len(), 2);
     assert!(!dir.path().join("datasets/d/3.parquet").exists());
@@ -247,7 +264,7 @@ fn versions_increment_and_identical_content_is_a_noop() {
         .put_version(
             NewVersion {
                 framework_toml: other,
-                ..version(&ds, &b)
+                ..next(&store, &ds, &b)
             },
             "u",
         )
@@ -258,7 +275,7 @@ fn versions_increment_and_identical_content_is_a_noop() {
     assert_ne!(v3.framework_id, v2.framework_id);
 
     // Going back to older content is a new version, and older files were never touched.
-    let v4 = store.put_version(version(&ds, &a), "u").unwrap();
+    let v4 = store.put_version(next(&store, &ds, &a), "u").unwrap();
     assert_eq!(v4.number, 4);
     assert_eq!(v4.hash, v1.hash);
     assert_eq!(v4.framework_id, v1.framework_id);
@@ -290,7 +307,9 @@ fn a_failing_write_leaves_the_store_byte_for_byte_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let ds = id("d");
-    store.put_version(version(&ds, &panel_a()), "u").unwrap();
+    store
+        .put_version(next(&store, &ds, &panel_a()), "u")
+        .unwrap();
 
     // Version 2's path is occupied by a directory: the rename fails for real.
     let obstacle = dir.path().join("datasets/d/2.parquet");
@@ -298,7 +317,7 @@ fn a_failing_write_leaves_the_store_byte_for_byte_unchanged() {
     std::fs::write(obstacle.join("keep"), b"not ours").unwrap();
     let (files, rows) = (file_hashes(dir.path()), catalog_dump(dir.path()));
     let err = store
-        .put_version(version(&ds, &panel_b()), "u")
+        .put_version(next(&store, &ds, &panel_b()), "u")
         .unwrap_err();
     assert_eq!(err.code(), "store.io");
     assert_eq!(file_hashes(dir.path()), files);
@@ -310,7 +329,7 @@ fn a_failing_write_leaves_the_store_byte_for_byte_unchanged() {
     let (files, rows) = (file_hashes(dir.path()), catalog_dump(dir.path()));
     let e = id("e");
     assert_eq!(
-        code(store.put_version(version(&e, &panel_b()), "u")),
+        code(store.put_version(next(&store, &e, &panel_b()), "u")),
         "store.io"
     );
     assert_eq!(file_hashes(dir.path()), files);
@@ -321,7 +340,7 @@ fn a_failing_write_leaves_the_store_byte_for_byte_unchanged() {
     std::fs::remove_dir_all(&obstacle).unwrap();
     assert_eq!(
         store
-            .put_version(version(&ds, &panel_b()), "u")
+            .put_version(next(&store, &ds, &panel_b()), "u")
             .unwrap()
             .number,
         2
@@ -335,7 +354,9 @@ fn orphans_and_temp_files_are_swept_at_open() {
     let ds = id("d");
     drop({
         let store = Store::open(root).unwrap();
-        store.put_version(version(&ds, &panel_a()), "u").unwrap();
+        store
+            .put_version(next(&store, &ds, &panel_a()), "u")
+            .unwrap();
         store
     });
     // While another Store holds the data dir, nothing is swept: its temp files may be in flight.
@@ -376,7 +397,9 @@ fn corrupt_or_missing_parquet_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let ds = id("d");
-    store.put_version(version(&ds, &panel_a()), "u").unwrap();
+    store
+        .put_version(next(&store, &ds, &panel_a()), "u")
+        .unwrap();
     let path = dir.path().join("datasets/d/1.parquet");
     let mut bytes = std::fs::read(&path).unwrap();
     let middle = bytes.len() / 2;
@@ -390,37 +413,102 @@ fn corrupt_or_missing_parquet_is_detected() {
     assert_eq!(code(store.load_panel(&ds, 1)), "store.io");
 }
 
-fn concurrent_puts(stores: [Arc<Store>; 2]) {
-    let ds = id("race");
-    let panels = [panel_a(), panel_b()];
+/// Run both jobs at the same moment (released together by a barrier) on two threads.
+fn at_once<T: Send + 'static>(jobs: [Box<dyn FnOnce() -> T + Send>; 2]) -> Vec<T> {
     let barrier = Arc::new(Barrier::new(2));
-    let handles: Vec<_> = stores
+    let handles: Vec<_> = jobs
         .into_iter()
-        .zip(panels.clone())
-        .map(|(store, panel)| {
-            let (ds, barrier) = (ds.clone(), barrier.clone());
+        .map(|job| {
+            let barrier = barrier.clone();
             thread::spawn(move || {
                 barrier.wait();
-                let info = store.put_version(version(&ds, &panel), "t").unwrap();
-                (info.number, store)
+                job()
             })
         })
         .collect();
-    let results: Vec<(u32, Arc<Store>)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-    let mut numbers: Vec<u32> = results.iter().map(|r| r.0).collect();
-    numbers.sort();
-    assert_eq!(numbers, [1, 2]);
-    let store = &results[0].1;
-    for ((number, _), panel) in results.iter().zip(&panels) {
-        assert_eq!(
-            rows_of(&store.load_panel(&ds, *number).unwrap()),
-            rows_of(panel)
-        );
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+/// Of two results, the index of the one success and the other's error; panics unless exactly
+/// one succeeded.
+fn one_winner<T, E: std::fmt::Debug>(results: Vec<Result<T, E>>) -> (T, usize, E) {
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{:?}",
+        results.iter().map(|r| r.as_ref().err()).collect::<Vec<_>>()
+    );
+    let winner = results.iter().position(Result::is_ok).unwrap();
+    let mut results = results.into_iter();
+    let (first, second) = (results.next().unwrap(), results.next().unwrap());
+    match (first, second) {
+        (Ok(t), Err(e)) | (Err(e), Ok(t)) => (t, winner, e),
+        _ => unreachable!("exactly one succeeded"),
     }
 }
 
+/// Two commits prepared from the same `base` run at once: exactly one is stored, the other is
+/// refused with `refusal` and stores nothing. Returns the winner's version and the winner's index.
+fn race(
+    stores: &[Arc<Store>; 2],
+    ds: &DatasetId,
+    base: Base,
+    panels: &[Panel; 2],
+    refusal: &str,
+) -> (VersionInfo, usize) {
+    let jobs = [0, 1].map(|i| {
+        let (store, ds, panel) = (stores[i].clone(), ds.clone(), panels[i].clone());
+        Box::new(move || {
+            store.put_version(
+                NewVersion {
+                    base,
+                    ..version(&ds, &panel)
+                },
+                "t",
+            )
+        }) as Box<dyn FnOnce() -> Result<VersionInfo, StoreError> + Send>
+    });
+    let (info, winner, refused) = one_winner(at_once(jobs));
+    assert_eq!(refused.code(), refusal, "{refused}");
+    assert_eq!(info.number, base.next_number());
+    assert_eq!(
+        rows_of(&stores[0].load_panel(ds, info.number).unwrap()),
+        rows_of(&panels[winner])
+    );
+    (info, winner)
+}
+
+/// A new dataset created twice at once, then a new version of it committed twice at once: one
+/// commit of each pair is stored, the other refused; nothing stored is lost or overwritten, and
+/// the refused upload, resubmitted on top of the latest version, is stored too.
+fn concurrent_puts(stores: [Arc<Store>; 2]) {
+    let ds = id("race");
+    let firsts = [panel_a(), panel_b()];
+    let (v1, first_winner) = race(&stores, &ds, Base::New, &firsts, "store.id_taken");
+    let seconds = [
+        panel(&[("CN-ZJ", 2020, "x", Some(3.0))]),
+        panel(&[("CN-HB", 2021, "y", Some(4.0))]),
+    ];
+    let (v2, winner) = race(&stores, &ds, Base::Version(1), &seconds, "store.changed");
+    let loser = 1 - winner;
+    let store = &stores[1];
+    assert_eq!(store.versions(&ds).unwrap(), vec![v1, v2]);
+    let retried = store
+        .put_version(next(store, &ds, &seconds[loser]), "t")
+        .unwrap();
+    assert_eq!(retried.number, 3);
+    assert_eq!(
+        rows_of(&store.load_panel(&ds, 1).unwrap()),
+        rows_of(&firsts[first_winner])
+    );
+    assert_eq!(
+        rows_of(&store.load_panel(&ds, 3).unwrap()),
+        rows_of(&seconds[loser])
+    );
+}
+
 #[test]
-fn concurrent_puts_on_one_store_get_numbers_1_and_2() {
+fn concurrent_commits_on_one_store_store_one_and_refuse_the_other() {
     for _ in 0..3 {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path()).unwrap());
@@ -429,7 +517,7 @@ fn concurrent_puts_on_one_store_get_numbers_1_and_2() {
 }
 
 #[test]
-fn concurrent_puts_through_two_connections_get_numbers_1_and_2() {
+fn concurrent_commits_through_two_connections_store_one_and_refuse_the_other() {
     // Two Stores on one data dir behave like two processes: SQLite's lock orders them.
     for _ in 0..3 {
         let dir = tempfile::tempdir().unwrap();
@@ -439,6 +527,149 @@ fn concurrent_puts_through_two_connections_get_numbers_1_and_2() {
     }
 }
 
+/// Three provinces × `years` of three new indicators (`l`, `t`, `o`), every value distinct and
+/// shifted by `shift`, so that two uploads differ and entropy weights are defined.
+fn indicators_csv(years: &[i32], shift: f64) -> InputFile {
+    let mut csv = String::from("region,year,indicator,value\n");
+    for (r, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
+        for year in years {
+            for (i, indicator) in ["l", "t", "o"].iter().enumerate() {
+                let value =
+                    shift + 10.0 * (i + 1) as f64 + 3.0 * r as f64 + 0.5 * (year % 7) as f64;
+                csv.push_str(&format!("{region},{year},{indicator},{value}\n"));
+            }
+        }
+    }
+    InputFile {
+        name: format!("upload-{shift}.csv"),
+        bytes: csv.into_bytes(),
+    }
+}
+
+fn mappings() -> Vec<IndicatorMapping> {
+    [
+        ("l", Dimension::Laborers),
+        ("t", Dimension::Tools),
+        ("o", Dimension::Objects),
+    ]
+    .map(|(name, dimension)| IndicatorMapping {
+        source_name: name.into(),
+        id: IndicatorId::new(name).unwrap(),
+        name_zh: name.into(),
+        name_en: name.into(),
+        dimension,
+        subdimension: None,
+        direction: Direction::Benefit,
+        unit: String::new(),
+        source: "test".into(),
+    })
+    .to_vec()
+}
+
+fn sorted_rows(panel: &Panel) -> Vec<Row> {
+    let mut rows = rows_of(panel);
+    rows.sort();
+    rows
+}
+
+/// Commit both staged uploads at once through the service (mapping the new indicators when
+/// `map`); exactly one is stored.
+fn commit_race(
+    store: &Arc<Store>,
+    staged: &[Arc<StagedUpload>; 2],
+    map: bool,
+) -> (VersionInfo, usize, nqp::Error) {
+    let jobs = [0, 1].map(|i| {
+        let (store, staged) = (store.clone(), staged[i].clone());
+        let mappings = if map { mappings() } else { Vec::new() };
+        Box::new(move || datasets::commit_upload(&store, &staged, &mappings, "t"))
+            as Box<dyn FnOnce() -> nqp::Result<VersionInfo> + Send>
+    });
+    one_winner(at_once(jobs))
+}
+
+#[test]
+fn concurrent_service_commits_store_one_and_refuse_the_other_with_409() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(dir.path()).unwrap());
+    let twin = id("twin");
+
+    // Two uploads reviewed as the new dataset `twin` while the id was free.
+    let new = |shift: f64| {
+        let target = UploadTarget::New {
+            id: twin.clone(),
+            title_zh: "孪生".into(),
+            title_en: "Twin".into(),
+        };
+        let staged = datasets::stage_upload(
+            &store,
+            target,
+            vec![indicators_csv(&[2020, 2021, 2022], shift)],
+            None,
+        )
+        .unwrap();
+        assert_eq!(staged.preview.base, Base::New);
+        Arc::new(staged)
+    };
+    let staged = [new(0.0), new(100.0)];
+    let (v1, winner, refused) = commit_race(&store, &staged, true);
+    assert_eq!(refused.code(), "store.id_taken");
+    assert!(refused.is_conflict(), "{refused}");
+    assert!(
+        refused.to_string().contains("'twin' exists already"),
+        "{refused}"
+    );
+    assert_eq!(v1.number, 1);
+    assert_eq!(store.versions(&twin).unwrap(), vec![v1]);
+    let stored_v1 = store.load_panel(&twin, 1).unwrap();
+    assert_eq!(sorted_rows(&stored_v1), sorted_rows(&staged[winner].panel));
+
+    // Two new versions reviewed against version 1: new years, each a different upload.
+    let existing = |years: &[i32], shift: f64| {
+        let target = UploadTarget::Existing { id: twin.clone() };
+        Arc::new(
+            datasets::stage_upload(&store, target, vec![indicators_csv(years, shift)], None)
+                .unwrap(),
+        )
+    };
+    let staged = [existing(&[2023], 0.25), existing(&[2024], 0.75)];
+    assert_eq!(staged[0].preview.base, Base::Version(1));
+    let (v2, winner, refused) = commit_race(&store, &staged, false);
+    assert_eq!(refused.code(), "store.changed");
+    assert!(refused.is_conflict(), "{refused}");
+    assert!(
+        refused.to_string().contains("changed meanwhile")
+            && refused.to_string().contains("review the upload again"),
+        "{refused}"
+    );
+    assert_eq!(v2.number, 2);
+    let mut want = rows_of(&stored_v1);
+    want.extend(rows_of(&staged[winner].panel));
+    want.sort();
+    assert_eq!(sorted_rows(&store.load_panel(&twin, 2).unwrap()), want);
+
+    // Nothing is lost: the refused upload, reviewed again, now builds on version 2 and keeps
+    // both earlier commits.
+    let loser = 1 - winner;
+    let again = datasets::stage_upload(
+        &store,
+        UploadTarget::Existing { id: twin.clone() },
+        staged[loser].files.clone(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(again.preview.base, Base::Version(2));
+    let v3 = datasets::commit_upload(&store, &again, &[], "t").unwrap();
+    assert_eq!(v3.number, 3);
+    want.extend(rows_of(&staged[loser].panel));
+    want.sort();
+    assert_eq!(sorted_rows(&store.load_panel(&twin, 3).unwrap()), want);
+    assert_eq!(
+        sorted_rows(&store.load_panel(&twin, 1).unwrap()),
+        sorted_rows(&stored_v1)
+    );
+}
+
 #[test]
 fn everything_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -446,7 +677,9 @@ fn everything_survives_a_restart() {
     let (token, info, audit) = {
         let store = Store::open(dir.path()).unwrap();
         assert!(store.is_empty().unwrap());
-        let info = store.put_version(version(&ds, &panel_a()), "u").unwrap();
+        let info = store
+            .put_version(next(&store, &ds, &panel_a()), "u")
+            .unwrap();
         let (_, token) = store.create_token("ci", "u").unwrap();
         (token, info, store.audit_log(10).unwrap())
     };
@@ -461,7 +694,7 @@ fn everything_survives_a_restart() {
     assert_eq!(store.audit_log(10).unwrap(), audit);
     assert_eq!(
         store
-            .put_version(version(&ds, &panel_b()), "u")
+            .put_version(next(&store, &ds, &panel_b()), "u")
             .unwrap()
             .number,
         2
@@ -473,9 +706,15 @@ fn delete_hides_undelete_restores_purge_removes() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let (ds, keep) = (id("d"), id("keep"));
-    store.put_version(version(&ds, &panel_a()), "u").unwrap();
-    store.put_version(version(&ds, &panel_b()), "u").unwrap();
-    store.put_version(version(&keep, &panel_a()), "u").unwrap();
+    store
+        .put_version(next(&store, &ds, &panel_a()), "u")
+        .unwrap();
+    store
+        .put_version(next(&store, &ds, &panel_b()), "u")
+        .unwrap();
+    store
+        .put_version(next(&store, &keep, &panel_a()), "u")
+        .unwrap();
     assert_eq!(code(store.purge_dataset(&ds, "u")), "store.conflict");
 
     store.delete_dataset(&ds, "u").unwrap();
@@ -496,10 +735,15 @@ fn delete_hides_undelete_restores_purge_removes() {
         rows_of(&panel_a())
     );
     assert_eq!(
-        code(store.put_version(version(&ds, &panel_a()), "u")),
+        code(store.put_version(next(&store, &ds, &panel_a()), "u")),
         "store.conflict"
     );
     assert_eq!(code(store.delete_dataset(&ds, "u")), "store.conflict");
+    // A deleted dataset keeps its id: a new dataset cannot take it over.
+    assert_eq!(
+        code(store.put_version(version(&ds, &panel_b()), "u")),
+        "store.id_taken"
+    );
 
     store.undelete_dataset(&ds, "u").unwrap();
     assert_eq!(store.datasets(false).unwrap().len(), 2);
@@ -525,7 +769,7 @@ fn delete_hides_undelete_restores_purge_removes() {
     // The id can be used again, starting from version 1.
     assert_eq!(
         store
-            .put_version(version(&ds, &panel_b()), "u")
+            .put_version(next(&store, &ds, &panel_b()), "u")
             .unwrap()
             .number,
         1
@@ -664,10 +908,14 @@ fn the_audit_log_records_every_change_with_actor_and_action() {
     let ds = id("d");
     store.ensure_admin_token(None).unwrap();
     let (bob, _) = store.create_token("bob", "admin").unwrap();
-    store.put_version(version(&ds, &panel_a()), "bob").unwrap();
-    store.put_version(version(&ds, &panel_a()), "bob").unwrap();
     store
-        .put_version(version(&ds, &panel_b()), "carol")
+        .put_version(next(&store, &ds, &panel_a()), "bob")
+        .unwrap();
+    store
+        .put_version(next(&store, &ds, &panel_a()), "bob")
+        .unwrap();
+    store
+        .put_version(next(&store, &ds, &panel_b()), "carol")
         .unwrap();
     store.delete_dataset(&ds, "carol").unwrap();
     store.undelete_dataset(&ds, "dave").unwrap();
@@ -729,11 +977,13 @@ fn debris_at_the_next_version_path_is_replaced_not_kept() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let ds = id("d");
-    store.put_version(version(&ds, &panel_a()), "u").unwrap();
+    store
+        .put_version(next(&store, &ds, &panel_a()), "u")
+        .unwrap();
     std::fs::write(dir.path().join("datasets/d/2.parquet"), b"half-written").unwrap();
     assert_eq!(
         store
-            .put_version(version(&ds, &panel_b()), "u")
+            .put_version(next(&store, &ds, &panel_b()), "u")
             .unwrap()
             .number,
         2

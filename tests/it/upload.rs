@@ -495,40 +495,16 @@ async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
 async fn concurrent_uploads_both_commit() {
     let app = StoreApp::new();
     let (cookie, csrf) = app.sign_in().await;
-    let make = |n: u32| {
-        let mut csv = String::from("region,year,indicator,value\n");
-        for (i, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
-            for year in 2020..2023 {
-                for (k, ind) in ["l", "t", "o"].iter().enumerate() {
-                    csv.push_str(&format!(
-                        "{region},{year},{ind},{}\n",
-                        n + (i * 7 + k * 3) as u32 + year as u32 % 5
-                    ));
-                }
-            }
-        }
-        csv
-    };
     let commit = |id: &'static str, n: u32| {
-        let (cookie, csrf, csv) = (cookie.clone(), csrf.clone(), make(n));
+        let (cookie, csrf, csv) = (cookie.clone(), csrf.clone(), lto_csv(2020..2023, n));
         let app = &app;
         async move {
             let res = app
                 .upload_new(&cookie, &csrf, id, &[("p.csv", csv.as_bytes())])
                 .await;
             assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-            let preview = app.get(&location(&res), Some(&cookie)).await;
-            let url = preview.select_attrs("form#commit", "action")[0].clone();
-            let mut form = vec![("csrf".to_owned(), csrf.clone())];
-            for (i, (ind, dim)) in [("l", "laborers"), ("o", "objects"), ("t", "tools")]
-                .iter()
-                .enumerate()
-            {
-                form.push((format!("map.{i}.include"), "on".into()));
-                form.push((format!("map.{i}.id"), (*ind).into()));
-                form.push((format!("map.{i}.dimension"), (*dim).into()));
-                form.push((format!("map.{i}.direction"), "+".into()));
-            }
+            let url = app.commit_url(&cookie, &res).await;
+            let form = lto_mapping(&csrf);
             let pairs: Vec<(&str, &str)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             app.post_form(&url, Some(&cookie), &pairs).await
@@ -554,6 +530,147 @@ async fn concurrent_uploads_both_commit() {
         two.select_attrs("#dataset-select option[selected]", "value"),
         vec!["two"]
     );
+}
+
+/// Three provinces × `years` of the indicators `l`, `t`, `o`, values shifted by `shift`.
+fn lto_csv(years: std::ops::Range<i32>, shift: u32) -> String {
+    let mut csv = String::from("region,year,indicator,value\n");
+    for (i, region) in ["CN-BJ", "CN-SH", "CN-GD"].iter().enumerate() {
+        for year in years.clone() {
+            for (k, ind) in ["l", "t", "o"].iter().enumerate() {
+                let value = shift + (i * 7 + k * 3) as u32 + year as u32 % 5;
+                csv.push_str(&format!("{region},{year},{ind},{value}\n"));
+            }
+        }
+    }
+    csv
+}
+
+/// The form fields that score the new indicators `l`, `t`, `o` (in the preview's name order).
+fn lto_mapping(csrf: &str) -> Vec<(String, String)> {
+    let mut form = vec![("csrf".to_owned(), csrf.to_owned())];
+    for (i, (ind, dim)) in [("l", "laborers"), ("o", "objects"), ("t", "tools")]
+        .iter()
+        .enumerate()
+    {
+        form.push((format!("map.{i}.include"), "on".into()));
+        form.push((format!("map.{i}.id"), (*ind).into()));
+        form.push((format!("map.{i}.dimension"), (*dim).into()));
+        form.push((format!("map.{i}.direction"), "+".into()));
+    }
+    form
+}
+
+impl StoreApp {
+    /// Upload files into the existing dataset `id`; the commit URL of its preview.
+    async fn stage_existing(&self, cookie: &str, csrf: &str, id: &str, csv: &str) -> String {
+        let body = multipart(&[
+            Part::Field("csrf", csrf),
+            Part::Field("target", "existing"),
+            Part::Field("existing_id", id),
+            Part::File("files", "more.csv", csv.as_bytes()),
+        ]);
+        let res = self
+            .post_multipart("/datasets/new?lang=en", Some(cookie), body)
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        self.commit_url(cookie, &res).await
+    }
+
+    /// The commit URL of the preview a successful upload redirected to.
+    async fn commit_url(&self, cookie: &str, uploaded: &Response) -> String {
+        let preview = self.get(&location(uploaded), Some(cookie)).await;
+        preview.select_attrs("form#commit", "action")[0].clone()
+    }
+
+    /// Post both commit forms at the same time: exactly one 303 and one 409. Returns the 409
+    /// page and which of the two won.
+    async fn commit_race(
+        &self,
+        cookie: &str,
+        urls: [String; 2],
+        form: &[(String, String)],
+    ) -> (Response, usize) {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let (a, b) = tokio::join!(
+            self.post_form(&urls[0], Some(cookie), &pairs),
+            self.post_form(&urls[1], Some(cookie), &pairs)
+        );
+        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [303, 409], "{} / {}", a.body, b.body);
+        if a.status == StatusCode::SEE_OTHER {
+            (b, 0)
+        } else {
+            (a, 1)
+        }
+    }
+}
+
+/// Two previews of the same state committed at once through the pages: one is stored, the
+/// other answers 409 telling the user (in Chinese or English) to review the upload again; sent
+/// again it is stored on top, so nothing is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_commits_store_one_and_ask_to_review_the_other() {
+    let app = StoreApp::new();
+    let (cookie, csrf) = app.sign_in().await;
+
+    // A new dataset reviewed twice while its id was free; committed from Chinese pages.
+    let csvs = [lto_csv(2020..2023, 1), lto_csv(2020..2023, 50)];
+    let mut urls = Vec::new();
+    for csv in &csvs {
+        let res = app
+            .upload_new(&cookie, &csrf, "twin", &[("p.csv", csv.as_bytes())])
+            .await;
+        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+        urls.push(
+            app.commit_url(&cookie, &res)
+                .await
+                .replace("lang=en", "lang=zh"),
+        );
+    }
+    let urls: [String; 2] = urls.try_into().unwrap();
+    assert!(urls[0].contains("lang=zh"), "{}", urls[0]);
+    let (refused, winner) = app.commit_race(&cookie, urls, &lto_mapping(&csrf)).await;
+    assert!(
+        refused.body.contains("该数据集编号在此期间已被占用"),
+        "{}",
+        refused.body
+    );
+    let v1 = app.get("/datasets/twin/1/panel.csv", None).await.body;
+    let first_row = format!("CN-BJ,2020,l,{}", [1, 50][winner]);
+    assert!(v1.contains(&first_row), "{v1}");
+
+    // Two new years reviewed against version 1; committed from English pages.
+    let years = [lto_csv(2023..2024, 3), lto_csv(2024..2025, 9)];
+    let urls = [
+        app.stage_existing(&cookie, &csrf, "twin", &years[0]).await,
+        app.stage_existing(&cookie, &csrf, "twin", &years[1]).await,
+    ];
+    let (refused, winner) = app
+        .commit_race(&cookie, urls, &[("csrf".into(), csrf.clone())])
+        .await;
+    assert!(
+        refused.body.contains("changed meanwhile")
+            && refused.body.contains("review the upload again"),
+        "{}",
+        refused.body
+    );
+    let list = app.get("/datasets?lang=en", None).await;
+    assert_eq!(list.count("#dataset-twin table.versions tbody tr"), 2);
+
+    // Reviewed again, the refused upload becomes version 3, on top of both earlier commits.
+    let url = app
+        .stage_existing(&cookie, &csrf, "twin", &years[1 - winner])
+        .await;
+    let res = app.post_form(&url, Some(&cookie), &[("csrf", &csrf)]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let v3 = app.get("/datasets/twin/3/panel.csv", None).await.body;
+    for year in ["2020", "2023", "2024"] {
+        assert!(v3.contains(&format!("CN-GD,{year},o,")), "{year}: {v3}");
+    }
+    assert!(v3.contains(&first_row), "{v3}");
+    assert_eq!(v3.lines().count(), 1 + 3 * 3 * 5);
 }
 
 #[tokio::test(flavor = "multi_thread")]
