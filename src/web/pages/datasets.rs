@@ -14,10 +14,10 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE
 use axum::response::{IntoResponse, Response};
 
 use super::{PageResult, render};
+use crate::service::InputFile;
 use crate::service::datasets::{
     self, FoundIndicator, IndicatorMapping, StagedUpload, UploadTarget,
 };
-use crate::service::{InputFile, frame_to_csv};
 use crate::store::{DatasetInfo, Store, VersionInfo};
 use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Lang};
 use crate::web::auth::{MaybeUser, RequireUser, User, session_clear_cookie, session_set_cookie};
@@ -668,8 +668,9 @@ fn mappings_from_form(
     Ok(mappings)
 }
 
-/// `/datasets/{id}/{v}/panel.csv` and `/datasets/{id}/{v}/framework.toml`: a version's data and
-/// framework exactly as stored (the panel in long form), so it can be re-uploaded or audited.
+/// `/datasets/{id}/{v}/panel.csv` and `/datasets/{id}/{v}/framework.toml`: a version's data (in
+/// long form, formula-injection-safe like every CSV download) and framework, so it can be
+/// re-uploaded or audited.
 pub async fn raw_file(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -677,35 +678,21 @@ pub async fn raw_file(
 ) -> Result<Response, PageError> {
     let lang = ctx.lang;
     let store = store_of(&state, lang)?;
-    let is_panel = match file.as_str() {
-        "panel.csv" => true,
-        "framework.toml" => false,
-        _ => {
-            return Err(PageError::from_error(
-                lang,
-                crate::Error::NotFound {
-                    what: "file",
-                    key: file,
-                },
-            ));
-        }
+    let Some(kind) = datasets::VersionFile::parse(&file) else {
+        return Err(PageError::from_error(
+            lang,
+            crate::Error::NotFound {
+                what: "file",
+                key: file,
+            },
+        ));
     };
     let key = id.clone();
-    let (bytes, content_type) = blocking(lang, move || {
-        let version = datasets::pick_version(&store, &key, Some(number))?;
-        if is_panel {
-            let panel = store.load_panel(&version.dataset, version.number)?;
-            Ok((frame_to_csv(panel.frame())?, "text/csv; charset=utf-8"))
-        } else {
-            Ok((
-                store
-                    .framework_toml(&version.dataset, version.number)?
-                    .into_bytes(),
-                "application/toml; charset=utf-8",
-            ))
-        }
+    let bytes = blocking(lang, move || {
+        datasets::version_file(&store, &key, number, kind)
     })
     .await?;
+    let content_type = kind.content_type();
     let name = format!("{id}-v{number}-{file}");
     Ok((
         [
