@@ -33,6 +33,9 @@ pub enum Error {
     /// The request contradicts what is stored (an id taken, values already present).
     #[error("{0}")]
     Conflict(String),
+    /// A field of a request (upload form, commit body) that cannot be accepted.
+    #[error("{field}: {detail}")]
+    InvalidField { field: String, detail: String },
     #[error("{what} not found: {key}")]
     NotFound { what: &'static str, key: String },
     #[error("{path}: {source}")]
@@ -84,6 +87,7 @@ impl Error {
             Error::DuplicateAcrossFiles { .. } => "data.duplicate_across_files",
             Error::Store(e) => e.code(),
             Error::Conflict(_) => "conflict",
+            Error::InvalidField { .. } => "invalid_field",
             Error::NotFound { .. } => "not_found",
             Error::Io { .. } => "io",
             Error::Internal(_) | Error::Polars(_) => "internal",
@@ -99,6 +103,13 @@ impl Error {
             Error::Conflict(_) => true,
             Error::Store(e) => e.is_conflict(),
             _ => false,
+        }
+    }
+
+    pub fn invalid_field(field: impl Into<String>, detail: impl Into<String>) -> Error {
+        Error::InvalidField {
+            field: field.into(),
+            detail: detail.into(),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! merged data and framework have been proven to compute, so that nothing invalid is stored.
 //! Must not: write files itself (the store does) or know HTTP.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -550,6 +550,185 @@ fn merge_panels(stored: &Panel, upload: &Panel) -> Result<Panel> {
         )));
     }
     Ok(Panel::concat([stored.clone(), upload.clone()])?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The upload requests, parsed once for the upload pages and the JSON API
+
+/// Where an upload goes, from the upload form's fields (the page's form and the API's
+/// multipart body send the same ones): `target` = `new` (with `new_id`, optional `title_zh` /
+/// `title_en`, default the id) or `existing` (with `existing_id`).
+pub fn upload_target(fields: &HashMap<String, String>) -> Result<UploadTarget> {
+    let field = |k: &str| fields.get(k).map(|v| v.trim()).unwrap_or_default();
+    let dataset_id = |key: &str| {
+        DatasetId::new(field(key)).map_err(|e| Error::invalid_field(key, e.to_string()))
+    };
+    match field("target") {
+        "new" => {
+            let id = dataset_id("new_id")?;
+            let title = |key: &str| {
+                Some(field(key))
+                    .filter(|t| !t.is_empty())
+                    .unwrap_or(id.as_str())
+                    .to_owned()
+            };
+            Ok(UploadTarget::New {
+                title_zh: title("title_zh"),
+                title_en: title("title_en"),
+                id,
+            })
+        }
+        "existing" => Ok(UploadTarget::Existing {
+            id: dataset_id("existing_id")?,
+        }),
+        other => Err(Error::invalid_field(
+            "target",
+            format!("'{other}' is neither 'new' nor 'existing'"),
+        )),
+    }
+}
+
+/// How to score one new indicator of an upload, as sent (the preview page's form row, or an
+/// item of the API's commit body); [`mappings_for`] checks it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MappingRequest {
+    /// The indicator's name in the uploaded file (`preview.indicators[].name`).
+    pub source_name: String,
+    /// Its id in the framework (`[a-z0-9_]`, e.g. the preview's `suggested_id`).
+    pub id: String,
+    /// Chinese name; default the source name.
+    pub name_zh: Option<String>,
+    /// English name; default the source name.
+    pub name_en: Option<String>,
+    /// laborers | tools | objects.
+    pub dimension: String,
+    /// Free-text sub-dimension, e.g. `automation`.
+    pub subdimension: Option<String>,
+    /// `+` (higher is better) or `-`.
+    #[schema(example = "+")]
+    pub direction: String,
+    /// Unit label, e.g. `万人`; default none.
+    pub unit: Option<String>,
+    /// Default `upload`.
+    pub source: Option<String>,
+}
+
+impl MappingRequest {
+    /// The rows of the preview page's form: `map.<i>.<field>` for the `i`-th indicator of the
+    /// preview, included when `map.<i>.include` is `on`.
+    pub fn from_form(
+        preview: &UploadPreview,
+        form: &HashMap<String, String>,
+    ) -> Vec<MappingRequest> {
+        preview
+            .indicators
+            .iter()
+            .enumerate()
+            .filter(|(_, found)| found.known_as.is_none())
+            .filter_map(|(i, found)| {
+                let get = |k: &str| {
+                    form.get(&format!("map.{i}.{k}"))
+                        .map(|v| v.trim().to_owned())
+                };
+                (get("include").as_deref() == Some("on")).then(|| MappingRequest {
+                    source_name: found.name.clone(),
+                    id: get("id").unwrap_or_default(),
+                    name_zh: get("name_zh"),
+                    name_en: get("name_en"),
+                    dimension: get("dimension").unwrap_or_default(),
+                    subdimension: get("subdimension"),
+                    direction: get("direction").unwrap_or_default(),
+                    unit: get("unit"),
+                    source: get("source"),
+                })
+            })
+            .collect()
+    }
+}
+
+/// The mappings of a commit, with their defaults; each must name a new indicator of the
+/// upload, once, with a valid id, dimension and direction.
+pub fn mappings_for(
+    preview: &UploadPreview,
+    requested: Vec<MappingRequest>,
+) -> Result<Vec<IndicatorMapping>> {
+    let mut out: Vec<IndicatorMapping> = Vec::with_capacity(requested.len());
+    for m in requested {
+        let invalid = |what: &str, detail: String| {
+            Error::invalid_field(format!("mappings['{}'].{what}", m.source_name), detail)
+        };
+        let found = preview
+            .indicators
+            .iter()
+            .find(|f| f.name == m.source_name)
+            .ok_or_else(|| {
+                invalid(
+                    "source_name",
+                    "the upload has no indicator of this name".into(),
+                )
+            })?;
+        if let Some(known) = &found.known_as {
+            return Err(invalid(
+                "source_name",
+                format!("already the framework's indicator '{known}'; it needs no mapping"),
+            ));
+        }
+        if out.iter().any(|o| o.source_name == m.source_name) {
+            return Err(invalid("source_name", "mapped twice".into()));
+        }
+        let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        out.push(IndicatorMapping {
+            id: IndicatorId::new(m.id.trim()).map_err(|e| invalid("id", e.to_string()))?,
+            dimension: m
+                .dimension
+                .trim()
+                .parse()
+                .map_err(|e: String| invalid("dimension", e))?,
+            direction: m
+                .direction
+                .trim()
+                .parse()
+                .map_err(|e: String| invalid("direction", e))?,
+            name_zh: text(m.name_zh).unwrap_or_else(|| found.name.clone()),
+            name_en: text(m.name_en).unwrap_or_else(|| found.name.clone()),
+            subdimension: text(m.subdimension),
+            unit: text(m.unit).unwrap_or_default(),
+            source: text(m.source).unwrap_or_else(|| "upload".to_owned()),
+            source_name: m.source_name,
+        });
+    }
+    Ok(out)
+}
+
+/// Where validated uploads wait for their commit (the web state keeps them in memory).
+pub trait UploadStaging {
+    /// Remove a staged upload of `actor` for committing it: a second, simultaneous commit of
+    /// the same upload finds nothing, so one upload never becomes two versions.
+    fn take(&self, id: &str, actor: &str) -> Option<std::sync::Arc<StagedUpload>>;
+    /// Put back an upload whose commit failed, so the user can correct it and retry.
+    fn restore(&self, id: &str, actor: &str, upload: std::sync::Arc<StagedUpload>);
+}
+
+/// The commit sequence of the upload page and the API: take the staged upload, map and commit
+/// it, and put it back when anything fails.
+pub fn commit_staged(
+    store: &Store,
+    staging: &impl UploadStaging,
+    id: &str,
+    actor: &str,
+    requests: impl FnOnce(&UploadPreview) -> Vec<MappingRequest>,
+) -> Result<VersionInfo> {
+    let staged = staging.take(id, actor).ok_or_else(|| Error::NotFound {
+        what: "pending upload",
+        key: id.to_owned(),
+    })?;
+    let committed = mappings_for(&staged.preview, requests(&staged.preview))
+        .and_then(|mappings| commit_upload(store, &staged, &mappings, actor));
+    if committed.is_err() {
+        staging.restore(id, actor, staged);
+    }
+    committed
 }
 
 #[cfg(test)]

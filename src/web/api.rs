@@ -1,35 +1,30 @@
 //! JSON API v1 (`/api/v1/…`) and its OpenAPI document (`/api/openapi.json`).
 //!
 //! Owns: the API routes, the thin API view types that have no dashboard twin (dataset, region
-//! and indicator listings), the error envelope [`ApiError`] and the OpenAPI document. Every
-//! endpoint mirrors a page and takes the same query parameters (`lang`, `dataset`, `v`,
-//! `year`, `measure`, `r`, `normalise`, `weights`, `aggregate`); bodies are the dashboard view data of
+//! and indicator listings) and the OpenAPI document. Every endpoint mirrors a page and takes
+//! the same query parameters, parsed by the same [`PageCtx`] (`lang`, `dataset`, `v`, `year`,
+//! `measure`, `r`, `normalise`, `weights`, `aggregate`); bodies are the dashboard view data of
 //! `crate::service::dashboard`, serialised as they are — nothing is recomputed here.
-//! Must not: compute index values, choose an error status anywhere but [`ApiError`], or
-//! validate or store uploads itself (the service and the shared multipart reader do).
+//! Must not: compute index values, choose an error status (handlers return
+//! [`WebError`]; `web::error` maps it once, for pages and API alike), or validate or store
+//! uploads itself (`web::upload` and `service::datasets` do, for the pages too).
 //!
-//! Errors are one envelope: `{"ok": false, "status": 404, "errors": [{"code": "not_found",
-//! "message": "…", "file": null, "line": null, "column": null, "column_name": null}]}`; the
-//! position fields are set for ingest and framework errors. Successful bodies are the view
-//! objects themselves.
+//! Errors are the envelope of [`Problem`]. Successful bodies are the view objects themselves.
 //!
 //! Writes (`POST /api/v1/uploads`, `POST /api/v1/uploads/{id}/commit`) mirror the upload pages
-//! through the same service functions (`stage_upload`, `commit_upload`) and the same multipart
-//! reader; they accept only `Authorization: Bearer <token>` — never the browser's session
-//! cookie, which would need a CSRF check a script cannot make.
+//! through the same functions (`web::upload::stage`, `web::upload::commit`); they accept only
+//! `Authorization: Bearer <token>` — never the browser's session cookie, which would need a
+//! CSRF check a script cannot make.
 
-use std::collections::HashMap;
-use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use chrono::SecondsFormat;
 
-use axum::body::{Body, HttpBody};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Path, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -43,19 +38,19 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use super::auth::{User, current_user};
 use super::ctx::PageCtx;
 use super::download::download_url;
-use super::error::PageError;
-use super::pages::datasets::read_upload;
+use super::error::{ErrorItem, Problem, WebError};
 use super::state::AppState;
+use super::upload::{self, UploadForm};
 use crate::Error;
 use crate::method::{MethodRecord, MethodSpec};
 use crate::service::dashboard::{
-    self, COMPARE_MAX, COMPARE_MIN, Comparison, Dataset, IndicatorPage, Measure, Rankings,
-    RegionProfile, ResultTables, ScoreRow, WeightRow,
+    self, COMPARE_MAX, COMPARE_MIN, Comparison, Dataset, IndicatorPage, Rankings, RegionProfile,
+    ResultTables, ScoreRow, WeightRow,
 };
-use crate::service::datasets::{self as uploads, IndicatorMapping, UploadPreview, UploadTarget};
+use crate::service::datasets::{MappingRequest, UploadPreview};
 use crate::service::download::{CoverageMeta, Metadata, all_requests};
 use crate::store::VersionInfo;
-use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Lang};
+use crate::types::{Dimension, Lang};
 
 /// The API routes and the OpenAPI document, to be merged into the app's router.
 pub fn api_routes() -> Router<AppState> {
@@ -82,214 +77,7 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/{*rest}", any(unknown))
 }
 
-// ---------------------------------------------------------------------------------------------
-// Errors
-
-/// One problem, with its position in the user's file when there is one.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct ErrorItem {
-    /// Stable machine-readable code, e.g. `not_found`, `invalid_parameter`, `ingest.not_numeric`.
-    pub code: String,
-    pub message: String,
-    pub file: Option<String>,
-    /// 1-based line of the decoded file.
-    pub line: Option<u64>,
-    /// 1-based column.
-    pub column: Option<u64>,
-    pub column_name: Option<String>,
-}
-
-impl ErrorItem {
-    fn new(code: &str, message: String) -> ErrorItem {
-        ErrorItem {
-            code: code.to_owned(),
-            message,
-            file: None,
-            line: None,
-            column: None,
-            column_name: None,
-        }
-    }
-}
-
-/// The body of every API error response.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ErrorEnvelope {
-    /// Always `false`.
-    pub ok: bool,
-    /// The HTTP status, repeated.
-    pub status: u16,
-    pub errors: Vec<ErrorItem>,
-}
-
-/// An API failure: the one place where an `nqp::Error` becomes a JSON status and envelope.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub errors: Vec<ErrorItem>,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            errors: vec![ErrorItem::new(code, message.into())],
-        }
-    }
-
-    /// A malformed or unknown query parameter (400, `invalid_parameter`).
-    pub fn invalid_parameter(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
-    }
-
-    pub fn from_error(err: Error) -> ApiError {
-        let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-        match &err {
-            Error::NotFound { .. } => {
-                ApiError::new(StatusCode::NOT_FOUND, err.code(), err.to_string())
-            }
-            Error::Ingest(e) => ApiError {
-                status: unprocessable,
-                errors: e
-                    .errors()
-                    .iter()
-                    .map(|one| {
-                        let mut item = ErrorItem::new(one.code(), one.to_string());
-                        if let Some(pos) = one.position() {
-                            item.file = Some(pos.file.clone());
-                            item.line = pos.line;
-                            item.column = pos.column.map(|c| c as u64);
-                            item.column_name = pos.column_name.clone();
-                        }
-                        item
-                    })
-                    .collect(),
-            },
-            Error::Framework(e) => {
-                let mut item = ErrorItem::new(e.code(), e.to_string());
-                if let Some(pos) = e.position() {
-                    item.file = Some(pos.file.clone());
-                    item.line = pos.line.map(u64::from);
-                    item.column = pos.column.map(u64::from);
-                }
-                ApiError {
-                    status: unprocessable,
-                    errors: vec![item],
-                }
-            }
-            Error::DuplicateAcrossFiles { second_file, .. } => {
-                let mut item = ErrorItem::new(err.code(), err.to_string());
-                item.file = Some(second_file.clone());
-                ApiError {
-                    status: unprocessable,
-                    errors: vec![item],
-                }
-            }
-            // A method the data cannot support (e.g. manual weights the framework lacks).
-            Error::Method(_) => ApiError::new(unprocessable, err.code(), err.to_string()),
-            _ if err.is_conflict() => {
-                ApiError::new(StatusCode::CONFLICT, err.code(), err.to_string())
-            }
-            _ => {
-                tracing::error!(error = %err, "API request failed");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "An internal error occurred; it has been logged.",
-                )
-            }
-        }
-    }
-}
-
-impl From<Error> for ApiError {
-    fn from(err: Error) -> ApiError {
-        ApiError::from_error(err)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let envelope = ErrorEnvelope {
-            ok: false,
-            status: self.status.as_u16(),
-            errors: self.errors,
-        };
-        let mut response = (self.status, Json(envelope)).into_response();
-        if self.status == StatusCode::UNAUTHORIZED {
-            // RFC 9110: a 401 names the scheme the client should use.
-            response.headers_mut().insert(
-                WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"nqp\""),
-            );
-        }
-        response
-    }
-}
-
-type ApiResult<T> = Result<Json<T>, ApiError>;
-
-// ---------------------------------------------------------------------------------------------
-// Request context
-
-/// The shared query parameters, parsed exactly as the pages parse them (see `PageCtx`), with
-/// failures as the JSON envelope.
-pub struct ApiCtx {
-    pub lang: Lang,
-    pub spec: MethodSpec,
-    /// `dataset=` (id) and `v=` (version number): which dataset; default the default one.
-    pub dataset: Option<String>,
-    pub version: Option<u32>,
-    query: Vec<(String, String)>,
-}
-
-impl ApiCtx {
-    fn param(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn year(&self) -> Result<Option<i32>, ApiError> {
-        self.param("year")
-            .map(|raw| {
-                raw.parse::<i32>().map_err(|_| {
-                    ApiError::invalid_parameter(format!("year: '{raw}' is not a whole number"))
-                })
-            })
-            .transpose()
-    }
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for ApiCtx {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ctx = PageCtx::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::invalid_parameter(e.message))?;
-        Ok(ApiCtx {
-            lang: ctx.lang,
-            spec: ctx.spec,
-            dataset: ctx.dataset,
-            version: ctx.version,
-            query: ctx.query,
-        })
-    }
-}
-
-/// The dataset a request names and its cached result for the request's method, exactly as
-/// the pages resolve them.
-async fn load(
-    state: &AppState,
-    ctx: &ApiCtx,
-) -> Result<(Arc<Dataset>, Arc<ResultTables>), ApiError> {
-    let dataset = state.resolve(ctx.dataset.as_deref(), ctx.version).await?;
-    let tables = state.tables_for(Arc::clone(&dataset), &ctx.spec).await?;
-    Ok((dataset, tables))
-}
+type ApiResult<T> = Result<Json<T>, WebError>;
 
 // ---------------------------------------------------------------------------------------------
 // API view types without a dashboard twin
@@ -434,8 +222,8 @@ const NOT_FOUND: &str = "Unknown region, indicator or year.";
 /// The datasets served (every stored dataset when there is a store), with their versions and
 /// the download links of the latest version.
 #[utoipa::path(get, path = "/api/v1/datasets", tag = "api",
-    responses((status = 200, body = Vec<DatasetInfo>), (status = 400, body = ErrorEnvelope)))]
-pub async fn datasets(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Vec<DatasetInfo>> {
+    responses((status = 200, body = Vec<DatasetInfo>), (status = 400, body = Problem)))]
+pub async fn datasets(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Vec<DatasetInfo>> {
     let lang = ctx.lang;
     let info = |id: &str, titles: (&str, &str), versions: Vec<VersionRef>| -> Option<DatasetInfo> {
         let latest = versions.last()?.clone();
@@ -498,9 +286,9 @@ pub async fn datasets(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<V
 
 /// Every region with a score.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "api",
-    responses((status = 200, body = Vec<RegionInfo>), (status = 400, body = ErrorEnvelope)))]
-pub async fn regions(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Vec<RegionInfo>> {
-    let (ds, tables) = load(&state, &ctx).await?;
+    responses((status = 200, body = Vec<RegionInfo>), (status = 400, body = Problem)))]
+pub async fn regions(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Vec<RegionInfo>> {
+    let (ds, tables) = super::pages::load(&state, &ctx).await?;
     let rows = tables
         .regions()
         .into_iter()
@@ -519,15 +307,15 @@ pub async fn regions(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Ve
 #[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "api",
     params(("code" = String, Path, description = "Region code, e.g. CN-GD."),
            ("year" = Option<i32>, Query, description = "Year; default the latest.")),
-    responses((status = 200, body = RegionProfile), (status = 400, body = ErrorEnvelope),
-              (status = 404, description = NOT_FOUND, body = ErrorEnvelope)))]
+    responses((status = 200, body = RegionProfile), (status = 400, body = Problem),
+              (status = 404, description = NOT_FOUND, body = Problem)))]
 pub async fn region(
     State(state): State<AppState>,
     Path(code): Path<String>,
-    ctx: ApiCtx,
+    ctx: PageCtx,
 ) -> ApiResult<RegionProfile> {
     let year = ctx.year()?;
-    let (ds, tables) = load(&state, &ctx).await?;
+    let (ds, tables) = super::pages::load(&state, &ctx).await?;
     Ok(Json(dashboard::region_profile(
         &ds, &tables, &code, year, ctx.lang,
     )?))
@@ -535,12 +323,12 @@ pub async fn region(
 
 /// The framework's indicators with their effective weights and coverage.
 #[utoipa::path(get, path = "/api/v1/indicators", tag = "api",
-    responses((status = 200, body = Vec<IndicatorInfo>), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<IndicatorInfo>), (status = 400, body = Problem)))]
 pub async fn indicators(
     State(state): State<AppState>,
-    ctx: ApiCtx,
+    ctx: PageCtx,
 ) -> ApiResult<Vec<IndicatorInfo>> {
-    let (ds, tables) = load(&state, &ctx).await?;
+    let (ds, tables) = super::pages::load(&state, &ctx).await?;
     Ok(Json(indicator_infos(&ds, &tables, ctx.lang)))
 }
 
@@ -548,15 +336,15 @@ pub async fn indicators(
 #[utoipa::path(get, path = "/api/v1/indicators/{id}", tag = "api",
     params(("id" = String, Path, description = "Indicator id."),
            ("year" = Option<i32>, Query, description = "Year; default the latest.")),
-    responses((status = 200, body = IndicatorPage), (status = 400, body = ErrorEnvelope),
-              (status = 404, description = NOT_FOUND, body = ErrorEnvelope)))]
+    responses((status = 200, body = IndicatorPage), (status = 400, body = Problem),
+              (status = 404, description = NOT_FOUND, body = Problem)))]
 pub async fn indicator(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    ctx: ApiCtx,
+    ctx: PageCtx,
 ) -> ApiResult<IndicatorPage> {
     let year = ctx.year()?;
-    let (ds, tables) = load(&state, &ctx).await?;
+    let (ds, tables) = super::pages::load(&state, &ctx).await?;
     Ok(Json(dashboard::indicator_page(
         &ds, &tables, &id, year, ctx.lang,
     )?))
@@ -565,11 +353,11 @@ pub async fn indicator(
 /// Scores of every region-year, or of one year.
 #[utoipa::path(get, path = "/api/v1/scores", tag = "api",
     params(("year" = Option<i32>, Query, description = "Only this year; default every year.")),
-    responses((status = 200, body = ScoresView), (status = 400, body = ErrorEnvelope),
-              (status = 404, description = NOT_FOUND, body = ErrorEnvelope)))]
-pub async fn scores(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<ScoresView> {
+    responses((status = 200, body = ScoresView), (status = 400, body = Problem),
+              (status = 404, description = NOT_FOUND, body = Problem)))]
+pub async fn scores(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<ScoresView> {
     let year = ctx.year()?;
-    let (_, tables) = load(&state, &ctx).await?;
+    let (_, tables) = super::pages::load(&state, &ctx).await?;
     if let Some(y) = year.filter(|y| !tables.years.contains(y)) {
         return Err(Error::NotFound {
             what: "year",
@@ -596,15 +384,12 @@ pub async fn scores(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Sco
     params(("year" = Option<i32>, Query, description = "Year; default the latest."),
            ("measure" = Option<String>, Query,
             description = "score (default), a dimension (laborers | tools | objects) or an indicator id.")),
-    responses((status = 200, body = Rankings), (status = 400, body = ErrorEnvelope),
-              (status = 404, description = NOT_FOUND, body = ErrorEnvelope)))]
-pub async fn rankings(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Rankings> {
+    responses((status = 200, body = Rankings), (status = 400, body = Problem),
+              (status = 404, description = NOT_FOUND, body = Problem)))]
+pub async fn rankings(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Rankings> {
     let year = ctx.year()?;
-    let (ds, tables) = load(&state, &ctx).await?;
-    let raw = ctx.param("measure").unwrap_or("score");
-    let measure = Measure::parse(raw, &ds.framework).ok_or_else(|| {
-        ApiError::invalid_parameter(format!("measure: there is no measure '{raw}'"))
-    })?;
+    let (ds, tables) = super::pages::load(&state, &ctx).await?;
+    let measure = ctx.measure(&ds.framework)?;
     Ok(Json(dashboard::rankings(
         &ds, &tables, year, measure, ctx.lang,
     )?))
@@ -615,30 +400,21 @@ pub async fn rankings(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<R
     params(("r" = String, Query,
             description = "2 to 5 region codes, comma-separated (`r=CN-BJ,CN-SH`) or repeated (`r=CN-BJ&r=CN-SH`)."),
            ("year" = Option<i32>, Query, description = "Year; default the latest.")),
-    responses((status = 200, body = Comparison), (status = 400, body = ErrorEnvelope),
-              (status = 404, description = NOT_FOUND, body = ErrorEnvelope)))]
-pub async fn compare(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Comparison> {
+    responses((status = 200, body = Comparison), (status = 400, body = Problem),
+              (status = 404, description = NOT_FOUND, body = Problem)))]
+pub async fn compare(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Comparison> {
     let year = ctx.year()?;
-    let mut codes: Vec<String> = Vec::new();
-    for code in ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k == "r")
-        .flat_map(|(_, v)| v.split(','))
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-    {
-        if !codes.iter().any(|c| c == code) {
-            codes.push(code.to_owned());
-        }
-    }
+    let codes = ctx.regions();
     if !(COMPARE_MIN..=COMPARE_MAX).contains(&codes.len()) {
-        return Err(ApiError::invalid_parameter(format!(
-            "r: give {COMPARE_MIN} to {COMPARE_MAX} region codes (got {})",
-            codes.len()
-        )));
+        return Err(WebError::invalid_parameter(
+            "r",
+            format!(
+                "give {COMPARE_MIN} to {COMPARE_MAX} region codes (got {})",
+                codes.len()
+            ),
+        ));
     }
-    let (ds, tables) = load(&state, &ctx).await?;
+    let (ds, tables) = super::pages::load(&state, &ctx).await?;
     Ok(Json(dashboard::compare(
         &ds, &tables, &codes, year, ctx.lang,
     )?))
@@ -646,9 +422,9 @@ pub async fn compare(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<Co
 
 /// Effective weights of every indicator (per year for per-year schemes).
 #[utoipa::path(get, path = "/api/v1/weights", tag = "api",
-    responses((status = 200, body = WeightsView), (status = 400, body = ErrorEnvelope)))]
-pub async fn weights(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<WeightsView> {
-    let (_, tables) = load(&state, &ctx).await?;
+    responses((status = 200, body = WeightsView), (status = 400, body = Problem)))]
+pub async fn weights(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<WeightsView> {
+    let (_, tables) = super::pages::load(&state, &ctx).await?;
     Ok(Json(WeightsView {
         method: tables.method.clone(),
         weights: tables.weights.clone(),
@@ -657,9 +433,12 @@ pub async fn weights(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<We
 
 /// The framework, the full method record, coverage and the method's notices.
 #[utoipa::path(get, path = "/api/v1/methodology", tag = "api",
-    responses((status = 200, body = MethodologyView), (status = 400, body = ErrorEnvelope)))]
-pub async fn methodology(State(state): State<AppState>, ctx: ApiCtx) -> ApiResult<MethodologyView> {
-    let (ds, tables) = load(&state, &ctx).await?;
+    responses((status = 200, body = MethodologyView), (status = 400, body = Problem)))]
+pub async fn methodology(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+) -> ApiResult<MethodologyView> {
+    let (ds, tables) = super::pages::load(&state, &ctx).await?;
     let index = &ds.framework.index;
     let lang = ctx.lang;
     Ok(Json(MethodologyView {
@@ -704,122 +483,16 @@ pub async fn methodology(State(state): State<AppState>, ctx: ApiCtx) -> ApiResul
 pub struct BearerUser(pub User);
 
 impl FromRequestParts<AppState> for BearerUser {
-    type Rejection = ApiError;
+    type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
         if state.store().is_none() {
-            return Err(no_store());
+            return Err(WebError::NoStore);
         }
         match current_user(state, parts).await? {
             Some(user) if user.session.is_none() => Ok(BearerUser(user)),
-            _ => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "API writes need the header `Authorization: Bearer <token>` with a valid access \
-                 token (a browser session is not accepted here).",
-            )),
+            _ => Err(WebError::BearerNeeded),
         }
-    }
-}
-
-fn no_store() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no_store",
-        "This server runs without a data store (read-only): there is nothing to upload to.",
-    )
-}
-
-/// A page-flow error (from the shared multipart reader) as the API envelope.
-fn from_page_error(err: PageError) -> ApiError {
-    let code = match err.status {
-        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid_field",
-        _ => "bad_request",
-    };
-    ApiError::new(err.status, code, err.message)
-}
-
-fn too_large(limit: usize) -> ApiError {
-    from_page_error(PageError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        lang: Lang::En,
-        message: format!(
-            "The upload is larger than the {} MB limit (--upload-limit-mb).",
-            limit / (1024 * 1024)
-        ),
-        details: Vec::new(),
-    })
-}
-
-fn invalid_field(message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
-}
-
-/// Run store work on a blocking thread (polars and SQLite must not block the runtime).
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> crate::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    Ok(super::blocking(f).await?)
-}
-
-/// The whole request body, refused with 413 as soon as it passes `limit` bytes (declared or
-/// streamed), so an oversized upload is never buffered.
-async fn read_limited(parts: &Parts, mut body: Body, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large(limit));
-    }
-    let mut bytes = Vec::new();
-    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                format!("reading the body failed: {e}"),
-            )
-        })?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > limit {
-                return Err(too_large(limit));
-            }
-            bytes.extend_from_slice(&data);
-        }
-    }
-    Ok(bytes)
-}
-
-/// Where the upload goes, from the form fields (`target` is required: a script should say
-/// what it means).
-fn target_from_fields(fields: &HashMap<String, String>) -> Result<UploadTarget, ApiError> {
-    let field = |k: &str| fields.get(k).map(|v| v.trim()).unwrap_or_default();
-    let dataset_id =
-        |key: &str| DatasetId::new(field(key)).map_err(|e| invalid_field(format!("{key}: {e}")));
-    match field("target") {
-        "new" => {
-            let id = dataset_id("new_id")?;
-            let title = |key: &str| {
-                Some(field(key))
-                    .filter(|t| !t.is_empty())
-                    .unwrap_or(id.as_str())
-                    .to_owned()
-            };
-            Ok(UploadTarget::New {
-                title_zh: title("title_zh"),
-                title_en: title("title_en"),
-                id,
-            })
-        }
-        "existing" => Ok(UploadTarget::Existing {
-            id: dataset_id("existing_id")?,
-        }),
-        other => Err(invalid_field(format!(
-            "target: '{other}' is neither 'new' nor 'existing'"
-        ))),
     }
 }
 
@@ -855,31 +528,6 @@ pub struct StagedView {
     /// every indicator with `known_as` (its framework id) or `suggested_id` (a new one).
     #[schema(value_type = Object)]
     pub preview: UploadPreview,
-}
-
-/// How to score one new indicator of the upload (the fields of the preview page's form).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MappingRequest {
-    /// The indicator's name in the uploaded file (`preview.indicators[].name`).
-    pub source_name: String,
-    /// Its id in the framework (`[a-z0-9_]`, e.g. the preview's `suggested_id`).
-    #[schema(value_type = String)]
-    pub id: IndicatorId,
-    /// Chinese name; default the source name.
-    pub name_zh: Option<String>,
-    /// English name; default the source name.
-    pub name_en: Option<String>,
-    pub dimension: Dimension,
-    /// Free-text sub-dimension, e.g. `automation`.
-    pub subdimension: Option<String>,
-    /// `+` (higher is better) or `-`.
-    #[schema(value_type = String, example = "+")]
-    pub direction: Direction,
-    /// Unit label, e.g. `万人`; default none.
-    pub unit: Option<String>,
-    /// Default `upload`.
-    pub source: Option<String>,
 }
 
 /// The body of a commit: the new indicators to score. New indicators without a mapping are
@@ -950,39 +598,19 @@ impl CommittedView {
     security(("bearer" = [])),
     request_body(content = UploadRequest, content_type = "multipart/form-data"),
     responses((status = 201, description = "Validated and staged; commit it next.", body = StagedView),
-              (status = 400, description = "Not a multipart form.", body = ErrorEnvelope),
-              (status = 401, description = "No valid bearer token.", body = ErrorEnvelope),
-              (status = 404, description = "Unknown existing dataset, or no store.", body = ErrorEnvelope),
-              (status = 409, description = "The new dataset id is taken.", body = ErrorEnvelope),
-              (status = 413, description = "Over the upload limit.", body = ErrorEnvelope),
+              (status = 400, description = "Not a multipart form.", body = Problem),
+              (status = 401, description = "No valid bearer token.", body = Problem),
+              (status = 404, description = "Unknown existing dataset, or no store.", body = Problem),
+              (status = 409, description = "The new dataset id is taken.", body = Problem),
+              (status = 413, description = "Over the upload limit.", body = Problem),
               (status = 422, description = "Invalid fields or files; errors name file, line and column.",
-               body = ErrorEnvelope)))]
+               body = Problem)))]
 pub async fn upload(
     State(state): State<AppState>,
     BearerUser(user): BearerUser,
-    ctx: ApiCtx,
-    request: Request<Body>,
-) -> Result<(StatusCode, Json<StagedView>), ApiError> {
-    let store = state.store().ok_or_else(no_store)?;
-    let limit = state.upload_limit();
-    let (parts, body) = request.into_parts();
-    let bytes = read_limited(&parts, body, limit).await?;
-    let multipart = Multipart::from_request(Request::from_parts(parts, Body::from(bytes)), &state)
-        .await
-        .map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
-    let form = read_upload(multipart, ctx.lang, limit)
-        .await
-        .map_err(from_page_error)?;
-    let target = target_from_fields(&form.fields)?;
-    if form.files.is_empty() {
-        return Err(invalid_field(
-            "files: send at least one data file (a `files` part with a file name)".to_owned(),
-        ));
-    }
-    let (files, framework) = (form.files, form.framework);
-    let staged = blocking(move || uploads::stage_upload(&store, target, files, framework)).await?;
-    let preview = staged.preview.clone();
-    let upload_id = state.stage(&user.name, staged)?;
+    form: UploadForm,
+) -> Result<(StatusCode, Json<StagedView>), WebError> {
+    let (upload_id, preview) = upload::stage(&state, &user, form).await?;
     Ok((
         StatusCode::CREATED,
         Json(StagedView {
@@ -1000,111 +628,29 @@ pub async fn upload(
     params(("id" = String, Path, description = "`upload_id` of the staged upload.")),
     request_body(content = CommitRequest, content_type = "application/json"),
     responses((status = 201, description = "Stored as a new version.", body = CommittedView),
-              (status = 400, description = "Malformed JSON.", body = ErrorEnvelope),
-              (status = 401, description = "No valid bearer token.", body = ErrorEnvelope),
-              (status = 404, description = "No such pending upload for this token.", body = ErrorEnvelope),
-              (status = 409, description = "Another commit came first: the dataset has a newer version than the one the upload was reviewed against (`store.changed`), or the new id was taken meanwhile (`store.id_taken`); review the upload again.", body = ErrorEnvelope),
+              (status = 400, description = "Malformed JSON.", body = Problem),
+              (status = 401, description = "No valid bearer token.", body = Problem),
+              (status = 404, description = "No such pending upload for this token.", body = Problem),
+              (status = 409, description = "Another commit came first: the dataset has a newer version than the one the upload was reviewed against (`store.changed`), or the new id was taken meanwhile (`store.id_taken`); review the upload again.", body = Problem),
               (status = 422, description = "Invalid mappings, or the result does not compute.",
-               body = ErrorEnvelope)))]
+               body = Problem)))]
 pub async fn commit(
     State(state): State<AppState>,
     BearerUser(user): BearerUser,
     Path(id): Path<String>,
     body: Result<Json<CommitRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<CommittedView>), ApiError> {
-    let store = state.store().ok_or_else(no_store)?;
-    // Taken out while committing, so a simultaneous second commit finds nothing.
-    let staged = state.take(&id, &user.name).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!(
-                "There is no pending upload '{id}' for this token (committed, expired or the \
-                 server restarted); upload again."
-            ),
-        )
-    })?;
-    let attempt = async {
-        let Json(request) =
-            body.map_err(|e| ApiError::new(e.status(), "invalid_body", e.body_text()))?;
-        let mappings = mappings_for(&staged.preview, request.mappings)?;
-        let actor = user.name.clone();
-        let staged = Arc::clone(&staged);
-        blocking(move || uploads::commit_upload(&store, &staged, &mappings, &actor)).await
-    };
-    let committed = match attempt.await {
-        Ok(committed) => committed,
-        Err(e) => {
-            state.restore(&id, &user.name, staged);
-            return Err(e);
-        }
-    };
-    state.bump_generation();
+) -> Result<(StatusCode, Json<CommittedView>), WebError> {
+    let Json(request) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let committed = upload::commit(&state, &user, id, move |_| request.mappings).await?;
     Ok((StatusCode::CREATED, Json(CommittedView::new(&committed))))
 }
 
-/// The service's mappings, with the form's defaults; each must name a new indicator of the
-/// upload, once.
-fn mappings_for(
-    preview: &UploadPreview,
-    requested: Vec<MappingRequest>,
-) -> Result<Vec<IndicatorMapping>, ApiError> {
-    let mut out: Vec<IndicatorMapping> = Vec::with_capacity(requested.len());
-    for m in requested {
-        let found = preview
-            .indicators
-            .iter()
-            .find(|f| f.name == m.source_name)
-            .ok_or_else(|| {
-                invalid_field(format!(
-                    "mappings: the upload has no indicator named '{}'",
-                    m.source_name
-                ))
-            })?;
-        if let Some(known) = &found.known_as {
-            return Err(invalid_field(format!(
-                "mappings: '{}' is already the framework's indicator '{known}'; it needs no mapping",
-                m.source_name
-            )));
-        }
-        if out.iter().any(|o| o.source_name == m.source_name) {
-            return Err(invalid_field(format!(
-                "mappings: '{}' is mapped twice",
-                m.source_name
-            )));
-        }
-        let or_name = |v: Option<String>| {
-            v.map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| found.name.clone())
-        };
-        out.push(IndicatorMapping {
-            name_zh: or_name(m.name_zh),
-            name_en: or_name(m.name_en),
-            id: m.id,
-            dimension: m.dimension,
-            subdimension: m.subdimension.filter(|s| !s.trim().is_empty()),
-            direction: m.direction,
-            unit: m.unit.unwrap_or_default(),
-            source: m
-                .source
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or_else(|| "upload".to_owned()),
-            source_name: m.source_name,
-        });
+async fn unknown(uri: axum::http::Uri) -> WebError {
+    crate::Error::NotFound {
+        what: "API endpoint (see /api/openapi.json)",
+        key: uri.path().to_owned(),
     }
-    Ok(out)
-}
-
-async fn unknown(uri: axum::http::Uri) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!(
-            "There is no API endpoint {}; see /api/openapi.json.",
-            uri.path()
-        ),
-    )
+    .into()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1123,7 +669,7 @@ async fn unknown(uri: axum::http::Uri) -> ApiError {
         datasets, regions, region, indicators, indicator, scores, rankings, compare, weights,
         methodology, upload, commit, super::download::download
     ),
-    components(schemas(ErrorEnvelope, ErrorItem, Metadata)),
+    components(schemas(Problem, ErrorItem, Metadata)),
     modifiers(&SharedParams, &BearerAuth),
 )]
 pub struct ApiDoc;

@@ -9,11 +9,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 
-use super::ctx::PageCtx;
-use super::error::PageError;
+use super::error::WebError;
 use super::state::AppState;
 use crate::store::constant_time_eq;
-use crate::types::Lang;
 
 pub const SESSION_COOKIE: &str = "nqp_session";
 
@@ -31,25 +29,14 @@ pub struct User {
 impl User {
     /// Form posts must carry the session's CSRF token (bearer-token requests carry no cookie,
     /// so they cannot be forged cross-site and need none).
-    pub fn check_csrf(&self, sent: Option<&str>, lang: Lang) -> Result<(), PageError> {
+    pub fn check_csrf(&self, sent: Option<&str>) -> Result<(), WebError> {
         match &self.csrf {
-            None => Ok(()),
             Some(expected)
-                if sent.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes())) =>
+                if !sent.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes())) =>
             {
-                Ok(())
+                Err(WebError::Csrf)
             }
-            Some(_) => Err(PageError {
-                status: axum::http::StatusCode::FORBIDDEN,
-                lang,
-                message: lang
-                    .pick(
-                        "表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。",
-                        "The form is stale or did not come from this site (CSRF check failed); reload the page and try again.",
-                    )
-                    .to_owned(),
-                details: Vec::new(),
-            }),
+            _ => Ok(()),
         }
     }
 }
@@ -117,14 +104,10 @@ pub async fn current_user(state: &AppState, parts: &Parts) -> Result<Option<User
 pub struct MaybeUser(pub Option<User>);
 
 impl FromRequestParts<AppState> for MaybeUser {
-    type Rejection = PageError;
+    type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let ctx = PageCtx::from_request_parts(parts, state).await?;
-        current_user(state, parts)
-            .await
-            .map(MaybeUser)
-            .map_err(|e| PageError::from_error(ctx.lang, e))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        Ok(MaybeUser(current_user(state, parts).await?))
     }
 }
 
@@ -132,26 +115,13 @@ impl FromRequestParts<AppState> for MaybeUser {
 pub struct RequireUser(pub User);
 
 impl FromRequestParts<AppState> for RequireUser {
-    type Rejection = PageError;
+    type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let ctx = PageCtx::from_request_parts(parts, state).await?;
-        match current_user(state, parts).await {
-            Ok(Some(user)) => Ok(RequireUser(user)),
-            Ok(None) => Err(PageError {
-                status: axum::http::StatusCode::UNAUTHORIZED,
-                lang: ctx.lang,
-                message: ctx
-                    .lang
-                    .pick(
-                        "需要登录才能上传或修改数据。请在“数据集”页面用访问令牌登录。",
-                        "You need to sign in to upload or change data. Sign in with an access token on the Datasets page.",
-                    )
-                    .to_owned(),
-                details: Vec::new(),
-            }),
-            Err(e) => Err(PageError::from_error(ctx.lang, e)),
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, WebError> {
+        current_user(state, parts)
+            .await?
+            .map(RequireUser)
+            .ok_or(WebError::SignInNeeded)
     }
 }
 
@@ -169,12 +139,12 @@ mod tests {
             session: Some("s".into()),
             csrf: Some("secret".into()),
         };
-        assert!(user.check_csrf(Some("secret"), Lang::En).is_ok());
-        assert_eq!(
-            user.check_csrf(None, Lang::En).unwrap_err().status,
-            axum::http::StatusCode::FORBIDDEN
-        );
-        assert!(user.check_csrf(Some("other"), Lang::En).is_err());
+        assert!(user.check_csrf(Some("secret")).is_ok());
+        assert!(matches!(user.check_csrf(None), Err(WebError::Csrf)));
+        assert!(matches!(
+            user.check_csrf(Some("other")),
+            Err(WebError::Csrf)
+        ));
     }
 
     #[test]

@@ -8,9 +8,11 @@ use axum::extract::FromRequestParts;
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
 
-use super::error::PageError;
+use super::error::WebError;
 use super::i18n::{Texts, negotiate};
+use crate::framework::Framework;
 use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
+use crate::service::dashboard::Measure;
 use crate::types::Lang;
 
 /// Query keys shared by every page; they survive navigation.
@@ -38,6 +40,56 @@ impl PageCtx {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
+    }
+
+    /// `year=`: a whole number, or `None` for the page's default year.
+    pub fn year(&self) -> Result<Option<i32>, WebError> {
+        self.param("year")
+            .map(|raw| {
+                raw.parse::<i32>().map_err(|_| {
+                    WebError::invalid_parameter("year", format!("'{raw}' is not a whole number"))
+                })
+            })
+            .transpose()
+    }
+
+    /// `measure=`: `score` (default), a dimension or an indicator id of `framework`.
+    pub fn measure(&self, framework: &Framework) -> Result<Measure, WebError> {
+        let raw = self.param("measure").unwrap_or("score");
+        Measure::parse(raw, framework).ok_or_else(|| {
+            WebError::invalid_parameter("measure", format!("there is no measure '{raw}'"))
+        })
+    }
+
+    /// `measure=` of the analysis pages: `score` (default) or a dimension.
+    pub fn analysis_measure(&self) -> Result<String, WebError> {
+        let raw = self.param("measure").unwrap_or("score");
+        if crate::service::analysis::is_measure(raw) {
+            Ok(raw.to_owned())
+        } else {
+            Err(WebError::invalid_parameter(
+                "measure",
+                format!("there is no analysis measure '{raw}' (score, laborers, tools or objects)"),
+            ))
+        }
+    }
+
+    /// `r=`: region codes, comma-separated or repeated (what a checkbox form sends), each once.
+    pub fn regions(&self) -> Vec<String> {
+        let mut codes: Vec<String> = Vec::new();
+        for code in self
+            .query
+            .iter()
+            .filter(|(k, _)| k == "r")
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            if !codes.iter().any(|c| c == code) {
+                codes.push(code.to_owned());
+            }
+        }
+        codes
     }
 
     /// The shared parameters that differ from their defaults (language is always kept).
@@ -146,7 +198,7 @@ fn with_query(path: &str, pairs: &[(String, String)]) -> String {
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
-    type Rejection = PageError;
+    type Rejection = WebError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query: Vec<(String, String)> =
@@ -164,7 +216,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             .and_then(|v| v.to_str().ok());
         let lang = negotiate(get("lang"), accept);
         let mut spec = MethodSpec::default();
-        let bad = |key: &str, e: String| PageError::bad_request(lang, format!("{key}: {e}"));
+        let bad = |key: &str, e: String| WebError::invalid_parameter(key, e);
         if let Some(v) = get("normalise") {
             spec.normalise = v
                 .parse::<Normalise>()

@@ -17,12 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::ctx::PageCtx;
-use super::error::PageError;
+use super::error::WebError;
 use super::state::AppState;
 use crate::method::MethodSpec;
 use crate::service::dashboard::Dataset;
 use crate::service::download::{Export, FileRequest, SHORT_VERSION};
-use crate::types::{DatasetId, Lang};
+use crate::types::DatasetId;
 
 /// The download routes, to be merged into the app's router.
 pub fn download_routes() -> Router<AppState> {
@@ -117,23 +117,14 @@ pub async fn download(
     State(state): State<AppState>,
     Path((dataset, version, file)): Path<(String, String, String)>,
     ctx: PageCtx,
-) -> Result<Response, PageError> {
-    let lang = ctx.lang;
-    let fail = |e| PageError::from_error(lang, e);
-    let request = FileRequest::parse(&file).ok_or_else(|| {
-        fail(crate::Error::NotFound {
-            what: "download",
-            key: file.clone(),
-        })
+) -> Result<Response, WebError> {
+    let request = FileRequest::parse(&file).ok_or_else(|| crate::Error::NotFound {
+        what: "download",
+        key: file.clone(),
     })?;
-    let ds = resolve_version(&state, &dataset, &version)
-        .await
-        .map_err(fail)?;
+    let ds = resolve_version(&state, &dataset, &version).await?;
     // The cached result of this (version, method): a download computes nothing new.
-    let tables = state
-        .tables_for(Arc::clone(&ds), &ctx.spec)
-        .await
-        .map_err(fail)?;
+    let tables = state.tables_for(Arc::clone(&ds), &ctx.spec).await?;
     let bom = matches!(ctx.param("bom"), Some("1" | "true" | "yes"));
     let metadata_url = download_url(
         ds.id.as_str(),
@@ -145,12 +136,11 @@ pub async fn download(
         let export = Export::new(&ds, &tables.result, chrono::Utc::now());
         Ok((export.file_name(request), export.render(request, bom)?))
     })
-    .await
-    .map_err(fail)?;
+    .await?;
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
-        .map_err(|e| internal(lang, format!("file name {name:?}: {e}")))?;
+        .map_err(|e| internal(format!("file name {name:?}: {e}")))?;
     let link = HeaderValue::from_str(&format!("<{metadata_url}>; rel=\"describedby\""))
-        .map_err(|e| internal(lang, format!("link {metadata_url:?}: {e}")))?;
+        .map_err(|e| internal(format!("link {metadata_url:?}: {e}")))?;
     Ok((
         [
             (
@@ -165,6 +155,6 @@ pub async fn download(
         .into_response())
 }
 
-fn internal(lang: Lang, detail: String) -> PageError {
-    PageError::from_error(lang, crate::Error::Internal(detail))
+fn internal(detail: String) -> WebError {
+    crate::Error::Internal(detail).into()
 }

@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod pages;
 pub mod serve;
 pub mod state;
+pub mod upload;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -41,7 +42,6 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 
 /// Every URL of the dashboard, in one table.
 pub fn build_router(state: AppState) -> Router {
-    let upload_limit = state.upload_limit();
     Router::new()
         .route("/", get(pages::rankings::page))
         .route("/regions/{code}", get(pages::region::page))
@@ -57,10 +57,8 @@ pub fn build_router(state: AppState) -> Router {
             "/datasets/new",
             get(pages::datasets::new_form)
                 .post(pages::datasets::upload)
-                .layer(
-                    // Our own limit (a clear 413 page) instead of axum's 2 MB default.
-                    DefaultBodyLimit::max(upload_limit),
-                ),
+                // `UploadForm` enforces the server's limit itself (a clear 413).
+                .layer(DefaultBodyLimit::disable()),
         )
         .route("/datasets/uploads/{id}", get(pages::datasets::preview))
         .route(
@@ -86,6 +84,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(api::api_routes())
         .merge(download::download_routes())
         .fallback(pages::not_found)
+        .layer(middleware::from_fn(error::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), etag))
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,

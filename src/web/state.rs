@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::method::MethodSpec;
 use crate::service::analysis::AnalysisView;
 use crate::service::dashboard::{Dataset, ResultTables};
-use crate::service::datasets::{self, BUNDLED_ID, StagedUpload};
+use crate::service::datasets::{self, BUNDLED_ID, StagedUpload, UploadStaging};
 use crate::store::Store;
 
 /// How many validated-but-uncommitted uploads are kept (oldest dropped first).
@@ -196,17 +196,16 @@ impl AppState {
             .find(|(i, a, _)| i == id && a == actor)
             .map(|(_, _, u)| Arc::clone(u))
     }
+}
 
-    /// Remove a staged upload for committing it: a second, simultaneous commit of the same
-    /// upload finds nothing, so one upload never becomes two versions.
-    pub fn take(&self, id: &str, actor: &str) -> Option<Arc<StagedUpload>> {
+impl UploadStaging for AppState {
+    fn take(&self, id: &str, actor: &str) -> Option<Arc<StagedUpload>> {
         let mut staged = lock(&self.inner.staged);
         let at = staged.iter().position(|(i, a, _)| i == id && a == actor)?;
         staged.remove(at).map(|(_, _, upload)| upload)
     }
 
-    /// Put back an upload whose commit failed, so the user can correct the mapping and retry.
-    pub fn restore(&self, id: &str, actor: &str, upload: Arc<StagedUpload>) {
+    fn restore(&self, id: &str, actor: &str, upload: Arc<StagedUpload>) {
         lock(&self.inner.staged).push_back((id.to_owned(), actor.to_owned(), upload));
     }
 }

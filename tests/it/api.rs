@@ -12,8 +12,9 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use nqp::method::MethodSpec;
 use nqp::service::dashboard::{self, Dataset, Measure, ResultTables};
 use nqp::types::{Dimension, Lang};
-use nqp::web::api::{ApiError, api_routes};
+use nqp::web::api::api_routes;
 use nqp::web::download::download_routes;
+use nqp::web::error::{Problem, WebError};
 use nqp::web::state::AppState;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -616,17 +617,19 @@ async fn errors_are_json_envelopes() {
     }
 }
 
-fn envelope(err: ApiError) -> (u16, Value) {
-    let status = err.status.as_u16();
-    let body = serde_json::to_value(&err.errors).unwrap();
-    (status, body)
+fn envelope(err: nqp::Error) -> (u16, Value) {
+    let problem = Problem::new(&WebError::App(err), Lang::En);
+    (
+        problem.status,
+        serde_json::to_value(&problem.errors).unwrap(),
+    )
 }
 
 #[test]
 fn ingest_and_framework_errors_carry_their_positions() {
     let bytes = std::fs::read(fixture("bad/not_numeric.csv")).unwrap();
     let err = nqp::ingest::ingest(&bytes, "not_numeric.csv", None).expect_err("bad input");
-    let (status, errors) = envelope(ApiError::from_error(err.into()));
+    let (status, errors) = envelope(err.into());
     assert_eq!(status, 422);
     let first = &errors[0];
     assert_eq!(first["code"], "ingest.not_numeric");
@@ -640,7 +643,7 @@ fn ingest_and_framework_errors_carry_their_positions() {
         "f.toml",
     )
     .expect_err("bad framework");
-    let (status, errors) = envelope(ApiError::from_error(err.into()));
+    let (status, errors) = envelope(err.into());
     assert_eq!(status, 422);
     assert_eq!(errors[0]["file"], "f.toml");
     assert!(
@@ -652,9 +655,7 @@ fn ingest_and_framework_errors_carry_their_positions() {
     );
     assert!(errors[0]["line"].as_u64().is_some(), "{errors}");
 
-    let (status, errors) = envelope(ApiError::from_error(nqp::Error::Internal(
-        "secret path /srv".into(),
-    )));
+    let (status, errors) = envelope(nqp::Error::Internal("secret path /srv".into()));
     assert_eq!(status, 500);
     assert_eq!(errors[0]["code"], "internal");
     assert!(
@@ -1386,7 +1387,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
     assert_envelope(
         &app.commit(Some(BEARER), &upload_id, &bad_direction).await,
         422,
-        "invalid_body",
+        "invalid_field",
     );
     let malformed = app
         .post(
@@ -1397,7 +1398,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
             b"{\"mappings\": [".to_vec(),
         )
         .await;
-    assert_envelope(&malformed, 400, "invalid_body");
+    assert_envelope(&malformed, 400, "bad_request");
     assert_eq!(app.snapshot(), before, "a rejected write changed the store");
 }
 

@@ -203,7 +203,7 @@ async fn unknown_things_get_helpful_pages() {
         ),
         ("/?year=1999&lang=en", StatusCode::NOT_FOUND, "1999"),
         ("/?year=abc&lang=en", StatusCode::BAD_REQUEST, "abc"),
-        ("/?measure=nope&lang=en", StatusCode::NOT_FOUND, "nope"),
+        ("/?measure=nope&lang=en", StatusCode::BAD_REQUEST, "nope"),
         ("/indicators/nope?lang=en", StatusCode::NOT_FOUND, "nope"),
         (
             "/no/such/page?lang=en",
@@ -1130,9 +1130,16 @@ mod analysis_pages {
     #[tokio::test(flavor = "multi_thread")]
     async fn unknown_measure_table_or_page_is_a_404_page() {
         let app = TestApp::new();
+        // A measure that is not one is a bad parameter (400), as in the API.
         for url in [
             "/analysis/disparities?measure=gdp&lang=en",
             "/analysis/spatial?measure=rank&lang=en",
+        ] {
+            let res = app.get(url).await;
+            assert_eq!(res.status, StatusCode::BAD_REQUEST, "{url}");
+            assert!(res.body.contains("<h1"), "{url}: the error page");
+        }
+        for url in [
             "/analysis/dynamics.csv?table=dagum",
             "/analysis/spatial.xlsx?table=moran",
             "/analysis/nowhere?lang=en",

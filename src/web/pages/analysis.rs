@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{fmt_num, group_label, render, year_param};
+use super::{fmt_num, group_label, render};
 use crate::analysis::report::AnalysisResults;
 use crate::service::analysis::{self as service, AnalysisView, PAGE_TABLES};
 use crate::service::dashboard::{Dataset, ResultTables};
@@ -27,7 +27,7 @@ use crate::web::charts::scatter::{self, MoranPoint, MoranSpec, QUADRANT_COLORS};
 use crate::web::charts::stacked::{self, Layer, StackedSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::error::PageError;
+use crate::web::error::WebError;
 use crate::web::i18n::AnalysisTexts;
 use crate::web::state::AppState;
 
@@ -176,29 +176,19 @@ pub async fn page(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ctx: PageCtx,
-) -> Result<Response, PageError> {
+) -> Result<Response, WebError> {
     let (page, format) = match name.rsplit_once('.') {
         Some((p, f)) => (p, Some(f)),
         None => (name.as_str(), None),
     };
     let Some(page) = PAGE_TABLES.iter().map(|(p, _)| *p).find(|p| *p == page) else {
-        return Err(super::not_found(ctx).await);
+        return Err(crate::Error::NotFound {
+            what: "page",
+            key: ctx.path.clone(),
+        }
+        .into());
     };
-    let lang = ctx.lang;
-    let measure = ctx.param("measure").unwrap_or("score").to_owned();
-    if !service::is_measure(&measure) {
-        return Err(PageError::not_found(
-            lang,
-            match lang {
-                Lang::Zh => format!(
-                    "没有名为“{measure}”的分析测度（可选 score、laborers、tools、objects）。"
-                ),
-                Lang::En => format!(
-                    "There is no analysis measure called '{measure}' (score, laborers, tools or objects)."
-                ),
-            },
-        ));
-    }
+    let measure = ctx.analysis_measure()?;
     let (ds, tables, view) = load(&state, &ctx).await?;
     match format {
         None => {
@@ -216,12 +206,9 @@ pub async fn page(
 async fn load(
     state: &AppState,
     ctx: &PageCtx,
-) -> Result<(Arc<Dataset>, Arc<ResultTables>, Arc<AnalysisView>), PageError> {
+) -> Result<(Arc<Dataset>, Arc<ResultTables>, Arc<AnalysisView>), WebError> {
     let (ds, tables) = super::load(state, ctx).await?;
-    let view = state
-        .analysis_for(Arc::clone(&ds), &ctx.spec)
-        .await
-        .map_err(|e| PageError::from_error(ctx.lang, e))?;
+    let view = state.analysis_for(Arc::clone(&ds), &ctx.spec).await?;
     Ok((ds, tables, view))
 }
 
@@ -232,44 +219,29 @@ fn download(
     format: &str,
     view: &AnalysisView,
     measure: &str,
-) -> Result<Response, PageError> {
-    let lang = ctx.lang;
+) -> Result<Response, WebError> {
     let tables = PAGE_TABLES
         .iter()
         .find(|(p, _)| *p == page)
         .map(|(_, t)| *t)
         .unwrap_or_default();
     let table = ctx.param("table").unwrap_or(tables[0]);
-    let missing = || {
-        PageError::not_found(
-            lang,
-            match lang {
-                Lang::Zh => format!("本页没有名为“{table}”的表（可选：{}）。", tables.join("、")),
-                Lang::En => format!(
-                    "This page has no table '{table}' (available: {}).",
-                    tables.join(", ")
-                ),
-            },
-        )
+    let missing = || crate::Error::NotFound {
+        what: "table",
+        key: format!("{table} ({})", tables.join(", ")),
     };
     if !tables.contains(&table) || !matches!(format, "csv" | "json") {
-        return Err(missing());
+        return Err(missing().into());
     }
-    let fail = |e| PageError::from_error(lang, e);
-    let frame = service::table_frame(view, table, Some(measure))
-        .map_err(fail)?
-        .ok_or_else(missing)?;
+    let frame = service::table_frame(view, table, Some(measure))?.ok_or_else(missing)?;
     let file = format!("{table}-{measure}.{format}");
     let (content_type, body) = if format == "csv" {
-        (
-            "text/csv; charset=utf-8",
-            service::table_csv(&frame).map_err(fail)?,
-        )
+        ("text/csv; charset=utf-8", service::table_csv(&frame)?)
     } else {
-        let rows = crate::service::frame_to_json_rows(&frame).map_err(fail)?;
+        let rows = crate::service::frame_to_json_rows(&frame)?;
         (
             "application/json",
-            serde_json::to_vec(&rows).map_err(|e| fail(crate::Error::Internal(e.to_string())))?,
+            serde_json::to_vec(&rows).map_err(|e| crate::Error::Internal(e.to_string()))?,
         )
     };
     Ok((
@@ -401,17 +373,15 @@ fn frame(
 }
 
 /// The selected year (`year=`, else the latest of `years`); a year without results is a 404.
-fn pick_year(ctx: &PageCtx, years: &[i32]) -> Result<Option<i32>, PageError> {
-    match year_param(ctx)? {
+fn pick_year(ctx: &PageCtx, years: &[i32]) -> Result<Option<i32>, WebError> {
+    match ctx.year()? {
         None => Ok(years.last().copied()),
         Some(y) if years.contains(&y) => Ok(Some(y)),
-        Some(y) => Err(PageError::not_found(
-            ctx.lang,
-            match ctx.lang {
-                Lang::Zh => format!("{y} 年没有分析结果。"),
-                Lang::En => format!("There are no analysis results for {y}."),
-            },
-        )),
+        Some(y) => Err(crate::Error::NotFound {
+            what: "year",
+            key: y.to_string(),
+        }
+        .into()),
     }
 }
 
@@ -432,7 +402,7 @@ fn disparities(
     ds: &Dataset,
     view: &AnalysisView,
     measure: &str,
-) -> Result<axum::response::Html<String>, PageError> {
+) -> Result<axum::response::Html<String>, WebError> {
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
     let r = &view.results;
@@ -556,7 +526,7 @@ fn disparities(
             .collect(),
         f,
     };
-    render(&page, lang)
+    render(&page)
 }
 
 fn dynamics(
@@ -565,7 +535,7 @@ fn dynamics(
     tables: &ResultTables,
     view: &AnalysisView,
     measure: &str,
-) -> Result<axum::response::Html<String>, PageError> {
+) -> Result<axum::response::Html<String>, WebError> {
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
     let r = &view.results;
@@ -663,7 +633,7 @@ fn dynamics(
         markov,
         f,
     };
-    render(&page, lang)
+    render(&page)
 }
 
 fn spatial(
@@ -672,7 +642,7 @@ fn spatial(
     tables: &ResultTables,
     view: &AnalysisView,
     measure: &str,
-) -> Result<axum::response::Html<String>, PageError> {
+) -> Result<axum::response::Html<String>, WebError> {
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
     let r = &view.results;
@@ -697,7 +667,7 @@ fn spatial(
             lisa: Vec::new(),
             f,
         };
-        return render(&page, lang);
+        return render(&page);
     };
 
     let points: Vec<MoranPoint> = service::moran_points(view, tables, measure, year)
@@ -782,10 +752,7 @@ fn spatial(
             })
         }
         Err(e) => {
-            return Err(PageError::from_error(
-                lang,
-                crate::Error::Internal(e.to_string()),
-            ));
+            return Err(crate::Error::Internal(e.to_string()).into());
         }
     };
 
@@ -809,7 +776,7 @@ fn spatial(
         lisa,
         f,
     };
-    render(&page, lang)
+    render(&page)
 }
 
 /// Quadrant index in the order of the labels and colours: HH, LH, LL, HL.

@@ -4,14 +4,13 @@
 use askama::Template;
 use axum::extract::State;
 
-use super::{PageResult, fmt_num, render, year_param};
+use super::{PageResult, fmt_num, render};
 use crate::service::dashboard::{self, COMPARE_MAX, COMPARE_MIN};
 use crate::types::Dimension;
 use crate::web::charts::bar::{self, BarDatum, BarSpec};
 use crate::web::charts::line::{self, LineSpec, Series};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::error::PageError;
 use crate::web::state::AppState;
 
 pub struct Pick {
@@ -45,7 +44,7 @@ pub struct ComparePage {
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = year_param(&ctx)?;
+    let year = ctx.year()?;
     // Accept both `r=a,b` and repeated `r=a&r=b` (what a checkbox form sends).
     let mut codes: Vec<String> = ctx
         .query
@@ -82,10 +81,9 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         trend_svg: String::new(),
     };
     if !enough {
-        return render(&page, lang);
+        return render(&page);
     }
-    let comparison = dashboard::compare(&ds, &tables, &codes, year, lang)
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let comparison = dashboard::compare(&ds, &tables, &codes, year, lang)?;
     page.year = comparison.year;
     page.rows = comparison
         .regions
@@ -163,5 +161,5 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         decimals: 2,
         no_data_label: ctx.t.no_data,
     });
-    render(&page, lang)
+    render(&page)
 }

@@ -5,50 +5,28 @@
 //! framework. Every change needs a signed-in session and the session's CSRF token.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE};
 use axum::response::{IntoResponse, Response};
 
 use super::{PageResult, render};
-use crate::service::InputFile;
-use crate::service::datasets::{
-    self, FoundIndicator, IndicatorMapping, StagedUpload, UploadTarget,
-};
+use crate::service::datasets::{self, FoundIndicator, MappingRequest, UploadTarget};
 use crate::store::{DatasetInfo, Store, VersionInfo};
-use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Lang};
-use crate::web::auth::{MaybeUser, RequireUser, User, session_clear_cookie, session_set_cookie};
+use crate::types::{DatasetId, Dimension, Lang};
+use crate::web::auth::{MaybeUser, RequireUser, session_clear_cookie, session_set_cookie};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::error::PageError;
+use crate::web::error::WebError;
 use crate::web::state::AppState;
+use crate::web::upload::{self, UploadForm};
 
-fn no_store(lang: Lang) -> PageError {
-    PageError::not_found(
-        lang,
-        lang.pick(
-            "此服务器未启用数据存储（只读演示）。",
-            "This server runs without a data store (read-only).",
-        )
-        .to_owned(),
-    )
-}
-
-fn store_of(state: &AppState, lang: Lang) -> Result<std::sync::Arc<Store>, PageError> {
-    state.store().ok_or_else(|| no_store(lang))
-}
-
-/// Run store work on a blocking thread, mapping errors to pages.
-async fn blocking<T: Send + 'static>(
-    lang: Lang,
-    f: impl FnOnce() -> crate::Result<T> + Send + 'static,
-) -> Result<T, PageError> {
-    crate::web::blocking(f)
-        .await
-        .map_err(|e| PageError::from_error(lang, e))
+fn store_of(state: &AppState) -> Result<Arc<Store>, WebError> {
+    state.store().ok_or(WebError::NoStore)
 }
 
 fn see_other(location: &str) -> Response {
@@ -97,7 +75,7 @@ pub async fn list(
     let infos: Vec<(DatasetInfo, Vec<VersionInfo>)> = match state.store() {
         None => Vec::new(),
         Some(store) => {
-            blocking(lang, move || {
+            crate::web::blocking(move || {
                 let mut out = Vec::new();
                 for info in store.datasets(false)? {
                     let versions = store.versions(&info.id)?;
@@ -150,18 +128,17 @@ pub async fn list(
         datasets,
         upload_url: ctx.url("/datasets/new", &[]),
     };
-    render(&page, lang)
+    render(&page)
 }
 
 pub async fn login(
     State(state): State<AppState>,
     ctx: PageCtx,
     Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, PageError> {
-    let lang = ctx.lang;
-    let store = store_of(&state, lang)?;
+) -> Result<Response, WebError> {
+    let store = store_of(&state)?;
     let token = form.get("token").cloned().unwrap_or_default();
-    let session = blocking(lang, move || {
+    let session = crate::web::blocking(move || {
         Ok(match store.verify_token(token.trim())? {
             Some(info) => Some(store.create_session(info.id)?),
             None => None,
@@ -177,17 +154,7 @@ pub async fn login(
             );
             Ok(response)
         }
-        None => Err(PageError {
-            status: StatusCode::UNAUTHORIZED,
-            lang,
-            message: lang
-                .pick(
-                    "访问令牌无效或已被撤销。",
-                    "That access token is not valid or has been revoked.",
-                )
-                .to_owned(),
-            details: Vec::new(),
-        }),
+        None => Err(WebError::BadToken),
     }
 }
 
@@ -196,11 +163,11 @@ pub async fn logout(
     ctx: PageCtx,
     RequireUser(user): RequireUser,
     Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, PageError> {
-    user.check_csrf(form.get("csrf").map(String::as_str), ctx.lang)?;
-    let store = store_of(&state, ctx.lang)?;
+) -> Result<Response, WebError> {
+    user.check_csrf(form.get("csrf").map(String::as_str))?;
+    let store = store_of(&state)?;
     if let Some(session) = user.session.clone() {
-        blocking(ctx.lang, move || Ok(store.delete_session(&session)?)).await?;
+        crate::web::blocking(move || Ok(store.delete_session(&session)?)).await?;
     }
     let mut response = see_other(&ctx.url("/datasets", &[]));
     response.headers_mut().insert(
@@ -216,20 +183,15 @@ pub async fn delete(
     Path(id): Path<String>,
     RequireUser(user): RequireUser,
     Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, PageError> {
-    user.check_csrf(form.get("csrf").map(String::as_str), ctx.lang)?;
-    let store = store_of(&state, ctx.lang)?;
-    let id = DatasetId::new(id.clone()).map_err(|_| {
-        PageError::from_error(
-            ctx.lang,
-            crate::Error::NotFound {
-                what: "dataset",
-                key: id,
-            },
-        )
+) -> Result<Response, WebError> {
+    user.check_csrf(form.get("csrf").map(String::as_str))?;
+    let store = store_of(&state)?;
+    let id = DatasetId::new(id.clone()).map_err(|_| crate::Error::NotFound {
+        what: "dataset",
+        key: id,
     })?;
     let actor = user.name.clone();
-    blocking(ctx.lang, move || Ok(store.delete_dataset(&id, &actor)?)).await?;
+    crate::web::blocking(move || Ok(store.delete_dataset(&id, &actor)?)).await?;
     state.bump_generation();
     Ok(see_other(&ctx.url("/datasets", &[])))
 }
@@ -250,8 +212,8 @@ pub async fn new_form(
     RequireUser(user): RequireUser,
 ) -> PageResult {
     let lang = ctx.lang;
-    let store = store_of(&state, lang)?;
-    let existing = blocking(lang, move || Ok(store.datasets(false)?)).await?;
+    let store = store_of(&state)?;
+    let existing = crate::web::blocking(move || Ok(store.datasets(false)?)).await?;
     let page = UploadNewPage {
         chrome: Chrome::new(&ctx, &state.dataset(), "datasets"),
         lang: lang.as_str(),
@@ -267,152 +229,17 @@ pub async fn new_form(
             .collect(),
         limit_mb: state.upload_limit() / (1024 * 1024),
     };
-    render(&page, lang)
-}
-
-/// A user's file name, reduced to its last path component and printable characters: it is
-/// only ever displayed and recorded, never used as a path.
-fn clean_file_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    if cleaned.trim().is_empty() {
-        "upload.csv".to_owned()
-    } else {
-        cleaned
-    }
-}
-
-fn too_large(lang: Lang, limit: usize) -> PageError {
-    let mb = limit / (1024 * 1024);
-    PageError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        lang,
-        message: match lang {
-            Lang::Zh => format!(
-                "上传内容超过了 {mb} MB 的上限。请拆分文件或联系管理员调高上限（--upload-limit-mb）。"
-            ),
-            Lang::En => format!(
-                "The upload is larger than the {mb} MB limit. Split the files or ask the administrator to raise it (--upload-limit-mb)."
-            ),
-        },
-        details: Vec::new(),
-    }
-}
-
-fn bad_form(lang: Lang, zh: &str, en: &str) -> PageError {
-    PageError {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        lang,
-        message: lang.pick(zh, en).to_owned(),
-        details: Vec::new(),
-    }
-}
-
-/// What the upload form sent.
-pub(crate) struct UploadForm {
-    pub(crate) fields: HashMap<String, String>,
-    pub(crate) files: Vec<InputFile>,
-    pub(crate) framework: Option<String>,
-}
-
-pub(crate) async fn read_upload(
-    mut multipart: Multipart,
-    lang: Lang,
-    limit: usize,
-) -> Result<UploadForm, PageError> {
-    let mut form = UploadForm {
-        fields: HashMap::new(),
-        files: Vec::new(),
-        framework: None,
-    };
-    let multipart_error = |e: axum::extract::multipart::MultipartError| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large(lang, limit)
-        } else {
-            PageError::bad_request(lang, e.body_text())
-        }
-    };
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        let file_name = field.file_name().map(clean_file_name);
-        let bytes = field.bytes().await.map_err(multipart_error)?;
-        match (name.as_str(), file_name) {
-            ("files", Some(file_name)) if !bytes.is_empty() => form.files.push(InputFile {
-                name: file_name,
-                bytes: bytes.to_vec(),
-            }),
-            ("framework", Some(_)) if !bytes.is_empty() => {
-                let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                    bad_form(
-                        lang,
-                        "指标体系文件必须是 UTF-8 文本。",
-                        "The framework file must be UTF-8 text.",
-                    )
-                })?;
-                form.framework = Some(text);
-            }
-            (_, None) => {
-                form.fields
-                    .insert(name, String::from_utf8_lossy(&bytes).into_owned());
-            }
-            _ => {}
-        }
-    }
-    Ok(form)
+    render(&page)
 }
 
 pub async fn upload(
     State(state): State<AppState>,
     ctx: PageCtx,
     RequireUser(user): RequireUser,
-    multipart: Multipart,
-) -> Result<Response, PageError> {
-    let lang = ctx.lang;
-    let store = store_of(&state, lang)?;
-    let form = read_upload(multipart, lang, state.upload_limit()).await?;
-    user.check_csrf(form.fields.get("csrf").map(String::as_str), lang)?;
-    if form.files.is_empty() {
-        return Err(bad_form(
-            lang,
-            "请至少选择一个数据文件。",
-            "Choose at least one data file.",
-        ));
-    }
-    let field = |k: &str| {
-        form.fields
-            .get(k)
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let target = match field("target").as_str() {
-        "existing" => UploadTarget::Existing {
-            id: DatasetId::new(field("existing_id"))
-                .map_err(|e| PageError::bad_request(lang, e.to_string()))?,
-        },
-        _ => UploadTarget::New {
-            id: DatasetId::new(field("new_id")).map_err(|e| {
-                bad_form(
-                    lang,
-                    &format!("数据集编号无效：{e}"),
-                    &format!("Invalid dataset id: {e}"),
-                )
-            })?,
-            title_zh: Some(field("title_zh"))
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| field("new_id")),
-            title_en: Some(field("title_en"))
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| field("new_id")),
-        },
-    };
-    let (files, framework) = (form.files, form.framework);
-    let staged = blocking(lang, move || {
-        datasets::stage_upload(&store, target, files, framework)
-    })
-    .await?;
-    let id = state
-        .stage(&user.name, staged)
-        .map_err(|e| PageError::from_error(lang, e))?;
+    form: UploadForm,
+) -> Result<Response, WebError> {
+    user.check_csrf(form.field("csrf"))?;
+    let (id, _) = upload::stage(&state, &user, form).await?;
     Ok(see_other(&ctx.url(&format!("/datasets/uploads/{id}"), &[])))
 }
 
@@ -494,24 +321,6 @@ fn indicator_view(index: usize, f: &FoundIndicator) -> IndicatorView {
     }
 }
 
-fn staged_or_404(
-    state: &AppState,
-    id: &str,
-    user: &User,
-    lang: Lang,
-) -> Result<std::sync::Arc<StagedUpload>, PageError> {
-    state.staged(id, &user.name).ok_or_else(|| {
-        PageError::not_found(
-            lang,
-            lang.pick(
-                "找不到这次上传（可能已提交、已过期或服务器已重启），请重新上传。",
-                "This upload is not pending any more (committed, expired or the server restarted); please upload again.",
-            )
-            .to_owned(),
-        )
-    })
-}
-
 pub async fn preview(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -519,7 +328,9 @@ pub async fn preview(
     RequireUser(user): RequireUser,
 ) -> PageResult {
     let lang = ctx.lang;
-    let staged = staged_or_404(&state, &id, &user, lang)?;
+    let staged = state
+        .staged(&id, &user.name)
+        .ok_or_else(|| WebError::UploadNotPending(id.clone()))?;
     let p = &staged.preview;
     let (known, new): (Vec<_>, Vec<_>) = p
         .indicators
@@ -564,7 +375,7 @@ pub async fn preview(
             .collect(),
         years_left_out: years_left_out_note(&p.years, &p.years_left_out, lang),
     };
-    render(&page, lang)
+    render(&page)
 }
 
 pub async fn commit(
@@ -573,34 +384,12 @@ pub async fn commit(
     Path(id): Path<String>,
     RequireUser(user): RequireUser,
     Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, PageError> {
-    let lang = ctx.lang;
-    user.check_csrf(form.get("csrf").map(String::as_str), lang)?;
-    let store = store_of(&state, lang)?;
-    staged_or_404(&state, &id, &user, lang)?;
-    let staged = state.take(&id, &user.name).ok_or_else(|| {
-        PageError::from_error(
-            lang,
-            crate::Error::Conflict("this upload is being committed".into()),
-        )
-    })?;
-    let attempt = async {
-        let mappings = mappings_from_form(&staged, &form, lang)?;
-        let actor = user.name.clone();
-        let staged = std::sync::Arc::clone(&staged);
-        blocking(lang, move || {
-            datasets::commit_upload(&store, &staged, &mappings, &actor)
-        })
-        .await
-    };
-    let committed = match attempt.await {
-        Ok(committed) => committed,
-        Err(e) => {
-            state.restore(&id, &user.name, staged);
-            return Err(e);
-        }
-    };
-    state.bump_generation();
+) -> Result<Response, WebError> {
+    user.check_csrf(form.get("csrf").map(String::as_str))?;
+    let committed = upload::commit(&state, &user, id, move |preview| {
+        MappingRequest::from_form(preview, &form)
+    })
+    .await?;
     // The dataset and version just committed replace any the page was showing.
     let url = ctx.url(
         "/",
@@ -612,86 +401,24 @@ pub async fn commit(
     Ok(see_other(&url))
 }
 
-/// Read `map.<i>.<field>` entries for every new indicator the user chose to score.
-fn mappings_from_form(
-    staged: &StagedUpload,
-    form: &HashMap<String, String>,
-    lang: Lang,
-) -> Result<Vec<IndicatorMapping>, PageError> {
-    let mut mappings = Vec::new();
-    for (i, found) in staged.preview.indicators.iter().enumerate() {
-        if found.known_as.is_some() {
-            continue;
-        }
-        let get = |k: &str| {
-            form.get(&format!("map.{i}.{k}"))
-                .map(|v| v.trim().to_owned())
-                .unwrap_or_default()
-        };
-        if get("include") != "on" {
-            continue;
-        }
-        let invalid = |what: &str, value: String| {
-            bad_form(
-                lang,
-                &format!("指标“{}”的{what}无效：{value}", found.name),
-                &format!("Indicator '{}': invalid {what}: {value}", found.name),
-            )
-        };
-        let id = IndicatorId::new(get("id")).map_err(|e| invalid("id", e.to_string()))?;
-        let dimension: Dimension = get("dimension")
-            .parse()
-            .map_err(|e: String| invalid("dimension", e))?;
-        let direction: Direction = get("direction")
-            .parse()
-            .map_err(|e: String| invalid("direction", e))?;
-        let name_zh = Some(get("name_zh"))
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| found.name.clone());
-        let name_en = Some(get("name_en"))
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| found.name.clone());
-        mappings.push(IndicatorMapping {
-            source_name: found.name.clone(),
-            id,
-            name_zh,
-            name_en,
-            dimension,
-            subdimension: Some(get("subdimension")).filter(|s| !s.is_empty()),
-            direction,
-            unit: get("unit"),
-            source: Some(get("source"))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| "upload".into()),
-        });
-    }
-    Ok(mappings)
-}
-
 /// `/datasets/{id}/{v}/panel.csv` and `/datasets/{id}/{v}/framework.toml`: a version's data (in
 /// long form, formula-injection-safe like every CSV download) and framework, so it can be
 /// re-uploaded or audited.
 pub async fn raw_file(
     State(state): State<AppState>,
-    ctx: PageCtx,
     Path((id, number, file)): Path<(String, u32, String)>,
-) -> Result<Response, PageError> {
-    let lang = ctx.lang;
-    let store = store_of(&state, lang)?;
+) -> Result<Response, WebError> {
+    let store = store_of(&state)?;
     let Some(kind) = datasets::VersionFile::parse(&file) else {
-        return Err(PageError::from_error(
-            lang,
-            crate::Error::NotFound {
-                what: "file",
-                key: file,
-            },
-        ));
+        return Err(crate::Error::NotFound {
+            what: "file",
+            key: file,
+        }
+        .into());
     };
     let key = id.clone();
-    let bytes = blocking(lang, move || {
-        datasets::version_file(&store, &key, number, kind)
-    })
-    .await?;
+    let bytes =
+        crate::web::blocking(move || datasets::version_file(&store, &key, number, kind)).await?;
     let content_type = kind.content_type();
     let name = format!("{id}-v{number}-{file}");
     Ok((
@@ -705,17 +432,4 @@ pub async fn raw_file(
         bytes,
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_lose_their_directories() {
-        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(clean_file_name("C:\\Users\\x\\gdp.csv"), "gdp.csv");
-        assert_eq!(clean_file_name("a\u{0}b.csv"), "ab.csv");
-        assert_eq!(clean_file_name("../"), "upload.csv");
-    }
 }

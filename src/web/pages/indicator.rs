@@ -5,12 +5,11 @@ use askama::Template;
 use axum::extract::{Path, State};
 
 use super::rankings::render_map;
-use super::{PageResult, fmt_num, fmt_raw, render, sort_key, year_param};
+use super::{PageResult, fmt_num, fmt_raw, render, sort_key};
 use crate::service::dashboard;
 use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::error::PageError;
 use crate::web::state::AppState;
 
 pub struct Row {
@@ -49,9 +48,8 @@ pub async fn page(
     let lang = ctx.lang;
     let t = ctx.t;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = year_param(&ctx)?;
-    let view = dashboard::indicator_page(&ds, &tables, &id, year, lang)
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let year = ctx.year()?;
+    let view = dashboard::indicator_page(&ds, &tables, &id, year, lang)?;
     let def = ds.framework.get(&id);
     let mut facts = vec![
         (t.dimension, view.dimension.label(lang).to_owned()),
@@ -131,5 +129,5 @@ pub async fn page(
             &[("measure", &view.id), ("year", &view.year.to_string())],
         ),
     };
-    render(&page, lang)
+    render(&page)
 }

@@ -208,5 +208,5 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             .collect(),
         sources,
     };
-    render(&page, lang)
+    render(&page)
 }

@@ -16,48 +16,39 @@ use axum::response::Html;
 use std::sync::Arc;
 
 use super::ctx::PageCtx;
-use super::error::PageError;
+use super::error::WebError;
 use super::state::AppState;
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::types::Lang;
 
-pub type PageResult = Result<Html<String>, PageError>;
+pub type PageResult = Result<Html<String>, WebError>;
 
 /// The dataset a page shows (from `dataset=` / `v=`) and its computed result for the page's
 /// method (from the cache after the first request).
 pub async fn load(
     state: &AppState,
     ctx: &PageCtx,
-) -> Result<(Arc<Dataset>, Arc<ResultTables>), PageError> {
-    let fail = |e| PageError::from_error(ctx.lang, e);
-    let dataset = state
-        .resolve(ctx.dataset.as_deref(), ctx.version)
-        .await
-        .map_err(fail)?;
-    let tables = state
-        .tables_for(Arc::clone(&dataset), &ctx.spec)
-        .await
-        .map_err(fail)?;
+) -> Result<(Arc<Dataset>, Arc<ResultTables>), WebError> {
+    let dataset = state.resolve(ctx.dataset.as_deref(), ctx.version).await?;
+    let tables = state.tables_for(Arc::clone(&dataset), &ctx.spec).await?;
     Ok((dataset, tables))
 }
 
 /// Render a template, mapping a template failure to a logged 500.
-pub fn render(template: &impl Template, lang: Lang) -> PageResult {
-    template.render().map(Html).map_err(|e| {
-        tracing::error!(error = %e, "template failed");
-        PageError::from_error(lang, crate::Error::Internal(e.to_string()))
-    })
+pub fn render(template: &impl Template) -> PageResult {
+    template
+        .render()
+        .map(Html)
+        .map_err(|e| crate::Error::Internal(format!("template: {e}")).into())
 }
 
 /// Unknown URLs get the helpful bilingual 404 page.
-pub async fn not_found(ctx: PageCtx) -> PageError {
-    PageError::from_error(
-        ctx.lang,
-        crate::Error::NotFound {
-            what: "page",
-            key: ctx.path.clone(),
-        },
-    )
+pub async fn not_found(uri: axum::http::Uri) -> WebError {
+    crate::Error::NotFound {
+        what: "page",
+        key: uri.path().to_owned(),
+    }
+    .into()
 }
 
 /// `12.3456` with `decimals` places, or an em dash for no value.
@@ -103,22 +94,6 @@ pub fn group_label(group: &str, lang: Lang) -> String {
         other => return other.to_owned(),
     };
     lang.pick(zh, group).to_owned()
-}
-
-/// Resolve an optional `year` parameter; a malformed one is a 400 naming the value.
-pub fn year_param(ctx: &PageCtx) -> Result<Option<i32>, PageError> {
-    match ctx.param("year") {
-        None => Ok(None),
-        Some(raw) => raw.parse::<i32>().map(Some).map_err(|_| {
-            PageError::bad_request(
-                ctx.lang,
-                match ctx.lang {
-                    Lang::Zh => format!("年份“{raw}”不是整数。"),
-                    Lang::En => format!("The year '{raw}' is not a whole number."),
-                },
-            )
-        }),
-    }
 }
 
 #[cfg(test)]

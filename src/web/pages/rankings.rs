@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 
-use super::{PageResult, fmt_num, group_label, render, sort_key, year_param};
+use super::{PageResult, fmt_num, group_label, render, sort_key};
 use crate::service::dashboard::{self, Measure, RankingRow};
 use crate::types::{Dimension, Lang};
 use crate::web::charts::Bins;
@@ -12,7 +12,6 @@ use crate::web::charts::bar::{self, BarDatum, BarSpec};
 use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::error::PageError;
 use crate::web::state::AppState;
 
 /// Number of colour classes on the map.
@@ -93,19 +92,9 @@ const SORT_KEYS: [(&str, bool); 9] = [
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = year_param(&ctx)?;
-    let measure_raw = ctx.param("measure").unwrap_or("score");
-    let measure = Measure::parse(measure_raw, &ds.framework).ok_or_else(|| {
-        PageError::not_found(
-            lang,
-            match lang {
-                Lang::Zh => format!("没有名为“{measure_raw}”的测度。"),
-                Lang::En => format!("There is no measure called '{measure_raw}'."),
-            },
-        )
-    })?;
-    let ranking = dashboard::rankings(&ds, &tables, year, measure.clone(), lang)
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let year = ctx.year()?;
+    let measure = ctx.measure(&ds.framework)?;
+    let ranking = dashboard::rankings(&ds, &tables, year, measure.clone(), lang)?;
 
     let measure_label = match &measure {
         Measure::Score => ctx.t.overall_score.to_owned(),
@@ -265,8 +254,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let datasets: Vec<Choice> = match state.store() {
         None => Vec::new(),
         Some(store) => crate::web::blocking(move || Ok(store.datasets(false)?))
-            .await
-            .map_err(|e| PageError::from_error(lang, e))?
+            .await?
             .into_iter()
             .map(|d| Choice {
                 selected: d.id == ds.id,
@@ -297,7 +285,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         dim_labels: Dimension::ALL.iter().map(|d| d.label(lang)).collect(),
         show_value: is_indicator,
     };
-    render(&page, lang)
+    render(&page)
 }
 
 /// The choropleth of one measure; colour classes come from every year's values.

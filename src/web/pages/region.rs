@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 
-use super::{PageResult, fmt_num, fmt_raw, group_label, render, year_param};
+use super::{PageResult, fmt_num, fmt_raw, group_label, render};
 use crate::service::analysis::region_diagnosis;
 use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
 use crate::types::Dimension;
@@ -13,7 +13,6 @@ use crate::web::charts::line::{self, LineSpec, Series};
 use crate::web::charts::radar::{self, RadarSeries, RadarSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::error::PageError;
 use crate::web::i18n::AnalysisTexts;
 use crate::web::state::AppState;
 
@@ -95,13 +94,11 @@ pub async fn page(
 ) -> PageResult {
     let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = year_param(&ctx)?;
-    let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)
-        .map_err(|e| PageError::from_error(lang, e))?;
+    let year = ctx.year()?;
+    let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)?;
     let analyses = state
         .analysis_for(std::sync::Arc::clone(&ds), &ctx.spec)
-        .await
-        .map_err(|e| PageError::from_error(lang, e))?;
+        .await?;
     let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
     let dim_label = |d: &str| {
         d.parse::<Dimension>()
@@ -295,7 +292,7 @@ pub async fn page(
             class: c.class.label(lang),
         }),
     };
-    render(&page, lang)
+    render(&page)
 }
 
 fn dim_of(p: &TrendPoint, d: Dimension) -> Option<f64> {
