@@ -4,7 +4,8 @@
 //! coefficient of variation), dynamics ([`dynamics`]: kernel density, σ- and β-convergence,
 //! Markov chains), spatial autocorrelation ([`spatial`]: global Moran's I and LISA), diagnosis
 //! ([`diagnosis`]: obstacle degree, coupling coordination), the bundled China grouping and
-//! contiguity ([`china`]) and the CSV report that `nqp analyse` writes ([`report`]).
+//! contiguity ([`china`]), the robustness of the index itself ([`robustness`]: audit,
+//! uncertainty, sensitivity, method comparison, change decomposition) and the CSV report that `nqp analyse` writes ([`report`]).
 //!
 //! Must not: compute the index itself (that is `method`), read configuration, or do I/O — except
 //! [`report`], the one place that writes the analysis CSV files. Every function here is pure:
@@ -17,6 +18,7 @@ pub mod diagnosis;
 pub mod dynamics;
 pub mod inequality;
 pub mod report;
+pub mod robustness;
 pub mod spatial;
 mod stats;
 mod table;

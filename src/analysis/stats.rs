@@ -100,6 +100,11 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// Uniform in [0, 1): the top 53 bits as the mantissa.
+    pub(crate) fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
     /// Uniform integer in `0..n` (n > 0) without modulo bias (Lemire 2019, with rejection).
     pub(crate) fn below(&mut self, n: usize) -> usize {
         let n = n as u64;

@@ -1,4 +1,4 @@
-//! Command-line interface: `nqp serve | compute | check | import | analyse`.
+//! Command-line interface: `nqp serve | compute | check | import | analyse | robustness`.
 //!
 //! Owns: argument parsing (clap) and turning arguments into service calls and files. Must not:
 //! compute anything itself — every subcommand calls `crate::service` (or `analysis::report`), the
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 pub mod analyse;
 pub mod dataset;
+pub mod robustness;
 pub mod token;
 
 use anyhow::{Context, bail};
@@ -15,7 +16,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::framework::Framework;
 use crate::ingest::RegionSet;
-use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
+use crate::method::{
+    Aggregate, DEFAULT_TREAT_MAX_POINTS, MethodSpec, Normalise, Treat, WeightScheme,
+};
 use crate::service::{self, InputFile, OutputFormat, RegionChoice};
 
 #[derive(Parser, Debug)]
@@ -41,6 +44,9 @@ pub enum Command {
     Import(ImportArgs),
     /// Disparities, dynamics, spatial patterns, obstacles and coupling from a score table.
     Analyse(analyse::AnalyseArgs),
+    /// Robustness of the index: audit, outlier treatment, uncertainty, sensitivity, method
+    /// comparison and change decomposition, written as CSV files to a folder.
+    Robustness(robustness::RobustnessArgs),
     /// Manage stored datasets: list, delete (hide), undelete, purge, audit log.
     Dataset {
         /// The data dir of the server.
@@ -116,6 +122,13 @@ pub struct MethodArgs {
     /// Minimum share of observed region-years for an indicator to be scored.
     #[arg(long, default_value_t = 0.65)]
     pub coverage_threshold: f64,
+    /// Outlier treatment before normalisation: none | winsorise (log transform when winsorising
+    /// the allowed points is not enough).
+    #[arg(long, default_value = "none")]
+    pub treat: Treat,
+    /// Largest number of observations winsorisation may change per indicator.
+    #[arg(long, default_value_t = DEFAULT_TREAT_MAX_POINTS)]
+    pub treat_max_points: u32,
 }
 
 impl MethodArgs {
@@ -126,12 +139,15 @@ impl MethodArgs {
             shift: self.shift,
             aggregate: self.aggregate,
             coverage_threshold: self.coverage_threshold,
+            treat: self.treat,
+            treat_max_points: self.treat_max_points,
         }
     }
 }
 
+/// The data files, framework and region set that an index is computed from.
 #[derive(Args, Debug)]
-pub struct ComputeArgs {
+pub struct InputArgs {
     /// Data file (NBS export, long or wide CSV; UTF-8 or GBK). Repeat for several files.
     #[arg(long = "data", required = true)]
     pub data: Vec<PathBuf>,
@@ -141,6 +157,21 @@ pub struct ComputeArgs {
     /// Region set: a CSV file (code,name_zh,name_en,group,aliases), `auto` or `none`.
     #[arg(long, default_value = "auto", value_parser = parse_regions)]
     pub regions: RegionArg,
+}
+
+impl InputArgs {
+    /// Read and check the framework and the data files.
+    pub fn load(&self) -> anyhow::Result<(Framework, service::LoadedData)> {
+        let framework = load_framework(&self.framework)?;
+        let data = service::load_data(&read_inputs(&self.data)?, &region_choice(&self.regions)?)?;
+        Ok((framework, data))
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ComputeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub method: MethodArgs,
     /// Output file: .csv, .json or .parquet.
@@ -183,6 +214,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             args.upload_limit_mb.saturating_mul(1024 * 1024),
         ),
         Command::Analyse(args) => analyse::run(&args),
+        Command::Robustness(args) => robustness::run(&args),
         Command::Dataset { data_dir, command } => dataset::run(&data_dir, &command),
         Command::Token { data_dir, command } => token::run(&data_dir, &command),
         Command::Compute(args) => compute(&args),
@@ -191,7 +223,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-fn region_choice(arg: &RegionArg) -> anyhow::Result<RegionChoice> {
+pub(crate) fn region_choice(arg: &RegionArg) -> anyhow::Result<RegionChoice> {
     Ok(match arg {
         RegionArg::Auto => RegionChoice::Auto,
         RegionArg::None => RegionChoice::None,
@@ -203,7 +235,7 @@ fn region_choice(arg: &RegionArg) -> anyhow::Result<RegionChoice> {
     })
 }
 
-fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
+pub(crate) fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
     paths
         .iter()
         .map(|p| InputFile::read(p).map_err(anyhow::Error::from))
@@ -234,8 +266,7 @@ fn compute(args: &ComputeArgs) -> anyhow::Result<()> {
             args.out.display()
         );
     };
-    let framework = load_framework(&args.framework)?;
-    let data = service::load_data(&read_inputs(&args.data)?, &region_choice(&args.regions)?)?;
+    let (framework, data) = args.input.load()?;
     let result = service::compute_index(&data.panel, &framework, &args.method.spec())?;
     for notice in &result.notices {
         eprintln!("nqp: note: {}", notice.message);
@@ -247,7 +278,7 @@ fn compute(args: &ComputeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 

@@ -2,8 +2,9 @@
 //!
 //! Owns: [`compute`] (a wide region-year frame + the framework's [`IndicatorSpec`]s + a
 //! [`MethodSpec`] → [`IndexResult`]) and its building blocks as small pure functions on tight
-//! `f64` columns, usable by tests and the analysis stage: [`normalise`], [`weights`],
-//! [`aggregate`], [`rank`], [`impute`]. In every building block **NaN marks a missing cell**.
+//! `f64` columns, usable by tests and the analysis stage: [`treat`], [`normalise`], [`weights`],
+//! [`aggregate`], [`rank`], [`impute`]; and [`Prepared`], the panel read once for analyses that
+//! run many methods on it. In every building block **NaN marks a missing cell**.
 //! Must not: do I/O, read the environment or configuration, know HTTP, SQL or the framework
 //! file format.
 //!
@@ -24,6 +25,7 @@
 //! | Region-year missing an indicator | scored on the available ones, weights re-normalised (also per dimension); counted in `indicators_missing` |
 //! | Geometric | `Π (1 + 99 z)^w` on [1, 100] (COINr `a_gmean` on [1, 100] data) |
 //! | TOPSIS | ideal points over the normalisation's set (panel, or year for `minmax-year`); D⁺ + D⁻ = 0 → 50 with a notice |
+//! | Outlier treatment | optional (`treat = winsorise`), per scored indicator over the pooled panel after interpolation, before normalisation (JRC/COINr rule: \|G1\| > 2 and G2 > 3.5) |
 //! | Ranks | per year, competition ("min"), scores within [`rank::TIE_TOLERANCE`] = 1e-9 points of a tie group's best share its rank |
 //!
 //! ```
@@ -52,11 +54,12 @@ pub mod normalise;
 mod pipeline;
 pub mod rank;
 mod spec;
+pub mod treat;
 pub mod weights;
 
 pub use error::{MethodError, MethodNotice};
-pub use pipeline::{IndexResult, compute};
+pub use pipeline::{IndexResult, Prepared, TreatmentRow, compute};
 pub use spec::{
-    Aggregate, CombineMean, DEFAULT_COVERAGE_THRESHOLD, DEFAULT_SHIFT, IndicatorSpec, MethodRecord,
-    MethodSpec, Normalise, ParseSpecError, WeightScheme,
+    Aggregate, CombineMean, DEFAULT_COVERAGE_THRESHOLD, DEFAULT_SHIFT, DEFAULT_TREAT_MAX_POINTS,
+    IndicatorSpec, MethodRecord, MethodSpec, Normalise, ParseSpecError, Treat, WeightScheme,
 };

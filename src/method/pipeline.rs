@@ -15,7 +15,10 @@ use super::error::{MethodError, MethodNotice};
 use super::impute;
 use super::normalise;
 use super::rank::{self, TIE_TOLERANCE};
-use super::spec::{Aggregate, IndicatorSpec, MethodRecord, MethodSpec, Normalise, WeightScheme};
+use super::spec::{
+    Aggregate, IndicatorSpec, MethodRecord, MethodSpec, Normalise, Treat, WeightScheme,
+};
+use super::treat::{self, TreatMethod};
 use super::weights;
 use crate::types::{Dimension, Direction, Level};
 
@@ -30,11 +33,13 @@ pub struct IndexResult {
     /// `indicator, dimension, weight` (+ `year` for per-year schemes), one row per framework
     /// indicator (excluded ones weigh 0); weights sum to 1 (per year).
     pub weights: DataFrame,
-    /// Long: `region, year, indicator, raw` (after imputation)`, z, imputed` for the scored
+    /// Long: `region, year, indicator, raw` (after imputation, before treatment)`, z, imputed` for the scored
     /// indicators, sorted by year, region, framework order.
     pub normalised: DataFrame,
     /// `indicator, coverage` (share of region-years observed before imputation)`, excluded`.
     pub coverage: DataFrame,
+    /// The indicators the outlier treatment changed (empty without treatment).
+    pub treatment: Vec<TreatmentRow>,
     pub notices: Vec<MethodNotice>,
     pub method: MethodRecord,
 }
@@ -47,94 +52,257 @@ pub fn compute(
     spec: &MethodSpec,
 ) -> Result<IndexResult, MethodError> {
     validate(indicators, spec)?;
-    let mut table = Table::read(wide, indicators)?;
-    let mut notices = Vec::new();
+    Prepared::new(wide, indicators, spec.coverage_threshold)?.result(spec)
+}
 
-    // 1. Missing values: interpolation, coverage, exclusion.
-    let Imputed {
-        values: filled,
-        filled: was_imputed,
-    } = impute_and_trim(&mut table, &mut notices)?;
-    let coverage: Vec<f64> = table.cols.iter().map(|c| impute::coverage(c)).collect();
-    let scored: Vec<usize> = (0..indicators.len())
-        .filter(|&j| coverage[j] >= spec.coverage_threshold)
-        .collect();
-    notices.extend(coverage_notices(
-        indicators,
-        &coverage,
-        &was_imputed,
-        spec.coverage_threshold,
-    ));
-    if scored.is_empty() {
-        return Err(MethodError::NoIndicators {
-            reason: format!(
-                "every indicator is observed in fewer than {:.1} % of region-years",
-                100.0 * spec.coverage_threshold
-            ),
-        });
-    }
-    let specs: Vec<&IndicatorSpec> = scored.iter().map(|&j| &indicators[j]).collect();
-    let raw: Vec<&[f64]> = scored.iter().map(|&j| filled[j].as_slice()).collect();
+/// The panel read once, interpolated and with its scored indicators chosen: everything of the
+/// method that does not depend on treatment, normalisation, weights or aggregation. Robustness
+/// analyses run hundreds of methods on one `Prepared` (no frame is read per method).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    table: Table,
+    indicators: Vec<IndicatorSpec>,
+    /// Framework indicators after interpolation, and which cells were interpolated.
+    filled: Vec<Vec<f64>>,
+    was_imputed: Vec<Vec<bool>>,
+    coverage: Vec<f64>,
+    coverage_threshold: f64,
+    /// Indices (into `indicators`) of the scored indicators.
+    scored: Vec<usize>,
+    notices: Vec<MethodNotice>,
+}
 
-    // 2. Normalisation.
-    let z: Vec<Vec<f64>> = raw
-        .iter()
-        .zip(&specs)
-        .map(|(col, ind)| table.normalise(col, ind.direction, spec.normalise))
-        .collect();
-    notices.extend(constant_notices(&table, &raw, &specs, spec.normalise));
+/// One treated indicator: what the treatment did (see [`treat::treat`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TreatmentRow {
+    pub indicator: String,
+    #[serde(flatten)]
+    pub report: treat::TreatReport,
+}
 
-    // 3. Weights, one vector per year (identical for panel schemes).
-    let w = scheme_weights(&spec.weights, &table, &z, &specs, spec)?;
-
-    // 4. Aggregation of every group, 5. rank.
-    let groups = Groups::new(indicators, &scored);
-    let agg = Aggregator::new(&table, &z, &w, spec);
-    let overall = agg.scores(&(0..scored.len()).collect::<Vec<_>>());
-    let mut degenerate = overall.degenerate;
-    let mut extra: Vec<(String, Vec<f64>)> = Vec::new();
-    for (name, members) in &groups.list {
-        let s = agg.scores(members);
-        degenerate += s.degenerate;
-        extra.push((name.clone(), s.values));
-    }
-    if degenerate > 0 {
-        notices.push(MethodNotice::new(
-            "method.topsis_degenerate",
-            format!(
-                "{degenerate} TOPSIS scores had D⁺ + D⁻ = 0 (the row equals both ideal points): set to 50"
-            ),
-            None,
+impl Prepared {
+    /// Read `wide` (see [`compute`]), interpolate interior gaps and exclude indicators observed
+    /// in fewer than `coverage_threshold` of region-years.
+    pub fn new(
+        wide: &DataFrame,
+        indicators: &[IndicatorSpec],
+        coverage_threshold: f64,
+    ) -> Result<Prepared, MethodError> {
+        let mut table = Table::read(wide, indicators)?;
+        let mut notices = Vec::new();
+        let Imputed {
+            values: filled,
+            filled: was_imputed,
+        } = impute_and_trim(&mut table, &mut notices)?;
+        let coverage: Vec<f64> = table.cols.iter().map(|c| impute::coverage(c)).collect();
+        let scored: Vec<usize> = (0..indicators.len())
+            .filter(|&j| coverage[j] >= coverage_threshold)
+            .collect();
+        notices.extend(coverage_notices(
+            indicators,
+            &coverage,
+            &was_imputed,
+            coverage_threshold,
         ));
-    }
-    let mut ranks = vec![None; table.len()];
-    for (_, range) in &table.years {
-        let r = rank::competition_rank(&overall.values[range.clone()], TIE_TOLERANCE);
-        ranks[range.clone()].copy_from_slice(&r);
-    }
-    let missing: Vec<u32> = (0..table.len())
-        .map(|i| raw.iter().filter(|c| c[i].is_nan()).count() as u32)
-        .collect();
-    let partial = missing.iter().filter(|&&m| m > 0).count();
-    if partial > 0 {
-        notices.push(MethodNotice::new(
-            "method.partial_region_years",
-            format!(
-                "{partial} region-years miss some indicators after imputation: scored on the \
-                 available ones with re-normalised weights (see indicators_missing)"
-            ),
-            None,
-        ));
+        if scored.is_empty() {
+            return Err(MethodError::NoIndicators {
+                reason: format!(
+                    "every indicator is observed in fewer than {:.1} % of region-years",
+                    100.0 * coverage_threshold
+                ),
+            });
+        }
+        Ok(Prepared {
+            table,
+            indicators: indicators.to_vec(),
+            filled,
+            was_imputed,
+            coverage,
+            coverage_threshold,
+            scored,
+            notices,
+        })
     }
 
-    Ok(IndexResult {
-        scores: scores_frame(&table, &overall.values, &ranks, &extra, &missing)?,
-        weights: weights_frame(&table, indicators, &scored, &w, spec.weights.per_year())?,
-        normalised: normalised_frame(&table, &specs, &raw, &z, &scored, &was_imputed)?,
-        coverage: coverage_frame(indicators, &coverage, spec.coverage_threshold)?,
-        notices,
-        method: MethodRecord::new(spec, TIE_TOLERANCE),
-    })
+    /// Check `spec` against this panel's indicators (as [`compute`] does).
+    pub fn validate(&self, spec: &MethodSpec) -> Result<(), MethodError> {
+        validate(&self.indicators, spec)
+    }
+
+    /// The region of each row; rows are sorted by (year, region).
+    pub fn regions(&self) -> &[String] {
+        &self.table.region
+    }
+
+    /// The year of each row.
+    pub fn row_years(&self) -> &[i32] {
+        &self.table.year
+    }
+
+    /// Each year with its contiguous range of rows, ascending.
+    pub fn years(&self) -> &[(i32, Range<usize>)] {
+        &self.table.years
+    }
+
+    /// The scored indicators, in framework order.
+    pub fn scored(&self) -> Vec<&IndicatorSpec> {
+        self.scored.iter().map(|&j| &self.indicators[j]).collect()
+    }
+
+    /// The scored indicators' values after interpolation (before treatment), one column each.
+    pub fn raw(&self) -> Vec<&[f64]> {
+        self.scored
+            .iter()
+            .map(|&j| self.filled[j].as_slice())
+            .collect()
+    }
+
+    /// The scored columns after `how` (pooled over the panel), and a row per indicator that
+    /// the treatment changed.
+    pub fn treated(&self, how: Treat, max_points: u32) -> (Vec<Vec<f64>>, Vec<TreatmentRow>) {
+        let raw = self.raw();
+        if how == Treat::None {
+            return (raw.iter().map(|c| c.to_vec()).collect(), Vec::new());
+        }
+        let mut rows = Vec::new();
+        let cols = raw
+            .iter()
+            .zip(self.scored())
+            .map(|(col, ind)| {
+                let t = treat::treat(col, max_points);
+                if t.report.method != TreatMethod::None {
+                    rows.push(TreatmentRow {
+                        indicator: ind.id.to_string(),
+                        report: t.report,
+                    });
+                }
+                t.values
+            })
+            .collect();
+        (cols, rows)
+    }
+
+    /// Direction-adjusted scores `z` of the (treated) scored columns.
+    pub fn normalise(&self, raw: &[Vec<f64>], how: Normalise) -> Vec<Vec<f64>> {
+        raw.iter()
+            .zip(self.scored())
+            .map(|(col, ind)| self.table.normalise(col, ind.direction, how))
+            .collect()
+    }
+
+    /// Weights per year (`w[year index][scored indicator]`) of `spec.weights` on `z`.
+    pub fn weights(&self, z: &[Vec<f64>], spec: &MethodSpec) -> Result<Vec<Vec<f64>>, MethodError> {
+        scheme_weights(&spec.weights, &self.table, z, &self.scored(), spec)
+    }
+
+    /// The overall score of every row under `spec.aggregate` (and `spec.normalise`, which sets
+    /// the TOPSIS ideal points and the geometric mean's input).
+    pub fn overall(&self, z: &[Vec<f64>], w: &[Vec<f64>], spec: &MethodSpec) -> Vec<f64> {
+        let all: Vec<usize> = (0..z.len()).collect();
+        Aggregator::new(&self.table, z, w, spec).scores(&all).values
+    }
+
+    /// The score of every row on each dimension's indicators.
+    pub fn dimension_scores(
+        &self,
+        z: &[Vec<f64>],
+        w: &[Vec<f64>],
+        spec: &MethodSpec,
+    ) -> Vec<(Dimension, Vec<f64>)> {
+        let agg = Aggregator::new(&self.table, z, w, spec);
+        let scored = self.scored();
+        Dimension::ALL
+            .iter()
+            .map(|&d| {
+                let members: Vec<usize> = (0..scored.len())
+                    .filter(|&k| scored[k].dimension == d)
+                    .collect();
+                (d, agg.scores(&members).values)
+            })
+            .collect()
+    }
+
+    /// Competition ranks within each year (see [`rank::competition_rank`]).
+    pub fn ranks(&self, scores: &[f64]) -> Vec<Option<u32>> {
+        let mut ranks = vec![None; self.table.len()];
+        for (_, range) in &self.table.years {
+            let r = rank::competition_rank(&scores[range.clone()], TIE_TOLERANCE);
+            ranks[range.clone()].copy_from_slice(&r);
+        }
+        ranks
+    }
+
+    /// The full index under `spec` (whose coverage threshold must be the one this panel was
+    /// prepared with; `compute` guarantees it).
+    pub fn result(&self, spec: &MethodSpec) -> Result<IndexResult, MethodError> {
+        debug_assert_eq!(spec.coverage_threshold, self.coverage_threshold);
+        let table = &self.table;
+        let indicators = &self.indicators;
+        let scored = &self.scored;
+        let mut notices = self.notices.clone();
+        let specs = self.scored();
+        let raw = self.raw();
+        let (treated, treatment) = self.treated(spec.treat, spec.treat_max_points);
+        let treated_refs: Vec<&[f64]> = treated.iter().map(Vec::as_slice).collect();
+
+        // 2. Normalisation.
+        let z = self.normalise(&treated, spec.normalise);
+        notices.extend(constant_notices(
+            table,
+            &treated_refs,
+            &specs,
+            spec.normalise,
+        ));
+
+        // 3. Weights, one vector per year (identical for panel schemes).
+        let w = self.weights(&z, spec)?;
+
+        // 4. Aggregation of every group, 5. rank.
+        let groups = Groups::new(indicators, scored);
+        let agg = Aggregator::new(table, &z, &w, spec);
+        let overall = agg.scores(&(0..scored.len()).collect::<Vec<_>>());
+        let mut degenerate = overall.degenerate;
+        let mut extra: Vec<(String, Vec<f64>)> = Vec::new();
+        for (name, members) in &groups.list {
+            let s = agg.scores(members);
+            degenerate += s.degenerate;
+            extra.push((name.clone(), s.values));
+        }
+        if degenerate > 0 {
+            notices.push(MethodNotice::new(
+                "method.topsis_degenerate",
+                format!(
+                    "{degenerate} TOPSIS scores had D⁺ + D⁻ = 0 (the row equals both ideal points): set to 50"
+                ),
+                None,
+            ));
+        }
+        let ranks = self.ranks(&overall.values);
+        let missing: Vec<u32> = (0..table.len())
+            .map(|i| raw.iter().filter(|c| c[i].is_nan()).count() as u32)
+            .collect();
+        let partial = missing.iter().filter(|&&m| m > 0).count();
+        if partial > 0 {
+            notices.push(MethodNotice::new(
+                "method.partial_region_years",
+                format!(
+                    "{partial} region-years miss some indicators after imputation: scored on the \
+                     available ones with re-normalised weights (see indicators_missing)"
+                ),
+                None,
+            ));
+        }
+
+        Ok(IndexResult {
+            scores: scores_frame(table, &overall.values, &ranks, &extra, &missing)?,
+            weights: weights_frame(table, indicators, scored, &w, spec.weights.per_year())?,
+            normalised: normalised_frame(table, &specs, &raw, &z, scored, &self.was_imputed)?,
+            coverage: coverage_frame(indicators, &self.coverage, spec.coverage_threshold)?,
+            treatment,
+            notices,
+            method: MethodRecord::new(spec, TIE_TOLERANCE),
+        })
+    }
 }
 
 /// Interpolate interior gaps, then leave out region-years that still have no value for any
@@ -283,6 +451,7 @@ fn uses_manual(scheme: &WeightScheme) -> bool {
 }
 
 /// The wide input as tight columns, rows sorted by (year, region).
+#[derive(Debug, Clone)]
 struct Table {
     region: Vec<String>,
     year: Vec<i32>,

@@ -218,6 +218,28 @@ impl Aggregate {
     }
 }
 
+/// Outlier treatment of the scored indicators before normalisation (see [`super::treat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Treat {
+    /// The values as derived (the default).
+    #[default]
+    None,
+    /// Winsorise skewed, heavy-tailed indicators; a log transform when that is not enough.
+    Winsorise,
+}
+
+impl Treat {
+    pub const ALL: [Treat; 2] = [Treat::None, Treat::Winsorise];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Treat::None => "none",
+            Treat::Winsorise => "winsorise",
+        }
+    }
+}
+
 macro_rules! string_enum {
     ($ty:ident, $what:literal, $expected:literal) => {
         impl fmt::Display for $ty {
@@ -263,6 +285,7 @@ string_enum!(
     "minmax-panel, minmax-year, zscore or rank"
 );
 string_enum!(Aggregate, "aggregation", "sum, geometric or topsis");
+string_enum!(Treat, "treatment", "none or winsorise");
 
 impl TryFrom<String> for WeightScheme {
     type Error = ParseSpecError;
@@ -288,7 +311,14 @@ pub struct MethodSpec {
     pub aggregate: Aggregate,
     /// Indicators observed in a smaller share of region-years than this are excluded.
     pub coverage_threshold: f64,
+    /// Outlier treatment applied to the scored indicators before normalisation.
+    pub treat: Treat,
+    /// Largest number of observations winsorisation may change per indicator.
+    pub treat_max_points: u32,
 }
+
+/// Default limit of winsorised observations per indicator (COINr `winmax = 5`).
+pub const DEFAULT_TREAT_MAX_POINTS: u32 = 5;
 
 /// Default entropy shift.
 pub const DEFAULT_SHIFT: f64 = 0.0001;
@@ -303,6 +333,8 @@ impl Default for MethodSpec {
             shift: DEFAULT_SHIFT,
             aggregate: Aggregate::default(),
             coverage_threshold: DEFAULT_COVERAGE_THRESHOLD,
+            treat: Treat::default(),
+            treat_max_points: DEFAULT_TREAT_MAX_POINTS,
         }
     }
 }
@@ -315,6 +347,8 @@ pub struct MethodRecord {
     pub shift: f64,
     pub aggregate: Aggregate,
     pub coverage_threshold: f64,
+    pub treat: Treat,
+    pub treat_max_points: u32,
     /// Absolute tolerance (score points) under which two scores share a rank.
     pub tie_tolerance: f64,
     /// The nqp version that computed the result.
@@ -329,6 +363,8 @@ impl MethodRecord {
             shift: spec.shift,
             aggregate: spec.aggregate,
             coverage_threshold: spec.coverage_threshold,
+            treat: spec.treat,
+            treat_max_points: spec.treat_max_points,
             tie_tolerance,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }

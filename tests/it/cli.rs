@@ -10,7 +10,7 @@ use nqp::types::Dimension;
 
 use crate::helpers::fixture;
 
-fn nqp(args: &[&str]) -> Output {
+pub(crate) fn nqp(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_nqp"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +18,7 @@ fn nqp(args: &[&str]) -> Output {
         .expect("the nqp binary runs")
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

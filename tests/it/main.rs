@@ -7,6 +7,7 @@ mod framework;
 mod helpers;
 mod ingest;
 mod method;
+mod robustness;
 mod store;
 mod upload;
 mod web;

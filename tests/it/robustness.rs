@@ -1,0 +1,503 @@
+//! Robustness: the audit, rank statistics and Sobol estimators against independent references
+//! (`tests/fixtures/robustness/make_reference.py`: pandas, scipy, pymcdm, SALib), the fast
+//! engine against `method::compute`, and the `nqp robustness` / `nqp compute --treat` contracts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use nqp::analysis::robustness::{
+    self, Mode, Robustness, RobustnessOptions, Space, kendall_tau_b, sobol_indices, spearman, ws,
+};
+use nqp::method::treat::{kurtosis, skewness, treat};
+use nqp::method::weights::pearson;
+use nqp::method::{MethodSpec, Normalise, Treat, WeightScheme, compute};
+use nqp::service::{self, bundled};
+use serde_json::Value;
+
+use crate::cli::{nqp, stderr};
+use crate::helpers::fixture;
+
+const PANEL: &str = "data/datasets/cn-provinces/panel.csv";
+const FRAMEWORK: &str = "data/frameworks/nqp-triad.toml";
+
+fn reference() -> Value {
+    let text = std::fs::read_to_string(fixture("robustness/reference.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// |got − want| ≤ 1e-9 · max(1, |want|).
+fn close(got: f64, want: f64, what: &str) {
+    assert!(
+        (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+        "{what}: got {got}, want {want}"
+    );
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(f64::NAN)
+}
+
+fn vector(v: &Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(num).collect()
+}
+
+fn bundled_report(mode: Mode, spec: &MethodSpec) -> Robustness {
+    let ds = bundled::dataset().unwrap();
+    let options = RobustnessOptions {
+        mode,
+        draws: 20,
+        ..RobustnessOptions::default()
+    };
+    service::robustness::robustness(&ds.panel, &ds.framework, spec, &options).unwrap()
+}
+
+#[test]
+fn audit_matches_pandas_on_the_bundled_panel() {
+    let r = reference();
+    let audit = &r["audit"];
+    let report = bundled_report(Mode::Exhaustive, &MethodSpec::default());
+    let want_ids: Vec<&str> = audit["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let got_ids: Vec<&str> = report.stats.iter().map(|s| s.indicator.as_str()).collect();
+    assert_eq!(got_ids, want_ids);
+    for s in &report.stats {
+        let w = &audit["stats"][&s.indicator];
+        assert_eq!(s.n as u64, w["n"].as_u64().unwrap());
+        close(s.mean.unwrap(), num(&w["mean"]), "mean");
+        close(s.sd.unwrap(), num(&w["sd"]), "sd");
+        close(s.min.unwrap(), num(&w["min"]), "min");
+        close(s.max.unwrap(), num(&w["max"]), "max");
+        close(s.skewness.unwrap(), num(&w["skewness"]), &s.indicator);
+        close(s.kurtosis.unwrap(), num(&w["kurtosis"]), &s.indicator);
+        assert_eq!(
+            s.outlier,
+            num(&w["skewness"]).abs() > 2.0 && num(&w["kurtosis"]) > 3.5
+        );
+    }
+    // The bundled data has at least one outlying indicator (edu_spending_pc: G1 2.6, G2 8.6).
+    assert!(report.stats.iter().any(|s| s.outlier));
+    let pairs: BTreeMap<(String, String), &robustness::CorrelationRow> = report
+        .correlations
+        .iter()
+        .map(|c| ((c.a.clone(), c.b.clone()), c))
+        .collect();
+    let want_pairs = audit["correlations"].as_array().unwrap();
+    assert_eq!(want_pairs.len(), 13 * 12 / 2);
+    for w in want_pairs {
+        let key = (
+            w["a"].as_str().unwrap().to_owned(),
+            w["b"].as_str().unwrap().to_owned(),
+        );
+        let got = pairs[&key];
+        close(got.pearson.unwrap(), num(&w["pearson"]), "pearson");
+        close(got.spearman.unwrap(), num(&w["spearman"]), "spearman");
+    }
+    // The bundled data has both kinds (invention grants ~ papers; basic ~ enterprise R&D share).
+    assert_eq!(report.flags.len(), 3);
+    // Each indicator also with its dimension score and with the overall score.
+    assert_eq!(report.correlations.len(), 13 * 12 / 2 + 2 * 13);
+    for flag in &report.flags {
+        let p = pairs[&(flag.a.clone(), flag.b.clone())].pearson.unwrap();
+        assert_eq!(flag.pearson, p);
+        let want = if p > 0.9 {
+            robustness::FlagKind::Collinear
+        } else {
+            robustness::FlagKind::Negative
+        };
+        assert!(!(-0.4..=0.9).contains(&p) && flag.kind == want, "{flag:?}");
+    }
+    for a in &report.alpha {
+        close(
+            a.alpha.unwrap(),
+            num(&audit["alpha"][&a.scope]),
+            &format!("alpha {}", a.scope),
+        );
+    }
+    assert_eq!(
+        report.alpha.iter().map(|a| a.k).collect::<Vec<_>>(),
+        vec![4, 5, 4, 13]
+    );
+}
+
+#[test]
+fn rank_statistics_match_scipy_and_pymcdm() {
+    let r = reference();
+    for case in r["vectors"]["cases"].as_array().unwrap() {
+        let x = vector(&case["x"]);
+        let y = vector(&case["y"]);
+        close(skewness(&x).unwrap(), num(&case["skewness"]), "G1");
+        close(kurtosis(&x).unwrap(), num(&case["kurtosis"]), "G2");
+        let (px, py): (Vec<f64>, Vec<f64>) = x
+            .iter()
+            .zip(&y)
+            .filter(|(a, b)| !a.is_nan() && !b.is_nan())
+            .map(|(a, b)| (*a, *b))
+            .unzip();
+        close(pearson(&x, &y).unwrap(), num(&case["pearson"]), "pearson");
+        close(
+            spearman(&px, &py).unwrap(),
+            num(&case["spearman"]),
+            "spearman",
+        );
+        let rx = vector(&case["rank_x"]);
+        let ry = vector(&case["rank_y"]);
+        close(
+            kendall_tau_b(&rx, &ry).unwrap(),
+            num(&case["kendall_tau_b"]),
+            "kendall",
+        );
+        close(ws(&rx, &ry).unwrap(), num(&case["ws"]), "ws");
+    }
+}
+
+#[test]
+fn sobol_estimators_match_salib() {
+    let r = reference();
+    let s = &r["sobol"];
+    let f_ab: Vec<Vec<f64>> = s["f_ab"].as_array().unwrap().iter().map(vector).collect();
+    let got = sobol_indices(&vector(&s["f_a"]), &vector(&s["f_b"]), &f_ab);
+    for (i, g) in got.iter().enumerate() {
+        close(g.first_order, num(&s["first_order"][i]), "first order");
+        close(g.total_order, num(&s["total_order"][i]), "total order");
+    }
+}
+
+#[test]
+fn winsorisation_hand_case_matches_pandas_moments() {
+    let r = reference();
+    let w = &r["vectors"]["winsor"];
+    let mut x: Vec<f64> = (1..=19).map(f64::from).collect();
+    x.push(100.0);
+    let t = treat(&x, 5);
+    close(
+        t.report.skewness_before.unwrap(),
+        num(&w["skewness"]),
+        "G1 before",
+    );
+    close(
+        t.report.kurtosis_before.unwrap(),
+        num(&w["kurtosis"]),
+        "G2 before",
+    );
+    close(
+        t.report.skewness_after.unwrap(),
+        num(&w["skewness_after"]),
+        "G1 after",
+    );
+    assert_eq!((t.report.points, t.values[19]), (1, 19.0));
+}
+
+/// The fast engine (one prepared panel, cached stages) ranks exactly like `compute` for every
+/// combination, and the exhaustive uncertainty is the nearest-rank statistics of those ranks.
+#[test]
+fn exhaustive_mode_agrees_with_compute_for_every_combination() {
+    let ds = bundled::dataset().unwrap();
+    let space = Space {
+        normalise: vec![Normalise::MinmaxPanel, Normalise::Zscore],
+        weights: vec![WeightScheme::EntropyYear, WeightScheme::Critic],
+        aggregate: nqp::method::Aggregate::ALL.to_vec(),
+        treat: Treat::ALL.to_vec(),
+    };
+    let options = RobustnessOptions {
+        space,
+        mode: Mode::Exhaustive,
+        ..RobustnessOptions::default()
+    };
+    let nominal = MethodSpec::default();
+    let report =
+        service::robustness::robustness(&ds.panel, &ds.framework, &nominal, &options).unwrap();
+    // zscore excludes entropy-year (2 treatments × 3 aggregations) and critic/geometric (2).
+    assert_eq!(report.excluded.len(), 8);
+    let methods: Vec<String> = {
+        let mut m: Vec<String> = report.ranks.iter().map(|r| r.method.clone()).collect();
+        m.dedup();
+        m
+    };
+    assert_eq!(methods.len(), 24 - 8);
+    let mut by_method: BTreeMap<(String, String, i32), u32> = BTreeMap::new();
+    for r in &report.ranks {
+        by_method.insert((r.method.clone(), r.region.clone(), r.year), r.rank);
+    }
+    for m in &methods {
+        let parts: Vec<&str> = m.split('/').collect();
+        let spec = MethodSpec {
+            normalise: parts[0].parse().unwrap(),
+            weights: parts[1].parse().unwrap(),
+            aggregate: parts[2].parse().unwrap(),
+            treat: parts[3].parse().unwrap(),
+            ..MethodSpec::default()
+        };
+        let result = service::compute_index(&ds.panel, &ds.framework, &spec).unwrap();
+        let s = &result.scores;
+        let region = s.column("region").unwrap().str().unwrap();
+        let year = s.column("year").unwrap().i32().unwrap();
+        let rank = s.column("rank").unwrap().u32().unwrap();
+        for i in 0..s.height() {
+            let key = (
+                m.clone(),
+                region.get(i).unwrap().to_owned(),
+                year.get(i).unwrap(),
+            );
+            assert_eq!(by_method.get(&key).copied(), rank.get(i), "{key:?}");
+        }
+    }
+    for u in &report.uncertainty {
+        let mut ranks: Vec<u32> = methods
+            .iter()
+            .filter_map(|m| {
+                by_method
+                    .get(&(m.clone(), u.region.clone(), u.year))
+                    .copied()
+            })
+            .collect();
+        ranks.sort_unstable();
+        // K = 16: 5 % → ⌈0.8⌉ = 1st, 50 % → 8th, 95 % → ⌈15.2⌉ = 16th smallest.
+        assert_eq!(ranks.len(), 16);
+        assert_eq!(
+            (u.p05_rank, u.median_rank, u.p95_rank),
+            (ranks[0], ranks[7], ranks[15])
+        );
+    }
+    // Comparison: every valid alternative but the nominal method, every year.
+    assert_eq!(report.comparison.len(), 16 * 7);
+    assert!(report.comparison.iter().all(|c| c.method != report.nominal));
+}
+
+#[test]
+fn decomposition_adds_up_to_the_score_change() {
+    let ds = bundled::dataset().unwrap();
+    let nominal = MethodSpec::default();
+    let report = bundled_report(Mode::Exhaustive, &nominal);
+    let result = compute(
+        &ds.framework.derive(&ds.panel).unwrap(),
+        &ds.framework.indicator_specs(),
+        &nominal,
+    )
+    .unwrap();
+    let s = &result.scores;
+    let region = s.column("region").unwrap().str().unwrap();
+    let year = s.column("year").unwrap().i32().unwrap();
+    let score = s.column("score").unwrap().f64().unwrap();
+    let mut scores = BTreeMap::new();
+    for i in 0..s.height() {
+        if let Some(v) = score.get(i) {
+            scores.insert((region.get(i).unwrap().to_owned(), year.get(i).unwrap()), v);
+        }
+    }
+    let mut sums: BTreeMap<(String, i32, i32), f64> = BTreeMap::new();
+    for d in &report.decomposition {
+        *sums
+            .entry((d.region.clone(), d.year_from, d.year_to))
+            .or_default() += d.contribution;
+    }
+    // 31 regions × (6 consecutive pairs + first → last), all scored in every year.
+    assert_eq!(sums.len(), 31 * 7);
+    for ((r, a, b), total) in &sums {
+        let change = scores[&(r.clone(), *b)] - scores[&(r.clone(), *a)];
+        assert!(
+            (total - change).abs() < 1e-9,
+            "{r} {a}→{b}: {total} vs {change}"
+        );
+    }
+}
+
+/// Run `nqp` and require success.
+fn nqp_ok(args: &[&str]) {
+    let run = nqp(args);
+    assert!(run.status.success(), "{args:?}: {}", stderr(&run));
+}
+
+fn header(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+const HEADERS: [(&str, &str); 10] = [
+    (
+        "audit_stats",
+        "indicator,dimension,n,mean,sd,min,max,skewness,kurtosis,outlier",
+    ),
+    ("audit_correlations", "a,b,pearson,spearman"),
+    ("audit_flags", "kind,a,b,pearson"),
+    ("audit_alpha", "scope,k,alpha"),
+    (
+        "treatment",
+        "indicator,method,points,skewness_before,kurtosis_before,skewness_after,kurtosis_after",
+    ),
+    (
+        "uncertainty",
+        "region,year,nominal_rank,median_rank,p05_rank,p95_rank,mean_abs_shift",
+    ),
+    ("sensitivity", "input,first_order,total_order,n"),
+    (
+        "comparison",
+        "year,method,spearman,kendall_tau_b,ws,max_rank_shift,mean_abs_rank_shift",
+    ),
+    ("ranks_by_method", "region,year,method,rank"),
+    (
+        "decomposition",
+        "region,year_from,year_to,indicator,dimension,contribution",
+    ),
+];
+
+#[test]
+fn cli_writes_the_contract_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mc = dir.path().join("mc");
+    let run = nqp(&[
+        "robustness",
+        "--data",
+        PANEL,
+        "--framework",
+        FRAMEWORK,
+        "--treat",
+        "winsorise",
+        "--draws",
+        "30",
+        "--seed",
+        "7",
+        "--out-dir",
+        mc.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    for (name, want) in HEADERS {
+        assert_eq!(header(&mc.join(format!("{name}.csv"))), want, "{name}");
+    }
+    let sensitivity = std::fs::read_to_string(mc.join("sensitivity.csv")).unwrap();
+    let inputs: Vec<&str> = sensitivity
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        inputs,
+        ["normalise", "weights", "aggregate", "treat", "noise"]
+    );
+    assert!(sensitivity.lines().skip(1).all(|l| l.ends_with(",30")));
+    // The nominal method treats: the outlying indicators are listed, each changed.
+    let treatment = std::fs::read_to_string(mc.join("treatment.csv")).unwrap();
+    assert!(treatment.contains("edu_spending_pc,"), "{treatment}");
+    // 72 valid combinations; the nominal one is left out of the comparison.
+    let comparison = std::fs::read_to_string(mc.join("comparison.csv")).unwrap();
+    assert_eq!(comparison.lines().count() - 1, 71 * 7);
+    assert!(!comparison.contains(",minmax-panel/entropy-panel/sum/winsorise,"));
+    assert!(comparison.contains(",minmax-panel/entropy-panel/sum/none,"));
+    let notes = stderr(&run);
+    assert_eq!(notes.matches("excluded zscore/").count(), 18, "{notes}");
+
+    // Exhaustive: no sensitivity file, and the same bytes on a second run.
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    for out in [&a, &b] {
+        nqp_ok(&[
+            "robustness",
+            "--data",
+            PANEL,
+            "--framework",
+            FRAMEWORK,
+            "--mode",
+            "exhaustive",
+            "--out-dir",
+            out.to_str().unwrap(),
+        ]);
+    }
+    assert!(!a.join("sensitivity.csv").exists());
+    for (name, _) in HEADERS.iter().filter(|(n, _)| *n != "sensitivity") {
+        let file = format!("{name}.csv");
+        assert_eq!(
+            std::fs::read(a.join(&file)).unwrap(),
+            std::fs::read(b.join(&file)).unwrap(),
+            "{file}"
+        );
+    }
+    // Every method ranks every region-year that the nominal method ranks.
+    let ranks = std::fs::read_to_string(a.join("ranks_by_method.csv")).unwrap();
+    let ranked = std::fs::read_to_string(a.join("uncertainty.csv")).unwrap();
+    assert_eq!(ranks.lines().count() - 1, 72 * (ranked.lines().count() - 1));
+}
+
+#[test]
+fn bad_robustness_input_exits_2_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--space-weights", "entropy-panel,magic"],
+            "unknown weights 'magic'",
+        ),
+        (
+            &["--space-normalise", "minmax"],
+            "unknown normalisation 'minmax'",
+        ),
+        (&["--draws", "0"], "draws must be between 1 and"),
+        (&["--noise", "1"], "noise ε must be at least 0 and below 1"),
+        (
+            &[
+                "--space-normalise",
+                "zscore",
+                "--space-weights",
+                "entropy-panel,entropy-year",
+            ],
+            "no valid combination",
+        ),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["robustness", "--data", PANEL, "--framework", FRAMEWORK];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out-dir", out]);
+        let run = nqp(&args);
+        assert_eq!(run.status.code(), Some(2), "{extra:?}");
+        let message = stderr(&run);
+        assert!(message.contains(want), "{extra:?}: {message}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn compute_accepts_treat_and_changes_only_the_treated_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("plain.csv");
+    let default = dir.path().join("default.csv");
+    let treated = dir.path().join("treated.csv");
+    for (out, extra) in [
+        (&plain, &["--treat", "none"][..]),
+        (&default, &[][..]),
+        (
+            &treated,
+            &["--treat", "winsorise", "--treat-max-points", "3"][..],
+        ),
+    ] {
+        let mut args = vec!["compute", "--data", PANEL, "--framework", FRAMEWORK];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        nqp_ok(&args);
+    }
+    assert_eq!(
+        std::fs::read(&plain).unwrap(),
+        std::fs::read(&default).unwrap()
+    );
+    assert_ne!(
+        std::fs::read(&plain).unwrap(),
+        std::fs::read(&treated).unwrap()
+    );
+    let run = nqp(&[
+        "compute",
+        "--data",
+        PANEL,
+        "--framework",
+        FRAMEWORK,
+        "--treat",
+        "clip",
+        "--out",
+        plain.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("unknown treatment 'clip'"));
+}
