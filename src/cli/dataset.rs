@@ -1,4 +1,5 @@
-//! `nqp dataset list | delete | undelete | purge | audit`: manage stored datasets from the shell.
+//! `nqp dataset list | delete | undelete | purge | audit | recover`: manage stored datasets from
+//! the shell.
 //!
 //! Owns: the clap arguments and printing. Must not: touch files or SQL itself — every action is
 //! one `Store` call, recorded in the audit log with the actor `cli`.
@@ -28,6 +29,9 @@ pub enum DatasetCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Rebuild catalog entries from the dataset files' own metadata, after `catalog.sqlite` was
+    /// lost or restored from an older backup. Stop `nqp serve` first.
+    Recover,
 }
 
 pub fn run(data_dir: &Path, cmd: &DatasetCommand) -> anyhow::Result<()> {
@@ -35,9 +39,10 @@ pub fn run(data_dir: &Path, cmd: &DatasetCommand) -> anyhow::Result<()> {
 }
 
 pub fn run_to(data_dir: &Path, cmd: &DatasetCommand, out: &mut impl Write) -> anyhow::Result<()> {
-    let store = Store::open(data_dir)?;
+    let open = || Store::open(data_dir);
     match cmd {
         DatasetCommand::List => {
+            let store = open()?;
             for info in store.datasets(true)? {
                 let mark = if info.deleted { " (deleted)" } else { "" };
                 writeln!(
@@ -60,22 +65,24 @@ pub fn run_to(data_dir: &Path, cmd: &DatasetCommand, out: &mut impl Write) -> an
             }
         }
         DatasetCommand::Delete { id } => {
-            store.delete_dataset(id, ACTOR)?;
+            open()?.delete_dataset(id, ACTOR)?;
             writeln!(
                 out,
                 "deleted {id} (history kept; `nqp dataset purge {id}` removes it)"
             )?;
         }
         DatasetCommand::Undelete { id } => {
-            store.undelete_dataset(id, ACTOR)?;
+            open()?.undelete_dataset(id, ACTOR)?;
             writeln!(out, "restored {id}")?;
         }
         DatasetCommand::Purge { id } => {
-            store.purge_dataset(id, ACTOR)?;
+            open()?.purge_dataset(id, ACTOR)?;
             writeln!(out, "purged {id}")?;
         }
+        // Not through `Store::open`, which refuses to start on the very catalog this repairs.
+        DatasetCommand::Recover => recover(data_dir, out)?,
         DatasetCommand::Audit { limit } => {
-            for e in store.audit_log(*limit)? {
+            for e in open()?.audit_log(*limit)? {
                 writeln!(
                     out,
                     "{} {} {} {} {}",
@@ -88,6 +95,29 @@ pub fn run_to(data_dir: &Path, cmd: &DatasetCommand, out: &mut impl Write) -> an
             }
         }
     }
+    Ok(())
+}
+
+fn recover(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let report = Store::recover(data_dir)?;
+    writeln!(
+        out,
+        "recovered {} versions into {}",
+        report.recovered.len(),
+        data_dir.join("catalog.sqlite").display()
+    )?;
+    for version in &report.recovered {
+        writeln!(out, "  + {version}")?;
+    }
+    writeln!(out, "{} versions were in the catalog already", report.known)?;
+    for (path, reason) in &report.skipped {
+        writeln!(out, "left as is: {} — {reason}", path.display())?;
+    }
+    writeln!(
+        out,
+        "tokens, sessions and deletions are not in the files: `nqp serve` prints a new admin \
+         token if the catalog has none; delete again what had been deleted"
+    )?;
     Ok(())
 }
 

@@ -22,6 +22,8 @@ pub enum AuditAction {
     TokenAdmin,
     SignIn,
     SignOut,
+    /// A version was added to the catalog from its file's own record (`nqp dataset recover`).
+    Recover,
 }
 
 impl AuditAction {
@@ -37,6 +39,7 @@ impl AuditAction {
             AuditAction::TokenAdmin => "token.admin",
             AuditAction::SignIn => "sign_in",
             AuditAction::SignOut => "sign_out",
+            AuditAction::Recover => "recover",
         }
     }
 }

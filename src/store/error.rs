@@ -44,6 +44,15 @@ pub enum StoreError {
         "a dataset with the id '{dataset}' exists already (created meanwhile); choose another id, or upload again as a new version of it"
     )]
     IdTaken { dataset: String },
+    /// The catalog is missing or lists no version while version files exist (moved away,
+    /// replaced by an empty one): the store refuses to start rather than treat the files as debris.
+    #[error(
+        "{files} dataset version files exist under {}, but the catalog {} is missing or lists no version. \
+         nqp stops here rather than treat them as debris. Restore catalog.sqlite from a backup, or rebuild \
+         the catalog from the files' own metadata with `nqp dataset recover --data-dir {}`.",
+        data_dir.join("datasets").display(), data_dir.join("catalog.sqlite").display(), data_dir.display()
+    )]
+    CatalogLost { data_dir: PathBuf, files: usize },
     /// An argument the store cannot accept (empty token name, empty admin token).
     #[error("{0}")]
     Invalid(String),
@@ -64,6 +73,7 @@ impl StoreError {
             StoreError::Conflict(_) => "store.conflict",
             StoreError::Changed { .. } => "store.changed",
             StoreError::IdTaken { .. } => "store.id_taken",
+            StoreError::CatalogLost { .. } => "store.catalog_lost",
             StoreError::Invalid(_) => "store.invalid",
             StoreError::SchemaTooNew { .. } => "store.schema_too_new",
         }

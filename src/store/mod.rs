@@ -1,26 +1,31 @@
 //! The store: the ONLY module that writes files or SQL.
 //!
-//! Owns the data dir (`--data-dir`, DESIGN §6):
+//! Owns the data dir (`--data-dir`):
 //!
 //! ```text
 //! <data-dir>/catalog.sqlite          SQLite (WAL): datasets, versions, frameworks, uploads,
 //!                                    tokens, sessions, audit log
 //! <data-dir>/store.lock              advisory lock: shared while a Store is open, exclusive
-//!                                    while one sweeps orphans at start-up
-//! <data-dir>/datasets/<id>/<n>.parquet   one immutable file per dataset version
+//!                                    while one sweeps at start-up or recovers
+//! <data-dir>/datasets/<id>/<n>.parquet   one immutable file per dataset version, carrying its
+//!                                        own version record (see `record`)
 //! <data-dir>/datasets/<random>.tmp       a version being written (never read)
+//! <data-dir>/quarantine/<time>/…         files the catalog did not list, moved aside at start-up
 //! ```
 //!
-//! A version is published in this order: encode → write `<random>.tmp` → fsync → (catalog write
-//! lock taken) → check the commit's [`Base`] is still true (the id still free, or the version it
-//! was built on still the latest) → rename to `<id>/<n>.parquet` → fsync the directory → insert
-//! version, framework text, upload records and audit row in ONE transaction → commit. The base
-//! check makes two commits prepared from the same state race-free: one is stored, the other is
-//! refused (`store.changed`, `store.id_taken`) instead of silently stacking on the first.
-//! A crash at any step leaves either nothing visible or the complete version; the files it
-//! leaves behind are not referenced by any committed row and are swept by the next
-//! [`Store::open`]. Published files are never rewritten: a later upload gets a new number, a
-//! delete only hides the dataset, and only [`Store::purge_dataset`] removes files.
+//! A version is published in this order: encode (with its record) → write `<random>.tmp` →
+//! fsync → (catalog write lock taken) → check the commit's [`Base`] is still true (the id still
+//! free, or the version it was built on still the latest, same number and hash) → rename to
+//! `<id>/<n>.parquet` → fsync the directory → insert version, framework text, upload records and
+//! audit row in ONE transaction → commit. The base check makes two commits prepared from the
+//! same state race-free: one is stored, the other is refused (`store.changed`,
+//! `store.id_taken`) instead of silently stacking on the first.
+//! A crash at any step leaves either nothing visible or the complete version; what it leaves
+//! behind is removed (`*.tmp`) or moved to quarantine by the next [`Store::open`], which never
+//! deletes a file it cannot explain (see `quarantine`). Published files are never rewritten: a
+//! later upload gets a new number, a delete only hides the dataset, and only
+//! [`Store::purge_dataset`] removes files. The catalog can be rebuilt from the files' records
+//! ([`Store::recover`]).
 //!
 //! Must not: compute indices, parse user files or know about HTTP. The API is synchronous
 //! (rusqlite and polars both block): async callers use `tokio::task::spawn_blocking`.
@@ -28,33 +33,36 @@
 mod audit;
 mod error;
 mod fsio;
+mod quarantine;
+mod record;
+mod recover;
 mod schema;
 mod tokens;
 
 use std::collections::HashSet;
 use std::fs::{self, File, TryLockError};
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use polars::prelude::*;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::types::{DatasetId, Panel};
+use record::{Parent, VersionRecord};
 
 pub use audit::{AuditAction, AuditEntry};
 pub use error::StoreError;
 /// Shared with the web layer (CSRF comparison, ids of staged uploads, hex digests).
 pub(crate) use fsio::{constant_time_eq, hex, random_hex};
+pub use recover::Recovery;
 pub use tokens::{SESSION_MAX_AGE, TokenInfo};
 
 const CATALOG_FILE: &str = "catalog.sqlite";
 const LOCK_FILE: &str = "store.lock";
-const DATASETS_DIR: &str = "datasets";
+pub(crate) const DATASETS_DIR: &str = "datasets";
 /// How long a writer waits for another writer (another process, e.g. `nqp token create` while
 /// `nqp serve` runs) before giving up with `store.sqlite`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
@@ -159,9 +167,60 @@ pub fn content_hash(parquet: &[u8], framework_toml: &str) -> String {
 
 impl Store {
     /// Open (or create) the store under `data_dir`: directories, catalog (WAL, foreign keys,
-    /// busy timeout), schema migrations, then — unless another process has the store open —
-    /// sweep files that no committed version references and leftover `*.tmp` files.
+    /// busy timeout), schema migrations. Refuses (`store.catalog_lost`) when the catalog is
+    /// missing or lists no version while version files exist. Then — unless another process has
+    /// the store open — removes unfinished `*.tmp` writes and moves every other file no committed
+    /// version references to `quarantine/` (see the `quarantine` module).
     pub fn open(data_dir: &Path) -> Result<Store, StoreError> {
+        if !data_dir.join(CATALOG_FILE).exists() {
+            // Checked before connecting, which would create an empty catalog.
+            quarantine::check_catalog(data_dir, 0)?;
+        }
+        let store = Store::connect(data_dir)?;
+        let referenced = store.referenced_files()?;
+        quarantine::check_catalog(data_dir, referenced.len())?;
+        let lock_path = store.root.join(LOCK_FILE);
+        match store.lock.try_lock() {
+            Ok(()) => {
+                let swept = quarantine::sweep(&store.root, &referenced);
+                store.lock.unlock().map_err(StoreError::io(&lock_path))?;
+                swept?;
+            }
+            Err(TryLockError::WouldBlock) => {
+                tracing::info!("store is open in another process; start-up sweep skipped");
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
+        }
+        store
+            .lock
+            .lock_shared()
+            .map_err(StoreError::io(&lock_path))?;
+        Ok(store)
+    }
+
+    /// Rebuild catalog entries from the version files' own records (see the `recover`
+    /// module): for a catalog that was lost, emptied or restored from an older backup. Needs the
+    /// data dir to itself: refused (`store.conflict`) while another process has the store open.
+    pub fn recover(data_dir: &Path) -> Result<Recovery, StoreError> {
+        let store = Store::connect(data_dir)?;
+        let lock_path = store.root.join(LOCK_FILE);
+        match store.lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Conflict(format!(
+                    "the store in {} is open in another process (nqp serve?); stop it, then recover",
+                    data_dir.display()
+                )));
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
+        }
+        let recovered = recover::run(&store.root, &mut store.conn());
+        store.lock.unlock().map_err(StoreError::io(&lock_path))?;
+        recovered
+    }
+
+    /// Directories, lock file and catalog connection (migrated), without any check or sweep.
+    fn connect(data_dir: &Path) -> Result<Store, StoreError> {
         let root = data_dir.to_path_buf();
         let datasets = root.join(DATASETS_DIR);
         fs::create_dir_all(&datasets).map_err(StoreError::io(&datasets))?;
@@ -188,28 +247,11 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
         schema::migrate(&mut conn)?;
-
-        let store = Store {
+        Ok(Store {
             root,
             conn: Mutex::new(conn),
             lock,
-        };
-        match store.lock.try_lock() {
-            Ok(()) => {
-                let swept = store.sweep_orphans();
-                store.lock.unlock().map_err(StoreError::io(&lock_path))?;
-                swept?;
-            }
-            Err(TryLockError::WouldBlock) => {
-                tracing::info!("store is open in another process; orphan sweep skipped");
-            }
-            Err(TryLockError::Error(e)) => return Err(StoreError::io(&lock_path)(e)),
-        }
-        store
-            .lock
-            .lock_shared()
-            .map_err(StoreError::io(&lock_path))?;
-        Ok(store)
+        })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -224,39 +266,12 @@ impl Store {
         self.root.join(DATASETS_DIR)
     }
 
-    /// Remove everything under `datasets/` that no committed version references. Only called
-    /// with the exclusive file lock held, i.e. when no other process can be mid-write.
-    fn sweep_orphans(&self) -> Result<(), StoreError> {
+    /// `(dataset dir, file name)` of every committed version.
+    fn referenced_files(&self) -> Result<HashSet<(String, String)>, StoreError> {
         let conn = self.conn();
-        let mut referenced: HashSet<(String, String)> = HashSet::new();
         let mut stmt = conn.prepare("SELECT dataset, file FROM versions")?;
-        for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
-            referenced.insert(row?);
-        }
-        let live_dirs: HashSet<&str> = referenced.iter().map(|(d, _)| d.as_str()).collect();
-
-        let datasets = self.datasets_dir();
-        for entry in read_dir(&datasets)? {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let path = entry.path();
-            let is_dir = entry.file_type().map_err(StoreError::io(&path))?.is_dir();
-            if !is_dir || !live_dirs.contains(name.as_str()) {
-                remove_orphan(&path, is_dir)?;
-                continue;
-            }
-            for file in read_dir(&path)? {
-                let file_path = file.path();
-                let file_name = file.file_name().to_string_lossy().into_owned();
-                if !referenced.contains(&(name.clone(), file_name)) {
-                    let is_dir = file
-                        .file_type()
-                        .map_err(StoreError::io(&file_path))?
-                        .is_dir();
-                    remove_orphan(&file_path, is_dir)?;
-                }
-            }
-        }
-        Ok(())
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// True when the catalog has no dataset at all, deleted ones included (so a deleted
@@ -337,9 +352,43 @@ impl Store {
     /// `store.conflict`. If the content hash equals the latest version's, nothing is written
     /// and that version is returned (audited as `noop`).
     pub fn put_version(&self, new: NewVersion<'_>, actor: &str) -> Result<VersionInfo, StoreError> {
-        let parquet = encode_parquet(new.panel)?;
+        let id = new.dataset;
+        let hash = content_hash(&record::encode(new.panel, None)?, new.framework_toml);
+        // The parent's hash goes into the file; it is read now and checked again under the
+        // write lock, so the file never names a parent other than the one it is committed on.
+        let parent = match new.base {
+            Base::New => None,
+            Base::Version(number) => {
+                let conn = self.conn();
+                let hash = version_hash(&conn, id, number)?.ok_or_else(|| {
+                    let latest = latest_version(&conn, id).ok().flatten();
+                    StoreError::Changed {
+                        dataset: id.to_string(),
+                        base: number,
+                        latest: latest.map(|v| v.number),
+                    }
+                })?;
+                Some(Parent { number, hash })
+            }
+        };
+        let record = VersionRecord {
+            format: record::RECORD_FORMAT,
+            dataset: id.to_string(),
+            number: new.base.next_number(),
+            hash,
+            created_at: now_text(),
+            created_by: actor.to_owned(),
+            title_zh: new.title_zh.to_owned(),
+            title_en: new.title_en.to_owned(),
+            note: new.note.to_owned(),
+            parent,
+            framework_toml: new.framework_toml.to_owned(),
+            region_set_id: new.region_set_id.map(str::to_owned),
+            source_files: new.source_files.to_vec(),
+        };
+        let parquet = record::encode(new.panel, Some(&record))?;
         let temp = fsio::write_temp(&self.datasets_dir(), &parquet)?;
-        let result = self.commit_version(&new, actor, &parquet, &temp);
+        let result = self.commit_version(id, &record, new.panel.height(), &parquet, &temp);
         // On success the temp file has been renamed, except for a no-op; either way, anything
         // still at the temp path is garbage now.
         if temp.exists() {
@@ -350,13 +399,13 @@ impl Store {
 
     fn commit_version(
         &self,
-        new: &NewVersion<'_>,
-        actor: &str,
+        id: &DatasetId,
+        record: &VersionRecord,
+        rows: usize,
         parquet: &[u8],
         temp: &Path,
     ) -> Result<VersionInfo, StoreError> {
-        let id = new.dataset;
-        let hash = content_hash(parquet, new.framework_toml);
+        let actor = record.created_by.as_str();
         let mut conn = self.conn();
         // IMMEDIATE takes SQLite's write lock now, so checking the base and inserting the next
         // version cannot interleave with another writer, even in another process.
@@ -368,10 +417,14 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        let exists = deleted.is_some();
         let latest = latest_version(&tx, id)?;
-        check_base(id, new.base, deleted, latest.as_ref())?;
-        if let Some(latest) = latest.as_ref().filter(|v| v.hash == hash) {
+        check_base(
+            id.as_str(),
+            record.parent.as_ref(),
+            deleted,
+            latest.as_ref(),
+        )?;
+        if let Some(latest) = latest.as_ref().filter(|v| v.hash == record.hash) {
             audit::record(
                 &tx,
                 actor,
@@ -382,7 +435,8 @@ impl Store {
             tx.commit()?;
             return Ok(latest.clone());
         }
-        let number = new.base.next_number();
+        let number = record.number;
+        let hash = &record.hash;
 
         let datasets_dir = self.datasets_dir();
         let dir = datasets_dir.join(id.as_str());
@@ -391,63 +445,23 @@ impl Store {
             fs::create_dir(&dir).map_err(StoreError::io(&dir))?;
             fsio::sync_dir(&datasets_dir)?;
         }
-        let file_name = format!("{number}.parquet");
-        let path = dir.join(&file_name);
-        // `number` is above every committed version, so whatever sits at `path` is debris of an
-        // interrupted write (a file rename replaces it; a directory makes the rename fail).
+        let path = dir.join(version_file_name(number));
+        // `number` is above every committed version, so whatever sits at `path` is not in the
+        // catalog: debris of an interrupted write, or a version of a catalog restored from an
+        // older backup. It is moved aside, never overwritten (a directory makes the rename fail).
+        if path.is_file() {
+            quarantine::move_aside(&self.root, &path, &quarantine::stamp())?;
+        }
         let published = fs::rename(temp, &path)
             .map_err(StoreError::io(&path))
             .and_then(|()| {
                 fsio::sync_dir(&dir)?;
-                let now = now_text();
-                if exists {
-                    tx.execute(
-                        "UPDATE datasets SET title_zh = ?2, title_en = ?3 WHERE id = ?1",
-                        params![id.as_str(), new.title_zh, new.title_en],
-                    )?;
-                } else {
-                    tx.execute(
-                        "INSERT INTO datasets (id, title_zh, title_en, created_at)
-                         VALUES (?1, ?2, ?3, ?4)",
-                        params![id.as_str(), new.title_zh, new.title_en, now],
-                    )?;
-                }
-                tx.execute(
-                    "INSERT OR IGNORE INTO frameworks (sha256, toml) VALUES (?1, ?2)",
-                    params![fsio::sha256_hex(new.framework_toml.as_bytes()), new.framework_toml],
-                )?;
-                let framework_id: i64 = tx.query_row(
-                    "SELECT id FROM frameworks WHERE sha256 = ?1",
-                    [fsio::sha256_hex(new.framework_toml.as_bytes())],
-                    |r| r.get(0),
-                )?;
-                let rows = i64::try_from(new.panel.height()).unwrap_or(i64::MAX);
-                tx.execute(
-                    "INSERT INTO versions (dataset, number, hash, file, file_sha256, file_size,
-                         rows, framework_id, region_set_id, note, created_at, created_by)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    params![
-                        id.as_str(),
-                        number,
-                        hash,
-                        file_name,
-                        fsio::sha256_hex(parquet),
-                        i64::try_from(parquet.len()).unwrap_or(i64::MAX),
-                        rows,
-                        framework_id,
-                        new.region_set_id,
-                        new.note,
-                        now,
-                        actor,
-                    ],
-                )?;
-                for (name, sha256) in new.source_files {
-                    tx.execute(
-                        "INSERT INTO uploads (dataset, number, name, sha256) VALUES (?1, ?2, ?3, ?4)",
-                        params![id.as_str(), number, name, sha256],
-                    )?;
-                }
-                let files: Vec<&str> = new.source_files.iter().map(|(n, _)| n.as_str()).collect();
+                insert_version(&tx, id, record, parquet, rows)?;
+                let files: Vec<&str> = record
+                    .source_files
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect();
                 audit::record(
                     &tx,
                     actor,
@@ -488,8 +502,7 @@ impl Store {
                 detail: format!("SHA-256 is {found}, the catalog recorded {sha256}"),
             });
         }
-        let frame = ParquetReader::new(Cursor::new(bytes)).finish()?;
-        Ok(Panel::new(frame)?)
+        record::decode(&bytes)
     }
 
     /// The framework text a version was committed with.
@@ -603,57 +616,117 @@ impl Store {
     }
 }
 
-fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, StoreError> {
+pub(crate) fn read_dir(dir: &Path) -> Result<Vec<fs::DirEntry>, StoreError> {
     fs::read_dir(dir)
         .and_then(|entries| entries.collect::<Result<Vec<_>, _>>())
         .map_err(StoreError::io(dir))
 }
 
-fn remove_orphan(path: &Path, is_dir: bool) -> Result<(), StoreError> {
-    tracing::warn!(path = %path.display(), "removing orphan left by an interrupted write");
-    if is_dir {
-        fs::remove_dir_all(path)
-    } else {
-        fs::remove_file(path)
-    }
-    .map_err(StoreError::io(path))
-}
-
-fn encode_parquet(panel: &Panel) -> Result<Vec<u8>, StoreError> {
-    let mut frame = panel.frame().clone();
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut frame)?;
-    Ok(bytes)
-}
-
-/// Refuse a commit whose [`Base`] no longer describes the dataset (`deleted`: `None` when the
-/// catalog has no such dataset, else whether it is deleted).
-fn check_base(
+/// The catalog rows of one version whose file is in place: its dataset (created, or titles
+/// updated — the newest version's titles are the dataset's), framework text, version row and
+/// source files. Shared by a commit and a recovery, so both describe a version identically.
+fn insert_version(
+    conn: &Connection,
     id: &DatasetId,
-    base: Base,
+    record: &VersionRecord,
+    parquet: &[u8],
+    rows: usize,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO datasets (id, title_zh, title_en, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET title_zh = excluded.title_zh, title_en = excluded.title_en",
+        params![
+            id.as_str(),
+            record.title_zh,
+            record.title_en,
+            record.created_at
+        ],
+    )?;
+    let framework_sha = fsio::sha256_hex(record.framework_toml.as_bytes());
+    conn.execute(
+        "INSERT OR IGNORE INTO frameworks (sha256, toml) VALUES (?1, ?2)",
+        params![framework_sha, record.framework_toml],
+    )?;
+    let framework_id: i64 = conn.query_row(
+        "SELECT id FROM frameworks WHERE sha256 = ?1",
+        [framework_sha],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "INSERT INTO versions (dataset, number, hash, file, file_sha256, file_size, rows,
+             framework_id, region_set_id, note, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            id.as_str(),
+            record.number,
+            record.hash,
+            version_file_name(record.number),
+            fsio::sha256_hex(parquet),
+            i64::try_from(parquet.len()).unwrap_or(i64::MAX),
+            i64::try_from(rows).unwrap_or(i64::MAX),
+            framework_id,
+            record.region_set_id,
+            record.note,
+            record.created_at,
+            record.created_by,
+        ],
+    )?;
+    for (name, sha256) in &record.source_files {
+        conn.execute(
+            "INSERT INTO uploads (dataset, number, name, sha256) VALUES (?1, ?2, ?3, ?4)",
+            params![id.as_str(), record.number, name, sha256],
+        )?;
+    }
+    Ok(())
+}
+
+/// The file name of version `number` in its dataset's directory.
+fn version_file_name(number: u32) -> String {
+    format!("{number}.parquet")
+}
+
+/// Refuse a commit whose base no longer describes the dataset: `parent` is the version it was
+/// built on (`None`: a new dataset); `deleted` is `None` when the catalog has no such dataset,
+/// else whether it is deleted.
+fn check_base(
+    id: &str,
+    parent: Option<&Parent>,
     deleted: Option<bool>,
     latest: Option<&VersionInfo>,
 ) -> Result<(), StoreError> {
-    match (base, deleted) {
-        (Base::New, None) => Ok(()),
-        (Base::New, Some(_)) => Err(StoreError::IdTaken {
-            dataset: id.to_string(),
+    match (parent, deleted) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(StoreError::IdTaken {
+            dataset: id.to_owned(),
         }),
-        (Base::Version(_), Some(true)) => Err(StoreError::Conflict(format!(
+        (Some(_), Some(true)) => Err(StoreError::Conflict(format!(
             "dataset {id} is deleted; undelete it (or purge it) before uploading a new version"
         ))),
-        (Base::Version(n), _) if latest.map(|v| v.number) == Some(n) => Ok(()),
-        (Base::Version(n), _) => Err(StoreError::Changed {
-            dataset: id.to_string(),
-            base: n,
+        (Some(p), _) if latest.is_some_and(|v| v.number == p.number && v.hash == p.hash) => Ok(()),
+        (Some(p), _) => Err(StoreError::Changed {
+            dataset: id.to_owned(),
+            base: p.number,
             latest: latest.map(|v| v.number),
         }),
     }
 }
 
-fn version_target(id: &DatasetId, number: u32) -> String {
+/// The content hash of one version, `None` if the catalog has no such version.
+fn version_hash(
+    conn: &Connection,
+    id: &DatasetId,
+    number: u32,
+) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT hash FROM versions WHERE dataset = ?1 AND number = ?2",
+            params![id.as_str(), number],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+fn version_target(id: impl std::fmt::Display, number: u32) -> String {
     format!("{id}/{number}")
 }
 

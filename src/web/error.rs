@@ -363,6 +363,7 @@ fn classify_app(err: &Error, lang: Lang) -> (StatusCode, &'static str, String) {
             | StoreError::Sqlite(_)
             | StoreError::Parquet(_)
             | StoreError::Corrupt { .. }
+            | StoreError::CatalogLost { .. }
             | StoreError::SchemaTooNew { .. } => internal(),
         },
         Error::Io { .. } | Error::Internal(_) | Error::Polars(_) => internal(),
@@ -475,6 +476,7 @@ mod tests {
                     StoreError::IdTaken { .. } => "store.id_taken",
                     StoreError::Invalid(_) => "store.invalid",
                     StoreError::SchemaTooNew { .. } => "store.schema_too_new",
+                    StoreError::CatalogLost { .. } => "store.catalog_lost",
                 },
                 Error::Conflict(_) => "conflict",
                 Error::InvalidField { .. } => "invalid_field",
@@ -496,7 +498,7 @@ mod tests {
     }
 
     /// The number of arms of [`variant`].
-    const VARIANTS: usize = 29;
+    const VARIANTS: usize = 30;
 
     fn samples() -> Vec<WebError> {
         let io = || std::io::Error::other("disk on fire");
@@ -549,6 +551,10 @@ mod tests {
             store(StoreError::SchemaTooNew {
                 found: 9,
                 supported: 1,
+            }),
+            store(StoreError::CatalogLost {
+                data_dir: "/srv/nqp".into(),
+                files: 3,
             }),
             WebError::App(Error::Conflict("id taken".into())),
             WebError::App(Error::invalid_field("target", "neither")),

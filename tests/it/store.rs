@@ -119,6 +119,27 @@ fn file_hashes(root: &Path) -> BTreeMap<PathBuf, String> {
     out
 }
 
+/// Every file under `<root>/quarantine/<stamp>/` by its path below the stamp, with its bytes.
+fn quarantine(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let Ok(stamps) = std::fs::read_dir(root.join("quarantine")) else {
+        return out;
+    };
+    for stamp in stamps {
+        let stamp = stamp.unwrap().path();
+        for (path, _) in file_hashes(&stamp) {
+            let full = stamp.join(&path);
+            if full.is_file() {
+                out.insert(
+                    path.to_string_lossy().into_owned(),
+                    std::fs::read(full).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
 /// Every row of every catalog table, read through a second connection.
 fn catalog_dump(root: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(root.join("catalog.sqlite")).unwrap();
@@ -381,6 +402,19 @@ fn orphans_and_temp_files_are_swept_at_open() {
         assert!(!root.join(path).exists(), "{path} should have been swept");
     }
     assert!(!root.join("datasets/ghost").exists());
+    // Unfinished writes (`datasets/<random>.tmp`, the only place the store writes them) are
+    // removed; everything else is moved to quarantine, bytes kept.
+    let quarantined = quarantine(root);
+    assert_eq!(
+        quarantined.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "datasets/d/2.parquet",
+            "datasets/d/9f9f.tmp",
+            "datasets/ghost/1.parquet",
+            "datasets/stray"
+        ]
+    );
+    assert!(quarantined.values().all(|bytes| bytes == b"debris"));
     assert_eq!(
         rows_of(&store.load_panel(&ds, 1).unwrap()),
         rows_of(&panel_a())
@@ -971,9 +1005,9 @@ fn a_catalog_from_a_newer_build_is_refused() {
 }
 
 #[test]
-fn debris_at_the_next_version_path_is_replaced_not_kept() {
+fn debris_at_the_next_version_path_is_moved_aside_not_overwritten() {
     // A crash between rename and commit leaves `<n>.parquet` without a row; if no sweep ran
-    // (another process had the store open), the next commit of version n replaces it.
+    // (another process had the store open), the next commit of version n moves it aside.
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let ds = id("d");
@@ -992,4 +1026,277 @@ fn debris_at_the_next_version_path_is_replaced_not_kept() {
         rows_of(&store.load_panel(&ds, 2).unwrap()),
         rows_of(&panel_b())
     );
+    assert_eq!(
+        quarantine(dir.path()),
+        BTreeMap::from([("datasets/d/2.parquet".to_owned(), b"half-written".to_vec())])
+    );
+}
+
+/// Move the catalog (and its WAL files) out of the data dir, to `<name>.away`.
+fn move_catalog_away(root: &Path) {
+    for name in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        if root.join(name).exists() {
+            std::fs::rename(root.join(name), root.join(format!("{name}.away"))).unwrap();
+        }
+    }
+}
+
+/// Replace the data dir's catalog by a copy of `catalog` (a file of a closed store).
+fn put_catalog(root: &Path, catalog: &Path) {
+    for name in ["catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        let _ = std::fs::remove_file(root.join(name));
+    }
+    std::fs::copy(catalog, root.join("catalog.sqlite")).unwrap();
+}
+
+#[test]
+fn a_missing_or_empty_catalog_stops_the_start_and_touches_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    {
+        let store = Store::open(root).unwrap();
+        store
+            .put_version(next(&store, &id("d"), &panel_a()), "u")
+            .unwrap();
+        store
+            .put_version(next(&store, &id("d"), &panel_b()), "u")
+            .unwrap();
+        store
+            .put_version(next(&store, &id("e"), &panel_a()), "u")
+            .unwrap();
+    }
+    let files = file_hashes(&root.join("datasets"));
+    assert_eq!(
+        files.len(),
+        5,
+        "two dataset dirs, three versions: {files:?}"
+    );
+    let refused = |root: &Path| {
+        let err = match Store::open(root) {
+            Ok(_) => panic!("the store opened without its catalog"),
+            Err(e) => e,
+        };
+        assert_eq!(err.code(), "store.catalog_lost");
+        let message = err.to_string();
+        for part in [
+            "3 dataset version files exist",
+            "Restore catalog.sqlite from a backup",
+            &format!("nqp dataset recover --data-dir {}", root.display()),
+        ] {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+    };
+
+    // Catalog moved away: refused, no new catalog created, no file moved or changed.
+    move_catalog_away(root);
+    refused(root);
+    assert!(!root.join("catalog.sqlite").exists());
+    assert_eq!(file_hashes(&root.join("datasets")), files);
+    assert!(!root.join("quarantine").exists());
+    // The command-line tools refuse too: they open the store the same way.
+    let mut out = Vec::new();
+    let listed =
+        nqp::cli::dataset::run_to(root, &nqp::cli::dataset::DatasetCommand::List, &mut out);
+    assert!(
+        listed
+            .unwrap_err()
+            .to_string()
+            .contains("nqp dataset recover")
+    );
+
+    // An empty catalog in its place (a fresh one): refused the same way.
+    let empty = tempfile::tempdir().unwrap();
+    drop(Store::open(empty.path()).unwrap());
+    put_catalog(root, &empty.path().join("catalog.sqlite"));
+    refused(root);
+    assert_eq!(file_hashes(&root.join("datasets")), files);
+    assert!(!root.join("quarantine").exists());
+
+    // With the catalog restored, everything is there.
+    put_catalog(root, &root.join("catalog.sqlite.away"));
+    let store = Store::open(root).unwrap();
+    assert_eq!(
+        rows_of(&store.load_panel(&id("d"), 2).unwrap()),
+        rows_of(&panel_b())
+    );
+    assert_eq!(file_hashes(&root.join("datasets")), files);
+}
+
+#[test]
+fn an_older_catalog_backup_quarantines_newer_versions_and_recover_brings_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (d, e) = (id("d"), id("e"));
+    let c = panel(&[("CN-ZJ", 2020, "x", Some(3.0))]);
+    drop({
+        let store = Store::open(root).unwrap();
+        store
+            .put_version(next(&store, &d, &panel_a()), "u")
+            .unwrap();
+        store
+    });
+    let backup = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("catalog.sqlite"),
+        backup.path().join("catalog.sqlite"),
+    )
+    .unwrap();
+    let (versions_d, versions_e) = {
+        let store = Store::open(root).unwrap();
+        store
+            .put_version(next(&store, &d, &panel_b()), "u")
+            .unwrap();
+        store.put_version(next(&store, &d, &c), "v").unwrap();
+        store.put_version(next(&store, &e, &c), "w").unwrap();
+        (store.versions(&d).unwrap(), store.versions(&e).unwrap())
+    };
+    let newer: BTreeMap<String, Vec<u8>> = [
+        "datasets/d/2.parquet",
+        "datasets/d/3.parquet",
+        "datasets/e/1.parquet",
+    ]
+    .iter()
+    .map(|p| (p.to_string(), std::fs::read(root.join(p)).unwrap()))
+    .collect();
+
+    // The older catalog is healthy (it lists version d/1), so the start goes on: the versions it
+    // does not know are moved to quarantine with their bytes, not deleted.
+    put_catalog(root, &backup.path().join("catalog.sqlite"));
+    let store = Store::open(root).unwrap();
+    assert_eq!(store.versions(&d).unwrap(), versions_d[..1]);
+    assert_eq!(
+        rows_of(&store.load_panel(&d, 1).unwrap()),
+        rows_of(&panel_a())
+    );
+    assert_eq!(quarantine(root), newer);
+    drop(store);
+
+    // The operator moves them back and recovers: the catalog is what it was before the restore.
+    for stamp in std::fs::read_dir(root.join("quarantine")).unwrap() {
+        let stamp = stamp.unwrap().path();
+        for path in newer.keys() {
+            let from = stamp.join(path);
+            if from.exists() {
+                std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+                std::fs::rename(from, root.join(path)).unwrap();
+            }
+        }
+    }
+    let report = Store::recover(root).unwrap();
+    assert_eq!(report.recovered, ["d/2", "d/3", "e/1"]);
+    assert_eq!((report.known, report.skipped.len()), (1, 0));
+    let store = Store::open(root).unwrap();
+    assert_eq!(store.versions(&d).unwrap(), versions_d);
+    assert_eq!(store.versions(&e).unwrap(), versions_e);
+    assert_eq!(rows_of(&store.load_panel(&d, 3).unwrap()), rows_of(&c));
+    assert_eq!(rows_of(&store.load_panel(&e, 1).unwrap()), rows_of(&c));
+}
+
+#[test]
+fn recover_rebuilds_a_lost_catalog_from_which_the_same_versions_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let (d, e) = (id("d"), id("e"));
+    let other_framework = "[framework]\nid = \"other\"\n";
+    let files = [("gdp.csv".to_owned(), "ab".repeat(32))];
+    let store = Store::open(root).unwrap();
+    store
+        .put_version(
+            NewVersion {
+                region_set_id: Some("cn-provinces"),
+                source_files: &files,
+                note: "first upload",
+                title_zh: "第一",
+                title_en: "First",
+                ..next(&store, &d, &panel_a())
+            },
+            "alice",
+        )
+        .unwrap();
+    let b = panel_b();
+    store
+        .put_version(
+            NewVersion {
+                framework_toml: other_framework,
+                note: "second",
+                ..next(&store, &d, &b)
+            },
+            "bob",
+        )
+        .unwrap();
+    store
+        .put_version(next(&store, &e, &panel_a()), "carol")
+        .unwrap();
+    // While the store is open, recovery is refused: it needs the data dir to itself.
+    assert_eq!(code(Store::recover(root)), "store.conflict");
+    let datasets_before = store.datasets(true).unwrap();
+    let versions_before = [store.versions(&d).unwrap(), store.versions(&e).unwrap()];
+    let sources_before = store.source_files(&d, 1).unwrap();
+    drop(store);
+
+    // The catalog is lost. A file from before version records existed, and a copy of d/2 put
+    // where it does not belong, are reported and left alone.
+    move_catalog_away(root);
+    std::fs::create_dir(root.join("datasets/old")).unwrap();
+    let mut legacy = Vec::new();
+    ParquetWriter::new(&mut legacy)
+        .finish(&mut panel_a().frame().clone())
+        .unwrap();
+    std::fs::write(root.join("datasets/old/1.parquet"), &legacy).unwrap();
+    std::fs::create_dir(root.join("datasets/misplaced")).unwrap();
+    std::fs::copy(
+        root.join("datasets/d/2.parquet"),
+        root.join("datasets/misplaced/1.parquet"),
+    )
+    .unwrap();
+    assert_eq!(code(Store::open(root)), "store.catalog_lost");
+
+    let mut out = Vec::new();
+    nqp::cli::dataset::run_to(root, &nqp::cli::dataset::DatasetCommand::Recover, &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("recovered 3 versions"), "{out}");
+    for line in [
+        "  + d/1",
+        "  + d/2",
+        "  + e/1",
+        "0 versions were in the catalog already",
+    ] {
+        assert!(out.contains(line), "{line}: {out}");
+    }
+    assert!(
+        out.contains("old/1.parquet — it has no version record"),
+        "{out}"
+    );
+    assert!(
+        out.contains("misplaced/1.parquet — its record names version d/2"),
+        "{out}"
+    );
+
+    let store = Store::open(root).unwrap();
+    assert_eq!(store.datasets(true).unwrap(), datasets_before);
+    assert_eq!(store.versions(&d).unwrap(), versions_before[0]);
+    assert_eq!(store.versions(&e).unwrap(), versions_before[1]);
+    assert_eq!(store.source_files(&d, 1).unwrap(), sources_before);
+    assert_eq!(
+        rows_of(&store.load_panel(&d, 1).unwrap()),
+        rows_of(&panel_a())
+    );
+    assert_eq!(rows_of(&store.load_panel(&d, 2).unwrap()), rows_of(&b));
+    assert_eq!(store.framework_toml(&d, 1).unwrap(), FRAMEWORK);
+    assert_eq!(store.framework_toml(&d, 2).unwrap(), other_framework);
+    let recovered: Vec<String> = store
+        .audit_log(10)
+        .unwrap()
+        .iter()
+        .filter(|a| a.action == "recover")
+        .map(|a| a.target.clone())
+        .collect();
+    assert_eq!(recovered, ["e/1", "d/2", "d/1"]);
+    // The unrecovered files stay where they were (the start-up sweep moved them to quarantine).
+    assert_eq!(quarantine(root)["datasets/old/1.parquet"], legacy);
+    // Work goes on from the recovered history.
+    let next_version = store
+        .put_version(next(&store, &d, &panel_a()), "u")
+        .unwrap();
+    assert_eq!(next_version.number, 3);
 }
