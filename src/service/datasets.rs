@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::framework::Framework;
 use crate::ingest::RegionSet;
 use crate::method::MethodSpec;
-use crate::store::{Base, NewVersion, Store, VersionInfo};
+use crate::store::{Base, NewVersion, Store, StoreError, VersionInfo};
 use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Panel};
 
 /// Id of the bundled dataset in every store.
@@ -711,7 +711,8 @@ pub trait UploadStaging {
 }
 
 /// The commit sequence of the upload page and the API: take the staged upload, map and commit
-/// it, and put it back when anything fails.
+/// it, and put it back when anything fails — unless another commit got there first, which makes
+/// its preview stale (it has to be uploaded and reviewed again).
 pub fn commit_staged(
     store: &Store,
     staging: &impl UploadStaging,
@@ -725,8 +726,15 @@ pub fn commit_staged(
     })?;
     let committed = mappings_for(&staged.preview, requests(&staged.preview))
         .and_then(|mappings| commit_upload(store, &staged, &mappings, actor));
-    if committed.is_err() {
-        staging.restore(id, actor, staged);
+    match &committed {
+        // Its preview no longer describes the dataset: it must be reviewed again, not retried.
+        Err(Error::Store(e))
+            if matches!(
+                e.as_ref(),
+                StoreError::Changed { .. } | StoreError::IdTaken { .. }
+            ) => {}
+        Err(_) => staging.restore(id, actor, staged),
+        Ok(_) => {}
     }
     committed
 }

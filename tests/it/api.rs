@@ -1484,8 +1484,15 @@ async fn concurrent_commits_give_one_201_and_one_documented_409() {
         staged_id(&app, &existing_dataset("api-race", &files[0])).await,
         staged_id(&app, &existing_dataset("api-race", &files[1])).await,
     ];
-    let (won, refused, winner) = commit_race(&app, ids, &serde_json::json!({})).await;
+    let (won, refused, winner) = commit_race(&app, ids.clone(), &serde_json::json!({})).await;
     let envelope = assert_envelope(&refused, 409, "store.changed");
+    // Its preview is stale, so the refused upload is not kept for a retry.
+    assert_envelope(
+        &app.commit(Some(BEARER), &ids[1 - winner], &serde_json::json!({}))
+            .await,
+        404,
+        "not_found",
+    );
     let message = envelope["errors"][0]["message"].as_str().unwrap();
     assert!(
         message.contains("changed meanwhile") && message.contains("review the upload again"),

@@ -648,7 +648,7 @@ async fn concurrent_commits_store_one_and_ask_to_review_the_other() {
         app.stage_existing(&cookie, &csrf, "twin", &years[1]).await,
     ];
     let (refused, winner) = app
-        .commit_race(&cookie, urls, &[("csrf".into(), csrf.clone())])
+        .commit_race(&cookie, urls.clone(), &[("csrf".into(), csrf.clone())])
         .await;
     assert!(
         refused.body.contains("changed meanwhile")
@@ -656,6 +656,11 @@ async fn concurrent_commits_store_one_and_ask_to_review_the_other() {
         "{}",
         refused.body
     );
+    // Its preview is stale, so the refused upload is not kept for a retry.
+    let retry = app
+        .post_form(&urls[1 - winner], Some(&cookie), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(retry.status, StatusCode::NOT_FOUND, "{}", retry.body);
     let list = app.get("/datasets?lang=en", None).await;
     assert_eq!(list.count("#dataset-twin table.versions tbody tr"), 2);
 
