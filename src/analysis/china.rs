@@ -1,12 +1,16 @@
 //! The bundled China defaults: the NBS four-region grouping of the 31 provinces (read from the
 //! region set `data/regions/cn-provinces.csv`, column `group`) and their contiguity
-//! (`data/geo/cn-provinces-adjacency.csv`; how it was derived is in `data/geo/README.md`).
+//! (`data/geo/cn-provinces-adjacency.csv`; how it was derived is in `data/geo/README.md`), and
+//! the centroids of their bundled boundaries for distance weights.
 //! Both files are compiled into the binary, so the analyses need no data directory.
 
 use super::{Adjacency, AnalysisError, GroupMap};
 
 const REGION_SET: &str = include_str!("../../data/regions/cn-provinces.csv");
 const ADJACENCY: &str = include_str!("../../data/geo/cn-provinces-adjacency.csv");
+const CENTROIDS: &str = include_str!("../../data/geo/cn-provinces-centroids.csv");
+/// Where the bundled centroids come from, for error messages.
+pub const CENTROIDS_FILE: &str = "data/geo/cn-provinces-centroids.csv";
 
 /// The NBS grouping East (10) / Central (6) / West (12) / Northeast (3) by ISO 3166-2 code.
 pub fn nbs_groups() -> Result<GroupMap, AnalysisError> {
@@ -47,6 +51,11 @@ pub fn nbs_groups() -> Result<GroupMap, AnalysisError> {
 /// Contiguity of the 31 provinces (Hainan linked to Guangdong).
 pub fn province_adjacency() -> Result<Adjacency, AnalysisError> {
     Adjacency::from_csv(ADJACENCY, "data/geo/cn-provinces-adjacency.csv")
+}
+
+/// The centroids (lon, lat) of the 31 provinces' bundled boundaries (`scripts/make_centroids.py`).
+pub fn province_centroids() -> Result<Vec<super::weights::Point>, AnalysisError> {
+    super::weights::coordinates_from_csv(CENTROIDS, CENTROIDS_FILE)
 }
 
 /// True when every one of `regions` (at least one) is a province code of the bundled region

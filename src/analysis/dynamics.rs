@@ -1,11 +1,13 @@
 //! Dynamics of the score distribution over time: Gaussian kernel density per year,
-//! σ-convergence (see [`super::inequality::cv`]), absolute β-convergence and a quartile Markov
-//! chain.
+//! σ-convergence (see [`super::inequality::cv`]), absolute β-convergence (panel β with fixed
+//! effects is [`super::panel`]), a quartile Markov chain with its steady state, on absolute or
+//! relative (÷ the year's mean) values, and the spatial Markov chain of Rey (2001).
 
 use serde::Serialize;
 
 use super::AnalysisError;
-use super::stats::{mean, quantile_linear, sd, sorted};
+use super::spatial::SpatialWeights;
+use super::stats::{invert, mean, quantile_linear, sd, sorted};
 
 /// Number of grid points of a kernel density curve.
 pub const KERNEL_POINTS: usize = 128;
@@ -183,19 +185,196 @@ pub fn markov(values: &[Vec<Option<f64>>]) -> Result<Markov, AnalysisError> {
             }
         }
     }
-    let mut probabilities = [[None; 4]; 4];
-    for (row, p) in counts.iter().zip(probabilities.iter_mut()) {
+    Ok(Markov {
+        bounds,
+        probabilities: row_probabilities(&counts),
+        counts,
+    })
+}
+
+/// Counts divided by their row totals; `None` for a row without observations.
+fn row_probabilities(counts: &[[u64; 4]; 4]) -> [[Option<f64>; 4]; 4] {
+    counts.map(|row| {
         let total: u64 = row.iter().sum();
-        if total > 0 {
-            for (c, q) in row.iter().zip(p.iter_mut()) {
-                *q = Some(*c as f64 / total as f64);
+        row.map(|c| (total > 0).then(|| c as f64 / total as f64))
+    })
+}
+
+/// Each year's values divided by that year's mean over the regions present (relative classes:
+/// a region's standing against the national average, not its absolute level). A year whose
+/// mean is 0 has no relative values.
+pub fn relative_to_year_mean(values: &[Vec<Option<f64>>]) -> Vec<Vec<Option<f64>>> {
+    values
+        .iter()
+        .map(|year| {
+            let present: Vec<f64> = year.iter().flatten().copied().collect();
+            let m = if present.is_empty() {
+                0.0
+            } else {
+                mean(&present)
+            };
+            year.iter()
+                .map(|v| v.filter(|_| m != 0.0).map(|v| v / m))
+                .collect()
+        })
+        .collect()
+}
+
+/// Why a chain has no unique steady state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum NoSteadyState {
+    /// A class that no region ever left from (1-based): its row of P is empty.
+    EmptyRow(usize),
+    /// More than one closed class (1-based class numbers of each).
+    ClosedClasses(Vec<Vec<usize>>),
+}
+
+impl std::fmt::Display for NoSteadyState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoSteadyState::EmptyRow(c) => {
+                write!(
+                    f,
+                    "class {c} has no observed transitions, so P is not stochastic"
+                )
+            }
+            NoSteadyState::ClosedClasses(cs) => {
+                let list: Vec<String> = cs
+                    .iter()
+                    .map(|c| {
+                        let v: Vec<String> = c.iter().map(ToString::to_string).collect();
+                        format!("{{{}}}", v.join(", "))
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "{} closed classes ({}), so the steady state is not unique",
+                    cs.len(),
+                    list.join(", ")
+                )
             }
         }
     }
-    Ok(Markov {
+}
+
+/// The steady-state distribution π = πP, Σπ = 1 of a row-stochastic matrix, when unique: the
+/// chain must have exactly one closed communicating class (states outside it are transient and
+/// get π = 0). On the closed class C, π_C solves (P_CC' − I)π_C = 0 with one equation replaced
+/// by Σπ_C = 1 (the rows of P' − I sum to zero, so any one of them is redundant).
+pub fn steady_state(p: &[[Option<f64>; 4]; 4]) -> Result<[f64; 4], NoSteadyState> {
+    let mut m = [[0.0; 4]; 4];
+    for (i, row) in p.iter().enumerate() {
+        if row.iter().all(Option::is_none) {
+            return Err(NoSteadyState::EmptyRow(i + 1));
+        }
+        for (j, v) in row.iter().enumerate() {
+            m[i][j] = v.unwrap_or(0.0);
+        }
+    }
+    // reach[i][j]: j reachable from i (transitive closure, Warshall).
+    let mut reach = [[false; 4]; 4];
+    for (i, row) in reach.iter_mut().enumerate() {
+        row[i] = true;
+        for (r, p) in row.iter_mut().zip(&m[i]) {
+            *r |= *p > 0.0;
+        }
+    }
+    for k in 0..4 {
+        for i in 0..4 {
+            for j in 0..4 {
+                reach[i][j] |= reach[i][k] && reach[k][j];
+            }
+        }
+    }
+    let mut closed: Vec<Vec<usize>> = Vec::new();
+    for (i, from) in reach.iter().enumerate() {
+        let class: Vec<usize> = (0..4).filter(|j| from[*j] && reach[*j][i]).collect();
+        let is_closed = (0..4).all(|j| !from[j] || class.contains(&j));
+        if is_closed && class[0] == i {
+            closed.push(class);
+        }
+    }
+    if closed.len() != 1 {
+        return Err(NoSteadyState::ClosedClasses(
+            closed
+                .into_iter()
+                .map(|c| c.into_iter().map(|i| i + 1).collect())
+                .collect(),
+        ));
+    }
+    let c = &closed[0];
+    let k = c.len();
+    // A = P_CC' − I with its last row replaced by ones; A π = e_k.
+    let mut a: Vec<Vec<f64>> = (0..k)
+        .map(|r| {
+            (0..k)
+                .map(|s| m[c[s]][c[r]] - f64::from(u8::from(r == s)))
+                .collect()
+        })
+        .collect();
+    a[k - 1] = vec![1.0; k];
+    let inv = invert(&a).ok_or_else(|| NoSteadyState::ClosedClasses(vec![c.clone()]))?;
+    let mut pi = [0.0; 4];
+    for (r, state) in c.iter().enumerate() {
+        pi[*state] = inv[r][k - 1];
+    }
+    Ok(pi)
+}
+
+/// Rey's (2001) spatial Markov chain: transitions between the quartile classes of the values,
+/// conditioned on the quartile class of the region's spatial lag at the start year.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpatialMarkov {
+    /// Upper bounds of value classes 1–3 (pooled quartiles of all region-years).
+    pub bounds: [f64; 3],
+    /// Upper bounds of lag classes 1–3 (pooled quartiles of all lags).
+    pub lag_bounds: [f64; 3],
+    /// `counts[lag][from][to]`, 0-based.
+    pub counts: [[[u64; 4]; 4]; 4],
+    /// Row-normalised counts; `None` for a row without observations (stays zero in PySAL).
+    pub probabilities: [[[Option<f64>; 4]; 4]; 4],
+}
+
+/// The spatial Markov chain as PySAL `giddy.markov.Spatial_Markov(y, w, k=4, m=4, fixed=True)`
+/// computes it: `values[year][region]` for one fixed set of regions (no missing values), `w`
+/// the row-standardised weights over those regions; lag L_t = W y_t; value and lag classes are
+/// the quartiles of all pooled values and of all pooled lags (upper bounds inclusive).
+pub fn spatial_markov(
+    values: &[Vec<f64>],
+    w: &SpatialWeights,
+) -> Result<SpatialMarkov, AnalysisError> {
+    let pooled: Vec<f64> = values.iter().flatten().copied().collect();
+    if values.len() < 2 || pooled.len() < 4 {
+        return Err(AnalysisError::TooFew {
+            what: "spatial Markov chain (region-years over at least two years)",
+            needed: 4,
+            found: pooled.len(),
+        });
+    }
+    super::check_finite("spatial Markov chain", &pooled)?;
+    let lags: Vec<Vec<f64>> = values.iter().map(|y| w.lag(y)).collect();
+    let quartiles = |v: &[f64]| {
+        let s = sorted(v);
+        [
+            quantile_linear(&s, 0.25),
+            quantile_linear(&s, 0.5),
+            quantile_linear(&s, 0.75),
+        ]
+    };
+    let bounds = quartiles(&pooled);
+    let lag_bounds = quartiles(&lags.concat());
+    let mut counts = [[[0u64; 4]; 4]; 4];
+    for (t, pair) in values.windows(2).enumerate() {
+        for (i, (a, b)) in pair[0].iter().zip(&pair[1]).enumerate() {
+            let l = quartile_class(lags[t][i], &lag_bounds);
+            counts[l][quartile_class(*a, &bounds)][quartile_class(*b, &bounds)] += 1;
+        }
+    }
+    Ok(SpatialMarkov {
         bounds,
+        lag_bounds,
+        probabilities: counts.map(|c| row_probabilities(&c)),
         counts,
-        probabilities,
     })
 }
 
@@ -258,6 +437,46 @@ mod tests {
         assert_eq!(m.probabilities[1], [None; 4]);
         assert_eq!(m.probabilities[0][1], Some(1.0));
         assert_eq!(quartile_class(2.5, &m.bounds), 0, "bounds are inclusive");
+    }
+
+    #[test]
+    fn steady_state_by_hand_and_its_failures() {
+        // Two-state block {1, 2} with P = [[0.5, 0.5], [0.25, 0.75]] → π = (1/3, 2/3); classes 3
+        // and 4 are transient (they lead into {1, 2}).
+        let s = |v: f64| Some(v);
+        let p = [
+            [s(0.5), s(0.5), s(0.0), s(0.0)],
+            [s(0.25), s(0.75), s(0.0), s(0.0)],
+            [s(0.5), s(0.0), s(0.5), s(0.0)],
+            [s(0.0), s(0.0), s(0.5), s(0.5)],
+        ];
+        let pi = steady_state(&p).unwrap();
+        assert!((pi[0] - 1.0 / 3.0).abs() < 1e-15 && (pi[1] - 2.0 / 3.0).abs() < 1e-15);
+        assert_eq!((pi[2], pi[3]), (0.0, 0.0));
+        let mut two = p;
+        two[2] = [s(0.0), s(0.0), s(1.0), s(0.0)];
+        let err = steady_state(&two).unwrap_err();
+        assert_eq!(err, NoSteadyState::ClosedClasses(vec![vec![1, 2], vec![3]]));
+        assert_eq!(
+            err.to_string(),
+            "2 closed classes ({1, 2}, {3}), so the steady state is not unique"
+        );
+        let mut empty = p;
+        empty[3] = [None; 4];
+        assert_eq!(
+            steady_state(&empty).unwrap_err(),
+            NoSteadyState::EmptyRow(4)
+        );
+    }
+
+    #[test]
+    fn relative_values_divide_by_the_year_mean() {
+        let r = relative_to_year_mean(&[
+            vec![Some(1.0), Some(3.0), None],
+            vec![Some(0.0), Some(0.0), Some(0.0)],
+        ]);
+        assert_eq!(r[0], vec![Some(0.5), Some(1.5), None]);
+        assert_eq!(r[1], vec![None, None, None]);
     }
 
     #[test]

@@ -17,11 +17,14 @@ pub mod china;
 pub mod diagnosis;
 pub mod dynamics;
 pub mod inequality;
+pub mod panel;
 pub mod report;
 pub mod robustness;
+pub mod series;
 pub mod spatial;
 mod stats;
 mod table;
+pub mod weights;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -60,6 +63,13 @@ pub enum AnalysisError {
         file: String,
         region: String,
         neighbor: String,
+    },
+    #[error("{file}: no row for region '{region}'")]
+    MissingRegion { file: String, region: String },
+    #[error("unknown series '{name}' (the dataset has: {})", abbreviate(available))]
+    UnknownSeries {
+        name: String,
+        available: Vec<String>,
     },
     #[error("{file}: no group for {} region(s): {}", regions.len(), abbreviate(regions))]
     UngroupedRegions { file: String, regions: Vec<String> },
@@ -111,6 +121,8 @@ impl AnalysisError {
             AnalysisError::BadInput { .. } => "analysis.bad_input",
             AnalysisError::AsymmetricAdjacency { .. } => "analysis.adjacency_asymmetric",
             AnalysisError::UngroupedRegions { .. } => "analysis.ungrouped_region",
+            AnalysisError::MissingRegion { .. } => "analysis.missing_region",
+            AnalysisError::UnknownSeries { .. } => "analysis.unknown_series",
             AnalysisError::NegativeValues { .. } => "analysis.negative_values",
             AnalysisError::OutsideUnitInterval { .. } => "analysis.outside_unit_interval",
             AnalysisError::NonFinite { .. } => "analysis.non_finite",
@@ -295,12 +307,7 @@ fn parse_two_columns(
     file: &str,
     header: (&str, &str),
 ) -> Result<Vec<(usize, String, String)>, AnalysisError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim()))
-        .filter(|(_, l)| !l.is_empty());
+    let mut lines = csv_lines(text);
     let bad = |line: usize, message: String| AnalysisError::BadInput {
         file: file.to_owned(),
         line,
@@ -338,6 +345,16 @@ fn parse_two_columns(
         }
     }
     Ok(rows)
+}
+
+/// The non-blank lines of a CSV text (a BOM removed), trimmed, with 1-based line numbers.
+fn csv_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.strip_prefix('\u{feff}')
+        .unwrap_or(text)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty())
 }
 
 fn split_fields(line: &str) -> Vec<String> {

@@ -7,10 +7,14 @@
 //!   without Tibet) → the bundled NBS four regions (East / Central / West / Northeast);
 //! - otherwise one group `all`: Dagum and Theil report totals with within = total, and β
 //!   convergence is estimated for `all` only.
-//! - adjacency given → used (regions it does not list have no neighbours: PySAL islands);
-//! - no adjacency, China province codes → the bundled contiguity (`data/geo/`), restricted to
-//!   the provinces present;
-//! - otherwise Moran's I and LISA are skipped (no `moran.csv` / `lisa.csv`) with a notice.
+//! - spatial weights ([`WeightsSpec`]; Moran's I, LISA, the spatial Markov chain): contiguity
+//!   from the given adjacency (regions it does not list have no neighbours: PySAL islands), else
+//!   for China province codes the bundled contiguity (`data/geo/`), restricted to the provinces
+//!   present, else the spatial analyses are skipped (no `moran.csv`, `lisa.csv`,
+//!   `spatial_markov.csv`, `weights_matrix.csv`) with a notice; inverse distance between the
+//!   given coordinates, else the bundled province centroids; economic distance on a series of
+//!   [`Inputs::series`]; or a user matrix. A matrix must cover exactly the scored regions
+//!   (an edge list may leave islands out).
 //!
 //! A statistic that is undefined for one year and measure (constant values, negative values
 //! for a Gini, too few regions) is left out with a notice; the rest of the report is written.
@@ -24,9 +28,15 @@ use serde::Serialize;
 use super::diagnosis::{
     CouplingForm, CouplingRow, Obstacle, check_coupling_normalisation, coupling,
 };
-use super::dynamics::{KERNEL_POINTS, beta_convergence, kernel_density, markov};
+use super::dynamics::{
+    KERNEL_POINTS, beta_convergence, kernel_density, markov, relative_to_year_mean, spatial_markov,
+    steady_state,
+};
 use super::inequality::{cv, dagum, theil};
-use super::spatial::{SpatialWeights, local_moran, moran};
+use super::panel::{Transition, panel_beta};
+use super::series::{Control, SeriesTable};
+use super::spatial::{local_moran, moran};
+use super::weights::{Point, WeightsKind, WeightsMatrix, points_for};
 use super::{Adjacency, AnalysisError, GroupMap, MEASURES, ScoreTable, china};
 use crate::method::Normalise;
 use crate::types::Lang;
@@ -141,23 +151,151 @@ pub struct LisaRow {
     pub p_perm: Option<f64>,
 }
 
+/// One coefficient of the fixed-effects β-convergence regression (`beta_panel.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BetaPanelRow {
+    pub measure: String,
+    pub group: String,
+    /// `absolute` or `conditional` (with the controls).
+    pub kind: &'static str,
+    /// `beta` or the control's term (`id` or `ln(id)`).
+    pub term: String,
+    pub coef: f64,
+    pub se: f64,
+    pub t: f64,
+    pub p: f64,
+    /// λ = −ln(1 + β), on the `beta` row only; `None` for β ≤ −1.
+    pub speed: Option<f64>,
+    pub n_obs: usize,
+    pub n_regions: usize,
+    pub r2_within: f64,
+}
+
+/// One class of a Markov chain's steady state (`markov_steady.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarkovSteadyRow {
+    pub measure: String,
+    /// `absolute` (quartiles of the scores) or `relative` (quartiles of score ÷ year mean).
+    pub classes: &'static str,
+    pub class: u8,
+    pub probability: f64,
+}
+
+/// One cell of a spatial Markov matrix (`spatial_markov.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpatialMarkovRow {
+    pub measure: String,
+    /// Quartile class of the spatial lag at the start year, 1 (lowest) – 4.
+    pub lag_class: u8,
+    pub from_class: u8,
+    pub to_class: u8,
+    pub count: u64,
+    /// `None` for a row without observations (it stays zero).
+    pub probability: Option<f64>,
+}
+
+/// Dagum contribution rates in percent of G (`dagum_shares.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DagumShareRow {
+    pub year: i32,
+    pub measure: String,
+    pub within_pct: f64,
+    pub between_pct: f64,
+    pub transvariation_pct: f64,
+}
+
+/// Relative economic affluence between two groups (`dagum_djh.csv`), `group_a` the higher-mean
+/// group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DagumDjhRow {
+    pub year: i32,
+    pub measure: String,
+    pub group_a: String,
+    pub group_b: String,
+    pub d_jh: f64,
+}
+
+/// One positive weight of the row-standardised matrix used (`weights_matrix.csv`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightRow {
+    pub region: String,
+    pub neighbor: String,
+    pub weight: f64,
+}
+
+/// Which spatial weight matrix the spatial analyses use (`--weights-matrix`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum WeightsSpec {
+    /// Binary contiguity: the given adjacency, else the bundled one for China provinces.
+    #[default]
+    Contiguity,
+    /// 1/d (power 1) or 1/d² (power 2) between the given coordinates, else the bundled
+    /// province centroids.
+    InverseDistance { power: i32 },
+    /// 1/|ȳ_i − ȳ_j| on the panel means of a series (`None`: GDP per capita).
+    Economic(Option<String>),
+    /// A user matrix read from a file.
+    Matrix(WeightsMatrix),
+}
+
+impl WeightsSpec {
+    /// The keyword forms `contiguity`, `inverse-distance`, `inverse-distance2`, `economic`,
+    /// `economic:<id>`; `None` for anything else (a file path).
+    pub fn keyword(s: &str) -> Option<Self> {
+        match s.trim() {
+            "contiguity" => Some(WeightsSpec::Contiguity),
+            "inverse-distance" => Some(WeightsSpec::InverseDistance { power: 1 }),
+            "inverse-distance2" => Some(WeightsSpec::InverseDistance { power: 2 }),
+            "economic" => Some(WeightsSpec::Economic(None)),
+            other => other
+                .strip_prefix("economic:")
+                .map(|id| WeightsSpec::Economic(Some(id.trim().to_owned()))),
+        }
+    }
+}
+
+/// The data the analyses take besides the scores.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs<'a> {
+    /// Region groups (see the module doc for the fallback).
+    pub groups: Option<&'a GroupMap>,
+    /// Contiguity for [`WeightsSpec::Contiguity`] (see the module doc for the fallback).
+    pub adjacency: Option<&'a Adjacency>,
+    pub weights: WeightsSpec,
+    /// Region points and the file they came from, for inverse-distance weights.
+    pub coordinates: Option<(&'a [Point], &'a str)>,
+    /// The dataset's series (economic weights); `None` for a bare score file.
+    pub series: Option<&'a SeriesTable>,
+    /// Controls of conditional β-convergence (none: absolute only).
+    pub controls: &'a [Control],
+}
+
 /// Every score-table analysis, as typed rows (one `Vec` per CSV file).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AnalysisResults {
     /// Where the groups came from: `given`, `cn-nbs-4` or `single`.
     pub grouping: &'static str,
-    /// Where the contiguity came from: `given`, `cn-provinces`, or `none` (spatial skipped).
+    /// Where the spatial weights came from: `given`, `cn-provinces` (bundled contiguity or
+    /// centroids), the economic series, or `none` (spatial analyses skipped).
     pub contiguity: &'static str,
+    /// The kind of weight matrix used (`None`: spatial analyses skipped).
+    pub weights: Option<WeightsKind>,
     pub dagum: Vec<DagumRow>,
     pub dagum_groups: Vec<DagumGroupRow>,
     pub theil: Vec<TheilRow>,
     pub sigma: Vec<SigmaRow>,
+    pub dagum_shares: Vec<DagumShareRow>,
+    pub dagum_djh: Vec<DagumDjhRow>,
     pub beta: Vec<BetaRow>,
+    pub beta_panel: Vec<BetaPanelRow>,
     pub kernel: Vec<KernelRow>,
     pub markov: Vec<MarkovRow>,
-    /// `None` when no contiguity is available.
+    pub markov_steady: Vec<MarkovSteadyRow>,
+    /// `None` when no weight matrix is available (as for the next three).
+    pub spatial_markov: Option<Vec<SpatialMarkovRow>>,
     pub moran: Option<Vec<MoranRow>>,
     pub lisa: Option<Vec<LisaRow>>,
+    pub weights_matrix: Option<Vec<WeightRow>>,
     /// `None` when skipped (dimension scores outside 0–100, see `diagnosis::unit_interval`).
     pub coupling: Option<Vec<CouplingRow>>,
     /// Human-readable notes on fallbacks and skipped statistics (English).
@@ -172,11 +310,10 @@ pub struct Report {
 }
 
 /// Run every analysis on a score frame (`region, year, score, laborers, tools, objects`, extra
-/// columns ignored). See the module doc for the grouping and contiguity fallbacks.
+/// columns ignored). See the module doc for the grouping and weights fallbacks.
 pub fn analyse(
     scores: &DataFrame,
-    groups: Option<&GroupMap>,
-    adjacency: Option<&Adjacency>,
+    inputs: &Inputs,
     options: &ReportOptions,
 ) -> Result<AnalysisResults, AnalysisError> {
     let table = ScoreTable::from_frame(scores, &MEASURES, "scores")?;
@@ -184,7 +321,7 @@ pub fn analyse(
     let mut notices = Vec::new();
     let china_set = china::is_province_set(regions);
 
-    let (grouping, labels) = match groups {
+    let (grouping, labels) = match inputs.groups {
         Some(g) => ("given", g.assign(regions)?),
         None if china_set => {
             notices.push("groups: using the bundled NBS four-region grouping".to_owned());
@@ -197,36 +334,20 @@ pub fn analyse(
             ("single", vec!["all".to_owned(); regions.len()])
         }
     };
-    let bundled;
-    let (contiguity, adjacency) = match adjacency {
-        Some(a) => ("given", Some(a)),
-        None if china_set => {
-            notices.push("adjacency: using the bundled 31-province contiguity".to_owned());
-            bundled = china::province_adjacency()?;
-            ("cn-provinces", Some(&bundled))
-        }
-        None => {
-            notices.push(
-                "adjacency: none given and the regions are not China province codes; Moran's I and LISA skipped"
-                    .to_owned(),
-            );
-            ("none", None)
-        }
-    };
-    if let Some(a) = adjacency {
-        let islands: Vec<&str> = regions
-            .iter()
-            .filter(|r| a.neighbors(r).all(|nb| !regions.iter().any(|x| x == nb)))
-            .map(String::as_str)
-            .collect();
+    let (contiguity, matrix) = weight_matrix(inputs, regions, china_set, &mut notices)?;
+    if let Some(m) = &matrix {
+        m.check_regions(regions)?;
+        notices.extend(m.notes.iter().cloned());
+        let w = m.standardised(regions);
+        let islands: Vec<&str> = w.islands().iter().map(|i| regions[*i].as_str()).collect();
         if !islands.is_empty() {
             notices.push(format!(
-                "adjacency: region(s) without neighbours (zero weight rows): {}",
+                "weights: region(s) without neighbours (zero weight rows, zero spatial lag): {}",
                 islands.join(", ")
             ));
         }
     }
-
+    let adjacency = matrix.as_ref();
     let mut out = AnalysisResults {
         grouping,
         contiguity,
@@ -234,17 +355,20 @@ pub fn analyse(
         dagum_groups: Vec::new(),
         theil: Vec::new(),
         sigma: Vec::new(),
+        weights: matrix.as_ref().map(|m| m.kind),
+        dagum_shares: Vec::new(),
+        dagum_djh: Vec::new(),
         beta: Vec::new(),
+        beta_panel: Vec::new(),
         kernel: Vec::new(),
         markov: Vec::new(),
+        markov_steady: Vec::new(),
+        spatial_markov: adjacency.map(|_| Vec::new()),
         moran: adjacency.map(|_| Vec::new()),
         lisa: adjacency.map(|_| Vec::new()),
+        weights_matrix: matrix.as_ref().map(|m| weight_rows(m, regions)),
         coupling: None,
         notices: Vec::new(),
-    };
-    let mut skip = |what: &str, year: Option<i32>, measure: &str, err: AnalysisError| {
-        let when = year.map(|y| format!(" {y}")).unwrap_or_default();
-        notices.push(format!("{what}{when} {measure}: skipped ({err})"));
     };
 
     for measure in MEASURES {
@@ -256,6 +380,24 @@ pub fn analyse(
             let group_of: Vec<String> = idx.iter().map(|i| labels[*i].clone()).collect();
             match dagum(&values, &group_of) {
                 Ok(d) => {
+                    if d.total > 0.0 {
+                        out.dagum_shares.push(DagumShareRow {
+                            year,
+                            measure: measure.to_owned(),
+                            within_pct: d.within / d.total * 100.0,
+                            between_pct: d.between / d.total * 100.0,
+                            transvariation_pct: d.transvariation / d.total * 100.0,
+                        });
+                    }
+                    out.dagum_djh.extend(d.pairs.iter().filter_map(|p| {
+                        p.d_jh.map(|d_jh| DagumDjhRow {
+                            year,
+                            measure: measure.to_owned(),
+                            group_a: p.group_b.clone(),
+                            group_b: p.group_a.clone(),
+                            d_jh,
+                        })
+                    }));
                     out.dagum.push(DagumRow {
                         year,
                         measure: measure.to_owned(),
@@ -273,7 +415,7 @@ pub fn analyse(
                             gini: p.gini,
                         }));
                 }
-                Err(e) => skip("dagum", Some(year), measure, e),
+                Err(e) => skip(&mut notices, "dagum", Some(year), measure, e),
             }
             match theil(&values, &group_of) {
                 Ok(t) => out.theil.push(TheilRow {
@@ -283,7 +425,7 @@ pub fn analyse(
                     within: t.within,
                     between: t.between,
                 }),
-                Err(e) => skip("theil", Some(year), measure, e),
+                Err(e) => skip(&mut notices, "theil", Some(year), measure, e),
             }
             match cv(&values) {
                 Some(c) => out.sigma.push(SigmaRow {
@@ -292,6 +434,7 @@ pub fn analyse(
                     cv: c,
                 }),
                 None => skip(
+                    &mut notices,
                     "sigma",
                     Some(year),
                     measure,
@@ -309,11 +452,11 @@ pub fn analyse(
                         x: *x,
                         density: *d,
                     })),
-                Err(e) => skip("kernel", Some(year), measure, e),
+                Err(e) => skip(&mut notices, "kernel", Some(year), measure, e),
             }
             if let Some(a) = adjacency {
                 let names: Vec<&str> = idx.iter().map(|i| regions[*i].as_str()).collect();
-                let w = SpatialWeights::from_adjacency(&names, a);
+                let w = a.standardised(&names);
                 match moran(&values, &w, options.permutations, options.seed) {
                     Ok(m) => push_some(
                         &mut out.moran,
@@ -327,7 +470,7 @@ pub fn analyse(
                             p_perm: m.p_perm,
                         },
                     ),
-                    Err(e) => skip("moran", Some(year), measure, e),
+                    Err(e) => skip(&mut notices, "moran", Some(year), measure, e),
                 }
                 match local_moran(&values, &w, options.permutations, options.seed) {
                     Ok(l) => {
@@ -345,7 +488,7 @@ pub fn analyse(
                             );
                         }
                     }
-                    Err(e) => skip("lisa", Some(year), measure, e),
+                    Err(e) => skip(&mut notices, "lisa", Some(year), measure, e),
                 }
             }
         }
@@ -377,11 +520,11 @@ pub fn analyse(
                     runs.push((g, sub));
                 }
             }
-            for (group, sub) in runs {
-                let b = beta_convergence(&sub, span);
+            for (group, sub) in &runs {
+                let b = beta_convergence(sub, span);
                 out.beta.push(BetaRow {
                     measure: measure.to_owned(),
-                    group: group.to_owned(),
+                    group: (*group).to_owned(),
                     alpha: b.alpha,
                     beta: b.beta,
                     se_beta: b.se_beta,
@@ -397,6 +540,122 @@ pub fn analyse(
                         .collect()
                 })
                 .collect();
+            let members = |group: &str| -> Vec<bool> {
+                labels
+                    .iter()
+                    .map(|l| group == "all" || l == group)
+                    .collect()
+            };
+            for (group, _) in &runs {
+                let kinds: &[(&str, &[Control])] = if inputs.controls.is_empty() {
+                    &[("absolute", &[])]
+                } else {
+                    &[("absolute", &[]), ("conditional", inputs.controls)]
+                };
+                for (kind, controls) in kinds {
+                    let obs = transitions(&table, measure, &members(group), controls);
+                    match panel_beta(&obs) {
+                        Ok(b) => {
+                            let row =
+                                |term: String, c: &super::panel::Coefficient, speed| BetaPanelRow {
+                                    measure: measure.to_owned(),
+                                    group: (*group).to_owned(),
+                                    kind,
+                                    term,
+                                    coef: c.coef,
+                                    se: c.se,
+                                    t: c.t,
+                                    p: c.p,
+                                    speed,
+                                    n_obs: b.n_obs,
+                                    n_regions: b.n_regions,
+                                    r2_within: b.r2_within,
+                                };
+                            out.beta_panel
+                                .push(row("beta".to_owned(), &b.beta, b.speed));
+                            for (control, c) in controls.iter().zip(&b.controls) {
+                                out.beta_panel.push(row(control.term.clone(), c, None));
+                            }
+                        }
+                        Err(e) => skip(
+                            &mut notices,
+                            &format!("panel beta ({kind}, {group})"),
+                            None,
+                            measure,
+                            e,
+                        ),
+                    }
+                }
+            }
+            for (classes, values) in [
+                ("absolute", matrix.clone()),
+                ("relative", relative_to_year_mean(&matrix)),
+            ] {
+                match markov(&values).map(|m| steady_state(&m.probabilities)) {
+                    Ok(Ok(pi)) => {
+                        out.markov_steady
+                            .extend(pi.iter().enumerate().map(|(c, p)| MarkovSteadyRow {
+                                measure: measure.to_owned(),
+                                classes,
+                                class: c as u8 + 1,
+                                probability: *p,
+                            }));
+                    }
+                    Ok(Err(why)) => notices.push(format!(
+                        "markov steady state ({classes}) {measure}: none written ({why})"
+                    )),
+                    Err(e) => skip(
+                        &mut notices,
+                        &format!("markov ({classes})"),
+                        None,
+                        measure,
+                        e,
+                    ),
+                }
+            }
+            if let Some(a) = adjacency {
+                // Rey's chain needs every region in every year: keep the complete ones.
+                let complete: Vec<usize> = (0..regions.len())
+                    .filter(|ri| (0..years.len()).all(|yi| table.value(measure, yi, *ri).is_some()))
+                    .collect();
+                if complete.len() < regions.len() {
+                    notices.push(format!(
+                        "spatial markov {measure}: {} region(s) without a value in every year left out",
+                        regions.len() - complete.len()
+                    ));
+                }
+                let names: Vec<&str> = complete.iter().map(|i| regions[*i].as_str()).collect();
+                let values: Vec<Vec<f64>> = (0..years.len())
+                    .map(|yi| {
+                        complete
+                            .iter()
+                            .filter_map(|ri| table.value(measure, yi, *ri))
+                            .collect()
+                    })
+                    .collect();
+                match spatial_markov(&values, &a.standardised(&names)) {
+                    Ok(sm) => {
+                        for (l, lag) in sm.counts.iter().enumerate() {
+                            for (from, row) in lag.iter().enumerate() {
+                                for (to, count) in row.iter().enumerate() {
+                                    push_some(
+                                        &mut out.spatial_markov,
+                                        SpatialMarkovRow {
+                                            measure: measure.to_owned(),
+                                            lag_class: l as u8 + 1,
+                                            from_class: from as u8 + 1,
+                                            to_class: to as u8 + 1,
+                                            count: *count,
+                                            probability: sm.probabilities[l][from][to],
+                                        },
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => skip(&mut notices, "spatial markov", None, measure, e),
+                }
+            }
             match markov(&matrix) {
                 Ok(m) => {
                     for (from, row) in m.counts.iter().enumerate() {
@@ -411,10 +670,11 @@ pub fn analyse(
                         }
                     }
                 }
-                Err(e) => skip("markov", None, measure, e),
+                Err(e) => skip(&mut notices, "markov", None, measure, e),
             }
         } else {
             skip(
+                &mut notices,
                 "beta and markov",
                 None,
                 measure,
@@ -439,6 +699,143 @@ pub fn analyse(
     }
     out.notices = notices;
     Ok(out)
+}
+
+/// Record that `what` was skipped for `measure` (and `year`) because of `err`.
+fn skip(
+    notices: &mut Vec<String>,
+    what: &str,
+    year: Option<i32>,
+    measure: &str,
+    err: AnalysisError,
+) {
+    let when = year.map(|y| format!(" {y}")).unwrap_or_default();
+    notices.push(format!("{what}{when} {measure}: skipped ({err})"));
+}
+
+/// The weight matrix of `inputs.weights` over `regions`, with where it came from; `None` (and
+/// a notice) when contiguity is asked for but none is given or bundled for these regions.
+fn weight_matrix(
+    inputs: &Inputs,
+    regions: &[String],
+    china_set: bool,
+    notices: &mut Vec<String>,
+) -> Result<(&'static str, Option<WeightsMatrix>), AnalysisError> {
+    Ok(match &inputs.weights {
+        WeightsSpec::Contiguity => match inputs.adjacency {
+            Some(a) => ("given", Some(WeightsMatrix::contiguity(a, regions))),
+            None if china_set => {
+                notices.push("weights: using the bundled 31-province contiguity".to_owned());
+                let a = china::province_adjacency()?;
+                ("cn-provinces", Some(WeightsMatrix::contiguity(&a, regions)))
+            }
+            None => {
+                notices.push(
+                    "weights: no contiguity given and the regions are not China province codes; Moran's I and LISA skipped (and the spatial Markov chain)"
+                        .to_owned(),
+                );
+                ("none", None)
+            }
+        },
+        WeightsSpec::InverseDistance { power } => {
+            let bundled;
+            let (points, file, source) = match inputs.coordinates {
+                Some((p, f)) => (p, f, "given"),
+                None => {
+                    bundled = china::province_centroids()?;
+                    notices.push(
+                        "weights: inverse distance between the centroids of the bundled province boundaries"
+                            .to_owned(),
+                    );
+                    (bundled.as_slice(), china::CENTROIDS_FILE, "cn-provinces")
+                }
+            };
+            let points = points_for(points, regions, file)?;
+            (
+                source,
+                Some(WeightsMatrix::inverse_distance(&points, *power, file)?),
+            )
+        }
+        WeightsSpec::Economic(id) => {
+            let series = inputs.series.ok_or_else(|| AnalysisError::UnknownSeries {
+                name: id.clone().unwrap_or_else(|| "GDP per capita".to_owned()),
+                available: Vec::new(),
+            })?;
+            let (label, values) = series.economic_series(id.as_deref())?;
+            let means = SeriesTable::panel_means(&values, regions);
+            if let Some(r) = regions.iter().find(|r| !means.iter().any(|(m, _)| m == *r)) {
+                return Err(AnalysisError::MissingRegion {
+                    file: format!("series {label}"),
+                    region: r.clone(),
+                });
+            }
+            notices.push(format!(
+                "weights: economic distance on the panel means of {label}"
+            ));
+            ("economic", Some(WeightsMatrix::economic(&means, &label)))
+        }
+        WeightsSpec::Matrix(m) => ("given", Some(m.clone())),
+    })
+}
+
+/// The row-standardised weights over all `regions`, positive ones only.
+fn weight_rows(m: &WeightsMatrix, regions: &[String]) -> Vec<WeightRow> {
+    let w = m.standardised(regions);
+    regions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            w.row(i).iter().map(move |(j, wij)| WeightRow {
+                region: r.clone(),
+                neighbor: regions[*j].clone(),
+                weight: *wij,
+            })
+        })
+        .collect()
+}
+
+/// The transitions t → t + 1 (consecutive years of the panel) of the regions in `member`, with
+/// both scores positive and every control observed at t.
+fn transitions(
+    table: &ScoreTable,
+    measure: &str,
+    member: &[bool],
+    controls: &[Control],
+) -> Vec<Transition> {
+    let years = table.years();
+    let mut out = Vec::new();
+    for (yi, year) in years.iter().enumerate().take(years.len().saturating_sub(1)) {
+        for (ri, region) in table.regions().iter().enumerate() {
+            if !member[ri] {
+                continue;
+            }
+            let (Some(a), Some(b)) = (
+                table.value(measure, yi, ri),
+                table.value(measure, yi + 1, ri),
+            ) else {
+                continue;
+            };
+            if a <= 0.0 || b <= 0.0 {
+                continue;
+            }
+            let key = (region.clone(), *year);
+            let Some(c) = controls
+                .iter()
+                .map(|c| c.values.get(&key).copied())
+                .collect::<Option<Vec<f64>>>()
+            else {
+                continue;
+            };
+            out.push(Transition {
+                region: ri,
+                year: *year,
+                growth: (b / a).ln(),
+                log_level: a.ln(),
+                controls: c,
+            });
+        }
+    }
+    out
 }
 
 /// Parse a score CSV (`nqp compute --out` output) from memory: `region` read as text (codes
@@ -483,12 +880,11 @@ pub fn scores_from_csv(bytes: &[u8], source: &str) -> Result<DataFrame, Analysis
 /// (the English label).
 pub fn write_all(
     scores: &DataFrame,
-    groups: Option<&GroupMap>,
-    adjacency: Option<&Adjacency>,
+    inputs: &Inputs,
     out_dir: &Path,
     options: &ReportOptions,
 ) -> Result<Report, AnalysisError> {
-    let r = analyse(scores, groups, adjacency, options)?;
+    let r = analyse(scores, inputs, options)?;
     let mut w = Writer::new(out_dir)?;
     // The same frames the dashboard downloads, so each table's columns are defined once.
     for name in TABLES {
@@ -522,16 +918,22 @@ pub fn write_all(
 }
 
 /// The score-table analyses, in the order `nqp analyse` writes them (each as `<name>.csv`).
-pub const TABLES: [&str; 9] = [
+pub const TABLES: [&str; 15] = [
     "dagum",
     "dagum_groups",
+    "dagum_shares",
+    "dagum_djh",
     "theil",
     "sigma",
     "beta",
+    "beta_panel",
     "kernel",
     "markov",
+    "markov_steady",
+    "spatial_markov",
     "moran",
     "lisa",
+    "weights_matrix",
 ];
 
 /// One analysis table as a frame (rows of `measure` only, when given); `None` for an unknown
@@ -602,6 +1004,80 @@ pub fn table(
                 "t_beta" => rows.iter().map(|d| d.t_beta).collect::<Vec<_>>(),
                 "r2" => rows.iter().map(|d| d.r2).collect::<Vec<_>>(),
                 "n" => rows.iter().map(|d| d.n as u64).collect::<Vec<_>>(),
+            )?
+        }
+        "dagum_shares" => {
+            let rows: Vec<_> = r.dagum_shares.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "within_pct" => rows.iter().map(|d| d.within_pct).collect::<Vec<_>>(),
+                "between_pct" => rows.iter().map(|d| d.between_pct).collect::<Vec<_>>(),
+                "transvariation_pct" => rows.iter().map(|d| d.transvariation_pct).collect::<Vec<_>>(),
+            )?
+        }
+        "dagum_djh" => {
+            let rows: Vec<_> = r.dagum_djh.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "group_a" => rows.iter().map(|d| d.group_a.as_str()).collect::<Vec<_>>(),
+                "group_b" => rows.iter().map(|d| d.group_b.as_str()).collect::<Vec<_>>(),
+                "d_jh" => rows.iter().map(|d| d.d_jh).collect::<Vec<_>>(),
+            )?
+        }
+        "beta_panel" => {
+            let rows: Vec<_> = r.beta_panel.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "group" => rows.iter().map(|d| d.group.as_str()).collect::<Vec<_>>(),
+                "kind" => rows.iter().map(|d| d.kind).collect::<Vec<_>>(),
+                "term" => rows.iter().map(|d| d.term.as_str()).collect::<Vec<_>>(),
+                "coef" => rows.iter().map(|d| d.coef).collect::<Vec<_>>(),
+                "se" => rows.iter().map(|d| d.se).collect::<Vec<_>>(),
+                "t" => rows.iter().map(|d| d.t).collect::<Vec<_>>(),
+                "p" => rows.iter().map(|d| d.p).collect::<Vec<_>>(),
+                "speed" => rows.iter().map(|d| d.speed).collect::<Vec<_>>(),
+                "n_obs" => rows.iter().map(|d| d.n_obs as u64).collect::<Vec<_>>(),
+                "n_regions" => rows.iter().map(|d| d.n_regions as u64).collect::<Vec<_>>(),
+                "r2_within" => rows.iter().map(|d| d.r2_within).collect::<Vec<_>>(),
+            )?
+        }
+        "markov_steady" => {
+            let rows: Vec<_> = r
+                .markov_steady
+                .iter()
+                .filter(|d| keep(&d.measure))
+                .collect();
+            df!(
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "classes" => rows.iter().map(|d| d.classes).collect::<Vec<_>>(),
+                "class" => rows.iter().map(|d| u32::from(d.class)).collect::<Vec<_>>(),
+                "probability" => rows.iter().map(|d| d.probability).collect::<Vec<_>>(),
+            )?
+        }
+        "spatial_markov" => {
+            let Some(all) = &r.spatial_markov else {
+                return Ok(None);
+            };
+            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
+            df!(
+                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
+                "lag_class" => rows.iter().map(|d| u32::from(d.lag_class)).collect::<Vec<_>>(),
+                "from_class" => rows.iter().map(|d| u32::from(d.from_class)).collect::<Vec<_>>(),
+                "to_class" => rows.iter().map(|d| u32::from(d.to_class)).collect::<Vec<_>>(),
+                "count" => rows.iter().map(|d| d.count).collect::<Vec<_>>(),
+                "probability" => rows.iter().map(|d| d.probability).collect::<Vec<_>>(),
+            )?
+        }
+        "weights_matrix" => {
+            let Some(rows) = &r.weights_matrix else {
+                return Ok(None);
+            };
+            df!(
+                "region" => rows.iter().map(|d| d.region.as_str()).collect::<Vec<_>>(),
+                "neighbor" => rows.iter().map(|d| d.neighbor.as_str()).collect::<Vec<_>>(),
+                "weight" => rows.iter().map(|d| d.weight).collect::<Vec<_>>(),
             )?
         }
         "markov" => {

@@ -1,9 +1,9 @@
 //! Spatial autocorrelation: global Moran's I and local Moran (LISA) with row-standardised
-//! binary contiguity weights, following PySAL `esda` (`Moran`, `Moran_Local`) exactly for the
-//! analytic parts.
+//! weights (contiguity, distance, economic or a user matrix: see [`super::weights`]),
+//! following PySAL `esda` (`Moran`, `Moran_Local`) exactly for the analytic parts.
 //!
 //! Conventions:
-//! - Weights: w_ij = 1/k_i for the k_i neighbours of region i (row-standardised contiguity).
+//! - Contiguity weights: w_ij = 1/k_i for the k_i neighbours of region i (row-standardised).
 //!   A region without neighbours (an "island" in PySAL) gets an all-zero row: its spatial lag
 //!   is 0, it still counts in n, and S0 = Σ w_ij = n − #islands.
 //! - Regions missing a value in a year are dropped for that year before the weights are built,
@@ -20,10 +20,11 @@ use serde::Serialize;
 use super::stats::{SplitMix64, mean, sd, two_sided_normal_p};
 use super::{Adjacency, AnalysisError};
 
-/// Row-standardised contiguity weights over an ordered list of regions.
+/// Row-standardised spatial weights over an ordered list of regions: per region, its
+/// neighbours (indices, ascending) with their weights.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpatialWeights {
-    neighbors: Vec<Vec<usize>>,
+    neighbors: Vec<Vec<(usize, f64)>>,
 }
 
 impl SpatialWeights {
@@ -38,20 +39,35 @@ impl SpatialWeights {
         let neighbors = regions
             .iter()
             .map(|r| {
-                let mut list: Vec<usize> = adjacency
+                adjacency
                     .neighbors(r.as_ref())
                     .filter_map(|nb| index.get(nb).copied())
-                    .collect();
-                list.sort_unstable();
-                list
+                    .collect()
             })
             .collect();
-        Self { neighbors }
+        Self::from_neighbor_lists(neighbors)
     }
 
-    /// Build directly from neighbour index lists (must be symmetric; used by tests).
+    /// Binary contiguity from neighbour index lists (must be symmetric), row-standardised:
+    /// w_ij = 1/k_i.
     pub fn from_neighbor_lists(neighbors: Vec<Vec<usize>>) -> Self {
-        Self { neighbors }
+        Self {
+            neighbors: neighbors
+                .into_iter()
+                .map(|mut list| {
+                    list.sort_unstable();
+                    let k = list.len() as f64;
+                    list.into_iter().map(|j| (j, 1.0 / k)).collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// From rows of `(neighbour index, weight)` that are already row-standardised (each row
+    /// sums to 1, or is empty for an island).
+    pub(crate) fn from_standardised_rows(mut rows: Vec<Vec<(usize, f64)>>) -> Self {
+        rows.iter_mut().for_each(|r| r.sort_by_key(|(j, _)| *j));
+        Self { neighbors: rows }
     }
 
     pub fn len(&self) -> usize {
@@ -69,17 +85,16 @@ impl SpatialWeights {
             .collect()
     }
 
-    /// Spatial lag Σ_j w_ij z_j (0 for islands).
+    /// The neighbours of region `i` with their weights.
+    pub fn row(&self, i: usize) -> &[(usize, f64)] {
+        &self.neighbors[i]
+    }
+
+    /// Spatial lag Σ_j w_ij z_j (0 for islands: +0, where an empty f64 sum would give −0).
     pub fn lag(&self, z: &[f64]) -> Vec<f64> {
         self.neighbors
             .iter()
-            .map(|nb| {
-                if nb.is_empty() {
-                    0.0
-                } else {
-                    nb.iter().map(|j| z[*j]).sum::<f64>() / nb.len() as f64
-                }
-            })
+            .map(|nb| nb.iter().fold(0.0, |acc, (j, w)| acc + w * z[*j]))
             .collect()
     }
 
@@ -87,8 +102,8 @@ impl SpatialWeights {
         let n = self.len();
         let mut w = vec![vec![0.0; n]; n];
         for (i, nb) in self.neighbors.iter().enumerate() {
-            for j in nb {
-                w[i][*j] = 1.0 / nb.len() as f64;
+            for (j, wij) in nb {
+                w[i][*j] = *wij;
             }
         }
         w
@@ -204,7 +219,8 @@ pub struct LocalMoran {
 
 /// Local Moran I_i = (n − 1) z_i Σ_j w_ij z_j / Σ_k z_k², z standardised with the population
 /// sd (esda `Moran_Local`). The conditional permutation keeps z_i fixed and draws its k_i
-/// neighbours' values at random, without replacement, from the other n − 1 regions.
+/// neighbours' values at random, without replacement, from the other n − 1 regions, weighting
+/// them with i's own weights in order (esda's `crand`).
 pub fn local_moran(
     values: &[f64],
     w: &SpatialWeights,
@@ -238,7 +254,11 @@ pub fn local_moran(
                         let j = t + rng.below(pool.len() - t);
                         pool.swap(t, j);
                     }
-                    let sim_lag = pool[..k].iter().map(|j| z[*j]).sum::<f64>() / k as f64;
+                    let sim_lag: f64 = pool[..k]
+                        .iter()
+                        .zip(&w.neighbors[i])
+                        .map(|(j, (_, wij))| wij * z[*j])
+                        .sum();
                     scale * z[i] * sim_lag >= local_i
                 })
                 .count();

@@ -11,13 +11,18 @@ use clap::Args;
 
 use super::{MethodArgs, RegionArg};
 use crate::analysis::diagnosis::{CouplingForm, obstacle_or_skip};
-use crate::analysis::report::{ReportOptions, scores_from_csv, write_all, write_obstacle};
+use crate::analysis::report::{
+    Inputs, ReportOptions, WeightsSpec, scores_from_csv, write_all, write_obstacle,
+};
+use crate::analysis::series::{SeriesTable, resolve_controls};
+use crate::analysis::weights::{MatrixIds, WeightsMatrix, coordinates_from_csv};
 use crate::analysis::{Adjacency, GroupMap};
 use crate::service;
 
 const AFTER_HELP: &str = "\
-Outputs (in --out-dir): dagum.csv, dagum_groups.csv, theil.csv, sigma.csv, beta.csv, kernel.csv,
-markov.csv, moran.csv, lisa.csv, coupling.csv; with --data/--framework also obstacle.csv,
+Outputs (in --out-dir): dagum.csv, dagum_groups.csv, dagum_shares.csv, dagum_djh.csv, theil.csv,
+sigma.csv, beta.csv, beta_panel.csv, kernel.csv, markov.csv, markov_steady.csv, spatial_markov.csv,
+moran.csv, lisa.csv, weights_matrix.csv, coupling.csv; with --data/--framework also obstacle.csv,
 obstacle_top.csv and obstacle_dimensions.csv (obstacle degrees need the normalised values and
 weights, which a score file does not carry). Obstacle degree and coupling coordination need
 normalised values in [0, 1]: under --normalise zscore (or dimension scores outside 0-100) they
@@ -33,8 +38,25 @@ Contiguity (Moran's I, LISA):
                        Regions without neighbours get a zero weight row (PySAL 'islands').
   no --adjacency       the bundled 31-province contiguity (data/geo/; Hainan linked to
                        Guangdong) for China province codes, restricted to those present;
-                       otherwise Moran's I and LISA are skipped with a message and
-                       moran.csv / lisa.csv are not written.
+                       otherwise Moran's I, LISA and the spatial Markov chain are skipped
+                       with a message and moran.csv / lisa.csv / spatial_markov.csv /
+                       weights_matrix.csv are not written.
+Weights (--weights-matrix; every matrix row-standardised over the regions present, a matrix
+whose rows already sum to 1 kept as it is; weights_matrix.csv is the matrix used):
+  contiguity           the adjacency above (default).
+  inverse-distance(2)  1/d (1/d^2) on great-circle distances between --coordinates points, or
+                       the centroids of the bundled province boundaries.
+  economic[:ID]        1/|mean_i - mean_j| of the panel means of series ID (default GDP per
+                       capita = gdp / population); equal means get no weight. Needs --data.
+  FILE                 an edge list 'region,neighbor[,weight]', or an n x n matrix (empty
+                       first header cell, region ids across the header and down the first
+                       column, rows in any order; or 1..n with --matrix-ids FILE 'n,region').
+Panel beta (beta_panel.csv): ln(S_t+1/S_t) on ln S_t with region fixed effects and year
+dummies, standard errors clustered by region as Stata's xtreg, fe vce(cluster) (CR1), p from
+t(G-1); speed = -ln(1 + beta); within R^2; conditional with --controls (taken at t).
+Markov: steady states (markov_steady.csv) for absolute and relative (score / year mean)
+quartile classes; spatial Markov (spatial_markov.csv) as PySAL giddy Spatial_Markov k=4
+fixed=True, over the regions with a value in every year.
 Conventions: CV with the population sd (ddof 0); kernel bandwidth 0.9*min(sd, IQR/1.34)*n^-1/5
 (sd ddof 1, numpy linear quantiles), 128 points from min-3h to max+3h; beta convergence over
 T = last year - first year; Markov classes = quartiles of all region-years (upper bounds
@@ -64,6 +86,20 @@ pub struct AnalyseArgs {
     /// Contiguity: CSV `region,neighbor`, symmetric.
     #[arg(long)]
     pub adjacency: Option<PathBuf>,
+    /// Spatial weights of Moran's I, LISA and the spatial Markov chain: contiguity |
+    /// inverse-distance | inverse-distance2 | economic | economic:<series> | FILE.
+    #[arg(long, default_value = "contiguity")]
+    pub weights_matrix: String,
+    /// Region points for inverse-distance weights: CSV `region,lon,lat` (degrees).
+    #[arg(long)]
+    pub coordinates: Option<PathBuf>,
+    /// Numbers 1…n of an n×n --weights-matrix file: CSV `n,region`.
+    #[arg(long)]
+    pub matrix_ids: Option<PathBuf>,
+    /// Controls of conditional panel β-convergence: series or indicator ids, comma-separated;
+    /// `ln:id` takes the natural log (needs --data).
+    #[arg(long, value_delimiter = ',')]
+    pub controls: Vec<String>,
     /// Folder for the output CSV files (created if missing).
     #[arg(long)]
     pub out_dir: PathBuf,
@@ -100,6 +136,38 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         coupling: args.coupling,
         normalise: None,
     };
+    let weights = match WeightsSpec::keyword(&args.weights_matrix) {
+        Some(spec) => spec,
+        None => {
+            let path = PathBuf::from(&args.weights_matrix);
+            let ids = match &args.matrix_ids {
+                Some(p) => Some(MatrixIds::from_csv(
+                    &super::read_text(p)?,
+                    &super::display_name(p),
+                )?),
+                None => None,
+            };
+            WeightsSpec::Matrix(WeightsMatrix::from_csv(
+                &super::read_text(&path)?,
+                &super::display_name(&path),
+                ids.as_ref(),
+            )?)
+        }
+    };
+    let coordinates = match &args.coordinates {
+        Some(p) => Some((
+            coordinates_from_csv(&super::read_text(p)?, &super::display_name(p))?,
+            super::display_name(p),
+        )),
+        None => None,
+    };
+    let needs_series = !args.controls.is_empty() || matches!(weights, WeightsSpec::Economic(_));
+    if args.scores.is_some() && needs_series {
+        bail!(
+            "--controls and --weights-matrix economic need the dataset's series: use --data and --framework instead of --scores"
+        );
+    }
+    let mut series = SeriesTable::default();
     let mut files = Vec::new();
     let scores = if let Some(path) = &args.scores {
         let bytes =
@@ -132,15 +200,22 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         if let Some(o) = &obstacles {
             files.extend(write_obstacle(o, &args.out_dir)?);
         }
+        series.add_long(data.panel.frame(), "value")?;
+        series.add_long(&result.normalised, "raw")?;
         result.scores
     };
-    let report = write_all(
-        &scores,
-        groups.as_ref(),
-        adjacency.as_ref(),
-        &args.out_dir,
-        &options,
-    )?;
+    let controls = resolve_controls(&args.controls, &series)?;
+    let inputs = Inputs {
+        groups: groups.as_ref(),
+        adjacency: adjacency.as_ref(),
+        weights,
+        coordinates: coordinates
+            .as_ref()
+            .map(|(points, file)| (points.as_slice(), file.as_str())),
+        series: args.scores.is_none().then_some(&series),
+        controls: &controls,
+    };
+    let report = write_all(&scores, &inputs, &args.out_dir, &options)?;
     for notice in &report.notices {
         eprintln!("nqp: note: {notice}");
     }

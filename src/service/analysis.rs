@@ -16,7 +16,7 @@ use super::download::neutralise_frame;
 use crate::analysis::diagnosis::{
     CouplingRow, DimensionObstacle, Obstacle, ObstacleRow, obstacle_or_skip,
 };
-use crate::analysis::report::{AnalysisResults, ReportOptions, analyse};
+use crate::analysis::report::{AnalysisResults, Inputs, ReportOptions, analyse};
 use crate::analysis::spatial::SpatialWeights;
 use crate::analysis::{Adjacency, AnalysisError, GroupMap, MEASURES, china};
 use crate::error::{Error, Result};
@@ -58,8 +58,11 @@ pub fn analysis_view(ds: &Dataset, tables: &ResultTables) -> Result<AnalysisView
         normalise: Some(normalise),
         ..ReportOptions::default()
     };
-    let mut results =
-        analyse(&tables.result.scores, groups.as_ref(), None, &options).map_err(internal)?;
+    let inputs = Inputs {
+        groups: groups.as_ref(),
+        ..Inputs::default()
+    };
+    let mut results = analyse(&tables.result.scores, &inputs, &options).map_err(internal)?;
     let adjacency = match results.contiguity {
         "cn-provinces" => Some(china::province_adjacency().map_err(internal)?),
         _ => None,
@@ -209,6 +212,13 @@ mod tests {
         let results = AnalysisResults {
             grouping: "single",
             contiguity: "none",
+            weights: None,
+            dagum_shares: Vec::new(),
+            dagum_djh: Vec::new(),
+            beta_panel: Vec::new(),
+            markov_steady: Vec::new(),
+            spatial_markov: None,
+            weights_matrix: None,
             dagum: Vec::new(),
             dagum_groups: vec![crate::analysis::report::DagumGroupRow {
                 year: 2020,

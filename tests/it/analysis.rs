@@ -7,7 +7,7 @@ use std::path::Path;
 
 use nqp::analysis::dynamics::{KERNEL_POINTS, beta_convergence, kernel_density, markov};
 use nqp::analysis::inequality::{cv, dagum, theil};
-use nqp::analysis::report::{ReportOptions, write_all};
+use nqp::analysis::report::{Inputs, ReportOptions, write_all};
 use nqp::analysis::spatial::{SpatialWeights, local_moran, moran};
 use nqp::analysis::{Adjacency, GroupMap};
 use polars::prelude::*;
@@ -255,7 +255,13 @@ fn report_for_the_31_provinces_uses_bundled_groups_and_contiguity() {
     let r = reference();
     let dir = tempfile::tempdir().unwrap();
     let scores = china_scores(&r);
-    let report = write_all(&scores, None, None, dir.path(), &ReportOptions::default()).unwrap();
+    let report = write_all(
+        &scores,
+        &Inputs::default(),
+        dir.path(),
+        &ReportOptions::default(),
+    )
+    .unwrap();
     let names: Vec<String> = report
         .files
         .iter()
@@ -335,7 +341,13 @@ fn report_for_the_31_provinces_uses_bundled_groups_and_contiguity() {
 
     // Same seed → byte-identical permutation p-values.
     let dir2 = tempfile::tempdir().unwrap();
-    write_all(&scores, None, None, dir2.path(), &ReportOptions::default()).unwrap();
+    write_all(
+        &scores,
+        &Inputs::default(),
+        dir2.path(),
+        &ReportOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         std::fs::read(dir.path().join("lisa.csv")).unwrap(),
         std::fs::read(dir2.path().join("lisa.csv")).unwrap()
@@ -356,7 +368,13 @@ fn report_without_groups_or_contiguity_uses_one_group_and_skips_spatial() {
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let report = write_all(&scores, None, None, dir.path(), &ReportOptions::default()).unwrap();
+    let report = write_all(
+        &scores,
+        &Inputs::default(),
+        dir.path(),
+        &ReportOptions::default(),
+    )
+    .unwrap();
     assert!(!dir.path().join("moran.csv").exists());
     assert!(!dir.path().join("lisa.csv").exists());
     assert!(
@@ -415,14 +433,12 @@ fn report_with_given_groups_and_an_island() {
     let groups = GroupMap::from_csv("region,group\na,x\nb,x\nc,y\nd,z\n", "groups.csv").unwrap();
     let adj = Adjacency::from_csv("region,neighbor\na,b\nb,a\nb,c\nc,b\n", "adj.csv").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let report = write_all(
-        &scores,
-        Some(&groups),
-        Some(&adj),
-        dir.path(),
-        &ReportOptions::default(),
-    )
-    .unwrap();
+    let inputs = Inputs {
+        groups: Some(&groups),
+        adjacency: Some(&adj),
+        ..Inputs::default()
+    };
+    let report = write_all(&scores, &inputs, dir.path(), &ReportOptions::default()).unwrap();
     assert!(
         report
             .notices
@@ -446,14 +462,11 @@ fn report_with_given_groups_and_an_island() {
     assert_eq!(z[4], "0", "one-region group: G_jj = 0");
 
     let partial = GroupMap::from_csv("region,group\na,x\n", "groups.csv").unwrap();
-    let err = write_all(
-        &scores,
-        Some(&partial),
-        None,
-        dir.path(),
-        &ReportOptions::default(),
-    )
-    .unwrap_err();
+    let inputs = Inputs {
+        groups: Some(&partial),
+        ..Inputs::default()
+    };
+    let err = write_all(&scores, &inputs, dir.path(), &ReportOptions::default()).unwrap_err();
     assert_eq!(err.code(), "analysis.ungrouped_region");
 }
 
@@ -466,7 +479,13 @@ fn report_for_30_provinces_without_tibet_still_uses_the_bundled_defaults() {
         .collect()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let report = write_all(&scores, None, None, dir.path(), &ReportOptions::default()).unwrap();
+    let report = write_all(
+        &scores,
+        &Inputs::default(),
+        dir.path(),
+        &ReportOptions::default(),
+    )
+    .unwrap();
     assert!(
         report
             .notices
@@ -850,5 +869,475 @@ mod unit_interval {
                 );
             }
         }
+    }
+}
+
+/// Panel β, Markov steady states, spatial Markov, distance weights and Dagum shares against
+/// independent references (tests/fixtures/analysis/make_reference_depth.py →
+/// reference_depth.json: numpy within estimator checked against statsmodels, PySAL giddy,
+/// libpysal/esda), and `nqp analyse` with the new options and bad inputs.
+mod depth {
+    use std::path::Path;
+
+    use nqp::analysis::report::{AnalysisResults, Inputs, ReportOptions, WeightsSpec, analyse};
+    use nqp::analysis::series::{SeriesTable, resolve_controls};
+    use polars::prelude::*;
+    use serde_json::Value;
+
+    use super::{close, floats, read_rows, strings};
+    use crate::helpers::fixture;
+
+    fn reference() -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/analysis/reference_depth.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// The reference panel as a score frame (every measure = the score) and its series.
+    fn panel(r: &Value) -> (DataFrame, SeriesTable) {
+        let codes = strings(&r["codes"]);
+        let years: Vec<i32> = floats(&r["years"]).iter().map(|y| *y as i32).collect();
+        let (mut region, mut year, mut score) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sr, mut sy, mut sid, mut sv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (ti, y) in years.iter().enumerate() {
+            for (i, c) in codes.iter().enumerate() {
+                region.push(c.clone());
+                year.push(*y);
+                score.push(r["scores"][ti][i].as_f64());
+                for id in ["ctl", "cap"] {
+                    sr.push(c.clone());
+                    sy.push(*y);
+                    sid.push(id);
+                    sv.push(r[id][ti][i].as_f64().unwrap());
+                }
+            }
+        }
+        let scores = df!(
+            "region" => &region, "year" => &year, "score" => &score,
+            "laborers" => &score, "tools" => &score, "objects" => &score,
+        )
+        .unwrap();
+        let long = df!("region" => sr, "year" => sy, "indicator" => sid, "value" => sv).unwrap();
+        let mut series = SeriesTable::default();
+        series.add_long(&long, "value").unwrap();
+        (scores, series)
+    }
+
+    fn run(r: &Value, weights: WeightsSpec) -> AnalysisResults {
+        let (scores, series) = panel(r);
+        let controls = resolve_controls(&["ctl".into(), "ln:cap".into()], &series).unwrap();
+        let inputs = Inputs {
+            weights,
+            series: Some(&series),
+            controls: &controls,
+            ..Inputs::default()
+        };
+        let options = ReportOptions {
+            permutations: 0,
+            ..ReportOptions::default()
+        };
+        analyse(&scores, &inputs, &options).unwrap()
+    }
+
+    #[test]
+    fn panel_beta_matches_the_stata_within_estimator() {
+        let r = reference();
+        let out = run(&r, WeightsSpec::Contiguity);
+        let cases = r["beta_panel"].as_array().unwrap();
+        assert_eq!(cases.len(), 10, "all + 4 groups, absolute and conditional");
+        for case in cases {
+            let (group, kind) = (
+                case["group"].as_str().unwrap(),
+                case["kind"].as_str().unwrap(),
+            );
+            let rows: Vec<_> = out
+                .beta_panel
+                .iter()
+                .filter(|b| b.measure == "score" && b.group == group && b.kind == kind)
+                .collect();
+            let terms = case["terms"].as_array().unwrap();
+            assert_eq!(rows.len(), terms.len(), "{group} {kind}");
+            for (row, want) in rows.iter().zip(terms) {
+                let what = format!("{group} {kind} {}", row.term);
+                assert_eq!(row.term, want["term"].as_str().unwrap(), "{what}");
+                close(row.coef, &want["coef"], &format!("{what} coef"));
+                close(row.se, &want["se"], &format!("{what} se"));
+                close(row.t, &want["t"], &format!("{what} t"));
+                close(row.p, &want["p"], &format!("{what} p"));
+                assert_eq!(row.n_obs as u64, case["n_obs"].as_u64().unwrap(), "{what}");
+                assert_eq!(row.n_regions as u64, case["n_regions"].as_u64().unwrap());
+                close(row.r2_within, &case["r2_within"], &format!("{what} R²"));
+                match row.term.as_str() {
+                    "beta" => close(row.speed.unwrap(), &case["speed"], &format!("{what} speed")),
+                    _ => assert_eq!(row.speed, None, "{what}: speed only on the beta row"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn markov_steady_states_match_giddy() {
+        let r = reference();
+        let out = run(&r, WeightsSpec::Contiguity);
+        for classes in ["absolute", "relative"] {
+            let want = &r["markov_steady"][classes];
+            let got: Vec<_> = out
+                .markov_steady
+                .iter()
+                .filter(|m| m.measure == "score" && m.classes == classes)
+                .collect();
+            assert_eq!(got.len(), 4, "{classes}");
+            for (k, row) in got.iter().enumerate() {
+                assert_eq!(usize::from(row.class), k + 1);
+                close(row.probability, &want[k], &format!("{classes} π{}", k + 1));
+            }
+        }
+    }
+
+    #[test]
+    fn spatial_markov_matches_giddy_over_the_complete_regions() {
+        let r = reference();
+        let out = run(&r, WeightsSpec::Contiguity);
+        let rows: Vec<_> = out
+            .spatial_markov
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|m| m.measure == "score")
+            .collect();
+        assert_eq!(rows.len(), 64);
+        let counts = &r["spatial_markov"]["counts"];
+        let probs = &r["spatial_markov"]["probabilities"];
+        for row in rows {
+            let (l, a, b) = (
+                usize::from(row.lag_class - 1),
+                usize::from(row.from_class - 1),
+                usize::from(row.to_class - 1),
+            );
+            assert_eq!(
+                row.count,
+                counts[l][a][b].as_u64().unwrap(),
+                "T[{l}][{a}][{b}]"
+            );
+            let row_total: u64 = (0..4).map(|k| counts[l][a][k].as_u64().unwrap()).sum();
+            match row.probability {
+                Some(p) => close(p, &probs[l][a][b], &format!("P[{l}][{a}][{b}]")),
+                None => assert_eq!(row_total, 0, "only empty rows have no probability"),
+            }
+        }
+        assert!(
+            out.notices
+                .iter()
+                .any(|n| n
+                    == "spatial markov score: 1 region(s) without a value in every year left out"),
+            "{:?}",
+            out.notices
+        );
+    }
+
+    #[test]
+    fn moran_under_inverse_distance_matches_esda() {
+        let r = reference();
+        let codes = strings(&r["codes"]);
+        for case in r["moran_inverse_distance"].as_array().unwrap() {
+            let power = case["power"].as_i64().unwrap() as i32;
+            let out = run(&r, WeightsSpec::InverseDistance { power });
+            let m = out
+                .moran
+                .as_ref()
+                .unwrap()
+                .iter()
+                .find(|m| m.year == 2021 && m.measure == "score")
+                .unwrap();
+            close(m.i, &case["i"], &format!("1/d^{power} I"));
+            close(m.expected_i, &case["expected_i"], "E[I]");
+            close(m.z_norm, &case["z_norm"], &format!("1/d^{power} z"));
+            close(m.p_norm, &case["p_norm"], &format!("1/d^{power} p"));
+            let lisa: Vec<_> = out
+                .lisa
+                .as_ref()
+                .unwrap()
+                .iter()
+                .filter(|l| l.year == 2021 && l.measure == "score")
+                .collect();
+            assert_eq!(lisa.len(), 31);
+            for (l, want) in lisa.iter().zip(case["local_i"].as_array().unwrap()) {
+                close(l.local_i, want, &format!("1/d^{power} I_{}", l.region));
+            }
+            // The matrix written to weights_matrix.csv is libpysal's row-standardised one.
+            let first: Vec<_> = out
+                .weights_matrix
+                .as_ref()
+                .unwrap()
+                .iter()
+                .filter(|w| w.region == codes[0])
+                .collect();
+            assert_eq!(first.len(), 30);
+            let want = floats(&case["first_row"]);
+            for w in first {
+                let j = codes.iter().position(|c| *c == w.neighbor).unwrap();
+                assert!((w.weight - want[j]).abs() < 1e-12, "w[0][{j}]");
+            }
+        }
+    }
+
+    #[test]
+    fn dagum_shares_and_djh_match_the_definitions() {
+        let r = reference();
+        let out = run(&r, WeightsSpec::Contiguity);
+        let want = &r["dagum_2021"];
+        let s = out
+            .dagum_shares
+            .iter()
+            .find(|d| d.year == 2021 && d.measure == "score")
+            .unwrap();
+        close(s.within_pct, &want["within_pct"], "within %");
+        close(s.between_pct, &want["between_pct"], "between %");
+        close(
+            s.transvariation_pct,
+            &want["transvariation_pct"],
+            "transvariation %",
+        );
+        assert!((s.within_pct + s.between_pct + s.transvariation_pct - 100.0).abs() < 1e-9);
+        let djh: Vec<_> = out
+            .dagum_djh
+            .iter()
+            .filter(|d| d.year == 2021 && d.measure == "score")
+            .collect();
+        let cases = want["djh"].as_array().unwrap();
+        assert_eq!(djh.len(), cases.len());
+        for case in cases {
+            let (a, b) = (
+                case["group_a"].as_str().unwrap(),
+                case["group_b"].as_str().unwrap(),
+            );
+            let got = djh
+                .iter()
+                .find(|d| d.group_a == a && d.group_b == b)
+                .unwrap_or_else(|| panic!("D_jh {a} {b}: higher-mean group first"));
+            close(got.d_jh, &case["d_jh"], &format!("D_{a},{b}"));
+        }
+    }
+
+    fn analyse_cli(dir: &Path, extra: &[&str]) -> std::process::Output {
+        let out = dir.join("out");
+        let mut args = vec![
+            "--data".to_owned(),
+            fixture("web/panel.csv").display().to_string(),
+            "--framework".to_owned(),
+            fixture("web/framework.toml").display().to_string(),
+            "--permutations".to_owned(),
+            "0".to_owned(),
+            "--out-dir".to_owned(),
+            out.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        super::nqp_analyse(&args)
+    }
+
+    #[test]
+    fn cli_writes_the_new_contract_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = analyse_cli(dir.path(), &["--controls", "wage,ln:rd"]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        let out = dir.path().join("out");
+        for (file, header) in [
+            (
+                "beta_panel.csv",
+                "measure,group,kind,term,coef,se,t,p,speed,n_obs,n_regions,r2_within",
+            ),
+            ("markov_steady.csv", "measure,classes,class,probability"),
+            (
+                "spatial_markov.csv",
+                "measure,lag_class,from_class,to_class,count,probability",
+            ),
+            (
+                "dagum_shares.csv",
+                "year,measure,within_pct,between_pct,transvariation_pct",
+            ),
+            ("dagum_djh.csv", "year,measure,group_a,group_b,d_jh"),
+            ("weights_matrix.csv", "region,neighbor,weight"),
+        ] {
+            let (got, rows) = read_rows(&out.join(file));
+            assert_eq!(got, header, "{file}");
+            assert!(!rows.is_empty(), "{file} has rows");
+        }
+        let (_, rows) = read_rows(&out.join("beta_panel.csv"));
+        let terms: Vec<&str> = rows
+            .iter()
+            .filter(|r| r[0] == "score" && r[1] == "all" && r[2] == "conditional")
+            .map(|r| r[3].as_str())
+            .collect();
+        assert_eq!(terms, ["beta", "wage", "ln(rd)"]);
+        // The contiguity rows sum to 1 per region.
+        let (_, rows) = read_rows(&out.join("weights_matrix.csv"));
+        let bj: f64 = rows
+            .iter()
+            .filter(|r| r[0] == "CN-BJ")
+            .map(|r| r[2].parse::<f64>().unwrap())
+            .sum();
+        assert!((bj - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cli_imports_an_n_by_n_matrix_with_ids_and_economic_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let codes: Vec<String> = {
+            let text = std::fs::read_to_string(fixture("web/panel.csv")).unwrap();
+            let mut c: Vec<String> = text
+                .lines()
+                .skip(1)
+                .map(|l| l.split(',').next().unwrap().to_owned())
+                .collect();
+            c.sort();
+            c.dedup();
+            c
+        };
+        let n = codes.len();
+        // A ring: region k links to k − 1 and k + 1 (weights 1 and 3), rows written backwards.
+        let mut matrix = String::from(",");
+        matrix.push_str(&(1..=n).map(|k| k.to_string()).collect::<Vec<_>>().join(","));
+        matrix.push('\n');
+        for i in (0..n).rev() {
+            let cells: Vec<&str> = (0..n)
+                .map(|j| {
+                    if j == (i + n - 1) % n {
+                        "1"
+                    } else if j == (i + 1) % n {
+                        "3"
+                    } else {
+                        "0"
+                    }
+                })
+                .collect();
+            matrix.push_str(&format!("{},{}\n", i + 1, cells.join(",")));
+        }
+        let ids: String = std::iter::once("n,region".to_owned())
+            .chain(
+                codes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, c)| format!("{},{c}", k + 1)),
+            )
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (mpath, ipath) = (dir.path().join("w.csv"), dir.path().join("ids.csv"));
+        std::fs::write(&mpath, matrix).unwrap();
+        std::fs::write(&ipath, ids).unwrap();
+        let run = analyse_cli(
+            dir.path(),
+            &[
+                "--weights-matrix",
+                mpath.to_str().unwrap(),
+                "--matrix-ids",
+                ipath.to_str().unwrap(),
+            ],
+        );
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let (_, rows) = read_rows(&dir.path().join("out/weights_matrix.csv"));
+        let row0: Vec<(&str, f64)> = rows
+            .iter()
+            .filter(|r| r[0] == codes[0])
+            .map(|r| (r[1].as_str(), r[2].parse().unwrap()))
+            .collect();
+        assert_eq!(
+            row0,
+            [(codes[1].as_str(), 0.75), (codes[n - 1].as_str(), 0.25)]
+        );
+
+        // Economic distance on the raw 'wage' indicator: a hand check of one row.
+        let run = analyse_cli(dir.path(), &["--weights-matrix", "economic:wage"]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("economic distance on the panel means of wage"),
+            "{stderr}"
+        );
+        let text = std::fs::read_to_string(fixture("web/panel.csv")).unwrap();
+        let mean = |code: &str| {
+            let v: Vec<f64> = text
+                .lines()
+                .filter(|l| {
+                    l.starts_with(&format!("{code},")) && l.split(',').nth(2) == Some("wage")
+                })
+                .filter_map(|l| l.split(',').nth(3).and_then(|v| v.parse().ok()))
+                .collect();
+            v.iter().sum::<f64>() / v.len() as f64
+        };
+        let (_, rows) = read_rows(&dir.path().join("out/weights_matrix.csv"));
+        let raw: Vec<(String, f64)> = codes[1..]
+            .iter()
+            .map(|c| (c.clone(), 1.0 / (mean(&codes[0]) - mean(c)).abs()))
+            .collect();
+        let total: f64 = raw.iter().map(|(_, w)| w).sum();
+        for (c, w) in raw {
+            let got: f64 = rows
+                .iter()
+                .find(|r| r[0] == codes[0] && r[1] == c)
+                .map(|r| r[2].parse().unwrap())
+                .unwrap();
+            assert!(
+                (got - w / total).abs() < 1e-9,
+                "{c}: {got} vs {}",
+                w / total
+            );
+        }
+    }
+
+    #[test]
+    fn cli_bad_inputs_name_file_line_and_region() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p.to_str().unwrap().to_owned()
+        };
+        let fails = |args: &[&str], want: &str| {
+            let run = analyse_cli(dir.path(), args);
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            assert!(!run.status.success(), "{args:?} must fail");
+            assert!(stderr.contains(want), "{args:?}: {stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        };
+        fails(
+            &["--controls", "capital"],
+            "unknown series 'capital' (the dataset has:",
+        );
+        let unknown = write("unknown.csv", ",CN-BJ,ZZ\nCN-BJ,0,1\nZZ,1,0\n");
+        fails(
+            &["--weights-matrix", &unknown],
+            "unknown.csv, line 3: region 'ZZ' is not among the regions of the scores",
+        );
+        let missing = write("missing.csv", ",CN-BJ,CN-TJ\nCN-BJ,0,1\nCN-TJ,1,0\n");
+        fails(
+            &["--weights-matrix", &missing],
+            "missing.csv: no row for region 'CN-AH'",
+        );
+        let negative = write("negative.csv", ",CN-BJ,CN-TJ\nCN-BJ,0,-2\nCN-TJ,1,0\n");
+        fails(
+            &["--weights-matrix", &negative],
+            "negative.csv, line 2: weight -2 of 'CN-BJ' → 'CN-TJ' is negative or not finite",
+        );
+        let ragged = write("ragged.csv", ",CN-BJ,CN-TJ\nCN-BJ,0,1,4\nCN-TJ,1,0\n");
+        fails(
+            &["--weights-matrix", &ragged],
+            "ragged.csv, line 2: the matrix is not square",
+        );
+        let coords = write("coords.csv", "region,lon,lat\nCN-BJ,116.4,40.2\n");
+        fails(
+            &[
+                "--weights-matrix",
+                "inverse-distance",
+                "--coordinates",
+                &coords,
+            ],
+            "coords.csv: no row for region 'CN-AH'",
+        );
     }
 }
