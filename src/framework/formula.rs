@@ -14,10 +14,20 @@
 //! ```
 //! The typographic minus `−` (U+2212) is accepted as `-`, because formulas are often copied from
 //! papers.
+//!
+//! Bounded input: a formula is at most [`MAX_FORMULA_LEN`] bytes and nests parentheses and unary
+//! minus at most [`MAX_DEPTH`] deep, so that neither the recursive descent nor the recursive
+//! walks over the tree can exhaust the stack (a framework file is user input on the web).
 
 use std::fmt;
 
 use polars::prelude::{Expr, lit};
+
+/// Longest formula accepted, in bytes (the longest formula of a real framework is ~60).
+pub const MAX_FORMULA_LEN: usize = 4096;
+
+/// Deepest nesting of parentheses and unary minus accepted.
+pub const MAX_DEPTH: usize = 64;
 
 /// A binary arithmetic operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,10 +179,24 @@ pub struct Formula {
 
 impl Formula {
     pub fn parse(source: &str) -> Result<Formula, FormulaSyntaxError> {
+        if source.len() > MAX_FORMULA_LEN {
+            return Err(FormulaSyntaxError {
+                column: source
+                    .char_indices()
+                    .take_while(|&(at, _)| at < MAX_FORMULA_LEN)
+                    .count()
+                    + 1,
+                message: format!(
+                    "the formula is {} bytes long; the limit is {MAX_FORMULA_LEN}",
+                    source.len()
+                ),
+            });
+        }
         let tokens = tokenize(source)?;
         let mut parser = Parser {
             tokens: &tokens,
             pos: 0,
+            depth: 0,
             end_column: source.chars().count() + 1,
         };
         if tokens.is_empty() {
@@ -377,10 +401,26 @@ fn number(chars: &[char], start: usize) -> Result<(f64, usize), FormulaSyntaxErr
 struct Parser<'t> {
     tokens: &'t [Token],
     pos: usize,
+    /// Open parentheses and unary minuses around the current token.
+    depth: usize,
     end_column: usize,
 }
 
 impl Parser<'_> {
+    /// Enter one level of nesting at `column`; over [`MAX_DEPTH`] is an error.
+    fn descend(&mut self, column: usize) -> Result<(), FormulaSyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(FormulaSyntaxError {
+                column,
+                message: format!(
+                    "parentheses and minus signs are nested more than {MAX_DEPTH} deep here"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos)
     }
@@ -424,9 +464,15 @@ impl Parser<'_> {
     }
 
     fn unary(&mut self) -> Result<FormulaExpr, FormulaSyntaxError> {
-        if self.peek_op(&[BinOp::Sub]).is_some() {
+        if let Some(column) = self
+            .peek_op(&[BinOp::Sub])
+            .and(self.peek().map(|t| t.column))
+        {
             self.pos += 1;
-            return Ok(FormulaExpr::Neg(Box::new(self.unary()?)));
+            self.descend(column)?;
+            let inner = self.unary()?;
+            self.depth -= 1;
+            return Ok(FormulaExpr::Neg(Box::new(inner)));
         }
         self.primary()
     }
@@ -443,7 +489,9 @@ impl Parser<'_> {
             TokenKind::Number(x) => Ok(FormulaExpr::Number(x)),
             TokenKind::Ident(name) => Ok(FormulaExpr::Ident(name)),
             TokenKind::LParen => {
+                self.descend(tok.column)?;
                 let inner = self.expr()?;
+                self.depth -= 1;
                 match self.peek() {
                     Some(Token {
                         kind: TokenKind::RParen,
@@ -559,5 +607,37 @@ mod tests {
         assert_eq!(err("   ").0, 1);
         assert_eq!(err("2x").0, 2);
         assert_eq!(err("地区 / a").0, 1);
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let nested = |depth: usize| format!("{}a{}", "(".repeat(depth), ")".repeat(depth));
+        assert_eq!(show(&nested(MAX_DEPTH)), "a");
+        let (column, message) = err(&nested(MAX_DEPTH + 1));
+        assert_eq!(column, MAX_DEPTH + 1);
+        assert!(message.contains("nested more than 64 deep"), "{message}");
+        // The 5,000-parenthesis formula that overflowed the stack (~10 KB): refused by length.
+        let (column, message) = err(&nested(5_000));
+        assert_eq!(column, MAX_FORMULA_LEN + 1);
+        assert_eq!(
+            message,
+            "the formula is 10001 bytes long; the limit is 4096"
+        );
+        // Unary minus nests too; a formula just under the length limit is parsed.
+        assert_eq!(
+            show(&format!("{}a", "-".repeat(MAX_DEPTH))).len(),
+            MAX_DEPTH + 1
+        );
+        assert_eq!(
+            err(&format!("{}a", "-".repeat(MAX_DEPTH + 1))).0,
+            MAX_DEPTH + 1
+        );
+        let long = format!("a{}", " + a".repeat((MAX_FORMULA_LEN - 1) / 4));
+        assert!(long.len() <= MAX_FORMULA_LEN);
+        assert_eq!(Formula::parse(&long).unwrap().identifiers(), vec!["a"]);
+        // Length counts bytes; the column of the cut counts characters.
+        let wide = format!("a + {}", "地".repeat(MAX_FORMULA_LEN));
+        // 4 ASCII characters, then 3-byte characters starting below byte 4096; the cut is next.
+        assert_eq!(err(&wide).0, 4 + (MAX_FORMULA_LEN - 4).div_ceil(3) + 1);
     }
 }

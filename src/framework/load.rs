@@ -310,7 +310,11 @@ fn indicator_def(
                 Formula::parse(text.get_ref()).map_err(|e| FrameworkError::FormulaSyntax {
                     pos: ctx.pos(text.span()),
                     id: id.to_string(),
-                    formula: text.get_ref().clone(),
+                    // Quoted in the message: a formula over the length limit is cut short.
+                    formula: match text.get_ref().char_indices().nth(120) {
+                        Some((at, _)) => format!("{}…", &text.get_ref()[..at]),
+                        None => text.get_ref().clone(),
+                    },
                     column: e.column,
                     message: e.message,
                 })?,

@@ -162,6 +162,35 @@ pub(crate) struct Collector<'a> {
     aggregates: BTreeMap<String, (u64, usize)>,
     missing_cells: usize,
     keys: HashMap<String, u64>,
+    /// Distinct names not in the region set, the first ones as written.
+    unknown_names: Vec<String>,
+    unknown_count: usize,
+    /// Where the region name past [`MAX_UNKNOWN_NAMES`] is: set, the walk stops.
+    too_many_unknown: Option<Position>,
+}
+
+/// Distinct unknown region names that get an error with an edit-distance suggestion; past
+/// these, the file is most likely read against the wrong region set and one error says so.
+pub const MAX_UNKNOWN_NAMES: usize = 20;
+
+/// Unknown names quoted in the "too many unknown names" error.
+const UNKNOWN_NAMES_QUOTED: usize = 5;
+
+/// Longest region or indicator name accepted, in characters (the longest official name of a
+/// Chinese region is 8 characters, NBS indicator names stay under 60).
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A name over [`MAX_NAME_CHARS`], as an error at `pos`.
+fn name_too_long(raw: &str, what: &'static str, pos: Position) -> Option<IngestError> {
+    // Bytes bound characters from above: most names are decided without counting.
+    if raw.len() <= MAX_NAME_CHARS {
+        return None;
+    }
+    let chars = raw.chars().count();
+    (chars > MAX_NAME_CHARS).then(|| IngestError::TooLarge {
+        pos,
+        detail: format!("a {what} of {chars} characters; the limit is {MAX_NAME_CHARS}"),
+    })
 }
 
 impl<'a> Collector<'a> {
@@ -183,6 +212,9 @@ impl<'a> Collector<'a> {
             aggregates: BTreeMap::new(),
             missing_cells: 0,
             keys: HashMap::new(),
+            unknown_names: Vec::new(),
+            unknown_count: 0,
+            too_many_unknown: None,
         }
     }
 
@@ -206,7 +238,7 @@ impl<'a> Collector<'a> {
 
     /// Stop walking rows once the cap is reached: the user fixes these first.
     pub fn full(&self) -> bool {
-        self.errors.len() >= MAX_ERRORS
+        self.errors.len() >= MAX_ERRORS || self.too_many_unknown.is_some()
     }
 
     pub fn notice(&mut self, code: &'static str, message: String, position: Option<Position>) {
@@ -243,6 +275,10 @@ impl<'a> Collector<'a> {
     }
 
     fn resolve_new(&mut self, raw: &str, pos: &Position) -> Resolved {
+        if let Some(err) = name_too_long(raw.trim(), "region name", pos.clone()) {
+            self.error(err);
+            return Resolved::Unknown;
+        }
         let name = clean_name(raw);
         if name.is_empty() {
             self.error(IngestError::EmptyKey {
@@ -254,14 +290,22 @@ impl<'a> Collector<'a> {
         let Some(set) = self.regions else {
             return Resolved::Id(name.into());
         };
-        match set.resolve(raw) {
-            RegionMatch::Matched(code) => Resolved::Id(code.as_str().into()),
-            RegionMatch::Aggregate => Resolved::Aggregate,
-            RegionMatch::Unknown { suggestion } => {
+        match set.classify(raw) {
+            Some(RegionMatch::Matched(code)) => Resolved::Id(code.as_str().into()),
+            Some(RegionMatch::Aggregate) => Resolved::Aggregate,
+            Some(RegionMatch::Unknown { .. }) | None => {
+                self.unknown_count += 1;
+                if self.unknown_count > MAX_UNKNOWN_NAMES {
+                    self.too_many_unknown = Some(pos.clone());
+                    return Resolved::Unknown;
+                }
+                if self.unknown_names.len() < UNKNOWN_NAMES_QUOTED {
+                    self.unknown_names.push(name.clone());
+                }
                 self.error(IngestError::UnknownRegion {
                     pos: pos.clone(),
+                    suggestion: set.suggest(raw),
                     name: name.into(),
-                    suggestion,
                 });
                 Resolved::Unknown
             }
@@ -295,7 +339,22 @@ impl<'a> Collector<'a> {
             });
             return None;
         }
+        if let Some(err) = name_too_long(name, "indicator name", cell.position()) {
+            self.error(err);
+            return None;
+        }
         Some(name.to_owned())
+    }
+
+    /// A column name used as an indicator (wide files): an error when it is too long.
+    pub fn check_indicator_name(&mut self, name: &str, pos: Position) -> bool {
+        match name_too_long(name, "indicator name", pos) {
+            Some(err) => {
+                self.error(err);
+                false
+            }
+            None => true,
+        }
     }
 
     /// A value cell: `None` when missing (counted) or not a number (an error).
@@ -412,6 +471,17 @@ impl<'a> Collector<'a> {
 
     /// All problems, or the panel with its notices.
     pub fn finish(mut self, encoding: Encoding, layout: Layout) -> Result<Ingested, IngestError> {
+        if let Some(pos) = self.too_many_unknown.take() {
+            // First in the list: it explains the unknown-region errors that follow it.
+            self.errors.truncate(MAX_ERRORS - 1);
+            self.errors.insert(
+                0,
+                IngestError::TooManyUnknownRegions {
+                    pos,
+                    first: std::mem::take(&mut self.unknown_names),
+                },
+            );
+        }
         if let Some(err) = IngestError::from_list(self.file, std::mem::take(&mut self.errors)) {
             return Err(err);
         }

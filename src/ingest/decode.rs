@@ -49,16 +49,48 @@ fn line_of(bytes: &[u8], at: usize) -> u64 {
     line
 }
 
-/// A hint for well-known binary formats that users upload by mistake.
-fn binary_hint(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"PK\x03\x04") {
-        Some("looks like a .zip file, but not a readable spreadsheet: export the sheet as CSV")
+/// Well-known binary formats that users upload by mistake, recognised by their leading magic
+/// bytes (checked before the UTF-16 guess, which would otherwise misname an image full of NULs).
+/// Zip and OLE containers are missing here: they may be workbooks (see [`container_kind`]).
+const MAGIC: &[(&[u8], &str)] = &[
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xFF\xD8\xFF", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"PAR1", "a Parquet file"),
+    (b"ARROW1", "an Arrow/Feather file"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\x1F\x8B", "a gzip archive"),
+    (b"\xFD7zXZ\x00", "an xz archive"),
+    (b"\x28\xB5\x2F\xFD", "a zstd archive"),
+    (b"BZh", "a bzip2 archive"),
+    (b"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"),
+    (b"Rar!\x1A\x07", "a RAR archive"),
+    (b"\x7FELF", "an executable program"),
+    (b"{\\rtf", "an RTF document"),
+];
+
+/// What a binary file is, by its magic bytes; `None` for anything that may be text or a
+/// workbook.
+fn magic_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() >= 12 && bytes.starts_with(b"RIFF") && &bytes[8..12] == b"WEBP" {
+        return Some("a WebP image");
+    }
+    MAGIC
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+        .map(|&(_, kind)| kind)
+}
+
+/// What a zip or OLE container that is not a readable workbook is.
+fn container_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        Some("a .zip archive but not a readable spreadsheet (export the sheet as CSV or XLSX)")
     } else if bytes.starts_with(b"\xD0\xCF\x11\xE0") {
-        Some("looks like an Excel .xls file nqp cannot read: export the sheet as CSV")
-    } else if bytes.starts_with(b"PAR1") {
-        Some("looks like a Parquet file")
-    } else if bytes.starts_with(b"%PDF") {
-        Some("looks like a PDF file")
+        Some("an Office file nqp cannot read as a spreadsheet (export the sheet as CSV or XLSX)")
     } else {
         None
     }
@@ -83,6 +115,23 @@ fn looks_like_utf16(bytes: &[u8]) -> bool {
 
 /// Decode `bytes` to text, stripping a UTF-8 BOM.
 pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), IngestError> {
+    if let Some(kind) = magic_kind(bytes) {
+        return Err(IngestError::Binary {
+            pos: Position::file(file_name),
+            kind: Some(kind),
+        });
+    }
+    if super::spreadsheet::looks_like_workbook(bytes)
+        && let Some(text) = super::spreadsheet::first_sheet_as_csv(bytes, file_name)?
+    {
+        return Ok((text, Encoding::Spreadsheet));
+    }
+    if let Some(kind) = container_kind(bytes) {
+        return Err(IngestError::Binary {
+            pos: Position::file(file_name),
+            kind: Some(kind),
+        });
+    }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         return Err(IngestError::Encoding {
             pos: Position::line(file_name, 1),
@@ -96,21 +145,10 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), Inges
                 .to_owned(),
         });
     }
-    if super::spreadsheet::looks_like_workbook(bytes)
-        && let Some(text) = super::spreadsheet::first_sheet_as_csv(bytes)
-    {
-        return Ok((text, Encoding::Spreadsheet));
-    }
-    if let Some(hint) = binary_hint(bytes) {
-        return Err(IngestError::Binary {
-            pos: Position::file(file_name),
-            hint: Some(hint),
-        });
-    }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {
         return Err(IngestError::Binary {
             pos: Position::line(file_name, line_of(bytes, nul)),
-            hint: None,
+            kind: None,
         });
     }
     if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {

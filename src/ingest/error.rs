@@ -82,11 +82,19 @@ pub enum IngestError {
     Empty { pos: Position },
     #[error("{pos}: cannot decode the text: {detail}")]
     Encoding { pos: Position, detail: String },
-    #[error("{pos}: this is a binary file, not a CSV text file{}", hint.map(|h| format!(" ({h})")).unwrap_or_default())]
+    #[error("{pos}: {}", match kind {
+        Some(kind) => format!("this is {kind}, not a table: upload CSV, XLSX or ODS"),
+        None => "this is a binary file, not a CSV text file".to_owned(),
+    })]
     Binary {
         pos: Position,
-        hint: Option<&'static str>,
+        /// What the file is, when its magic bytes tell (`a PNG image`).
+        kind: Option<&'static str>,
     },
+    /// Over one of the size limits every input is read under (spreadsheet cells, inflated
+    /// bytes, columns, name length).
+    #[error("{pos}: too large: {detail}")]
+    TooLarge { pos: Position, detail: String },
     #[error("{pos}: the first line holds data, not column names ({detail})")]
     NoHeader { pos: Position, detail: String },
     #[error("{pos}: the file has column names but no data rows")]
@@ -124,6 +132,16 @@ pub enum IngestError {
         name: Box<str>,
         suggestion: Option<RegionCode>,
     },
+    #[error(
+        "{pos}: more than {} distinct region names are not in the region set (the first: {}); is it the right region set? (read the file without one: --regions none)",
+        crate::ingest::collect::MAX_UNKNOWN_NAMES,
+        first.join(", ")
+    )]
+    TooManyUnknownRegions {
+        /// Where the first name past the limit is.
+        pos: Position,
+        first: Vec<String>,
+    },
     #[error("{pos}: missing the {column} column (found: {})", found.join(", "))]
     MissingColumn {
         pos: Position,
@@ -148,6 +166,7 @@ pub const ERROR_CODES: &[&str] = &[
     "ingest.empty",
     "ingest.encoding",
     "ingest.binary",
+    "ingest.too_large",
     "ingest.no_header",
     "ingest.header_only",
     "ingest.ragged_row",
@@ -158,6 +177,7 @@ pub const ERROR_CODES: &[&str] = &[
     "ingest.duplicate",
     "ingest.duplicate_column",
     "ingest.unknown_region",
+    "ingest.too_many_unknown_regions",
     "ingest.missing_column",
     "ingest.layout",
     "ingest.region_set",
@@ -172,6 +192,7 @@ impl IngestError {
             IngestError::Empty { .. } => "ingest.empty",
             IngestError::Encoding { .. } => "ingest.encoding",
             IngestError::Binary { .. } => "ingest.binary",
+            IngestError::TooLarge { .. } => "ingest.too_large",
             IngestError::NoHeader { .. } => "ingest.no_header",
             IngestError::HeaderOnly { .. } => "ingest.header_only",
             IngestError::RaggedRow { .. } => "ingest.ragged_row",
@@ -182,6 +203,7 @@ impl IngestError {
             IngestError::Duplicate { .. } => "ingest.duplicate",
             IngestError::DuplicateColumn { .. } => "ingest.duplicate_column",
             IngestError::UnknownRegion { .. } => "ingest.unknown_region",
+            IngestError::TooManyUnknownRegions { .. } => "ingest.too_many_unknown_regions",
             IngestError::MissingColumn { .. } => "ingest.missing_column",
             IngestError::Layout { .. } => "ingest.layout",
             IngestError::RegionSet { .. } => "ingest.region_set",
@@ -196,6 +218,7 @@ impl IngestError {
             IngestError::Empty { pos }
             | IngestError::Encoding { pos, .. }
             | IngestError::Binary { pos, .. }
+            | IngestError::TooLarge { pos, .. }
             | IngestError::NoHeader { pos, .. }
             | IngestError::HeaderOnly { pos }
             | IngestError::RaggedRow { pos, .. }
@@ -206,6 +229,7 @@ impl IngestError {
             | IngestError::Duplicate { pos, .. }
             | IngestError::DuplicateColumn { pos, .. }
             | IngestError::UnknownRegion { pos, .. }
+            | IngestError::TooManyUnknownRegions { pos, .. }
             | IngestError::MissingColumn { pos, .. }
             | IngestError::Layout { pos, .. }
             | IngestError::RegionSet { pos, .. } => Some(pos),

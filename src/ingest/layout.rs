@@ -200,7 +200,7 @@ fn no_header_or_layout(
         header
             .names
             .first()
-            .is_some_and(|n| matches!(set.resolve(n), RegionMatch::Matched(_)))
+            .is_some_and(|n| matches!(set.classify(n), Some(RegionMatch::Matched(_))))
     });
     // A number that is not a year is data, not a column name.
     let numeric = header.names.iter().position(|n| {

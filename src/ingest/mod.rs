@@ -30,10 +30,12 @@ mod wide;
 
 use std::collections::BTreeMap;
 
+pub use collect::{MAX_NAME_CHARS, MAX_UNKNOWN_NAMES};
 pub use decode::{Encoding, decode};
 pub use error::{ERROR_CODES, IngestError, MAX_ERRORS, Position};
 pub use layout::Layout;
-pub use regions::{Region, RegionMatch, RegionSet, clean_name, normalize};
+pub use regions::{MAX_SUGGESTED_CHARS, Region, RegionMatch, RegionSet, clean_name, normalize};
+pub use table::MAX_COLUMNS;
 
 use crate::types::Panel;
 use collect::Collector;

@@ -45,6 +45,8 @@ pub struct RegionSet {
     regions: Vec<Region>,
     /// normalised spelling → index into `regions`
     index: HashMap<String, usize>,
+    /// Normalised non-empty group names (aggregates), computed once rather than per name.
+    group_keys: Vec<String>,
 }
 
 const BUNDLED_CN_PROVINCES: &str = include_str!("../../data/regions/cn-provinces.csv");
@@ -131,6 +133,9 @@ fn strip_suffix(key: &str) -> Option<&str> {
         .find_map(|s| key.strip_suffix(s).filter(|rest| rest.chars().count() >= 2))
 }
 
+/// Longest name (in characters, after normalisation) that gets an edit-distance suggestion.
+pub const MAX_SUGGESTED_CHARS: usize = 64;
+
 /// Levenshtein distance over characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
@@ -182,6 +187,7 @@ impl RegionSet {
             id: id.to_owned(),
             regions: Vec::new(),
             index: HashMap::new(),
+            group_keys: Vec::new(),
         };
         let mut errors = Vec::new();
         for row in rows {
@@ -245,6 +251,12 @@ impl RegionSet {
                 pos: Position::line(file_name, header.line),
             });
         }
+        set.group_keys = set
+            .groups()
+            .iter()
+            .map(|g| normalize(g))
+            .filter(|g| !g.is_empty())
+            .collect();
         // Short forms derived from the official names (河北省 → 河北) where unambiguous.
         for (at, region) in set.regions.iter().enumerate() {
             for name in [&region.name_zh, &region.name_en] {
@@ -299,36 +311,42 @@ impl RegionSet {
     fn is_aggregate(&self, key: &str) -> bool {
         AGGREGATES.contains(&key)
             || key.ends_with("地区")
-            || self.regions.iter().any(|r| {
-                let group = normalize(&r.group);
-                !group.is_empty()
-                    && (key == group || key.strip_suffix("region") == Some(group.as_str()))
+            || self.group_keys.iter().any(|group| {
+                key == group.as_str() || key.strip_suffix("region") == Some(group.as_str())
             })
     }
 
     /// Match one raw name: exact spelling (after normalisation), then aggregates, then the name
     /// without its administrative suffix; otherwise unknown with a suggestion.
     pub fn resolve(&self, raw: &str) -> RegionMatch {
+        self.classify(raw).unwrap_or_else(|| RegionMatch::Unknown {
+            suggestion: self.suggest(raw),
+        })
+    }
+
+    /// [`RegionSet::resolve`] without the suggestion: `None` for an unknown name. Costs a few
+    /// hash lookups, so it may run on every distinct name of a file.
+    pub fn classify(&self, raw: &str) -> Option<RegionMatch> {
         let key = normalize(raw);
         if let Some(code) = self.lookup(&key) {
-            return RegionMatch::Matched(code);
+            return Some(RegionMatch::Matched(code));
         }
         if self.is_aggregate(&key) {
-            return RegionMatch::Aggregate;
+            return Some(RegionMatch::Aggregate);
         }
-        if let Some(code) = strip_suffix(&key).and_then(|short| self.lookup(short)) {
-            return RegionMatch::Matched(code);
-        }
-        RegionMatch::Unknown {
-            suggestion: self.suggest(&key),
-        }
+        strip_suffix(&key)
+            .and_then(|short| self.lookup(short))
+            .map(RegionMatch::Matched)
     }
 
     /// The nearest spelling by edit distance, if it is close enough to be a plausible typo
     /// (at most a third of the longer name, at least one character), or a known spelling that
-    /// the name contains (`北京市朝阳区` → 北京).
-    fn suggest(&self, key: &str) -> Option<RegionCode> {
-        if key.is_empty() {
+    /// the name contains (`北京市朝阳区` → 北京). Names longer than [`MAX_SUGGESTED_CHARS`] get
+    /// no suggestion: edit distance costs their length times every spelling's.
+    pub fn suggest(&self, raw: &str) -> Option<RegionCode> {
+        let key = normalize(raw);
+        let key = key.as_str();
+        if key.is_empty() || key.chars().count() > MAX_SUGGESTED_CHARS {
             return None;
         }
         let mut best: Option<(usize, usize)> = None;

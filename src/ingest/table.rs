@@ -187,10 +187,12 @@ pub(crate) fn records<'a>(
                     text: take_field(&mut owned, field_start, i),
                     quoted,
                 });
-                out.push(Record {
+                let record = Record {
                     line: record_line,
                     fields: std::mem::take(&mut fields),
-                });
+                };
+                check_columns(&record, file)?;
+                out.push(record);
                 field_start = chars.peek().map_or(text.len(), |&(j, _)| j);
                 quoted = false;
                 at_field_start = true;
@@ -212,12 +214,33 @@ pub(crate) fn records<'a>(
             text: take_field(&mut owned, field_start, text.len()),
             quoted,
         });
-        out.push(Record {
+        let record = Record {
             line: record_line,
             fields,
-        });
+        };
+        check_columns(&record, file)?;
+        out.push(record);
     }
     Ok(out)
+}
+
+/// Most columns a table may have: a wide file with one column per indicator, an NBS export
+/// with one column per year, both far below this.
+pub const MAX_COLUMNS: usize = 2_000;
+
+/// A record using more than [`MAX_COLUMNS`] columns (empty ones at the end do not count).
+fn check_columns(record: &Record<'_>, file: &str) -> Result<(), IngestError> {
+    if record.fields.len() <= MAX_COLUMNS {
+        return Ok(());
+    }
+    let used = record.trimmed_len();
+    if used <= MAX_COLUMNS {
+        return Ok(());
+    }
+    Err(IngestError::TooLarge {
+        pos: Position::cell(file, record.line, MAX_COLUMNS + 1, None),
+        detail: format!("the row has {used} columns; the limit is {MAX_COLUMNS}"),
+    })
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub(crate) fn parse<'r>(
             });
             continue;
         }
+        if !c.check_indicator_name(name, Position::cell(file, header.line, i + 1, None)) {
+            continue;
+        }
         indicators.push((i, name.as_str()));
     }
     let unused: Vec<&str> = header

@@ -19,7 +19,7 @@ pub mod robustness;
 
 use crate::error::{Error, Result};
 use crate::framework::Framework;
-use crate::ingest::{self, Ingested, Notice, RegionMatch, RegionSet};
+use crate::ingest::{self, Ingested, Notice, RegionSet};
 use crate::method::{self, IndexResult, MethodSpec};
 use crate::types::{DatasetId, Dimension, Panel, panel_cols};
 
@@ -147,7 +147,7 @@ fn auto_region_set(files: &[InputFile]) -> Result<Option<RegionSet>> {
     }
     let matched = names
         .iter()
-        .filter(|n| !matches!(bundled.resolve(n), RegionMatch::Unknown { .. }))
+        .filter(|n| bundled.classify(n).is_some())
         .count();
     let share = matched as f64 / names.len() as f64;
     Ok((share >= AUTO_REGION_MATCH_SHARE).then_some(bundled))

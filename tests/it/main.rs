@@ -6,6 +6,7 @@ mod download;
 mod framework;
 mod helpers;
 mod ingest;
+mod limits;
 mod method;
 mod robustness;
 mod store;
