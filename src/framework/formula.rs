@@ -389,6 +389,13 @@ fn number(chars: &[char], start: usize) -> Result<(f64, usize), FormulaSyntaxErr
         column: start + 1,
         message: format!("'{text}' is not a number"),
     })?;
+    // `1e999` parses to infinity, which no formula means (and which prints as `inf`).
+    if !value.is_finite() {
+        return Err(FormulaSyntaxError {
+            column: start + 1,
+            message: format!("the number {text} is too large"),
+        });
+    }
     if i < chars.len() && (chars[i].is_ascii_alphabetic() || chars[i] == '_') {
         return Err(FormulaSyntaxError {
             column: i + 1,

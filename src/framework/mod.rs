@@ -53,7 +53,7 @@ use serde::Serialize;
 use crate::method::IndicatorSpec;
 use crate::types::{Dimension, Direction, IndicatorId, Level};
 
-pub use formula::{BinOp, Formula, FormulaExpr, FormulaSyntaxError};
+pub use formula::{BinOp, Formula, FormulaExpr, FormulaSyntaxError, MAX_DEPTH, MAX_FORMULA_LEN};
 
 /// Where in the framework file something is. `line` and `column` are 1-based; `column` counts
 /// characters.

@@ -4,6 +4,7 @@ mod api;
 mod cli;
 mod download;
 mod framework;
+mod fuzz;
 mod helpers;
 mod ingest;
 mod limits;
