@@ -245,6 +245,45 @@ mod tests {
     }
 
     #[test]
+    fn binary_formats_are_named_before_the_utf16_guess() {
+        // A PNG header then NUL-heavy chunk data: the UTF-16 guess alone called it "UTF-16".
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+        png.extend(std::iter::repeat_n([0u8, 7], 300).flatten());
+        assert!(looks_like_utf16(&png));
+        let zip_not_xlsx = crate::ingest::spreadsheet::tests::zip_of(&[("notes.txt", b"hello")]);
+        let cases: [(&[u8], &str); 5] = [
+            (
+                &png,
+                "this is a PNG image, not a table: upload CSV, XLSX or ODS",
+            ),
+            (
+                b"PAR1\x15\x04\x15\x00",
+                "this is a Parquet file, not a table",
+            ),
+            (
+                b"%PDF-1.7\n%\xE2\xE3",
+                "this is a PDF document, not a table",
+            ),
+            (
+                b"\x1F\x8B\x08\x00\x00\x00",
+                "this is a gzip archive, not a table",
+            ),
+            (
+                &zip_not_xlsx,
+                "this is a .zip archive but not a readable spreadsheet",
+            ),
+        ];
+        for (bytes, message) in cases {
+            let err = decode(bytes, "upload.csv").unwrap_err();
+            assert_eq!(err.code(), "ingest.binary");
+            assert_eq!(err.position(), Some(&Position::file("upload.csv")));
+            assert!(err.to_string().contains(message), "{err}");
+        }
+        // Text that merely starts with a magic-like word is still text.
+        assert_eq!(decode(b"PARIS,1\n", "f").unwrap().0, "PARIS,1\n");
+    }
+
+    #[test]
     fn reports_the_line_of_undecodable_bytes() {
         // 0xFF is invalid in both UTF-8 and GB18030.
         let err = decode(b"a,b\n1,2\n3,\xFF\n", "f").unwrap_err();

@@ -125,7 +125,7 @@ fn cell_text(cell: &Data) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
