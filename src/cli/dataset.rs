@@ -102,14 +102,18 @@ fn recover(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     let report = Store::recover(data_dir)?;
     writeln!(
         out,
-        "recovered {} versions into {}",
+        "recovered {} version(s) into {}",
         report.recovered.len(),
         data_dir.join("catalog.sqlite").display()
     )?;
     for version in &report.recovered {
         writeln!(out, "  + {version}")?;
     }
-    writeln!(out, "{} versions were in the catalog already", report.known)?;
+    writeln!(
+        out,
+        "{} version(s) were in the catalog already",
+        report.known
+    )?;
     for (path, reason) in &report.skipped {
         writeln!(out, "left as is: {} — {reason}", path.display())?;
     }

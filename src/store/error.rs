@@ -47,7 +47,7 @@ pub enum StoreError {
     /// The catalog is missing or lists no version while version files exist (moved away,
     /// replaced by an empty one): the store refuses to start rather than treat the files as debris.
     #[error(
-        "{files} dataset version files exist under {}, but the catalog {} is missing or lists no version. \
+        "{} holds {files} dataset version file(s), but the catalog {} is missing or lists no version. \
          nqp stops here rather than treat them as debris. Restore catalog.sqlite from a backup, or rebuild \
          the catalog from the files' own metadata with `nqp dataset recover --data-dir {}`.",
         data_dir.join("datasets").display(), data_dir.join("catalog.sqlite").display(), data_dir.display()

@@ -1079,7 +1079,10 @@ fn a_missing_or_empty_catalog_stops_the_start_and_touches_nothing() {
         assert_eq!(err.code(), "store.catalog_lost");
         let message = err.to_string();
         for part in [
-            "3 dataset version files exist",
+            &format!(
+                "{} holds 3 dataset version file(s)",
+                root.join("datasets").display()
+            ),
             "Restore catalog.sqlite from a backup",
             &format!("nqp dataset recover --data-dir {}", root.display()),
         ] {
@@ -1254,12 +1257,12 @@ fn recover_rebuilds_a_lost_catalog_from_which_the_same_versions_load() {
     let mut out = Vec::new();
     nqp::cli::dataset::run_to(root, &nqp::cli::dataset::DatasetCommand::Recover, &mut out).unwrap();
     let out = String::from_utf8(out).unwrap();
-    assert!(out.contains("recovered 3 versions"), "{out}");
+    assert!(out.contains("recovered 3 version(s)"), "{out}");
     for line in [
         "  + d/1",
         "  + d/2",
         "  + e/1",
-        "0 versions were in the catalog already",
+        "0 version(s) were in the catalog already",
     ] {
         assert!(out.contains(line), "{line}: {out}");
     }
