@@ -49,6 +49,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/indicators/{id}", get(pages::indicator::page))
         .route("/analysis", get(pages::analysis::index))
         .route("/analysis/{page}", get(pages::analysis::page))
+        .route("/analysis/robustness", get(pages::robustness::page))
+        .route(
+            "/analysis/robustness/{file}",
+            get(pages::robustness::download),
+        )
         .route("/methodology", get(pages::methodology::page))
         .route("/datasets", get(pages::datasets::list))
         .route("/login", post(pages::datasets::login))

@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::error::{Error, Result};
 use crate::method::MethodSpec;
 use crate::service::analysis::AnalysisView;
@@ -35,6 +36,8 @@ struct Inner {
     cache: Mutex<HashMap<(String, String), Arc<ResultTables>>>,
     /// The analyses of a cached result, keyed the same way (computed on first use).
     analyses: Mutex<HashMap<(String, String), Arc<AnalysisView>>>,
+    /// Robustness reports by (dataset version, method, options).
+    robustness: Mutex<HashMap<(String, String, String), Arc<Robustness>>>,
     staged: Mutex<VecDeque<(String, String, Arc<StagedUpload>)>>,
     /// Bumped on every change to the store: part of every ETag, so "latest" views refresh.
     generation: AtomicU64,
@@ -75,6 +78,7 @@ impl AppState {
                 loaded: Mutex::new(HashMap::new()),
                 cache: Mutex::new(HashMap::new()),
                 analyses: Mutex::new(HashMap::new()),
+                robustness: Mutex::new(HashMap::new()),
                 staged: Mutex::new(VecDeque::new()),
                 generation: AtomicU64::new(0),
                 upload_limit,
@@ -174,6 +178,38 @@ impl AppState {
                 .await?;
         let mut cache = lock(&self.inner.analyses);
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(view))))
+    }
+
+    /// The robustness report of `dataset` with nominal method `spec` over `options`, computed
+    /// once on a blocking thread and kept like the result it describes.
+    pub async fn robustness_for(
+        &self,
+        dataset: Arc<Dataset>,
+        spec: &MethodSpec,
+        options: &RobustnessOptions,
+    ) -> Result<Arc<Robustness>> {
+        let options_key =
+            serde_json::to_string(options).map_err(|e| Error::Internal(e.to_string()))?;
+        let key = (
+            dataset.version.clone(),
+            crate::service::method_key(spec),
+            options_key,
+        );
+        if let Some(hit) = lock(&self.inner.robustness).get(&key) {
+            return Ok(Arc::clone(hit));
+        }
+        let (spec, options) = (spec.clone(), options.clone());
+        let report = super::blocking(move || {
+            crate::service::robustness::robustness(
+                &dataset.panel,
+                &dataset.framework,
+                &spec,
+                &options,
+            )
+        })
+        .await?;
+        let mut cache = lock(&self.inner.robustness);
+        Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(report))))
     }
 
     /// Keep a validated upload until it is committed; returns its (random, unguessable) id.

@@ -501,3 +501,71 @@ fn compute_accepts_treat_and_changes_only_the_treated_method() {
     assert_eq!(run.status.code(), Some(2));
     assert!(stderr(&run).contains("unknown treatment 'clip'"));
 }
+
+/// The page shows the same report as the service (exhaustive: exact), in both languages, and
+/// every table downloads as CSV and JSON with the page's parameters; bad parameters are 4xx.
+#[tokio::test(flavor = "multi_thread")]
+async fn robustness_page_renders_the_report_and_downloads_every_table() {
+    use axum::http::StatusCode;
+    let app = crate::helpers::TestApp::new();
+    let ds = crate::helpers::web_dataset();
+    let options = RobustnessOptions {
+        mode: Mode::Exhaustive,
+        ..RobustnessOptions::default()
+    };
+    let report =
+        service::robustness::robustness(&ds.panel, &ds.framework, &MethodSpec::default(), &options)
+            .unwrap();
+    for (lang, heading) in [("zh", "稳健性检验"), ("en", "Robustness")] {
+        let res = app
+            .get(&format!("/analysis/robustness?mode=exhaustive&lang={lang}"))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(res.select_texts("h1"), vec![heading]);
+        assert_eq!(res.count("#audit tbody tr"), report.stats.len());
+        assert_eq!(
+            res.count("#audit tbody tr.flagged"),
+            report.stats.iter().filter(|s| s.outlier).count()
+        );
+        assert_eq!(res.count("#alpha tbody tr"), 4);
+        let latest = report.uncertainty.iter().map(|u| u.year).max().unwrap();
+        assert_eq!(
+            res.count("svg.nqp-interval g.interval"),
+            report
+                .uncertainty
+                .iter()
+                .filter(|u| u.year == latest)
+                .count()
+        );
+        assert_eq!(
+            res.count("#comparison tbody tr"),
+            report
+                .comparison
+                .iter()
+                .filter(|c| c.year == latest)
+                .count()
+        );
+        assert_eq!(res.count("#downloads a"), 20);
+    }
+    let csv = app
+        .get("/analysis/robustness/uncertainty.csv?mode=exhaustive")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let want = service::frame_to_csv(&service::robustness::table(&report, "uncertainty").unwrap())
+        .unwrap();
+    assert_eq!(csv.body.as_bytes(), want.as_slice());
+    let json = app
+        .get("/analysis/robustness/comparison.json?mode=exhaustive")
+        .await;
+    let rows: Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), report.comparison.len());
+    for bad in [
+        "/analysis/robustness?draws=0",
+        "/analysis/robustness?noise=1",
+        "/analysis/robustness?mode=fast",
+        "/analysis/robustness/nothing.csv",
+    ] {
+        let res = app.get(bad).await;
+        assert!(res.status.is_client_error(), "{bad}: {}", res.status);
+    }
+}

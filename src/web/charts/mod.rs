@@ -16,6 +16,7 @@ pub mod bar;
 pub mod bins;
 pub mod density;
 pub mod heat;
+pub mod interval;
 pub mod legend;
 pub mod line;
 pub mod map;

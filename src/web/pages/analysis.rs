@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{fmt_num, group_label, render};
@@ -234,27 +233,7 @@ fn download(
         return Err(missing().into());
     }
     let frame = service::table_frame(view, table, Some(measure))?.ok_or_else(missing)?;
-    let file = format!("{table}-{measure}.{format}");
-    let (content_type, body) = if format == "csv" {
-        ("text/csv; charset=utf-8", service::table_csv(&frame)?)
-    } else {
-        let rows = crate::service::frame_to_json_rows(&frame)?;
-        (
-            "application/json",
-            serde_json::to_vec(&rows).map_err(|e| crate::Error::Internal(e.to_string()))?,
-        )
-    };
-    Ok((
-        [
-            (CONTENT_TYPE, content_type.to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    super::table_response(&frame, &format!("{table}-{measure}.{format}"), format)
 }
 
 fn measure_label(ctx: &PageCtx, measure: &str) -> String {

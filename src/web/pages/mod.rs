@@ -9,6 +9,7 @@ pub mod indicator;
 pub mod methodology;
 pub mod rankings;
 pub mod region;
+pub mod robustness;
 
 use askama::Template;
 use axum::response::Html;
@@ -40,6 +41,40 @@ pub fn render(template: &impl Template) -> PageResult {
         .render()
         .map(Html)
         .map_err(|e| crate::Error::Internal(format!("template: {e}")).into())
+}
+
+/// A table as a CSV (formula-like cells neutralised) or JSON (array of row objects)
+/// attachment named `file`; `format` is `csv` or `json` (the caller checked it).
+pub fn table_response(
+    frame: &polars::prelude::DataFrame,
+    file: &str,
+    format: &str,
+) -> Result<axum::response::Response, WebError> {
+    use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    let (content_type, body) = if format == "csv" {
+        (
+            "text/csv; charset=utf-8",
+            crate::service::analysis::table_csv(frame)?,
+        )
+    } else {
+        let rows = crate::service::frame_to_json_rows(frame)?;
+        (
+            "application/json",
+            serde_json::to_vec(&rows).map_err(|e| crate::Error::Internal(e.to_string()))?,
+        )
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, content_type.to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Unknown URLs get the helpful bilingual 404 page.

@@ -1,0 +1,139 @@
+//! Rank-interval chart (COINr `plot_uncertainty`, the GII's published rank intervals): one row
+//! per region with a bar from the 5th to the 95th percentile rank, a tick at the median and a
+//! dot at the nominal rank. Rank 1 is at the left.
+//!
+//! Owns: layout. Must not: compute the percentiles.
+
+use std::fmt::Write;
+
+use super::palette;
+use super::svg::{self, FONT, Frame, GRID, num, text, text_width};
+
+/// One region's interval.
+pub struct IntervalRow {
+    pub label: String,
+    pub nominal: u32,
+    pub median: u32,
+    pub p05: u32,
+    pub p95: u32,
+}
+
+pub struct IntervalSpec<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub desc: &'a str,
+    pub rows: &'a [IntervalRow],
+    pub no_data_label: &'a str,
+}
+
+const ROW: f64 = 20.0;
+const PLOT_W: f64 = 420.0;
+
+/// Renders the chart, rows in the order given.
+pub fn render(spec: &IntervalSpec<'_>) -> String {
+    let label_w = spec
+        .rows
+        .iter()
+        .map(|r| text_width(&r.label, FONT))
+        .fold(40.0, f64::max)
+        + 12.0;
+    let max_rank = spec
+        .rows
+        .iter()
+        .map(|r| r.p95.max(r.nominal))
+        .max()
+        .unwrap_or(1)
+        .max(2);
+    let width = label_w + PLOT_W + 20.0;
+    let height = ROW * (spec.rows.len() + 1) as f64 + 8.0;
+    let (mut out, _) = svg::open(&Frame {
+        id: spec.id,
+        width,
+        height,
+        title: spec.title,
+        desc: spec.desc,
+        class: "nqp-chart nqp-interval",
+        interactive: false,
+    });
+    if spec.rows.is_empty() {
+        svg::empty_message(&mut out, width, height, spec.no_data_label);
+        return svg::close(out);
+    }
+    let x = |rank: u32| label_w + PLOT_W * f64::from(rank - 1) / f64::from(max_rank - 1);
+    for tick in [1, max_rank.div_ceil(2), max_rank] {
+        let _ = write!(
+            out,
+            "<line x1=\"{x}\" x2=\"{x}\" y1=\"{top}\" y2=\"{bottom}\" stroke=\"{GRID}\"/>",
+            x = num(x(tick)),
+            top = num(ROW * 0.5),
+            bottom = num(height - ROW * 0.5)
+        );
+        text(
+            &mut out,
+            x(tick),
+            height - 2.0,
+            "middle",
+            "",
+            &tick.to_string(),
+        );
+    }
+    for (i, r) in spec.rows.iter().enumerate() {
+        let y = ROW * (i as f64 + 0.5) + 4.0;
+        text(
+            &mut out,
+            label_w - 8.0,
+            y + FONT * 0.35,
+            "end",
+            "",
+            &r.label,
+        );
+        let _ = write!(
+            out,
+            "<g class=\"interval\"><title>{label}: {nominal} ({p05}–{p95}, median {median})</title>\
+             <rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"8\" fill=\"{fill}\" opacity=\"0.45\"/>\
+             <line x1=\"{xm}\" x2=\"{xm}\" y1=\"{y1}\" y2=\"{y2}\" stroke=\"{ink}\" stroke-width=\"2\"/>\
+             <circle cx=\"{xn}\" cy=\"{y}\" r=\"4\" fill=\"{ink}\"/></g>",
+            label = svg::escape_xml(&r.label),
+            nominal = r.nominal,
+            p05 = r.p05,
+            p95 = r.p95,
+            median = r.median,
+            x0 = num(x(r.p05) - 3.0),
+            y0 = num(y - 4.0),
+            w = num(x(r.p95) - x(r.p05) + 6.0),
+            fill = palette::OKABE_ITO[4],
+            xm = num(x(r.median)),
+            y1 = num(y - 6.0),
+            y2 = num(y + 6.0),
+            ink = svg::INK,
+            xn = num(x(r.nominal)),
+            y = num(y),
+        );
+    }
+    svg::close(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_interval_per_row_with_escaped_labels() {
+        let rows = [IntervalRow {
+            label: "A<B".into(),
+            nominal: 2,
+            median: 3,
+            p05: 1,
+            p95: 5,
+        }];
+        let svg = render(&IntervalSpec {
+            id: "t",
+            title: "t",
+            desc: "d",
+            rows: &rows,
+            no_data_label: "none",
+        });
+        assert_eq!(svg.matches("class=\"interval\"").count(), 1);
+        assert!(svg.contains("A&lt;B"));
+    }
+}

@@ -1,0 +1,412 @@
+//! `/analysis/robustness` — the robustness of the index under the page's method: the audit
+//! (statistics with the outlier flag, correlation flags, a correlation heat table ordered by
+//! dimension, Cronbach's α), the rank intervals of the latest year, the sensitivity indices and
+//! the comparison with every alternative method; every table downloads as
+//! `/analysis/robustness/{table}.csv` or `.json` with the same parameters.
+//!
+//! Owns: the page's typed query (`mode`, `draws`, `noise`, `seed`, `treat`) and laying out the
+//! report. Must not: compute anything (`analysis::robustness` via the cached state).
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::{PageResult, fmt_num, render};
+use crate::analysis::robustness::{Mode, Robustness, RobustnessOptions, TABLES};
+use crate::method::Treat;
+use crate::service::dashboard::Dataset;
+use crate::web::charts::bar::{self, BarDatum, BarSpec};
+use crate::web::charts::heat::{self, HeatSpec};
+use crate::web::charts::interval::{self, IntervalRow, IntervalSpec};
+use crate::web::chrome::Chrome;
+use crate::web::ctx::PageCtx;
+use crate::web::error::WebError;
+use crate::web::state::AppState;
+
+/// The most draws one page view may ask for (7 methods per draw; bounds the first view).
+const WEB_MAX_DRAWS: usize = 2000;
+
+/// The page's query: the robustness options and the nominal treatment.
+struct Query {
+    options: RobustnessOptions,
+    treat: Treat,
+}
+
+impl Query {
+    fn parse(ctx: &PageCtx) -> Result<Query, WebError> {
+        let mut options = RobustnessOptions::default();
+        let bad = |name: &str, detail: String| WebError::invalid_parameter(name, detail);
+        if let Some(raw) = ctx.param("mode") {
+            options.mode = raw.parse().map_err(|e: String| bad("mode", e))?;
+        }
+        if let Some(raw) = ctx.param("draws") {
+            options.draws = raw
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=WEB_MAX_DRAWS).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "draws",
+                        format!("'{raw}' is not a whole number from 1 to {WEB_MAX_DRAWS}"),
+                    )
+                })?;
+        }
+        if let Some(raw) = ctx.param("noise") {
+            options.noise = raw
+                .parse::<f64>()
+                .ok()
+                .filter(|e| (0.0..1.0).contains(e))
+                .ok_or_else(|| bad("noise", format!("'{raw}' is not a number in [0, 1)")))?;
+        }
+        if let Some(raw) = ctx.param("seed") {
+            options.seed = raw
+                .parse()
+                .map_err(|_| bad("seed", format!("'{raw}' is not a whole number ≥ 0")))?;
+        }
+        let treat = match ctx.param("treat") {
+            Some(raw) => raw
+                .parse()
+                .map_err(|e: crate::method::ParseSpecError| bad("treat", e.to_string()))?,
+            None => Treat::None,
+        };
+        Ok(Query { options, treat })
+    }
+
+    /// The page's own parameters, for links and the form.
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("mode", self.options.mode.as_str().to_owned()),
+            ("draws", self.options.draws.to_string()),
+            ("noise", self.options.noise.to_string()),
+            ("seed", self.options.seed.to_string()),
+            ("treat", self.treat.as_str().to_owned()),
+        ]
+    }
+}
+
+async fn report(
+    state: &AppState,
+    ctx: &PageCtx,
+    q: &Query,
+) -> Result<(Arc<Dataset>, Arc<Robustness>), WebError> {
+    let ds = state.resolve(ctx.dataset.as_deref(), ctx.version).await?;
+    let spec = crate::method::MethodSpec {
+        treat: q.treat,
+        ..ctx.spec.clone()
+    };
+    let r = state
+        .robustness_for(Arc::clone(&ds), &spec, &q.options)
+        .await?;
+    Ok((ds, r))
+}
+
+pub struct StatCells {
+    pub indicator: String,
+    pub dimension: &'static str,
+    pub n: usize,
+    pub mean: String,
+    pub sd: String,
+    pub skewness: String,
+    pub kurtosis: String,
+    pub outlier: bool,
+}
+
+pub struct CompareCells {
+    pub method: String,
+    pub spearman: String,
+    pub kendall: String,
+    pub ws: String,
+    pub max_shift: u32,
+    pub mean_shift: String,
+}
+
+pub struct Download {
+    pub table: &'static str,
+    pub csv: String,
+    pub json: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/robustness.html")]
+pub struct RobustnessPage {
+    pub chrome: Chrome,
+    pub zh: bool,
+    pub hidden: Vec<(String, String)>,
+    pub exhaustive: bool,
+    pub draws: usize,
+    pub noise: String,
+    pub seed: u64,
+    pub treated: bool,
+    pub nominal: String,
+    pub year: i32,
+    pub stats: Vec<StatCells>,
+    pub flags: Vec<(String, String, String, String)>,
+    pub alpha: Vec<(String, usize, String)>,
+    pub heat_svg: String,
+    pub interval_svg: String,
+    pub first_svg: String,
+    pub total_svg: String,
+    pub estimator: &'static str,
+    pub excluded: Vec<String>,
+    pub comparison: Vec<CompareCells>,
+    pub downloads: Vec<Download>,
+}
+
+/// `/analysis/robustness`.
+pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let q = Query::parse(&ctx)?;
+    let (ds, r) = report(&state, &ctx, &q).await?;
+    let lang = ctx.lang;
+    let pick = |zh: &'static str, en: &'static str| lang.pick(zh, en);
+    let year = r
+        .uncertainty
+        .iter()
+        .map(|u| u.year)
+        .max()
+        .unwrap_or_default();
+
+    let stats = r
+        .stats
+        .iter()
+        .map(|s| StatCells {
+            indicator: indicator_name(&ds, &s.indicator, lang),
+            dimension: s.dimension.label(lang),
+            n: s.n,
+            mean: fmt_num(s.mean, 3),
+            sd: fmt_num(s.sd, 3),
+            skewness: fmt_num(s.skewness, 3),
+            kurtosis: fmt_num(s.kurtosis, 3),
+            outlier: s.outlier,
+        })
+        .collect();
+    let flags = r
+        .flags
+        .iter()
+        .map(|f| {
+            (
+                f.kind.as_str().to_owned(),
+                indicator_name(&ds, &f.a, lang),
+                indicator_name(&ds, &f.b, lang),
+                fmt_num(Some(f.pearson), 3),
+            )
+        })
+        .collect();
+    let alpha = r
+        .alpha
+        .iter()
+        .map(|a| {
+            let scope = match a.scope.parse::<crate::types::Dimension>() {
+                Ok(d) => d.label(lang).to_owned(),
+                Err(_) => pick("全部指标", "all indicators").to_owned(),
+            };
+            (scope, a.k, fmt_num(a.alpha, 3))
+        })
+        .collect();
+
+    // Correlation heat table: indicators in framework order (grouped by dimension).
+    let ids: Vec<&str> = r.stats.iter().map(|s| s.indicator.as_str()).collect();
+    let row_labels: Vec<String> = r
+        .stats
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "{} {} · {}",
+                i + 1,
+                s.dimension.label(lang),
+                indicator_name(&ds, &s.indicator, lang)
+            )
+        })
+        .collect();
+    let col_labels: Vec<String> = (1..=ids.len()).map(|i| i.to_string()).collect();
+    let values: Vec<Vec<Option<f64>>> = ids
+        .iter()
+        .map(|a| {
+            ids.iter()
+                .map(|b| {
+                    if a == b {
+                        return Some(1.0);
+                    }
+                    r.correlations
+                        .iter()
+                        .find(|c| (c.a == *a && c.b == *b) || (c.a == *b && c.b == *a))
+                        .and_then(|c| c.pearson)
+                })
+                .collect()
+        })
+        .collect();
+    let heat_svg = heat::render(&HeatSpec {
+        id: "rob-heat",
+        title: pick(
+            "指标间 Pearson 相关系数",
+            "Pearson correlation between indicators",
+        ),
+        desc: pick(
+            "按维度排列的原始指标值相关矩阵",
+            "Correlation matrix of the raw indicator values, ordered by dimension",
+        ),
+        row_labels: &row_labels,
+        col_labels: &col_labels,
+        values: &values,
+        corner_label: "r",
+        decimals: 2,
+        domain: Some((-1.0, 1.0)),
+        no_data_label: ctx.t.no_data,
+    });
+
+    let mut rows: Vec<IntervalRow> = r
+        .uncertainty
+        .iter()
+        .filter(|u| u.year == year)
+        .map(|u| IntervalRow {
+            label: ds.region_name(&u.region, lang),
+            nominal: u.nominal_rank,
+            median: u.median_rank,
+            p05: u.p05_rank,
+            p95: u.p95_rank,
+        })
+        .collect();
+    rows.sort_by_key(|r| r.nominal);
+    let interval_svg = interval::render(&IntervalSpec {
+        id: "rob-interval",
+        title: pick("排名区间（5%–95%）", "Rank intervals (5–95 %)"),
+        desc: pick(
+            "每个地区：名义排名（点）、中位数（竖线）与 5%–95% 区间（条）",
+            "Each region: nominal rank (dot), median (tick) and 5–95 % interval (bar)",
+        ),
+        rows: &rows,
+        no_data_label: ctx.t.no_data,
+    });
+    let bars =
+        |id: &str,
+         title: &str,
+         f: &dyn Fn(&crate::analysis::robustness::SensitivityRow) -> Option<f64>| {
+            let data: Vec<BarDatum> = r
+                .sensitivity
+                .iter()
+                .map(|s| BarDatum {
+                    label: input_label(s.input, lang).to_owned(),
+                    value: f(s),
+                    display: fmt_num(f(s), 3),
+                    href: None,
+                    highlight: false,
+                })
+                .collect();
+            bar::render(&BarSpec {
+                id,
+                title,
+                desc: title,
+                data: &data,
+                width: 420.0,
+                value_label: "",
+                no_data_label: ctx.t.no_data,
+            })
+        };
+    let first_svg = bars(
+        "rob-first",
+        pick("一阶敏感性指数", "First-order indices"),
+        &|s| s.first_order,
+    );
+    let total_svg = bars(
+        "rob-total",
+        pick("总效应指数", "Total-order indices"),
+        &|s| s.total_order,
+    );
+    let comparison = r
+        .comparison
+        .iter()
+        .filter(|c| c.year == year)
+        .map(|c| CompareCells {
+            method: c.method.clone(),
+            spearman: fmt_num(c.spearman, 3),
+            kendall: fmt_num(c.kendall_tau_b, 3),
+            ws: fmt_num(c.ws, 3),
+            max_shift: c.max_rank_shift,
+            mean_shift: fmt_num(Some(c.mean_abs_rank_shift), 2),
+        })
+        .collect();
+    let pairs = q.pairs();
+    let downloads = TABLES
+        .iter()
+        .map(|t| {
+            let link = |ext: &str| {
+                let extra: Vec<(&str, &str)> =
+                    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                ctx.url(&format!("/analysis/robustness/{t}.{ext}"), &extra)
+            };
+            Download {
+                table: t,
+                csv: link("csv"),
+                json: link("json"),
+            }
+        })
+        .collect();
+    render(&RobustnessPage {
+        chrome: Chrome::new(&ctx, &ds, "analysis"),
+        zh: lang == crate::types::Lang::Zh,
+        hidden: ctx.hidden_fields(),
+        exhaustive: q.options.mode == Mode::Exhaustive,
+        draws: q.options.draws,
+        noise: q.options.noise.to_string(),
+        seed: q.options.seed,
+        treated: q.treat == Treat::Winsorise,
+        nominal: r.nominal.clone(),
+        year,
+        stats,
+        flags,
+        alpha,
+        heat_svg,
+        interval_svg,
+        first_svg,
+        total_svg,
+        estimator: r.estimator,
+        excluded: r
+            .excluded
+            .iter()
+            .map(|e| format!("{} — {}", e.method, e.reason))
+            .collect(),
+        comparison,
+        downloads,
+    })
+}
+
+/// `/analysis/robustness/{table}.csv|json`: one table of the report.
+pub async fn download(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    ctx: PageCtx,
+) -> Result<Response, WebError> {
+    let missing = || -> WebError {
+        crate::Error::NotFound {
+            what: "table",
+            key: format!("{file} ({})", TABLES.join(", ")),
+        }
+        .into()
+    };
+    let (table, format) = file.rsplit_once('.').ok_or_else(missing)?;
+    if !TABLES.contains(&table) || !matches!(format, "csv" | "json") {
+        return Err(missing());
+    }
+    let q = Query::parse(&ctx)?;
+    let (_, r) = report(&state, &ctx, &q).await?;
+    let frame = crate::service::robustness::table(&r, table)?;
+    super::table_response(&frame, &file, format)
+}
+
+fn indicator_name(ds: &Dataset, id: &str, lang: crate::types::Lang) -> String {
+    ds.framework
+        .get(id)
+        .map_or_else(|| id.to_owned(), |d| d.name(lang).to_owned())
+}
+
+fn input_label(input: &str, lang: crate::types::Lang) -> &'static str {
+    match input {
+        "normalise" => lang.pick("标准化", "normalisation"),
+        "weights" => lang.pick("权重", "weights"),
+        "aggregate" => lang.pick("集结", "aggregation"),
+        "treat" => lang.pick("异常值处理", "outlier treatment"),
+        _ => lang.pick("权重扰动", "weight noise"),
+    }
+}
