@@ -1,16 +1,21 @@
-//! The reproducible importer of the bundled default dataset (`nqp import`).
+//! The reproducible importer of the bundled datasets (`nqp import`).
 //!
 //! Owns: reading the public raw files under `../shared/data` (techme S&T-yearbook long files, NBS
-//! 分省年度数据 exports through [`crate::ingest::ingest`], CEADs CO₂), selecting the series the
-//! bundled framework needs, converting each to one unit, and writing the project's own tidy panel
-//! `panel.csv` (`region,year,indicator,value,unit`, sorted, UTF-8, LF) plus `manifest.json`
-//! (source files with SHA-256, row counts, year span, nqp version) — byte-identical on every run.
-//! Also reads that panel back ([`read_bundled`]). Must not: compute indicators (the framework
-//! does), guess region names (the region set's explicit aliases do), or write anywhere but the
-//! output directory it is given.
+//! 分省年度数据 exports through [`crate::ingest::ingest`], the NBS 2000–2019 table dump, the NBS
+//! digital-economy tables 2015–2024, provincial power generation and CEADs CO₂), selecting the
+//! series the bundled frameworks need, converting each to one unit, and writing the project's own
+//! tidy panel `panel.csv` (`region,year,indicator,value,unit`, sorted, UTF-8, LF) plus
+//! `manifest.json` (source files with SHA-256, row counts, year span, nqp version) —
+//! byte-identical on every run. Two datasets are built ([`PLANS`]): the default
+//! `cn-provinces` (2013–2019, every NBS table complete) and `cn-provinces-recent` (2016–2022).
+//! Also reads a written panel back ([`read_bundled`]) and compares the sources that overlap
+//! ([`overlap_report`]). Must not: compute indicators (the framework does), guess region names
+//! (the region set's explicit aliases do), or write anywhere but the output directory given.
 //!
-//! Year span: [`BUNDLED_YEARS`] = 2016–2022, the years every scored series except CO₂ covers
-//! (population starts 2015, high-tech R&D 2016, SCI papers end 2022); data/README.md says why.
+//! Two prepared series are more than a unit conversion, and `data/README.md` states both:
+//! `gdp_real` (GDP at constant [`BASE_YEAR`] prices, chained from the NBS GDP index, previous
+//! year = 100) and, in the 2013–2019 dataset, `population` (average resident population implied
+//! by the NBS table's GDP ÷ GDP per capita, the same vintage as the GDP index).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -25,31 +30,52 @@ use sha2::{Digest, Sha256};
 use crate::ingest::{IngestError, RegionMatch, RegionSet, ingest};
 use crate::types::Panel;
 
-/// The years of the bundled dataset.
-pub const BUNDLED_YEARS: RangeInclusive<i32> = 2016..=2022;
+/// Which vintage of GDP, population, employment and the digital-economy series a dataset uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vintage {
+    /// The NBS 分省年度数据 dump of 2000–2019 (database vintage ≈ 2020–21): GDP, the GDP index
+    /// and every table in one consistent vintage.
+    Dump2019,
+    /// The latest NBS exports (2026): GDP, resident population, urban-unit employment, and the
+    /// digital-economy tables 2015–2024.
+    Latest,
+}
 
-/// Ids of the series the importer writes: the S&T-yearbook series, then the NBS and CEADs
-/// series.
-pub const SERIES_IDS: [&str; 18] = [
-    "rd_fte",
-    "rd_researchers_fte",
-    "rd_expenditure",
-    "rd_basic",
-    "rd_enterprise_funds",
-    "rd_intensity",
-    "budget_total",
-    "budget_education",
-    "budget_st",
-    "tech_market_seller",
-    "hitech_revenue",
-    "hitech_new_product_sales",
-    "invention_grants",
-    "sci_papers",
-    "gdp",
-    "population",
-    "urban_employment",
-    "co2",
-];
+/// One bundled dataset: where it goes, its years and which vintage it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetPlan {
+    pub id: &'static str,
+    pub title_zh: &'static str,
+    pub title_en: &'static str,
+    pub years: RangeInclusive<i32>,
+    pub vintage: Vintage,
+}
+
+/// The default dataset: 2013–2019, where every NBS table the default framework uses is complete
+/// (e-commerce statistics start in 2013, the NBS table dump ends in 2019).
+pub const FULL: DatasetPlan = DatasetPlan {
+    id: "cn-provinces",
+    title_zh: "中国31个省份，2013–2019年（内置数据）",
+    title_en: "China, 31 provinces, 2013–2019 (bundled)",
+    years: 2013..=2019,
+    vintage: Vintage::Dump2019,
+};
+
+/// The recent dataset: 2016–2022, the latest years the S&T yearbook, the digital-economy tables
+/// and power generation cover; the series that end in 2019 fall under the coverage rule there.
+pub const RECENT: DatasetPlan = DatasetPlan {
+    id: "cn-provinces-recent",
+    title_zh: "中国31个省份，2016–2022年（内置数据）",
+    title_en: "China, 31 provinces, 2016–2022 (bundled)",
+    years: 2016..=2022,
+    vintage: Vintage::Latest,
+};
+
+/// Every bundled dataset, the default first.
+pub const PLANS: [&DatasetPlan; 2] = [&FULL, &RECENT];
+
+/// The price base of `gdp_real`.
+pub const BASE_YEAR: i32 = 2015;
 
 /// One series taken from a techme long file: rows whose `variables` column is `code`.
 struct TechmeSeries {
@@ -229,6 +255,190 @@ const NBS: [NbsSeries; 3] = [
 
 const CO2_PATH: &str = "cn-co2-ceads/openclimate_ceads_provinces_EmissionsAgg.csv";
 
+/// One column of a table of the NBS 2000–2019 dump (`省份编码,省份,年份,<indicator (unit)>…`).
+struct DumpSeries {
+    path: &'static str,
+    column: &'static str,
+    id: &'static str,
+    /// Values are divided by this (10 000 for 万元 → 亿元).
+    divisor: f64,
+    unit: &'static str,
+}
+
+const fn dump(
+    path: &'static str,
+    column: &'static str,
+    id: &'static str,
+    divisor: f64,
+    unit: &'static str,
+) -> DumpSeries {
+    DumpSeries {
+        path,
+        column,
+        id,
+        divisor,
+        unit,
+    }
+}
+
+const EDUCATION: &str =
+    "cn-human-capital/nbs_fsnd_2000_2019_population_by_education_sample_survey.csv";
+const EMPLOYMENT: &str =
+    "cn-human-capital/nbs_fsnd_2000_2019_urban_unit_employment_by_industry.csv";
+const GDP_DUMP: &str = "cn-macro-deflator/nbs_fsnd_2000_2019_gdp_current_prices.csv";
+const GDP_INDEX: &str = "cn-macro-deflator/nbs_fsnd_2000_2019_gdp_index_prev_year_100.csv";
+const INTERNET: &str = "cn-digital/nbs_fsnd_2000_2019_internet_main_indicators.csv";
+const ECOMMERCE: &str = "cn-digital/nbs_fsnd_2000_2019_enterprise_ict_ecommerce.csv";
+const POWER_DUMP: &str = "cn-energy/nbs_fsnd_2000_2019_energy_production_products.csv";
+
+/// Dump series every dataset carries (they end in 2019).
+const DUMP_SERIES: [DumpSeries; 13] = [
+    dump(
+        EDUCATION,
+        "6岁及6岁以上人口数(人口抽样调查)(人)",
+        "edu_pop6",
+        1.0,
+        "人（抽样）",
+    ),
+    dump(
+        EDUCATION,
+        "6岁及6岁以上小学人口数(人口抽样调查)(人)",
+        "edu_primary",
+        1.0,
+        "人（抽样）",
+    ),
+    dump(
+        EDUCATION,
+        "6岁及6岁以上初中人口数(人口抽样调查)(人)",
+        "edu_junior",
+        1.0,
+        "人（抽样）",
+    ),
+    dump(
+        EDUCATION,
+        "6岁及6岁以上高中人口数(人口抽样调查)(人)",
+        "edu_senior",
+        1.0,
+        "人（抽样）",
+    ),
+    dump(
+        EDUCATION,
+        "6岁及6岁以上大专及以上人口数(人口抽样调查)(人)",
+        "edu_tertiary",
+        1.0,
+        "人（抽样）",
+    ),
+    dump(
+        "cn-human-capital/nbs_fsnd_2000_2019_students_per_100k_by_level.csv",
+        "每十万人口高等学校平均在校生数(人)",
+        "higher_ed_per_100k",
+        1.0,
+        "人/10万人",
+    ),
+    dump(
+        EMPLOYMENT,
+        "信息传输、软件和信息技术服务业城镇单位就业人员(万人)",
+        "emp_it",
+        1.0,
+        "万人",
+    ),
+    dump(
+        EMPLOYMENT,
+        "科学研究和技术服务业城镇单位就业人员(万人)",
+        "emp_science",
+        1.0,
+        "万人",
+    ),
+    dump(
+        "cn-digital/nbs_fsnd_2000_2019_telecom_service_level.csv",
+        "移动电话普及率(部/百人)",
+        "mobile_penetration",
+        1.0,
+        "部/百人",
+    ),
+    dump(
+        "cn-digital/nbs_fsnd_2000_2019_software_it_services.csv",
+        "软件业务收入(万元)",
+        "software_revenue",
+        1e4,
+        "亿元",
+    ),
+    dump(
+        "cn-energy/nbs_fsnd_2000_2019_energy_consumption_products.csv",
+        "电力消费量(亿千瓦小时)",
+        "power_consumption",
+        1.0,
+        "亿千瓦时",
+    ),
+    dump(
+        "cn-energy/nbs_fsnd_2000_2019_urban_green_space.csv",
+        "建成区绿化覆盖率(%)",
+        "green_coverage",
+        1.0,
+        "%",
+    ),
+    dump(
+        "cn-energy/nbs_fsnd_2000_2019_urban_household_waste.csv",
+        "生活垃圾无害化处理率(%)",
+        "waste_treatment_rate",
+        1.0,
+        "%",
+    ),
+];
+
+/// Dump series only the [`Vintage::Dump2019`] dataset takes (the recent one takes GDP,
+/// employment and the digital-economy series from the latest NBS files).
+const DUMP_ONLY_SERIES: [DumpSeries; 5] = [
+    dump(GDP_DUMP, "地区生产总值(亿元)", "gdp", 1.0, "亿元"),
+    dump(
+        EMPLOYMENT,
+        "城镇单位就业人员(万人)",
+        "urban_employment",
+        1.0,
+        "万人",
+    ),
+    dump(
+        INTERNET,
+        "互联网宽带接入用户(万户)",
+        "broadband_users",
+        1.0,
+        "万户",
+    ),
+    dump(
+        ECOMMERCE,
+        "电子商务销售额(亿元)",
+        "ecommerce_sales",
+        1.0,
+        "亿元",
+    ),
+    dump(
+        ECOMMERCE,
+        "有电子商务交易活动的企业数比重(%)",
+        "ecommerce_firm_share",
+        1.0,
+        "%",
+    ),
+];
+
+/// The NBS digital-economy tables 2015–2024 (PROVENANCE §11.2: reconstructed from a public text
+/// copy, values checked against the dump), long: `省份,地区代码,年份,数据集,指标,数值,单位`.
+const DIGITAL_RECENT: &str =
+    "cn-digital/yingyingchen866_nbs_digital_economy_2015_2024.reconstructed.csv";
+
+/// (indicator name in that file, series id, unit): the same series as the dump's.
+const DIGITAL_RECENT_SERIES: [(&str, &str, &str); 3] = [
+    ("互联网宽带接入用户 (万户)", "broadband_users", "万户"),
+    ("电子商务销售额 (亿元)", "ecommerce_sales", "亿元"),
+    (
+        "有电子商务交易活动的企业数比重 (%)",
+        "ecommerce_firm_share",
+        "%",
+    ),
+];
+
+/// Power generation 2012–2023, 30 provinces (PROVENANCE §11.4: NBS values, reconstructed).
+const POWER: &str = "cn-energy/wack520_power_generation_30prov_2012_2023.derived.csv";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("{path}: {source}")]
@@ -349,37 +559,221 @@ struct Importer<'a> {
     sources: Vec<SourceFile>,
     notes: Vec<String>,
     series_source: BTreeMap<&'static str, String>,
+    units: BTreeMap<&'static str, &'static str>,
 }
 
-/// Import the bundled dataset (years [`BUNDLED_YEARS`]) from the shared data folder.
-pub fn import_bundled(shared_data: &Path) -> Result<ImportedPanel, ImportError> {
-    import_years(shared_data, BUNDLED_YEARS)
-}
-
-/// Import the same series for any span of years (rows outside it are skipped).
-pub fn import_years(
-    shared_data: &Path,
-    years: RangeInclusive<i32>,
-) -> Result<ImportedPanel, ImportError> {
+/// Import one bundled dataset from the shared data folder.
+pub fn import(shared_data: &Path, plan: &DatasetPlan) -> Result<ImportedPanel, ImportError> {
     let mut imp = Importer {
         shared: shared_data,
-        years,
+        years: plan.years.clone(),
         regions: RegionSet::cn_provinces(),
         rows: Rows::new(),
         sources: Vec::new(),
         notes: Vec::new(),
         series_source: BTreeMap::new(),
+        units: BTreeMap::new(),
     };
     let mut files: Vec<&'static str> = SERIES.iter().map(|s| s.file).collect();
     files.dedup();
     for file in files {
         imp.techme_file(file)?;
     }
-    for nbs in &NBS {
-        imp.nbs_file(nbs)?;
+    let mut dump_series: Vec<&DumpSeries> = DUMP_SERIES.iter().collect();
+    match plan.vintage {
+        Vintage::Latest => {
+            for nbs in &NBS {
+                imp.nbs_file(nbs)?;
+            }
+            imp.digital_recent_file()?;
+        }
+        Vintage::Dump2019 => {
+            dump_series.extend(&DUMP_ONLY_SERIES);
+            imp.implied_population()?;
+        }
     }
+    let mut paths: Vec<&'static str> = dump_series.iter().map(|s| s.path).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    for path in paths {
+        let wanted: Vec<&DumpSeries> = dump_series
+            .iter()
+            .copied()
+            .filter(|s| s.path == path)
+            .collect();
+        imp.dump_file(path, &wanted)?;
+    }
+    imp.real_gdp()?;
+    imp.power_file()?;
     imp.co2_file()?;
-    imp.finish()
+    imp.finish(plan.id)
+}
+
+/// Import every bundled dataset and write each to `out_dir/<id>/`.
+pub fn import_all(shared_data: &Path, out_dir: &Path) -> Result<Vec<String>, ImportError> {
+    let mut written = Vec::new();
+    for plan in PLANS {
+        let imported = import(shared_data, plan)?;
+        let dir = out_dir.join(plan.id);
+        write_bundled(&imported, &dir).map_err(|source| ImportError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        written.push(dir.display().to_string());
+    }
+    Ok(written)
+}
+
+/// A simple comma-separated table (no quoting, as in the NBS dump files): its header and rows.
+struct Table {
+    path: String,
+    header: Vec<String>,
+    /// (1-based line, fields)
+    rows: Vec<(usize, Vec<String>)>,
+}
+
+impl Table {
+    fn parse(path: &str, text: &str) -> Result<Table, ImportError> {
+        let mut lines = text.lines().enumerate();
+        let header: Vec<String> = lines
+            .next()
+            .map(|(_, l)| l.trim_start_matches('\u{feff}'))
+            .unwrap_or_default()
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        let mut rows = Vec::new();
+        for (i, line) in lines {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fields: Vec<String> = line.split(',').map(str::to_owned).collect();
+            if fields.len() != header.len() {
+                return Err(ImportError::Format {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    message: format!("expected {} fields, found {}", header.len(), fields.len()),
+                });
+            }
+            rows.push((i + 1, fields));
+        }
+        Ok(Table {
+            path: path.to_owned(),
+            header,
+            rows,
+        })
+    }
+
+    fn column(&self, name: &str) -> Result<usize, ImportError> {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| ImportError::Format {
+                path: self.path.clone(),
+                line: 1,
+                message: format!("no column '{name}'"),
+            })
+    }
+}
+
+/// One observation of a [`Table`]: region code, year, the cell text.
+struct Cell<'t> {
+    line: usize,
+    region: String,
+    year: i32,
+    text: &'t str,
+}
+
+/// One comparison of two sources of the same series over their common region-years.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overlap {
+    pub series: String,
+    pub first: String,
+    pub second: String,
+    /// Region-years present in both.
+    pub pairs: usize,
+    pub max_abs_diff: f64,
+    /// The largest |a − b| / max(|a|, |b|).
+    pub max_rel_diff: f64,
+    /// Where the largest absolute difference is (`CN-BJ 2019`).
+    pub worst: String,
+}
+
+/// Compare every pair of sources that overlap: the NBS 2000–2019 dump against the digital-economy
+/// tables 2015–2024 (broadband users, e-commerce sales, share of firms trading online, 2015–2019)
+/// and against the power-generation panel 2012–2023 (total and thermal generation, 2012–2019).
+pub fn overlap_report(shared_data: &Path) -> Result<Vec<Overlap>, ImportError> {
+    let span = 2012..=2019;
+    let importer = || Importer {
+        shared: shared_data,
+        years: span.clone(),
+        regions: RegionSet::cn_provinces(),
+        rows: Rows::new(),
+        sources: Vec::new(),
+        notes: Vec::new(),
+        series_source: BTreeMap::new(),
+        units: BTreeMap::new(),
+    };
+    let mut dump_side = importer();
+    let internet = [&DUMP_ONLY_SERIES[2]];
+    let ecommerce = [&DUMP_ONLY_SERIES[3], &DUMP_ONLY_SERIES[4]];
+    let power = [
+        &dump(
+            POWER_DUMP,
+            "发电量(亿千瓦小时)",
+            "power_generation",
+            1.0,
+            "亿千瓦时",
+        ),
+        &dump(
+            POWER_DUMP,
+            "火力发电量(亿千瓦小时)",
+            "power_thermal",
+            1.0,
+            "亿千瓦时",
+        ),
+    ];
+    dump_side.dump_file(INTERNET, &internet)?;
+    dump_side.dump_file(ECOMMERCE, &ecommerce)?;
+    dump_side.dump_file(POWER_DUMP, &power)?;
+    let mut other = importer();
+    other.digital_recent_file()?;
+    other.power_file()?;
+    let mut out = Vec::new();
+    for id in [
+        "broadband_users",
+        "ecommerce_sales",
+        "ecommerce_firm_share",
+        "power_generation",
+        "power_thermal",
+    ] {
+        let mut o = Overlap {
+            series: id.to_owned(),
+            first: dump_side.series_source[id].clone(),
+            second: other.series_source[id].clone(),
+            pairs: 0,
+            max_abs_diff: 0.0,
+            max_rel_diff: 0.0,
+            worst: String::new(),
+        };
+        for ((region, year, _), a) in dump_side.rows.iter().filter(|(k, _)| k.2 == id) {
+            let Some(b) = other.rows.get(&(region.clone(), *year, id)) else {
+                continue;
+            };
+            o.pairs += 1;
+            let diff = (a - b).abs();
+            if diff > o.max_abs_diff || o.worst.is_empty() {
+                o.max_abs_diff = diff;
+                o.worst = format!("{region} {year}");
+            }
+            let scale = a.abs().max(b.abs());
+            if scale > 0.0 {
+                o.max_rel_diff = o.max_rel_diff.max(diff / scale);
+            }
+        }
+        out.push(o);
+    }
+    Ok(out)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -437,6 +831,246 @@ impl Importer<'_> {
             });
         }
         self.rows.insert(key, value);
+        Ok(())
+    }
+
+    /// Resolve a region name of a raw table (full, short or ISO names; aggregates are an error
+    /// here because these tables have none).
+    fn region(&self, path: &str, line: usize, name: &str) -> Result<String, ImportError> {
+        match self.regions.resolve(name) {
+            RegionMatch::Matched(code) => Ok(code.to_string()),
+            RegionMatch::Aggregate | RegionMatch::Unknown { .. } => {
+                Err(ImportError::UnknownRegion {
+                    path: path.to_owned(),
+                    line,
+                    name: name.to_owned(),
+                    suggestion: None,
+                })
+            }
+        }
+    }
+
+    /// Every cell of column `value` with its region (column `region`) and year (column `year`),
+    /// for all years in the file.
+    fn cells<'t>(
+        &self,
+        table: &'t Table,
+        region: &str,
+        year: &str,
+        value: &str,
+    ) -> Result<Vec<Cell<'t>>, ImportError> {
+        let (r, y, v) = (
+            table.column(region)?,
+            table.column(year)?,
+            table.column(value)?,
+        );
+        let mut out = Vec::with_capacity(table.rows.len());
+        for (line, fields) in &table.rows {
+            let year: i32 = fields[y].trim().parse().map_err(|_| ImportError::Format {
+                path: table.path.clone(),
+                line: *line,
+                message: format!("'{}' is not a year", fields[y]),
+            })?;
+            out.push(Cell {
+                line: *line,
+                region: self.region(&table.path, *line, &fields[r])?,
+                year,
+                text: fields[v].trim(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn number(path: &str, cell: &Cell<'_>) -> Result<Option<f64>, ImportError> {
+        if cell.text.is_empty() {
+            return Ok(None);
+        }
+        cell.text
+            .parse()
+            .map(Some)
+            .map_err(|_| ImportError::Format {
+                path: path.to_owned(),
+                line: cell.line,
+                message: format!("'{}' is not a number", cell.text),
+            })
+    }
+
+    fn read_table(&self, path: &str) -> Result<(Vec<u8>, Table), ImportError> {
+        let bytes = self.read(path)?;
+        let table = Table::parse(path, &Self::text(path, &bytes)?)?;
+        Ok((bytes, table))
+    }
+
+    /// Insert the cells within the span (value ÷ `divisor`); empty cells are counted in a note.
+    fn take(
+        &mut self,
+        path: &str,
+        cells: &[Cell<'_>],
+        id: &'static str,
+        divisor: f64,
+        unit: &'static str,
+    ) -> Result<usize, ImportError> {
+        let (mut used, mut empty) = (0, 0);
+        let years = self.years.clone();
+        for cell in cells.iter().filter(|c| years.contains(&c.year)) {
+            match Self::number(path, cell)? {
+                Some(x) => {
+                    self.insert(
+                        path,
+                        cell.line,
+                        (cell.region.clone(), cell.year, id),
+                        x / divisor,
+                    )?;
+                    used += 1;
+                }
+                None => empty += 1,
+            }
+        }
+        if empty > 0 {
+            self.notes.push(format!(
+                "{path}: {empty} empty value(s) of {id} within {}–{} left missing",
+                self.years.start(),
+                self.years.end()
+            ));
+        }
+        self.series_source.insert(id, path.to_owned());
+        self.units.insert(id, unit);
+        Ok(used)
+    }
+
+    /// Columns of one table of the NBS 2000–2019 dump.
+    fn dump_file(&mut self, path: &str, wanted: &[&DumpSeries]) -> Result<(), ImportError> {
+        let (bytes, table) = self.read_table(path)?;
+        let mut used = 0;
+        for s in wanted {
+            let cells = self.cells(&table, "省份", "年份", s.column)?;
+            used += self.take(path, &cells, s.id, s.divisor, s.unit)?;
+        }
+        let series = wanted.iter().map(|s| s.id.to_owned()).collect();
+        self.record_source(path, &bytes, used, series);
+        Ok(())
+    }
+
+    /// Average resident population (万人) = GDP (亿元) × 10 000 ÷ GDP per capita (元), both from
+    /// the dump's GDP table: NBS divides GDP by the year's average population, so this recovers
+    /// that population in the same vintage as the GDP and its index.
+    fn implied_population(&mut self) -> Result<(), ImportError> {
+        let (bytes, table) = self.read_table(GDP_DUMP)?;
+        let gdp = self.cells(&table, "省份", "年份", "地区生产总值(亿元)")?;
+        let per_head = self.cells(&table, "省份", "年份", "人均地区生产总值(元/人)")?;
+        let mut used = 0;
+        for (g, p) in gdp.iter().zip(&per_head) {
+            if !self.years.contains(&g.year) {
+                continue;
+            }
+            if let (Some(g_v), Some(p_v)) = (Self::number(GDP_DUMP, g)?, Self::number(GDP_DUMP, p)?)
+                && p_v > 0.0
+            {
+                self.insert(
+                    GDP_DUMP,
+                    g.line,
+                    (g.region.clone(), g.year, "population"),
+                    g_v * 1e4 / p_v,
+                )?;
+                used += 1;
+            }
+        }
+        self.derived_series(GDP_DUMP, &bytes, used, "population", "万人");
+        Ok(())
+    }
+
+    /// `gdp_real`: GDP at constant [`BASE_YEAR`] prices, 亿元 — the dump's current-price GDP of the
+    /// base year, carried forward and back by the chained NBS GDP index (previous year = 100).
+    fn real_gdp(&mut self) -> Result<(), ImportError> {
+        let (_, gdp_table) = self.read_table(GDP_DUMP)?;
+        let gdp = self.cells(&gdp_table, "省份", "年份", "地区生产总值(亿元)")?;
+        let (bytes, table) = self.read_table(GDP_INDEX)?;
+        let index = self.cells(&table, "省份", "年份", "地区生产总值指数(上年=100)")?;
+        let mut by_region: BTreeMap<String, BTreeMap<i32, f64>> = BTreeMap::new();
+        for cell in &index {
+            if let Some(x) = Self::number(GDP_INDEX, cell)? {
+                by_region
+                    .entry(cell.region.clone())
+                    .or_default()
+                    .insert(cell.year, x / 100.0);
+            }
+        }
+        let mut used = 0;
+        for cell in gdp.iter().filter(|c| c.year == BASE_YEAR) {
+            let Some(base) = Self::number(GDP_DUMP, cell)? else {
+                continue;
+            };
+            let Some(growth) = by_region.get(&cell.region) else {
+                continue;
+            };
+            for year in self.years.clone() {
+                let Some(real) = chain(base, growth, year) else {
+                    continue;
+                };
+                self.insert(
+                    GDP_INDEX,
+                    cell.line,
+                    (cell.region.clone(), year, "gdp_real"),
+                    real,
+                )?;
+                used += 1;
+            }
+        }
+        self.derived_series(GDP_INDEX, &bytes, used, "gdp_real", "亿元（2015年价格）");
+        Ok(())
+    }
+
+    /// Record a series the importer prepared from `path` (its source, unit and the file).
+    fn derived_series(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        used: usize,
+        id: &'static str,
+        unit: &'static str,
+    ) {
+        self.series_source.insert(id, path.to_owned());
+        self.units.insert(id, unit);
+        self.record_source(path, bytes, used, vec![id.into()]);
+    }
+
+    /// The digital-economy tables 2015–2024 (the recent dataset's broadband and e-commerce).
+    fn digital_recent_file(&mut self) -> Result<(), ImportError> {
+        let (bytes, table) = self.read_table(DIGITAL_RECENT)?;
+        let name_col = table.column("指标")?;
+        let mut used = 0;
+        for (name, id, unit) in DIGITAL_RECENT_SERIES {
+            let rows: Vec<(usize, Vec<String>)> = table
+                .rows
+                .iter()
+                .filter(|(_, f)| f[name_col] == name)
+                .cloned()
+                .collect();
+            let subset = Table {
+                path: table.path.clone(),
+                header: table.header.clone(),
+                rows,
+            };
+            let cells = self.cells(&subset, "省份", "年份", "数值")?;
+            used += self.take(DIGITAL_RECENT, &cells, id, 1.0, unit)?;
+        }
+        let series = DIGITAL_RECENT_SERIES
+            .iter()
+            .map(|s| s.1.to_owned())
+            .collect();
+        self.record_source(DIGITAL_RECENT, &bytes, used, series);
+        Ok(())
+    }
+
+    /// Total and thermal power generation, 30 provinces (no Tibet), 2012–2023.
+    fn power_file(&mut self) -> Result<(), ImportError> {
+        let (bytes, table) = self.read_table(POWER)?;
+        let total = self.cells(&table, "province", "year", "total_generation_100m_kwh")?;
+        let thermal = self.cells(&table, "province", "year", "thermal_generation_100m_kwh")?;
+        let used = self.take(POWER, &total, "power_generation", 1.0, "亿千瓦时")?
+            + self.take(POWER, &thermal, "power_thermal", 1.0, "亿千瓦时")?;
+        let series = vec!["power_generation".into(), "power_thermal".into()];
+        self.record_source(POWER, &bytes, used, series);
         Ok(())
     }
 
@@ -539,6 +1173,7 @@ impl Importer<'_> {
         }
         for s in &wanted {
             self.series_source.insert(s.id, path.clone());
+            self.units.insert(s.id, s.unit);
         }
         let series = wanted.iter().map(|s| s.id.to_string()).collect();
         self.record_source(&path, &bytes, used, series);
@@ -589,6 +1224,7 @@ impl Importer<'_> {
             used += 1;
         }
         self.series_source.insert(nbs.id, nbs.path.to_string());
+        self.units.insert(nbs.id, nbs.unit);
         self.record_source(nbs.path, &bytes, used, vec![nbs.id.to_string()]);
         Ok(())
     }
@@ -648,19 +1284,19 @@ impl Importer<'_> {
             used += 1;
         }
         self.series_source.insert("co2", path.to_string());
+        self.units.insert("co2", "万吨");
         self.record_source(path, &bytes, used, vec!["co2".to_string()]);
         Ok(())
     }
 
-    fn finish(self) -> Result<ImportedPanel, ImportError> {
-        let units = series_units();
+    fn finish(self, dataset: &str) -> Result<ImportedPanel, ImportError> {
         let mut series = Vec::new();
-        for id in SERIES_IDS {
+        for (&id, &unit) in &self.units {
             let keys: Vec<&(String, i32, &str)> = self.rows.keys().filter(|k| k.2 == id).collect();
             let regions: BTreeSet<&str> = keys.iter().map(|k| k.0.as_str()).collect();
             series.push(SeriesInfo {
                 id: id.to_string(),
-                unit: units[id].clone(),
+                unit: unit.to_string(),
                 source: self.series_source.get(id).cloned().unwrap_or_default(),
                 rows: keys.len(),
                 regions: regions.len(),
@@ -693,7 +1329,7 @@ impl Importer<'_> {
         }
         let regions: BTreeSet<&str> = self.rows.keys().map(|k| k.0.as_str()).collect();
         let manifest = Manifest {
-            dataset: "cn-provinces".into(),
+            dataset: dataset.into(),
             generated_by: format!("nqp {}", env!("CARGO_PKG_VERSION")),
             first_year: *self.years.start(),
             last_year: *self.years.end(),
@@ -708,6 +1344,11 @@ impl Importer<'_> {
                 .iter()
                 .map(|((r, y, i), v)| (r.as_str(), *y, *i, *v)),
         )?;
+        let units = self
+            .units
+            .iter()
+            .map(|(id, unit)| (id.to_string(), unit.to_string()))
+            .collect();
         Ok(ImportedPanel {
             panel,
             units,
@@ -716,14 +1357,17 @@ impl Importer<'_> {
     }
 }
 
-fn series_units() -> BTreeMap<String, String> {
-    SERIES
-        .iter()
-        .map(|s| (s.id, s.unit))
-        .chain(NBS.iter().map(|s| (s.id, s.unit)))
-        .chain([("co2", "万吨")])
-        .map(|(id, unit)| (id.to_string(), unit.to_string()))
-        .collect()
+/// `base` (the value in [`BASE_YEAR`]) carried to `year` by the growth factors (index ÷ 100) of
+/// each year in between; `None` when a factor is missing.
+fn chain(base: f64, growth: &BTreeMap<i32, f64>, year: i32) -> Option<f64> {
+    let mut value = base;
+    for y in (BASE_YEAR + 1)..=year {
+        value *= growth.get(&y)?;
+    }
+    for y in ((year + 1)..=BASE_YEAR).rev() {
+        value /= growth.get(&y)?;
+    }
+    Some(value)
 }
 
 fn panel_from_rows<'a>(
@@ -838,4 +1482,21 @@ pub fn parse_panel_csv(text: &str) -> Result<(Panel, BTreeMap<String, String>), 
         rows.push((region, year, indicator, value));
     }
     Ok((panel_from_rows(rows.into_iter())?, units))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_carries_the_base_year_forward_and_back() {
+        // Index (previous year = 100): 2014 → 110, 2015 → 105, 2016 → 108.
+        let growth: BTreeMap<i32, f64> = [(2014, 1.10), (2015, 1.05), (2016, 1.08)].into();
+        assert_eq!(chain(100.0, &growth, BASE_YEAR), Some(100.0));
+        assert_eq!(chain(100.0, &growth, 2016), Some(100.0 * 1.08));
+        assert_eq!(chain(100.0, &growth, 2014), Some(100.0 / 1.05));
+        assert_eq!(chain(100.0, &growth, 2013), Some(100.0 / 1.05 / 1.10));
+        assert_eq!(chain(100.0, &growth, 2017), None, "no index for 2017");
+        assert_eq!(chain(100.0, &growth, 2012), None, "no index for 2013");
+    }
 }

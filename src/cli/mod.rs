@@ -40,7 +40,7 @@ pub enum Command {
     Compute(ComputeArgs),
     /// Validate data files (and optionally a framework) without storing anything.
     Check(CheckArgs),
-    /// Build the bundled default dataset from the raw public files in ../shared/data.
+    /// Build the bundled datasets from the raw public files in ../shared/data.
     Import(ImportArgs),
     /// Disparities, dynamics, spatial patterns, obstacles and coupling from a score table.
     Analyse(analyse::AnalyseArgs),
@@ -157,12 +157,24 @@ pub struct InputArgs {
     /// Region set: a CSV file (code,name_zh,name_en,group,aliases), `auto` or `none`.
     #[arg(long, default_value = "auto", value_parser = parse_regions)]
     pub regions: RegionArg,
+    /// Leave a region out (its code, e.g. CN-XZ), in addition to the framework's `exclude`;
+    /// repeat for several. Every result records it.
+    #[arg(long = "exclude", value_name = "REGION")]
+    pub exclude: Vec<String>,
 }
 
 impl InputArgs {
-    /// Read and check the framework and the data files.
+    /// Read and check the framework (with the `--exclude` regions added) and the data files.
     pub fn load(&self) -> anyhow::Result<(Framework, service::LoadedData)> {
-        let framework = load_framework(&self.framework)?;
+        let mut framework = load_framework(&self.framework)?;
+        for region in &self.exclude {
+            if !framework.exclude.iter().any(|e| &e.region == region) {
+                framework.exclude.push(crate::framework::RegionExclusion {
+                    region: region.clone(),
+                    reason: "excluded on the command line (--exclude)".into(),
+                });
+            }
+        }
         let data = service::load_data(&read_inputs(&self.data)?, &region_choice(&self.regions)?)?;
         Ok((framework, data))
     }
@@ -200,8 +212,8 @@ pub struct ImportArgs {
     /// The folder with the raw public data (PROVENANCE.md lists its files).
     #[arg(long, default_value = "../shared/data")]
     pub shared: PathBuf,
-    /// Where to write the bundled dataset.
-    #[arg(long, default_value = "data/datasets/cn-provinces")]
+    /// Where to write the bundled datasets (one folder per dataset id inside).
+    #[arg(long, default_value = "data/datasets")]
     pub out: PathBuf,
 }
 
@@ -329,10 +341,10 @@ fn year_span(years: &[i32]) -> String {
 }
 
 fn import(args: &ImportArgs) -> anyhow::Result<()> {
-    let panel = crate::importer::import_bundled(&args.shared)
+    let written = crate::importer::import_all(&args.shared, &args.out)
         .with_context(|| format!("importing from {}", args.shared.display()))?;
-    crate::importer::write_bundled(&panel, &args.out)
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    println!("wrote {}", args.out.display());
+    for dir in written {
+        println!("wrote {dir}");
+    }
     Ok(())
 }

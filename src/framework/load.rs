@@ -13,13 +13,16 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    Formula, Framework, FrameworkError, IndexMeta, IndicatorDef, InputDef, Position, normalise_name,
+    Availability, Formula, Framework, FrameworkError, IndexMeta, IndicatorDef, InputDef, Position,
+    RegionExclusion, normalise_name,
 };
 use crate::types::{Dimension, Direction, IndicatorId, Level};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FrameworkFile {
+    #[serde(default)]
+    exclude: Vec<Spanned<ExcludeFile>>,
     index: IndexFile,
     #[serde(default)]
     indicator: Vec<Spanned<IndicatorFile>>,
@@ -35,6 +38,14 @@ struct IndexFile {
     name_zh: Option<String>,
     description_en: Option<String>,
     description_zh: Option<String>,
+    citation: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExcludeFile {
+    region: String,
+    reason: String,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +69,10 @@ struct IndicatorFile {
     description_zh: Option<String>,
     #[serde(default)]
     aliases: Vec<Spanned<String>>,
+    #[serde(default)]
+    ai_digital: bool,
+    availability: Option<Spanned<String>>,
+    proxy: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +119,7 @@ pub(super) fn load(text: &str, file: &str) -> Result<Framework, FrameworkError> 
     })?;
 
     let index = index_meta(&ctx, raw.index)?;
+    let exclude = exclusions(&ctx, raw.exclude)?;
 
     // Ids are checked in file order across both tables, so "defined twice" points at the later one.
     let mut entries: Vec<Entry> = raw
@@ -149,10 +165,17 @@ pub(super) fn load(text: &str, file: &str) -> Result<Framework, FrameworkError> 
         inputs.push(input_def(&ctx, span, spanned.into_inner())?);
     }
     let mut indicators = Vec::with_capacity(raw.indicator.len());
+    let mut unavailable = Vec::new();
     let mut formula_spans = BTreeMap::new();
     for spanned in raw.indicator {
         let span = spanned.span();
         let (def, formula_span) = indicator_def(&ctx, span.clone(), spanned.into_inner())?;
+        // An indicator the public data cannot supply is kept on record (and reported when the
+        // framework is computed) but neither derived nor scored.
+        if def.availability == Availability::Unavailable {
+            unavailable.push(def);
+            continue;
+        }
         formula_spans.insert(def.id.to_string(), formula_span.unwrap_or(span));
         indicators.push(def);
     }
@@ -160,6 +183,8 @@ pub(super) fn load(text: &str, file: &str) -> Result<Framework, FrameworkError> 
         index,
         indicators,
         inputs,
+        unavailable,
+        exclude,
     };
 
     check_aliases(&ctx, &entries)?;
@@ -198,7 +223,39 @@ fn index_meta(ctx: &Ctx, raw: IndexFile) -> Result<IndexMeta, FrameworkError> {
         name_zh,
         description_en: raw.description_en,
         description_zh: raw.description_zh,
+        citation: raw.citation.filter(|c| !c.trim().is_empty()),
     })
+}
+
+/// `exclude = [{ region = "CN-XZ", reason = "…" }]`: both keys non-empty, no region twice.
+fn exclusions(
+    ctx: &Ctx,
+    raw: Vec<Spanned<ExcludeFile>>,
+) -> Result<Vec<RegionExclusion>, FrameworkError> {
+    let mut out: Vec<RegionExclusion> = Vec::with_capacity(raw.len());
+    for spanned in raw {
+        let span = spanned.span();
+        let ExcludeFile { region, reason } = spanned.into_inner();
+        let (region, reason) = (region.trim().to_owned(), reason.trim().to_owned());
+        let problem = if region.is_empty() {
+            Some("an exclusion needs a region")
+        } else if reason.is_empty() {
+            Some("an exclusion needs a reason")
+        } else if out.iter().any(|e| e.region == region) {
+            Some("this region is excluded twice")
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            return Err(FrameworkError::BadExclusion {
+                pos: ctx.pos(span),
+                region,
+                message,
+            });
+        }
+        out.push(RegionExclusion { region, reason });
+    }
+    Ok(out)
 }
 
 /// Both names, each falling back to the other; at least one must be given.
@@ -262,7 +319,7 @@ fn indicator_def(
     raw: IndicatorFile,
 ) -> Result<(IndicatorDef, Option<Range<usize>>), FrameworkError> {
     let id = checked_id(ctx, &raw.id)?;
-    let (name_en, name_zh) = names(ctx, span, id.as_str(), raw.name_en, raw.name_zh)?;
+    let (name_en, name_zh) = names(ctx, span.clone(), id.as_str(), raw.name_en, raw.name_zh)?;
     let dimension = raw.dimension.get_ref().parse::<Dimension>().map_err(|_| {
         FrameworkError::UnknownDimension {
             pos: ctx.pos(raw.dimension.span()),
@@ -322,6 +379,28 @@ fn indicator_def(
         }
     };
     let formula_span = raw.formula.as_ref().map(Spanned::span);
+    let availability = match &raw.availability {
+        None => Availability::Available,
+        Some(value) => match value.get_ref().trim() {
+            "available" => Availability::Available,
+            "proxied" => Availability::Proxied,
+            "unavailable" => Availability::Unavailable,
+            _ => {
+                return Err(FrameworkError::UnknownAvailability {
+                    pos: ctx.pos(value.span()),
+                    id: id.to_string(),
+                    value: value.get_ref().clone(),
+                });
+            }
+        },
+    };
+    let proxy = raw.proxy.filter(|p| !p.trim().is_empty());
+    if availability == Availability::Proxied && proxy.is_none() {
+        return Err(FrameworkError::MissingProxy {
+            pos: ctx.pos(span),
+            id: id.to_string(),
+        });
+    }
     let def = IndicatorDef {
         id,
         name_en,
@@ -346,6 +425,9 @@ fn indicator_def(
         description_en: raw.description_en,
         description_zh: raw.description_zh,
         aliases: raw.aliases.into_iter().map(Spanned::into_inner).collect(),
+        ai_digital: raw.ai_digital,
+        availability,
+        proxy,
     };
     Ok((def, formula_span))
 }

@@ -147,6 +147,22 @@ pub enum FrameworkError {
         id: String,
         value: String,
     },
+    #[error(
+        "{pos}: indicator '{id}' has unknown availability '{value}' (expected available, proxied or unavailable)"
+    )]
+    UnknownAvailability {
+        pos: Position,
+        id: String,
+        value: String,
+    },
+    #[error("{pos}: indicator '{id}' is marked proxied but names no proxy (add proxy = \"…\")")]
+    MissingProxy { pos: Position, id: String },
+    #[error("{pos}: exclude '{region}': {message}")]
+    BadExclusion {
+        pos: Position,
+        region: String,
+        message: &'static str,
+    },
     #[error("{pos}: indicator '{id}' has weight {weight}; weights must be finite and >= 0")]
     NegativeWeight {
         pos: Position,
@@ -216,6 +232,9 @@ impl FrameworkError {
             FrameworkError::UnknownDirection { .. } => "framework.unknown_direction",
             FrameworkError::UnknownLevel { .. } => "framework.unknown_level",
             FrameworkError::NegativeWeight { .. } => "framework.negative_weight",
+            FrameworkError::UnknownAvailability { .. } => "framework.unknown_availability",
+            FrameworkError::MissingProxy { .. } => "framework.missing_proxy",
+            FrameworkError::BadExclusion { .. } => "framework.bad_exclusion",
             FrameworkError::FormulaSyntax { .. } => "framework.formula_syntax",
             FrameworkError::UnknownReference { .. } => "framework.unknown_reference",
             FrameworkError::Cycle { .. } => "framework.cycle",
@@ -239,6 +258,9 @@ impl FrameworkError {
             | FrameworkError::UnknownDirection { pos, .. }
             | FrameworkError::UnknownLevel { pos, .. }
             | FrameworkError::NegativeWeight { pos, .. }
+            | FrameworkError::UnknownAvailability { pos, .. }
+            | FrameworkError::MissingProxy { pos, .. }
+            | FrameworkError::BadExclusion { pos, .. }
             | FrameworkError::FormulaSyntax { pos, .. }
             | FrameworkError::UnknownReference { pos, .. }
             | FrameworkError::Cycle { pos, .. }
@@ -260,6 +282,28 @@ pub struct IndexMeta {
     pub name_zh: String,
     pub description_en: Option<String>,
     pub description_zh: Option<String>,
+    /// The publication a preset follows (shown with the framework).
+    pub citation: Option<String>,
+}
+
+/// A region left out of every computation, with the reason recorded in every result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegionExclusion {
+    pub region: String,
+    pub reason: String,
+}
+
+/// Whether the public data supply an indicator of a (published) framework.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    /// Built from the series the publication uses.
+    #[default]
+    Available,
+    /// Built from a stand-in series (`proxy` says which).
+    Proxied,
+    /// Not in the public data: listed, reported, never scored.
+    Unavailable,
 }
 
 /// One scored indicator (`[[indicator]]`).
@@ -284,6 +328,11 @@ pub struct IndicatorDef {
     pub description_en: Option<String>,
     pub description_zh: Option<String>,
     pub aliases: Vec<String>,
+    /// Part of the intelligence-and-digital sub-index.
+    pub ai_digital: bool,
+    pub availability: Availability,
+    /// The stand-in series of a `proxied` indicator.
+    pub proxy: Option<String>,
 }
 
 impl IndicatorDef {
@@ -331,8 +380,13 @@ pub struct InputDef {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Framework {
     pub index: IndexMeta,
+    /// The scored indicators (available or proxied).
     pub indicators: Vec<IndicatorDef>,
     pub inputs: Vec<InputDef>,
+    /// Indicators marked `availability = "unavailable"`: on record, never derived or scored.
+    pub unavailable: Vec<IndicatorDef>,
+    /// Regions left out of every computation (`exclude = [{ region, reason }]`).
+    pub exclude: Vec<RegionExclusion>,
 }
 
 impl Framework {

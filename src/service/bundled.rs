@@ -1,28 +1,55 @@
-//! The bundled default dataset: China's 31 provinces, compiled into the binary.
+//! The bundled datasets: China's 31 provinces, compiled into the binary.
 //!
-//! Owns: turning the files under `data/` (the panel produced by `nqp import`, the `nqp-triad`
-//! framework and the `cn-provinces` region set) into a [`Dataset`]. Compiling them in makes the
-//! binary self-contained (`cargo run --release`, the Docker image). Must not: compute indices.
+//! Owns: turning the files under `data/` (the panels produced by `nqp import`, the `nqp-triad`
+//! framework and the `cn-provinces` region set) into [`Dataset`]s: the default `cn-provinces`
+//! (2013–2019) and `cn-provinces-recent` (2016–2022), see `data/README.md`. Compiling them in
+//! makes the binary self-contained (`cargo run --release`, the Docker image). Must not: compute
+//! indices.
 
 use super::dashboard::Dataset;
 use super::{InputFile, RegionChoice, build_dataset};
 use crate::error::Result;
+use crate::importer::{DatasetPlan, FULL, RECENT};
 use crate::ingest::RegionSet;
 use crate::types::DatasetId;
 
-pub const PANEL_CSV: &str = include_str!("../../data/datasets/cn-provinces/panel.csv");
 pub const FRAMEWORK_TOML: &str = include_str!("../../data/frameworks/nqp-triad.toml");
 
-/// Load the bundled dataset.
+/// One bundled dataset: its plan (id, titles, years) and its committed panel.
+pub struct Bundled {
+    pub plan: &'static DatasetPlan,
+    pub panel_csv: &'static str,
+}
+
+/// Every bundled dataset, the default first.
+pub const BUNDLED: [Bundled; 2] = [
+    Bundled {
+        plan: &FULL,
+        panel_csv: include_str!("../../data/datasets/cn-provinces/panel.csv"),
+    },
+    Bundled {
+        plan: &RECENT,
+        panel_csv: include_str!("../../data/datasets/cn-provinces-recent/panel.csv"),
+    },
+];
+
+impl Bundled {
+    /// Load this dataset.
+    pub fn dataset(&self) -> Result<Dataset> {
+        build_dataset(
+            DatasetId::new(self.plan.id).expect("a valid literal id"),
+            (self.plan.title_zh, self.plan.title_en),
+            &[InputFile {
+                name: "panel.csv".into(),
+                bytes: self.panel_csv.as_bytes().to_vec(),
+            }],
+            (FRAMEWORK_TOML, "nqp-triad.toml"),
+            &RegionChoice::Set(RegionSet::cn_provinces()),
+        )
+    }
+}
+
+/// Load the default bundled dataset.
 pub fn dataset() -> Result<Dataset> {
-    build_dataset(
-        DatasetId::new("cn-provinces").expect("a valid literal id"),
-        ("中国31个省份（内置数据）", "China, 31 provinces (bundled)"),
-        &[InputFile {
-            name: "panel.csv".into(),
-            bytes: PANEL_CSV.as_bytes().to_vec(),
-        }],
-        (FRAMEWORK_TOML, "nqp-triad.toml"),
-        &RegionChoice::Set(RegionSet::cn_provinces()),
-    )
+    BUNDLED[0].dataset()
 }

@@ -29,31 +29,36 @@ fn region_set_for(id: Option<&str>) -> Option<RegionSet> {
     (id == Some(bundled.id())).then_some(bundled)
 }
 
-/// Import the bundled dataset as version 1 of `cn-provinces` when the store is empty.
+/// Import every bundled dataset as version 1 of its id when the store is empty; returns the
+/// default one's version.
 pub fn import_bundled_if_empty(store: &Store) -> Result<Option<VersionInfo>> {
     if !store.is_empty()? {
         return Ok(None);
     }
-    let ds = super::bundled::dataset()?;
     let regions = RegionSet::cn_provinces();
-    let info = store.put_version(
-        NewVersion {
-            dataset: &ds.id,
-            base: Base::New,
-            title_zh: &ds.title_zh,
-            title_en: &ds.title_en,
-            panel: &ds.panel,
-            framework_toml: super::bundled::FRAMEWORK_TOML,
-            region_set_id: Some(regions.id()),
-            source_files: &[(
-                "panel.csv".to_owned(),
-                super::content_version(&[super::bundled::PANEL_CSV.as_bytes()]),
-            )],
-            note: "bundled dataset (nqp import)",
-        },
-        SYSTEM_ACTOR,
-    )?;
-    Ok(Some(info))
+    let mut first = None;
+    for bundled in &super::bundled::BUNDLED {
+        let ds = bundled.dataset()?;
+        let info = store.put_version(
+            NewVersion {
+                dataset: &ds.id,
+                base: Base::New,
+                title_zh: &ds.title_zh,
+                title_en: &ds.title_en,
+                panel: &ds.panel,
+                framework_toml: super::bundled::FRAMEWORK_TOML,
+                region_set_id: Some(regions.id()),
+                source_files: &[(
+                    "panel.csv".to_owned(),
+                    super::content_version(&[bundled.panel_csv.as_bytes()]),
+                )],
+                note: "bundled dataset (nqp import)",
+            },
+            SYSTEM_ACTOR,
+        )?;
+        first.get_or_insert(info);
+    }
+    Ok(first)
 }
 
 /// Which version of a stored dataset to open.

@@ -214,14 +214,70 @@ fn file_report(name: &str, ingested: &Ingested) -> Result<FileReport> {
     })
 }
 
-/// Derive the framework's indicators from the panel and run the method.
+/// Derive the framework's indicators from the panel and run the method. Regions the framework
+/// excludes are left out first, and every result records them (notice `region.excluded`, with
+/// the reason) together with the indicators the framework marks unavailable
+/// (`framework.unavailable`), so a preset computes on what the public data supply and says what
+/// it lacks.
 pub fn compute_index(
     panel: &Panel,
     framework: &Framework,
     spec: &MethodSpec,
 ) -> Result<IndexResult> {
-    let wide = framework.derive(panel)?;
-    Ok(method::compute(&wide, &framework.indicator_specs(), spec)?)
+    let included = included_panel(panel, framework)?;
+    let wide = framework.derive(&included)?;
+    let mut result = method::compute(&wide, &framework.indicator_specs(), spec)?;
+    result.notices.extend(framework_notices(framework));
+    Ok(result)
+}
+
+/// The panel without the regions the framework excludes.
+pub(crate) fn included_panel<'p>(
+    panel: &'p Panel,
+    framework: &Framework,
+) -> Result<std::borrow::Cow<'p, Panel>> {
+    if framework.exclude.is_empty() {
+        return Ok(std::borrow::Cow::Borrowed(panel));
+    }
+    let excluded: Vec<&str> = framework
+        .exclude
+        .iter()
+        .map(|e| e.region.as_str())
+        .collect();
+    let names = Series::new("excluded".into(), excluded);
+    let frame = panel
+        .frame()
+        .clone()
+        .lazy()
+        .filter(
+            col(panel_cols::REGION)
+                .is_in(lit(names).implode(true), false)
+                .not(),
+        )
+        .collect()?;
+    Ok(std::borrow::Cow::Owned(Panel::new(frame)?))
+}
+
+/// The notices a framework adds to every result: excluded regions and unavailable indicators.
+fn framework_notices(framework: &Framework) -> Vec<method::MethodNotice> {
+    let excluded = framework.exclude.iter().map(|e| {
+        method::MethodNotice::new(
+            "region.excluded",
+            format!("region {} excluded: {}", e.region, e.reason),
+            None,
+        )
+    });
+    let unavailable = framework.unavailable.iter().map(|d| {
+        method::MethodNotice::new(
+            "framework.unavailable",
+            format!(
+                "indicator '{}' ({}) is not in the public data: listed by the framework, not scored",
+                d.id, d.name_en
+            ),
+            Some(d.id.as_str()),
+        )
+    });
+    excluded.chain(unavailable).collect()
 }
 
 /// The score table in the `nqp compute --out` contract order:
@@ -333,6 +389,7 @@ pub fn render_scores(result: &IndexResult, format: OutputFormat) -> Result<Vec<u
         OutputFormat::Json => {
             let doc = serde_json::json!({
                 "method": &result.method,
+                "notices": &result.notices,
                 "scores": frame_to_json_rows(&scores)?,
             });
             Ok(serde_json::to_vec_pretty(&doc).expect("JSON values always serialise"))

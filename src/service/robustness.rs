@@ -12,9 +12,11 @@ use crate::framework::Framework;
 use crate::method::{MethodSpec, Prepared};
 use crate::types::Panel;
 
-/// Derive the framework's indicators and prepare the panel for many methods.
+/// Derive the framework's indicators (without the regions it excludes) and prepare the panel
+/// for many methods.
 pub fn prepare(panel: &Panel, framework: &Framework, nominal: &MethodSpec) -> Result<Prepared> {
-    let wide = framework.derive(panel)?;
+    let included = super::included_panel(panel, framework)?;
+    let wide = framework.derive(&included)?;
     let specs = framework.indicator_specs();
     let prepared = Prepared::new(&wide, &specs, nominal.coverage_threshold)?;
     prepared.validate(nominal)?;

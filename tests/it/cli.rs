@@ -69,8 +69,8 @@ fn compute_writes_the_contract_csv_for_the_default_dataset() {
     let years: std::collections::BTreeSet<_> = rows.iter().map(|r| r[1].clone()).collect();
     assert_eq!(regions.len(), 31);
     assert_eq!(rows.len(), 31 * years.len(), "31 regions × every year");
-    assert_eq!(years.first().unwrap(), "2016");
-    assert_eq!(years.last().unwrap(), "2022");
+    assert_eq!(years.first().unwrap(), "2013");
+    assert_eq!(years.last().unwrap(), "2019");
 
     let (wh, wrows) = read_csv_rows(&weights);
     assert_eq!(wh, ["indicator", "dimension", "weight"]);
@@ -319,5 +319,42 @@ fn check_reports_layout_encoding_and_regions() {
         "{}",
         stderr(&with_framework)
     );
-    assert!(String::from_utf8_lossy(&with_framework.stdout).contains("14 indicators"));
+    assert!(String::from_utf8_lossy(&with_framework.stdout).contains("19 indicators"));
+}
+
+#[test]
+fn compute_excludes_a_region_and_records_it_in_the_json_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scores.json");
+    let run = nqp(&[
+        "compute",
+        "--data",
+        PANEL,
+        "--framework",
+        FRAMEWORK,
+        "--exclude",
+        "CN-XZ",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("region CN-XZ excluded"),
+        "{}",
+        stderr(&run)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let scores = doc["scores"].as_array().unwrap();
+    assert_eq!(scores.len(), 30 * 7);
+    assert!(scores.iter().all(|r| r["region"] != "CN-XZ"));
+    let notice = doc["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "region.excluded")
+        .expect("the exclusion is recorded");
+    assert_eq!(
+        notice["message"],
+        "region CN-XZ excluded: excluded on the command line (--exclude)"
+    );
 }

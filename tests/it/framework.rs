@@ -512,23 +512,97 @@ fn bundled_framework() -> Framework {
 fn bundled_framework_meets_the_issue_requirements() {
     let fw = bundled_framework();
     assert_eq!(fw.index.id, "nqp-triad");
-    assert!(fw.indicators.len() >= 12, "{}", fw.indicators.len());
-    for dimension in Dimension::ALL {
-        let n = fw.indicators_of(dimension).count();
-        assert!(n >= 3, "{dimension}: {n}");
-    }
+    // The literature's sub-dimensions, each with at least one scored indicator.
+    let subdimensions = |dimension: Dimension| -> Vec<&str> {
+        let mut out: Vec<&str> = fw
+            .indicators_of(dimension)
+            .filter_map(|d| d.subdimension.as_deref())
+            .collect();
+        out.dedup();
+        out
+    };
+    assert_eq!(
+        subdimensions(Dimension::Laborers),
+        ["Skills and human capital", "Productivity", "Structure"]
+    );
+    assert_eq!(
+        subdimensions(Dimension::Tools),
+        [
+            "Digital infrastructure",
+            "S&T input",
+            "Energy and green infrastructure"
+        ]
+    );
+    assert_eq!(
+        subdimensions(Dimension::Objects),
+        ["New and digital industries", "Ecology"]
+    );
     for def in &fw.indicators {
         assert!(def.level.is_some(), "{} has no level", def.id);
-        assert!(def.subdimension.is_some(), "{} has no subdimension", def.id);
         assert!(def.publisher.is_some(), "{} has no publisher", def.id);
         assert!(def.weight.is_some(), "{} has no weight", def.id);
+        assert!(!def.unit.is_empty() && !def.source.is_empty(), "{}", def.id);
+        assert!(def.description_en.is_some() && def.description_zh.is_some());
     }
-    let ratios = fw.indicators.iter().filter(|d| d.formula.is_some()).count();
-    assert!(ratios >= 12, "derived ratios: {ratios}");
-    assert_eq!(fw.get("co2_intensity").unwrap().direction, Direction::Cost);
+    let ids = |pred: &dyn Fn(&nqp::framework::IndicatorDef) -> bool| -> Vec<&str> {
+        fw.indicators
+            .iter()
+            .filter(|d| pred(d))
+            .map(|d| d.id.as_str())
+            .collect()
+    };
+    // ≥ 2 digital (all tagged for the intelligence-and-digital sub-index), ≥ 1 green,
+    // ≥ 2 human capital.
+    assert_eq!(
+        ids(&|d| d.ai_digital),
+        [
+            "it_employment_share",
+            "broadband_per_100",
+            "mobile_penetration",
+            "software_revenue_gdp",
+            "ecommerce_sales_gdp",
+            "ecommerce_firm_share"
+        ]
+    );
+    for green in [
+        "clean_power_share",
+        "power_intensity",
+        "green_coverage",
+        "waste_treatment_rate",
+    ] {
+        assert!(fw.get(green).is_some(), "{green}");
+    }
+    for human_capital in ["schooling_years", "higher_ed_per_100k", "rd_fte_per_10k"] {
+        assert_eq!(
+            fw.get(human_capital).unwrap().dimension,
+            Dimension::Laborers
+        );
+    }
+    // The three small-base ratios of the former default are gone (data/frameworks/README.md).
+    for dropped in [
+        "basic_research_share",
+        "researcher_share",
+        "edu_spending_pc",
+    ] {
+        assert!(fw.get(dropped).is_none(), "{dropped}");
+    }
+    assert_eq!(
+        fw.get("power_intensity").unwrap().direction,
+        Direction::Cost
+    );
     assert!(
         fw.get("rd_intensity").unwrap().formula.is_none(),
         "taken as published"
+    );
+    // Money in per-person levels only at constant prices.
+    assert_eq!(
+        fw.get("labor_productivity")
+            .unwrap()
+            .formula
+            .as_ref()
+            .unwrap()
+            .identifiers(),
+        ["gdp_real", "urban_employment"]
     );
     for (alias, id) in [
         ("地区生产总值", "gdp"),
@@ -537,43 +611,81 @@ fn bundled_framework_meets_the_issue_requirements() {
     ] {
         assert_eq!(fw.canonical_id(alias).map(|i| i.as_str()), Some(id));
     }
+    assert!(fw.exclude.is_empty(), "the default keeps all 31 provinces");
+    assert!(fw.unavailable.is_empty());
     let total: f64 = fw.indicators.iter().filter_map(|d| d.weight).sum();
     assert!((total - 1.0).abs() < 1e-5, "{total}");
 }
 
-fn bundled_dataset_dir() -> PathBuf {
-    manifest_dir().join("data/datasets/cn-provinces")
+fn bundled_dataset_dir(plan: &nqp::importer::DatasetPlan) -> PathBuf {
+    manifest_dir().join("data/datasets").join(plan.id)
 }
 
 fn shared_data() -> PathBuf {
     manifest_dir().join("../shared/data")
 }
 
-#[test]
-fn committed_panel_derives_for_31_regions_and_every_year() {
-    let imported = nqp::importer::read_bundled(&bundled_dataset_dir()).expect("committed panel");
+/// Share of region-years with a value, per default indicator, in a committed dataset.
+fn indicator_coverage(plan: &nqp::importer::DatasetPlan) -> Vec<(String, f64)> {
+    let imported = nqp::importer::read_bundled(&bundled_dataset_dir(plan)).expect("committed");
     let fw = bundled_framework();
     let wide = fw.derive(&imported.panel).expect("derive");
-    let span = nqp::importer::BUNDLED_YEARS;
-    let years = (span.end() - span.start() + 1) as usize;
-    assert_eq!(wide.height(), 31 * years);
-    let regions = wide.column("region").unwrap().n_unique().unwrap();
-    assert_eq!(regions, 31);
-    let got_years: Vec<i32> = wide
-        .column("year")
-        .unwrap()
-        .i32()
-        .unwrap()
+    let years = (plan.years.end() - plan.years.start() + 1) as usize;
+    assert_eq!(wide.height(), 31 * years, "{}", plan.id);
+    assert_eq!(wide.column("region").unwrap().n_unique().unwrap(), 31);
+    fw.indicators
         .iter()
-        .flatten()
-        .collect();
-    assert!(got_years.iter().all(|y| span.contains(y)));
-    for def in &fw.indicators {
-        let values = f64_col(&wide, def.id.as_str());
-        assert!(values.iter().flatten().all(|v| v.is_finite()), "{}", def.id);
+        .map(|def| {
+            let values = f64_col(&wide, def.id.as_str());
+            assert!(values.iter().flatten().all(|v| v.is_finite()), "{}", def.id);
+            let n = values.iter().flatten().count();
+            (def.id.to_string(), n as f64 / (31 * years) as f64)
+        })
+        .collect()
+}
+
+#[test]
+fn every_default_indicator_covers_at_least_90_percent_of_the_default_dataset() {
+    for (id, share) in indicator_coverage(&nqp::importer::FULL) {
+        assert!(share >= 0.9, "{id}: {share}");
     }
-    // Spot check one ratio against the committed raw rows.
-    let raw = |indicator: &str| -> f64 {
+}
+
+#[test]
+fn the_recent_dataset_scores_the_series_that_reach_2022() {
+    let coverage = indicator_coverage(&nqp::importer::RECENT);
+    let below: Vec<&str> = coverage
+        .iter()
+        .filter(|(_, share)| *share < 0.65)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    // The NBS table dump ends in 2019: 4 of 7 years (57 %), under the coverage rule.
+    assert_eq!(
+        below,
+        [
+            "schooling_years",
+            "higher_ed_per_100k",
+            "labor_productivity",
+            "it_employment_share",
+            "science_employment_share",
+            "mobile_penetration",
+            "power_intensity",
+            "software_revenue_gdp",
+            "green_coverage",
+            "waste_treatment_rate"
+        ]
+    );
+    for (id, share) in coverage.iter().filter(|(_, s)| *s >= 0.65) {
+        assert!(*share >= 0.9, "{id}: {share}");
+    }
+}
+
+#[test]
+fn committed_panel_ratios_match_their_raw_rows() {
+    let plan = &nqp::importer::FULL;
+    let imported = nqp::importer::read_bundled(&bundled_dataset_dir(plan)).expect("committed");
+    let wide = bundled_framework().derive(&imported.panel).expect("derive");
+    let raw = |region: &str, indicator: &str| -> f64 {
         let f = imported
             .panel
             .frame()
@@ -581,35 +693,43 @@ fn committed_panel_derives_for_31_regions_and_every_year() {
             .lazy()
             .filter(
                 col("region")
-                    .eq(lit("CN-BJ"))
-                    .and(col("year").eq(lit(2022)))
+                    .eq(lit(region))
+                    .and(col("year").eq(lit(2019)))
                     .and(col("indicator").eq(lit(indicator))),
             )
             .collect()
             .unwrap();
         f.column("value").unwrap().f64().unwrap().get(0).unwrap()
     };
-    let bj22 = wide
-        .clone()
-        .lazy()
-        .filter(
-            col("region")
-                .eq(lit("CN-BJ"))
-                .and(col("year").eq(lit(2022))),
-        )
-        .collect()
-        .unwrap();
+    let row = |region: &str| {
+        wide.clone()
+            .lazy()
+            .filter(col("region").eq(lit(region)).and(col("year").eq(lit(2019))))
+            .collect()
+            .unwrap()
+    };
+    let bj = row("CN-BJ");
     assert_eq!(
-        f64_col(&bj22, "rd_fte_per_10k"),
-        [Some(raw("rd_fte") / raw("population"))]
+        f64_col(&bj, "rd_fte_per_10k"),
+        [Some(raw("CN-BJ", "rd_fte") / raw("CN-BJ", "population"))]
     );
     assert_eq!(
-        f64_col(&bj22, "basic_research_share"),
-        [Some(raw("rd_basic") / raw("rd_expenditure") * 100.0)]
+        f64_col(&bj, "labor_productivity"),
+        [Some(
+            raw("CN-BJ", "gdp_real") / raw("CN-BJ", "urban_employment")
+        )]
     );
-    // CO₂ ends in 2019 and has no Tibet: nulls, never an error.
-    let co2 = f64_col(&wide, "co2_intensity");
-    assert_eq!(co2.iter().flatten().count(), 30 * 4);
+    // Tibet 2019 from the sample counts (811 primary, 464 junior, 162 senior, 208 tertiary of
+    // 2 448 aged 6+): 14 314 / 2 448 years; no power generation and no software revenue.
+    let xz = row("CN-XZ");
+    assert_eq!(
+        f64_col(&xz, "schooling_years"),
+        [Some(
+            (811.0 * 6.0 + 464.0 * 9.0 + 162.0 * 12.0 + 208.0 * 16.0) / 2448.0
+        )]
+    );
+    assert_eq!(f64_col(&xz, "clean_power_share"), [None]);
+    assert_eq!(f64_col(&xz, "software_revenue_gdp"), [None]);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -653,121 +773,135 @@ fn value_of(panel: &Panel, region: &str, year: i32, indicator: &str) -> Option<f
 #[test]
 #[ignore = "needs ../shared/data"]
 fn importer_reads_the_shared_files_with_the_expected_values() {
-    use nqp::importer;
+    use nqp::importer::{self, FULL, RECENT};
     let shared = assert_shared_data_present();
-    let imported = importer::import_bundled(&shared).expect("import");
-    let panel = &imported.panel;
-    assert_eq!(panel.regions().unwrap().len(), 31);
-    assert_eq!(
-        panel.indicators().unwrap(),
-        importer::SERIES_IDS
-            .iter()
-            .copied()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-    );
-    let span = importer::BUNDLED_YEARS;
-    assert_eq!(panel.years().unwrap(), span.clone().collect::<Vec<_>>());
+    let full = importer::import(&shared, &FULL).expect("import 2013–2019");
+    let recent = importer::import(&shared, &RECENT).expect("import 2016–2022");
+    for (imported, plan) in [(&full, &FULL), (&recent, &RECENT)] {
+        assert_eq!(imported.panel.regions().unwrap().len(), 31);
+        assert_eq!(
+            imported.panel.years().unwrap(),
+            plan.years.clone().collect::<Vec<_>>()
+        );
+    }
     // Spot values, checked by hand against the raw files.
-    assert_eq!(value_of(panel, "CN-BJ", 2022, "gdp"), Some(45222.4)); // nbs_fsnd_gdp.csv
-    assert_eq!(value_of(panel, "CN-BJ", 2022, "population"), Some(2184.0));
+    let (f, r) = (&full.panel, &recent.panel);
+    // The recent dataset: the 2026 NBS exports and the digital-economy tables.
+    assert_eq!(value_of(r, "CN-BJ", 2022, "gdp"), Some(45222.4));
+    assert_eq!(value_of(r, "CN-BJ", 2022, "population"), Some(2184.0));
+    assert_eq!(value_of(r, "CN-TJ", 2022, "urban_employment"), Some(243.3));
+    assert_eq!(value_of(r, "CN-BJ", 2022, "broadband_users"), Some(877.3));
+    assert_eq!(value_of(r, "CN-XZ", 2022, "rd_fte"), Some(1871.0));
+    assert_eq!(value_of(r, "CN-XZ", 2020, "budget_st"), Some(8.99));
+    // The 2013–2019 dataset: one vintage of the NBS table dump.
+    assert_eq!(value_of(f, "CN-BJ", 2019, "gdp"), Some(35445.1));
     assert_eq!(
-        value_of(panel, "CN-TJ", 2022, "urban_employment"),
-        Some(243.3)
+        value_of(f, "CN-BJ", 2019, "population"),
+        Some(35445.1 * 1e4 / 164563.0),
+        "GDP ÷ GDP per capita"
     );
-    assert_eq!(value_of(panel, "CN-XZ", 2022, "rd_fte"), Some(1871.0)); // techme_RDLaborHour
     assert_eq!(
-        value_of(panel, "CN-XZ", 2022, "rd_basic"),
-        Some(29967.0 / 10000.0)
-    ); // 万元 → 亿元
+        value_of(f, "CN-BJ", 2019, "broadband_users"),
+        Some(688.1051)
+    );
+    assert_eq!(value_of(f, "CN-BJ", 2019, "green_coverage"), Some(48.46));
     assert_eq!(
-        value_of(panel, "CN-XZ", 2016, "tech_market_seller"),
+        value_of(f, "CN-BJ", 2019, "higher_ed_per_100k"),
+        Some(5320.0)
+    );
+    assert_eq!(value_of(f, "CN-XZ", 2019, "software_revenue"), None);
+    assert_eq!(value_of(f, "CN-XZ", 2019, "power_generation"), None);
+    assert_eq!(value_of(f, "CN-BJ", 2013, "power_generation"), Some(336.01));
+    // Real GDP at 2015 prices: the base year as published, then chained (BJ index 2016: 106.9).
+    assert_eq!(value_of(f, "CN-BJ", 2015, "gdp_real"), Some(24779.1));
+    assert_eq!(
+        value_of(f, "CN-BJ", 2016, "gdp_real"),
+        Some(24779.1 * 1.069)
+    );
+    assert_eq!(
+        value_of(r, "CN-BJ", 2016, "gdp_real"),
+        value_of(f, "CN-BJ", 2016, "gdp_real"),
+        "one deflator in both datasets"
+    );
+    assert_eq!(
+        value_of(r, "CN-BJ", 2020, "gdp_real"),
         None,
-        "NA in the raw file"
+        "index ends in 2019"
     );
     assert_eq!(
-        value_of(panel, "CN-XZ", 2019, "tech_market_seller"),
-        Some(9577.0 / 10000.0)
-    );
-    assert_eq!(value_of(panel, "CN-XZ", 2020, "budget_st"), Some(8.99));
-    assert_eq!(
-        value_of(panel, "CN-XZ", 2017, "hitech_revenue"),
-        None,
-        "no 2017 edition"
-    );
-    assert_eq!(
-        value_of(panel, "CN-XZ", 2019, "co2"),
-        None,
-        "CEADs has no Tibet"
-    );
-    assert_eq!(
-        imported.units.get("rd_expenditure").map(String::as_str),
+        full.units.get("software_revenue").map(String::as_str),
         Some("亿元")
-    );
-    assert_eq!(imported.units.get("co2").map(String::as_str), Some("万吨"));
-
-    // Years outside the bundled span, as in the brief: RD intensity of Beijing in 2023
-    // (techme_RDIntense) and Beijing's 2024 GDP (nbs_fsnd_gdp.csv).
-    let wide = importer::import_years(&shared, 2015..=2024).expect("import 2015–2024");
-    assert_eq!(value_of(&wide.panel, "CN-BJ", 2024, "gdp"), Some(49670.2));
-    let raw = std::fs::read_to_string(shared.join("cn-st-yearbook/techme_RDIntense.csv")).unwrap();
-    let bj_2023: f64 = raw
-        .lines()
-        .find(|l| l.starts_with("北京,2023,") && l.ends_with(",v4_ztr_qd_RD"))
-        .and_then(|l| l.split(',').nth(3))
-        .and_then(|v| v.parse().ok())
-        .expect("北京 2023 RD强度 in the raw file");
-    assert_eq!(
-        value_of(&wide.panel, "CN-BJ", 2023, "rd_intensity"),
-        Some(bj_2023)
-    );
-    assert_eq!(
-        value_of(&wide.panel, "CN-BJ", 2023, "rd_intensity"),
-        Some(6.73)
     );
 }
 
 #[test]
 #[ignore = "needs ../shared/data"]
-fn importer_output_is_deterministic_and_equals_the_committed_dataset() {
+fn importer_output_is_deterministic_and_equals_the_committed_datasets() {
     use nqp::importer;
     let shared = assert_shared_data_present();
     let first = tempfile::tempdir().unwrap();
     let second = tempfile::tempdir().unwrap();
-    importer::write_bundled(&importer::import_bundled(&shared).unwrap(), first.path()).unwrap();
-    importer::write_bundled(&importer::import_bundled(&shared).unwrap(), second.path()).unwrap();
+    importer::import_all(&shared, first.path()).unwrap();
+    importer::import_all(&shared, second.path()).unwrap();
     let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
-    for name in ["panel.csv", "manifest.json"] {
-        assert_eq!(
-            read(first.path(), name),
-            read(second.path(), name),
-            "{name} differs between runs"
-        );
+    for plan in importer::PLANS {
+        for name in ["panel.csv", "manifest.json"] {
+            let once = read(&first.path().join(plan.id), name);
+            assert_eq!(
+                once,
+                read(&second.path().join(plan.id), name),
+                "{} {name} differs between runs",
+                plan.id
+            );
+            assert_eq!(
+                String::from_utf8(once).unwrap(),
+                String::from_utf8(read(&bundled_dataset_dir(plan), name)).unwrap(),
+                "the committed {}/{name} is not what the importer produces",
+                plan.id
+            );
+        }
     }
-    assert_eq!(
-        String::from_utf8(read(first.path(), "panel.csv")).unwrap(),
-        String::from_utf8(read(&bundled_dataset_dir(), "panel.csv")).unwrap(),
-        "the committed panel.csv is not what the importer produces"
-    );
-    assert_eq!(
-        String::from_utf8(read(first.path(), "manifest.json")).unwrap(),
-        String::from_utf8(read(&bundled_dataset_dir(), "manifest.json")).unwrap(),
-        "the committed manifest.json is not what the importer produces"
-    );
 }
 
-/// Writes the committed dataset: `NQP_REGENERATE=1 cargo test --test it regenerate_bundled_dataset -- --ignored`.
+/// Sources that overlap agree: the NBS table dump against the re-scraped digital-economy tables
+/// (display rounding: at most 0.05 in the last shown digit) and against the power-generation
+/// panel (PROVENANCE §11.4: within 0.06).
+#[test]
+#[ignore = "needs ../shared/data"]
+fn overlapping_sources_agree() {
+    let shared = assert_shared_data_present();
+    let report = nqp::importer::overlap_report(&shared).unwrap();
+    for o in &report {
+        println!(
+            "{}: {} pairs, largest difference {} ({}), largest relative {:.2e} — {} vs {}",
+            o.series, o.pairs, o.max_abs_diff, o.worst, o.max_rel_diff, o.first, o.second
+        );
+    }
+    let by = |id: &str| report.iter().find(|o| o.series == id).unwrap();
+    for id in ["broadband_users", "ecommerce_sales", "ecommerce_firm_share"] {
+        assert_eq!(by(id).pairs, 31 * 5, "{id}: 2015–2019");
+        assert!(by(id).max_abs_diff <= 0.05 + 1e-9, "{id}: {:?}", by(id));
+    }
+    assert_eq!(by("power_generation").pairs, 30 * 8, "2012–2019, no Tibet");
+    assert_eq!(by("power_thermal").pairs, 30 * 6, "2012–2017");
+    for id in ["power_generation", "power_thermal"] {
+        assert!(by(id).max_abs_diff <= 0.06 + 1e-9, "{id}: {:?}", by(id));
+    }
+}
+
+/// Writes the committed datasets: `NQP_REGENERATE=1 cargo test --test it regenerate_bundled_dataset -- --ignored`.
 #[test]
 #[ignore = "needs ../shared/data"]
 fn regenerate_bundled_dataset() {
     use nqp::importer;
     let shared = assert_shared_data_present();
-    let imported = importer::import_bundled(&shared).unwrap();
     if std::env::var("NQP_REGENERATE").as_deref() == Ok("1") {
-        importer::write_bundled(&imported, &bundled_dataset_dir()).unwrap();
+        importer::import_all(&shared, &manifest_dir().join("data/datasets")).unwrap();
     }
-    assert_eq!(imported.panel.regions().unwrap().len(), 31);
+    for plan in importer::PLANS {
+        let imported = importer::import(&shared, plan).unwrap();
+        assert_eq!(imported.panel.regions().unwrap().len(), 31);
+    }
 }
 
 #[test]
@@ -851,8 +985,11 @@ fn labels_have_chinese_variants_with_english_fallback() {
         std::fs::read_to_string(manifest_dir().join("data/frameworks/nqp-triad.toml")).unwrap();
     let framework = Framework::from_toml(&text, "nqp-triad.toml").unwrap();
     let fte = framework.get("rd_fte_per_10k").unwrap();
-    assert_eq!(fte.subdimension_label(Lang::Zh), Some("研发人员"));
-    assert_eq!(fte.subdimension_label(Lang::En), Some("R&D workforce"));
+    assert_eq!(fte.subdimension_label(Lang::Zh), Some("技能与人力资本"));
+    assert_eq!(
+        fte.subdimension_label(Lang::En),
+        Some("Skills and human capital")
+    );
     assert_eq!(fte.unit_label(Lang::Zh), "人年/万人");
     assert_eq!(
         fte.unit_label(Lang::En),
@@ -869,4 +1006,143 @@ fn labels_have_chinese_variants_with_english_fallback() {
         first.subdimension_label(Lang::Zh),
         first.subdimension.as_deref()
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// Presets, availability marks and region exclusions
+// ------------------------------------------------------------------------------------------
+
+fn framework_file(name: &str) -> (String, Framework) {
+    let text = std::fs::read_to_string(manifest_dir().join("data/frameworks").join(name)).unwrap();
+    let fw = Framework::from_toml(&text, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    (text, fw)
+}
+
+fn default_panel() -> Panel {
+    nqp::importer::read_bundled(&bundled_dataset_dir(&nqp::importer::FULL))
+        .unwrap()
+        .panel
+}
+
+fn notices_with(result: &nqp::method::IndexResult, code: &str) -> Vec<String> {
+    result
+        .notices
+        .iter()
+        .filter(|n| n.code == code)
+        .map(|n| n.message.clone())
+        .collect()
+}
+
+#[test]
+fn presets_compute_with_their_unavailable_indicators_reported() {
+    use nqp::framework::Availability;
+    for (file, unavailable, proxied) in [
+        (
+            "wang-wang-2024.toml",
+            vec!["average_wage", "robot_density"],
+            vec![
+                "labor_productivity",
+                "knowledge_employment_share",
+                "broadband_per_100",
+                "power_intensity",
+                "hitech_revenue_gdp",
+                "green_coverage",
+                "co2_intensity",
+            ],
+        ),
+        (
+            "lu-et-al-2024.toml",
+            vec!["forest_coverage", "digital_finance_index", "robot_density"],
+            vec!["clean_power_share", "power_intensity", "co2_intensity"],
+        ),
+    ] {
+        let (_, fw) = framework_file(file);
+        assert!(fw.index.citation.is_some(), "{file}");
+        let ids = |defs: &[nqp::framework::IndicatorDef], a: Availability| -> Vec<String> {
+            defs.iter()
+                .filter(|d| d.availability == a)
+                .map(|d| d.id.to_string())
+                .collect()
+        };
+        assert_eq!(ids(&fw.unavailable, Availability::Unavailable), unavailable);
+        assert_eq!(ids(&fw.indicators, Availability::Proxied), proxied);
+        assert!(
+            fw.indicators
+                .iter()
+                .all(|d| (d.availability == Availability::Proxied) == d.proxy.is_some()),
+            "{file}: a proxy names its stand-in"
+        );
+        let result =
+            nqp::service::compute_index(&default_panel(), &fw, &nqp::method::MethodSpec::default())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let reported = notices_with(&result, "framework.unavailable");
+        assert_eq!(reported.len(), unavailable.len(), "{file}: {reported:?}");
+        for (message, id) in reported.iter().zip(&unavailable) {
+            assert!(message.contains(&format!("'{id}'")), "{message}");
+        }
+        // Scored for all 31 provinces in every year.
+        let scores = &result.scores;
+        assert_eq!(scores.height(), 31 * 7, "{file}");
+        assert_eq!(
+            scores.column("score").unwrap().null_count(),
+            0,
+            "{file}: every region-year scored"
+        );
+    }
+}
+
+#[test]
+fn framework_exclusions_leave_regions_out_and_are_recorded() {
+    let (text, _) = framework_file("nqp-triad.toml");
+    let excluded = format!(
+        "exclude = [{{ region = \"CN-XZ\", reason = \"no power generation in the source\" }}]\n{text}"
+    );
+    let fw = Framework::from_toml(&excluded, "excluded.toml").unwrap();
+    assert_eq!(fw.exclude.len(), 1);
+    let result =
+        nqp::service::compute_index(&default_panel(), &fw, &nqp::method::MethodSpec::default())
+            .unwrap();
+    let regions: std::collections::BTreeSet<&str> = result
+        .scores
+        .column("region")
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .flatten()
+        .collect();
+    assert_eq!(regions.len(), 30);
+    assert!(!regions.contains("CN-XZ"));
+    assert_eq!(
+        notices_with(&result, "region.excluded"),
+        ["region CN-XZ excluded: no power generation in the source"]
+    );
+}
+
+#[test]
+fn availability_and_exclusion_errors_name_their_position() {
+    let (text, _) = framework_file("wang-wang-2024.toml");
+    let code_and_line = |text: &str| {
+        let e = Framework::from_toml(text, "preset.toml").unwrap_err();
+        (e.code(), e.position().and_then(|p| p.line))
+    };
+    let bad = text.replacen("availability = \"proxied\"", "availability = \"partly\"", 1);
+    let line = bad.lines().position(|l| l.contains("\"partly\"")).unwrap() as u32 + 1;
+    assert_eq!(
+        code_and_line(&bad),
+        ("framework.unknown_availability", Some(line))
+    );
+    let no_proxy = text.replacen("proxy = \"real GDP", "description = \"real GDP", 1);
+    assert_eq!(code_and_line(&no_proxy).0, "framework.toml", "unknown key");
+    let no_proxy = text.replacen("proxy = \"real GDP", "# proxy = \"real GDP", 1);
+    assert_eq!(code_and_line(&no_proxy).0, "framework.missing_proxy");
+    let no_reason = format!("exclude = [{{ region = \"CN-XZ\", reason = \" \" }}]\n{text}");
+    assert_eq!(
+        code_and_line(&no_reason),
+        ("framework.bad_exclusion", Some(1))
+    );
+    let twice = format!(
+        "exclude = [{{ region = \"CN-XZ\", reason = \"a\" }}, {{ region = \"CN-XZ\", reason = \"b\" }}]\n{text}"
+    );
+    assert_eq!(code_and_line(&twice).0, "framework.bad_exclusion");
 }

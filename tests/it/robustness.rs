@@ -78,7 +78,8 @@ fn audit_matches_pandas_on_the_bundled_panel() {
             num(&w["skewness"]).abs() > 2.0 && num(&w["kurtosis"]) > 3.5
         );
     }
-    // The bundled data has at least one outlying indicator (edu_spending_pc: G1 2.6, G2 8.6).
+    // The bundled data has at least one outlying indicator (invention_grants_per_10k: G1 4.2,
+    // G2 20.7).
     assert!(report.stats.iter().any(|s| s.outlier));
     let pairs: BTreeMap<(String, String), &robustness::CorrelationRow> = report
         .correlations
@@ -86,7 +87,7 @@ fn audit_matches_pandas_on_the_bundled_panel() {
         .map(|c| ((c.a.clone(), c.b.clone()), c))
         .collect();
     let want_pairs = audit["correlations"].as_array().unwrap();
-    assert_eq!(want_pairs.len(), 13 * 12 / 2);
+    assert_eq!(want_pairs.len(), 19 * 18 / 2);
     for w in want_pairs {
         let key = (
             w["a"].as_str().unwrap().to_owned(),
@@ -96,10 +97,11 @@ fn audit_matches_pandas_on_the_bundled_panel() {
         close(got.pearson.unwrap(), num(&w["pearson"]), "pearson");
         close(got.spearman.unwrap(), num(&w["spearman"]), "spearman");
     }
-    // The bundled data has both kinds (invention grants ~ papers; basic ~ enterprise R&D share).
-    assert_eq!(report.flags.len(), 3);
+    // The default framework has no same-dimension pair beyond the thresholds: its strongest
+    // same-dimension correlations in the pandas reference are 0.87 and −0.39 (docs/validation.md).
+    assert_eq!(report.flags.len(), 0);
     // Each indicator also with its dimension score and with the overall score.
-    assert_eq!(report.correlations.len(), 13 * 12 / 2 + 2 * 13);
+    assert_eq!(report.correlations.len(), 19 * 18 / 2 + 2 * 19);
     for flag in &report.flags {
         let p = pairs[&(flag.a.clone(), flag.b.clone())].pearson.unwrap();
         assert_eq!(flag.pearson, p);
@@ -119,7 +121,7 @@ fn audit_matches_pandas_on_the_bundled_panel() {
     }
     assert_eq!(
         report.alpha.iter().map(|a| a.k).collect::<Vec<_>>(),
-        vec![4, 5, 4, 13]
+        vec![6, 7, 6, 19]
     );
 }
 
@@ -380,7 +382,10 @@ fn cli_writes_the_contract_files() {
     assert!(sensitivity.lines().skip(1).all(|l| l.ends_with(",30")));
     // The nominal method treats: the outlying indicators are listed, each changed.
     let treatment = std::fs::read_to_string(mc.join("treatment.csv")).unwrap();
-    assert!(treatment.contains("edu_spending_pc,"), "{treatment}");
+    assert!(
+        treatment.contains("invention_grants_per_10k,"),
+        "{treatment}"
+    );
     // 72 valid combinations; the nominal one is left out of the comparison.
     let comparison = std::fs::read_to_string(mc.join("comparison.csv")).unwrap();
     assert_eq!(comparison.lines().count() - 1, 71 * 7);

@@ -212,7 +212,7 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
     let body = multipart(&[
         Part::Field("csrf", &csrf),
         Part::Field("target", "existing"),
-        Part::Field("existing_id", "cn-provinces"),
+        Part::Field("existing_id", "cn-provinces-recent"),
         Part::File("files", "分省年度数据.csv", &export),
     ]);
     let res = app
@@ -253,7 +253,7 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let view = location(&res);
     assert!(
-        view.contains("dataset=cn-provinces") && view.contains("v=2"),
+        view.contains("dataset=cn-provinces-recent") && view.contains("v=2"),
         "{view}"
     );
     let page = app.get(&view, None).await;
@@ -261,7 +261,7 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
     assert!(page.select_texts("footer").join(" ").contains("v2"));
     // The new indicator is in version 2's framework; version 1 is untouched and still served.
     let framework = app
-        .get("/datasets/cn-provinces/2/framework.toml", None)
+        .get("/datasets/cn-provinces-recent/2/framework.toml", None)
         .await;
     assert!(framework.body.contains("id = \"rd_staff\""));
     assert!(
@@ -270,18 +270,18 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
             .contains("aliases = [\"研究与试验发展(R&D)人员(人口抽样调查)\"]")
     );
     let v1 = app
-        .get("/datasets/cn-provinces/1/framework.toml", None)
+        .get("/datasets/cn-provinces-recent/1/framework.toml", None)
         .await;
     assert!(!v1.body.contains("rd_staff"));
     assert_eq!(
-        app.get("/?lang=en&dataset=cn-provinces&v=1", None)
+        app.get("/?lang=en&dataset=cn-provinces-recent&v=1", None)
             .await
             .status,
         StatusCode::OK
     );
     let list = app.get("/datasets?lang=en", None).await;
     assert_eq!(
-        list.count("#dataset-cn-provinces table.versions tbody tr"),
+        list.count("#dataset-cn-provinces-recent table.versions tbody tr"),
         2
     );
     // The staged upload is gone once committed.
@@ -471,10 +471,10 @@ async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
 
     let scores = |page: &Response| page.select_texts("table#rankings tbody tr td:nth-of-type(4)");
     let original = app
-        .get("/?lang=en&dataset=cn-provinces&v=1&year=2020", None)
+        .get("/?lang=en&dataset=cn-provinces&v=1&year=2019", None)
         .await;
     let copy = app
-        .get("/?lang=en&dataset=round-trip&year=2020", None)
+        .get("/?lang=en&dataset=round-trip&year=2019", None)
         .await;
     assert_eq!(copy.status, StatusCode::OK);
     assert_eq!(scores(&original), scores(&copy));
@@ -486,7 +486,7 @@ async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
     drop(app.state);
     let again = StoreApp::open(dir, 1024 * 1024);
     let copy_again = again
-        .get("/?lang=en&dataset=round-trip&year=2020", None)
+        .get("/?lang=en&dataset=round-trip&year=2019", None)
         .await;
     assert_eq!(scores(&copy_again), scores(&copy));
 }
@@ -519,7 +519,10 @@ async fn concurrent_uploads_both_commit() {
     // The rankings page offers every dataset; choosing one shows its latest version.
     let home = app.get("/?lang=en", None).await;
     let options = home.select_attrs("#dataset-select option", "value");
-    assert_eq!(options, vec!["cn-provinces", "one", "two"]);
+    assert_eq!(
+        options,
+        vec!["cn-provinces", "cn-provinces-recent", "one", "two"]
+    );
     assert_eq!(
         home.count("form.controls input[type=hidden][name=dataset]"),
         0
@@ -894,15 +897,15 @@ async fn every_real_file_uploads_through_http() {
     let v2 = app.get("/datasets/cn-provinces/2/panel.csv", None).await;
     assert!(v2.body.lines().count() > v1.body.lines().count());
     assert!(v2.body.contains("65岁及以上人口数(人口抽样调查)"));
-    // The exports cover 2006–2024; the version keeps the dataset's 2016–2022.
+    // The exports cover 2006–2024; the version keeps the dataset's 2013–2019.
     let years: std::collections::BTreeSet<&str> = v2
         .body
         .lines()
         .skip(1)
         .filter_map(|l| l.split(',').nth(1))
         .collect();
-    assert_eq!(years.first(), Some(&"2016"));
-    assert_eq!(years.last(), Some(&"2022"));
+    assert_eq!(years.first(), Some(&"2013"));
+    assert_eq!(years.last(), Some(&"2019"));
     let v2_scores = app
         .get("/methodology?lang=en&dataset=cn-provinces&v=2", None)
         .await;
@@ -920,7 +923,7 @@ async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
     let body = multipart(&[
         Part::Field("csrf", &csrf),
         Part::Field("target", "existing"),
-        Part::Field("existing_id", "cn-provinces"),
+        Part::Field("existing_id", "cn-provinces-recent"),
         Part::File("files", "export.csv", &export),
     ]);
     let res = app
@@ -951,7 +954,7 @@ async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
     assert!(statuses.iter().any(|s| s.is_client_error()), "{statuses:?}");
     let list = app.get("/datasets?lang=en", None).await;
     assert_eq!(
-        list.count("#dataset-cn-provinces table.versions tbody tr"),
+        list.count("#dataset-cn-provinces-recent table.versions tbody tr"),
         2,
         "v1 + one commit"
     );
