@@ -29,8 +29,8 @@ describe('robustness page without JavaScript', () => {
         assert.equal(q.get('lang'), lang, 'the hidden lang field is submitted');
         assert.equal(await page.locator('html').getAttribute('lang'), HTML_LANG[lang]);
         assert.equal(await page.locator('select[name="mode"]').inputValue(), 'exhaustive');
-        // 13 audited indicators of the bundled framework, 31 rank intervals, 71 alternatives.
-        assert.equal(await page.locator('#audit tbody tr').count(), 13);
+        // 19 audited indicators of the bundled framework, 31 rank intervals, 71 alternatives.
+        assert.equal(await page.locator('#audit tbody tr').count(), 19);
         assert.ok((await page.locator('#audit tbody tr.flagged').count()) >= 1);
         assert.equal(await page.locator('svg.nqp-interval g.interval').count(), 31);
         assert.equal(await page.locator('#comparison tbody tr').count(), 71);
