@@ -296,6 +296,9 @@ pub struct AnalysisResults {
     pub moran: Option<Vec<MoranRow>>,
     pub lisa: Option<Vec<LisaRow>>,
     pub weights_matrix: Option<Vec<WeightRow>>,
+    /// The matrix itself (for the Moran scatter of the pages); its rows are `weights_matrix`.
+    #[serde(skip)]
+    pub matrix: Option<WeightsMatrix>,
     /// `None` when skipped (dimension scores outside 0–100, see `diagnosis::unit_interval`).
     pub coupling: Option<Vec<CouplingRow>>,
     /// Human-readable notes on fallbacks and skipped statistics (English).
@@ -367,6 +370,7 @@ pub fn analyse(
         moran: adjacency.map(|_| Vec::new()),
         lisa: adjacency.map(|_| Vec::new()),
         weights_matrix: matrix.as_ref().map(|m| weight_rows(m, regions)),
+        matrix: matrix.clone(),
         coupling: None,
         notices: Vec::new(),
     };

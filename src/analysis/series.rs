@@ -59,6 +59,11 @@ impl SeriesTable {
         Ok(())
     }
 
+    /// Every series id, sorted.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.series.keys().map(String::as_str)
+    }
+
     /// The values of series `id`, or an error listing the ids there are.
     pub fn get(&self, id: &str) -> Result<&Values, AnalysisError> {
         self.series

@@ -16,9 +16,9 @@ use super::download::neutralise_frame;
 use crate::analysis::diagnosis::{
     CouplingRow, DimensionObstacle, Obstacle, ObstacleRow, obstacle_or_skip,
 };
-use crate::analysis::report::{AnalysisResults, Inputs, ReportOptions, analyse};
-use crate::analysis::spatial::SpatialWeights;
-use crate::analysis::{Adjacency, AnalysisError, GroupMap, MEASURES, china};
+use crate::analysis::report::{AnalysisResults, Inputs, ReportOptions, WeightsSpec, analyse};
+use crate::analysis::series::{SeriesTable, resolve_controls};
+use crate::analysis::{AnalysisError, GroupMap, MEASURES, china};
 use crate::error::{Error, Result};
 
 /// Everything the analysis pages and the region profile show, computed once.
@@ -28,8 +28,6 @@ pub struct AnalysisView {
     /// Obstacle degrees of every region-year (from the normalised values and weights); `None`
     /// when skipped because the normalisation is outside [0, 1] (a notice says so).
     pub obstacles: Option<Obstacle>,
-    /// The contiguity Moran's I and LISA used (`None`: spatial analyses skipped).
-    pub adjacency: Option<Adjacency>,
 }
 
 /// The analysis stage reports structural failures only (a statistic undefined for one year is
@@ -49,24 +47,141 @@ pub fn dataset_groups(ds: &Dataset, tables: &ResultTables) -> Option<GroupMap> {
     GroupMap::from_pairs(pairs).ok()
 }
 
-/// Run every analysis on the dataset's computed index (default report options: 999
-/// permutations, fixed seed, standard coupling form).
+/// The spatial weight matrices the pages offer (`matrix=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatrixChoice {
+    #[default]
+    Contiguity,
+    InverseDistance,
+    InverseDistance2,
+    /// GDP per capita (the dataset's `gdp` / `population`).
+    Economic,
+}
+
+impl MatrixChoice {
+    pub const ALL: [MatrixChoice; 4] = [
+        MatrixChoice::Contiguity,
+        MatrixChoice::InverseDistance,
+        MatrixChoice::InverseDistance2,
+        MatrixChoice::Economic,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatrixChoice::Contiguity => "contiguity",
+            MatrixChoice::InverseDistance => "inverse-distance",
+            MatrixChoice::InverseDistance2 => "inverse-distance2",
+            MatrixChoice::Economic => "economic",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    fn spec(self) -> WeightsSpec {
+        match self {
+            MatrixChoice::Contiguity => WeightsSpec::Contiguity,
+            MatrixChoice::InverseDistance => WeightsSpec::InverseDistance { power: 1 },
+            MatrixChoice::InverseDistance2 => WeightsSpec::InverseDistance { power: 2 },
+            MatrixChoice::Economic => WeightsSpec::Economic(None),
+        }
+    }
+}
+
+/// What a page may choose beyond the method: the weight matrix and the controls of
+/// conditional β-convergence (series or indicator ids, `ln:` for logs).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AnalysisChoice {
+    pub matrix: MatrixChoice,
+    pub controls: Vec<String>,
+}
+
+impl AnalysisChoice {
+    /// The part of the cache key beyond (dataset version, method).
+    pub fn key(&self) -> String {
+        format!("{}|{}", self.matrix.as_str(), self.controls.join(","))
+    }
+}
+
+/// The matrices `ds` supports: distance needs the bundled province centroids (China province
+/// codes), economic distance the series `gdp` and `population`.
+pub fn matrix_choices(ds: &Dataset, tables: &ResultTables) -> Vec<MatrixChoice> {
+    let regions = tables.regions();
+    let series = dataset_series(ds, tables).ok();
+    MatrixChoice::ALL
+        .into_iter()
+        .filter(|m| match m {
+            MatrixChoice::Contiguity => true,
+            MatrixChoice::InverseDistance | MatrixChoice::InverseDistance2 => {
+                china::is_province_set(&regions)
+            }
+            MatrixChoice::Economic => series
+                .as_ref()
+                .is_some_and(|s| s.economic_series(None).is_ok_and(|(_, v)| !v.is_empty())),
+        })
+        .collect()
+}
+
+/// The ids a page may name as controls: the dataset's series and indicators.
+pub fn control_ids(ds: &Dataset, tables: &ResultTables) -> Vec<String> {
+    dataset_series(ds, tables)
+        .map(|s| s.ids().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The dataset's raw series (panel) and the framework's indicators (after formulas).
+fn dataset_series(ds: &Dataset, tables: &ResultTables) -> Result<SeriesTable> {
+    let mut series = SeriesTable::default();
+    series
+        .add_long(ds.panel.frame(), "value")
+        .map_err(internal)?;
+    series
+        .add_long(&tables.result.normalised, "raw")
+        .map_err(internal)?;
+    Ok(series)
+}
+
+/// Run every analysis on the dataset's computed index with the default choices.
 pub fn analysis_view(ds: &Dataset, tables: &ResultTables) -> Result<AnalysisView> {
+    analysis_view_with(ds, tables, &AnalysisChoice::default())
+}
+
+/// Run every analysis on the dataset's computed index (report options: 999 permutations,
+/// fixed seed, standard coupling form) with the page's `choice`. An unknown control, or a
+/// matrix the dataset cannot support, is an invalid field.
+pub fn analysis_view_with(
+    ds: &Dataset,
+    tables: &ResultTables,
+    choice: &AnalysisChoice,
+) -> Result<AnalysisView> {
     let groups = dataset_groups(ds, tables);
     let normalise = tables.result.method.normalise;
     let options = ReportOptions {
         normalise: Some(normalise),
         ..ReportOptions::default()
     };
+    let invalid = |field: &'static str| {
+        move |e: AnalysisError| Error::InvalidField {
+            field: field.to_owned(),
+            detail: e.to_string(),
+        }
+    };
+    let series = dataset_series(ds, tables)?;
+    let controls = resolve_controls(&choice.controls, &series).map_err(invalid("controls"))?;
     let inputs = Inputs {
         groups: groups.as_ref(),
+        weights: choice.matrix.spec(),
+        series: Some(&series),
+        controls: &controls,
         ..Inputs::default()
     };
-    let mut results = analyse(&tables.result.scores, &inputs, &options).map_err(internal)?;
-    let adjacency = match results.contiguity {
-        "cn-provinces" => Some(china::province_adjacency().map_err(internal)?),
-        _ => None,
-    };
+    let mut results = analyse(&tables.result.scores, &inputs, &options).map_err(|e| match e {
+        AnalysisError::UnknownSeries { .. } | AnalysisError::MissingRegion { .. } => {
+            invalid("matrix")(e)
+        }
+        other => internal(other),
+    })?;
     let obstacles = obstacle_or_skip(
         &tables.result.normalised,
         &tables.result.weights,
@@ -74,11 +189,7 @@ pub fn analysis_view(ds: &Dataset, tables: &ResultTables) -> Result<AnalysisView
         &mut results.notices,
     )
     .map_err(internal)?;
-    Ok(AnalysisView {
-        results,
-        obstacles,
-        adjacency,
-    })
+    Ok(AnalysisView { results, obstacles })
 }
 
 /// True for the measures the analyses run on (`score` and the three dimensions).
@@ -108,18 +219,18 @@ pub struct MoranPointData {
     pub region: String,
     /// Standardised value (population sd, as the LISA statistic uses).
     pub z: f64,
-    /// Its spatial lag Σ_j w_ij z_j under row-standardised contiguity.
+    /// Its spatial lag Σ_j w_ij z_j under the row-standardised weight matrix used.
     pub lag: f64,
 }
 
-/// The Moran scatter of `measure` in `year`: empty without a contiguity or with constant values.
+/// The Moran scatter of `measure` in `year`: empty without weights or with constant values.
 pub fn moran_points(
     view: &AnalysisView,
     tables: &ResultTables,
     measure: &str,
     year: i32,
 ) -> Vec<MoranPointData> {
-    let Some(adjacency) = &view.adjacency else {
+    let Some(matrix) = &view.results.matrix else {
         return Vec::new();
     };
     let values = year_values(tables, measure, year);
@@ -134,7 +245,7 @@ pub fn moran_points(
     }
     let z: Vec<f64> = values.iter().map(|(_, v)| (v - mean) / sd).collect();
     let names: Vec<&str> = values.iter().map(|(r, _)| r.as_str()).collect();
-    let lag = SpatialWeights::from_adjacency(&names, adjacency).lag(&z);
+    let lag = matrix.standardised(&names).lag(&z);
     values
         .into_iter()
         .zip(z.into_iter().zip(lag))
@@ -184,9 +295,29 @@ pub fn region_diagnosis(view: &AnalysisView, region: &str, year: i32) -> RegionD
 
 /// The downloadable tables of each analysis page.
 pub const PAGE_TABLES: [(&str, &[&str]); 3] = [
-    ("disparities", &["dagum", "dagum_groups", "theil", "sigma"]),
-    ("dynamics", &["kernel", "beta", "markov"]),
-    ("spatial", &["moran", "lisa"]),
+    (
+        "disparities",
+        &[
+            "dagum",
+            "dagum_groups",
+            "dagum_shares",
+            "dagum_djh",
+            "theil",
+            "sigma",
+        ],
+    ),
+    (
+        "dynamics",
+        &[
+            "kernel",
+            "beta",
+            "beta_panel",
+            "markov",
+            "markov_steady",
+            "spatial_markov",
+        ],
+    ),
+    ("spatial", &["moran", "lisa", "weights_matrix"]),
 ];
 
 /// One analysis table as a frame (rows of `measure` only, when given); `None` for an unknown
@@ -208,7 +339,7 @@ pub fn table_csv(frame: &DataFrame) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
-    fn view_with(adjacency: Option<Adjacency>) -> AnalysisView {
+    fn view() -> AnalysisView {
         let results = AnalysisResults {
             grouping: "single",
             contiguity: "none",
@@ -219,6 +350,7 @@ mod tests {
             markov_steady: Vec::new(),
             spatial_markov: None,
             weights_matrix: None,
+            matrix: None,
             dagum: Vec::new(),
             dagum_groups: vec![crate::analysis::report::DagumGroupRow {
                 year: 2020,
@@ -240,13 +372,12 @@ mod tests {
         AnalysisView {
             results,
             obstacles: None,
-            adjacency,
         }
     }
 
     #[test]
     fn tables_filter_by_measure_and_neutralise_text() {
-        let view = view_with(None);
+        let view = view();
         let frame = table_frame(&view, "dagum_groups", Some("score"))
             .unwrap()
             .unwrap();

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::error::{Error, Result};
 use crate::method::MethodSpec;
-use crate::service::analysis::AnalysisView;
+use crate::service::analysis::{AnalysisChoice, AnalysisView};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::datasets::{self, BUNDLED_ID, StagedUpload, UploadStaging};
 use crate::store::Store;
@@ -161,21 +161,28 @@ impl AppState {
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(tables))))
     }
 
-    /// The analyses (inequality, dynamics, spatial, diagnosis) of `dataset` under `spec`,
-    /// computed once on a blocking thread from the cached result and kept like it.
+    /// The analyses (inequality, dynamics, spatial, diagnosis) of `dataset` under `spec` and
+    /// the page's `choice` (weight matrix, controls), computed once on a blocking thread from
+    /// the cached result and kept like it.
     pub async fn analysis_for(
         &self,
         dataset: Arc<Dataset>,
         spec: &MethodSpec,
+        choice: &AnalysisChoice,
     ) -> Result<Arc<AnalysisView>> {
-        let key = (dataset.version.clone(), crate::service::method_key(spec));
+        let key = (
+            dataset.version.clone(),
+            format!("{}|{}", crate::service::method_key(spec), choice.key()),
+        );
         if let Some(hit) = lock(&self.inner.analyses).get(&key) {
             return Ok(Arc::clone(hit));
         }
         let tables = self.tables_for(Arc::clone(&dataset), spec).await?;
-        let view =
-            super::blocking(move || crate::service::analysis::analysis_view(&dataset, &tables))
-                .await?;
+        let choice = choice.clone();
+        let view = super::blocking(move || {
+            crate::service::analysis::analysis_view_with(&dataset, &tables, &choice)
+        })
+        .await?;
         let mut cache = lock(&self.inner.analyses);
         Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(view))))
     }

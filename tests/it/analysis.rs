@@ -1341,3 +1341,128 @@ mod depth {
         );
     }
 }
+
+/// The analysis pages show the new tables, offer their downloads, let the reader pick the
+/// weight matrix and the controls, and refuse what the dataset cannot support.
+mod depth_pages {
+    use axum::http::StatusCode;
+
+    use crate::helpers::TestApp;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn dynamics_page_shows_panel_beta_steady_states_and_spatial_markov() {
+        let app = TestApp::new();
+        for lang in ["zh", "en"] {
+            let res = app.get(&format!("/analysis/dynamics?lang={lang}")).await;
+            assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+            assert!(res.count("table#beta-panel tbody tr") >= 1);
+            assert_eq!(res.count("table#markov-steady tbody tr"), 2);
+            assert_eq!(res.count("table.spatial-markov"), 4);
+            assert_eq!(res.count("#controls-input"), 1);
+        }
+        let res = app
+            .get("/analysis/dynamics?lang=en&controls=wage,ln:rd")
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let terms = res.select_texts("table#beta-panel tbody td code");
+        assert!(terms.iter().any(|t| t == "ln(rd)"), "{terms:?}");
+        assert!(terms.iter().any(|t| t == "wage"), "{terms:?}");
+        // The download carries the controls: the same rows as the page.
+        let links = res.select_attrs(
+            "#downloads a[data-table=beta_panel][data-format=csv]",
+            "href",
+        );
+        assert!(
+            links[0].contains("controls=wage%2Cln%3Ard")
+                || links[0].contains("controls=wage,ln:rd"),
+            "{links:?}"
+        );
+        let csv = app.get(&links[0].replace("&amp;", "&")).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(
+            csv.body.starts_with(
+                "measure,group,kind,term,coef,se,t,p,speed,n_obs,n_regions,r2_within\n"
+            )
+        );
+        assert!(csv.body.contains(",conditional,ln(rd),"), "{}", csv.body);
+
+        let bad = app.get("/analysis/dynamics?lang=en&controls=capital").await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+        assert!(
+            bad.body.contains("unknown series &#39;capital&#39;")
+                || bad.body.contains("unknown series 'capital'"),
+            "{}",
+            bad.body
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn disparities_page_shows_shares_djh_and_explains_theil_vs_dagum() {
+        let app = TestApp::new();
+        for (lang, text) in [
+            ("zh", "为什么 Theil 组内贡献"),
+            ("en", "Why can the Theil within share"),
+        ] {
+            let res = app.get(&format!("/analysis/disparities?lang={lang}")).await;
+            assert_eq!(res.status, StatusCode::OK);
+            assert_eq!(
+                res.count("table#dagum-shares tbody tr"),
+                3,
+                "one row per year"
+            );
+            assert_eq!(
+                res.count("table#dagum-djh tbody tr"),
+                6,
+                "4 groups → 6 pairs"
+            );
+            assert!(res.select_texts("#theil-vs-dagum")[0].starts_with(text));
+        }
+        for table in ["dagum_shares", "dagum_djh"] {
+            let res = app
+                .get(&format!("/analysis/disparities.csv?table={table}"))
+                .await;
+            assert_eq!(res.status, StatusCode::OK, "{table}");
+            assert!(res.body.lines().count() > 1, "{table}");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn spatial_page_lets_the_reader_pick_the_weight_matrix() {
+        let app = TestApp::new();
+        let res = app.get("/analysis/spatial?lang=en").await;
+        assert_eq!(
+            res.select_attrs("#matrix-select option", "value"),
+            ["contiguity", "inverse-distance", "inverse-distance2"],
+            "economic needs gdp and population, which the fixture lacks"
+        );
+        assert!(res.select_texts("#matrix-used")[0].ends_with("contiguity"));
+        let contiguity_i = res.select_texts("table#moran tbody td")[0].clone();
+        let res = app
+            .get("/analysis/spatial?lang=zh&matrix=inverse-distance")
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert!(res.select_texts("#matrix-used")[0].ends_with("反距离矩阵 1/d"));
+        assert_ne!(res.select_texts("table#moran tbody td")[0], contiguity_i);
+        let w = app
+            .get("/analysis/spatial.csv?table=weights_matrix&matrix=inverse-distance2")
+            .await;
+        assert_eq!(w.status, StatusCode::OK);
+        let bj: f64 = w
+            .body
+            .lines()
+            .filter(|l| l.starts_with("CN-BJ,"))
+            .map(|l| l.rsplit(',').next().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert!((bj - 1.0).abs() < 1e-12, "row-standardised: {bj}");
+        assert_eq!(
+            w.body.lines().filter(|l| l.starts_with("CN-BJ,")).count(),
+            30
+        );
+        for bad in ["economic", "nonsense"] {
+            let res = app
+                .get(&format!("/analysis/spatial?lang=en&matrix={bad}"))
+                .await;
+            assert_eq!(res.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
+}

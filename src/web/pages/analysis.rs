@@ -13,8 +13,9 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::{fmt_num, group_label, render};
-use crate::analysis::report::AnalysisResults;
-use crate::service::analysis::{self as service, AnalysisView, PAGE_TABLES};
+use crate::service::analysis::{
+    self as service, AnalysisChoice, AnalysisView, MatrixChoice, PAGE_TABLES,
+};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::types::{Dimension, Lang};
 use crate::web::charts::Bins;
@@ -32,6 +33,10 @@ use crate::web::state::AppState;
 
 /// Decimals of inequality and spatial statistics on the pages.
 const DECIMALS: usize = 4;
+/// At most this many controls of conditional β, each at most [`MAX_CONTROL_LEN`] bytes (the
+/// choice is part of a cache key).
+const MAX_CONTROLS: usize = 6;
+const MAX_CONTROL_LEN: usize = 64;
 /// Significance level of the LISA cluster map.
 const LISA_ALPHA: f64 = 0.05;
 /// LISA map colours: the Moran scatter's quadrant colours (HH, LH, LL, HL), then grey.
@@ -74,6 +79,10 @@ pub struct Frame {
     pub years: Vec<Choice>,
     pub downloads: Vec<Download>,
     pub notices: Vec<String>,
+    /// The weight-matrix selector (spatial page only; empty elsewhere).
+    pub matrices: Vec<Choice>,
+    /// The controls field (dynamics page only): current value and the ids there are.
+    pub controls: Option<(String, String)>,
 }
 
 pub struct DagumCells {
@@ -105,6 +114,10 @@ pub struct DisparitiesPage {
     pub group_gini: Vec<Vec<String>>,
     pub theil: Vec<TheilCells>,
     pub sigma: Vec<(i32, String)>,
+    /// (year, within %, between %, transvariation %).
+    pub shares: Vec<(i32, String, String, String)>,
+    /// D_jh of the chosen year: (higher-mean group, lower-mean group, D_jh).
+    pub djh: Vec<(String, String, String)>,
 }
 
 pub struct BetaCells {
@@ -128,6 +141,25 @@ pub struct DynamicsPage {
     pub classes: Vec<&'static str>,
     /// `markov[from][to]` as "0.850 (17)".
     pub markov: Vec<Vec<String>>,
+    pub panel_beta: Vec<PanelBetaCells>,
+    /// (classes label, π per class).
+    pub steady: Vec<(&'static str, Vec<String>)>,
+    /// Per lag class: `[from][to]` as "0.850 (17)", "—" for a row without observations.
+    pub spatial_markov: Vec<Vec<Vec<String>>>,
+}
+
+pub struct PanelBetaCells {
+    pub group: String,
+    pub kind: &'static str,
+    pub term: String,
+    pub coef: String,
+    pub se: String,
+    pub t: String,
+    pub p: String,
+    pub speed: String,
+    pub n_obs: usize,
+    pub n_regions: usize,
+    pub r2_within: String,
 }
 
 pub struct MoranCells {
@@ -163,6 +195,8 @@ pub struct SpatialPage {
     pub scatter_svg: String,
     pub map_svg: String,
     pub lisa: Vec<LisaCells>,
+    /// Which weight matrix was used, in the reader's language.
+    pub matrix_used: String,
 }
 
 /// `/analysis`: the first analysis page, keeping the reader's language and method.
@@ -188,13 +222,25 @@ pub async fn page(
         .into());
     };
     let measure = ctx.analysis_measure()?;
-    let (ds, tables, view) = load(&state, &ctx).await?;
+    let (ds, tables) = super::load(&state, &ctx).await?;
+    let choice = analysis_choice(&ctx, &ds, &tables)?;
+    let view = state
+        .analysis_for(Arc::clone(&ds), &ctx.spec, &choice)
+        .await?;
+    let p = PageInput {
+        ctx: &ctx,
+        ds: &ds,
+        tables: &tables,
+        view: &view,
+        measure: &measure,
+        choice: &choice,
+    };
     match format {
         None => {
             let html = match page {
-                "disparities" => disparities(&ctx, &ds, &view, &measure)?,
-                "dynamics" => dynamics(&ctx, &ds, &tables, &view, &measure)?,
-                _ => spatial(&ctx, &ds, &tables, &view, &measure)?,
+                "disparities" => disparities(&p)?,
+                "dynamics" => dynamics(&p)?,
+                _ => spatial(&p)?,
             };
             Ok(html.into_response())
         }
@@ -202,13 +248,69 @@ pub async fn page(
     }
 }
 
-async fn load(
-    state: &AppState,
+/// What every page function reads.
+struct PageInput<'a> {
+    ctx: &'a PageCtx,
+    ds: &'a Dataset,
+    tables: &'a ResultTables,
+    view: &'a AnalysisView,
+    measure: &'a str,
+    choice: &'a AnalysisChoice,
+}
+
+/// `matrix=` (a weight matrix the dataset supports) and `controls=` (comma-separated ids).
+fn analysis_choice(
     ctx: &PageCtx,
-) -> Result<(Arc<Dataset>, Arc<ResultTables>, Arc<AnalysisView>), WebError> {
-    let (ds, tables) = super::load(state, ctx).await?;
-    let view = state.analysis_for(Arc::clone(&ds), &ctx.spec).await?;
-    Ok((ds, tables, view))
+    ds: &Dataset,
+    tables: &ResultTables,
+) -> Result<AnalysisChoice, WebError> {
+    let matrix = match ctx.param("matrix") {
+        None => MatrixChoice::default(),
+        Some(raw) => {
+            let offered = service::matrix_choices(ds, tables);
+            MatrixChoice::parse(raw)
+                .filter(|m| offered.contains(m))
+                .ok_or_else(|| {
+                    let names: Vec<&str> = offered.iter().map(|m| m.as_str()).collect();
+                    WebError::invalid_parameter(
+                        "matrix",
+                        format!(
+                            "'{raw}' is not a weight matrix this dataset supports ({})",
+                            names.join(", ")
+                        ),
+                    )
+                })?
+        }
+    };
+    let controls: Vec<String> = ctx
+        .param("controls")
+        .map(|c| {
+            c.split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    if controls.len() > MAX_CONTROLS || controls.iter().any(|c| c.len() > MAX_CONTROL_LEN) {
+        return Err(WebError::invalid_parameter(
+            "controls",
+            format!("at most {MAX_CONTROLS} controls of at most {MAX_CONTROL_LEN} characters"),
+        ));
+    }
+    Ok(AnalysisChoice { matrix, controls })
+}
+
+/// The query pairs that carry `choice` (none for the defaults).
+fn choice_pairs(choice: &AnalysisChoice) -> Vec<(&'static str, String)> {
+    let mut pairs = Vec::new();
+    if choice.matrix != MatrixChoice::default() {
+        pairs.push(("matrix", choice.matrix.as_str().to_owned()));
+    }
+    if !choice.controls.is_empty() {
+        pairs.push(("controls", choice.controls.join(",")));
+    }
+    pairs
 }
 
 /// The CSV or JSON of one table of `page` (rows of the chosen measure).
@@ -243,13 +345,8 @@ fn measure_label(ctx: &PageCtx, measure: &str) -> String {
     }
 }
 
-fn frame(
-    ctx: &PageCtx,
-    results: &AnalysisResults,
-    page: &'static str,
-    measure: &str,
-    years: Vec<Choice>,
-) -> Frame {
+fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
+    let (ctx, results, measure) = (p.ctx, &p.view.results, p.measure);
     let a = AnalysisTexts::get(ctx.lang);
     let (heading, intro) = match page {
         "disparities" => (a.disparities_title, a.disparities_intro),
@@ -282,13 +379,16 @@ fn frame(
         .map(|(_, t)| *t)
         .unwrap_or_default()
         .iter()
-        .filter(|t| results.moran.is_some() || !matches!(**t, "moran" | "lisa"))
+        .filter(|t| {
+            results.weights.is_some()
+                || !matches!(**t, "moran" | "lisa" | "spatial_markov" | "weights_matrix")
+        })
         .map(|t| {
+            let choice = choice_pairs(p.choice);
             let link = |ext: &str| {
-                ctx.url(
-                    &format!("/analysis/{page}.{ext}"),
-                    &[("table", t), ("measure", measure)],
-                )
+                let mut pairs: Vec<(&str, &str)> = vec![("table", t), ("measure", measure)];
+                pairs.extend(choice.iter().map(|(k, v)| (*k, v.as_str())));
+                ctx.url(&format!("/analysis/{page}.{ext}"), &pairs)
             };
             Download {
                 table: t,
@@ -336,7 +436,27 @@ fn frame(
                 .cloned(),
         );
     }
+    let matrices = if page == "spatial" {
+        service::matrix_choices(p.ds, p.tables)
+            .into_iter()
+            .map(|m| Choice {
+                value: m.as_str().to_owned(),
+                label: matrix_name(a, m).to_owned(),
+                selected: m == p.choice.matrix,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let controls = (page == "dynamics").then(|| {
+        (
+            p.choice.controls.join(","),
+            service::control_ids(p.ds, p.tables).join(", "),
+        )
+    });
     Frame {
+        matrices,
+        controls,
         a,
         page,
         heading,
@@ -376,19 +496,15 @@ fn year_choices(years: &[i32], selected: Option<i32>) -> Vec<Choice> {
         .collect()
 }
 
-fn disparities(
-    ctx: &PageCtx,
-    ds: &Dataset,
-    view: &AnalysisView,
-    measure: &str,
-) -> Result<axum::response::Html<String>, WebError> {
+fn disparities(p: &PageInput) -> Result<axum::response::Html<String>, WebError> {
+    let (ctx, ds, measure) = (p.ctx, p.ds, p.measure);
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
-    let r = &view.results;
+    let r = &p.view.results;
     let dagum: Vec<_> = r.dagum.iter().filter(|d| d.measure == measure).collect();
     let years: Vec<i32> = dagum.iter().map(|d| d.year).collect();
     let year = pick_year(ctx, &years)?;
-    let f = frame(ctx, r, "disparities", measure, year_choices(&years, year));
+    let f = frame(p, "disparities", year_choices(&years, year));
     let label = &f.measure_label;
 
     let categories: Vec<String> = years.iter().map(i32::to_string).collect();
@@ -503,22 +619,42 @@ fn disparities(
             .iter()
             .map(|s| (s.year, fmt_num(Some(s.cv), DECIMALS)))
             .collect(),
+        shares: r
+            .dagum_shares
+            .iter()
+            .filter(|d| d.measure == measure)
+            .map(|d| {
+                (
+                    d.year,
+                    fmt_num(Some(d.within_pct), 2),
+                    fmt_num(Some(d.between_pct), 2),
+                    fmt_num(Some(d.transvariation_pct), 2),
+                )
+            })
+            .collect(),
+        djh: r
+            .dagum_djh
+            .iter()
+            .filter(|d| d.measure == measure && Some(d.year) == year)
+            .map(|d| {
+                (
+                    group_label(&d.group_a, lang),
+                    group_label(&d.group_b, lang),
+                    fmt_num(Some(d.d_jh), DECIMALS),
+                )
+            })
+            .collect(),
         f,
     };
     render(&page)
 }
 
-fn dynamics(
-    ctx: &PageCtx,
-    ds: &Dataset,
-    tables: &ResultTables,
-    view: &AnalysisView,
-    measure: &str,
-) -> Result<axum::response::Html<String>, WebError> {
+fn dynamics(p: &PageInput) -> Result<axum::response::Html<String>, WebError> {
+    let (ctx, ds, tables, measure) = (p.ctx, p.ds, p.tables, p.measure);
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
-    let r = &view.results;
-    let f = frame(ctx, r, "dynamics", measure, Vec::new());
+    let r = &p.view.results;
+    let f = frame(p, "dynamics", Vec::new());
     let label = &f.measure_label;
 
     // The density chart estimates each year's curve from the values itself (the same Gaussian
@@ -589,6 +725,72 @@ fn dynamics(
                 .collect()
         })
         .collect();
+    let group_name = |g: &str| {
+        if g == "all" {
+            a.all_regions.to_owned()
+        } else {
+            group_label(g, lang)
+        }
+    };
+    let panel_beta = r
+        .beta_panel
+        .iter()
+        .filter(|b| b.measure == measure)
+        .map(|b| PanelBetaCells {
+            group: group_name(&b.group),
+            kind: if b.kind == "absolute" {
+                a.kind_absolute
+            } else {
+                a.kind_conditional
+            },
+            term: b.term.clone(),
+            coef: fmt_num(Some(b.coef), DECIMALS),
+            se: fmt_num(Some(b.se), DECIMALS),
+            t: fmt_num(Some(b.t), 2),
+            p: fmt_num(Some(b.p), 3),
+            speed: fmt_num(b.speed, DECIMALS),
+            n_obs: b.n_obs,
+            n_regions: b.n_regions,
+            r2_within: fmt_num(Some(b.r2_within), 3),
+        })
+        .collect();
+    let steady = [
+        ("absolute", a.classes_absolute),
+        ("relative", a.classes_relative),
+    ]
+    .into_iter()
+    .map(|(classes, label)| {
+        let pi: Vec<String> = (1..=4u8)
+            .map(|c| {
+                fmt_num(
+                    r.markov_steady
+                        .iter()
+                        .find(|m| m.measure == measure && m.classes == classes && m.class == c)
+                        .map(|m| m.probability),
+                    3,
+                )
+            })
+            .collect();
+        (label, pi)
+    })
+    .collect();
+    let spatial_markov = match &r.spatial_markov {
+        Some(rows) => (1..=4u8)
+            .map(|lag| {
+                transition_cells(|from, to| {
+                    rows.iter()
+                        .find(|m| {
+                            m.measure == measure
+                                && m.lag_class == lag
+                                && m.from_class == from
+                                && m.to_class == to
+                        })
+                        .map(|m| (m.probability, m.count))
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
     let class_labels: Vec<String> = a.classes.iter().map(|c| (*c).to_owned()).collect();
     let heat_svg = heat::render(&HeatSpec {
         id: "markov-chart",
@@ -610,21 +812,20 @@ fn dynamics(
         heat_svg,
         classes: a.classes.to_vec(),
         markov,
+        panel_beta,
+        steady,
+        spatial_markov,
         f,
     };
     render(&page)
 }
 
-fn spatial(
-    ctx: &PageCtx,
-    ds: &Dataset,
-    tables: &ResultTables,
-    view: &AnalysisView,
-    measure: &str,
-) -> Result<axum::response::Html<String>, WebError> {
+fn spatial(p: &PageInput) -> Result<axum::response::Html<String>, WebError> {
+    let (ctx, ds, tables, view, measure) = (p.ctx, p.ds, p.tables, p.view, p.measure);
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
     let r = &view.results;
+    let matrix_used = format!("{}{}", a.matrix_used, matrix_name(a, p.choice.matrix));
     let moran: Vec<_> = r
         .moran
         .iter()
@@ -633,7 +834,7 @@ fn spatial(
         .collect();
     let years: Vec<i32> = moran.iter().map(|m| m.year).collect();
     let year = pick_year(ctx, &years)?;
-    let f = frame(ctx, r, "spatial", measure, year_choices(&years, year));
+    let f = frame(p, "spatial", year_choices(&years, year));
     let label = f.measure_label.clone();
     let Some(year) = year else {
         let page = SpatialPage {
@@ -644,6 +845,7 @@ fn spatial(
             scatter_svg: String::new(),
             map_svg: String::new(),
             lisa: Vec::new(),
+            matrix_used,
             f,
         };
         return render(&page);
@@ -753,9 +955,29 @@ fn spatial(
         scatter_svg,
         map_svg,
         lisa,
+        matrix_used,
         f,
     };
     render(&page)
+}
+
+fn matrix_name(a: &AnalysisTexts, m: MatrixChoice) -> &'static str {
+    let i = MatrixChoice::ALL.iter().position(|x| *x == m).unwrap_or(0);
+    a.matrix_names[i]
+}
+
+/// "0.850 (17)" per cell of a transition matrix, "—" for a row without observations.
+fn transition_cells(cell: impl Fn(u8, u8) -> Option<(Option<f64>, u64)>) -> Vec<Vec<String>> {
+    (1..=4u8)
+        .map(|from| {
+            (1..=4u8)
+                .map(|to| match cell(from, to) {
+                    Some((Some(p), count)) => format!("{} ({count})", fmt_num(Some(p), 3)),
+                    _ => "—".to_owned(),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Quadrant index in the order of the labels and colours: HH, LH, LL, HL.

@@ -97,7 +97,11 @@ pub async fn page(
     let year = ctx.year()?;
     let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)?;
     let analyses = state
-        .analysis_for(std::sync::Arc::clone(&ds), &ctx.spec)
+        .analysis_for(
+            std::sync::Arc::clone(&ds),
+            &ctx.spec,
+            &crate::service::analysis::AnalysisChoice::default(),
+        )
         .await?;
     let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
     let dim_label = |d: &str| {
