@@ -1170,10 +1170,12 @@ mod analysis_pages {
             assert_eq!(res.status, StatusCode::OK);
             assert_eq!(res.select_texts("h2#analysis-methods"), vec![heading]);
             let items = res.select_texts("h2#analysis-methods + p + ol > li");
-            assert_eq!(items.len(), 11, "{items:?}");
+            assert_eq!(items.len(), 17, "{items:?}");
             let all = items.join("\n");
             for needle in [
                 "G = G",
+                "λ = −ln(1 + β)",
+                "G/(G − 1)·(N − 1)/(N − K)",
                 "E[I] = −1/(n − 1)",
                 "999",
                 "D = √(CT)",
