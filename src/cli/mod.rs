@@ -65,7 +65,7 @@ pub enum Command {
     },
 }
 
-#[derive(Args, Debug, Clone)]
+#[derive(Parser, Debug, Clone)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -76,16 +76,71 @@ pub struct ServeArgs {
     /// Largest accepted upload, in megabytes.
     #[arg(long, default_value_t = 50)]
     pub upload_limit_mb: usize,
+    /// Memory budget, in megabytes, of the cache of computed results, analyses, loaded versions
+    /// and generated downloads, together with the uploads awaiting review.
+    #[arg(long, default_value_t = 256)]
+    pub cache_mb: u64,
+    /// Uploads one signed-in user may keep awaiting review (the oldest is dropped for a new one).
+    #[arg(long, default_value_t = crate::web::staging::DEFAULT_PER_ACTOR)]
+    pub staged_per_user: usize,
+    /// Hours an upload awaiting review is kept before it is dropped.
+    #[arg(long, default_value_t = 24)]
+    pub staged_hours: u64,
+    /// The site's public URL (e.g. `https://nqp.example.org`): sign-in forms are accepted from
+    /// this origin only, and an `https` URL turns on secure cookies.
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Mark the session cookie `Secure` (HTTPS only): `true` or `false`; the default is `true`
+    /// when `--public-url` is an `https` URL.
+    #[arg(long)]
+    pub secure_cookies: Option<bool>,
 }
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        ServeArgs {
-            addr: "127.0.0.1:8080".into(),
-            data_dir: PathBuf::from("./var"),
-            upload_limit_mb: 50,
-        }
+        // The same defaults as `nqp serve` with no flag.
+        ServeArgs::parse_from(["serve"])
     }
+}
+
+impl ServeArgs {
+    /// The server's options; errors on a public URL that is not `http(s)://host[:port]`.
+    pub fn options(&self) -> anyhow::Result<crate::web::serve::ServeOptions> {
+        const MB: u64 = 1024 * 1024;
+        let public_origin = match &self.public_url {
+            Some(url) => Some(public_origin(url)?),
+            None => None,
+        };
+        let https = public_origin
+            .as_deref()
+            .is_some_and(|o| o.starts_with("https://"));
+        Ok(crate::web::serve::ServeOptions {
+            addr: self.addr.clone(),
+            data_dir: self.data_dir.clone(),
+            config: crate::web::state::Config {
+                upload_limit: self.upload_limit_mb.saturating_mul(1024 * 1024),
+                cache_bytes: self.cache_mb.saturating_mul(MB),
+                staged_per_actor: self.staged_per_user,
+                staged_ttl: std::time::Duration::from_secs(self.staged_hours.saturating_mul(3600)),
+                secure_cookies: self.secure_cookies.unwrap_or(https),
+                public_origin,
+            },
+        })
+    }
+}
+
+/// `scheme://host[:port]` of a public URL (its path, if any, does not matter for origins).
+fn public_origin(url: &str) -> anyhow::Result<String> {
+    let bad = || {
+        anyhow::anyhow!("--public-url {url:?}: expected http://host[:port] or https://host[:port]")
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let scheme = scheme.to_ascii_lowercase();
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if !matches!(scheme.as_str(), "http" | "https") || host.is_empty() || host.contains('@') {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
 /// Where the data's region names are matched: `auto` (the bundled China provinces when most
@@ -220,11 +275,7 @@ pub struct ImportArgs {
 /// Parse arguments and run; the binary maps the error to exit code 2.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Serve(args) => crate::web::serve::run(
-            &args.addr,
-            &args.data_dir,
-            args.upload_limit_mb.saturating_mul(1024 * 1024),
-        ),
+        Command::Serve(args) => crate::web::serve::run(&args.options()?),
         Command::Analyse(args) => analyse::run(&args),
         Command::Robustness(args) => robustness::run(&args),
         Command::Dataset { data_dir, command } => dataset::run(&data_dir, &command),

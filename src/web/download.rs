@@ -4,8 +4,8 @@
 //! framing (content type, `Content-Disposition: attachment`, a `Link` to the metadata).
 //! The method comes from the same query parameters as the pages (`normalise`, `weights`,
 //! `aggregate`); `bom=1` asks for the Excel CSV variant. Must not: build tables or write file
-//! formats — that is `crate::service::download` — or compute: the result comes from the
-//! per-(version, method) cache in [`AppState`].
+//! formats — that is `crate::service::download` — or compute: the result and the rendered file
+//! come from the cache in [`AppState`].
 
 use std::sync::Arc;
 
@@ -16,6 +16,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LINK};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::cache::DerivedFile;
 use super::ctx::PageCtx;
 use super::error::WebError;
 use super::state::AppState;
@@ -123,8 +124,6 @@ pub async fn download(
         key: file.clone(),
     })?;
     let ds = resolve_version(&state, &dataset, &version).await?;
-    // The cached result of this (version, method): a download computes nothing new.
-    let tables = state.tables_for(Arc::clone(&ds), &ctx.spec).await?;
     let bom = matches!(ctx.param("bom"), Some("1" | "true" | "yes"));
     let metadata_url = download_url(
         ds.id.as_str(),
@@ -132,11 +131,23 @@ pub async fn download(
         FileRequest::Metadata,
         &ctx.spec,
     );
-    let (name, bytes) = super::blocking(move || {
-        let export = Export::new(&ds, &tables.result, chrono::Utc::now());
-        Ok((export.file_name(request), export.render(request, bom)?))
-    })
-    .await?;
+    // Built once per (version, method, file) from the cached result, then served from the cache
+    // (byte-identical on every request while it stays there).
+    let file = state
+        .file_for(
+            ds,
+            &ctx.spec,
+            format!("{}?bom={bom}", request.segment()),
+            move |ds, tables| {
+                let export = Export::new(ds, &tables.result, chrono::Utc::now());
+                Ok(DerivedFile {
+                    name: export.file_name(request),
+                    bytes: export.render(request, bom)?.into(),
+                })
+            },
+        )
+        .await?;
+    let name = &file.name;
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .map_err(|e| internal(format!("file name {name:?}: {e}")))?;
     let link = HeaderValue::from_str(&format!("<{metadata_url}>; rel=\"describedby\""))
@@ -150,7 +161,7 @@ pub async fn download(
             (CONTENT_DISPOSITION, disposition),
             (LINK, link),
         ],
-        bytes,
+        file.bytes.clone(),
     )
         .into_response())
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use askama::Template;
 use axum::Json;
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_LANGUAGE, WWW_AUTHENTICATE};
+use axum::http::header::{ACCEPT_LANGUAGE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
@@ -64,6 +64,13 @@ pub enum WebError {
     /// An upload id that is not pending for this actor (committed, expired, restarted).
     #[error("upload {0} is not pending")]
     UploadNotPending(String),
+    /// A sign-in form posted from another site (`Origin` / `Referer` check).
+    #[error("sign-in form from another site")]
+    CrossSite,
+    /// Too many failed sign-ins from this address or for this token prefix; the response
+    /// carries `Retry-After`.
+    #[error("too many failed sign-ins; retry after {retry_after} s")]
+    Throttled { retry_after: u64 },
 }
 
 impl WebError {
@@ -313,6 +320,24 @@ fn classify(err: &WebError, lang: Lang) -> (StatusCode, &'static str, String) {
                 ),
             },
         ),
+        WebError::CrossSite => (
+            StatusCode::FORBIDDEN,
+            "cross_site",
+            msg(
+                "登录表单必须来自本站。",
+                "The sign-in form must be sent from this site.",
+            ),
+        ),
+        WebError::Throttled { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            match lang {
+                Lang::Zh => format!("登录失败次数过多，请 {retry_after} 秒后再试。"),
+                Lang::En => {
+                    format!("Too many failed sign-ins; try again in {retry_after} seconds.")
+                }
+            },
+        ),
     }
 }
 
@@ -440,11 +465,16 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         return response;
     };
     let problem = Problem::new(&err, lang);
-    if json {
+    let mut rendered = if json {
         problem.into_json()
     } else {
         problem.into_page(lang)
+    };
+    // Set by the handler or middleware that failed (429 of the sign-in throttle).
+    if let Some(retry) = response.headers().get(RETRY_AFTER) {
+        rendered.headers_mut().insert(RETRY_AFTER, retry.clone());
     }
+    rendered
 }
 
 #[cfg(test)]
@@ -494,11 +524,13 @@ mod tests {
             WebError::BadRequest(_) => "bad_request",
             WebError::NoStore => "no_store",
             WebError::UploadNotPending(_) => "upload_not_pending",
+            WebError::CrossSite => "cross_site",
+            WebError::Throttled { .. } => "throttled",
         }
     }
 
     /// The number of arms of [`variant`].
-    const VARIANTS: usize = 30;
+    const VARIANTS: usize = 32;
 
     fn samples() -> Vec<WebError> {
         let io = || std::io::Error::other("disk on fire");
@@ -579,6 +611,8 @@ mod tests {
             WebError::BadRequest("not multipart".into()),
             WebError::NoStore,
             WebError::UploadNotPending("abc".into()),
+            WebError::CrossSite,
+            WebError::Throttled { retry_after: 6 },
         ]
     }
 

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod charts;
 pub mod chrome;
 pub mod ctx;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod i18n;
 pub mod pages;
 pub mod serve;
+pub mod staging;
 pub mod state;
 pub mod upload;
 
@@ -56,7 +58,13 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/methodology", get(pages::methodology::page))
         .route("/datasets", get(pages::datasets::list))
-        .route("/login", post(pages::datasets::login))
+        .route(
+            "/login",
+            post(pages::datasets::login).layer(middleware::from_fn_with_state(
+                state.clone(),
+                auth::login_guard,
+            )),
+        )
         .route("/logout", post(pages::datasets::logout))
         .route(
             "/datasets/new",
@@ -91,6 +99,10 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(pages::not_found)
         .layer(middleware::from_fn(error::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), etag))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::cookie_policy,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -137,15 +149,26 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// Pages are a pure function of (store generation, nqp version, URL, Accept-Language, Cookie), so their
-/// ETag is a hash of exactly that: a repeat view is answered with 304 before any rendering.
+/// Pages are a pure function of (the store's content, nqp version, URL, Accept-Language,
+/// Cookie), so their ETag is a hash of exactly that: a repeat view is answered with 304 before
+/// any rendering. The store's content enters as [`AppState::fingerprint`] (dataset ids, titles
+/// and latest version hashes), never as a process-local counter, so a tag cannot match changed
+/// content after a restart. Generated files (downloads) get a weak tag: a rebuild may differ in
+/// its timestamps, not in its content.
 async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
         return next.run(request).await;
     }
+    let fingerprint = match state.fingerprint().await {
+        Ok(fingerprint) => fingerprint,
+        Err(e) => {
+            // Without a tag the page is still served, just not revalidated.
+            tracing::error!(error = %e, "reading the store's fingerprint for an ETag");
+            return next.run(request).await;
+        }
+    };
     let mut hasher = Sha256::new();
-    hasher.update(state.dataset().version.as_bytes());
-    hasher.update(state.generation().to_le_bytes());
+    hasher.update(fingerprint.as_bytes());
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(request.uri().to_string().as_bytes());
     // What the page depends on besides the URL: the language header, and the session cookie
@@ -160,12 +183,22 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
         }
     }
     let digest = hasher.finalize();
-    let tag = format!("\"{}\"", crate::store::hex(&digest[..10]));
+    let opaque = format!("\"{}\"", crate::store::hex(&digest[..10]));
+    // If-None-Match compares weakly (RFC 9110 §13.1.2): `W/` does not matter.
     let matches = request
         .headers()
         .get(IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().trim_start_matches("W/") == opaque)
+        });
+    let generated = request.uri().path().starts_with("/download/");
+    let tag = if generated {
+        format!("W/{opaque}")
+    } else {
+        opaque
+    };
     if matches {
         return (StatusCode::NOT_MODIFIED, [(ETAG, tag)]).into_response();
     }

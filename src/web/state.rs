@@ -1,14 +1,20 @@
-//! Shared application state: the datasets served, the store, staged uploads and the result cache.
+//! Shared application state: the datasets served, the store, staged uploads and the cache.
 //!
 //! Owns: which dataset a request means (the `dataset` / `v` parameters, else the default),
-//! loading stored versions once, and caching computed results so an index is computed once
-//! per (dataset version, method) and shared by every request. Must not: render HTML or choose
-//! HTTP statuses.
+//! the server's limits ([`Config`]), and getting every derived value — a loaded version, a
+//! result per (dataset version, method), its analyses, a generated file — through the one
+//! bounded cache (`web::cache`), so each is computed once however many requests ask at the same
+//! time, and memory stays within `--cache-mb`. Must not: render HTML or choose HTTP statuses.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
+
+use super::auth::LoginThrottle;
+use super::cache::{Cache, CacheStats, DerivedFile, Key};
+use super::staging::Staging;
 use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::error::{Error, Result};
 use crate::method::MethodSpec;
@@ -17,10 +23,41 @@ use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::datasets::{self, BUNDLED_ID, StagedUpload, UploadStaging};
 use crate::store::Store;
 
-/// How many validated-but-uncommitted uploads are kept (oldest dropped first).
-const MAX_STAGED_UPLOADS: usize = 32;
 /// Default upload size limit, bytes.
 pub const DEFAULT_UPLOAD_LIMIT: usize = 50 * 1024 * 1024;
+/// Default memory budget of the cache and the staged uploads, bytes.
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The limits and policies of one server (`nqp serve` flags; see SECURITY.md).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest accepted upload body, bytes.
+    pub upload_limit: usize,
+    /// Memory budget of the cache plus the staged uploads, bytes.
+    pub cache_bytes: u64,
+    /// Uploads one actor may keep staged at once.
+    pub staged_per_actor: usize,
+    /// How long an uncommitted upload is kept.
+    pub staged_ttl: Duration,
+    /// Mark the session cookie `Secure` (the site is served over HTTPS).
+    pub secure_cookies: bool,
+    /// The site's public origin (`https://example.org`): `/login` accepts forms from it only.
+    /// `None`: from the request's own `Host`.
+    pub public_origin: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            upload_limit: DEFAULT_UPLOAD_LIMIT,
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            staged_per_actor: super::staging::DEFAULT_PER_ACTOR,
+            staged_ttl: super::staging::DEFAULT_TTL,
+            secure_cookies: false,
+            public_origin: None,
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -31,32 +68,29 @@ struct Inner {
     /// Served when a request names no dataset and there is no store (tests, `compute` demos).
     default: Arc<Dataset>,
     store: Option<Arc<Store>>,
-    /// Stored versions opened so far, by content hash.
-    loaded: Mutex<HashMap<String, Arc<Dataset>>>,
-    cache: Mutex<HashMap<(String, String), Arc<ResultTables>>>,
-    /// The analyses of a cached result, keyed the same way (computed on first use).
-    analyses: Mutex<HashMap<(String, String), Arc<AnalysisView>>>,
-    /// Robustness reports by (dataset version, method, options).
-    robustness: Mutex<HashMap<(String, String, String), Arc<Robustness>>>,
-    staged: Mutex<VecDeque<(String, String, Arc<StagedUpload>)>>,
-    /// Bumped on every change to the store: part of every ETag, so "latest" views refresh.
-    generation: AtomicU64,
-    upload_limit: usize,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    config: Config,
+    cache: Cache,
+    staging: Staging,
+    login_throttle: LoginThrottle,
+    /// Counts changes to the store; the fingerprint below is valid for one count.
+    changes: AtomicU64,
+    fingerprint: Mutex<Option<(u64, String)>>,
 }
 
 impl AppState {
     /// State serving one dataset, without a store (no uploads).
     pub fn new(dataset: Dataset) -> AppState {
-        AppState::build(Arc::new(dataset), None, DEFAULT_UPLOAD_LIMIT)
+        AppState::with_config(dataset, Config::default())
+    }
+
+    /// State serving one dataset under the given limits.
+    pub fn with_config(dataset: Dataset, config: Config) -> AppState {
+        AppState::build(Arc::new(dataset), None, config)
     }
 
     /// State over a store: the bundled dataset is imported on first start, and the default
     /// view is the latest version of `cn-provinces` (or the bundled data if that was deleted).
-    pub fn with_store(store: Store, upload_limit: usize) -> Result<AppState> {
+    pub fn with_store(store: Store, config: Config) -> Result<AppState> {
         datasets::import_bundled_if_empty(&store)?;
         let default = match datasets::pick_version(&store, BUNDLED_ID, None) {
             Ok(version) => datasets::stored_dataset(&store, &version)?,
@@ -66,22 +100,21 @@ impl AppState {
         Ok(AppState::build(
             Arc::new(default),
             Some(Arc::new(store)),
-            upload_limit,
+            config,
         ))
     }
 
-    fn build(default: Arc<Dataset>, store: Option<Arc<Store>>, upload_limit: usize) -> AppState {
+    fn build(default: Arc<Dataset>, store: Option<Arc<Store>>, config: Config) -> AppState {
         AppState {
             inner: Arc::new(Inner {
                 default,
                 store,
-                loaded: Mutex::new(HashMap::new()),
-                cache: Mutex::new(HashMap::new()),
-                analyses: Mutex::new(HashMap::new()),
-                robustness: Mutex::new(HashMap::new()),
-                staged: Mutex::new(VecDeque::new()),
-                generation: AtomicU64::new(0),
-                upload_limit,
+                cache: Cache::new(config.cache_bytes),
+                staging: Staging::new(config.staged_per_actor, config.staged_ttl),
+                login_throttle: LoginThrottle::default(),
+                config,
+                changes: AtomicU64::new(0),
+                fingerprint: Mutex::new(None),
             }),
         }
     }
@@ -95,18 +128,65 @@ impl AppState {
         self.inner.store.clone()
     }
 
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
     pub fn upload_limit(&self) -> usize {
-        self.inner.upload_limit
+        self.inner.config.upload_limit
     }
 
-    /// Changes whenever stored data changes (used in ETags).
-    pub fn generation(&self) -> u64 {
-        self.inner.generation.load(Ordering::SeqCst)
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.inner.login_throttle
     }
 
-    /// Record that the store changed (a commit, a delete).
-    pub fn bump_generation(&self) {
-        self.inner.generation.fetch_add(1, Ordering::SeqCst);
+    /// What the cache holds and has computed (tests, logs, the load check).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
+    }
+
+    /// Record that the store changed (a commit, a delete): the next [`AppState::fingerprint`]
+    /// reads the catalog again.
+    pub fn store_changed(&self) {
+        self.inner.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A hash of everything a page can show from the store: every dataset's id, titles,
+    /// deletion and latest version (number and content hash); without a store, the served
+    /// version. Equal across restarts for equal content, so an ETag built on it never
+    /// matches changed content.
+    pub async fn fingerprint(&self) -> Result<String> {
+        let Some(store) = self.inner.store.clone() else {
+            return Ok(self.inner.default.version.clone());
+        };
+        let changes = self.inner.changes.load(Ordering::SeqCst);
+        if let Some((at, fingerprint)) = lock(&self.inner.fingerprint).as_ref()
+            && *at == changes
+        {
+            return Ok(fingerprint.clone());
+        }
+        let fingerprint = super::blocking(move || {
+            let mut hasher = Sha256::new();
+            for info in store.datasets(true)? {
+                for part in [info.id.as_str(), &info.title_zh, &info.title_en] {
+                    hasher.update(part.as_bytes());
+                    hasher.update([0]);
+                }
+                hasher.update([u8::from(info.deleted)]);
+                if let Some(v) = info.latest_version {
+                    hasher.update(v.number.to_le_bytes());
+                    hasher.update(v.hash.as_bytes());
+                }
+                hasher.update([0xff]);
+            }
+            Ok(crate::store::hex(&hasher.finalize()))
+        })
+        .await?;
+        // Kept only if no change happened meanwhile (else the next request reads again).
+        if self.inner.changes.load(Ordering::SeqCst) == changes {
+            *lock(&self.inner.fingerprint) = Some((changes, fingerprint.clone()));
+        }
+        Ok(fingerprint)
     }
 
     /// The dataset a request names: `dataset` (id) and `v` (version number), both optional.
@@ -125,17 +205,18 @@ impl AppState {
             };
         };
         let id = id.unwrap_or(BUNDLED_ID).to_owned();
-        let inner = Arc::clone(&self.inner);
-        super::blocking(move || {
-            let version = datasets::pick_version(&store, &id, number)?;
-            if let Some(hit) = lock(&inner.loaded).get(&version.hash) {
-                return Ok(Arc::clone(hit));
-            }
-            let dataset = Arc::new(datasets::stored_dataset(&store, &version)?);
-            lock(&inner.loaded).insert(version.hash.clone(), Arc::clone(&dataset));
-            Ok(dataset)
-        })
-        .await
+        let picker = Arc::clone(&store);
+        let version = super::blocking(move || datasets::pick_version(&picker, &id, number)).await?;
+        if version.hash == default.version {
+            return Ok(Arc::clone(default));
+        }
+        let key = Key::Dataset {
+            version: version.hash.clone(),
+        };
+        self.inner
+            .cache
+            .get_or_compute(key, move || datasets::stored_dataset(&store, &version))
+            .await
     }
 
     /// The result for the default dataset and `spec`.
@@ -143,48 +224,66 @@ impl AppState {
         self.tables_for(self.dataset(), spec).await
     }
 
-    /// The result for `dataset` and `spec`, computed on first use (on a blocking thread: polars
-    /// must not run on the async runtime) and cached for the life of the process.
+    /// The result for `dataset` and `spec`: computed once on a blocking thread (polars must not
+    /// run on the async runtime), then served from the cache while it stays there.
     pub async fn tables_for(
         &self,
         dataset: Arc<Dataset>,
         spec: &MethodSpec,
     ) -> Result<Arc<ResultTables>> {
-        let key = (dataset.version.clone(), crate::service::method_key(spec));
-        if let Some(hit) = lock(&self.inner.cache).get(&key) {
-            return Ok(Arc::clone(hit));
-        }
+        let key = Key::Tables {
+            version: dataset.version.clone(),
+            method: crate::service::method_key(spec),
+        };
         let spec = spec.clone();
-        let tables =
-            super::blocking(move || crate::service::compute_tables(&dataset, &spec)).await?;
-        let mut cache = lock(&self.inner.cache);
-        Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(tables))))
+        self.inner
+            .cache
+            .get_or_compute(key, move || crate::service::compute_tables(&dataset, &spec))
+            .await
     }
 
     /// The analyses (inequality, dynamics, spatial, diagnosis) of `dataset` under `spec` and
-    /// the page's `choice` (weight matrix, controls), computed once on a blocking thread from
-    /// the cached result and kept like it.
+    /// the page's `choice` (weight matrix, controls), computed once from the cached result and
+    /// cached like it.
     pub async fn analysis_for(
         &self,
         dataset: Arc<Dataset>,
         spec: &MethodSpec,
         choice: &AnalysisChoice,
     ) -> Result<Arc<AnalysisView>> {
-        let key = (
-            dataset.version.clone(),
-            format!("{}|{}", crate::service::method_key(spec), choice.key()),
-        );
-        if let Some(hit) = lock(&self.inner.analyses).get(&key) {
-            return Ok(Arc::clone(hit));
-        }
+        let key = Key::Analysis {
+            version: dataset.version.clone(),
+            method: format!("{}|{}", crate::service::method_key(spec), choice.key()),
+        };
         let tables = self.tables_for(Arc::clone(&dataset), spec).await?;
         let choice = choice.clone();
-        let view = super::blocking(move || {
-            crate::service::analysis::analysis_view_with(&dataset, &tables, &choice)
-        })
-        .await?;
-        let mut cache = lock(&self.inner.analyses);
-        Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(view))))
+        self.inner
+            .cache
+            .get_or_compute(key, move || {
+                crate::service::analysis::analysis_view_with(&dataset, &tables, &choice)
+            })
+            .await
+    }
+
+    /// A generated file of `dataset` under `spec` (`variant` names it among the files of that
+    /// result: URL segment and options), built by `build` once and then served from the cache.
+    pub async fn file_for(
+        &self,
+        dataset: Arc<Dataset>,
+        spec: &MethodSpec,
+        variant: String,
+        build: impl FnOnce(&Dataset, &ResultTables) -> Result<DerivedFile> + Send + 'static,
+    ) -> Result<Arc<DerivedFile>> {
+        let key = Key::File {
+            version: dataset.version.clone(),
+            method: crate::service::method_key(spec),
+            file: variant,
+        };
+        let tables = self.tables_for(Arc::clone(&dataset), spec).await?;
+        self.inner
+            .cache
+            .get_or_compute(key, move || build(&dataset, &tables))
+            .await
     }
 
     /// The robustness report of `dataset` with nominal method `spec` over `options`, computed
@@ -197,58 +296,67 @@ impl AppState {
     ) -> Result<Arc<Robustness>> {
         let options_key =
             serde_json::to_string(options).map_err(|e| Error::Internal(e.to_string()))?;
-        let key = (
-            dataset.version.clone(),
-            crate::service::method_key(spec),
-            options_key,
-        );
-        if let Some(hit) = lock(&self.inner.robustness).get(&key) {
-            return Ok(Arc::clone(hit));
-        }
+        let key = Key::Robustness {
+            version: dataset.version.clone(),
+            method: format!("{}|{options_key}", crate::service::method_key(spec)),
+        };
         let (spec, options) = (spec.clone(), options.clone());
-        let report = super::blocking(move || {
-            crate::service::robustness::robustness(
-                &dataset.panel,
-                &dataset.framework,
-                &spec,
-                &options,
-            )
-        })
-        .await?;
-        let mut cache = lock(&self.inner.robustness);
-        Ok(Arc::clone(cache.entry(key).or_insert(Arc::new(report))))
+        self.inner
+            .cache
+            .get_or_compute(key, move || {
+                crate::service::robustness::robustness(
+                    &dataset.panel,
+                    &dataset.framework,
+                    &spec,
+                    &options,
+                )
+            })
+            .await
     }
 
     /// Keep a validated upload until it is committed; returns its (random, unguessable) id.
     pub fn stage(&self, actor: &str, upload: StagedUpload) -> Result<String> {
+        self.stage_at(actor, upload, Instant::now())
+    }
+
+    /// [`AppState::stage`] at a given time (tests of the expiry).
+    pub fn stage_at(&self, actor: &str, upload: StagedUpload, now: Instant) -> Result<String> {
         // 128 of the OS's random bits are plenty for an id that only its actor can use.
         let mut id = crate::store::random_hex()?;
         id.truncate(32);
-        let mut staged = lock(&self.inner.staged);
-        if staged.len() >= MAX_STAGED_UPLOADS {
-            staged.pop_front();
-        }
-        staged.push_back((id.clone(), actor.to_owned(), Arc::new(upload)));
+        let inner = &self.inner;
+        inner
+            .staging
+            .stage(&inner.cache, id.clone(), actor, upload, now)?;
         Ok(id)
     }
 
-    /// A staged upload, only for the actor who made it.
+    /// A staged upload, only for the actor who made it and only until it expires.
     pub fn staged(&self, id: &str, actor: &str) -> Option<Arc<StagedUpload>> {
-        lock(&self.inner.staged)
-            .iter()
-            .find(|(i, a, _)| i == id && a == actor)
-            .map(|(_, _, u)| Arc::clone(u))
+        self.staged_at(id, actor, Instant::now())
+    }
+
+    /// [`AppState::staged`] at a given time (tests of the expiry).
+    pub fn staged_at(&self, id: &str, actor: &str, now: Instant) -> Option<Arc<StagedUpload>> {
+        let inner = &self.inner;
+        inner.staging.get(&inner.cache, id, actor, now)
     }
 }
 
 impl UploadStaging for AppState {
     fn take(&self, id: &str, actor: &str) -> Option<Arc<StagedUpload>> {
-        let mut staged = lock(&self.inner.staged);
-        let at = staged.iter().position(|(i, a, _)| i == id && a == actor)?;
-        staged.remove(at).map(|(_, _, upload)| upload)
+        let inner = &self.inner;
+        inner.staging.take(&inner.cache, id, actor, Instant::now())
     }
 
     fn restore(&self, id: &str, actor: &str, upload: Arc<StagedUpload>) {
-        lock(&self.inner.staged).push_back((id.to_owned(), actor.to_owned(), upload));
+        let inner = &self.inner;
+        inner
+            .staging
+            .restore(&inner.cache, id.to_owned(), actor, upload, Instant::now());
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }

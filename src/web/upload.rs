@@ -165,7 +165,7 @@ pub async fn commit(
     let committed =
         super::blocking(move || datasets::commit_staged(&store, &staging, &id, &actor, requests))
             .await?;
-    state.bump_generation();
+    state.store_changed();
     Ok(committed)
 }
 

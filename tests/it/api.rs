@@ -671,7 +671,7 @@ async fn stored_datasets_are_listed_selected_and_downloadable() {
         let root = dir.path().to_owned();
         move || {
             let store = nqp::store::Store::open(&root).unwrap();
-            AppState::with_store(store, nqp::web::state::DEFAULT_UPLOAD_LIMIT).unwrap()
+            AppState::with_store(store, nqp::web::state::Config::default()).unwrap()
         }
     })
     .await
@@ -806,7 +806,7 @@ impl WriteApp {
         let dir = tempfile::tempdir().unwrap();
         let store = nqp::store::Store::open(dir.path()).unwrap();
         store.ensure_admin_token(Some(TOKEN)).unwrap();
-        let state = AppState::with_store(store, upload_limit).unwrap();
+        let state = crate::helpers::store_state(store, upload_limit);
         WriteApp {
             router: nqp::web::build_router(state),
             dir,

@@ -93,21 +93,34 @@ impl TestApp {
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
-        let response = self
-            .router
-            .clone()
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .expect("router never fails");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        send(&self.router, request.body(Body::empty()).unwrap()).await
+    }
+}
+
+/// The state of a server over `store` with an upload limit of `upload_limit` bytes.
+pub fn store_state(store: nqp::store::Store, upload_limit: usize) -> AppState {
+    let config = nqp::web::state::Config {
+        upload_limit,
+        ..Default::default()
+    };
+    AppState::with_store(store, config).expect("the store opens")
+}
+
+/// Run one request through `router` and read the whole answer.
+pub async fn send(router: &Router, request: Request<Body>) -> Response {
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router never fails");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }

@@ -10,6 +10,7 @@ mod ingest;
 mod limits;
 mod method;
 mod robustness;
+mod server;
 mod store;
 mod upload;
 mod web;

@@ -11,7 +11,6 @@ use axum::http::{Request, StatusCode};
 use nqp::store::Store;
 use nqp::web::build_router;
 use nqp::web::state::AppState;
-use tower::ServiceExt;
 
 use crate::helpers::{Response, fixture};
 
@@ -77,7 +76,7 @@ impl StoreApp {
     fn open(dir: tempfile::TempDir, upload_limit: usize) -> StoreApp {
         let store = Store::open(dir.path()).unwrap();
         store.ensure_admin_token(Some(TOKEN)).unwrap();
-        let state = AppState::with_store(store, upload_limit).unwrap();
+        let state = crate::helpers::store_state(store, upload_limit);
         StoreApp {
             router: build_router(state.clone()),
             state,
@@ -90,17 +89,7 @@ impl StoreApp {
     }
 
     async fn send(&self, request: Request<Body>) -> Response {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        crate::helpers::send(&self.router, request).await
     }
 
     async fn get(&self, uri: &str, cookie: Option<&str>) -> Response {

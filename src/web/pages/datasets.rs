@@ -192,7 +192,7 @@ pub async fn delete(
     })?;
     let actor = user.name.clone();
     crate::web::blocking(move || Ok(store.delete_dataset(&id, &actor)?)).await?;
-    state.bump_generation();
+    state.store_changed();
     Ok(see_other(&ctx.url("/datasets", &[])))
 }
 
