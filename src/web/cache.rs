@@ -205,7 +205,6 @@ impl Cacheable for AnalysisView {
     fn weight(&self) -> u64 {
         json_bytes(&self.results)
             + json_bytes(&self.obstacles)
-            + json_bytes(&self.adjacency)
             + std::mem::size_of::<AnalysisView>() as u64
     }
 }
