@@ -33,7 +33,9 @@ bin="$CARGO_TARGET_DIR/debug/nqp"
 data_dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 log="$data_dir/server.log"
-NQP_ADMIN_TOKEN=browser-test-token "$bin" serve --addr "127.0.0.1:$port" --data-dir "$data_dir" >"$log" 2>&1 &
+# The server refuses admin tokens shorter than 32 characters; the upload test signs in with it.
+export NQP_ADMIN_TOKEN=browser-test-token-0123456789abcdef
+"$bin" serve --addr "127.0.0.1:$port" --data-dir "$data_dir" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data_dir"' EXIT
 

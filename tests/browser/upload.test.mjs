@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { launch, openPage, screenshot } from './helpers.mjs';
 
-const TOKEN = process.env.NQP_ADMIN_TOKEN ?? 'browser-test-token';
+const TOKEN = process.env.NQP_ADMIN_TOKEN ?? 'browser-test-token-0123456789abcdef';
 const here = path.dirname(fileURLToPath(import.meta.url));
 // One new indicator per run, so each run adds a version with an indicator the dataset lacks.
 const EXPORTS = {
