@@ -267,7 +267,7 @@ string_id!(
         && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 );
 
-/// Column names of the canonical long panel (DESIGN §2).
+/// Column names of the canonical long panel (docs/method.md §1).
 pub mod panel_cols {
     pub const REGION: &str = "region";
     pub const YEAR: &str = "year";

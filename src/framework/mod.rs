@@ -1,4 +1,4 @@
-//! Framework: the declared indicator system (DESIGN §3, a contract — extend, don't rename).
+//! Framework: the declared indicator system (docs/method.md §2, a contract — extend, don't rename).
 //!
 //! Owns: the framework file format (TOML) → a typed, validated [`Framework`]; the mapping of panel
 //! series names (ids and `aliases`) onto framework ids; deriving ratio indicators from a panel with

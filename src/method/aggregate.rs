@@ -6,7 +6,7 @@
 //! (COINr `a_amean` with `na.rm`); a row with no observed indicator (or only zero-weight ones)
 //! gets NaN. Must not: choose the rows (years, panel) — the caller passes them.
 
-/// Weighted sum on 0–100 (DESIGN §4.4): `S_i = 100 · Σ_j w_j z_ij / Σ_j w_j`, sums over the
+/// Weighted sum on 0–100 (docs/method.md §6): `S_i = 100 · Σ_j w_j z_ij / Σ_j w_j`, sums over the
 /// observed cells of row i. With complete rows and `Σ w = 1` this is `100 · Σ w z`; applied to
 /// a dimension's columns it is `D_d = 100 · Σ_{j∈d} w_j z_j / W_d`, hence `S = Σ_d W_d D_d`.
 pub fn weighted_sum(cols: &[&[f64]], w: &[f64]) -> Vec<f64> {
@@ -74,7 +74,7 @@ pub struct Topsis {
     pub closeness: Vec<f64>,
 }
 
-/// TOPSIS (Hwang & Yoon; reference README §3.5, min-max variant of pymcdm/pyrepo) on `v = w z`:
+/// TOPSIS (Hwang & Yoon; docs/method.md §6, min-max variant of pymcdm/pyrepo) on `v = w z`:
 /// `D⁺_i = sqrt(Σ_j (w_j (z_ij − z⁺_j))²)`, `D⁻_i = sqrt(Σ_j (w_j (z_ij − z⁻_j))²)` over the
 /// observed cells of row i, `C_i = D⁻_i / (D⁺_i + D⁻_i)`. `ideal`/`anti` are `z⁺`/`z⁻` from
 /// [`ideal_points`] over the set the normalisation ran on (the whole panel, or the year), so they

@@ -13,7 +13,7 @@ pub fn coverage(values: &[f64]) -> f64 {
 }
 
 /// Linear interpolation of the interior gaps of one region's series, ordered by year
-/// (DESIGN §4.1): a missing cell between two observed years `a < y < b` gets
+/// (docs/method.md §3): a missing cell between two observed years `a < y < b` gets
 /// `x_y = x_a + (x_b − x_a)·(y − a)/(b − a)`; leading and trailing gaps stay missing.
 /// Interpolating in the year (not the row position) makes a year absent from the data count as a
 /// gap of the right length; with consecutive years it equals polars `interpolate` (linear).

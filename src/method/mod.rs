@@ -1,4 +1,4 @@
-//! Method: the pure index math of DESIGN §4 — impute → normalise → weight → aggregate → rank.
+//! Method: the pure index math of docs/method.md — impute → normalise → weight → aggregate → rank.
 //!
 //! Owns: [`compute`] (a wide region-year frame + the framework's [`IndicatorSpec`]s + a
 //! [`MethodSpec`] → [`IndexResult`]) and its building blocks as small pure functions on tight

@@ -24,11 +24,11 @@ pub fn is_constant(values: &[f64]) -> bool {
     observed_range(values).is_none_or(|(lo, hi)| lo == hi)
 }
 
-/// Min-max normalisation (DESIGN §4.2; pymcdm `minmax_normalization`, COINr `n_minmax`):
+/// Min-max normalisation (docs/method.md §4; pymcdm `minmax_normalization`, COINr `n_minmax`):
 ///
 /// benefit `z = (x − min)/(max − min)`, cost `z = (max − x)/(max − min)`, min/max over the
 /// observed cells. A constant column (max = min) gives z = 0 (the libraries disagree here —
-/// 1.0, NaN — see reference README §3.1; 0 keeps a no-information column from adding points).
+/// 1.0, NaN — see docs/method.md §4; 0 keeps a no-information column from adding points).
 pub fn minmax(values: &[f64], direction: Direction) -> Vec<f64> {
     let Some((lo, hi)) = observed_range(values) else {
         return vec![f64::NAN; values.len()];

@@ -44,7 +44,7 @@ pub struct IndexResult {
     pub method: MethodRecord,
 }
 
-/// Compute the index (DESIGN §4) on `wide`: columns `region` (str), `year` (i32) and one f64
+/// Compute the index (docs/method.md) on `wide`: columns `region` (str), `year` (i32) and one f64
 /// column per indicator id; other columns are ignored. NaN and null both mean missing.
 pub fn compute(
     wide: &DataFrame,
@@ -564,7 +564,7 @@ impl Table {
 
     /// Add an all-missing row for every panel year that lies strictly between a region's first
     /// and last row but is absent from the input, so that interior interpolation also fills
-    /// region-years that a long → wide pivot left out (DESIGN §4.1: interior gaps of a region's
+    /// region-years that a long → wide pivot left out (docs/method.md §3: interior gaps of a region's
     /// series are interpolated). Rows stay sorted by (year, region).
     fn add_interior_years(&mut self) {
         let all_years: BTreeSet<i32> = self.year.iter().copied().collect();

@@ -5,7 +5,7 @@
 
 /// Two scores (on the 0–100 scale) that differ by at most this many points share a rank. It
 /// absorbs floating-point noise (~1e-13 on 0–100) without merging real differences; the
-/// reference README §3.7 warns against rounding before ranking (COINr 1.1.9 bug), so scores are
+/// docs/method.md §7 warns against rounding before ranking (COINr 1.1.9 bug), so scores are
 /// compared, not rounded.
 pub const TIE_TOLERANCE: f64 = 1e-9;
 

@@ -32,7 +32,7 @@ pub struct ParseSpecError(pub String);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Normalise {
-    /// Min-max over all regions and all years of the panel (DESIGN §4.2, the default).
+    /// Min-max over all regions and all years of the panel (docs/method.md §4, the default).
     #[default]
     MinmaxPanel,
     /// Min-max within each year.
@@ -197,7 +197,7 @@ impl FromStr for WeightScheme {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum Aggregate {
-    /// `S = 100 · Σ w z` (DESIGN §4.4, the default).
+    /// `S = 100 · Σ w z` (docs/method.md §6, the default).
     #[default]
     Sum,
     /// `S = Π (1 + 99 z)^w`, on [1, 100].
@@ -300,7 +300,7 @@ impl From<WeightScheme> for String {
     }
 }
 
-/// Every choice of the method (DESIGN §4). `Default` is the documented default method.
+/// Every choice of the method (docs/method.md). `Default` is the documented default method.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MethodSpec {

@@ -17,7 +17,7 @@ pub fn normalise_to_one(raw: &[f64]) -> Option<Vec<f64>> {
     (total > 0.0 && total.is_finite()).then(|| raw.iter().map(|w| w / total).collect())
 }
 
-/// Entropy `e_j` of each column (reference README §3.2, the Chinese-literature variant and its
+/// Entropy `e_j` of each column (docs/method.md §5.1, the Chinese-literature variant and its
 /// nan-aware form, reference block `proposed_nan_aware_cn_variant`):
 ///
 /// `z'_ij = z_ij + s`, `p_ij = z'_ij / Σ_i z'_ij`, `e_j = −(1/ln n_j) Σ_i p_ij ln p_ij` with
@@ -79,7 +79,7 @@ pub fn pearson(a: &[f64], b: &[f64]) -> Option<f64> {
     (saa > 0.0 && sbb > 0.0).then(|| sab / (saa * sbb).sqrt())
 }
 
-/// CRITIC weights (Diakoulaki et al. 1995; reference README §3.3, block
+/// CRITIC weights (Diakoulaki et al. 1995; docs/method.md §5.2, block
 /// `proposed_drop_constant_columns(direction_aware)`), on direction-adjusted scores:
 ///
 /// `C_j = σ_j · Σ_k (1 − r_jk)`, `w_j = C_j / Σ_k C_k`, σ the sample sd (ddof = 1; it cancels
@@ -110,7 +110,7 @@ pub fn critic(cols: &[&[f64]]) -> Option<Vec<f64>> {
     normalise_to_one(&raw)
 }
 
-/// Standard-deviation weights (reference README §3.4 on normalised data):
+/// Standard-deviation weights (docs/method.md §5.3 on normalised data):
 /// `w_j = σ_j / Σ_k σ_k` (ddof = 1; it cancels). Constant columns get w = 0.
 pub fn sd(cols: &[&[f64]]) -> Option<Vec<f64>> {
     let raw: Vec<f64> = cols

@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use super::dashboard::{Dataset, ResultTables};
-use super::download::neutralise_frame;
 use crate::analysis::diagnosis::{
     CouplingRow, DimensionObstacle, Obstacle, ObstacleRow, obstacle_or_skip,
 };
@@ -330,11 +329,6 @@ pub fn table_frame(
     crate::analysis::report::table(&view.results, table, measure).map_err(internal)
 }
 
-/// A table as CSV with formula-like text cells neutralised (group names come from user files).
-pub fn table_csv(frame: &DataFrame) -> Result<Vec<u8>> {
-    super::frame_to_csv(&neutralise_frame(frame)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,7 +376,8 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(frame.height(), 1);
-        let csv = String::from_utf8(table_csv(&frame).unwrap()).unwrap();
+        let csv =
+            String::from_utf8(crate::service::download::csv_bytes(&frame, false).unwrap()).unwrap();
         assert_eq!(
             csv.lines().nth(1),
             Some("2020,score,'=cmd,'=cmd,0.25"),

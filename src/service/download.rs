@@ -536,6 +536,84 @@ impl<'a> Export<'a> {
     }
 }
 
+impl Export<'_> {
+    /// A page's view as a file named `<stem>-<name>.<ext>` (method and version in the stem):
+    /// JSON is the whole view with the metadata (what the API returns, plus its provenance);
+    /// CSV, XLSX and Parquet are its table `rows`, with the metadata beside or inside them.
+    pub fn render_view(
+        &self,
+        name: &str,
+        view: &impl Serialize,
+        rows: &DataFrame,
+        format: Format,
+        bom: bool,
+    ) -> Result<(String, Vec<u8>)> {
+        let meta = self.metadata()?;
+        let bytes = match format {
+            Format::Csv => csv_bytes(rows, bom)?,
+            Format::Parquet => parquet_bytes(rows, &meta)?,
+            Format::Json => to_json(&serde_json::json!({ "metadata": meta, "view": view })),
+            Format::Xlsx => xlsx_bytes(rows, &self.weights_frame()?, &meta)?,
+        };
+        let file = format!("{}-{name}.{}", self.file_stem(), format.extension());
+        Ok((file, bytes))
+    }
+}
+
+/// Rows of a view as a frame: one column per scalar field, in field order, the fields of a
+/// nested object as `object.field` (lists are left to the JSON form). Whole numbers stay
+/// integers, so a rank reads `3`, not `3.0`.
+pub fn rows_frame<T: Serialize>(rows: &[T]) -> Result<DataFrame> {
+    let flat = |map: serde_json::Map<String, serde_json::Value>| {
+        let mut out = serde_json::Map::new();
+        for (key, value) in map {
+            match value {
+                serde_json::Value::Object(inner) => {
+                    for (k, v) in inner {
+                        out.insert(format!("{key}.{k}"), v);
+                    }
+                }
+                other => {
+                    out.insert(key, other);
+                }
+            }
+        }
+        out
+    };
+    let values: Vec<serde_json::Map<String, serde_json::Value>> = rows
+        .iter()
+        .map(|r| match serde_json::to_value(r) {
+            Ok(serde_json::Value::Object(map)) => Ok(flat(map)),
+            _ => Err(Error::Internal("a view row is not an object".into())),
+        })
+        .collect::<Result<_>>()?;
+    let Some(first) = values.first() else {
+        return Ok(DataFrame::empty());
+    };
+    let mut columns = Vec::new();
+    for key in first.keys() {
+        let cells: Vec<&serde_json::Value> = values
+            .iter()
+            .map(|m| m.get(key).unwrap_or(&serde_json::Value::Null))
+            .collect();
+        let present = || cells.iter().filter(|v| !v.is_null());
+        let name = PlSmallStr::from(key.as_str());
+        let column = if present().all(|v| v.is_i64()) {
+            Column::new(name, cells.iter().map(|v| v.as_i64()).collect::<Vec<_>>())
+        } else if present().all(|v| v.is_number()) {
+            Column::new(name, cells.iter().map(|v| v.as_f64()).collect::<Vec<_>>())
+        } else if present().all(|v| v.is_boolean()) {
+            Column::new(name, cells.iter().map(|v| v.as_bool()).collect::<Vec<_>>())
+        } else if present().all(|v| v.is_string()) {
+            Column::new(name, cells.iter().map(|v| v.as_str()).collect::<Vec<_>>())
+        } else {
+            continue;
+        };
+        columns.push(column);
+    }
+    Ok(DataFrame::new(values.len(), columns)?)
+}
+
 fn zip_error(e: ::zip::result::ZipError) -> Error {
     Error::Internal(format!("zip: {e}"))
 }
@@ -799,7 +877,7 @@ impl utoipa::PartialSchema for MethodRecord {
         let weights: Vec<String> = WeightScheme::BASIC.iter().map(|w| w.to_string()).collect();
         ObjectBuilder::new()
             .description(Some(
-                "The full method a result was computed with (DESIGN §4).",
+                "The full method a result was computed with (docs/method.md).",
             ))
             .property(
                 "normalise",

@@ -1,4 +1,5 @@
-//! The store: the ONLY module that writes files or SQL.
+//! The store: the only module that writes the data dir (files or SQL); elsewhere only the CLI
+//! writes, and only the output files a user names.
 //!
 //! Owns the data dir (`--data-dir`):
 //!

@@ -21,8 +21,10 @@ use super::ctx::PageCtx;
 use super::error::WebError;
 use super::state::AppState;
 use crate::method::MethodSpec;
-use crate::service::dashboard::Dataset;
-use crate::service::download::{Export, FileRequest, SHORT_VERSION};
+use serde::Serialize;
+
+use crate::service::dashboard::{Dataset, ResultTables};
+use crate::service::download::{Export, FileRequest, Format, SHORT_VERSION, rows_frame};
 use crate::types::DatasetId;
 
 /// The download routes, to be merged into the app's router.
@@ -124,13 +126,7 @@ pub async fn download(
         key: file.clone(),
     })?;
     let ds = resolve_version(&state, &dataset, &version).await?;
-    let bom = matches!(ctx.param("bom"), Some("1" | "true" | "yes"));
-    let metadata_url = download_url(
-        ds.id.as_str(),
-        &ds.version,
-        FileRequest::Metadata,
-        &ctx.spec,
-    );
+    let (bom, metadata_url) = (bom(&ctx), metadata_url(&ds, &ctx.spec));
     // Built once per (version, method, file) from the cached result, then served from the cache
     // (byte-identical on every request while it stays there).
     let file = state
@@ -147,23 +143,128 @@ pub async fn download(
             },
         )
         .await?;
-    let name = &file.name;
+    attachment(
+        &file.name,
+        request.content_type(),
+        &metadata_url,
+        file.bytes.clone(),
+    )
+}
+
+/// `bom=1`: CSV with a UTF-8 byte-order mark, for Excel.
+fn bom(ctx: &PageCtx) -> bool {
+    matches!(ctx.param("bom"), Some("1" | "true" | "yes"))
+}
+
+fn metadata_url(ds: &Dataset, spec: &MethodSpec) -> String {
+    download_url(ds.id.as_str(), &ds.version, FileRequest::Metadata, spec)
+}
+
+/// A file response: `Content-Disposition: attachment` and a `Link` to its metadata.
+fn attachment(
+    name: &str,
+    content_type: &'static str,
+    metadata_url: &str,
+    bytes: impl Into<axum::body::Bytes>,
+) -> Result<Response, WebError> {
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .map_err(|e| internal(format!("file name {name:?}: {e}")))?;
     let link = HeaderValue::from_str(&format!("<{metadata_url}>; rel=\"describedby\""))
         .map_err(|e| internal(format!("link {metadata_url:?}: {e}")))?;
     Ok((
         [
-            (
-                CONTENT_TYPE,
-                HeaderValue::from_static(request.content_type()),
-            ),
+            (CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (CONTENT_DISPOSITION, disposition),
             (LINK, link),
         ],
-        file.bytes.clone(),
+        bytes.into(),
     )
         .into_response())
+}
+
+/// `?format=csv|xlsx|json|parquet` on a page: the page's view as a file instead of HTML
+/// (`None` without the parameter). `name` says what the view is (`rankings-2022-score`); `rows`
+/// are its table (see [`Export::render_view`]); method and version come from the request.
+pub async fn view_file<T, R>(
+    ctx: &PageCtx,
+    ds: &Arc<Dataset>,
+    tables: &Arc<ResultTables>,
+    name: &str,
+    view: &T,
+    rows: &[R],
+) -> Result<Option<Response>, WebError>
+where
+    T: Serialize + Clone + Send + 'static,
+    R: Serialize,
+{
+    let Some(raw) = ctx.param("format") else {
+        return Ok(None);
+    };
+    let format = Format::ALL
+        .into_iter()
+        .find(|f| f.extension() == raw)
+        .ok_or_else(|| {
+            WebError::invalid_parameter(
+                "format",
+                format!("'{raw}' is not csv, xlsx, json or parquet"),
+            )
+        })?;
+    let (bom, metadata_url) = (bom(ctx), metadata_url(ds, &ctx.spec));
+    let rows = rows_frame(rows)?;
+    let (ds, tables, view, name) = (
+        Arc::clone(ds),
+        Arc::clone(tables),
+        view.clone(),
+        name.to_owned(),
+    );
+    let (file, bytes) = super::blocking(move || {
+        Export::new(&ds, &tables.result, chrono::Utc::now())
+            .render_view(&name, &view, &rows, format, bom)
+    })
+    .await?;
+    attachment(&file, format.content_type(), &metadata_url, bytes).map(Some)
+}
+
+/// The "download this view" links of a page, for `templates/downloads.html`.
+pub struct ViewDownloads {
+    pub title: &'static str,
+    /// `(label, format, url)`, one per table (`tables`) and format, then the JSON of the view.
+    pub links: Vec<(String, &'static str, String)>,
+    pub metadata_url: String,
+}
+
+impl ViewDownloads {
+    /// Links to this very page as files; `tables` names the page's tables when it has several
+    /// (`table=`), else is empty.
+    pub fn new(ctx: &PageCtx, ds: &Dataset, tables: &[&str]) -> ViewDownloads {
+        let excel = ctx.lang.pick("CSV（Excel）", "CSV (Excel)");
+        let mut links = Vec::new();
+        for table in if tables.is_empty() { &[""][..] } else { tables } {
+            let prefix = if table.is_empty() {
+                String::new()
+            } else {
+                format!("{table}: ")
+            };
+            for (label, format, bom) in [
+                ("CSV", "csv", ""),
+                (excel, "csv", "1"),
+                ("XLSX", "xlsx", ""),
+            ] {
+                let url = ctx.with_params(&[("format", format), ("bom", bom), ("table", table)]);
+                links.push((format!("{prefix}{label}"), format, url));
+            }
+        }
+        links.push((
+            "JSON".to_owned(),
+            "json",
+            ctx.with_params(&[("format", "json")]),
+        ));
+        ViewDownloads {
+            title: ctx.lang.pick("下载本页数据", "Download this view"),
+            links,
+            metadata_url: metadata_url(ds, &ctx.spec),
+        }
+    }
 }
 
 fn internal(detail: String) -> WebError {

@@ -2,7 +2,7 @@
 //!
 //! Owns: HTTP — routes, headers (CSP, ETag, caching), static assets and page rendering.
 //! Must not: compute index values or query data directly; every page calls
-//! `crate::service::dashboard` through [`state::AppState`]. `build_router` builds the app apart
+//! `crate::service` through [`state::AppState`], and every failure is a [`error::WebError`]. `build_router` builds the app apart
 //! from serving it, so tests drive it in-process with `tower::ServiceExt::oneshot`.
 
 pub mod api;
@@ -42,7 +42,8 @@ use self::state::AppState;
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
                    form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// Every URL of the dashboard, in one table.
+/// The app: the page routes below, with the API (`api::api_routes`) and the downloads
+/// (`download::download_routes`) merged in; `docs/architecture.md` has the whole route map.
 pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::rankings::page))

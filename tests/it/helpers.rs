@@ -79,8 +79,13 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        TestApp::with_dataset(web_dataset())
+    }
+
+    /// The app serving `dataset` (no store).
+    pub fn with_dataset(dataset: nqp::service::dashboard::Dataset) -> TestApp {
         TestApp {
-            router: build_router(AppState::new(web_dataset())),
+            router: build_router(AppState::new(dataset)),
         }
     }
 

@@ -13,4 +13,5 @@ mod robustness;
 mod server;
 mod store;
 mod upload;
+mod views;
 mod web;

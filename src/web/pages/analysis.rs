@@ -10,9 +10,9 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 
-use super::{fmt_num, group_label, render};
+use super::{PageResult, fmt_num, group_label, render};
 use crate::service::analysis::{
     self as service, AnalysisChoice, AnalysisView, MatrixChoice, PAGE_TABLES,
 };
@@ -242,7 +242,7 @@ pub async fn page(
                 "dynamics" => dynamics(&p)?,
                 _ => spatial(&p)?,
             };
-            Ok(html.into_response())
+            Ok(html)
         }
         Some(format) => download(&ctx, page, format, &view, &measure),
     }
@@ -496,7 +496,7 @@ fn year_choices(years: &[i32], selected: Option<i32>) -> Vec<Choice> {
         .collect()
 }
 
-fn disparities(p: &PageInput) -> Result<axum::response::Html<String>, WebError> {
+fn disparities(p: &PageInput) -> PageResult {
     let (ctx, ds, measure) = (p.ctx, p.ds, p.measure);
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
@@ -649,7 +649,7 @@ fn disparities(p: &PageInput) -> Result<axum::response::Html<String>, WebError> 
     render(&page)
 }
 
-fn dynamics(p: &PageInput) -> Result<axum::response::Html<String>, WebError> {
+fn dynamics(p: &PageInput) -> PageResult {
     let (ctx, ds, tables, measure) = (p.ctx, p.ds, p.tables, p.measure);
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
@@ -820,7 +820,7 @@ fn dynamics(p: &PageInput) -> Result<axum::response::Html<String>, WebError> {
     render(&page)
 }
 
-fn spatial(p: &PageInput) -> Result<axum::response::Html<String>, WebError> {
+fn spatial(p: &PageInput) -> PageResult {
     let (ctx, ds, tables, view, measure) = (p.ctx, p.ds, p.tables, p.view, p.measure);
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);

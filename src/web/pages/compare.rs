@@ -11,6 +11,7 @@ use crate::web::charts::bar::{self, BarDatum, BarSpec};
 use crate::web::charts::line::{self, LineSpec, Series};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
+use crate::web::download::{ViewDownloads, view_file};
 use crate::web::state::AppState;
 
 pub struct Pick {
@@ -30,6 +31,7 @@ pub struct CompareRow {
 #[derive(Template)]
 #[template(path = "pages/compare.html")]
 pub struct ComparePage {
+    pub downloads: ViewDownloads,
     pub chrome: Chrome,
     pub hidden: Vec<(String, String)>,
     pub picks: Vec<Pick>,
@@ -45,16 +47,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
     let year = ctx.year()?;
-    // Accept both `r=a,b` and repeated `r=a&r=b` (what a checkbox form sends).
-    let mut codes: Vec<String> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k == "r")
-        .flat_map(|(_, v)| v.split(','))
-        .map(|c| c.trim().to_owned())
-        .filter(|c| !c.is_empty())
-        .collect();
-    codes.dedup();
+    let codes = ctx.regions();
     let picks = tables
         .regions()
         .into_iter()
@@ -66,6 +59,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .collect();
     let enough = (COMPARE_MIN..=COMPARE_MAX).contains(&codes.len());
     let mut page = ComparePage {
+        downloads: ViewDownloads::new(&ctx, &ds, &[]),
         chrome: Chrome::new(&ctx, &ds, "compare"),
         hidden: ctx.hidden_fields(),
         picks,
@@ -84,6 +78,12 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         return render(&page);
     }
     let comparison = dashboard::compare(&ds, &tables, &codes, year, lang)?;
+    let name = format!("compare-{}-{}", comparison.year, codes.join("-"));
+    if let Some(file) =
+        view_file(&ctx, &ds, &tables, &name, &comparison, &comparison.regions).await?
+    {
+        return Ok(file);
+    }
     page.year = comparison.year;
     page.rows = comparison
         .regions

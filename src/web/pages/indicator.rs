@@ -10,6 +10,7 @@ use crate::service::dashboard;
 use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
+use crate::web::download::{ViewDownloads, view_file};
 use crate::web::state::AppState;
 
 pub struct Row {
@@ -25,6 +26,7 @@ pub struct Row {
 #[derive(Template)]
 #[template(path = "pages/indicator.html")]
 pub struct IndicatorPageView {
+    pub downloads: ViewDownloads,
     pub chrome: Chrome,
     pub id: String,
     pub name: String,
@@ -50,6 +52,10 @@ pub async fn page(
     let (ds, tables) = super::load(&state, &ctx).await?;
     let year = ctx.year()?;
     let view = dashboard::indicator_page(&ds, &tables, &id, year, lang)?;
+    let name = format!("indicator-{id}-{}", view.year);
+    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, &view.rows).await? {
+        return Ok(file);
+    }
     let def = ds.framework.get(&id);
     let mut facts = vec![
         (t.dimension, view.dimension.label(lang).to_owned()),
@@ -95,6 +101,7 @@ pub async fn page(
     let title = format!("{} · {}", view.name, view.year);
     let map_svg = render_map(&ctx, &values, &view.all_values, &title);
     let page = IndicatorPageView {
+        downloads: ViewDownloads::new(&ctx, &ds, &[]),
         chrome: Chrome::new(&ctx, &ds, ""),
         id: view.id.clone(),
         name: view.name.clone(),

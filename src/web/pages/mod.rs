@@ -12,7 +12,7 @@ pub mod region;
 pub mod robustness;
 
 use askama::Template;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ use super::state::AppState;
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::types::Lang;
 
-pub type PageResult = Result<Html<String>, WebError>;
+pub type PageResult = Result<Response, WebError>;
 
 /// The dataset a page shows (from `dataset=` / `v=`) and its computed result for the page's
 /// method (from the cache after the first request).
@@ -39,7 +39,7 @@ pub async fn load(
 pub fn render(template: &impl Template) -> PageResult {
     template
         .render()
-        .map(Html)
+        .map(|html| Html(html).into_response())
         .map_err(|e| crate::Error::Internal(format!("template: {e}")).into())
 }
 
@@ -55,7 +55,7 @@ pub fn table_response(
     let (content_type, body) = if format == "csv" {
         (
             "text/csv; charset=utf-8",
-            crate::service::analysis::table_csv(frame)?,
+            crate::service::download::csv_bytes(frame, false)?,
         )
     } else {
         let rows = crate::service::frame_to_json_rows(frame)?;

@@ -12,6 +12,7 @@ use crate::web::charts::bar::{self, BarDatum, BarSpec};
 use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
+use crate::web::download::{ViewDownloads, view_file};
 use crate::web::state::AppState;
 
 /// Number of colour classes on the map.
@@ -59,6 +60,7 @@ pub struct GroupRow {
 #[derive(Template)]
 #[template(path = "pages/rankings.html")]
 pub struct RankingsPage {
+    pub downloads: ViewDownloads,
     pub chrome: Chrome,
     pub year: i32,
     pub measure_label: String,
@@ -95,6 +97,10 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let year = ctx.year()?;
     let measure = ctx.measure(&ds.framework)?;
     let ranking = dashboard::rankings(&ds, &tables, year, measure.clone(), lang)?;
+    let name = format!("rankings-{}-{}", ranking.year, measure.key());
+    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &ranking, &ranking.rows).await? {
+        return Ok(file);
+    }
 
     let measure_label = match &measure {
         Measure::Score => ctx.t.overall_score.to_owned(),
@@ -270,6 +276,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .filter(|(k, _)| datasets.is_empty() || (k != "dataset" && k != "v"))
         .collect();
     let page = RankingsPage {
+        downloads: ViewDownloads::new(&ctx, &ds, &[]),
         chrome: Chrome::new(&ctx, &ds, "rankings"),
         year: ranking.year,
         measure_label,

@@ -13,6 +13,7 @@ use crate::web::charts::line::{self, LineSpec, Series};
 use crate::web::charts::radar::{self, RadarSeries, RadarSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
+use crate::web::download::{ViewDownloads, view_file};
 use crate::web::i18n::AnalysisTexts;
 use crate::web::state::AppState;
 
@@ -58,6 +59,7 @@ pub struct YearChoice {
 #[derive(Template)]
 #[template(path = "pages/region.html")]
 pub struct RegionPage {
+    pub downloads: ViewDownloads,
     pub chrome: Chrome,
     pub code: String,
     pub name: String,
@@ -96,6 +98,21 @@ pub async fn page(
     let (ds, tables) = super::load(&state, &ctx).await?;
     let year = ctx.year()?;
     let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)?;
+    let history = ctx.param("table") == Some("history");
+    let name = format!(
+        "region-{}-{}-{}",
+        profile.code,
+        profile.year,
+        if history { "history" } else { "indicators" }
+    );
+    let file = if history {
+        view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend).await?
+    } else {
+        view_file(&ctx, &ds, &tables, &name, &profile, &profile.indicators).await?
+    };
+    if let Some(file) = file {
+        return Ok(file);
+    }
     let analyses = state
         .analysis_for(
             std::sync::Arc::clone(&ds),
@@ -222,6 +239,7 @@ pub async fn page(
         .join(",");
 
     let page = RegionPage {
+        downloads: ViewDownloads::new(&ctx, &ds, &["indicators", "history"]),
         chrome: Chrome::new(&ctx, &ds, ""),
         code: profile.code.clone(),
         name: profile.name.clone(),
