@@ -491,5 +491,8 @@ mod tests {
         // IQR = 0 but sd > 0: falls back to the sd.
         let h = silverman_bandwidth(&[1.0, 1.0, 1.0, 1.0, 5.0]).unwrap();
         assert!((h - 0.9 * sd(&[1.0, 1.0, 1.0, 1.0, 5.0], 1) * 5f64.powf(-0.2)).abs() < 1e-15);
+        // R: bw.nrd0(1:10) = 1.719286 (here the sd is the smaller spread).
+        let x: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert!((silverman_bandwidth(&x).unwrap() - 1.719_286_404_692_283).abs() < 1e-12);
     }
 }

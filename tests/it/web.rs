@@ -340,9 +340,10 @@ mod charts {
     use std::collections::BTreeSet;
     use std::path::Path;
 
+    use nqp::analysis::dynamics::{KERNEL_POINTS, kernel_density};
     use nqp::types::Lang;
     use nqp::web::charts::bar::{self, BarDatum, BarSpec};
-    use nqp::web::charts::density::{self, DensitySeries, DensitySpec};
+    use nqp::web::charts::density::{self, DensityCurve, DensitySpec};
     use nqp::web::charts::heat::{self, HeatSpec};
     use nqp::web::charts::line::{self, LineSpec, Series};
     use nqp::web::charts::map::RegionKind;
@@ -629,17 +630,22 @@ mod charts {
         );
         assert_eq!(select(&doc, "polygon.area").len(), 2);
 
-        let dens: Vec<DensitySeries> = [2012, 2017, 2023]
+        let dens: Vec<DensityCurve> = [2012, 2017, 2023]
             .iter()
             .enumerate()
-            .map(|(k, y)| DensitySeries {
-                name: y.to_string(),
-                values: (0..31)
+            .map(|(k, y)| {
+                let values: Vec<f64> = (0..31)
                     .map(|i| {
                         0.1 + 0.015 * f64::from(i) * (1.0 + 0.4 * k as f64)
                             + 0.05 * f64::from(i % 3)
                     })
-                    .collect(),
+                    .collect();
+                let kd = kernel_density(&values, KERNEL_POINTS).unwrap();
+                DensityCurve {
+                    name: y.to_string(),
+                    x: kd.x,
+                    density: kd.density,
+                }
             })
             .collect();
         let doc = save(
@@ -648,12 +654,11 @@ mod charts {
                 id: "density",
                 title: "Distribution",
                 desc: "Kernel density by year",
-                series: &dens,
+                curves: &dens,
                 width: 600.0,
                 height: 280.0,
                 x_label: "Score",
                 y_label: "Density",
-                bandwidth: None,
                 no_data_label: "No data",
             }),
         );

@@ -19,7 +19,7 @@ use crate::service::analysis::{
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::types::{Dimension, Lang};
 use crate::web::charts::Bins;
-use crate::web::charts::density::{self, DensitySeries, DensitySpec};
+use crate::web::charts::density::{self, DensityCurve, DensitySpec};
 use crate::web::charts::heat::{self, HeatSpec};
 use crate::web::charts::line::{self, LineSpec, Series};
 use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
@@ -650,37 +650,38 @@ fn disparities(p: &PageInput) -> PageResult {
 }
 
 fn dynamics(p: &PageInput) -> PageResult {
-    let (ctx, ds, tables, measure) = (p.ctx, p.ds, p.tables, p.measure);
+    let (ctx, ds, measure) = (p.ctx, p.ds, p.measure);
     let lang = ctx.lang;
     let a = AnalysisTexts::get(lang);
     let r = &p.view.results;
     let f = frame(p, "dynamics", Vec::new());
     let label = &f.measure_label;
 
-    // The density chart estimates each year's curve from the values itself (the same Gaussian
-    // kernel and Silverman bandwidth as the `kernel` table, which is the download).
-    let series: Vec<DensitySeries> = tables
-        .years
-        .iter()
-        .map(|y| DensitySeries {
-            name: y.to_string(),
-            values: service::year_values(tables, measure, *y)
-                .into_iter()
-                .map(|(_, v)| v)
-                .collect(),
-        })
-        .filter(|s| s.values.len() >= 2)
-        .collect();
+    // The chart draws the `kernel` table (also the `kernel.csv` download): one curve per year.
+    let mut curves: Vec<DensityCurve> = Vec::new();
+    for k in r.kernel.iter().filter(|k| k.measure == measure) {
+        let name = k.year.to_string();
+        if curves.last().is_none_or(|c| c.name != name) {
+            curves.push(DensityCurve {
+                name,
+                x: Vec::new(),
+                density: Vec::new(),
+            });
+        }
+        if let Some(c) = curves.last_mut() {
+            c.x.push(k.x);
+            c.density.push(k.density);
+        }
+    }
     let density_svg = density::render(&DensitySpec {
         id: "kernel-chart",
         title: &format!("{} · {label}", a.kernel_title),
         desc: a.kernel_desc,
-        series: &series,
+        curves: &curves,
         width: 560.0,
         height: 300.0,
         x_label: label,
         y_label: a.density,
-        bandwidth: None,
         no_data_label: ctx.t.no_data,
     });
 
