@@ -312,6 +312,22 @@ impl<'a> Collector<'a> {
         }
     }
 
+    /// Every distinct region id a region cell produced (with a region set, the codes; without
+    /// one, the cleaned names), including those of rows that hold no observation.
+    pub fn region_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .resolved
+            .values()
+            .filter_map(|r| match r {
+                Resolved::Id(id) => Some(id.to_string()),
+                Resolved::Aggregate | Resolved::Unknown => None,
+            })
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     pub fn year(&mut self, raw: &str, cell: impl Locate) -> Option<i32> {
         if raw.trim().is_empty() {
             self.error(IngestError::EmptyKey {

@@ -37,6 +37,8 @@ pub use layout::Layout;
 pub use regions::{MAX_SUGGESTED_CHARS, Region, RegionMatch, RegionSet, clean_name, normalize};
 pub use table::MAX_COLUMNS;
 
+use polars::prelude::{IntoColumn, PolarsResult, StringChunked};
+
 use crate::types::Panel;
 use collect::Collector;
 use table::Record;
@@ -103,18 +105,114 @@ pub fn ingest(
     file_name: &str,
     regions: Option<&RegionSet>,
 ) -> Result<Ingested, IngestError> {
+    run(bytes, file_name, regions).map(|(ingested, _)| ingested)
+}
+
+/// A file ingested without a region set (its region ids are the cleaned names), kept so that it
+/// can be matched against a region set chosen afterwards — `--regions auto` decides from the
+/// distinct names of this one pass instead of reading the file again.
+#[derive(Debug, Clone)]
+pub struct Unmatched {
+    ingested: Ingested,
+    /// Every distinct cleaned name of a region cell, also of rows without observations.
+    names: Vec<String>,
+}
+
+/// [`ingest`] without a region set, keeping what [`Unmatched::match_regions`] needs.
+pub fn ingest_unmatched(bytes: &[u8], file_name: &str) -> Result<Unmatched, IngestError> {
+    run(bytes, file_name, None).map(|(ingested, names)| Unmatched { ingested, names })
+}
+
+impl Unmatched {
+    /// The file as ingested without a region set.
+    pub fn ingested(&self) -> &Ingested {
+        &self.ingested
+    }
+
+    pub fn into_ingested(self) -> Ingested {
+        self.ingested
+    }
+
+    /// The same result as `ingest(bytes, file_name, Some(set))`. Each distinct name is matched
+    /// once (a hash lookup); when every name is a region of the set and no two names are one
+    /// region, the rows, keys, notices and errors of that ingest are exactly these with the
+    /// names replaced by codes, so the codes are joined back onto the panel. Otherwise
+    /// (aggregates, unknown names, two spellings of one region: rows are skipped, errors
+    /// appear or keys collide, each at a position only a walk over the rows knows) the file is
+    /// ingested again with the set — the rare case, and then mostly a small NBS export.
+    pub fn match_regions(
+        self,
+        set: &RegionSet,
+        bytes: &[u8],
+        file_name: &str,
+    ) -> Result<Ingested, IngestError> {
+        let mut codes: std::collections::HashMap<&str, String> =
+            std::collections::HashMap::with_capacity(self.names.len());
+        let mut taken = std::collections::HashSet::with_capacity(self.names.len());
+        for name in &self.names {
+            match set.classify(name) {
+                Some(RegionMatch::Matched(code)) if taken.insert(code.clone()) => {
+                    codes.insert(name.as_str(), code.as_str().to_owned());
+                }
+                _ => return ingest(bytes, file_name, Some(set)),
+            }
+        }
+        let mut ingested = self.ingested;
+        ingested.panel =
+            rename_regions(ingested.panel, &codes).map_err(|e| IngestError::Internal {
+                file: file_name.to_owned(),
+                detail: e.to_string(),
+            })?;
+        Ok(ingested)
+    }
+}
+
+/// The panel with every region id replaced by its code (one pass over the column).
+fn rename_regions(
+    panel: Panel,
+    codes: &std::collections::HashMap<&str, String>,
+) -> PolarsResult<Panel> {
+    use crate::types::panel_cols::REGION;
+    let mut frame = panel.into_frame();
+    let renamed: StringChunked = frame
+        .column(REGION)?
+        .str()?
+        .iter()
+        .map(|r| r.map(|r| codes.get(r).map_or(r, String::as_str)))
+        .collect();
+    frame.with_column(renamed.with_name(REGION.into()).into_column())?;
+    Panel::new(frame)
+}
+
+/// Decode, detect the layout and walk the rows once; the ingested file and the distinct
+/// region ids its region cells produced.
+fn run(
+    bytes: &[u8],
+    file_name: &str,
+    regions: Option<&RegionSet>,
+) -> Result<(Ingested, Vec<String>), IngestError> {
     let (text, encoding) = decode(bytes, file_name)?;
     if text.trim().is_empty() {
         return Err(IngestError::Empty {
             pos: Position::file(file_name),
         });
     }
-    let lines = table::lines(&text);
     let mut c = Collector::new(file_name, regions);
+    let layout = walk(&text, file_name, regions, &mut c)?;
+    let names = c.region_ids();
+    Ok((c.finish(encoding, layout)?, names))
+}
 
+fn walk(
+    text: &str,
+    file_name: &str,
+    regions: Option<&RegionSet>,
+    c: &mut Collector<'_>,
+) -> Result<Layout, IngestError> {
+    let lines = table::lines(text);
     if layout::is_nbs_export(&lines) {
-        nbs::parse(&text, &lines, true, &mut c)?;
-        return c.finish(encoding, Layout::NbsExport);
+        nbs::parse(text, &lines, true, c)?;
+        return Ok(Layout::NbsExport);
     }
 
     let first = lines
@@ -124,23 +222,23 @@ pub fn ingest(
             pos: Position::file(file_name),
         })?;
     let delim = table::sniff_delimiter(first.text);
-    let records = table::records(&text, 1, delim, file_name)?;
+    let records = table::records(text, 1, delim, file_name)?;
     let mut rows = records.into_iter().filter(|r| !r.is_blank());
     let header = rows.next().ok_or_else(|| IngestError::Empty {
         pos: Position::file(file_name),
     })?;
     match layout::detect(&header, file_name, regions)? {
         layout::Shape::Long(h) => {
-            long::parse(&h, rows, &mut c)?;
-            c.finish(encoding, Layout::Long)
+            long::parse(&h, rows, c)?;
+            Ok(Layout::Long)
         }
         layout::Shape::Wide(h) => {
-            wide::parse(&h, rows, &mut c)?;
-            c.finish(encoding, Layout::Wide)
+            wide::parse(&h, rows, c)?;
+            Ok(Layout::Wide)
         }
         layout::Shape::YearColumns => {
-            nbs::parse(&text, &lines, false, &mut c)?;
-            c.finish(encoding, Layout::NbsExport)
+            nbs::parse(text, &lines, false, c)?;
+            Ok(Layout::NbsExport)
         }
     }
 }

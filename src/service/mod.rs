@@ -105,17 +105,30 @@ const AUTO_REGION_MATCH_SHARE: f64 = 0.5;
 /// Ingest every file, match regions, and merge into one panel. The same (region, year,
 /// indicator) in two files is an error naming both files: nqp never picks one silently.
 pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedData> {
-    let region_set = match regions {
-        RegionChoice::Set(set) => Some(set.clone()),
-        RegionChoice::None => None,
-        RegionChoice::Auto => auto_region_set(files)?,
+    // `Auto` reads every file once without a region set, decides from the distinct names, then
+    // matches those names to codes (`Unmatched::match_regions`) instead of ingesting again.
+    let (region_set, unmatched) = match regions {
+        RegionChoice::Set(set) => (Some(set.clone()), None),
+        RegionChoice::None => (None, None),
+        RegionChoice::Auto => {
+            let unmatched = files
+                .iter()
+                .map(|f| ingest::ingest_unmatched(&f.bytes, &f.name))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            (auto_region_set(&unmatched)?, Some(unmatched))
+        }
     };
+    let mut unmatched = unmatched.map(Vec::into_iter);
     let mut panels = Vec::with_capacity(files.len());
     let mut reports = Vec::with_capacity(files.len());
     let mut units = BTreeMap::new();
     let mut origin: BTreeMap<String, String> = BTreeMap::new();
     for file in files {
-        let ingested = ingest::ingest(&file.bytes, &file.name, region_set.as_ref())?;
+        let ingested = match (unmatched.as_mut().and_then(Iterator::next), &region_set) {
+            (Some(first), Some(set)) => first.match_regions(set, &file.bytes, &file.name)?,
+            (Some(first), None) => first.into_ingested(),
+            (None, set) => ingest::ingest(&file.bytes, &file.name, set.as_ref())?,
+        };
         let report = file_report(&file.name, &ingested)?;
         for indicator in &report.indicators {
             if let Some(first) = origin.insert(indicator.clone(), file.name.clone()) {
@@ -135,12 +148,13 @@ pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedDa
     })
 }
 
-fn auto_region_set(files: &[InputFile]) -> Result<Option<RegionSet>> {
+/// The bundled set when at least [`AUTO_REGION_MATCH_SHARE`] of the distinct names observed in
+/// the files match it, else none.
+fn auto_region_set(files: &[ingest::Unmatched]) -> Result<Option<RegionSet>> {
     let bundled = RegionSet::cn_provinces();
     let mut names = std::collections::BTreeSet::new();
     for file in files {
-        let raw = ingest::ingest(&file.bytes, &file.name, None)?;
-        names.extend(raw.panel.regions()?);
+        names.extend(file.ingested().panel.regions()?);
     }
     if names.is_empty() {
         return Ok(None);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use nqp::ingest::{
     ERROR_CODES, Encoding, IngestError, Ingested, Layout, NOTICE_CODES, RegionMatch, RegionSet,
-    ingest,
+    ingest, ingest_unmatched,
 };
 use polars::prelude::*;
 use proptest::prelude::*;
@@ -470,6 +470,159 @@ proptest! {
         text.push_str(&lines.join("\n"));
         let _ = ingest(text.as_bytes(), "fuzz.csv", Some(&RegionSet::cn_provinces()));
         let _ = ingest(text.as_bytes(), "fuzz.csv", None);
+    }
+}
+
+// ---- `--regions auto` in one pass: identical to the two ingests it replaced ----
+
+/// Everything an ingest outcome shows: the panel's rows in order, layout, encoding, units and
+/// notices — or the error, with every position.
+type Outcome =
+    Result<(DataFrame, Layout, Encoding, Vec<(String, String)>, String), Box<IngestError>>;
+
+fn outcome(result: Result<Ingested, IngestError>) -> Outcome {
+    result.map_err(Box::new).map(|ing| {
+        let units = ing.units.into_iter().collect();
+        let notices = format!("{:?}", ing.notices);
+        (
+            ing.panel.into_frame(),
+            ing.layout,
+            ing.encoding,
+            units,
+            notices,
+        )
+    })
+}
+
+/// The bundled set when at least half of the distinct names with observations match it.
+fn auto_choice(raw: &Ingested) -> Option<RegionSet> {
+    let set = RegionSet::cn_provinces();
+    let names = raw.panel.regions().unwrap();
+    let matched = names.iter().filter(|n| set.classify(n).is_some()).count();
+    (!names.is_empty() && 2 * matched >= names.len()).then_some(set)
+}
+
+/// Reference: `--regions auto` as it was — ingest without a set to decide, then ingest again
+/// with the chosen set.
+fn auto_by_two_ingests(bytes: &[u8], name: &str) -> Outcome {
+    let raw = ingest(bytes, name, None).map_err(Box::new)?;
+    outcome(match auto_choice(&raw) {
+        Some(set) => ingest(bytes, name, Some(&set)),
+        None => ingest(bytes, name, None),
+    })
+}
+
+fn auto_in_one_pass(bytes: &[u8], name: &str) -> Outcome {
+    let unmatched = ingest_unmatched(bytes, name).map_err(Box::new)?;
+    outcome(match auto_choice(unmatched.ingested()) {
+        Some(set) => unmatched.match_regions(&set, bytes, name),
+        None => Ok(unmatched.into_ingested()),
+    })
+}
+
+fn assert_same_outcome(bytes: &[u8], name: &str) {
+    let (old, new) = (
+        auto_by_two_ingests(bytes, name),
+        auto_in_one_pass(bytes, name),
+    );
+    match (&old, &new) {
+        (Ok(a), Ok(b)) => {
+            assert!(
+                a.0.equals_missing(&b.0),
+                "{name}: panels differ\n{}\n{}",
+                a.0,
+                b.0
+            );
+            assert_eq!((a.1, a.2, &a.3, &a.4), (b.1, b.2, &b.3, &b.4), "{name}");
+        }
+        _ => assert_eq!(old, new, "{name}"),
+    }
+}
+
+fn csv_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            csv_files_under(&path, out);
+        } else if path.extension().is_some_and(|e| e == "csv") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn auto_regions_in_one_pass_match_two_ingests_on_every_fixture() {
+    let mut files = Vec::new();
+    csv_files_under(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+        &mut files,
+    );
+    assert!(files.len() >= 30, "{files:?}");
+    let mut with_codes = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert_same_outcome(&bytes, &name);
+        if let Ok(ing) = auto_in_one_pass(&bytes, &name) {
+            with_codes += usize::from(
+                ing.0
+                    .column("region")
+                    .unwrap()
+                    .str()
+                    .unwrap()
+                    .iter()
+                    .any(|r| r.is_some_and(|r| r.starts_with("CN-"))),
+            );
+        }
+    }
+    // The fixtures exercise both choices of the set.
+    assert!(with_codes >= 3, "{with_codes}");
+}
+
+#[test]
+fn auto_regions_in_one_pass_match_two_ingests_on_every_kind_of_name() {
+    let long = |rows: &[&str]| format!("region,year,indicator,value\n{}\n", rows.join("\n"));
+    let unknowns: Vec<String> = (0..25)
+        .map(|k| format!("北京,20{k:02},gdp,1\nPlace{k},2000,gdp,1"))
+        .collect();
+    let unknowns: Vec<&str> = unknowns.iter().map(String::as_str).collect();
+    let cases = [
+        // every name a province: the codes are joined back
+        long(&["北京,2020,gdp,1", "上海市,2020,gdp,2", "Guangdong,2020,gdp,", "北  京,2021,gdp,3"]),
+        // two spellings of one province: a duplicate key only with the set
+        long(&["北京,2020,gdp,1", "北京市,2020,gdp,2", "上海,2020,gdp,2"]),
+        // two spellings, different keys: no duplicate
+        long(&["北京,2020,gdp,1", "北京市,2021,gdp,2", "上海,2020,gdp,2"]),
+        // aggregates are excluded with a notice, their units dropped
+        "region,year,indicator,value,unit\n全国,2020,gdp,9,元\n北京,2020,gdp,1,亿元\n东部地区,2020,gdp,,元\n".to_owned(),
+        // one unknown name among provinces: an error with a suggestion
+        long(&["北京,2020,gdp,1", "上海,2020,gdp,2", "Bejing,2021,gdp,3"]),
+        // more unknown names than the cap, mixed with provinces
+        long(&unknowns),
+        // mostly unknown: no set
+        long(&["北京,2020,gdp,1", "Atlantis,2020,gdp,2", "Lemuria,2020,gdp,3"]),
+        // a bad cell: the error of the pass without a set
+        long(&["北京,2020,gdp,x", "Bejing,2020,gdp,1", "上海,2020,gdp,1"]),
+        // a province whose rows are all missing, next to matched ones
+        long(&["北京,2020,gdp,1", "上海,2020,gdp,2", "Bejing,2020,gdp,"]),
+        // wide, with an aggregate row
+        "地区,年份,gdp,pop\n北京,2020,1,2\n全国,2020,3,4\n天津,2020,,5\n".to_owned(),
+        "数据库：分省年度数据\n指标：GDP(亿元)\n地区,2024年,2023年\n全国,5,6\n北京市,1,2\n天津市,3,\n".to_owned(),
+    ];
+    for (k, text) in cases.iter().enumerate() {
+        assert_same_outcome(text.as_bytes(), &format!("case{k}.csv"));
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared/data"]
+fn auto_regions_in_one_pass_match_two_ingests_on_every_real_file() {
+    let mut files = Vec::new();
+    csv_files_under(&shared(""), &mut files);
+    assert!(files.len() >= 50, "{}", files.len());
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        assert_same_outcome(&bytes, &path.file_name().unwrap().to_string_lossy());
     }
 }
 
