@@ -8,16 +8,18 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chrono::SecondsFormat;
 use serde::{Deserialize, Serialize};
 
 use super::dashboard::Dataset;
+use super::download::{DownloadLink, download_links};
 use super::{FileReport, InputFile, RegionChoice, compute_index, load_data};
 use crate::error::{Error, Result};
 use crate::framework::Framework;
 use crate::ingest::RegionSet;
 use crate::method::MethodSpec;
 use crate::store::{Base, NewVersion, Store, StoreError, VersionInfo};
-use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Panel};
+use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Lang, Panel};
 
 /// Id of the bundled dataset in every store.
 pub const BUNDLED_ID: &str = "cn-provinces";
@@ -104,6 +106,96 @@ pub fn stored_dataset(store: &Store, version: &VersionInfo) -> Result<Dataset> {
         regions: region_set_for(version.region_set_id.as_deref()),
         units: BTreeMap::new(),
     })
+}
+
+/// One version of a dataset, as listed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct VersionRef {
+    /// 1, 2, … in commit order (`v=` on pages and API); `null` for a dataset not from the store.
+    pub number: Option<u32>,
+    /// Content hash (SHA-256, hex): the version in download URLs.
+    pub version: String,
+    /// RFC 3339, UTC; `null` for a dataset not from the store.
+    pub created_at: Option<String>,
+    /// The actor that committed it; `null` for a dataset not from the store.
+    pub created_by: Option<String>,
+    /// Panel rows; `null` for a dataset not from the store.
+    pub rows: Option<u64>,
+    pub note: Option<String>,
+}
+
+impl From<&VersionInfo> for VersionRef {
+    fn from(v: &VersionInfo) -> VersionRef {
+        VersionRef {
+            number: Some(v.number),
+            version: v.hash.clone(),
+            created_at: Some(v.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+            created_by: Some(v.created_by.clone()),
+            rows: Some(v.rows),
+            note: Some(v.note.clone()),
+        }
+    }
+}
+
+/// A dataset served, as listed on `/datasets` and by `/api/v1/datasets`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DatasetEntry {
+    pub id: String,
+    /// Title in the requested language.
+    pub title: String,
+    pub title_zh: String,
+    pub title_en: String,
+    /// The latest version.
+    pub latest: VersionRef,
+    /// Every version, oldest first.
+    pub versions: Vec<VersionRef>,
+    /// Downloads of the latest version under the requested method.
+    pub downloads: Vec<DownloadLink>,
+}
+
+/// The datasets served: every stored dataset that is not deleted when there is a store, else
+/// the one dataset `served` (from files or bundled); each with its versions and the downloads
+/// of its latest version under `spec`. Blocking (reads the catalog).
+pub fn listing(
+    store: Option<&Store>,
+    served: &Dataset,
+    spec: &MethodSpec,
+    lang: Lang,
+) -> Result<Vec<DatasetEntry>> {
+    let entry = |id: &str, titles: (&str, &str), versions: Vec<VersionRef>| {
+        let latest = versions.last()?.clone();
+        Some(DatasetEntry {
+            id: id.to_owned(),
+            title: lang.pick(titles.0, titles.1).to_owned(),
+            title_zh: titles.0.to_owned(),
+            title_en: titles.1.to_owned(),
+            downloads: download_links(id, &latest.version, spec),
+            latest,
+            versions,
+        })
+    };
+    let Some(store) = store else {
+        let only = VersionRef {
+            number: served.number,
+            version: served.version.clone(),
+            created_at: None,
+            created_by: None,
+            rows: None,
+            note: None,
+        };
+        let titles = (served.title_zh.as_str(), served.title_en.as_str());
+        return Ok(entry(served.id.as_str(), titles, vec![only])
+            .into_iter()
+            .collect());
+    };
+    let mut out = Vec::new();
+    for dataset in store.datasets(false)? {
+        let versions = store.versions(&dataset.id)?;
+        let titles = (dataset.title_zh.as_str(), dataset.title_en.as_str());
+        let refs = versions.iter().map(VersionRef::from).collect();
+        out.extend(entry(dataset.id.as_str(), titles, refs));
+    }
+    Ok(out)
 }
 
 /// A file of a stored version, as served at `/datasets/{id}/{v}/{file}`.

@@ -240,6 +240,16 @@ pub struct NoticeMeta {
     pub indicator: Option<String>,
 }
 
+impl From<&crate::method::MethodNotice> for NoticeMeta {
+    fn from(n: &crate::method::MethodNotice) -> NoticeMeta {
+        NoticeMeta {
+            code: n.code,
+            message: n.message.clone(),
+            indicator: n.indicator.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TableMeta {
     #[schema(value_type = String)]
@@ -454,16 +464,7 @@ impl<'a> Export<'a> {
             method: self.result.method.clone(),
             sources,
             coverage,
-            notices: self
-                .result
-                .notices
-                .iter()
-                .map(|n| NoticeMeta {
-                    code: n.code,
-                    message: n.message.clone(),
-                    indicator: n.indicator.clone(),
-                })
-                .collect(),
+            notices: self.result.notices.iter().map(NoticeMeta::from).collect(),
             tables,
             generated_at: self.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             nqp_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -825,6 +826,50 @@ fn write_sheet(sheet: &mut rust_xlsxwriter::Worksheet, frame: &DataFrame) -> Res
     }
     sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
     Ok(())
+}
+
+/// The URL of a download of dataset `id` at `version` (content hash) under `spec` (method
+/// parameters only when they differ from the default).
+pub fn download_url(id: &str, version: &str, request: FileRequest, spec: &MethodSpec) -> String {
+    let short: String = version.chars().take(SHORT_VERSION).collect();
+    let path = format!("/download/{id}/{short}/{}", request.segment());
+    let default = MethodSpec::default();
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if spec.normalise != default.normalise {
+        pairs.push(("normalise", spec.normalise.as_str().to_owned()));
+    }
+    if spec.weights != default.weights {
+        pairs.push(("weights", spec.weights.to_string()));
+    }
+    if spec.aggregate != default.aggregate {
+        pairs.push(("aggregate", spec.aggregate.as_str().to_owned()));
+    }
+    if pairs.is_empty() {
+        return path;
+    }
+    format!(
+        "{path}?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
+
+/// A download of a dataset version under a method.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DownloadLink {
+    /// `scores.csv`, `metadata.json`, `bundle.zip`, …
+    pub file: String,
+    pub url: String,
+}
+
+/// Every download of dataset `id` at `version` under `spec`, in URL order.
+pub fn download_links(id: &str, version: &str, spec: &MethodSpec) -> Vec<DownloadLink> {
+    all_requests()
+        .into_iter()
+        .map(|r| DownloadLink {
+            file: r.segment(),
+            url: download_url(id, version, r, spec),
+        })
+        .collect()
 }
 
 /// All download files of a (table, format) grid plus metadata and bundle, in URL order.

@@ -37,20 +37,20 @@ use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::auth::{User, current_user};
 use super::ctx::PageCtx;
-use super::download::download_url;
 use super::error::{ErrorItem, Problem, WebError};
 use super::state::AppState;
 use super::upload::{self, UploadForm};
 use crate::Error;
 use crate::method::{MethodRecord, MethodSpec};
 use crate::service::dashboard::{
-    self, COMPARE_MAX, COMPARE_MIN, Comparison, Dataset, IndicatorPage, Rankings, RegionProfile,
-    ResultTables, ScoreRow, WeightRow,
+    self, COMPARE_MAX, COMPARE_MIN, Comparison, IndicatorPage, Rankings, RegionProfile, ScoreRow,
+    WeightRow,
 };
-use crate::service::datasets::{MappingRequest, UploadPreview};
-use crate::service::download::{CoverageMeta, Metadata, all_requests};
+use crate::service::datasets::{DatasetEntry, MappingRequest, UploadPreview};
+use crate::service::download::{DownloadLink, Metadata, download_links};
+use crate::service::methodology::{self, IndicatorInfo, MethodologyView};
 use crate::store::VersionInfo;
-use crate::types::{Dimension, Lang};
+use crate::types::Lang;
 
 /// The API routes and the OpenAPI document, to be merged into the app's router.
 pub fn api_routes() -> Router<AppState> {
@@ -82,40 +82,6 @@ type ApiResult<T> = Result<Json<T>, WebError>;
 // ---------------------------------------------------------------------------------------------
 // API view types without a dashboard twin
 
-/// A download of the dataset under the requested method.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DownloadLink {
-    /// `scores.csv`, `metadata.json`, `bundle.zip`, …
-    pub file: String,
-    pub url: String,
-}
-
-/// One version of a dataset.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct VersionRef {
-    /// 1, 2, … in commit order (`v=` on pages and API); `null` for a dataset not from the store.
-    pub number: Option<u32>,
-    /// Content hash (SHA-256, hex): the version in download URLs.
-    pub version: String,
-    /// RFC 3339, UTC; `null` for a dataset not from the store.
-    pub created_at: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct DatasetInfo {
-    pub id: String,
-    /// Title in the requested language.
-    pub title: String,
-    pub title_zh: String,
-    pub title_en: String,
-    /// The latest version.
-    pub latest: VersionRef,
-    /// Every version, oldest first.
-    pub versions: Vec<VersionRef>,
-    /// Downloads of the latest version under the requested method.
-    pub downloads: Vec<DownloadLink>,
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RegionInfo {
     pub code: String,
@@ -124,30 +90,6 @@ pub struct RegionInfo {
     pub name_zh: String,
     pub name_en: String,
     pub group: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct IndicatorInfo {
-    pub id: String,
-    /// Name in the requested language.
-    pub name: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub dimension: Dimension,
-    pub subdimension: Option<String>,
-    /// Mechanism level: micro | meso | macro.
-    pub level: Option<String>,
-    /// `+` (higher is better) or `-`.
-    pub direction: String,
-    pub unit: String,
-    pub source: String,
-    pub publisher: Option<String>,
-    pub formula: Option<String>,
-    /// Effective weight under the requested method (mean over years for per-year schemes).
-    pub weight: Option<f64>,
-    /// Share of region-years observed before imputation.
-    pub coverage: Option<f64>,
-    pub excluded: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -165,55 +107,6 @@ pub struct WeightsView {
     pub weights: Vec<WeightRow>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct FrameworkInfo {
-    pub id: String,
-    pub name: String,
-    pub name_zh: String,
-    pub name_en: String,
-    pub description: Option<String>,
-    pub indicators: Vec<IndicatorInfo>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MethodologyView {
-    pub dataset: String,
-    pub version: String,
-    pub framework: FrameworkInfo,
-    pub method: MethodRecord,
-    pub coverage: Vec<CoverageMeta>,
-    /// What the method did on its own (exclusions, constant indicators, …).
-    pub notices: Vec<String>,
-}
-
-fn indicator_infos(ds: &Dataset, tables: &ResultTables, lang: Lang) -> Vec<IndicatorInfo> {
-    ds.framework
-        .indicators
-        .iter()
-        .map(|d| {
-            let id = d.id.as_str();
-            let coverage = tables.coverage.iter().find(|c| c.0 == id);
-            IndicatorInfo {
-                id: id.to_owned(),
-                name: lang.pick(&d.name_zh, &d.name_en).to_owned(),
-                name_zh: d.name_zh.clone(),
-                name_en: d.name_en.clone(),
-                dimension: d.dimension,
-                subdimension: d.subdimension.clone(),
-                level: d.level.map(|l| l.as_str().to_owned()),
-                direction: d.direction.as_str().to_owned(),
-                unit: d.unit.clone(),
-                source: d.source.clone(),
-                publisher: d.publisher.clone(),
-                formula: d.formula.as_ref().map(|f| f.to_string()),
-                weight: tables.weight(id),
-                coverage: coverage.map(|c| c.1),
-                excluded: coverage.is_some_and(|c| c.2),
-            }
-        })
-        .collect()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
@@ -222,66 +115,9 @@ const NOT_FOUND: &str = "Unknown region, indicator or year.";
 /// The datasets served (every stored dataset when there is a store), with their versions and
 /// the download links of the latest version.
 #[utoipa::path(get, path = "/api/v1/datasets", tag = "api",
-    responses((status = 200, body = Vec<DatasetInfo>), (status = 400, body = Problem)))]
-pub async fn datasets(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Vec<DatasetInfo>> {
-    let lang = ctx.lang;
-    let info = |id: &str, titles: (&str, &str), versions: Vec<VersionRef>| -> Option<DatasetInfo> {
-        let latest = versions.last()?.clone();
-        Some(DatasetInfo {
-            id: id.to_owned(),
-            title: lang.pick(titles.0, titles.1).to_owned(),
-            title_zh: titles.0.to_owned(),
-            title_en: titles.1.to_owned(),
-            downloads: all_requests()
-                .into_iter()
-                .map(|r| DownloadLink {
-                    file: r.segment(),
-                    url: download_url(id, &latest.version, r, &ctx.spec),
-                })
-                .collect(),
-            latest,
-            versions,
-        })
-    };
-    let Some(store) = state.store() else {
-        let ds = state.dataset();
-        let only = VersionRef {
-            number: ds.number,
-            version: ds.version.clone(),
-            created_at: None,
-        };
-        let titles = (ds.title_zh.as_str(), ds.title_en.as_str());
-        return Ok(Json(
-            info(ds.id.as_str(), titles, vec![only])
-                .into_iter()
-                .collect(),
-        ));
-    };
-    let listed = super::blocking(move || {
-        let mut out = Vec::new();
-        for dataset in store.datasets(false)? {
-            let versions = store.versions(&dataset.id)?;
-            out.push((dataset, versions));
-        }
-        Ok(out)
-    })
-    .await?;
-    let rows = listed
-        .into_iter()
-        .filter_map(|(dataset, versions)| {
-            let refs = versions
-                .into_iter()
-                .map(|v| VersionRef {
-                    number: Some(v.number),
-                    version: v.hash,
-                    created_at: Some(v.created_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
-                })
-                .collect();
-            let titles = (dataset.title_zh.as_str(), dataset.title_en.as_str());
-            info(dataset.id.as_str(), titles, refs)
-        })
-        .collect();
-    Ok(Json(rows))
+    responses((status = 200, body = Vec<DatasetEntry>), (status = 400, body = Problem)))]
+pub async fn datasets(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Vec<DatasetEntry>> {
+    Ok(Json(super::pages::datasets::listing(&state, &ctx).await?))
 }
 
 /// Every region with a score.
@@ -329,7 +165,7 @@ pub async fn indicators(
     ctx: PageCtx,
 ) -> ApiResult<Vec<IndicatorInfo>> {
     let (ds, tables) = super::pages::load(&state, &ctx).await?;
-    Ok(Json(indicator_infos(&ds, &tables, ctx.lang)))
+    Ok(Json(methodology::indicator_infos(&ds, &tables, ctx.lang)))
 }
 
 /// One indicator across regions (mirrors `/indicators/{id}`).
@@ -439,40 +275,7 @@ pub async fn methodology(
     ctx: PageCtx,
 ) -> ApiResult<MethodologyView> {
     let (ds, tables) = super::pages::load(&state, &ctx).await?;
-    let index = &ds.framework.index;
-    let lang = ctx.lang;
-    Ok(Json(MethodologyView {
-        dataset: ds.id.to_string(),
-        version: ds.version.clone(),
-        framework: FrameworkInfo {
-            id: index.id.clone(),
-            name: lang.pick(&index.name_zh, &index.name_en).to_owned(),
-            name_zh: index.name_zh.clone(),
-            name_en: index.name_en.clone(),
-            description: match lang {
-                Lang::Zh => index
-                    .description_zh
-                    .clone()
-                    .or_else(|| index.description_en.clone()),
-                Lang::En => index
-                    .description_en
-                    .clone()
-                    .or_else(|| index.description_zh.clone()),
-            },
-            indicators: indicator_infos(&ds, &tables, lang),
-        },
-        method: tables.method.clone(),
-        coverage: tables
-            .coverage
-            .iter()
-            .map(|(indicator, coverage, excluded)| CoverageMeta {
-                indicator: indicator.clone(),
-                coverage: *coverage,
-                excluded: *excluded,
-            })
-            .collect(),
-        notices: tables.notices.clone(),
-    }))
+    Ok(Json(methodology::methodology(&ds, &tables, ctx.lang)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,13 +368,7 @@ impl CommittedView {
     fn new(v: &VersionInfo) -> CommittedView {
         let spec = MethodSpec::default();
         let id = v.dataset.as_str();
-        let links: Vec<DownloadLink> = all_requests()
-            .into_iter()
-            .map(|r| DownloadLink {
-                file: r.segment(),
-                url: download_url(id, &v.hash, r, &spec),
-            })
-            .collect();
+        let links = download_links(id, &v.hash, &spec);
         CommittedView {
             dataset: id.to_owned(),
             number: v.number,

@@ -24,37 +24,14 @@ use crate::method::MethodSpec;
 use serde::Serialize;
 
 use crate::service::dashboard::{Dataset, ResultTables};
-use crate::service::download::{Export, FileRequest, Format, SHORT_VERSION, rows_frame};
+use crate::service::download::{
+    Export, FileRequest, Format, SHORT_VERSION, download_url, rows_frame,
+};
 use crate::types::DatasetId;
 
 /// The download routes, to be merged into the app's router.
 pub fn download_routes() -> Router<AppState> {
     Router::new().route("/download/{dataset}/{version}/{file}", get(download))
-}
-
-/// The URL of a download of dataset `id` at `version` (content hash) under `spec` (method
-/// parameters only when they differ from the default).
-pub fn download_url(id: &str, version: &str, request: FileRequest, spec: &MethodSpec) -> String {
-    let short: String = version.chars().take(SHORT_VERSION).collect();
-    let path = format!("/download/{id}/{short}/{}", request.segment());
-    let default = MethodSpec::default();
-    let mut pairs: Vec<(&str, String)> = Vec::new();
-    if spec.normalise != default.normalise {
-        pairs.push(("normalise", spec.normalise.as_str().to_owned()));
-    }
-    if spec.weights != default.weights {
-        pairs.push(("weights", spec.weights.to_string()));
-    }
-    if spec.aggregate != default.aggregate {
-        pairs.push(("aggregate", spec.aggregate.as_str().to_owned()));
-    }
-    if pairs.is_empty() {
-        return path;
-    }
-    format!(
-        "{path}?{}",
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    )
 }
 
 /// Does a URL's version name the content hash `hash` (in full or by its first 12 hex digits)?
@@ -223,6 +200,22 @@ where
     })
     .await?;
     attachment(&file, format.content_type(), &metadata_url, bytes).map(Some)
+}
+
+/// [`view_file`] for a page whose view needs no computed index (the dataset listing): the
+/// requested dataset is loaded, for the file's name and metadata, only when a file is asked for.
+pub async fn listing_file(
+    state: &AppState,
+    ctx: &PageCtx,
+    name: &str,
+    view: &(impl Serialize + Clone + Send + 'static),
+    rows: &[impl Serialize],
+) -> Result<Option<Response>, WebError> {
+    if ctx.param("format").is_none() {
+        return Ok(None);
+    }
+    let (ds, tables) = super::pages::load(state, ctx).await?;
+    view_file(ctx, &ds, &tables, name, view, rows).await
 }
 
 /// The "download this view" links of a page, for `templates/downloads.html`.

@@ -84,8 +84,13 @@ impl TestApp {
 
     /// The app serving `dataset` (no store).
     pub fn with_dataset(dataset: nqp::service::dashboard::Dataset) -> TestApp {
+        TestApp::with_state(AppState::new(dataset))
+    }
+
+    /// The app over `state` (a store, a configuration).
+    pub fn with_state(state: AppState) -> TestApp {
         TestApp {
-            router: build_router(AppState::new(dataset)),
+            router: build_router(state),
         }
     }
 

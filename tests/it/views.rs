@@ -113,6 +113,141 @@ async fn every_page_links_its_view_as_files() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+/// The JSON behind a page's "JSON" download link, and the same URL's API twin.
+async fn page_and_api_json(
+    app: &TestApp,
+    page: &str,
+    api: &str,
+) -> (serde_json::Value, serde_json::Value) {
+    let html = app.get(page).await;
+    assert_eq!(html.status, StatusCode::OK, "{page}");
+    assert_eq!(
+        html.select_attrs("#view-downloads a", "data-format"),
+        ["csv", "csv", "xlsx", "json", "metadata"],
+        "{page} links its view as files"
+    );
+    let link = &html.select_attrs("#view-downloads a[data-format=json]", "href")[0];
+    let file = app.get(link).await;
+    assert_eq!(file.status, StatusCode::OK, "{link}: {}", file.body);
+    let file: serde_json::Value = serde_json::from_str(&file.body).unwrap();
+    let api = app.get(api).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    (
+        file["view"].clone(),
+        serde_json::from_str(&api.body).unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_methodology_page_and_api_return_one_view() {
+    let app = TestApp::new();
+    let (page, api) = page_and_api_json(
+        &app,
+        "/methodology?lang=zh&weights=critic",
+        "/api/v1/methodology?lang=zh&weights=critic",
+    )
+    .await;
+    assert_eq!(page, api, "the page's JSON is the API's view");
+    assert_eq!(api["method"]["weights"], "critic");
+
+    // The tree's weights are the sums of the indicators' effective weights (from the weights
+    // endpoint, which reads the result directly), and the page prints them.
+    let weights = app.get("/api/v1/weights?weights=critic").await;
+    let weights: serde_json::Value = serde_json::from_str(&weights.body).unwrap();
+    let weight_of = |id: &str| -> f64 {
+        weights["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["indicator"] == id)
+            .map(|w| w["weight"].as_f64().unwrap())
+            .sum()
+    };
+    let indicators = api["framework"]["indicators"].as_array().unwrap();
+    let dims = api["dimensions"].as_array().unwrap();
+    assert_eq!(dims.len(), 3);
+    let mut total = 0.0;
+    for dim in dims {
+        let want: f64 = indicators
+            .iter()
+            .filter(|i| i["dimension"] == dim["dimension"])
+            .map(|i| weight_of(i["id"].as_str().unwrap()))
+            .sum();
+        let got = dim["weight"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 1e-12,
+            "{}: {got} vs {want}",
+            dim["dimension"]
+        );
+        let in_subs: f64 = dim["subdimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["weight"].as_f64().unwrap())
+            .sum();
+        assert!((in_subs - want).abs() < 1e-12, "{}", dim["dimension"]);
+        total += got;
+    }
+    assert!((total - 1.0).abs() < 1e-12, "weights sum to {total}");
+    let html = app.get("/methodology?lang=zh&weights=critic").await;
+    let first = &dims[0];
+    assert!(
+        html.body
+            .contains(&format!("{:.4}", first["weight"].as_f64().unwrap())),
+        "the page shows the dimension weight"
+    );
+
+    let csv = app.get("/methodology?lang=en&format=csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let (header, rows) = csv_rows(&csv.body);
+    assert_eq!(
+        column(&header, &rows, "id"),
+        ["talent", "wage", "rd", "digital", "hitech", "emission"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_datasets_page_and_api_return_one_view() {
+    // Without a store: the one dataset served.
+    let app = TestApp::new();
+    let (page, api) = page_and_api_json(
+        &app,
+        "/datasets?lang=zh&weights=critic",
+        "/api/v1/datasets?lang=zh&weights=critic",
+    )
+    .await;
+    assert_eq!(page, api);
+    assert_eq!(api[0]["id"], "test");
+    let listed = app.get("/datasets?lang=en").await;
+    assert_eq!(listed.select_texts("section.dataset h2 code"), ["test"]);
+
+    // With a store: every stored dataset and its versions.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_owned();
+    let state = tokio::task::spawn_blocking(move || {
+        crate::helpers::store_state(nqp::store::Store::open(&root).unwrap(), 1 << 20)
+    })
+    .await
+    .unwrap();
+    let app = TestApp::with_state(state);
+    let (page, api) =
+        page_and_api_json(&app, "/datasets?lang=en", "/api/v1/datasets?lang=en").await;
+    assert_eq!(page, api);
+    let ids: Vec<&str> = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    let listed = app.get("/datasets?lang=en").await;
+    assert_eq!(listed.select_texts("section.dataset h2 code"), ids);
+    assert_eq!(api[0]["latest"]["number"], 1);
+    let csv = app.get("/datasets?lang=en&format=csv").await;
+    let (header, rows) = csv_rows(&csv.body);
+    assert_eq!(column(&header, &rows, "id"), ids);
+    assert_eq!(column(&header, &rows, "latest.number")[0], "1");
+}
+
 /// A dataset whose first region is named like a spreadsheet formula.
 fn hostile_dataset() -> nqp::service::dashboard::Dataset {
     let panel = std::fs::read_to_string(fixture("web/panel.csv"))

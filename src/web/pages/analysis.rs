@@ -204,15 +204,17 @@ pub async fn index(ctx: PageCtx) -> Redirect {
     Redirect::to(&ctx.url("/analysis/disparities", &[]))
 }
 
-/// `/analysis/{page}`: one of the three pages, or a table download `{page}.csv` / `{page}.json`.
+/// `/analysis/{page}`: one of the three pages, or a table download `{page}.csv` / `{page}.json`
+/// (also `?format=csv|json`, like every page).
 pub async fn page(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ctx: PageCtx,
 ) -> Result<Response, WebError> {
+    // `{page}.csv` and `{page}?format=csv` are the same download.
     let (page, format) = match name.rsplit_once('.') {
         Some((p, f)) => (p, Some(f)),
-        None => (name.as_str(), None),
+        None => (name.as_str(), ctx.param("format")),
     };
     let Some(page) = PAGE_TABLES.iter().map(|(p, _)| *p).find(|p| *p == page) else {
         return Err(crate::Error::NotFound {

@@ -15,12 +15,16 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, LOCATION, SET_COOKIE
 use axum::response::{IntoResponse, Response};
 
 use super::{PageResult, render};
+use crate::method::MethodSpec;
 use crate::service::datasets::{self, FoundIndicator, MappingRequest, UploadTarget};
-use crate::store::{DatasetInfo, Store, VersionInfo};
+use crate::service::datasets::{DatasetEntry, VersionRef};
+use crate::service::download::{FileRequest, SHORT_VERSION, download_url};
+use crate::store::Store;
 use crate::types::{DatasetId, Dimension, Lang};
-use crate::web::auth::{MaybeUser, RequireUser, session_clear_cookie, session_set_cookie};
+use crate::web::auth::{MaybeUser, RequireUser, User, session_clear_cookie, session_set_cookie};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
+use crate::web::download::{ViewDownloads, listing_file};
 use crate::web::error::WebError;
 use crate::web::state::AppState;
 use crate::web::upload::{self, UploadForm};
@@ -34,13 +38,15 @@ fn see_other(location: &str) -> Response {
 }
 
 pub struct VersionRow {
-    pub number: u32,
+    /// `v3`, or empty for a dataset not from the store.
+    pub label: String,
     pub hash: String,
     pub created: String,
     pub created_by: String,
-    pub rows: u64,
+    pub rows: String,
     pub note: String,
     pub view_url: String,
+    /// `/datasets/{id}/{v}/…` (empty for a dataset not from the store: nothing to re-read).
     pub panel_url: String,
     pub framework_url: String,
     pub bundle_url: String,
@@ -63,6 +69,16 @@ pub struct DatasetsPage {
     pub csrf: String,
     pub datasets: Vec<DatasetRow>,
     pub upload_url: String,
+    pub downloads: ViewDownloads,
+}
+
+/// The dataset listing of `/datasets` and `/api/v1/datasets`.
+pub async fn listing(state: &AppState, ctx: &PageCtx) -> Result<Vec<DatasetEntry>, WebError> {
+    let (store, served, spec, lang) = (state.store(), state.dataset(), ctx.spec.clone(), ctx.lang);
+    Ok(
+        crate::web::blocking(move || datasets::listing(store.as_deref(), &served, &spec, lang))
+            .await?,
+    )
 }
 
 pub async fn list(
@@ -70,65 +86,73 @@ pub async fn list(
     ctx: PageCtx,
     MaybeUser(user): MaybeUser,
 ) -> PageResult {
-    let lang = ctx.lang;
-    let ds = state.dataset();
-    let infos: Vec<(DatasetInfo, Vec<VersionInfo>)> = match state.store() {
-        None => Vec::new(),
-        Some(store) => {
-            crate::web::blocking(move || {
-                let mut out = Vec::new();
-                for info in store.datasets(false)? {
-                    let versions = store.versions(&info.id)?;
-                    out.push((info, versions));
-                }
-                Ok(out)
-            })
-            .await?
-        }
+    let view = listing(&state, &ctx).await?;
+    if let Some(file) = listing_file(&state, &ctx, "datasets", &view, &view).await? {
+        return Ok(file);
+    }
+    render(&DatasetsPage::new(&ctx, &state, user, &view))
+}
+
+fn version_row(ctx: &PageCtx, id: &str, v: &VersionRef) -> VersionRow {
+    let n = v.number.map(|n| n.to_string()).unwrap_or_default();
+    let stored = |file: &str| match v.number {
+        Some(n) => format!("/datasets/{id}/{n}/{file}"),
+        None => String::new(),
     };
-    let datasets = infos
-        .into_iter()
-        .map(|(info, versions)| {
-            let id = info.id.to_string();
-            DatasetRow {
-                title: lang.pick(&info.title_zh, &info.title_en).to_owned(),
-                delete_url: format!("/datasets/{id}/delete"),
-                versions: versions
+    let created = v.created_at.as_deref().and_then(|t| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+    });
+    VersionRow {
+        label: v.number.map(|n| format!("v{n}")).unwrap_or_default(),
+        hash: v.version.chars().take(SHORT_VERSION).collect(),
+        created: created.unwrap_or_default(),
+        created_by: v.created_by.clone().unwrap_or_default(),
+        rows: v.rows.map(|r| r.to_string()).unwrap_or_default(),
+        note: v.note.clone().unwrap_or_default(),
+        view_url: ctx.url("/", &[("dataset", id), ("v", &n)]),
+        panel_url: stored("panel.csv"),
+        framework_url: stored("framework.toml"),
+        bundle_url: download_url(id, &v.version, FileRequest::Bundle, &MethodSpec::default()),
+    }
+}
+
+impl DatasetsPage {
+    fn new(
+        ctx: &PageCtx,
+        state: &AppState,
+        user: Option<User>,
+        view: &[DatasetEntry],
+    ) -> DatasetsPage {
+        let datasets = view
+            .iter()
+            .map(|d| DatasetRow {
+                id: d.id.clone(),
+                title: d.title.clone(),
+                delete_url: format!("/datasets/{}/delete", d.id),
+                versions: d
+                    .versions
                     .iter()
                     .rev()
-                    .map(|v| {
-                        let n = v.number.to_string();
-                        VersionRow {
-                            number: v.number,
-                            hash: v.hash.chars().take(12).collect(),
-                            created: v.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                            created_by: v.created_by.clone(),
-                            rows: v.rows,
-                            note: v.note.clone(),
-                            view_url: format!("/?lang={}&dataset={id}&v={n}", lang.as_str()),
-                            panel_url: format!("/datasets/{id}/{n}/panel.csv"),
-                            framework_url: format!("/datasets/{id}/{n}/framework.toml"),
-                            bundle_url: format!("/download/{id}/{}/bundle.zip", v.hash),
-                        }
-                    })
+                    .map(|v| version_row(ctx, &d.id, v))
                     .collect(),
-                id,
-            }
-        })
-        .collect();
-    let page = DatasetsPage {
-        chrome: Chrome::new(&ctx, &ds, "datasets"),
-        lang: lang.as_str(),
-        has_store: state.store().is_some(),
-        csrf: user
-            .as_ref()
-            .and_then(|u| u.csrf.clone())
-            .unwrap_or_default(),
-        user: user.map(|u| u.name),
-        datasets,
-        upload_url: ctx.url("/datasets/new", &[]),
-    };
-    render(&page)
+            })
+            .collect();
+        DatasetsPage {
+            chrome: Chrome::new(ctx, &state.dataset(), "datasets"),
+            lang: ctx.lang.as_str(),
+            has_store: state.store().is_some(),
+            csrf: user
+                .as_ref()
+                .and_then(|u| u.csrf.clone())
+                .unwrap_or_default(),
+            user: user.map(|u| u.name),
+            datasets,
+            upload_url: ctx.url("/datasets/new", &[]),
+            downloads: ViewDownloads::new(ctx, &state.dataset(), &[]),
+        }
+    }
 }
 
 pub async fn login(
