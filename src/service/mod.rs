@@ -17,6 +17,7 @@ pub mod datasets;
 pub mod download;
 pub mod methodology;
 pub mod robustness;
+pub mod sandbox;
 
 use crate::error::{Error, Result};
 use crate::framework::Framework;

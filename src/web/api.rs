@@ -66,6 +66,15 @@ pub fn api_routes() -> Router<AppState> {
         .route("/api/v1/compare", get(compare))
         .route("/api/v1/weights", get(weights))
         .route("/api/v1/methodology", get(methodology))
+        .route("/api/v1/sandbox", get(super::pages::sandbox::api))
+        .route(
+            "/api/v1/regions/{code}/change",
+            get(super::pages::change::api),
+        )
+        .route(
+            "/api/v1/robustness/{part}",
+            get(super::pages::robustness::api),
+        )
         .route(
             "/api/v1/uploads",
             // The handler enforces the server's upload limit itself (a JSON 413): axum's 2 MB
@@ -464,7 +473,8 @@ async fn unknown(uri: axum::http::Uri) -> WebError {
     ),
     paths(
         datasets, regions, region, indicators, indicator, scores, rankings, compare, weights,
-        methodology, upload, commit, super::download::download
+        methodology, upload, commit, super::download::download,
+        super::pages::sandbox::api, super::pages::robustness::api, super::pages::change::api
     ),
     components(schemas(Problem, ErrorItem, Metadata)),
     modifiers(&SharedParams, &BearerAuth),

@@ -19,6 +19,7 @@ use crate::analysis::robustness::Robustness;
 use crate::error::{Error, Result};
 use crate::service::analysis::AnalysisView;
 use crate::service::dashboard::{Dataset, ResultTables};
+use crate::service::robustness::Baseline;
 
 /// What an entry is the result of. Versions are content hashes, methods
 /// [`crate::service::method_key`], so a key names its value exactly, across restarts too.
@@ -41,6 +42,11 @@ pub enum Key {
         version: String,
         method: String,
     },
+    /// The prepared panel with the method's run on it (sandbox, change decomposition).
+    Baseline {
+        version: String,
+        method: String,
+    },
     /// A generated download; `file` is its URL segment plus the variant (`bom`).
     File {
         version: String,
@@ -55,7 +61,8 @@ impl Key {
             Key::Dataset { version } => version.len(),
             Key::Tables { version, method }
             | Key::Analysis { version, method }
-            | Key::Robustness { version, method } => version.len() + method.len(),
+            | Key::Robustness { version, method }
+            | Key::Baseline { version, method } => version.len() + method.len(),
             Key::File {
                 version,
                 method,
@@ -82,6 +89,7 @@ pub enum Value {
     Tables(Arc<ResultTables>),
     Analysis(Arc<AnalysisView>),
     Robustness(Arc<Robustness>),
+    Baseline(Arc<Baseline>),
     File(Arc<DerivedFile>),
 }
 
@@ -214,6 +222,14 @@ variant!(Robustness, Robustness);
 impl Cacheable for Robustness {
     fn weight(&self) -> u64 {
         json_bytes(self) + std::mem::size_of::<Robustness>() as u64
+    }
+}
+
+variant!(Baseline, Baseline);
+
+impl Cacheable for Baseline {
+    fn weight(&self) -> u64 {
+        Baseline::weight(self)
     }
 }
 

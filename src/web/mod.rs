@@ -48,6 +48,7 @@ pub fn build_router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::rankings::page))
         .route("/regions/{code}", get(pages::region::page))
+        .route("/regions/{code}/change", get(pages::change::page))
         .route("/compare", get(pages::compare::page))
         .route("/indicators/{id}", get(pages::indicator::page))
         .route("/analysis", get(pages::analysis::index))
@@ -57,6 +58,7 @@ pub fn build_router(state: AppState) -> Router {
             "/analysis/robustness/{file}",
             get(pages::robustness::download),
         )
+        .route("/sandbox", get(pages::sandbox::page))
         .route("/methodology", get(pages::methodology::page))
         .route("/datasets", get(pages::datasets::list))
         .route(

@@ -21,6 +21,7 @@ use crate::method::MethodSpec;
 use crate::service::analysis::{AnalysisChoice, AnalysisView};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::datasets::{self, BUNDLED_ID, StagedUpload, UploadStaging};
+use crate::service::robustness::Baseline;
 use crate::store::Store;
 
 /// Default upload size limit, bytes.
@@ -310,6 +311,26 @@ impl AppState {
                     &spec,
                     &options,
                 )
+            })
+            .await
+    }
+
+    /// The prepared panel of `dataset` with `spec` run on it, computed once on a blocking
+    /// thread: the weight sandbox and the change decomposition start from it.
+    pub async fn baseline_for(
+        &self,
+        dataset: Arc<Dataset>,
+        spec: &MethodSpec,
+    ) -> Result<Arc<Baseline>> {
+        let key = Key::Baseline {
+            version: dataset.version.clone(),
+            method: crate::service::method_key(spec),
+        };
+        let spec = spec.clone();
+        self.inner
+            .cache
+            .get_or_compute(key, move || {
+                crate::service::robustness::baseline(&dataset.panel, &dataset.framework, &spec)
             })
             .await
     }

@@ -507,20 +507,24 @@ fn compute_accepts_treat_and_changes_only_the_treated_method() {
     assert!(stderr(&run).contains("unknown treatment 'clip'"));
 }
 
+/// The exhaustive report of the web test dataset under the default method.
+fn web_report() -> Robustness {
+    let ds = crate::helpers::web_dataset();
+    let options = RobustnessOptions {
+        mode: Mode::Exhaustive,
+        ..RobustnessOptions::default()
+    };
+    service::robustness::robustness(&ds.panel, &ds.framework, &MethodSpec::default(), &options)
+        .unwrap()
+}
+
 /// The page shows the same report as the service (exhaustive: exact), in both languages, and
 /// every table downloads as CSV and JSON with the page's parameters; bad parameters are 4xx.
 #[tokio::test(flavor = "multi_thread")]
 async fn robustness_page_renders_the_report_and_downloads_every_table() {
     use axum::http::StatusCode;
     let app = crate::helpers::TestApp::new();
-    let ds = crate::helpers::web_dataset();
-    let options = RobustnessOptions {
-        mode: Mode::Exhaustive,
-        ..RobustnessOptions::default()
-    };
-    let report =
-        service::robustness::robustness(&ds.panel, &ds.framework, &MethodSpec::default(), &options)
-            .unwrap();
+    let report = web_report();
     for (lang, heading) in [("zh", "稳健性检验"), ("en", "Robustness")] {
         let res = app
             .get(&format!("/analysis/robustness?mode=exhaustive&lang={lang}"))
@@ -572,5 +576,440 @@ async fn robustness_page_renders_the_report_and_downloads_every_table() {
     ] {
         let res = app.get(bad).await;
         assert!(res.status.is_client_error(), "{bad}: {}", res.status);
+    }
+}
+
+/// Scores of `spec` on the bundled panel by (region, year), from `method::compute`.
+fn bundled_scores(spec: &MethodSpec) -> BTreeMap<(String, i32), f64> {
+    let ds = bundled::dataset().unwrap();
+    let result = compute(
+        &ds.framework.derive(&ds.panel).unwrap(),
+        &ds.framework.indicator_specs(),
+        spec,
+    )
+    .unwrap();
+    let s = &result.scores;
+    let region = s.column("region").unwrap().str().unwrap();
+    let year = s.column("year").unwrap().i32().unwrap();
+    let score = s.column("score").unwrap().f64().unwrap();
+    (0..s.height())
+        .filter_map(|i| {
+            let v = score.get(i)?;
+            Some(((region.get(i)?.to_owned(), year.get(i)?), v))
+        })
+        .collect()
+}
+
+/// The body with HTML's escaped apostrophes and ampersands read back (pages escape messages).
+fn unescaped(res: &crate::helpers::Response) -> String {
+    res.body
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn json(res: &crate::helpers::Response) -> Value {
+    serde_json::from_str(&res.body).unwrap_or_else(|e| panic!("{e}: {}", res.body))
+}
+
+/// Equal indicator weights with dimension weights equal to the indicator counts are equal
+/// weights: the sandbox reproduces `--weights equal` to 1e-12 in every year, over the API and
+/// on the page (no-JS form round trip: the form's fields are the URL).
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_with_equal_weights_reproduces_the_equal_scheme() {
+    use axum::http::StatusCode;
+    let ds = bundled::dataset().unwrap();
+    let app = crate::helpers::TestApp::with_dataset(ds.clone());
+    let equal = bundled_scores(&MethodSpec {
+        weights: WeightScheme::Equal,
+        ..MethodSpec::default()
+    });
+    let nominal = bundled_scores(&MethodSpec::default());
+    let specs = ds.framework.indicator_specs();
+    let mut query = String::new();
+    for d in nqp::types::Dimension::ALL {
+        let n = specs.iter().filter(|s| s.dimension == d).count();
+        query.push_str(&format!("&d.{}={n}", d.as_str()));
+    }
+    for s in &specs {
+        query.push_str(&format!("&w.{}=1", s.id));
+    }
+    let years: Vec<i32> = equal.keys().map(|(_, y)| *y).collect();
+    let (first, last) = (*years.iter().min().unwrap(), *years.iter().max().unwrap());
+    for year in [first, last] {
+        let res = app
+            .get(&format!("/api/v1/sandbox?lang=en&year={year}{query}"))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let view = json(&res);
+        let rows = view["rows"].as_array().unwrap();
+        assert_eq!(rows.len(), 31);
+        for r in rows {
+            let key = (r["region"].as_str().unwrap().to_owned(), year);
+            let got = num(&r["score"]);
+            assert!(
+                (got - equal[&key]).abs() <= 1e-12,
+                "{key:?}: {got} vs {}",
+                equal[&key]
+            );
+            assert!((num(&r["nominal_score"]) - nominal[&key]).abs() <= 1e-12);
+            let shift = r["nominal_rank"].as_i64().unwrap() - r["rank"].as_i64().unwrap();
+            assert_eq!(r["shift"].as_i64().unwrap(), shift);
+        }
+        for w in view["indicators"].as_array().unwrap() {
+            close(
+                num(&w["effective"]),
+                1.0 / specs.len() as f64,
+                "effective weight",
+            );
+        }
+    }
+    // The page: the same scores in the table, ranked, and the weights back in the form.
+    let page = app.get(&format!("/sandbox?lang=en{query}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.count("#sandbox-table tbody tr"), 31);
+    let ranks = page.select_texts("#sandbox-table tbody tr td:first-child");
+    assert_eq!(ranks.first().map(String::as_str), Some("1"));
+    let top = page.select_attrs("#sandbox-table tbody tr", "data-region")[0].clone();
+    let best = equal
+        .iter()
+        .filter(|((_, y), _)| *y == last)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .unwrap();
+    assert_eq!(top, best.0.0);
+    let score_cell = page.select_texts("#sandbox-table tbody tr td:nth-child(3)")[0].clone();
+    assert_eq!(score_cell, format!("{:.2}", best.1));
+    let values = page.select_attrs("input[name^='w.']", "value");
+    assert_eq!(values.len(), specs.len());
+    assert!(values.iter().all(|v| v == "1"), "{values:?}");
+    // Downloads carry the weights: the JSON view lists them, the weights table is a CSV.
+    let file = app
+        .get(&format!("/sandbox?lang=en{query}&format=json"))
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    let doc = json(&file);
+    assert_eq!(
+        doc["view"]["indicators"].as_array().unwrap().len(),
+        specs.len()
+    );
+    assert!(doc["metadata"]["dataset"]["version"].is_string());
+    let csv = app
+        .get(&format!("/sandbox?lang=en{query}&format=csv&table=weights"))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(
+        csv.body.lines().next(),
+        Some("dimension,effective,indicator,input,name,nominal")
+    );
+    assert_eq!(csv.body.lines().count(), 1 + specs.len());
+    let csv = app
+        .get(&format!("/sandbox?lang=en{query}&format=csv"))
+        .await;
+    assert_eq!(
+        csv.body.lines().next(),
+        Some("laborers,name,nominal_rank,nominal_score,objects,rank,region,score,shift,tools")
+    );
+    assert_eq!(csv.body.lines().count(), 1 + 31);
+}
+
+/// Without weights the sandbox is the nominal method: every shift 0, every score the nominal.
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_defaults_to_the_nominal_weights() {
+    let app = crate::helpers::TestApp::with_dataset(bundled::dataset().unwrap());
+    let view = json(&app.get("/api/v1/sandbox").await);
+    for r in view["rows"].as_array().unwrap() {
+        assert_eq!(r["shift"].as_i64(), Some(0), "{r}");
+        // The weights are rebuilt as D_d · v_j / Σ v_k: equal up to rounding.
+        assert!((num(&r["score"]) - num(&r["nominal_score"])).abs() <= 1e-12);
+    }
+    let total: f64 = view["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| num(&w["effective"]))
+        .sum();
+    close(total, 1.0, "weights sum to 1");
+    // Doubling the tools dimension moves its share from t to 2t / (1 + t).
+    let t = num(&view["dimensions"][1]["nominal"]);
+    let doubled = json(
+        &app.get(&format!("/api/v1/sandbox?d.tools={}", 2.0 * t))
+            .await,
+    );
+    close(
+        num(&doubled["dimensions"][1]["effective"]),
+        2.0 * t / (1.0 + t),
+        "tools share",
+    );
+}
+
+/// Weights that cannot be used are a 400 naming the parameter, in the reader's language.
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_rejects_bad_weights_in_the_readers_language() {
+    use axum::http::StatusCode;
+    let app = crate::helpers::TestApp::new();
+    let ds = crate::helpers::web_dataset();
+    let id = ds.framework.indicator_specs()[0].id.to_string();
+    let zero_all = "d.laborers=0&d.tools=0&d.objects=0";
+    let cases = [
+        (
+            format!("w.{id}=-1"),
+            "is not a finite number ≥ 0",
+            "不是大于或等于 0 的有限数",
+        ),
+        (
+            format!("w.{id}=NaN"),
+            "is not a finite number ≥ 0",
+            "不是大于或等于 0 的有限数",
+        ),
+        (
+            format!("w.{id}=inf"),
+            "is not a finite number ≥ 0",
+            "不是大于或等于 0 的有限数",
+        ),
+        (
+            format!("w.{id}=1&w.{id}=2"),
+            "given more than once",
+            "只能给一次",
+        ),
+        (
+            "w.nothing=1".to_owned(),
+            "scores no indicator 'nothing'",
+            "没有参与计算的指标 nothing",
+        ),
+        (
+            "d.capital=1".to_owned(),
+            "there is no dimension 'capital'",
+            "没有名为 capital 的维度",
+        ),
+        (
+            zero_all.to_owned(),
+            "every effective weight is zero",
+            "所有有效权重均为 0",
+        ),
+    ];
+    for (query, en, zh) in &cases {
+        for (lang, want) in [("en", en), ("zh", zh)] {
+            for path in ["/sandbox", "/api/v1/sandbox"] {
+                let res = app.get(&format!("{path}?lang={lang}&{query}")).await;
+                assert_eq!(res.status, StatusCode::BAD_REQUEST, "{path} {query}");
+                assert!(
+                    unescaped(&res).contains(*want),
+                    "{path}?{query} ({lang}): {}",
+                    res.body
+                );
+            }
+        }
+    }
+    let long = "1".repeat(40);
+    let res = app.get(&format!("/api/v1/sandbox?w.{id}={long}")).await;
+    assert_eq!(res.status, StatusCode::BAD_REQUEST);
+}
+
+/// The waterfall's contributions are the rows of `decomposition.csv` of `nqp robustness`,
+/// add up to the score change exactly under the default method, and leave a residual that the
+/// page reports under the geometric mean.
+#[tokio::test(flavor = "multi_thread")]
+async fn waterfall_matches_the_cli_decomposition_and_reports_the_residual() {
+    use axum::http::StatusCode;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    nqp_ok(&[
+        "robustness",
+        "--data",
+        PANEL,
+        "--framework",
+        FRAMEWORK,
+        "--mode",
+        "exhaustive",
+        "--out-dir",
+        out,
+    ]);
+    let text = std::fs::read_to_string(dir.path().join("decomposition.csv")).unwrap();
+    let mut cli: BTreeMap<String, f64> = BTreeMap::new();
+    let (region, from, to) = ("CN-GD", 2013, 2019);
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[0] == region && f[1] == from.to_string() && f[2] == to.to_string() {
+            cli.insert(f[3].to_owned(), f[5].parse().unwrap());
+        }
+    }
+    assert!(!cli.is_empty() && !cli.contains_key("residual"));
+    let nominal = bundled_scores(&MethodSpec::default());
+    let change = nominal[&(region.to_owned(), to)] - nominal[&(region.to_owned(), from)];
+
+    let app = crate::helpers::TestApp::with_dataset(bundled::dataset().unwrap());
+    let view = json(
+        &app.get(&format!("/api/v1/regions/{region}/change?lang=en"))
+            .await,
+    );
+    assert_eq!(
+        (view["year_from"].as_i64(), view["year_to"].as_i64()),
+        (Some(2013), Some(2019))
+    );
+    assert_eq!(view["exact"], Value::Bool(true));
+    let rows = view["indicators"].as_array().unwrap();
+    assert_eq!(rows.len(), cli.len());
+    let mut total = 0.0;
+    for r in rows {
+        let c = num(&r["contribution"]);
+        close(c, cli[r["id"].as_str().unwrap()], "contribution");
+        total += c;
+    }
+    assert!((total - change).abs() < 1e-9, "{total} vs {change}");
+    let dims: f64 = view["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| num(&d["contribution"]))
+        .sum();
+    assert!((dims - change).abs() < 1e-9);
+
+    for (lang, exact_text) in [("en", "Exact:"), ("zh", "精确分解")] {
+        let page = app.get(&format!("/regions/{region}?lang={lang}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert_eq!(page.count("#change svg.nqp-waterfall"), 2);
+        assert_eq!(page.count("#change-dimensions tbody tr"), 3);
+        assert_eq!(page.count("#change-indicators tbody tr"), cli.len());
+        assert!(page.select_texts("#change-exactness")[0].starts_with(exact_text));
+        // start + 3 dimensions + end; start + indicators + end.
+        assert_eq!(page.count("svg.nqp-waterfall g.step"), 5 + cli.len() + 2);
+    }
+    // Another pair through the no-JS form's parameters, and its download.
+    let page = app
+        .get(&format!("/regions/{region}?lang=en&from=2016&to=2018"))
+        .await;
+    assert_eq!(
+        page.select_texts("#change-title"),
+        vec!["What drove the change 2016 → 2018"]
+    );
+    let csv = app
+        .get(&format!(
+            "/regions/{region}/change?from=2016&to=2018&table=dimensions&format=csv"
+        ))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(
+        csv.body.lines().next(),
+        Some("contribution,dimension,id,name")
+    );
+    assert_eq!(csv.body.lines().count(), 4);
+
+    // Geometric mean: approximate, and the residual closes the gap.
+    let geo = bundled_scores(&MethodSpec {
+        aggregate: nqp::method::Aggregate::Geometric,
+        ..MethodSpec::default()
+    });
+    let view = json(
+        &app.get(&format!(
+            "/api/v1/regions/{region}/change?aggregate=geometric"
+        ))
+        .await,
+    );
+    assert_eq!(view["exact"], Value::Bool(false));
+    let sum: f64 = view["indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| num(&r["contribution"]))
+        .sum();
+    let change = geo[&(region.to_owned(), to)] - geo[&(region.to_owned(), from)];
+    let residual = num(&view["residual"]);
+    assert!(residual.abs() > 1e-6, "{residual}");
+    assert!((sum + residual - change).abs() < 1e-9);
+    let page = app
+        .get(&format!("/regions/{region}?lang=en&aggregate=geometric"))
+        .await;
+    let text = &page.select_texts("#change-exactness")[0];
+    assert!(
+        text.starts_with("Approximate") && text.contains(&format!("{residual:+.3}")),
+        "{text}"
+    );
+    for bad in ["from=1999", "to=abc"] {
+        let res = app.get(&format!("/regions/{region}?{bad}")).await;
+        assert!(res.status.is_client_error(), "{bad}: {}", res.status);
+    }
+}
+
+/// The JSON API serves every part of the report the page shows, and bad robustness input over
+/// HTTP is a 4xx with a clear message, on the page and in the API.
+#[tokio::test(flavor = "multi_thread")]
+async fn robustness_api_serves_every_part_and_rejects_bad_input() {
+    use axum::http::StatusCode;
+    let app = crate::helpers::TestApp::new();
+    let report = web_report();
+    for (part, key, want) in [
+        ("audit", "stats", report.stats.len()),
+        ("treatment", "treatment", report.treatment.len()),
+        ("uncertainty", "uncertainty", report.uncertainty.len()),
+        ("sensitivity", "sensitivity", 0),
+        ("comparison", "comparison", report.comparison.len()),
+        ("decomposition", "decomposition", report.decomposition.len()),
+    ] {
+        let res = app
+            .get(&format!("/api/v1/robustness/{part}?mode=exhaustive"))
+            .await;
+        assert_eq!(res.status, StatusCode::OK, "{part}: {}", res.body);
+        let v = json(&res);
+        assert_eq!(v[key].as_array().unwrap().len(), want, "{part}");
+        assert_eq!(v["nominal"], "minmax-panel/entropy-panel/sum/none");
+    }
+    let v = json(
+        &app.get("/api/v1/robustness/uncertainty?mode=exhaustive")
+            .await,
+    );
+    assert_eq!(
+        v["uncertainty"],
+        serde_json::to_value(&report.uncertainty).unwrap()
+    );
+    let v = json(&app.get("/api/v1/robustness/sensitivity?draws=8").await);
+    assert_eq!(v["sensitivity"].as_array().unwrap().len(), 5);
+    assert_eq!(v["estimator"], robustness::ESTIMATOR);
+
+    let cases = [
+        (
+            "space_weights=entropy-panel,magic",
+            400,
+            "unknown weights 'magic'",
+        ),
+        (
+            "space_normalise=minmax",
+            400,
+            "unknown normalisation 'minmax'",
+        ),
+        ("space_aggregate=median", 400, "space_aggregate"),
+        ("draws=0", 400, "not a whole number from 1 to 2000"),
+        ("draws=2001", 400, "not a whole number from 1 to 2000"),
+        ("noise=1", 400, "is not a number in [0, 1)"),
+        ("noise=-0.1", 400, "is not a number in [0, 1)"),
+        ("mode=fast", 400, "unknown mode 'fast'"),
+        (
+            "space_normalise=zscore&space_weights=entropy-panel,entropy-year",
+            422,
+            "no valid combination",
+        ),
+    ];
+    for (query, status, want) in cases {
+        for path in ["/analysis/robustness", "/api/v1/robustness/audit"] {
+            let res = app.get(&format!("{path}?lang=en&{query}")).await;
+            assert_eq!(res.status.as_u16(), status, "{path}?{query}: {}", res.body);
+            assert!(
+                unescaped(&res).contains(want),
+                "{path}?{query}: {}",
+                res.body
+            );
+        }
+    }
+    let res = app.get("/api/v1/robustness/nothing").await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    let doc = json(&app.get("/api/openapi.json").await);
+    for path in [
+        "/api/v1/robustness/{part}",
+        "/api/v1/sandbox",
+        "/api/v1/regions/{code}/change",
+    ] {
+        assert!(
+            doc["paths"][path]["get"].is_object(),
+            "{path} in the OpenAPI document"
+        );
     }
 }

@@ -55,6 +55,7 @@ pub fn decompose(
     regions.sort_unstable();
     regions.dedup();
     let specs = prepared.scored();
+    let ids: Vec<(&str, Dimension)> = specs.iter().map(|s| (s.id.as_str(), s.dimension)).collect();
     let mut out = Vec::new();
     for region in regions {
         for &(ta, tb) in &pairs {
@@ -62,38 +63,83 @@ pub fn decompose(
             else {
                 continue;
             };
-            if score[ia].is_nan() || score[ib].is_nan() {
-                continue;
-            }
-            let term = |t: usize, i: usize, j: usize| {
-                let v = z[j][i];
-                if v.is_nan() { 0.0 } else { 100.0 * w[t][j] * v }
-            };
-            let mut total = 0.0;
-            for (j, ind) in specs.iter().enumerate() {
-                let c = term(tb, ib, j) - term(ta, ia, j);
-                total += c;
-                out.push(DecompositionRow {
-                    region: region.to_owned(),
-                    year_from: years[ta],
-                    year_to: years[tb],
-                    indicator: ind.id.to_string(),
-                    dimension: Some(ind.dimension),
-                    contribution: c,
-                });
-            }
-            let residual = score[ib] - score[ia] - total;
-            if residual.abs() > EXACT {
-                out.push(DecompositionRow {
-                    region: region.to_owned(),
-                    year_from: years[ta],
-                    year_to: years[tb],
-                    indicator: RESIDUAL.to_owned(),
-                    dimension: None,
-                    contribution: residual,
-                });
+            if let Some(split) = split(z, w, score, (ta, ia), (tb, ib)) {
+                out.extend(split.rows(&ids, region, years[ta], years[tb]));
             }
         }
     }
     out
+}
+
+/// The split of one region's change between two rows: a contribution per scored indicator (in
+/// framework order) and the residual `S_b − S_a − Σ_j c_j`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    pub score_from: f64,
+    pub score_to: f64,
+    pub contributions: Vec<f64>,
+    pub residual: f64,
+}
+
+impl Split {
+    /// Whether the residual is floating-point noise (the split adds up exactly).
+    pub fn adds_up(&self) -> bool {
+        self.residual.abs() <= EXACT
+    }
+
+    /// The rows of `region` for the scored indicators `ids` (id, dimension), with a residual row
+    /// when the split does not add up.
+    pub fn rows(
+        &self,
+        ids: &[(&str, Dimension)],
+        region: &str,
+        from: i32,
+        to: i32,
+    ) -> Vec<DecompositionRow> {
+        let row = |indicator: &str, dimension, contribution| DecompositionRow {
+            region: region.to_owned(),
+            year_from: from,
+            year_to: to,
+            indicator: indicator.to_owned(),
+            dimension,
+            contribution,
+        };
+        let mut out: Vec<DecompositionRow> = ids
+            .iter()
+            .zip(&self.contributions)
+            .map(|((id, d), c)| row(id, Some(*d), *c))
+            .collect();
+        if !self.adds_up() {
+            out.push(row(RESIDUAL, None, self.residual));
+        }
+        out
+    }
+}
+
+/// The split of the change from row `a` (year index `ta`) to row `b`; `None` when either row
+/// has no score.
+pub fn split(
+    z: &[Vec<f64>],
+    w: &[Vec<f64>],
+    score: &[f64],
+    (ta, ia): (usize, usize),
+    (tb, ib): (usize, usize),
+) -> Option<Split> {
+    if score[ia].is_nan() || score[ib].is_nan() {
+        return None;
+    }
+    let term = |t: usize, i: usize, j: usize| {
+        let v = z[j][i];
+        if v.is_nan() { 0.0 } else { 100.0 * w[t][j] * v }
+    };
+    let contributions: Vec<f64> = (0..z.len())
+        .map(|j| term(tb, ib, j) - term(ta, ia, j))
+        .collect();
+    let total: f64 = contributions.iter().sum();
+    Some(Split {
+        score_from: score[ia],
+        score_to: score[ib],
+        residual: score[ib] - score[ia] - total,
+        contributions,
+    })
 }

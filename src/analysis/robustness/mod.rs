@@ -22,6 +22,7 @@
 mod audit;
 mod decompose;
 mod rankstats;
+mod sandbox;
 mod sobol;
 
 use std::collections::HashMap;
@@ -30,8 +31,9 @@ use polars::prelude::*;
 use serde::Serialize;
 
 pub use audit::{AlphaRow, CorrelationRow, FlagKind, FlagRow, StatRow, cronbach_alpha};
-pub use decompose::{DecompositionRow, RESIDUAL, decompose};
+pub use decompose::{DecompositionRow, RESIDUAL, Split, decompose, split};
 pub use rankstats::{average_ranks, kendall_tau_b, nearest_rank, spearman, ws};
+pub use sandbox::{Rescored, manual_weights, rescore};
 pub use sobol::{SobolIndex, sobol_indices};
 
 use super::stats::SplitMix64;
@@ -410,7 +412,15 @@ pub fn run(
     })
 }
 
+/// The nominal method's intermediate results: what the weight sandbox and the change
+/// decomposition start from.
+pub fn nominal_run(prepared: &Prepared, nominal: &MethodSpec) -> Result<NominalRun, MethodError> {
+    prepared.validate(nominal)?;
+    Engine::new(prepared, nominal).nominal()
+}
+
 /// The nominal method's intermediate results.
+#[derive(Debug, Clone)]
 pub struct NominalRun {
     pub z: Vec<Vec<f64>>,
     pub w: Vec<Vec<f64>>,

@@ -26,6 +26,7 @@ pub mod scale;
 pub mod scatter;
 pub mod stacked;
 pub mod svg;
+pub mod waterfall;
 
 pub use bins::Bins;
 pub use map::{ChinaMap, ChoroplethSpec, MapValue};

@@ -366,6 +366,20 @@ fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
             url: ctx.url(&format!("/analysis/{p}"), &[("measure", measure)]),
             current: *p == page,
         })
+        .chain(
+            [
+                (
+                    "/analysis/robustness",
+                    ctx.lang.pick("稳健性检验", "Robustness"),
+                ),
+                ("/sandbox", ctx.lang.pick("权重沙盒", "Weight sandbox")),
+            ]
+            .map(|(path, label)| Tab {
+                label,
+                url: ctx.url(path, &[]),
+                current: false,
+            }),
+        )
         .collect();
     let measures = crate::analysis::MEASURES
         .iter()

@@ -3,6 +3,7 @@
 //! templates only.
 
 pub mod analysis;
+pub mod change;
 pub mod compare;
 pub mod datasets;
 pub mod indicator;
@@ -10,6 +11,7 @@ pub mod methodology;
 pub mod rankings;
 pub mod region;
 pub mod robustness;
+pub mod sandbox;
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};

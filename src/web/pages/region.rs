@@ -87,6 +87,8 @@ pub struct RegionPage {
     pub coupling: Option<CouplingCells>,
     /// Why obstacles or coupling are absent: the normalisation, or no data for the year.
     pub no_diagnosis: &'static str,
+    /// What drove the change between two years (`templates/pages/region_change.html`).
+    pub change: Option<super::change::ChangeSection>,
 }
 
 pub async fn page(
@@ -121,6 +123,7 @@ pub async fn page(
         )
         .await?;
     let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
+    let change = super::change::section(&state, &ctx, &ds, &profile.code).await?;
     let dim_label = |d: &str| {
         d.parse::<Dimension>()
             .map(|d| d.label(lang).to_owned())
@@ -239,6 +242,7 @@ pub async fn page(
         .join(",");
 
     let page = RegionPage {
+        change,
         downloads: ViewDownloads::new(&ctx, &ds, &["indicators", "history"]),
         chrome: Chrome::new(&ctx, &ds, ""),
         code: profile.code.clone(),

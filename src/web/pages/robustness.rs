@@ -65,6 +65,11 @@ impl Query {
                 .parse()
                 .map_err(|_| bad("seed", format!("'{raw}' is not a whole number ≥ 0")))?;
         }
+        let space = &mut options.space;
+        space_list(ctx, "space_normalise", &mut space.normalise)?;
+        space_list(ctx, "space_weights", &mut space.weights)?;
+        space_list(ctx, "space_aggregate", &mut space.aggregate)?;
+        space_list(ctx, "space_treat", &mut space.treat)?;
         let treat = match ctx.param("treat") {
             Some(raw) => raw
                 .parse()
@@ -76,14 +81,74 @@ impl Query {
 
     /// The page's own parameters, for links and the form.
     fn pairs(&self) -> Vec<(&'static str, String)> {
-        vec![
+        let list = |v: Vec<String>| v.join(",");
+        let s = &self.options.space;
+        let mut pairs = Vec::new();
+        if *s != crate::analysis::robustness::Space::default() {
+            pairs = vec![
+                (
+                    "space_normalise",
+                    list(s.normalise.iter().map(|x| x.to_string()).collect()),
+                ),
+                (
+                    "space_weights",
+                    list(s.weights.iter().map(|x| x.to_string()).collect()),
+                ),
+                (
+                    "space_aggregate",
+                    list(s.aggregate.iter().map(|x| x.to_string()).collect()),
+                ),
+                (
+                    "space_treat",
+                    list(s.treat.iter().map(|x| x.to_string()).collect()),
+                ),
+            ];
+        }
+        pairs.extend([
             ("mode", self.options.mode.as_str().to_owned()),
             ("draws", self.options.draws.to_string()),
             ("noise", self.options.noise.to_string()),
             ("seed", self.options.seed.to_string()),
             ("treat", self.treat.as_str().to_owned()),
-        ]
+        ]);
+        pairs
     }
+}
+
+/// Most choices one input of the space may list (a space is a few names per input).
+const SPACE_MAX: usize = 16;
+
+/// `key=a,b,…`: the choices of one input of the uncertainty space (else the default ones).
+fn space_list<T: std::str::FromStr>(
+    ctx: &PageCtx,
+    key: &str,
+    out: &mut Vec<T>,
+) -> Result<(), WebError>
+where
+    T::Err: std::fmt::Display,
+{
+    let Some(raw) = ctx.param(key) else {
+        return Ok(());
+    };
+    let items: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect();
+    if items.is_empty() || items.len() > SPACE_MAX {
+        return Err(WebError::invalid_parameter(
+            key,
+            format!("give 1 to {SPACE_MAX} comma-separated choices"),
+        ));
+    }
+    *out = items
+        .iter()
+        .map(|x| {
+            x.parse::<T>()
+                .map_err(|e| WebError::invalid_parameter(key, e.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(())
 }
 
 async fn report(
@@ -152,6 +217,7 @@ pub struct RobustnessPage {
     pub excluded: Vec<String>,
     pub comparison: Vec<CompareCells>,
     pub downloads: Vec<Download>,
+    pub sandbox_url: String,
 }
 
 /// `/analysis/robustness`.
@@ -369,6 +435,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             .collect(),
         comparison,
         downloads,
+        sandbox_url: ctx.url("/sandbox", &[]),
     })
 }
 
@@ -393,6 +460,33 @@ pub async fn download(
     let (_, r) = report(&state, &ctx, &q).await?;
     let frame = crate::service::robustness::table(&r, table)?;
     super::table_response(&frame, &file, format)
+}
+
+/// `/api/v1/robustness/{part}`: one part of the report the page shows, as JSON.
+#[utoipa::path(get, path = "/api/v1/robustness/{part}", tag = "api",
+    params(("part" = String, Path,
+            description = "audit | treatment | uncertainty | sensitivity | comparison | decomposition."),
+           ("mode" = Option<String>, Query, description = "montecarlo (default) | exhaustive."),
+           ("draws" = Option<u32>, Query, description = "Monte Carlo draws N, 1 to 2000 (default 1000)."),
+           ("noise" = Option<f64>, Query, description = "Weight noise ε in [0, 1) (default 0.25)."),
+           ("seed" = Option<u64>, Query, description = "Random seed (default 1)."),
+           ("treat" = Option<String>, Query, description = "Nominal outlier treatment: none (default) | winsorise."),
+           ("space_normalise" = Option<String>, Query, description = "Normalisations of the space, comma-separated."),
+           ("space_weights" = Option<String>, Query, description = "Weight schemes of the space, comma-separated."),
+           ("space_aggregate" = Option<String>, Query, description = "Aggregations of the space, comma-separated."),
+           ("space_treat" = Option<String>, Query, description = "Treatments of the space, comma-separated.")),
+    responses((status = 200, description = "The part's rows with the settings (nominal method, mode, draws, noise, seed, excluded combinations); the rows have the columns of the CLI's CSV files.", body = serde_json::Value),
+              (status = 400, body = crate::web::error::Problem),
+              (status = 404, body = crate::web::error::Problem),
+              (status = 422, description = "No valid combination in the space.", body = crate::web::error::Problem)))]
+pub async fn api(
+    State(state): State<AppState>,
+    Path(part): Path<String>,
+    ctx: PageCtx,
+) -> Result<axum::Json<serde_json::Value>, WebError> {
+    let q = Query::parse(&ctx)?;
+    let (_, r) = report(&state, &ctx, &q).await?;
+    Ok(axum::Json(crate::service::robustness::part(&r, &part)?))
 }
 
 fn indicator_name(ds: &Dataset, id: &str, lang: crate::types::Lang) -> String {

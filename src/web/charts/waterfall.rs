@@ -1,0 +1,185 @@
+//! Horizontal waterfall: a start total, one floating bar per step from the running total, and
+//! an end total — "what drove the change".
+//!
+//! Owns: waterfall layout. Must not: compute the steps (the caller passes them in order).
+
+use std::fmt::Write;
+
+use super::axis;
+use super::palette::OKABE_ITO;
+use super::scale::{LinearScale, extent, format_tick, tick_step};
+use super::svg::{self, FONT, Frame, escape_xml, num, text, text_width};
+
+/// One row: a total (drawn from 0) or a step (drawn from the running total).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub label: String,
+    pub value: f64,
+    /// The value as the page formats it (a step carries its sign, so colour is not the only cue).
+    pub display: String,
+    pub total: bool,
+}
+
+pub struct WaterfallSpec<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub desc: &'a str,
+    pub steps: &'a [Step],
+    pub width: f64,
+    pub no_data_label: &'a str,
+}
+
+const ROW: f64 = 20.0;
+const BAR: f64 = 13.0;
+const TOP: f64 = 6.0;
+
+/// Renders the chart; no steps give a small SVG saying `no_data_label`.
+pub fn render(spec: &WaterfallSpec<'_>) -> String {
+    let n = spec.steps.len();
+    let height = TOP + ROW * n.max(1) as f64 + 24.0;
+    let (mut out, _) = svg::open(&Frame {
+        id: spec.id,
+        width: spec.width,
+        height,
+        title: spec.title,
+        desc: spec.desc,
+        class: "nqp-chart nqp-waterfall",
+        interactive: false,
+    });
+    if n == 0 {
+        svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
+        return svg::close(out);
+    }
+    // Running totals: each step spans [before, after].
+    let mut spans = Vec::with_capacity(n);
+    let mut run = 0.0;
+    for s in spec.steps {
+        let (a, b) = if s.total {
+            run = s.value;
+            (0.0, s.value)
+        } else {
+            let a = run;
+            run += s.value;
+            (a, run)
+        };
+        spans.push((a, b));
+    }
+    let label_w = spec
+        .steps
+        .iter()
+        .map(|s| text_width(&s.label, FONT))
+        .fold(0.0, f64::max)
+        .min(spec.width * 0.4)
+        + 10.0;
+    let value_w = spec
+        .steps
+        .iter()
+        .map(|s| text_width(&s.display, FONT))
+        .fold(0.0, f64::max)
+        + 10.0;
+    let (x0, x1) = (label_w, (spec.width - value_w).max(label_w + 20.0));
+    let (lo, hi) = extent(
+        spans
+            .iter()
+            .flat_map(|(a, b)| [*a, *b])
+            .filter(|v| v.is_finite()),
+    )
+    .unwrap_or((0.0, 1.0));
+    let x = LinearScale::new((lo.min(0.0), hi.max(0.0)), (x0, x1)).nice(5);
+    let (d0, d1) = x.domain();
+    let step = tick_step(d0, d1, 5);
+    let ticks: Vec<(f64, String)> = x
+        .ticks(5)
+        .into_iter()
+        .map(|t| (t, format_tick(t, step)))
+        .collect();
+    let bottom = TOP + ROW * n as f64;
+    out.push_str("<g class=\"grid\">");
+    for (t, _) in &ticks {
+        let _ = write!(
+            out,
+            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1\"/>",
+            num(TOP),
+            num(bottom),
+            svg::GRID,
+            p = num(x.map(*t))
+        );
+    }
+    out.push_str("</g><g class=\"steps\">");
+    for (i, (s, (a, b))) in spec.steps.iter().zip(&spans).enumerate() {
+        let y = TOP + ROW * i as f64;
+        let (fill, class) = if s.total {
+            ("#7f7f7f", "total")
+        } else if s.value >= 0.0 {
+            (OKABE_ITO[0], "up")
+        } else {
+            (OKABE_ITO[1], "down")
+        };
+        let _ = write!(
+            out,
+            "<g class=\"step {class}\"><title>{}</title>",
+            escape_xml(&format!("{}: {}", s.label, s.display))
+        );
+        let baseline = y + ROW / 2.0 + FONT * 0.35;
+        text(&mut out, x0 - 6.0, baseline, "end", "", &s.label);
+        if a.is_finite() && b.is_finite() {
+            let (l, r) = (x.map(a.min(*b)), x.map(a.max(*b)));
+            let _ = write!(
+                out,
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{BAR}\" fill=\"{fill}\"/>",
+                num(l),
+                num(y + (ROW - BAR) / 2.0),
+                num((r - l).max(0.5))
+            );
+        }
+        text(&mut out, spec.width - 4.0, baseline, "end", "", &s.display);
+        out.push_str("</g>");
+    }
+    out.push_str("</g>");
+    axis::x_axis(&mut out, &x, bottom, &ticks);
+    svg::close(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::check_xml;
+    use super::*;
+
+    #[test]
+    fn steps_float_from_the_running_total() {
+        let step = |label: &str, value: f64, total: bool| Step {
+            label: label.into(),
+            value,
+            display: format!("{value:+.1}"),
+            total,
+        };
+        let steps = [
+            step("2013", 10.0, true),
+            step("a <&>", 5.0, false),
+            step("b", -3.0, false),
+            step("2019", 12.0, true),
+        ];
+        let svg = render(&WaterfallSpec {
+            id: "w",
+            title: "What drove the change",
+            desc: "d",
+            steps: &steps,
+            width: 400.0,
+            no_data_label: "no data",
+        });
+        check_xml(&svg).unwrap();
+        assert_eq!(svg.matches("<rect").count(), 4);
+        assert_eq!(svg.matches("class=\"step up\"").count(), 1);
+        assert_eq!(svg.matches("class=\"step down\"").count(), 1);
+        assert!(svg.contains("a &lt;&amp;&gt;"));
+        let empty = render(&WaterfallSpec {
+            id: "w",
+            title: "t",
+            desc: "d",
+            steps: &[],
+            width: 400.0,
+            no_data_label: "no data",
+        });
+        assert!(empty.contains("no data"));
+    }
+}
