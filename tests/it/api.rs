@@ -208,7 +208,7 @@ fn response_schema<'a>(doc: &'a Value, path: &str, status: &str) -> &'a Value {
 }
 
 /// Every API route served, as documented (OpenAPI path templates).
-const ROUTES: [&str; 10] = [
+const ROUTES: [&str; 13] = [
     "/api/v1/datasets",
     "/api/v1/regions",
     "/api/v1/regions/{code}",
@@ -219,6 +219,9 @@ const ROUTES: [&str; 10] = [
     "/api/v1/compare",
     "/api/v1/weights",
     "/api/v1/methodology",
+    "/api/v1/sandbox",
+    "/api/v1/regions/{code}/change",
+    "/api/v1/robustness/{part}",
 ];
 
 /// The write routes (POST, bearer token), as documented.
@@ -232,7 +235,11 @@ fn sample_uri(template: &str) -> String {
     let uri = template
         .replace("{code}", "CN-GD")
         .replace("{id}", "talent")
-        .replace("{dataset}", "test");
+        .replace("{dataset}", "test")
+        .replace("{part}", "audit");
+    if template == "/api/v1/robustness/{part}" {
+        return format!("{uri}?mode=exhaustive&lang=en");
+    }
     if template == "/api/v1/compare" {
         return format!("{uri}?r=CN-BJ,CN-SH&lang=en");
     }
