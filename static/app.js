@@ -97,7 +97,9 @@
     slider.type = "range";
     slider.min = "0";
     var value = parseFloat(input.value) || 0;
-    slider.max = String(Math.max(1, value));
+    // Indicator weights are shares of a few percent: a 0–1 track would leave them at its edge.
+    var top = input.getAttribute("data-weight") === "dimension" ? 1 : 0.5;
+    slider.max = String(Math.max(top, value));
     slider.step = input.getAttribute("data-weight") === "dimension" ? "0.01" : "0.002";
     slider.value = String(value);
     slider.setAttribute("aria-label", input.labels && input.labels[0] ? input.labels[0].firstChild.textContent.trim() : input.name);
