@@ -157,6 +157,19 @@
     var out = form.querySelector('output[data-effective="' + name + '"]');
     if (out) out.textContent = (100 * share).toFixed(1);
   }
+  // The map is drawn on the server: take the new one from the page at the new URL.
+  function refreshMap(query) {
+    var figure = document.getElementById("sandbox-map");
+    if (!figure || !window.DOMParser) return;
+    fetch(form.getAttribute("action") + "?" + query)
+      .then(function (res) { return res.ok ? res.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var next = new DOMParser().parseFromString(html, "text/html").getElementById("sandbox-map");
+        if (next) figure.replaceWith(document.importNode(next, true));
+      })
+      .catch(function () { /* the table is current; the map stays as it was */ });
+  }
   function refresh() {
     var params = new URLSearchParams(new FormData(form));
     var query = params.toString();
@@ -172,6 +185,7 @@
         status.textContent = "";
         render(r.body);
         history.replaceState(null, "", form.getAttribute("action") + "?" + query);
+        refreshMap(query);
         document.querySelectorAll("#view-downloads a[data-format]").forEach(function (a) {
           if (a.getAttribute("data-format") === "metadata") return;
           var url = new URL(a.getAttribute("href"), window.location.href);

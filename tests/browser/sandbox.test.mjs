@@ -71,6 +71,7 @@ describe('weight sandbox', () => {
         const inputs = await page.locator('input[data-weight]').count();
         assert.equal(await page.locator('.weight-slider').count(), inputs);
         const before = await page.locator('output[data-effective="d.objects"]').textContent();
+        const mapBefore = await page.locator('#sandbox-map svg').innerHTML();
         await page.locator('input[name="d.objects"]').fill('5');
         await page.waitForURL(/d\.objects=5/);
         await page.waitForFunction(
@@ -88,7 +89,13 @@ describe('weight sandbox', () => {
         assert.deepEqual(rows.map((r) => r[1]), api.rows.map((r) => String(r.rank)));
         const shown = await page.locator('output[data-effective="d.objects"]').textContent();
         assert.equal(shown, (100 * api.dimensions[2].effective).toFixed(1));
-        const csv = await page.locator('#view-downloads a[data-format="csv"]').first().getAttribute('href');
+        // The server-drawn map is swapped for the one of the new weights (its tooltips carry
+        // the scores, which changed).
+        await page.waitForFunction(
+          (old) => document.querySelector('#sandbox-map svg').innerHTML !== old,
+          mapBefore,
+        );
+                const csv = await page.locator('#view-downloads a[data-format="csv"]').first().getAttribute('href');
         assert.match(csv, /d\.objects=5/, 'the downloads follow the weights');
         await screenshot(page, `sandbox-js-${lang}`);
         assertClean();

@@ -668,6 +668,7 @@ async fn sandbox_with_equal_weights_reproduces_the_equal_scheme() {
     let page = app.get(&format!("/sandbox?lang=en{query}")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.count("#sandbox-table tbody tr"), 31);
+    assert_eq!(page.count("#sandbox-map svg"), 1);
     let ranks = page.select_texts("#sandbox-table tbody tr td:first-child");
     assert_eq!(ranks.first().map(String::as_str), Some("1"));
     let top = page.select_attrs("#sandbox-table tbody tr", "data-region")[0].clone();

@@ -13,6 +13,7 @@ use axum::extract::State;
 
 use super::{PageResult, fmt_num, render};
 use crate::service::sandbox::{self, SandboxInput, SandboxView};
+use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};
@@ -30,6 +31,7 @@ pub struct SandboxPage {
     pub robustness_url: String,
     pub api_url: String,
     pub downloads: ViewDownloads,
+    pub map_svg: String,
 }
 
 impl SandboxPage {
@@ -56,6 +58,28 @@ impl SandboxPage {
         self.reset_url
             .replacen("/sandbox", &format!("/regions/{code}"), 1)
     }
+}
+
+/// The choropleth of the sandbox scores (colour classes: the year's sandbox scores).
+fn map(ctx: &PageCtx, view: &SandboxView) -> String {
+    let values: Vec<MapValue> = view
+        .rows
+        .iter()
+        .map(|r| MapValue {
+            code: r.region.clone(),
+            name: r.name.clone(),
+            value: r.score,
+            rank: r.rank,
+            display: fmt_num(r.score, 2),
+        })
+        .collect();
+    let scores: Vec<f64> = view.rows.iter().filter_map(|r| r.score).collect();
+    let title = format!(
+        "{} · {}",
+        ctx.lang.pick("沙盒得分", "Sandbox score"),
+        view.year
+    );
+    super::rankings::render_map(ctx, &values, &scores, &title)
 }
 
 /// The sandbox view of a request: parse the weights against the cached baseline, recompute.
@@ -103,6 +127,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     if let Some(file) = file {
         return Ok(file);
     }
+    let map_svg = map(&ctx, &view);
     render(&SandboxPage {
         chrome: Chrome::new(&ctx, &ds, "analysis"),
         zh: ctx.lang == crate::types::Lang::Zh,
@@ -111,6 +136,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         robustness_url: ctx.url("/analysis/robustness", &[]),
         api_url: ctx.url("/api/v1/sandbox", &[]),
         downloads: ViewDownloads::new(&ctx, &ds, &["scores", "weights"]),
+        map_svg,
         view,
     })
 }
