@@ -32,6 +32,8 @@ pub struct SandboxPage {
     pub api_url: String,
     pub downloads: ViewDownloads,
     pub map_svg: String,
+    /// For the region links of the table.
+    pub ctx: PageCtx,
 }
 
 impl SandboxPage {
@@ -138,5 +140,6 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         downloads: ViewDownloads::new(&ctx, &ds, &["scores", "weights"]),
         map_svg,
         view,
+        ctx,
     })
 }
