@@ -236,6 +236,10 @@ impl<'a> Collector<'a> {
         }
     }
 
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty() || self.too_many_unknown.is_some()
+    }
+
     /// Stop walking rows once the cap is reached: the user fixes these first.
     pub fn full(&self) -> bool {
         self.errors.len() >= MAX_ERRORS || self.too_many_unknown.is_some()
@@ -410,7 +414,8 @@ impl<'a> Collector<'a> {
         }
     }
 
-    fn intern(&mut self, name: &str) -> u32 {
+    /// The id of a region or indicator name (given once per distinct name).
+    pub fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.name_ids.get(name) {
             return id;
         }
@@ -425,7 +430,22 @@ impl<'a> Collector<'a> {
         self.push_ids(r, year, i, value);
     }
 
-    fn push_ids(&mut self, region: u32, year: i32, indicator: u32, value: f64) {
+    /// The name of an id from [`Collector::intern`].
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// How many distinct names have an id.
+    pub fn name_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Count missing cells found outside [`Collector::value`].
+    pub fn missing(&mut self, cells: usize) {
+        self.missing_cells += cells;
+    }
+
+    pub fn push_ids(&mut self, region: u32, year: i32, indicator: u32, value: f64) {
         self.region.push(region);
         self.year.push(year);
         self.indicator.push(indicator);

@@ -66,9 +66,9 @@ pub(crate) fn role_of(header: &str) -> Option<Role> {
 }
 
 /// Does the file start like a data.stats.gov.cn export (title lines before the table)?
-pub(crate) fn is_nbs_export(lines: &[Line<'_>]) -> bool {
+pub(crate) fn is_nbs_export<'t>(lines: impl IntoIterator<Item = Line<'t>>) -> bool {
     let mut meaningful = lines
-        .iter()
+        .into_iter()
         .map(|l| l.text.trim())
         .filter(|t| !t.is_empty())
         .take(6);
@@ -275,16 +275,16 @@ mod tests {
 
     #[test]
     fn nbs_title_lines_are_recognised() {
-        assert!(is_nbs_export(&lines(
+        assert!(is_nbs_export(lines(
             "数据库：分省年度数据\n指标：GDP(亿元)\n地区,2024年"
         )));
-        assert!(is_nbs_export(&lines("\n指标:GDP(亿元)\n地区,2024年")));
-        assert!(is_nbs_export(&lines(
+        assert!(is_nbs_export(lines("\n指标:GDP(亿元)\n地区,2024年")));
+        assert!(is_nbs_export(lines(
             "时间：最近20年\n指标：GDP(亿元)\n地区,2024年"
         )));
-        assert!(!is_nbs_export(&lines(
+        assert!(!is_nbs_export(lines(
             "region,year,indicator,value\n指标：x"
         )));
-        assert!(!is_nbs_export(&lines("")));
+        assert!(!is_nbs_export(lines("")));
     }
 }

@@ -8,14 +8,20 @@ use super::error::{IngestError, Position};
 use super::layout::{Header, Role};
 use super::table::Record;
 
-pub(crate) fn parse<'r>(
-    header: &Header,
-    rows: impl Iterator<Item = Record<'r>>,
-    c: &mut Collector<'_>,
-) -> Result<(), IngestError> {
+/// The columns a long file uses (0-based).
+pub(crate) struct Columns {
+    pub region: usize,
+    pub year: usize,
+    pub indicator: usize,
+    pub value: usize,
+    pub unit: Option<usize>,
+}
+
+/// The long file's columns from its header; a notice names the columns it does not use.
+pub(crate) fn columns(header: &Header, c: &mut Collector<'_>) -> Result<Columns, IngestError> {
     let file = c.file;
     let col = |role| header.find(role);
-    let (Some(c_region), Some(c_year), Some(c_ind), Some(c_value)) = (
+    let (Some(region), Some(year), Some(indicator), Some(value)) = (
         col(Role::Region),
         col(Role::Year),
         col(Role::Indicator),
@@ -26,7 +32,6 @@ pub(crate) fn parse<'r>(
             detail: "a long file needs region, year, indicator and value columns".to_owned(),
         });
     };
-    let c_unit = col(Role::Unit);
     let ignored: Vec<&str> = header
         .names
         .iter()
@@ -41,6 +46,28 @@ pub(crate) fn parse<'r>(
             Some(Position::line(file, header.line)),
         );
     }
+    Ok(Columns {
+        region,
+        year,
+        indicator,
+        value,
+        unit: col(Role::Unit),
+    })
+}
+
+pub(crate) fn parse<'r>(
+    header: &Header,
+    rows: impl Iterator<Item = Record<'r>>,
+    c: &mut Collector<'_>,
+) -> Result<(), IngestError> {
+    let file = c.file;
+    let Columns {
+        region: c_region,
+        year: c_year,
+        indicator: c_ind,
+        value: c_value,
+        unit: c_unit,
+    } = columns(header, c)?;
     let name = |i: usize| header.names[i].as_str();
     let width = header.names.len();
     let mut count = 0usize;

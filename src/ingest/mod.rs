@@ -3,6 +3,9 @@
 //!
 //! Owns: decoding ([`decode`]), layout detection ([`Layout`]: NBS export, long, wide), parsing
 //! with physical line/column positions, region matching ([`RegionSet`]) and [`IngestError`].
+//! A plain long or wide table without quotes is read column-wise by Polars' multi-threaded CSV
+//! reader (`columnar`); any file that pass declines — NBS exports, quoted fields, and every
+//! file with a problem — is read by walking its rows, which locates each problem.
 //! Must not: read the framework, know indicators' dimensions, write files or touch the store.
 //!
 //! Conventions:
@@ -18,6 +21,7 @@
 //! - An unknown region name is reported once, at its first occurrence.
 
 mod collect;
+mod columnar;
 mod decode;
 mod error;
 mod layout;
@@ -184,23 +188,73 @@ fn rename_regions(
     Panel::new(frame)
 }
 
-/// Decode, detect the layout and walk the rows once; the ingested file and the distinct
-/// region ids its region cells produced.
+/// Decode, then read the table column-wise ([`columnar`]) or, when that pass declines, walk
+/// its rows; the ingested file and the distinct region ids its region cells produced.
 fn run(
     bytes: &[u8],
     file_name: &str,
     regions: Option<&RegionSet>,
 ) -> Result<(Ingested, Vec<String>), IngestError> {
+    let (text, encoding) = decode_text(bytes, file_name)?;
+    match columnar::read(&text, file_name, regions) {
+        Some((c, layout)) => finish(c, encoding, layout),
+        None => by_rows(&text, encoding, file_name, regions),
+    }
+}
+
+/// The table read column-wise by Polars' CSV reader, or `None` when that pass declines (an NBS
+/// export, quoted fields, or any problem in the file: only the row walk locates problems).
+/// [`ingest`] takes this pass when it can; exposed so that tests compare it with
+/// [`ingest_by_rows`].
+pub fn ingest_columnar(
+    bytes: &[u8],
+    file_name: &str,
+    regions: Option<&RegionSet>,
+) -> Option<Ingested> {
+    let (text, encoding) = decode_text(bytes, file_name).ok()?;
+    let (c, layout) = columnar::read(&text, file_name, regions)?;
+    c.finish(encoding, layout).ok()
+}
+
+/// The file read by walking its rows, the way [`ingest`] reads every file the columnar pass
+/// declines: each problem with its line and column.
+pub fn ingest_by_rows(
+    bytes: &[u8],
+    file_name: &str,
+    regions: Option<&RegionSet>,
+) -> Result<Ingested, IngestError> {
+    let (text, encoding) = decode_text(bytes, file_name)?;
+    by_rows(&text, encoding, file_name, regions).map(|(ingested, _)| ingested)
+}
+
+fn decode_text(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), IngestError> {
     let (text, encoding) = decode(bytes, file_name)?;
     if text.trim().is_empty() {
         return Err(IngestError::Empty {
             pos: Position::file(file_name),
         });
     }
-    let mut c = Collector::new(file_name, regions);
-    let layout = walk(&text, file_name, regions, &mut c)?;
+    Ok((text, encoding))
+}
+
+fn finish(
+    c: Collector<'_>,
+    encoding: Encoding,
+    layout: Layout,
+) -> Result<(Ingested, Vec<String>), IngestError> {
     let names = c.region_ids();
     Ok((c.finish(encoding, layout)?, names))
+}
+
+fn by_rows(
+    text: &str,
+    encoding: Encoding,
+    file_name: &str,
+    regions: Option<&RegionSet>,
+) -> Result<(Ingested, Vec<String>), IngestError> {
+    let mut c = Collector::new(file_name, regions);
+    let layout = walk(text, file_name, regions, &mut c)?;
+    finish(c, encoding, layout)
 }
 
 fn walk(
@@ -210,7 +264,7 @@ fn walk(
     c: &mut Collector<'_>,
 ) -> Result<Layout, IngestError> {
     let lines = table::lines(text);
-    if layout::is_nbs_export(&lines) {
+    if layout::is_nbs_export(lines.iter().copied()) {
         nbs::parse(text, &lines, true, c)?;
         return Ok(Layout::NbsExport);
     }

@@ -2,8 +2,10 @@
 //!
 //! Owns: splitting text into physical lines and CSV records (RFC 4180 quoting, `\n`, `\r\n` or a
 //! lone `\r` as line end) with 1-based physical line numbers. Must not: interpret cells (years,
-//! numbers, regions) — the layout parsers do that. We parse ourselves rather than with Polars
-//! because Polars reports byte offsets, while users need "line 14, column 3".
+//! numbers, regions) — the layout parsers do that. The row walk parses with this reader rather
+//! than with Polars because Polars reports byte offsets, while users need "line 14, column 3";
+//! a clean plain table is read by Polars instead (`columnar`), which declines every file with a
+//! problem to locate.
 
 use std::borrow::Cow;
 
@@ -55,36 +57,35 @@ pub(crate) struct Line<'a> {
 
 /// Split into physical lines; `\r\n`, `\n` and a lone `\r` each end a line.
 pub(crate) fn lines(text: &str) -> Vec<Line<'_>> {
+    line_iter(text).collect()
+}
+
+/// The physical lines of `text`, one at a time (deciding the layout needs only the first few).
+pub(crate) fn line_iter(text: &str) -> impl Iterator<Item = Line<'_>> {
     let bytes = text.as_bytes();
-    let mut out = Vec::new();
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' | b'\r' => {
-                out.push(Line {
-                    number: out.len() as u64 + 1,
-                    text: &text[start..i],
-                    start,
-                });
-                i += if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
-                start = i;
-            }
-            _ => i += 1,
+    let mut number = 0u64;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
         }
-    }
-    if start < bytes.len() {
-        out.push(Line {
-            number: out.len() as u64 + 1,
-            text: &text[start..],
-            start,
-        });
-    }
-    out
+        let from = start;
+        let end = bytes[from..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(bytes.len(), |k| from + k);
+        start = match bytes.get(end) {
+            None => bytes.len(),
+            Some(b'\r') if bytes.get(end + 1) == Some(&b'\n') => end + 2,
+            Some(_) => end + 1,
+        };
+        number += 1;
+        Some(Line {
+            number,
+            text: &text[from..end],
+            start: from,
+        })
+    })
 }
 
 /// Pick the delimiter from a header line: comma unless the line has none and has tabs or

@@ -8,11 +8,20 @@ use super::error::{IngestError, Position};
 use super::layout::{Header, Role};
 use super::table::Record;
 
-pub(crate) fn parse<'r>(
-    header: &Header,
-    rows: impl Iterator<Item = Record<'r>>,
+/// The columns a wide file uses (0-based); indicators as (column, name).
+pub(crate) struct Columns<'h> {
+    pub region: usize,
+    pub year: usize,
+    pub indicators: Vec<(usize, &'h str)>,
+}
+
+/// The wide file's region and year columns and its indicator columns (index, name) from its
+/// header; a repeated or over-long indicator name is an error, columns of a long file's roles
+/// are named in a notice.
+pub(crate) fn columns<'h>(
+    header: &'h Header,
     c: &mut Collector<'_>,
-) -> Result<(), IngestError> {
+) -> Result<Columns<'h>, IngestError> {
     let file = c.file;
     let (Some(c_region), Some(c_year)) = (header.find(Role::Region), header.find(Role::Year))
     else {
@@ -60,6 +69,24 @@ pub(crate) fn parse<'r>(
             Some(Position::line(file, header.line)),
         );
     }
+    Ok(Columns {
+        region: c_region,
+        year: c_year,
+        indicators,
+    })
+}
+
+pub(crate) fn parse<'r>(
+    header: &Header,
+    rows: impl Iterator<Item = Record<'r>>,
+    c: &mut Collector<'_>,
+) -> Result<(), IngestError> {
+    let file = c.file;
+    let Columns {
+        region: c_region,
+        year: c_year,
+        indicators,
+    } = columns(header, c)?;
     let name = |i: usize| header.names[i].as_str();
     let width = header.names.len();
     let mut count = 0usize;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use nqp::ingest::{
     ERROR_CODES, Encoding, IngestError, Ingested, Layout, NOTICE_CODES, RegionMatch, RegionSet,
-    ingest, ingest_unmatched,
+    ingest, ingest_by_rows, ingest_columnar, ingest_unmatched,
 };
 use polars::prelude::*;
 use proptest::prelude::*;
@@ -525,7 +525,11 @@ fn assert_same_outcome(bytes: &[u8], name: &str) {
         auto_by_two_ingests(bytes, name),
         auto_in_one_pass(bytes, name),
     );
-    match (&old, &new) {
+    assert_equal_outcomes(&old, &new, name);
+}
+
+fn assert_equal_outcomes(old: &Outcome, new: &Outcome, name: &str) {
+    match (old, new) {
         (Ok(a), Ok(b)) => {
             assert!(
                 a.0.equals_missing(&b.0),
@@ -537,6 +541,22 @@ fn assert_same_outcome(bytes: &[u8], name: &str) {
         }
         _ => assert_eq!(old, new, "{name}"),
     }
+}
+
+/// `ingest` (the columnar pass where it applies) and the row walk agree, with and without a
+/// region set; returns how many of the two reads took the columnar pass.
+fn assert_columnar_matches_rows(bytes: &[u8], name: &str) -> usize {
+    let set = RegionSet::cn_provinces();
+    let mut columnar = 0;
+    for regions in [None, Some(&set)] {
+        let rows = outcome(ingest_by_rows(bytes, name, regions));
+        assert_equal_outcomes(&rows, &outcome(ingest(bytes, name, regions)), name);
+        if let Some(ing) = ingest_columnar(bytes, name, regions) {
+            assert_equal_outcomes(&rows, &outcome(Ok(ing)), name);
+            columnar += 1;
+        }
+    }
+    columnar
 }
 
 fn csv_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -615,15 +635,87 @@ fn auto_regions_in_one_pass_match_two_ingests_on_every_kind_of_name() {
 }
 
 #[test]
+fn columnar_pass_matches_the_row_walk_on_every_fixture() {
+    let mut files = Vec::new();
+    csv_files_under(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
+        &mut files,
+    );
+    let mut columnar = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        columnar +=
+            assert_columnar_matches_rows(&bytes, &path.file_name().unwrap().to_string_lossy());
+    }
+    assert!(columnar >= 6, "{columnar}");
+}
+
+#[test]
+fn columnar_pass_matches_the_row_walk_on_every_kind_of_table() {
+    let long = "region,year,indicator,value\n";
+    let mut big = String::from("地区,年份,指标,数值,单位,备注\r\n");
+    for r in ["北京", "上海市", "Guangdong", "R1", " 天 津 "] {
+        for y in 2000..2030 {
+            for i in ["gdp", " pop ", "指标三"] {
+                let v = match (y % 7, i) {
+                    (0, _) => String::new(),
+                    (1, "gdp") => "NA".to_owned(),
+                    (2, _) => format!(" {y}.5e-3 "),
+                    _ => format!("{}", y * 3),
+                };
+                big.push_str(&format!("{r},{y}年,{i},{v},元,x\r\n"));
+            }
+        }
+    }
+    let cases = [
+        big,
+        format!("{long}北京,2020,gdp,1\n\n上海,2021,gdp,2\n"),
+        format!("{long}北京,2020,gdp,1\n,,,\n上海,2021,gdp,2\n"),
+        format!("{long}北京,2020,gdp,1\n  \n"),
+        format!("{long}北京,2020,gdp,1\n上海,2021,gdp\n"),
+        format!("{long}北京,2020,gdp,1,,\n上海,2021,gdp,2\n"),
+        format!("{long}北京,2020,gdp,1,x\n"),
+        format!("{long}北京,2020,gdp,1\r上海,2021,gdp,2\r"),
+        format!("{long}北京,2020,gdp,１２\n上海,2021,gdp,−3\n天津,2021,gdp,nan\n"),
+        format!("{long}北京,2020,gdp,inf\n"),
+        format!("{long}北京,2020,gdp,1\n北京市,2020,gdp,2\n"),
+        format!("{long}北京,2020,gdp,1\n北京,2020,gdp,\n"),
+        format!("{long}全国,2020,gdp,1\n北京,2020,gdp,2\n"),
+        format!("{long}北京,2020.0,gdp,1\n北京,2021,gdp,2"),
+        format!("{long}北京,20,gdp,1\n"),
+        format!("{long}北京,2020,,1\n"),
+        format!("{long}北京,2020,{},1\n", "x".repeat(300)),
+        "region,year,indicator,value,unit\nA,2020,g,1,元\nB,2020,g,2,万元\n".to_owned(),
+        "region\tyear\tgdp\tpop\nCN-SH\t2020\t3\t\nCN-BJ\t2020\t-\t4\n".to_owned(),
+        "region;year;gdp\nCN-SH;2020;3\n".to_owned(),
+        "地区,年份,gdp,pop,indicator\n北京,2020,1,2,x\n天津,2020,,5,y\n".to_owned(),
+        "地区,年份,gdp,gdp\n北京,2020,1,2\n".to_owned(),
+        "地区,年份,gdp\n北京,2020,1\n北京,2020,2\n".to_owned(),
+        "地区,年份,gdp\n北京,2020,\"1,234\"\n".to_owned(),
+        "地区,2024年,2023年\n北京,1.5,2\n".to_owned(),
+        "region,year,indicator,value\n".to_owned(),
+    ];
+    let mut columnar = 0;
+    for (k, text) in cases.iter().enumerate() {
+        columnar += assert_columnar_matches_rows(text.as_bytes(), &format!("case{k}.csv"));
+    }
+    assert!(columnar >= 10, "{columnar}");
+}
+
+#[test]
 #[ignore = "needs ../shared/data"]
-fn auto_regions_in_one_pass_match_two_ingests_on_every_real_file() {
+fn one_pass_auto_regions_and_columnar_pass_match_on_every_real_file() {
     let mut files = Vec::new();
     csv_files_under(&shared(""), &mut files);
     assert!(files.len() >= 50, "{}", files.len());
+    let mut columnar = 0;
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
-        assert_same_outcome(&bytes, &path.file_name().unwrap().to_string_lossy());
+        let name = path.file_name().unwrap().to_string_lossy();
+        assert_same_outcome(&bytes, &name);
+        columnar += assert_columnar_matches_rows(&bytes, &name);
     }
+    assert!(columnar >= 10, "{columnar}");
 }
 
 // ---- real files in ../shared/data (run with `cargo test --test it ingest -- --ignored`) ----

@@ -1,0 +1,286 @@
+//! The columnar pass over a plain long or wide table: Polars' multi-threaded CSV reader splits
+//! the text into string columns, then each column is checked as a whole — every distinct region
+//! name, year and indicator once, every value cell by the same grammar as the row walk, the keys
+//! for duplicates by one sort.
+//!
+//! Owns: deciding whether a table may take this pass and taking it. Must not: report a problem.
+//! Whenever anything is wrong or unusual (a bad cell, an empty or unknown name, an aggregate, a
+//! duplicate key, a ragged or blank row, quotes, a lone `\r`, conflicting units) it declines, and
+//! the row walk (`long`, `wide`) reads the file and reports every problem with its line and
+//! column. So positions are computed only for files that have problems, and a file the pass
+//! accepts yields exactly what the row walk would: the same rows in the same order, the same
+//! notices (tested on every fixture in `tests/it/ingest.rs`).
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::collect::{Collector, parse_value};
+use super::error::Position;
+use super::layout::{self, Shape};
+use super::regions::RegionSet;
+use super::{Layout, long, table, wide};
+
+/// Per-column id maps: distinct cell text → small id.
+type Ids<'t> = HashMap<&'t str, u32, foldhash::fast::RandomState>;
+
+/// Read `text` (decoded) column-wise, or `None` when the row walk must read it.
+pub(crate) fn read<'a>(
+    text: &str,
+    file: &'a str,
+    regions: Option<&'a RegionSet>,
+) -> Option<(Collector<'a>, Layout)> {
+    let bytes = text.as_bytes();
+    // Quoted fields and old Mac line ends are the row walk's (its quoting rules are the
+    // reference); `\r\n` is fine for Polars.
+    if bytes.contains(&b'"')
+        || bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    {
+        return None;
+    }
+    let mut lines = table::line_iter(text);
+    if layout::is_nbs_export(table::line_iter(text)) {
+        return None;
+    }
+    let first = lines.find(|l| !l.text.trim().is_empty())?;
+    let delim = table::sniff_delimiter(first.text);
+    let header = table::records(first.text, first.number, delim, file)
+        .ok()?
+        .into_iter()
+        .next()
+        .filter(|r| !r.is_blank() && r.fields.len() <= table::MAX_COLUMNS)?;
+    let body_start = first.start + first.text.len();
+    let body = text[body_start..].trim_start_matches(['\r', '\n']);
+    if body.is_empty() {
+        return None;
+    }
+    let mut c = Collector::new(file, regions);
+    match layout::detect(&header, file, regions).ok()? {
+        Shape::Long(h) => {
+            let cols = long::columns(&h, &mut c).ok()?;
+            let mut needed = vec![cols.region, cols.year, cols.indicator, cols.value];
+            needed.extend(cols.unit);
+            let frame = split(body, delim, h.names.len(), &needed)?;
+            read_long(&frame, &cols, &mut c)?;
+            Some((c, Layout::Long))
+        }
+        Shape::Wide(h) => {
+            let cols = wide::columns(&h, &mut c).ok()?;
+            if c.has_errors() {
+                return None;
+            }
+            let mut needed = vec![cols.region, cols.year];
+            needed.extend(cols.indicators.iter().map(|(i, _)| *i));
+            let frame = split(body, delim, h.names.len(), &needed)?;
+            read_wide(&frame, &cols.indicators, &mut c)?;
+            Some((c, Layout::Wide))
+        }
+        Shape::YearColumns => None,
+    }
+}
+
+/// Does every non-empty line have exactly `width` fields? (Without quotes a field cannot hold a
+/// delimiter or a line end.) Polars fills a short row with empty cells, where the row walk sees
+/// a ragged row; empty lines both skip.
+fn uniform(body: &[u8], delim: u8, width: usize) -> bool {
+    body.split(|&b| b == b'\n')
+        .filter(|line| !matches!(line, [] | [b'\r']))
+        .all(|line| line.iter().filter(|&&b| b == delim).count() + 1 == width)
+}
+
+/// The `needed` columns of `body` as strings, in the order given; `None` unless every row has
+/// the header's width.
+fn split(body: &str, delim: char, width: usize, needed: &[usize]) -> Option<DataFrame> {
+    let delim = u8::try_from(delim).ok()?;
+    if !uniform(body.as_bytes(), delim, width) {
+        return None;
+    }
+    let schema: Schema = (0..width)
+        .map(|i| Field::new(format!("c{i}").into(), DataType::String))
+        .collect();
+    let mut projection = needed.to_vec();
+    projection.sort_unstable();
+    projection.dedup();
+    let frame = CsvReadOptions::default()
+        .with_has_header(false)
+        .with_schema(Some(Arc::new(schema)))
+        .with_projection(Some(Arc::new(projection)))
+        .with_parse_options(
+            CsvParseOptions::default()
+                .with_separator(delim)
+                .with_quote_char(None)
+                .with_missing_is_null(false),
+        )
+        .into_reader_with_file_handle(Cursor::new(body.as_bytes()))
+        .finish()
+        .ok()?;
+    let columns: Vec<Column> = needed
+        .iter()
+        .map(|i| frame.column(&format!("c{i}")).cloned())
+        .collect::<PolarsResult<_>>()
+        .ok()?;
+    let frame = DataFrame::new_infer_height(columns).ok()?;
+    (frame.columns().iter().all(|c| c.null_count() == 0)).then_some(frame)
+}
+
+/// Give every distinct text of `column` an id (`ids`) and each cell its id; `define` is called
+/// once per distinct text, in order of first occurrence, and returns its value id (`None`:
+/// decline the file).
+fn distinct<'t>(
+    column: &'t StringChunked,
+    mut define: impl FnMut(&'t str) -> Option<u32>,
+) -> Option<Vec<u32>> {
+    let mut ids: Ids<'t> = Ids::default();
+    let mut out = Vec::with_capacity(column.len());
+    for cell in column.iter() {
+        let cell = cell?;
+        let id = match ids.get(cell) {
+            Some(&id) => id,
+            None => {
+                let id = define(cell)?;
+                ids.insert(cell, id);
+                id
+            }
+        };
+        out.push(id);
+    }
+    Some(out)
+}
+
+/// Region ids (interned in the collector) per row; declines on anything but a region.
+fn regions(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<u32>> {
+    let file = c.file;
+    distinct(column, |raw| {
+        let id = c.region(raw, Position::file(file))?;
+        (!c.has_errors()).then(|| c.intern(&id))
+    })
+}
+
+/// Years per row; declines on a cell that is not a year.
+fn years(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<i32>> {
+    let file = c.file;
+    let mut years: Vec<i32> = Vec::new();
+    let ids = distinct(column, |raw| {
+        let year = c.year(raw, Position::file(file))?;
+        years.push(year);
+        u32::try_from(years.len() - 1).ok()
+    })?;
+    Some(ids.into_iter().map(|k| years[k as usize]).collect())
+}
+
+/// The cell's value (`None`: missing) or `Err` to decline the file; counts missing cells.
+fn value(raw: &str, missing: &mut usize) -> Result<Option<f64>, ()> {
+    let v = parse_value(raw, false)?;
+    *missing += usize::from(v.is_none());
+    Ok(v)
+}
+
+/// `true` when two keys are equal. Keys are packed into `u64`s by the caller.
+fn any_duplicate(mut keys: Vec<u64>) -> bool {
+    keys.sort_unstable();
+    keys.windows(2).any(|w| w[0] == w[1])
+}
+
+/// Bits needed for ids below `n`.
+fn bits(n: usize) -> u32 {
+    usize::BITS - n.leading_zeros()
+}
+
+fn read_long(frame: &DataFrame, cols: &long::Columns, c: &mut Collector<'_>) -> Option<()> {
+    let column = |k: usize| frame.columns()[k].str().ok();
+    let file = c.file;
+    let region = regions(column(0)?, c)?;
+    let year = years(column(1)?, c)?;
+    let indicator = distinct(column(2)?, |raw| {
+        let name = c.indicator(raw, Position::file(file))?;
+        Some(c.intern(&name))
+    })?;
+    if c.has_errors() {
+        return None;
+    }
+    // (region, year, indicator) must be unique, also for rows without a value.
+    let names = c.name_count();
+    let (r_bits, i_bits) = (bits(names), bits(names));
+    if r_bits + i_bits + 16 > 64 {
+        return None;
+    }
+    let keys: Vec<u64> = (0..region.len())
+        .map(|k| {
+            let y = u64::from(year[k].cast_unsigned() & 0xFFFF);
+            (u64::from(region[k]) << (i_bits + 16)) | (u64::from(indicator[k]) << 16) | y
+        })
+        .collect();
+    if any_duplicate(keys) {
+        return None;
+    }
+    if cols.unit.is_some() {
+        units(column(4)?, &indicator, c)?;
+    }
+    let mut missing = 0;
+    for (k, raw) in column(3)?.iter().enumerate() {
+        if let Some(v) = value(raw?, &mut missing).ok()? {
+            c.push_ids(region[k], year[k], indicator[k], v);
+        }
+    }
+    c.missing(missing);
+    Some(())
+}
+
+/// Each indicator's unit, first one kept; declines on two units for one indicator (the row walk
+/// places that notice).
+fn units(column: &StringChunked, indicator: &[u32], c: &mut Collector<'_>) -> Option<()> {
+    let mut seen: HashMap<u32, &str, foldhash::fast::RandomState> = HashMap::default();
+    for (k, raw) in column.iter().enumerate() {
+        let unit = raw?.trim();
+        if unit.is_empty() {
+            continue;
+        }
+        match seen.get(&indicator[k]) {
+            Some(first) if *first != unit => return None,
+            Some(_) => {}
+            None => {
+                seen.insert(indicator[k], unit);
+                let name = c.name(indicator[k]).to_owned();
+                c.unit(&name, unit, Position::file(c.file));
+            }
+        }
+    }
+    Some(())
+}
+
+fn read_wide(frame: &DataFrame, indicators: &[(usize, &str)], c: &mut Collector<'_>) -> Option<()> {
+    let columns = frame.columns();
+    let region = regions(columns[0].str().ok()?, c)?;
+    let year = years(columns[1].str().ok()?, c)?;
+    if bits(c.name_count()) + 16 > 64 {
+        return None;
+    }
+    // (region, year) must be unique.
+    let keys: Vec<u64> = (0..region.len())
+        .map(|k| (u64::from(region[k]) << 16) | u64::from(year[k].cast_unsigned() & 0xFFFF))
+        .collect();
+    if any_duplicate(keys) {
+        return None;
+    }
+    let ids: Vec<u32> = indicators.iter().map(|(_, name)| c.intern(name)).collect();
+    let cells: Vec<&StringChunked> = columns[2..]
+        .iter()
+        .map(|col| col.str().ok())
+        .collect::<Option<_>>()?;
+    let mut iters: Vec<_> = cells.iter().map(|ca| ca.iter()).collect();
+    let mut missing = 0;
+    for k in 0..region.len() {
+        for (cells, &indicator) in iters.iter_mut().zip(&ids) {
+            if let Some(v) = value(cells.next()??, &mut missing).ok()? {
+                c.push_ids(region[k], year[k], indicator, v);
+            }
+        }
+    }
+    c.missing(missing);
+    Some(())
+}
