@@ -12,7 +12,8 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, REFERER, RETRY_AFTER, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
@@ -303,6 +304,28 @@ impl FromRequestParts<AppState> for RequireUser {
             .await?
             .map(RequireUser)
             .ok_or(WebError::SignInNeeded)
+    }
+}
+
+/// A signed-in user's form post whose CSRF token matched: the user and the form's fields.
+/// Every form that changes data takes this, so none can forget the check.
+pub struct SignedForm {
+    pub user: User,
+    pub fields: HashMap<String, String>,
+}
+
+impl FromRequest<AppState> for SignedForm {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let (mut parts, body) = request.into_parts();
+        let RequireUser(user) = RequireUser::from_request_parts(&mut parts, state).await?;
+        let Form(fields) =
+            Form::<HashMap<String, String>>::from_request(Request::from_parts(parts, body), state)
+                .await
+                .map_err(|e| WebError::BadRequest(e.body_text()))?;
+        user.check_csrf(fields.get("csrf").map(String::as_str))?;
+        Ok(SignedForm { user, fields })
     }
 }
 

@@ -18,12 +18,33 @@ pub const DEFAULT_PER_ACTOR: usize = 8;
 /// How long an uncommitted upload is kept.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// What [`Staging::find`] does with the upload it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Look at it (the preview page).
+    Peek,
+    /// Remove it (a commit).
+    Take,
+}
+
 struct Slot {
     id: String,
     actor: String,
     upload: Arc<StagedUpload>,
     weight: u64,
     staged_at: Instant,
+}
+
+impl Slot {
+    fn new(id: String, actor: &str, upload: Arc<StagedUpload>, weight: u64, now: Instant) -> Slot {
+        Slot {
+            id,
+            actor: actor.to_owned(),
+            upload,
+            weight,
+            staged_at: now,
+        }
+    }
 }
 
 pub struct Staging {
@@ -115,51 +136,25 @@ impl Staging {
                 )));
             }
         }
-        slots.push(Slot {
-            id,
-            actor: actor.to_owned(),
-            upload: Arc::new(upload),
-            weight,
-            staged_at: now,
-        });
+        slots.push(Slot::new(id, actor, Arc::new(upload), weight, now));
         Ok(())
     }
 
-    /// A staged upload, only for the actor who made it and only until it expires.
-    pub fn get(
+    /// A staged upload, only for the actor who made it and only until it expires. `Take`
+    /// removes it for committing: a second, simultaneous commit of the same upload finds
+    /// nothing, so one upload never becomes two versions.
+    pub fn find(
         &self,
         cache: &Cache,
         id: &str,
         actor: &str,
         now: Instant,
-    ) -> Option<Arc<StagedUpload>> {
-        self.find(cache, id, actor, now, false)
-    }
-
-    /// Remove a staged upload for committing it: a second, simultaneous commit of the same
-    /// upload finds nothing, so one upload never becomes two versions.
-    pub fn take(
-        &self,
-        cache: &Cache,
-        id: &str,
-        actor: &str,
-        now: Instant,
-    ) -> Option<Arc<StagedUpload>> {
-        self.find(cache, id, actor, now, true)
-    }
-
-    fn find(
-        &self,
-        cache: &Cache,
-        id: &str,
-        actor: &str,
-        now: Instant,
-        remove: bool,
+        access: Access,
     ) -> Option<Arc<StagedUpload>> {
         let mut slots = self.slots();
         self.sweep(&mut slots, cache, now);
         let at = slots.iter().position(|s| s.id == id && s.actor == actor)?;
-        if !remove {
+        if access == Access::Peek {
             return Some(Arc::clone(&slots[at].upload));
         }
         let slot = slots.remove(at);
@@ -180,13 +175,7 @@ impl Staging {
         let weight = weight(&upload);
         let mut slots = self.slots();
         if cache.reserve(weight) {
-            slots.push(Slot {
-                id,
-                actor: actor.to_owned(),
-                upload,
-                weight,
-                staged_at: now,
-            });
+            slots.push(Slot::new(id, actor, upload, weight, now));
         } else {
             tracing::warn!(
                 actor,

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::LoginThrottle;
 use super::cache::{Cache, CacheStats, DerivedFile, Key};
-use super::staging::Staging;
+use super::staging::{Access, Staging};
 use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::error::{Error, Result};
 use crate::method::MethodSpec;
@@ -360,14 +360,18 @@ impl AppState {
     /// [`AppState::staged`] at a given time (tests of the expiry).
     pub fn staged_at(&self, id: &str, actor: &str, now: Instant) -> Option<Arc<StagedUpload>> {
         let inner = &self.inner;
-        inner.staging.get(&inner.cache, id, actor, now)
+        inner
+            .staging
+            .find(&inner.cache, id, actor, now, Access::Peek)
     }
 }
 
 impl UploadStaging for AppState {
     fn take(&self, id: &str, actor: &str) -> Option<Arc<StagedUpload>> {
         let inner = &self.inner;
-        inner.staging.take(&inner.cache, id, actor, Instant::now())
+        inner
+            .staging
+            .find(&inner.cache, id, actor, Instant::now(), Access::Take)
     }
 
     fn restore(&self, id: &str, actor: &str, upload: Arc<StagedUpload>) {

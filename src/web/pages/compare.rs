@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 
-use super::{PageResult, fmt_num, render};
+use super::{PageResult, fmt_num, fmt_rank, render};
 use crate::service::dashboard::{self, COMPARE_MAX, COMPARE_MIN};
 use crate::types::Dimension;
 use crate::web::charts::bar::{self, BarDatum, BarSpec};
@@ -92,11 +92,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             name: r.name.clone(),
             url: ctx.region_url(&r.code),
             score: fmt_num(r.current.score, 2),
-            rank: r
-                .current
-                .rank
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "—".into()),
+            rank: fmt_rank(r.current.rank),
             dims: [r.current.laborers, r.current.tools, r.current.objects]
                 .into_iter()
                 .map(|v| fmt_num(v, 2))

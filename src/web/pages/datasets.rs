@@ -21,7 +21,9 @@ use crate::service::datasets::{DatasetEntry, VersionRef};
 use crate::service::download::{FileRequest, SHORT_VERSION, download_url};
 use crate::store::Store;
 use crate::types::{DatasetId, Dimension, Lang};
-use crate::web::auth::{MaybeUser, RequireUser, User, session_clear_cookie, session_set_cookie};
+use crate::web::auth::{
+    MaybeUser, RequireUser, SignedForm, User, session_clear_cookie, session_set_cookie,
+};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, listing_file};
@@ -185,10 +187,8 @@ pub async fn login(
 pub async fn logout(
     State(state): State<AppState>,
     ctx: PageCtx,
-    RequireUser(user): RequireUser,
-    Form(form): Form<HashMap<String, String>>,
+    SignedForm { user, .. }: SignedForm,
 ) -> Result<Response, WebError> {
-    user.check_csrf(form.get("csrf").map(String::as_str))?;
     let store = store_of(&state)?;
     if let Some(session) = user.session.clone() {
         crate::web::blocking(move || Ok(store.delete_session(&session)?)).await?;
@@ -205,10 +205,8 @@ pub async fn delete(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<String>,
-    RequireUser(user): RequireUser,
-    Form(form): Form<HashMap<String, String>>,
+    SignedForm { user, .. }: SignedForm,
 ) -> Result<Response, WebError> {
-    user.check_csrf(form.get("csrf").map(String::as_str))?;
     let store = store_of(&state)?;
     let id = DatasetId::new(id.clone()).map_err(|_| crate::Error::NotFound {
         what: "dataset",
@@ -406,12 +404,10 @@ pub async fn commit(
     State(state): State<AppState>,
     ctx: PageCtx,
     Path(id): Path<String>,
-    RequireUser(user): RequireUser,
-    Form(form): Form<HashMap<String, String>>,
+    SignedForm { user, fields }: SignedForm,
 ) -> Result<Response, WebError> {
-    user.check_csrf(form.get("csrf").map(String::as_str))?;
     let committed = upload::commit(&state, &user, id, move |preview| {
-        MappingRequest::from_form(preview, &form)
+        MappingRequest::from_form(preview, &fields)
     })
     .await?;
     // The dataset and version just committed replace any the page was showing.

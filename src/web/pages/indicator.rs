@@ -5,7 +5,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 
 use super::rankings::render_map;
-use super::{PageResult, fmt_num, fmt_raw, render, sort_key};
+use super::{PageResult, fmt_num, fmt_rank, fmt_raw, render, sort_key};
 use crate::service::dashboard;
 use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
@@ -122,7 +122,7 @@ pub async fn page(
             .rows
             .iter()
             .map(|r| Row {
-                rank: r.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
+                rank: fmt_rank(r.rank),
                 name: r.name.clone(),
                 url: ctx.region_url(&r.code),
                 raw: fmt_raw(r.raw),

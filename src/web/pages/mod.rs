@@ -96,6 +96,11 @@ pub fn fmt_num(value: Option<f64>, decimals: usize) -> String {
     }
 }
 
+/// A rank, or an em dash for none.
+pub fn fmt_rank(rank: Option<u32>) -> String {
+    rank.map_or_else(|| "—".to_owned(), |r| r.to_string())
+}
+
 /// A raw statistic with 4 significant figures (at least 0 decimals), so one column reads
 /// consistently: 49670, 2807, 13.77, 0.9920.
 pub fn fmt_raw(value: Option<f64>) -> String {
@@ -149,6 +154,10 @@ mod tests {
         assert_eq!(fmt_raw(Some(0.012346)), "0.01235");
         assert_eq!(fmt_raw(Some(0.0)), "0.000");
         assert_eq!(sort_key(None), "");
+        assert_eq!(
+            (fmt_rank(Some(3)), fmt_rank(None)),
+            ("3".into(), "—".into())
+        );
         assert_eq!(group_label("East", Lang::Zh), "东部");
         assert_eq!(group_label("Scotland", Lang::Zh), "Scotland");
     }

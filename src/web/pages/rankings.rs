@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 
-use super::{PageResult, fmt_num, group_label, render, sort_key};
+use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
 use crate::service::dashboard::{self, Measure, RankingRow};
 use crate::types::{Dimension, Lang};
 use crate::web::charts::Bins;
@@ -158,7 +158,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                     .as_deref()
                     .map(|g| group_label(g, lang))
                     .unwrap_or_default(),
-                rank: r.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into()),
+                rank: fmt_rank(r.rank),
                 rank_sort: r.rank.map(|x| x.to_string()).unwrap_or_default(),
                 change,
                 change_sort: r.rank_change.map(|c| c.to_string()).unwrap_or_default(),

@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::extract::{Path, State};
 
-use super::{PageResult, fmt_num, fmt_raw, group_label, render};
+use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
 use crate::service::analysis::region_diagnosis;
 use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
 use crate::types::Dimension;
@@ -233,7 +233,7 @@ pub async fn page(
             name: p.name.clone(),
             url: ctx.region_url(&p.code),
             score: fmt_num(p.score, 2),
-            rank: p.rank.map(|r| r.to_string()).unwrap_or_else(|| "—".into()),
+            rank: fmt_rank(p.rank),
         })
         .collect();
     let compare_codes = std::iter::once(profile.code.clone())
@@ -264,11 +264,7 @@ pub async fn page(
             .collect(),
         hidden: ctx.hidden_fields(),
         score: fmt_num(profile.current.score, 2),
-        rank: profile
-            .current
-            .rank
-            .map(|r| r.to_string())
-            .unwrap_or_else(|| "—".into()),
+        rank: fmt_rank(profile.current.rank),
         regions_ranked: profile.regions_ranked,
         dims,
         radar_svg,
