@@ -338,6 +338,29 @@ pub struct Robustness {
     pub decomposition: Vec<DecompositionRow>,
 }
 
+impl Robustness {
+    /// Pearson correlations between the audited indicators, in the order of `stats`, with 1 on
+    /// the diagonal and `None` where a pair has too few common observations.
+    pub fn correlation_matrix(&self) -> Vec<Vec<Option<f64>>> {
+        let ids: Vec<&str> = self.stats.iter().map(|s| s.indicator.as_str()).collect();
+        ids.iter()
+            .map(|a| {
+                ids.iter()
+                    .map(|b| {
+                        if a == b {
+                            return Some(1.0);
+                        }
+                        self.correlations
+                            .iter()
+                            .find(|c| (c.a == *a && c.b == *b) || (c.a == *b && c.b == *a))
+                            .and_then(|c| c.pearson)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 /// Names of the estimators reported with the sensitivity indices.
 pub const ESTIMATOR: &str = "Saltelli (2010) first order, Jansen (1999) total order";
 

@@ -12,7 +12,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{Redirect, Response};
 
-use super::{PageResult, fmt_num, group_label, render};
+use super::{PageResult, TableDownload, fmt_num, group_label, render};
+use crate::analysis::report::DagumRow;
 use crate::service::analysis::{
     self as service, AnalysisChoice, AnalysisView, MatrixChoice, PAGE_TABLES,
 };
@@ -60,12 +61,6 @@ pub struct Tab {
     pub current: bool,
 }
 
-pub struct Download {
-    pub table: &'static str,
-    pub csv: String,
-    pub json: String,
-}
-
 /// What every analysis page shares: sub-navigation, measure (and year) selectors, downloads.
 pub struct Frame {
     pub a: &'static AnalysisTexts,
@@ -77,7 +72,7 @@ pub struct Frame {
     pub measures: Vec<Choice>,
     pub measure_label: String,
     pub years: Vec<Choice>,
-    pub downloads: Vec<Download>,
+    pub downloads: Vec<TableDownload>,
     pub notices: Vec<String>,
     /// The weight-matrix selector (spatial page only; empty elsewhere).
     pub matrices: Vec<Choice>,
@@ -144,7 +139,7 @@ pub struct DynamicsPage {
     pub panel_beta: Vec<PanelBetaCells>,
     /// (classes label, π per class).
     pub steady: Vec<(&'static str, Vec<String>)>,
-    /// Per lag class: `[from][to]` as "0.850 (17)", "—" for a row without observations.
+    /// Per lag class: `[from][to]` as "0.850 (17)", "— (0)" in a row without observations.
     pub spatial_markov: Vec<Vec<Vec<String>>>,
 }
 
@@ -348,21 +343,18 @@ fn measure_label(ctx: &PageCtx, measure: &str) -> String {
 }
 
 fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
-    let (ctx, results, measure) = (p.ctx, &p.view.results, p.measure);
+    let (ctx, measure) = (p.ctx, p.measure);
     let a = AnalysisTexts::get(ctx.lang);
-    let (heading, intro) = match page {
+    let title = |page: &str| match page {
         "disparities" => (a.disparities_title, a.disparities_intro),
         "dynamics" => (a.dynamics_title, a.dynamics_intro),
         _ => (a.spatial_title, a.spatial_intro),
     };
+    let (heading, intro) = title(page);
     let tabs = PAGE_TABLES
         .iter()
         .map(|(p, _)| Tab {
-            label: match *p {
-                "disparities" => a.disparities_title,
-                "dynamics" => a.dynamics_title,
-                _ => a.spatial_title,
-            },
+            label: title(p).0,
             url: ctx.url(&format!("/analysis/{p}"), &[("measure", measure)]),
             current: *p == page,
         })
@@ -389,69 +381,6 @@ fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
             selected: *m == measure,
         })
         .collect();
-    let downloads = PAGE_TABLES
-        .iter()
-        .find(|(p, _)| *p == page)
-        .map(|(_, t)| *t)
-        .unwrap_or_default()
-        .iter()
-        .filter(|t| {
-            results.weights.is_some()
-                || !matches!(**t, "moran" | "lisa" | "spatial_markov" | "weights_matrix")
-        })
-        .map(|t| {
-            let choice = choice_pairs(p.choice);
-            let link = |ext: &str| {
-                let mut pairs: Vec<(&str, &str)> = vec![("table", t), ("measure", measure)];
-                pairs.extend(choice.iter().map(|(k, v)| (*k, v.as_str())));
-                ctx.url(&format!("/analysis/{page}.{ext}"), &pairs)
-            };
-            Download {
-                table: t,
-                csv: link("csv"),
-                json: link("json"),
-            }
-        })
-        .collect();
-    // The groups the decompositions used, in the order they first appear.
-    let mut group_names: Vec<String> = Vec::new();
-    for g in results
-        .dagum_groups
-        .iter()
-        .flat_map(|g| [&g.group_a, &g.group_b])
-    {
-        let label = group_label(g, ctx.lang);
-        if !group_names.contains(&label) {
-            group_names.push(label);
-        }
-    }
-    let grouping = match results.grouping {
-        "single" => ctx
-            .lang
-            .pick("单一组（无分组）", "one group (no grouping)")
-            .to_owned(),
-        _ => group_names.join(" / "),
-    };
-    let mut notices = vec![format!(
-        "{}{}{grouping}",
-        a.grouping,
-        ctx.lang.pick("：", ": ")
-    )];
-    // The analysis notices are English; they are shown as they are to English readers only.
-    if ctx.lang == Lang::En {
-        notices.extend(
-            results
-                .notices
-                .iter()
-                // Leave out what was skipped for another measure only.
-                .filter(|n| {
-                    !crate::analysis::MEASURES
-                        .iter()
-                        .any(|m| *m != measure && n.contains(&format!(" {m}: skipped")))
-                })
-                .cloned(),
-        );
-    }
     let matrices = if page == "spatial" {
         service::matrix_choices(p.ds, p.tables)
             .into_iter()
@@ -482,9 +411,79 @@ fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
         measures,
         measure_label: measure_label(ctx, measure),
         years,
-        downloads,
-        notices,
+        downloads: table_downloads(p, page),
+        notices: frame_notices(p),
     }
+}
+
+/// The page's tables as CSV and JSON (the spatial ones only when there is a weight matrix).
+fn table_downloads(p: &PageInput, page: &'static str) -> Vec<TableDownload> {
+    let (ctx, measure) = (p.ctx, p.measure);
+    let choice = choice_pairs(p.choice);
+    PAGE_TABLES
+        .iter()
+        .find(|(p, _)| *p == page)
+        .map(|(_, t)| *t)
+        .unwrap_or_default()
+        .iter()
+        .filter(|t| {
+            p.view.results.weights.is_some()
+                || !matches!(**t, "moran" | "lisa" | "spatial_markov" | "weights_matrix")
+        })
+        .map(|t| {
+            TableDownload::new(t, |ext| {
+                let mut pairs: Vec<(&str, &str)> = vec![("table", t), ("measure", measure)];
+                pairs.extend(choice.iter().map(|(k, v)| (*k, v.as_str())));
+                ctx.url(&format!("/analysis/{page}.{ext}"), &pairs)
+            })
+        })
+        .collect()
+}
+
+/// The grouping used, then (for English readers: the analysis notices are English) what the
+/// analyses skipped for this measure.
+fn frame_notices(p: &PageInput) -> Vec<String> {
+    let (ctx, results, measure) = (p.ctx, &p.view.results, p.measure);
+    // The groups the decompositions used, in the order they first appear.
+    let mut group_names: Vec<String> = Vec::new();
+    for g in results
+        .dagum_groups
+        .iter()
+        .flat_map(|g| [&g.group_a, &g.group_b])
+    {
+        let label = group_label(g, ctx.lang);
+        if !group_names.contains(&label) {
+            group_names.push(label);
+        }
+    }
+    let grouping = match results.grouping {
+        "single" => ctx
+            .lang
+            .pick("单一组（无分组）", "one group (no grouping)")
+            .to_owned(),
+        _ => group_names.join(" / "),
+    };
+    let a = AnalysisTexts::get(ctx.lang);
+    let mut notices = vec![format!(
+        "{}{}{grouping}",
+        a.grouping,
+        ctx.lang.pick("：", ": ")
+    )];
+    if ctx.lang == Lang::En {
+        notices.extend(
+            results
+                .notices
+                .iter()
+                // Leave out what was skipped for another measure only.
+                .filter(|n| {
+                    !crate::analysis::MEASURES
+                        .iter()
+                        .any(|m| *m != measure && n.contains(&format!(" {m}: skipped")))
+                })
+                .cloned(),
+        );
+    }
+    notices
 }
 
 /// The selected year (`year=`, else the latest of `years`); a year without results is a 404.
@@ -513,22 +512,92 @@ fn year_choices(years: &[i32], selected: Option<i32>) -> Vec<Choice> {
 }
 
 fn disparities(p: &PageInput) -> PageResult {
-    let (ctx, ds, measure) = (p.ctx, p.ds, p.measure);
-    let lang = ctx.lang;
-    let a = AnalysisTexts::get(lang);
+    let (ctx, measure) = (p.ctx, p.measure);
     let r = &p.view.results;
     let dagum: Vec<_> = r.dagum.iter().filter(|d| d.measure == measure).collect();
     let years: Vec<i32> = dagum.iter().map(|d| d.year).collect();
     let year = pick_year(ctx, &years)?;
     let f = frame(p, "disparities", year_choices(&years, year));
-    let label = &f.measure_label;
+    let (group_names, group_gini) = group_gini(p, year);
+    let page = DisparitiesPage {
+        chrome: Chrome::new(ctx, p.ds, "analysis"),
+        year: year.unwrap_or_default(),
+        stacked_svg: dagum_chart(p, &f.measure_label, &dagum),
+        sigma_svg: sigma_chart(p, &f.measure_label),
+        dagum: dagum
+            .iter()
+            .map(|d| DagumCells {
+                year: d.year,
+                total: fmt_num(Some(d.total), DECIMALS),
+                within: fmt_num(Some(d.within), DECIMALS),
+                between: fmt_num(Some(d.between), DECIMALS),
+                transvariation: fmt_num(Some(d.transvariation), DECIMALS),
+            })
+            .collect(),
+        group_names,
+        group_gini,
+        theil: r
+            .theil
+            .iter()
+            .filter(|t| t.measure == measure)
+            .map(|t| TheilCells {
+                year: t.year,
+                total: fmt_num(Some(t.total), DECIMALS),
+                within: fmt_num(Some(t.within), DECIMALS),
+                between: fmt_num(Some(t.between), DECIMALS),
+            })
+            .collect(),
+        sigma: r
+            .sigma
+            .iter()
+            .filter(|s| s.measure == measure)
+            .map(|s| (s.year, fmt_num(Some(s.cv), DECIMALS)))
+            .collect(),
+        shares: shares(p),
+        djh: r
+            .dagum_djh
+            .iter()
+            .filter(|d| d.measure == measure && Some(d.year) == year)
+            .map(|d| {
+                (
+                    group_label(&d.group_a, ctx.lang),
+                    group_label(&d.group_b, ctx.lang),
+                    fmt_num(Some(d.d_jh), DECIMALS),
+                )
+            })
+            .collect(),
+        f,
+    };
+    render(&page)
+}
 
-    let categories: Vec<String> = years.iter().map(i32::to_string).collect();
-    let layer = |name: &str, part: fn(&crate::analysis::report::DagumRow) -> f64| Layer {
+/// The Dagum contribution rates per year (within, between, transvariation, in %).
+fn shares(p: &PageInput) -> Vec<(i32, String, String, String)> {
+    p.view
+        .results
+        .dagum_shares
+        .iter()
+        .filter(|d| d.measure == p.measure)
+        .map(|d| {
+            (
+                d.year,
+                fmt_num(Some(d.within_pct), 2),
+                fmt_num(Some(d.between_pct), 2),
+                fmt_num(Some(d.transvariation_pct), 2),
+            )
+        })
+        .collect()
+}
+
+/// The Dagum decomposition per year as stacked bars.
+fn dagum_chart(p: &PageInput, label: &str, dagum: &[&DagumRow]) -> String {
+    let a = AnalysisTexts::get(p.ctx.lang);
+    let categories: Vec<String> = dagum.iter().map(|d| d.year.to_string()).collect();
+    let layer = |name: &str, part: fn(&DagumRow) -> f64| Layer {
         name: name.to_owned(),
         values: dagum.iter().map(|d| Some(part(d))).collect(),
     };
-    let stacked_svg = stacked::render(&StackedSpec {
+    stacked::render(&StackedSpec {
         id: "dagum-chart",
         title: &format!("{} · {label}", a.dagum_title),
         desc: a.dagum_desc,
@@ -542,17 +611,26 @@ fn disparities(p: &PageInput) -> PageResult {
         height: 300.0,
         y_label: a.gini,
         decimals: DECIMALS,
-        no_data_label: ctx.t.no_data,
-    });
+        no_data_label: p.ctx.t.no_data,
+    })
+}
 
-    let sigma: Vec<_> = r.sigma.iter().filter(|s| s.measure == measure).collect();
-    let sigma_svg = line::render(&LineSpec {
+/// σ-convergence: the coefficient of variation per year.
+fn sigma_chart(p: &PageInput, label: &str) -> String {
+    let a = AnalysisTexts::get(p.ctx.lang);
+    let sigma = p
+        .view
+        .results
+        .sigma
+        .iter()
+        .filter(|s| s.measure == p.measure);
+    line::render(&LineSpec {
         id: "sigma-chart",
         title: &format!("{} · {label}", a.sigma_title),
         desc: a.sigma_title,
         series: &[Series {
             name: a.cv.to_owned(),
-            points: sigma.iter().map(|s| (s.year, Some(s.cv))).collect(),
+            points: sigma.map(|s| (s.year, Some(s.cv))).collect(),
             emphasis: true,
         }],
         width: 520.0,
@@ -562,21 +640,27 @@ fn disparities(p: &PageInput) -> PageResult {
         integer_y: false,
         y_domain: None,
         decimals: DECIMALS,
-        no_data_label: ctx.t.no_data,
-    });
+        no_data_label: p.ctx.t.no_data,
+    })
+}
 
-    // Group Gini matrix of the chosen year: groups in the order the decomposition lists them.
-    let pairs: Vec<_> = r
+/// The group Gini matrix of `year` (lower triangle and diagonal), groups in the order the
+/// decomposition lists them; with the groups' names.
+fn group_gini(p: &PageInput, year: Option<i32>) -> (Vec<String>, Vec<Vec<String>>) {
+    let pairs: Vec<_> = p
+        .view
+        .results
         .dagum_groups
         .iter()
-        .filter(|g| g.measure == measure && Some(g.year) == year)
+        .filter(|g| g.measure == p.measure && Some(g.year) == year)
         .collect();
     let mut groups: Vec<&str> = Vec::new();
-    for p in &pairs {
-        for g in [p.group_a.as_str(), p.group_b.as_str()] {
-            if !groups.contains(&g) {
-                groups.push(g);
-            }
+    for g in pairs
+        .iter()
+        .flat_map(|p| [p.group_a.as_str(), p.group_b.as_str()])
+    {
+        if !groups.contains(&g) {
+            groups.push(g);
         }
     }
     let gini_of = |x: &str, y: &str| {
@@ -585,97 +669,97 @@ fn disparities(p: &PageInput) -> PageResult {
             .find(|p| (p.group_a == x && p.group_b == y) || (p.group_a == y && p.group_b == x))
             .map(|p| p.gini)
     };
-    let group_gini = groups
+    let matrix = groups
         .iter()
         .enumerate()
         .map(|(i, row)| {
-            groups
+            groups[..=i]
                 .iter()
-                .enumerate()
-                .map(|(j, col)| {
-                    if j <= i {
-                        fmt_num(gini_of(row, col), DECIMALS)
-                    } else {
-                        String::new()
-                    }
-                })
+                .map(|col| fmt_num(gini_of(row, col), DECIMALS))
+                .chain(std::iter::repeat_n(String::new(), groups.len() - i - 1))
                 .collect()
         })
         .collect();
+    let names = groups.iter().map(|g| group_label(g, p.ctx.lang)).collect();
+    (names, matrix)
+}
 
-    let page = DisparitiesPage {
-        chrome: Chrome::new(ctx, ds, "analysis"),
-        year: year.unwrap_or_default(),
-        stacked_svg,
-        sigma_svg,
-        dagum: dagum
+fn dynamics(p: &PageInput) -> PageResult {
+    let (ctx, measure) = (p.ctx, p.measure);
+    let a = AnalysisTexts::get(ctx.lang);
+    let r = &p.view.results;
+    let f = frame(p, "dynamics", Vec::new());
+    let markov = |from: u8, to: u8| {
+        r.markov
             .iter()
-            .map(|d| DagumCells {
-                year: d.year,
-                total: fmt_num(Some(d.total), DECIMALS),
-                within: fmt_num(Some(d.within), DECIMALS),
-                between: fmt_num(Some(d.between), DECIMALS),
-                transvariation: fmt_num(Some(d.transvariation), DECIMALS),
+            .find(|m| m.measure == measure && m.from_class == from && m.to_class == to)
+            .map(|m| (m.probability, m.count))
+    };
+    let page = DynamicsPage {
+        chrome: Chrome::new(ctx, p.ds, "analysis"),
+        density_svg: density_chart(p, &f.measure_label),
+        beta: r
+            .beta
+            .iter()
+            .filter(|b| b.measure == measure)
+            .map(|b| BetaCells {
+                group: group_name(&b.group, ctx.lang),
+                alpha: fmt_num(b.alpha, DECIMALS),
+                beta: fmt_num(b.beta, DECIMALS),
+                se: fmt_num(b.se_beta, DECIMALS),
+                t: fmt_num(b.t_beta, 2),
+                r2: fmt_num(b.r2, 3),
+                n: b.n,
             })
             .collect(),
-        group_names: groups.iter().map(|g| group_label(g, lang)).collect(),
-        group_gini,
-        theil: r
-            .theil
-            .iter()
-            .filter(|t| t.measure == measure)
-            .map(|t| TheilCells {
-                year: t.year,
-                total: fmt_num(Some(t.total), DECIMALS),
-                within: fmt_num(Some(t.within), DECIMALS),
-                between: fmt_num(Some(t.between), DECIMALS),
-            })
-            .collect(),
-        sigma: sigma
-            .iter()
-            .map(|s| (s.year, fmt_num(Some(s.cv), DECIMALS)))
-            .collect(),
-        shares: r
-            .dagum_shares
-            .iter()
-            .filter(|d| d.measure == measure)
-            .map(|d| {
-                (
-                    d.year,
-                    fmt_num(Some(d.within_pct), 2),
-                    fmt_num(Some(d.between_pct), 2),
-                    fmt_num(Some(d.transvariation_pct), 2),
-                )
-            })
-            .collect(),
-        djh: r
-            .dagum_djh
-            .iter()
-            .filter(|d| d.measure == measure && Some(d.year) == year)
-            .map(|d| {
-                (
-                    group_label(&d.group_a, lang),
-                    group_label(&d.group_b, lang),
-                    fmt_num(Some(d.d_jh), DECIMALS),
-                )
-            })
-            .collect(),
+        heat_svg: markov_chart(p, &f.measure_label),
+        classes: a.classes.to_vec(),
+        markov: transition_cells(markov),
+        panel_beta: panel_beta(p),
+        steady: steady_states(p),
+        spatial_markov: match &r.spatial_markov {
+            Some(rows) => (1..=4u8)
+                .map(|lag| {
+                    transition_cells(|from, to| {
+                        rows.iter()
+                            .find(|m| {
+                                m.measure == measure
+                                    && m.lag_class == lag
+                                    && m.from_class == from
+                                    && m.to_class == to
+                            })
+                            .map(|m| (m.probability, m.count))
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        },
         f,
     };
     render(&page)
 }
 
-fn dynamics(p: &PageInput) -> PageResult {
-    let (ctx, ds, measure) = (p.ctx, p.ds, p.measure);
-    let lang = ctx.lang;
-    let a = AnalysisTexts::get(lang);
-    let r = &p.view.results;
-    let f = frame(p, "dynamics", Vec::new());
-    let label = &f.measure_label;
+/// A group's name; `all` is every region.
+fn group_name(group: &str, lang: Lang) -> String {
+    if group == "all" {
+        AnalysisTexts::get(lang).all_regions.to_owned()
+    } else {
+        group_label(group, lang)
+    }
+}
 
-    // The chart draws the `kernel` table (also the `kernel.csv` download): one curve per year.
+/// The kernel densities: the chart draws the `kernel` table (also the `kernel.csv`
+/// download), one curve per year.
+fn density_chart(p: &PageInput, label: &str) -> String {
+    let a = AnalysisTexts::get(p.ctx.lang);
     let mut curves: Vec<DensityCurve> = Vec::new();
-    for k in r.kernel.iter().filter(|k| k.measure == measure) {
+    for k in p
+        .view
+        .results
+        .kernel
+        .iter()
+        .filter(|k| k.measure == p.measure)
+    {
         let name = k.year.to_string();
         if curves.last().is_none_or(|c| c.name != name) {
             curves.push(DensityCurve {
@@ -689,7 +773,7 @@ fn dynamics(p: &PageInput) -> PageResult {
             c.density.push(k.density);
         }
     }
-    let density_svg = density::render(&DensitySpec {
+    density::render(&DensitySpec {
         id: "kernel-chart",
         title: &format!("{} · {label}", a.kernel_title),
         desc: a.kernel_desc,
@@ -698,63 +782,53 @@ fn dynamics(p: &PageInput) -> PageResult {
         height: 300.0,
         x_label: label,
         y_label: a.density,
-        no_data_label: ctx.t.no_data,
-    });
+        no_data_label: p.ctx.t.no_data,
+    })
+}
 
-    let beta = r
-        .beta
-        .iter()
-        .filter(|b| b.measure == measure)
-        .map(|b| BetaCells {
-            group: if b.group == "all" {
-                a.all_regions.to_owned()
-            } else {
-                group_label(&b.group, lang)
-            },
-            alpha: fmt_num(b.alpha, DECIMALS),
-            beta: fmt_num(b.beta, DECIMALS),
-            se: fmt_num(b.se_beta, DECIMALS),
-            t: fmt_num(b.t_beta, 2),
-            r2: fmt_num(b.r2, 3),
-            n: b.n,
-        })
-        .collect();
-
-    let cell = |from: u8, to: u8| {
-        r.markov
-            .iter()
-            .find(|m| m.measure == measure && m.from_class == from && m.to_class == to)
-    };
+/// The Markov transition probabilities as a heat table.
+fn markov_chart(p: &PageInput, label: &str) -> String {
+    let a = AnalysisTexts::get(p.ctx.lang);
     let probabilities: Vec<Vec<Option<f64>>> = (1..=4u8)
         .map(|from| {
             (1..=4u8)
-                .map(|to| cell(from, to).and_then(|m| m.probability))
-                .collect()
-        })
-        .collect();
-    let markov = (1..=4u8)
-        .map(|from| {
-            (1..=4u8)
-                .map(|to| match cell(from, to) {
-                    Some(m) => format!("{} ({})", fmt_num(m.probability, 3), m.count),
-                    None => "—".to_owned(),
+                .map(|to| {
+                    p.view
+                        .results
+                        .markov
+                        .iter()
+                        .find(|m| {
+                            m.measure == p.measure && m.from_class == from && m.to_class == to
+                        })
+                        .and_then(|m| m.probability)
                 })
                 .collect()
         })
         .collect();
-    let group_name = |g: &str| {
-        if g == "all" {
-            a.all_regions.to_owned()
-        } else {
-            group_label(g, lang)
-        }
-    };
-    let panel_beta = r
+    let class_labels: Vec<String> = a.classes.iter().map(|c| (*c).to_owned()).collect();
+    heat::render(&HeatSpec {
+        id: "markov-chart",
+        title: &format!("{} · {label}", a.markov_title),
+        desc: a.markov_desc,
+        row_labels: &class_labels,
+        col_labels: &class_labels,
+        values: &probabilities,
+        corner_label: a.from_to,
+        decimals: 3,
+        domain: None,
+        no_data_label: p.ctx.t.no_data,
+    })
+}
+
+fn panel_beta(p: &PageInput) -> Vec<PanelBetaCells> {
+    let a = AnalysisTexts::get(p.ctx.lang);
+    p.view
+        .results
         .beta_panel
         .iter()
-        .filter(|b| b.measure == measure)
+        .filter(|b| b.measure == p.measure)
         .map(|b| PanelBetaCells {
-            group: group_name(&b.group),
+            group: group_name(&b.group, p.ctx.lang),
             kind: if b.kind == "absolute" {
                 a.kind_absolute
             } else {
@@ -770,194 +844,53 @@ fn dynamics(p: &PageInput) -> PageResult {
             n_regions: b.n_regions,
             r2_within: fmt_num(Some(b.r2_within), 3),
         })
-        .collect();
-    let steady = [
+        .collect()
+}
+
+/// The steady-state distributions of the absolute and the relative classes.
+fn steady_states(p: &PageInput) -> Vec<(&'static str, Vec<String>)> {
+    let a = AnalysisTexts::get(p.ctx.lang);
+    [
         ("absolute", a.classes_absolute),
         ("relative", a.classes_relative),
     ]
     .into_iter()
     .map(|(classes, label)| {
-        let pi: Vec<String> = (1..=4u8)
-            .map(|c| {
-                fmt_num(
-                    r.markov_steady
-                        .iter()
-                        .find(|m| m.measure == measure && m.classes == classes && m.class == c)
-                        .map(|m| m.probability),
-                    3,
-                )
-            })
-            .collect();
-        (label, pi)
+        let pi = (1..=4u8).map(|c| {
+            let found = p
+                .view
+                .results
+                .markov_steady
+                .iter()
+                .find(|m| m.measure == p.measure && m.classes == classes && m.class == c);
+            fmt_num(found.map(|m| m.probability), 3)
+        });
+        (label, pi.collect())
     })
-    .collect();
-    let spatial_markov = match &r.spatial_markov {
-        Some(rows) => (1..=4u8)
-            .map(|lag| {
-                transition_cells(|from, to| {
-                    rows.iter()
-                        .find(|m| {
-                            m.measure == measure
-                                && m.lag_class == lag
-                                && m.from_class == from
-                                && m.to_class == to
-                        })
-                        .map(|m| (m.probability, m.count))
-                })
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let class_labels: Vec<String> = a.classes.iter().map(|c| (*c).to_owned()).collect();
-    let heat_svg = heat::render(&HeatSpec {
-        id: "markov-chart",
-        title: &format!("{} · {label}", a.markov_title),
-        desc: a.markov_desc,
-        row_labels: &class_labels,
-        col_labels: &class_labels,
-        values: &probabilities,
-        corner_label: a.from_to,
-        decimals: 3,
-        domain: None,
-        no_data_label: ctx.t.no_data,
-    });
-
-    let page = DynamicsPage {
-        chrome: Chrome::new(ctx, ds, "analysis"),
-        density_svg,
-        beta,
-        heat_svg,
-        classes: a.classes.to_vec(),
-        markov,
-        panel_beta,
-        steady,
-        spatial_markov,
-        f,
-    };
-    render(&page)
+    .collect()
 }
 
 fn spatial(p: &PageInput) -> PageResult {
-    let (ctx, ds, tables, view, measure) = (p.ctx, p.ds, p.tables, p.view, p.measure);
-    let lang = ctx.lang;
-    let a = AnalysisTexts::get(lang);
-    let r = &view.results;
-    let matrix_used = format!("{}{}", a.matrix_used, matrix_name(a, p.choice.matrix));
-    let moran: Vec<_> = r
-        .moran
-        .iter()
-        .flatten()
+    let (ctx, measure) = (p.ctx, p.measure);
+    let a = AnalysisTexts::get(ctx.lang);
+    let moran: Vec<_> = (p.view.results.moran.iter().flatten())
         .filter(|m| m.measure == measure)
         .collect();
     let years: Vec<i32> = moran.iter().map(|m| m.year).collect();
     let year = pick_year(ctx, &years)?;
     let f = frame(p, "spatial", year_choices(&years, year));
-    let label = f.measure_label.clone();
-    let Some(year) = year else {
-        let page = SpatialPage {
-            chrome: Chrome::new(ctx, ds, "analysis"),
-            year: 0,
-            available: false,
-            moran: Vec::new(),
-            scatter_svg: String::new(),
-            map_svg: String::new(),
-            lisa: Vec::new(),
-            matrix_used,
-            f,
-        };
-        return render(&page);
+    let lisa = year.map(|y| lisa_cells(p, y)).unwrap_or_default();
+    let (scatter_svg, map_svg) = match year {
+        Some(y) => (
+            moran_chart(p, &f.measure_label, y),
+            lisa_map(p, &f.measure_label, y, &lisa)?,
+        ),
+        None => (String::new(), String::new()),
     };
-
-    let points: Vec<MoranPoint> = service::moran_points(view, tables, measure, year)
-        .into_iter()
-        .map(|p| MoranPoint {
-            label: ds.region_name(&p.region, lang),
-            href: Some(ctx.region_url(&p.region)),
-            code: p.region,
-            z: p.z,
-            lag: p.lag,
-        })
-        .collect();
-    let scatter_svg = scatter::render(&MoranSpec {
-        id: "moran-scatter",
-        title: &format!("{} · {label} · {year}", a.scatter_title),
-        desc: a.scatter_desc,
-        points: &points,
-        moran_i: moran.iter().find(|m| m.year == year).map(|m| m.i),
-        x_label: a.z_label,
-        y_label: a.lag_label,
-        quadrant_labels: a.quadrants,
-        size: 420.0,
-        no_data_label: ctx.t.no_data,
-    });
-
-    let lisa: Vec<LisaCells> = r
-        .lisa
-        .iter()
-        .flatten()
-        .filter(|l| l.measure == measure && l.year == year)
-        .map(|l| {
-            let q = quadrant_index(l.quadrant);
-            let significant = l.p_perm.is_some_and(|p| p < LISA_ALPHA);
-            LisaCells {
-                name: ds.region_name(&l.region, lang),
-                url: ctx.region_url(&l.region),
-                code: l.region.clone(),
-                local_i: fmt_num(Some(l.local_i), DECIMALS),
-                quadrant: a.quadrants[q],
-                p_perm: fmt_num(l.p_perm, 3),
-                cluster: if significant {
-                    a.quadrants[q]
-                } else {
-                    a.not_significant
-                },
-                significant,
-                class: if significant { q } else { 4 },
-            }
-        })
-        .collect();
-    let map_values: Vec<MapValue> = lisa
-        .iter()
-        .map(|l| MapValue {
-            code: l.code.clone(),
-            name: l.name.clone(),
-            value: Some(l.class as f64),
-            rank: None,
-            display: format!("{} (I = {}, p = {})", l.cluster, l.local_i, l.p_perm),
-        })
-        .collect();
-    let names: Vec<String> = a
-        .quadrants
-        .iter()
-        .chain(std::iter::once(&a.not_significant))
-        .map(|s| (*s).to_owned())
-        .collect();
-    let title = format!("{} · {label} · {year}", a.lisa_title);
-    let map_svg = match Bins::categories(names, &LISA_COLORS) {
-        Ok(bins) => {
-            let href = |code: &str| Some(ctx.region_url(code));
-            ChinaMap::bundled().render(&ChoroplethSpec {
-                id: "lisa-map",
-                title: &title,
-                desc: a.lisa_desc,
-                values: &map_values,
-                bins: &bins,
-                href: &href,
-                lang,
-                no_data_label: ctx.t.no_data,
-                legend_title: a.cluster,
-                highlight: None,
-            })
-        }
-        Err(e) => {
-            return Err(crate::Error::Internal(e.to_string()).into());
-        }
-    };
-
     let page = SpatialPage {
-        chrome: Chrome::new(ctx, ds, "analysis"),
-        year,
-        available: true,
+        chrome: Chrome::new(ctx, p.ds, "analysis"),
+        year: year.unwrap_or_default(),
+        available: year.is_some(),
         moran: moran
             .iter()
             .map(|m| MoranCells {
@@ -972,10 +905,104 @@ fn spatial(p: &PageInput) -> PageResult {
         scatter_svg,
         map_svg,
         lisa,
-        matrix_used,
+        matrix_used: format!("{}{}", a.matrix_used, matrix_name(a, p.choice.matrix)),
         f,
     };
     render(&page)
+}
+
+/// The Moran scatter of `year`.
+fn moran_chart(p: &PageInput, label: &str, year: i32) -> String {
+    let (ctx, lang) = (p.ctx, p.ctx.lang);
+    let a = AnalysisTexts::get(lang);
+    let points: Vec<MoranPoint> = service::moran_points(p.view, p.tables, p.measure, year)
+        .into_iter()
+        .map(|m| MoranPoint {
+            label: p.ds.region_name(&m.region, lang),
+            href: Some(ctx.region_url(&m.region)),
+            code: m.region,
+            z: m.z,
+            lag: m.lag,
+        })
+        .collect();
+    let moran = p.view.results.moran.iter().flatten();
+    scatter::render(&MoranSpec {
+        id: "moran-scatter",
+        title: &format!("{} · {label} · {year}", a.scatter_title),
+        desc: a.scatter_desc,
+        points: &points,
+        moran_i: moran
+            .filter(|m| m.measure == p.measure && m.year == year)
+            .map(|m| m.i)
+            .next(),
+        x_label: a.z_label,
+        y_label: a.lag_label,
+        quadrant_labels: a.quadrants,
+        size: 420.0,
+        no_data_label: ctx.t.no_data,
+    })
+}
+
+/// The local Moran's I of every region in `year`, with its cluster at [`LISA_ALPHA`].
+fn lisa_cells(p: &PageInput, year: i32) -> Vec<LisaCells> {
+    let (ctx, lang) = (p.ctx, p.ctx.lang);
+    let a = AnalysisTexts::get(lang);
+    (p.view.results.lisa.iter().flatten())
+        .filter(|l| l.measure == p.measure && l.year == year)
+        .map(|l| {
+            let q = quadrant_index(l.quadrant);
+            let significant = l.p_perm.is_some_and(|p| p < LISA_ALPHA);
+            LisaCells {
+                name: p.ds.region_name(&l.region, lang),
+                url: ctx.region_url(&l.region),
+                code: l.region.clone(),
+                local_i: fmt_num(Some(l.local_i), DECIMALS),
+                quadrant: a.quadrants[q],
+                p_perm: fmt_num(l.p_perm, 3),
+                cluster: if significant {
+                    a.quadrants[q]
+                } else {
+                    a.not_significant
+                },
+                significant,
+                class: if significant { q } else { 4 },
+            }
+        })
+        .collect()
+}
+
+/// The LISA cluster map of `year`.
+fn lisa_map(p: &PageInput, label: &str, year: i32, lisa: &[LisaCells]) -> Result<String, WebError> {
+    let (ctx, lang) = (p.ctx, p.ctx.lang);
+    let a = AnalysisTexts::get(lang);
+    let map_values: Vec<MapValue> = lisa
+        .iter()
+        .map(|l| MapValue {
+            code: l.code.clone(),
+            name: l.name.clone(),
+            value: Some(l.class as f64),
+            rank: None,
+            display: format!("{} (I = {}, p = {})", l.cluster, l.local_i, l.p_perm),
+        })
+        .collect();
+    let names: Vec<String> = (a.quadrants.iter().chain([&a.not_significant]))
+        .map(|s| (*s).to_owned())
+        .collect();
+    let bins =
+        Bins::categories(names, &LISA_COLORS).map_err(|e| crate::Error::Internal(e.to_string()))?;
+    let href = |code: &str| Some(ctx.region_url(code));
+    Ok(ChinaMap::bundled().render(&ChoroplethSpec {
+        id: "lisa-map",
+        title: &format!("{} · {label} · {year}", a.lisa_title),
+        desc: a.lisa_desc,
+        values: &map_values,
+        bins: &bins,
+        href: &href,
+        lang,
+        no_data_label: ctx.t.no_data,
+        legend_title: a.cluster,
+        highlight: None,
+    }))
 }
 
 fn matrix_name(a: &AnalysisTexts, m: MatrixChoice) -> &'static str {
@@ -983,14 +1010,15 @@ fn matrix_name(a: &AnalysisTexts, m: MatrixChoice) -> &'static str {
     a.matrix_names[i]
 }
 
-/// "0.850 (17)" per cell of a transition matrix, "—" for a row without observations.
+/// "0.850 (17)" per cell of a transition matrix ("— (0)" in a row without observations), "—"
+/// for a cell the analysis did not report.
 fn transition_cells(cell: impl Fn(u8, u8) -> Option<(Option<f64>, u64)>) -> Vec<Vec<String>> {
     (1..=4u8)
         .map(|from| {
             (1..=4u8)
                 .map(|to| match cell(from, to) {
-                    Some((Some(p), count)) => format!("{} ({count})", fmt_num(Some(p), 3)),
-                    _ => "—".to_owned(),
+                    Some((p, count)) => format!("{} ({count})", fmt_num(p, 3)),
+                    None => "—".to_owned(),
                 })
                 .collect()
         })

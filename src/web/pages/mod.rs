@@ -79,6 +79,24 @@ pub fn table_response(
         .into_response())
 }
 
+/// A table of an analysis page and the URLs of its CSV and JSON downloads.
+pub struct TableDownload {
+    pub table: &'static str,
+    pub csv: String,
+    pub json: String,
+}
+
+impl TableDownload {
+    /// `url` gives the table's URL for an extension (`csv`, `json`).
+    pub fn new(table: &'static str, url: impl Fn(&str) -> String) -> TableDownload {
+        TableDownload {
+            table,
+            csv: url("csv"),
+            json: url("json"),
+        }
+    }
+}
+
 /// Unknown URLs get the helpful bilingual 404 page.
 pub async fn not_found(uri: axum::http::Uri) -> WebError {
     crate::Error::NotFound {

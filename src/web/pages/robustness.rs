@@ -13,10 +13,11 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 
-use super::{PageResult, fmt_num, render};
+use super::{PageResult, TableDownload, fmt_num, render};
 use crate::analysis::robustness::{Mode, Robustness, RobustnessOptions, TABLES};
 use crate::method::Treat;
 use crate::service::dashboard::Dataset;
+use crate::types::{Dimension, Lang};
 use crate::web::charts::bar::{self, BarDatum, BarSpec};
 use crate::web::charts::heat::{self, HeatSpec};
 use crate::web::charts::interval::{self, IntervalRow, IntervalSpec};
@@ -187,12 +188,6 @@ pub struct CompareCells {
     pub mean_shift: String,
 }
 
-pub struct Download {
-    pub table: &'static str,
-    pub csv: String,
-    pub json: String,
-}
-
 #[derive(Template)]
 #[template(path = "pages/robustness.html")]
 pub struct RobustnessPage {
@@ -216,28 +211,108 @@ pub struct RobustnessPage {
     pub estimator: &'static str,
     pub excluded: Vec<String>,
     pub comparison: Vec<CompareCells>,
-    pub downloads: Vec<Download>,
+    pub downloads: Vec<TableDownload>,
     pub sandbox_url: String,
 }
 
-/// `/analysis/robustness`.
+/// `/analysis/robustness` (`?format=csv|json&table=…` downloads one table, like
+/// `/analysis/robustness/{table}.{format}`).
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let q = Query::parse(&ctx)?;
     let (ds, r) = report(&state, &ctx, &q).await?;
-    let lang = ctx.lang;
-    let pick = |zh: &'static str, en: &'static str| lang.pick(zh, en);
-    let year = r
-        .uncertainty
-        .iter()
-        .map(|u| u.year)
-        .max()
-        .unwrap_or_default();
+    if let Some(format) = ctx.param("format") {
+        return table_file(&r, ctx.param("table").unwrap_or(TABLES[0]), format);
+    }
+    render(&RobustnessPage::new(&ctx, &ds, &r, &q))
+}
 
-    let stats = r
-        .stats
+impl RobustnessPage {
+    fn new(ctx: &PageCtx, ds: &Dataset, r: &Robustness, q: &Query) -> RobustnessPage {
+        let lang = ctx.lang;
+        let year = r
+            .uncertainty
+            .iter()
+            .map(|u| u.year)
+            .max()
+            .unwrap_or_default();
+        let pairs = q.pairs();
+        let extra: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        RobustnessPage {
+            chrome: Chrome::new(ctx, ds, "analysis"),
+            zh: lang == Lang::Zh,
+            hidden: ctx.hidden_fields(),
+            exhaustive: q.options.mode == Mode::Exhaustive,
+            draws: q.options.draws,
+            noise: q.options.noise.to_string(),
+            seed: q.options.seed,
+            treated: q.treat == Treat::Winsorise,
+            nominal: r.nominal.clone(),
+            year,
+            stats: stat_cells(ds, r, lang),
+            flags: r
+                .flags
+                .iter()
+                .map(|f| {
+                    (
+                        f.kind.as_str().to_owned(),
+                        indicator_name(ds, &f.a, lang),
+                        indicator_name(ds, &f.b, lang),
+                        fmt_num(Some(f.pearson), 3),
+                    )
+                })
+                .collect(),
+            alpha: r
+                .alpha
+                .iter()
+                .map(|a| {
+                    let scope = match a.scope.parse::<Dimension>() {
+                        Ok(d) => d.label(lang),
+                        Err(_) => lang.pick("全部指标", "all indicators"),
+                    };
+                    (scope.to_owned(), a.k, fmt_num(a.alpha, 3))
+                })
+                .collect(),
+            heat_svg: heat_chart(ctx, ds, r),
+            interval_svg: interval_chart(ctx, ds, r, year),
+            first_svg: sensitivity_chart(ctx, r, Order::First),
+            total_svg: sensitivity_chart(ctx, r, Order::Total),
+            estimator: r.estimator,
+            excluded: r
+                .excluded
+                .iter()
+                .map(|e| format!("{} — {}", e.method, e.reason))
+                .collect(),
+            comparison: r
+                .comparison
+                .iter()
+                .filter(|c| c.year == year)
+                .map(|c| CompareCells {
+                    method: c.method.clone(),
+                    spearman: fmt_num(c.spearman, 3),
+                    kendall: fmt_num(c.kendall_tau_b, 3),
+                    ws: fmt_num(c.ws, 3),
+                    max_shift: c.max_rank_shift,
+                    mean_shift: fmt_num(Some(c.mean_abs_rank_shift), 2),
+                })
+                .collect(),
+            downloads: TABLES
+                .iter()
+                .map(|t| {
+                    TableDownload::new(t, |ext| {
+                        ctx.url(&format!("/analysis/robustness/{t}.{ext}"), &extra)
+                    })
+                })
+                .collect(),
+            sandbox_url: ctx.url("/sandbox", &[]),
+        }
+    }
+}
+
+fn stat_cells(ds: &Dataset, r: &Robustness, lang: Lang) -> Vec<StatCells> {
+    r.stats
         .iter()
         .map(|s| StatCells {
-            indicator: indicator_name(&ds, &s.indicator, lang),
+            indicator: indicator_name(ds, &s.indicator, lang),
             dimension: s.dimension.label(lang),
             n: s.n,
             mean: fmt_num(s.mean, 3),
@@ -246,82 +321,45 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             kurtosis: fmt_num(s.kurtosis, 3),
             outlier: s.outlier,
         })
-        .collect();
-    let flags = r
-        .flags
-        .iter()
-        .map(|f| {
-            (
-                f.kind.as_str().to_owned(),
-                indicator_name(&ds, &f.a, lang),
-                indicator_name(&ds, &f.b, lang),
-                fmt_num(Some(f.pearson), 3),
-            )
-        })
-        .collect();
-    let alpha = r
-        .alpha
-        .iter()
-        .map(|a| {
-            let scope = match a.scope.parse::<crate::types::Dimension>() {
-                Ok(d) => d.label(lang).to_owned(),
-                Err(_) => pick("全部指标", "all indicators").to_owned(),
-            };
-            (scope, a.k, fmt_num(a.alpha, 3))
-        })
-        .collect();
+        .collect()
+}
 
-    // Correlation heat table: indicators in framework order (grouped by dimension).
-    let ids: Vec<&str> = r.stats.iter().map(|s| s.indicator.as_str()).collect();
+/// The correlation heat table: indicators in framework order (grouped by dimension).
+fn heat_chart(ctx: &PageCtx, ds: &Dataset, r: &Robustness) -> String {
+    let lang = ctx.lang;
     let row_labels: Vec<String> = r
         .stats
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            format!(
-                "{} {} · {}",
-                i + 1,
-                s.dimension.label(lang),
-                indicator_name(&ds, &s.indicator, lang)
-            )
+            let name = indicator_name(ds, &s.indicator, lang);
+            format!("{} {} · {name}", i + 1, s.dimension.label(lang))
         })
         .collect();
-    let col_labels: Vec<String> = (1..=ids.len()).map(|i| i.to_string()).collect();
-    let values: Vec<Vec<Option<f64>>> = ids
-        .iter()
-        .map(|a| {
-            ids.iter()
-                .map(|b| {
-                    if a == b {
-                        return Some(1.0);
-                    }
-                    r.correlations
-                        .iter()
-                        .find(|c| (c.a == *a && c.b == *b) || (c.a == *b && c.b == *a))
-                        .and_then(|c| c.pearson)
-                })
-                .collect()
-        })
-        .collect();
-    let heat_svg = heat::render(&HeatSpec {
+    let col_labels: Vec<String> = (1..=r.stats.len()).map(|i| i.to_string()).collect();
+    heat::render(&HeatSpec {
         id: "rob-heat",
-        title: pick(
+        title: lang.pick(
             "指标间 Pearson 相关系数",
             "Pearson correlation between indicators",
         ),
-        desc: pick(
+        desc: lang.pick(
             "按维度排列的原始指标值相关矩阵",
             "Correlation matrix of the raw indicator values, ordered by dimension",
         ),
         row_labels: &row_labels,
         col_labels: &col_labels,
-        values: &values,
+        values: &r.correlation_matrix(),
         corner_label: "r",
         decimals: 2,
         domain: Some((-1.0, 1.0)),
         no_data_label: ctx.t.no_data,
-    });
+    })
+}
 
+/// The rank intervals of `year`, in nominal rank order.
+fn interval_chart(ctx: &PageCtx, ds: &Dataset, r: &Robustness, year: i32) -> String {
+    let lang = ctx.lang;
     let mut rows: Vec<IntervalRow> = r
         .uncertainty
         .iter()
@@ -335,108 +373,73 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         })
         .collect();
     rows.sort_by_key(|r| r.nominal);
-    let interval_svg = interval::render(&IntervalSpec {
+    interval::render(&IntervalSpec {
         id: "rob-interval",
-        title: pick("排名区间（5%–95%）", "Rank intervals (5–95 %)"),
-        desc: pick(
+        title: lang.pick("排名区间（5%–95%）", "Rank intervals (5–95 %)"),
+        desc: lang.pick(
             "每个地区：名义排名（点）、中位数（竖线）与 5%–95% 区间（条）",
             "Each region: nominal rank (dot), median (tick) and 5–95 % interval (bar)",
         ),
         rows: &rows,
         no_data_label: ctx.t.no_data,
-    });
-    let bars =
-        |id: &str,
-         title: &str,
-         f: &dyn Fn(&crate::analysis::robustness::SensitivityRow) -> Option<f64>| {
-            let data: Vec<BarDatum> = r
-                .sensitivity
-                .iter()
-                .map(|s| BarDatum {
-                    label: input_label(s.input, lang).to_owned(),
-                    value: f(s),
-                    display: fmt_num(f(s), 3),
-                    href: None,
-                    highlight: false,
-                })
-                .collect();
-            bar::render(&BarSpec {
-                id,
-                title,
-                desc: title,
-                data: &data,
-                width: 420.0,
-                value_label: "",
-                no_data_label: ctx.t.no_data,
-            })
-        };
-    let first_svg = bars(
-        "rob-first",
-        pick("一阶敏感性指数", "First-order indices"),
-        &|s| s.first_order,
-    );
-    let total_svg = bars(
-        "rob-total",
-        pick("总效应指数", "Total-order indices"),
-        &|s| s.total_order,
-    );
-    let comparison = r
-        .comparison
+    })
+}
+
+/// Which sensitivity index a bar chart shows.
+#[derive(Clone, Copy)]
+enum Order {
+    First,
+    Total,
+}
+
+fn sensitivity_chart(ctx: &PageCtx, r: &Robustness, order: Order) -> String {
+    let lang = ctx.lang;
+    let (id, title) = match order {
+        Order::First => (
+            "rob-first",
+            lang.pick("一阶敏感性指数", "First-order indices"),
+        ),
+        Order::Total => ("rob-total", lang.pick("总效应指数", "Total-order indices")),
+    };
+    let data: Vec<BarDatum> = r
+        .sensitivity
         .iter()
-        .filter(|c| c.year == year)
-        .map(|c| CompareCells {
-            method: c.method.clone(),
-            spearman: fmt_num(c.spearman, 3),
-            kendall: fmt_num(c.kendall_tau_b, 3),
-            ws: fmt_num(c.ws, 3),
-            max_shift: c.max_rank_shift,
-            mean_shift: fmt_num(Some(c.mean_abs_rank_shift), 2),
-        })
-        .collect();
-    let pairs = q.pairs();
-    let downloads = TABLES
-        .iter()
-        .map(|t| {
-            let link = |ext: &str| {
-                let extra: Vec<(&str, &str)> =
-                    pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                ctx.url(&format!("/analysis/robustness/{t}.{ext}"), &extra)
+        .map(|s| {
+            let value = match order {
+                Order::First => s.first_order,
+                Order::Total => s.total_order,
             };
-            Download {
-                table: t,
-                csv: link("csv"),
-                json: link("json"),
+            BarDatum {
+                label: input_label(s.input, lang).to_owned(),
+                value,
+                display: fmt_num(value, 3),
+                href: None,
+                highlight: false,
             }
         })
         .collect();
-    render(&RobustnessPage {
-        chrome: Chrome::new(&ctx, &ds, "analysis"),
-        zh: lang == crate::types::Lang::Zh,
-        hidden: ctx.hidden_fields(),
-        exhaustive: q.options.mode == Mode::Exhaustive,
-        draws: q.options.draws,
-        noise: q.options.noise.to_string(),
-        seed: q.options.seed,
-        treated: q.treat == Treat::Winsorise,
-        nominal: r.nominal.clone(),
-        year,
-        stats,
-        flags,
-        alpha,
-        heat_svg,
-        interval_svg,
-        first_svg,
-        total_svg,
-        estimator: r.estimator,
-        excluded: r
-            .excluded
-            .iter()
-            .map(|e| format!("{} — {}", e.method, e.reason))
-            .collect(),
-        comparison,
-        downloads,
-        sandbox_url: ctx.url("/sandbox", &[]),
+    bar::render(&BarSpec {
+        id,
+        title,
+        desc: title,
+        data: &data,
+        width: 420.0,
+        value_label: "",
+        no_data_label: ctx.t.no_data,
     })
+}
+
+/// One table of the report as CSV or JSON.
+fn table_file(r: &Robustness, table: &str, format: &str) -> Result<Response, WebError> {
+    if !TABLES.contains(&table) || !matches!(format, "csv" | "json") {
+        return Err(crate::Error::NotFound {
+            what: "table",
+            key: format!("{table}.{format} ({})", TABLES.join(", ")),
+        }
+        .into());
+    }
+    let frame = crate::service::robustness::table(r, table)?;
+    super::table_response(&frame, &format!("{table}.{format}"), format)
 }
 
 /// `/analysis/robustness/{table}.csv|json`: one table of the report.
@@ -445,21 +448,10 @@ pub async fn download(
     Path(file): Path<String>,
     ctx: PageCtx,
 ) -> Result<Response, WebError> {
-    let missing = || -> WebError {
-        crate::Error::NotFound {
-            what: "table",
-            key: format!("{file} ({})", TABLES.join(", ")),
-        }
-        .into()
-    };
-    let (table, format) = file.rsplit_once('.').ok_or_else(missing)?;
-    if !TABLES.contains(&table) || !matches!(format, "csv" | "json") {
-        return Err(missing());
-    }
+    let (table, format) = file.rsplit_once('.').unwrap_or((&file, ""));
     let q = Query::parse(&ctx)?;
     let (_, r) = report(&state, &ctx, &q).await?;
-    let frame = crate::service::robustness::table(&r, table)?;
-    super::table_response(&frame, &file, format)
+    table_file(&r, table, format)
 }
 
 /// `/api/v1/robustness/{part}`: one part of the report the page shows, as JSON.
@@ -489,13 +481,13 @@ pub async fn api(
     Ok(axum::Json(crate::service::robustness::part(&r, &part)?))
 }
 
-fn indicator_name(ds: &Dataset, id: &str, lang: crate::types::Lang) -> String {
+fn indicator_name(ds: &Dataset, id: &str, lang: Lang) -> String {
     ds.framework
         .get(id)
         .map_or_else(|| id.to_owned(), |d| d.name(lang).to_owned())
 }
 
-fn input_label(input: &str, lang: crate::types::Lang) -> &'static str {
+fn input_label(input: &str, lang: Lang) -> &'static str {
     match input {
         "normalise" => lang.pick("标准化", "normalisation"),
         "weights" => lang.pick("权重", "weights"),
