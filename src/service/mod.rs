@@ -18,6 +18,7 @@ pub mod download;
 pub mod methodology;
 pub mod robustness;
 pub mod sandbox;
+pub mod sort;
 
 use crate::error::{Error, Result};
 use crate::framework::Framework;

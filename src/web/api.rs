@@ -49,6 +49,7 @@ use crate::service::dashboard::{
 use crate::service::datasets::{DatasetEntry, MappingRequest, UploadPreview};
 use crate::service::download::{DownloadLink, Metadata, download_links};
 use crate::service::methodology::{self, IndicatorInfo, MethodologyView};
+use crate::service::sort::sort_rankings;
 use crate::store::VersionInfo;
 use crate::types::Lang;
 
@@ -228,16 +229,22 @@ pub async fn scores(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Sc
 #[utoipa::path(get, path = "/api/v1/rankings", tag = "api",
     params(("year" = Option<i32>, Query, description = "Year; default the latest."),
            ("measure" = Option<String>, Query,
-            description = "score (default), a dimension (laborers | tools | objects) or an indicator id.")),
+            description = "score (default), a dimension (laborers | tools | objects) or an indicator id."),
+           ("sort" = Option<String>, Query,
+            description = "Order of `rows` as on the page: rank (default), name, group, value, change, score, laborers, tools or objects; rows without a value last."),
+           ("dir" = Option<String>, Query, description = "asc (default) or desc.")),
     responses((status = 200, body = Rankings), (status = 400, body = Problem),
               (status = 404, description = NOT_FOUND, body = Problem)))]
 pub async fn rankings(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Rankings> {
     let year = ctx.year()?;
+    let sort = ctx.sort()?;
     let (ds, tables) = super::pages::load(&state, &ctx).await?;
     let measure = ctx.measure(&ds.framework)?;
-    Ok(Json(dashboard::rankings(
-        &ds, &tables, year, measure, ctx.lang,
-    )?))
+    let mut view = dashboard::rankings(&ds, &tables, year, measure, ctx.lang)?;
+    sort_rankings(&mut view.rows, sort, |g| {
+        super::pages::group_label(g, ctx.lang)
+    });
+    Ok(Json(view))
 }
 
 /// Two to five regions side by side (mirrors `/compare`).

@@ -13,6 +13,7 @@ use super::i18n::{Texts, negotiate};
 use crate::framework::Framework;
 use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
 use crate::service::dashboard::Measure;
+use crate::service::sort::{Sort, SortKey};
 use crate::types::Lang;
 
 /// Query keys shared by every page; they survive navigation.
@@ -59,6 +60,28 @@ impl PageCtx {
         Measure::parse(raw, framework).ok_or_else(|| {
             WebError::invalid_parameter("measure", format!("there is no measure '{raw}'"))
         })
+    }
+
+    /// `sort=` (a column, default `rank`) and `dir=` (`asc`, the default, or `desc`) of the
+    /// rankings table.
+    pub fn sort(&self) -> Result<Sort, WebError> {
+        let key = self
+            .param("sort")
+            .map(str::parse::<SortKey>)
+            .transpose()
+            .map_err(|e| WebError::invalid_parameter("sort", e.to_string()))?
+            .unwrap_or_default();
+        let descending = match self.param("dir") {
+            None | Some("asc") => false,
+            Some("desc") => true,
+            Some(raw) => {
+                return Err(WebError::invalid_parameter(
+                    "dir",
+                    format!("'{raw}' is neither asc nor desc"),
+                ));
+            }
+        };
+        Ok(Sort { key, descending })
     }
 
     /// `measure=` of the analysis pages: `score` (default) or a dimension.

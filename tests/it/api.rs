@@ -1537,3 +1537,99 @@ async fn concurrent_commits_give_one_201_and_one_documented_409() {
     let v3_panel = app.get("/datasets/api-race/3/panel.csv").await.text();
     assert!(v3_panel.contains(first_row), "{v3_panel}");
 }
+
+/// `sort=` and `dir=` are one typed query: the page and the API order rows alike and refuse
+/// a bad value with the same 400 problem.
+mod sort {
+    use axum::http::StatusCode;
+    use serde_json::Value;
+
+    use crate::helpers::TestApp;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn page_and_api_order_rows_alike() {
+        let app = TestApp::new();
+        for (sort, dir) in [
+            ("tools", "desc"),
+            ("group", "asc"),
+            ("change", "asc"),
+            ("name", "desc"),
+        ] {
+            let query = format!("year=2021&sort={sort}&dir={dir}");
+            let page = app.get(&format!("/?lang=en&{query}")).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            let api = app.get(&format!("/api/v1/rankings?lang=en&{query}")).await;
+            assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+            let view: Value = serde_json::from_str(&api.body).unwrap();
+            let rows = view["rows"].as_array().unwrap();
+            let api_codes: Vec<&str> = rows.iter().map(|r| r["code"].as_str().unwrap()).collect();
+            let page_codes = page.select_attrs("table#rankings tbody tr", "data-region");
+            assert_eq!(page_codes, api_codes, "{query}");
+            assert_eq!(api_codes.len(), 31);
+
+            // The order itself, from the values the API reports: rows with a value first, in
+            // the asked direction, ties by code.
+            let key = |r: &Value| match sort {
+                "tools" => r["tools"].as_f64(),
+                "change" => r["rank_change"].as_f64(),
+                _ => None,
+            };
+            if matches!(sort, "tools" | "change") {
+                for w in rows.windows(2) {
+                    let (a, b) = (key(&w[0]), key(&w[1]));
+                    let ordered = match (a, b, dir) {
+                        (None, Some(_), _) => false,
+                        (Some(_), None, _) | (None, None, _) => true,
+                        (Some(a), Some(b), "desc") => {
+                            a > b || (a == b && w[0]["code"].as_str() < w[1]["code"].as_str())
+                        }
+                        (Some(a), Some(b), _) => {
+                            a < b || (a == b && w[0]["code"].as_str() < w[1]["code"].as_str())
+                        }
+                    };
+                    assert!(ordered, "{query}: {} before {}", w[0], w[1]);
+                }
+            }
+            if sort == "name" {
+                let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+                assert!(names.windows(2).all(|w| w[0] >= w[1]), "{names:?}");
+            }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_bad_sort_or_dir_is_the_same_400_in_page_and_api() {
+        let app = TestApp::new();
+        for (query, name, needle) in [
+            ("sort=bogus", "sort", "'bogus'"),
+            ("sort=Rank", "sort", "rank, name, group"),
+            ("sort=rank&dir=up", "dir", "'up'"),
+        ] {
+            let page = app.get(&format!("/?lang=en&{query}")).await;
+            let api = app.get(&format!("/api/v1/rankings?lang=en&{query}")).await;
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{query}");
+            assert_eq!(api.status, StatusCode::BAD_REQUEST, "{query}");
+            assert_eq!(
+                page.select_attrs("section.error", "data-code"),
+                ["invalid_parameter"]
+            );
+            let problem: Value = serde_json::from_str(&api.body).unwrap();
+            assert_eq!(problem["errors"][0]["code"], "invalid_parameter", "{query}");
+            let message = problem["errors"][0]["message"].as_str().unwrap();
+            assert!(message.starts_with(&format!("{name}: ")), "{message}");
+            assert!(message.contains(needle), "{message}");
+            assert!(
+                page.select_texts("section.error")
+                    .concat()
+                    .contains(message),
+                "{query}: the page says what the API says"
+            );
+            // The chosen language reaches the page's message.
+            let zh = app.get(&format!("/?lang=zh&{query}")).await;
+            assert_eq!(zh.status, StatusCode::BAD_REQUEST);
+            assert!(zh.body.contains(&format!("参数 {name} 无效")), "{query}");
+        }
+        // An empty value is the default, as for every other parameter.
+        assert_eq!(app.get("/?sort=&dir=").await.status, StatusCode::OK);
+    }
+}

@@ -6,6 +6,7 @@ use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
 use crate::service::dashboard::{self, Measure, RankingRow};
+use crate::service::sort::{SortKey, sort_rankings};
 use crate::types::{Dimension, Lang};
 use crate::web::charts::Bins;
 use crate::web::charts::bar::{self, BarDatum, BarSpec};
@@ -78,24 +79,12 @@ pub struct RankingsPage {
     pub show_value: bool,
 }
 
-/// Sortable columns: the query value, and whether a first click sorts descending.
-const SORT_KEYS: [(&str, bool); 9] = [
-    ("rank", false),
-    ("name", false),
-    ("group", false),
-    ("value", true),
-    ("change", true),
-    ("score", true),
-    ("laborers", true),
-    ("tools", true),
-    ("objects", true),
-];
-
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
     let year = ctx.year()?;
     let measure = ctx.measure(&ds.framework)?;
+    let sort = ctx.sort()?;
     let ranking = dashboard::rankings(&ds, &tables, year, measure.clone(), lang)?;
     let name = format!("rankings-{}-{}", ranking.year, measure.key());
     if let Some(file) = view_file(&ctx, &ds, &tables, &name, &ranking, &ranking.rows).await? {
@@ -114,33 +103,31 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let is_indicator = matches!(measure, Measure::Indicator(_));
     let decimals = if is_indicator { 3 } else { 2 };
 
-    // Sorting (server side, so it works without JavaScript).
-    let (sort, descending) = match ctx.param("sort") {
-        Some(key) if SORT_KEYS.iter().any(|(k, _)| *k == key) => {
-            (key, ctx.param("dir") == Some("desc"))
-        }
-        _ => ("rank", false),
-    };
-    let mut rows_data: Vec<&RankingRow> = ranking.rows.iter().collect();
-    sort_rows(&mut rows_data, sort, descending, lang);
+    // Sorting (server side, so it works without JavaScript); the bar chart keeps rank order.
+    let mut rows_data: Vec<RankingRow> = ranking.rows.clone();
+    sort_rankings(&mut rows_data, sort, |g| group_label(g, lang));
 
-    let headers = SORT_KEYS
-        .iter()
-        .filter(|(key, _)| *key != "value" || is_indicator)
-        .map(|&(key, desc_first)| {
-            let active = key == sort;
-            let next_desc = if active { !descending } else { desc_first };
+    let headers = SortKey::ALL
+        .into_iter()
+        .filter(|key| *key != SortKey::Value || is_indicator)
+        .map(|key| {
+            let active = key == sort.key;
+            let next_desc = if active {
+                !sort.descending
+            } else {
+                key.descending_first()
+            };
             Header {
                 label: header_label(key, &ctx, &measure_label),
                 url: sort_url(&ctx, key, next_desc),
-                key,
-                aria_sort: match (active, descending) {
+                key: key.as_str(),
+                aria_sort: match (active, sort.descending) {
                     (false, _) => "",
                     (true, true) => "descending",
                     (true, false) => "ascending",
                 },
-                numeric: !matches!(key, "name" | "group"),
-                desc_first,
+                numeric: key.is_numeric(),
+                desc_first: key.descending_first(),
             }
         })
         .collect();
@@ -315,25 +302,24 @@ pub fn render_map(ctx: &PageCtx, values: &[MapValue], all_values: &[f64], title:
     })
 }
 
-fn header_label(key: &str, ctx: &PageCtx, measure_label: &str) -> String {
+fn header_label(key: SortKey, ctx: &PageCtx, measure_label: &str) -> String {
     let t = ctx.t;
     match key {
-        "rank" => t.rank.to_owned(),
-        "name" => t.region.to_owned(),
-        "group" => t.group.to_owned(),
-        "value" => measure_label.to_owned(),
-        "change" => t.rank_change.to_owned(),
-        "score" => t.overall_score.to_owned(),
-        dim => dim
-            .parse::<Dimension>()
-            .map(|d| d.label(ctx.lang).to_owned())
-            .unwrap_or_default(),
+        SortKey::Rank => t.rank.to_owned(),
+        SortKey::Name => t.region.to_owned(),
+        SortKey::Group => t.group.to_owned(),
+        SortKey::Value => measure_label.to_owned(),
+        SortKey::Change => t.rank_change.to_owned(),
+        SortKey::Score => t.overall_score.to_owned(),
+        SortKey::Laborers => Dimension::Laborers.label(ctx.lang).to_owned(),
+        SortKey::Tools => Dimension::Tools.label(ctx.lang).to_owned(),
+        SortKey::Objects => Dimension::Objects.label(ctx.lang).to_owned(),
     }
 }
 
-fn sort_url(ctx: &PageCtx, key: &str, descending: bool) -> String {
+fn sort_url(ctx: &PageCtx, key: SortKey, descending: bool) -> String {
     ctx.with_params(&[
-        ("sort", key),
+        ("sort", key.as_str()),
         ("dir", if descending { "desc" } else { "asc" }),
     ])
 }
@@ -367,38 +353,4 @@ fn change_cell(change: Option<i32>, lang: Lang) -> (String, &'static str, String
             lang.pick("无上年数据", "no previous year").to_owned(),
         ),
     }
-}
-
-fn sort_rows(rows: &mut [&RankingRow], key: &str, descending: bool, lang: Lang) {
-    // Rows without a value go last in both directions (as `static/app.js` does); groups sort
-    // by the label the reader sees.
-    let num = |r: &RankingRow| match key {
-        "value" => r.value,
-        "change" => r.rank_change.map(f64::from),
-        "score" => r.score,
-        "laborers" => r.laborers,
-        "tools" => r.tools,
-        "objects" => r.objects,
-        _ => r.rank.map(f64::from),
-    };
-    let group = |r: &RankingRow| r.group.as_deref().map(|g| group_label(g, lang));
-    rows.sort_by(|a, b| {
-        let (missing, ord) = match key {
-            "name" => (false.cmp(&false), a.name.cmp(&b.name)),
-            "group" => (
-                group(a).is_none().cmp(&group(b).is_none()),
-                group(a).cmp(&group(b)).then(a.rank.cmp(&b.rank)),
-            ),
-            _ => {
-                let (x, y) = (num(a), num(b));
-                (
-                    x.is_none().cmp(&y.is_none()),
-                    x.unwrap_or_default().total_cmp(&y.unwrap_or_default()),
-                )
-            }
-        };
-        missing
-            .then(if descending { ord.reverse() } else { ord })
-            .then_with(|| a.code.cmp(&b.code))
-    });
 }
