@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use nqp::method::MethodSpec;
 use nqp::service::dashboard::{self, Dataset, Measure, ResultTables};
 use nqp::types::{Dimension, Lang};
@@ -17,9 +17,11 @@ use nqp::web::download::download_routes;
 use nqp::web::error::{Problem, WebError};
 use nqp::web::state::AppState;
 use serde_json::Value;
-use tower::ServiceExt;
 
-use crate::helpers::{fixture, web_dataset};
+use crate::helpers::{
+    ADMIN_TOKEN, BEARER, Part, Response, TestApp, existing_dataset, fixture, multipart,
+    new_dataset, send, web_dataset,
+};
 
 /// The API and download routes on the fixture dataset. (`build_router` merges the same two
 /// routers; building them alone keeps these tests independent of the page routes.)
@@ -30,47 +32,12 @@ pub fn app_for(dataset: Dataset) -> Router {
         .with_state(AppState::new(dataset))
 }
 
-pub struct Got {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Got {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8(self.body.clone()).expect("UTF-8 body")
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
-pub async fn get(app: &Router, uri: &str) -> Got {
-    let response = app
-        .clone()
-        .oneshot(Request::builder().uri(uri).body(Body::empty()).unwrap())
-        .await
-        .expect("router never fails");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .expect("body")
-        .to_vec();
-    Got {
-        status,
-        headers,
-        body,
-    }
+pub async fn get(app: &Router, uri: &str) -> Response {
+    send(
+        app,
+        Request::builder().uri(uri).body(Body::empty()).unwrap(),
+    )
+    .await
 }
 
 /// The dashboard tables the API should be serialising, computed off the async runtime.
@@ -365,7 +332,7 @@ async fn openapi_is_served_and_every_route_returns_its_documented_shape() {
     assert_eq!(doc, openapi());
     for route in ROUTES {
         let got = get(&app, &sample_uri(route)).await;
-        assert_eq!(got.status, StatusCode::OK, "{route}: {}", got.text());
+        assert_eq!(got.status, StatusCode::OK, "{route}: {}", got.body);
         let body = got.json();
         check(&doc, response_schema(&doc, route, "200"), &body, route)
             .unwrap_or_else(|e| panic!("{route} does not match its schema: {e}"));
@@ -563,8 +530,8 @@ async fn listings_methodology_and_method_parameters() {
     );
 }
 
-fn assert_envelope(got: &Got, status: u16, code: &str) -> Value {
-    assert_eq!(got.status.as_u16(), status, "{}", got.text());
+fn assert_envelope(got: &Response, status: u16, code: &str) -> Value {
+    assert_eq!(got.status.as_u16(), status, "{}", got.body);
     assert!(got.header("content-type").starts_with("application/json"));
     let body = got.json();
     assert_eq!(body["ok"], false);
@@ -702,7 +669,7 @@ async fn stored_datasets_are_listed_selected_and_downloadable() {
 
     // `dataset` and `v` select it, as on the pages; unknown ones are 404 envelopes.
     let rankings = get(&app, "/api/v1/rankings?dataset=cn-provinces&v=1").await;
-    assert_eq!(rankings.status, StatusCode::OK, "{}", rankings.text());
+    assert_eq!(rankings.status, StatusCode::OK, "{}", rankings.body);
     assert_eq!(rankings.json()["rows"].as_array().unwrap().len(), 31);
     assert_envelope(
         &get(&app, "/api/v1/rankings?dataset=cn-provinces&v=9").await,
@@ -729,7 +696,7 @@ async fn stored_datasets_are_listed_selected_and_downloadable() {
         .await;
         assert_eq!(csv.status, StatusCode::OK, "{version}");
         assert!(
-            csv.text()
+            csv.body
                 .starts_with("region,name_zh,name_en,year,score,rank,")
         );
     }
@@ -799,143 +766,6 @@ async fn the_app_router_serves_the_api_and_downloads() {
 // ---------------------------------------------------------------------------------------------
 // Writes: upload and commit, against a store in a temp dir, through the whole app router.
 
-const TOKEN: &str = "api-test-token";
-const BOUNDARY: &str = "nqp-api-boundary-Zx81qLw";
-
-/// The app over a fresh store with one admin token.
-struct WriteApp {
-    router: Router,
-    dir: tempfile::TempDir,
-}
-
-impl WriteApp {
-    fn new(upload_limit: usize) -> WriteApp {
-        let dir = tempfile::tempdir().unwrap();
-        let store = nqp::store::Store::open(dir.path()).unwrap();
-        store.ensure_admin_token(Some(TOKEN)).unwrap();
-        let state = crate::helpers::store_state(store, upload_limit);
-        WriteApp {
-            router: nqp::web::build_router(state),
-            dir,
-        }
-    }
-
-    async fn send(&self, request: Request<Body>) -> Got {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap()
-            .to_vec();
-        Got {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// POST `body` with `content_type`, authorised by `auth` (a full header value) or `cookie`.
-    async fn post(
-        &self,
-        uri: &str,
-        content_type: &str,
-        auth: Option<&str>,
-        cookie: Option<&str>,
-        body: Vec<u8>,
-    ) -> Got {
-        let mut req = Request::builder()
-            .method("POST")
-            .uri(uri)
-            .header("content-type", content_type);
-        if let Some(a) = auth {
-            req = req.header("authorization", a);
-        }
-        if let Some(c) = cookie {
-            req = req.header("cookie", c);
-        }
-        self.send(req.body(Body::from(body)).unwrap()).await
-    }
-
-    async fn upload(&self, auth: Option<&str>, parts: &[Part<'_>]) -> Got {
-        self.post(
-            "/api/v1/uploads?lang=en",
-            &format!("multipart/form-data; boundary={BOUNDARY}"),
-            auth,
-            None,
-            multipart(parts),
-        )
-        .await
-    }
-
-    async fn commit(&self, auth: Option<&str>, upload_id: &str, body: &Value) -> Got {
-        self.post(
-            &format!("/api/v1/uploads/{upload_id}/commit"),
-            "application/json",
-            auth,
-            None,
-            serde_json::to_vec(body).unwrap(),
-        )
-        .await
-    }
-
-    async fn get(&self, uri: &str) -> Got {
-        self.send(Request::builder().uri(uri).body(Body::empty()).unwrap())
-            .await
-    }
-
-    fn snapshot(&self) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
-        fn walk(
-            dir: &std::path::Path,
-            out: &mut std::collections::BTreeMap<std::path::PathBuf, Vec<u8>>,
-        ) {
-            for entry in std::fs::read_dir(dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    walk(&path, out);
-                } else if path.extension().is_none_or(|e| e != "lock") {
-                    out.insert(path.clone(), std::fs::read(&path).unwrap());
-                }
-            }
-        }
-        let mut out = std::collections::BTreeMap::new();
-        walk(self.dir.path(), &mut out);
-        out
-    }
-}
-
-const BEARER: &str = "Bearer api-test-token";
-
-enum Part<'a> {
-    Field(&'a str, &'a str),
-    File(&'a str, &'a str, &'a [u8]),
-}
-
-fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        match part {
-            Part::Field(name, value) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                    .as_bytes(),
-            ),
-            Part::File(name, file_name, bytes) => {
-                body.extend_from_slice(
-                    format!(
-                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\r\n"
-                    )
-                    .as_bytes(),
-                );
-                body.extend_from_slice(bytes);
-                body.extend_from_slice(b"\r\n");
-            }
-        }
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
 /// A long CSV: 3 regions × 3 years × 3 new indicators, every value distinct so that entropy
 /// weights are defined.
 fn long_csv() -> Vec<u8> {
@@ -960,16 +790,6 @@ fn shifted_csv(shift: f64) -> Vec<u8> {
     csv.into_bytes()
 }
 
-fn new_dataset<'a>(id: &'a str, file: (&'a str, &'a [u8])) -> Vec<Part<'a>> {
-    vec![
-        Part::Field("target", "new"),
-        Part::Field("new_id", id),
-        Part::Field("title_zh", "接口测试"),
-        Part::Field("title_en", "API test"),
-        Part::File("files", file.0, file.1),
-    ]
-}
-
 fn mappings() -> Value {
     serde_json::json!({ "mappings": [
         { "source_name": "talent", "id": "talent", "name_zh": "人才", "name_en": "Talent",
@@ -991,13 +811,16 @@ fn post_response_schema<'a>(doc: &'a Value, path: &str, status: &str) -> &'a Val
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_upload_is_staged_committed_and_served() {
-    let app = WriteApp::new(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
+    let app = TestApp::with_store(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
     let doc = openapi();
     let csv = long_csv();
     let staged = app
-        .upload(Some(BEARER), &new_dataset("api-test", ("long.csv", &csv)))
+        .api_upload(
+            Some(BEARER),
+            &new_dataset("api-test", &[("long.csv", &csv)]),
+        )
         .await;
-    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.body);
     let body = staged.json();
     check(
         &doc,
@@ -1031,13 +854,8 @@ async fn an_upload_is_staged_committed_and_served() {
         format!("/api/v1/uploads/{upload_id}/commit")
     );
 
-    let committed = app.commit(Some(BEARER), &upload_id, &mappings()).await;
-    assert_eq!(
-        committed.status,
-        StatusCode::CREATED,
-        "{}",
-        committed.text()
-    );
+    let committed = app.api_commit(Some(BEARER), &upload_id, &mappings()).await;
+    assert_eq!(committed.status, StatusCode::CREATED, "{}", committed.body);
     let version = committed.json();
     check(
         &doc,
@@ -1060,7 +878,7 @@ async fn an_upload_is_staged_committed_and_served() {
 
     // The new dataset is served by the API, the pages and the downloads.
     let rankings = app.get("/api/v1/rankings?dataset=api-test").await;
-    assert_eq!(rankings.status, StatusCode::OK, "{}", rankings.text());
+    assert_eq!(rankings.status, StatusCode::OK, "{}", rankings.body);
     let rows = rankings.json()["rows"].as_array().unwrap().clone();
     let mut regions: Vec<&str> = rows.iter().map(|r| r["code"].as_str().unwrap()).collect();
     regions.sort();
@@ -1100,13 +918,16 @@ async fn an_upload_is_staged_committed_and_served() {
 
     // The staged upload is gone once committed; the id is taken now.
     assert_envelope(
-        &app.commit(Some(BEARER), &upload_id, &mappings()).await,
+        &app.api_commit(Some(BEARER), &upload_id, &mappings()).await,
         404,
         "not_found",
     );
     assert_envelope(
-        &app.upload(Some(BEARER), &new_dataset("api-test", ("long.csv", &csv)))
-            .await,
+        &app.api_upload(
+            Some(BEARER),
+            &new_dataset("api-test", &[("long.csv", &csv)]),
+        )
+        .await,
         409,
         "conflict",
     );
@@ -1118,7 +939,7 @@ async fn an_upload_is_staged_committed_and_served() {
         }
     }
     let again = app
-        .upload(
+        .api_upload(
             Some(BEARER),
             &[
                 Part::Field("target", "existing"),
@@ -1127,7 +948,7 @@ async fn an_upload_is_staged_committed_and_served() {
             ],
         )
         .await;
-    assert_eq!(again.status, StatusCode::CREATED, "{}", again.text());
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.body);
     let again = again.json();
     assert_eq!(again["preview"]["years"], serde_json::json!([2023]));
     let known: Vec<&str> = again["preview"]["indicators"]
@@ -1138,13 +959,13 @@ async fn an_upload_is_staged_committed_and_served() {
         .collect();
     assert_eq!(known, ["patents", "robots", "talent"]);
     let v2 = app
-        .commit(
+        .api_commit(
             Some(BEARER),
             again["upload_id"].as_str().unwrap(),
             &serde_json::json!({}),
         )
         .await;
-    assert_eq!(v2.status, StatusCode::CREATED, "{}", v2.text());
+    assert_eq!(v2.status, StatusCode::CREATED, "{}", v2.body);
     let v2 = v2.json();
     assert_eq!(v2["number"], 2);
     assert_eq!(v2["rows"], 36);
@@ -1158,24 +979,18 @@ async fn an_upload_is_staged_committed_and_served() {
         .iter()
         .find(|d| d["id"] == "api-test")
         .unwrap();
-    assert_eq!(ours["title_en"], "API test");
+    assert_eq!(ours["title_en"], "Test");
     assert_eq!(ours["versions"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_need_a_bearer_token_and_change_nothing_without_one() {
-    let app = WriteApp::new(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
+    let app = TestApp::with_store(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
     let csv = long_csv();
-    let parts = new_dataset("api-test", ("long.csv", &csv));
+    let parts = new_dataset("api-test", &[("long.csv", &csv)]);
     // A browser session (signed in with the same token) is not accepted by the API.
     let login = app
-        .post(
-            "/login",
-            "application/x-www-form-urlencoded",
-            None,
-            None,
-            format!("token={TOKEN}").into_bytes(),
-        )
+        .post_form("/login", None, &[("token", ADMIN_TOKEN)])
         .await;
     assert_eq!(login.status, StatusCode::SEE_OTHER);
     let cookie = login
@@ -1185,18 +1000,18 @@ async fn writes_need_a_bearer_token_and_change_nothing_without_one() {
         .unwrap()
         .to_owned();
     // Staged with the token, to try committing it without one.
-    let staged = app.upload(Some(BEARER), &parts).await;
-    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+    let staged = app.api_upload(Some(BEARER), &parts).await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.body);
     let upload_id = staged.json()["upload_id"].as_str().unwrap().to_owned();
 
-    let before = app.snapshot();
+    let before = app.stored_files();
     for auth in [
         None,
         Some("Bearer wrong-token"),
-        Some(TOKEN),
+        Some(ADMIN_TOKEN),
         Some("Basic YWRtaW4="),
     ] {
-        let got = app.upload(auth, &parts).await;
+        let got = app.api_upload(auth, &parts).await;
         let body = assert_envelope(&got, 401, "unauthorized");
         assert!(
             body["errors"][0]["message"]
@@ -1207,18 +1022,18 @@ async fn writes_need_a_bearer_token_and_change_nothing_without_one() {
         );
         assert_eq!(got.header("www-authenticate"), "Bearer realm=\"nqp\"");
         assert_envelope(
-            &app.commit(auth, &upload_id, &mappings()).await,
+            &app.api_commit(auth, &upload_id, &mappings()).await,
             401,
             "unauthorized",
         );
     }
+    let (content_type, body) = multipart(&parts);
     let with_cookie = app
         .post(
             "/api/v1/uploads",
-            &format!("multipart/form-data; boundary={BOUNDARY}"),
-            None,
-            Some(&cookie),
-            multipart(&parts),
+            &content_type,
+            &[("cookie", &cookie)],
+            body,
         )
         .await;
     assert_envelope(&with_cookie, 401, "unauthorized");
@@ -1226,14 +1041,13 @@ async fn writes_need_a_bearer_token_and_change_nothing_without_one() {
         .post(
             &format!("/api/v1/uploads/{upload_id}/commit"),
             "application/json",
-            None,
-            Some(&cookie),
+            &[("cookie", &cookie)],
             serde_json::to_vec(&mappings()).unwrap(),
         )
         .await;
     assert_envelope(&commit_with_cookie, 401, "unauthorized");
     assert_eq!(
-        app.snapshot(),
+        app.stored_files(),
         before,
         "an unauthorised write changed the store"
     );
@@ -1243,26 +1057,21 @@ async fn writes_need_a_bearer_token_and_change_nothing_without_one() {
         "not_found",
     );
     // The staged upload survived the attempts and still commits with the token.
-    let committed = app.commit(Some(BEARER), &upload_id, &mappings()).await;
-    assert_eq!(
-        committed.status,
-        StatusCode::CREATED,
-        "{}",
-        committed.text()
-    );
+    let committed = app.api_commit(Some(BEARER), &upload_id, &mappings()).await;
+    assert_eq!(committed.status, StatusCode::CREATED, "{}", committed.body);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_writes_are_envelopes_and_change_nothing() {
     let limit = 64 * 1024;
-    let app = WriteApp::new(limit);
-    let before = app.snapshot();
+    let app = TestApp::with_store(limit);
+    let before = app.stored_files();
     let csv = long_csv();
 
     // A value that is not a number: 422 naming the file, line, column and column name.
     let bad = b"region,year,indicator,value\nCN-BJ,2020,gdp,1\nCN-SH,2020,gdp,12.3abc\n";
     let got = app
-        .upload(Some(BEARER), &new_dataset("bad-one", ("bad.csv", bad)))
+        .api_upload(Some(BEARER), &new_dataset("bad-one", &[("bad.csv", bad)]))
         .await;
     let body = assert_envelope(&got, 422, "ingest.not_numeric");
     let error = &body["errors"][0];
@@ -1273,7 +1082,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
 
     // A framework that is not TOML: 422 with its position.
     let got = app
-        .upload(
+        .api_upload(
             Some(BEARER),
             &[
                 Part::Field("target", "new"),
@@ -1290,11 +1099,14 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
 
     // Form problems.
     let no_target = app
-        .upload(Some(BEARER), &[Part::File("files", "long.csv", &csv)])
+        .api_upload(Some(BEARER), &[Part::File("files", "long.csv", &csv)])
         .await;
     assert_envelope(&no_target, 422, "invalid_field");
     let bad_id = app
-        .upload(Some(BEARER), &new_dataset("Not An Id", ("long.csv", &csv)))
+        .api_upload(
+            Some(BEARER),
+            &new_dataset("Not An Id", &[("long.csv", &csv)]),
+        )
         .await;
     let body = assert_envelope(&bad_id, 422, "invalid_field");
     assert!(
@@ -1304,7 +1116,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
             .starts_with("new_id: ")
     );
     let no_files = app
-        .upload(
+        .api_upload(
             Some(BEARER),
             &[
                 Part::Field("target", "new"),
@@ -1314,7 +1126,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
         .await;
     assert_envelope(&no_files, 422, "invalid_field");
     let unknown_target = app
-        .upload(
+        .api_upload(
             Some(BEARER),
             &[
                 Part::Field("target", "existing"),
@@ -1328,8 +1140,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
         .post(
             "/api/v1/uploads",
             "application/json",
-            Some(BEARER),
-            None,
+            &[("authorization", BEARER)],
             b"{}".to_vec(),
         )
         .await;
@@ -1339,46 +1150,44 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
     // Content-Length) or declares a larger length up front.
     let big = vec![b'1'; limit + 1];
     let too_big = app
-        .upload(Some(BEARER), &new_dataset("bad-four", ("big.csv", &big)))
+        .api_upload(Some(BEARER), &new_dataset("bad-four", &[("big.csv", &big)]))
         .await;
     assert_envelope(&too_big, 413, "too_large");
+    let (content_type, body) = multipart(&new_dataset("bad-four", &[("a.csv", &csv)]));
     let declared = app
-        .send(
-            Request::builder()
-                .method("POST")
-                .uri("/api/v1/uploads")
-                .header("authorization", BEARER)
-                .header(
-                    "content-type",
-                    format!("multipart/form-data; boundary={BOUNDARY}"),
-                )
-                .header("content-length", (limit * 2).to_string())
-                .body(Body::from(multipart(&new_dataset(
-                    "bad-four",
-                    ("a.csv", &csv),
-                ))))
-                .unwrap(),
+        .post(
+            "/api/v1/uploads",
+            &content_type,
+            &[
+                ("authorization", BEARER),
+                ("content-length", &(limit * 2).to_string()),
+            ],
+            body,
         )
         .await;
     assert_envelope(&declared, 413, "too_large");
 
     // Commits: unknown upload, malformed body, mappings that name nothing in the upload.
     assert_envelope(
-        &app.commit(Some(BEARER), "0123456789abcdef", &mappings())
+        &app.api_commit(Some(BEARER), "0123456789abcdef", &mappings())
             .await,
         404,
         "not_found",
     );
     let staged = app
-        .upload(Some(BEARER), &new_dataset("good-one", ("long.csv", &csv)))
+        .api_upload(
+            Some(BEARER),
+            &new_dataset("good-one", &[("long.csv", &csv)]),
+        )
         .await;
-    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.body);
     let upload_id = staged.json()["upload_id"].as_str().unwrap().to_owned();
     let unknown_name = serde_json::json!({ "mappings": [
         { "source_name": "nothing", "id": "nothing", "dimension": "tools", "direction": "+" }
     ]});
     let body = assert_envelope(
-        &app.commit(Some(BEARER), &upload_id, &unknown_name).await,
+        &app.api_commit(Some(BEARER), &upload_id, &unknown_name)
+            .await,
         422,
         "invalid_field",
     );
@@ -1392,7 +1201,8 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
         { "source_name": "talent", "id": "talent", "dimension": "laborers", "direction": "up" }
     ]});
     assert_envelope(
-        &app.commit(Some(BEARER), &upload_id, &bad_direction).await,
+        &app.api_commit(Some(BEARER), &upload_id, &bad_direction)
+            .await,
         422,
         "invalid_field",
     );
@@ -1400,32 +1210,35 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
         .post(
             &format!("/api/v1/uploads/{upload_id}/commit"),
             "application/json",
-            Some(BEARER),
-            None,
+            &[("authorization", BEARER)],
             b"{\"mappings\": [".to_vec(),
         )
         .await;
     assert_envelope(&malformed, 400, "bad_request");
-    assert_eq!(app.snapshot(), before, "a rejected write changed the store");
+    assert_eq!(
+        app.stored_files(),
+        before,
+        "a rejected write changed the store"
+    );
 }
 
 /// Stage an upload; its `upload_id`.
-async fn staged_id(app: &WriteApp, parts: &[Part<'_>]) -> String {
-    let staged = app.upload(Some(BEARER), parts).await;
-    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.text());
+async fn staged_id(app: &TestApp, parts: &[Part<'_>]) -> String {
+    let staged = app.api_upload(Some(BEARER), parts).await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.body);
     staged.json()["upload_id"].as_str().unwrap().to_owned()
 }
 
 /// Commit two staged uploads at the same time: exactly one 201 and one 409. Returns the 201,
 /// the 409 and which of the two won.
-async fn commit_race(app: &WriteApp, ids: [String; 2], body: &Value) -> (Got, Got, usize) {
+async fn commit_race(app: &TestApp, ids: [String; 2], body: &Value) -> (Response, Response, usize) {
     let (a, b) = tokio::join!(
-        app.commit(Some(BEARER), &ids[0], body),
-        app.commit(Some(BEARER), &ids[1], body)
+        app.api_commit(Some(BEARER), &ids[0], body),
+        app.api_commit(Some(BEARER), &ids[1], body)
     );
     let mut statuses = [a.status.as_u16(), b.status.as_u16()];
     statuses.sort();
-    assert_eq!(statuses, [201, 409], "{} / {}", a.text(), b.text());
+    assert_eq!(statuses, [201, 409], "{} / {}", a.body, b.body);
     if a.status == StatusCode::CREATED {
         (a, b, 0)
     } else {
@@ -1445,27 +1258,19 @@ fn year_csv(year: i32) -> Vec<u8> {
     csv.into_bytes()
 }
 
-fn existing_dataset<'a>(id: &'a str, file: &'a [u8]) -> Vec<Part<'a>> {
-    vec![
-        Part::Field("target", "existing"),
-        Part::Field("existing_id", id),
-        Part::File("files", "year.csv", file),
-    ]
-}
-
 /// Two commits reviewed against the same state, sent at once: exactly one 201 and one 409 (the
 /// status the OpenAPI document promises), for a new dataset and for a new version; the refused
 /// upload, sent again, is stored on top, so nothing is lost.
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_commits_give_one_201_and_one_documented_409() {
-    let app = WriteApp::new(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
+    let app = TestApp::with_store(nqp::web::state::DEFAULT_UPLOAD_LIMIT);
     let doc = openapi();
 
     // A new dataset, reviewed twice while its id was free.
     let files = [shifted_csv(0.0), shifted_csv(100.0)];
     let ids = [
-        staged_id(&app, &new_dataset("api-race", ("a.csv", &files[0]))).await,
-        staged_id(&app, &new_dataset("api-race", ("b.csv", &files[1]))).await,
+        staged_id(&app, &new_dataset("api-race", &[("a.csv", &files[0])])).await,
+        staged_id(&app, &new_dataset("api-race", &[("b.csv", &files[1])])).await,
     ];
     let (won, refused, winner) = commit_race(&app, ids, &mappings()).await;
     let envelope = assert_envelope(&refused, 409, "store.id_taken");
@@ -1477,7 +1282,7 @@ async fn concurrent_commits_give_one_201_and_one_documented_409() {
     )
     .unwrap();
     assert_eq!(won.json()["number"], 1);
-    let v1 = app.get("/datasets/api-race/1/panel.csv").await.text();
+    let v1 = app.get("/datasets/api-race/1/panel.csv").await.body;
     let first_row = if winner == 0 {
         "CN-BJ,2020,talent,10.0"
     } else {
@@ -1488,14 +1293,22 @@ async fn concurrent_commits_give_one_201_and_one_documented_409() {
     // Two new versions reviewed against version 1.
     let files = [year_csv(2023), year_csv(2024)];
     let ids = [
-        staged_id(&app, &existing_dataset("api-race", &files[0])).await,
-        staged_id(&app, &existing_dataset("api-race", &files[1])).await,
+        staged_id(
+            &app,
+            &existing_dataset("api-race", &[("year.csv", &files[0])]),
+        )
+        .await,
+        staged_id(
+            &app,
+            &existing_dataset("api-race", &[("year.csv", &files[1])]),
+        )
+        .await,
     ];
     let (won, refused, winner) = commit_race(&app, ids.clone(), &serde_json::json!({})).await;
     let envelope = assert_envelope(&refused, 409, "store.changed");
     // Its preview is stale, so the refused upload is not kept for a retry.
     assert_envelope(
-        &app.commit(Some(BEARER), &ids[1 - winner], &serde_json::json!({}))
+        &app.api_commit(Some(BEARER), &ids[1 - winner], &serde_json::json!({}))
             .await,
         404,
         "not_found",
@@ -1510,9 +1323,9 @@ async fn concurrent_commits_give_one_201_and_one_documented_409() {
 
     // Sent again, the refused upload is reviewed against version 2 and stored as version 3.
     let again = app
-        .upload(
+        .api_upload(
             Some(BEARER),
-            &existing_dataset("api-race", &files[1 - winner]),
+            &existing_dataset("api-race", &[("year.csv", &files[1 - winner])]),
         )
         .await
         .json();
@@ -1521,20 +1334,20 @@ async fn concurrent_commits_give_one_201_and_one_documented_409() {
         serde_json::json!({ "version": 2 })
     );
     let v3 = app
-        .commit(
+        .api_commit(
             Some(BEARER),
             again["upload_id"].as_str().unwrap(),
             &serde_json::json!({}),
         )
         .await;
-    assert_eq!(v3.status, StatusCode::CREATED, "{}", v3.text());
+    assert_eq!(v3.status, StatusCode::CREATED, "{}", v3.body);
     assert_eq!(v3.json()["rows"], 45);
     let latest = app.get("/api/v1/rankings?dataset=api-race").await.json();
     assert_eq!(
         latest["years"],
         serde_json::json!([2020, 2021, 2022, 2023, 2024])
     );
-    let v3_panel = app.get("/datasets/api-race/3/panel.csv").await.text();
+    let v3_panel = app.get("/datasets/api-race/3/panel.csv").await.body;
     assert!(v3_panel.contains(first_row), "{v3_panel}");
 }
 

@@ -1,5 +1,6 @@
-//! The `nqp` binary: the `compute` / `check` contracts (DESIGN §5) and the invariants of the
-//! index on the bundled default dataset.
+//! The `nqp` binary: the `compute` / `check` contracts (`docs/architecture.md`) and the
+//! invariants of the index on the bundled default dataset. Also the CLI helpers of every test
+//! module: run `nqp`, require success or the exit code 2 of bad input.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -22,8 +23,31 @@ pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-const PANEL: &str = "data/datasets/cn-provinces/panel.csv";
-const FRAMEWORK: &str = "data/frameworks/nqp-triad.toml";
+/// Run `nqp` and require success; the run.
+pub(crate) fn nqp_ok(args: &[&str]) -> Output {
+    let run = nqp(args);
+    assert!(run.status.success(), "{args:?}: {}", stderr(&run));
+    run
+}
+
+/// Run `nqp` and require the exit code of bad input (2) with a message containing `needle`.
+pub(crate) fn nqp_exits_2(args: &[&str], needle: &str) {
+    let run = nqp(args);
+    assert_eq!(run.status.code(), Some(2), "{args:?}: {}", stderr(&run));
+    let message = stderr(&run);
+    assert!(message.contains(needle), "{args:?}: {message}");
+}
+
+/// The bundled dataset's panel and framework.
+pub(crate) const PANEL: &str = "data/datasets/cn-provinces/panel.csv";
+pub(crate) const FRAMEWORK: &str = "data/frameworks/nqp-triad.toml";
+
+/// `command --data PANEL --framework FRAMEWORK extra…`: a run on the bundled dataset.
+pub(crate) fn bundled_args<'a>(command: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![command, "--data", PANEL, "--framework", FRAMEWORK];
+    args.extend_from_slice(extra);
+    args
+}
 
 fn read_csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -45,18 +69,15 @@ fn compute_writes_the_contract_csv_for_the_default_dataset() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("indices.csv");
     let weights = dir.path().join("weights.csv");
-    let run = nqp(&[
+    nqp_ok(&bundled_args(
         "compute",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--out",
-        out.to_str().unwrap(),
-        "--weights-out",
-        weights.to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+        &[
+            "--out",
+            out.to_str().unwrap(),
+            "--weights-out",
+            weights.to_str().unwrap(),
+        ],
+    ));
     let (header, rows) = read_csv_rows(&out);
     assert_eq!(
         header[..7],
@@ -79,16 +100,10 @@ fn compute_writes_the_contract_csv_for_the_default_dataset() {
 
     // Run to run, the output is byte-identical.
     let again = dir.path().join("again.csv");
-    let run = nqp(&[
+    nqp_ok(&bundled_args(
         "compute",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--out",
-        again.to_str().unwrap(),
-    ]);
-    assert!(run.status.success());
+        &["--out", again.to_str().unwrap()],
+    ));
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
 }
 
@@ -147,20 +162,17 @@ fn default_dataset_invariants_hold() {
 fn compute_writes_json_and_parquet_with_the_method_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("out.json");
-    let run = nqp(&[
+    nqp_ok(&bundled_args(
         "compute",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--weights",
-        "critic",
-        "--aggregate",
-        "topsis",
-        "--out",
-        json.to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+        &[
+            "--weights",
+            "critic",
+            "--aggregate",
+            "topsis",
+            "--out",
+            json.to_str().unwrap(),
+        ],
+    ));
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(doc["method"]["weights"], "critic");
     assert_eq!(doc["method"]["aggregate"], "topsis");
@@ -168,16 +180,10 @@ fn compute_writes_json_and_parquet_with_the_method_recorded() {
     assert!(doc["scores"][0]["score"].as_f64().is_some());
 
     let parquet = dir.path().join("out.parquet");
-    let run = nqp(&[
+    nqp_ok(&bundled_args(
         "compute",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--out",
-        parquet.to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+        &["--out", parquet.to_str().unwrap()],
+    ));
     let bytes = std::fs::read(&parquet).unwrap();
     assert_eq!(&bytes[..4], b"PAR1");
 }
@@ -186,7 +192,7 @@ fn compute_writes_json_and_parquet_with_the_method_recorded() {
 fn compute_works_on_any_long_panel_with_its_own_framework() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("scores.csv");
-    let run = nqp(&[
+    nqp_ok(&[
         "compute",
         "--data",
         fixture("web/panel.csv").to_str().unwrap(),
@@ -197,7 +203,6 @@ fn compute_works_on_any_long_panel_with_its_own_framework() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(run.status.success(), "{}", stderr(&run));
     let (header, rows) = read_csv_rows(&out);
     assert_eq!(
         header[..7],
@@ -212,85 +217,63 @@ fn compute_works_on_any_long_panel_with_its_own_framework() {
 #[test]
 fn bad_input_exits_2_with_a_message_naming_the_place() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: Vec<(Vec<String>, &str)> = vec![
+    let path = |p: std::path::PathBuf| p.display().to_string();
+    let (x_txt, x_csv) = (
+        path(dir.path().join("x.txt")),
+        path(dir.path().join("x.csv")),
+    );
+    let not_numeric = path(fixture("bad/not_numeric.csv"));
+    let bad_framework = path(fixture("framework/invalid_unknown_dimension.toml"));
+    let ragged = path(fixture("bad/ragged_long.csv"));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
         (
-            vec![
-                "compute".into(),
-                "--data".into(),
-                PANEL.into(),
-                "--framework".into(),
-                FRAMEWORK.into(),
-                "--out".into(),
-                dir.path().join("x.txt").display().to_string(),
-            ],
+            bundled_args("compute", &["--out", &x_txt]),
             "unknown format",
         ),
         (
             vec![
-                "compute".into(),
-                "--data".into(),
-                fixture("bad/not_numeric.csv").display().to_string(),
-                "--framework".into(),
-                FRAMEWORK.into(),
-                "--out".into(),
-                dir.path().join("x.csv").display().to_string(),
+                "compute",
+                "--data",
+                &not_numeric,
+                "--framework",
+                FRAMEWORK,
+                "--out",
+                &x_csv,
             ],
             "not_numeric.csv:",
         ),
         (
             vec![
-                "compute".into(),
-                "--data".into(),
-                PANEL.into(),
-                "--framework".into(),
-                fixture("framework/invalid_unknown_dimension.toml")
-                    .display()
-                    .to_string(),
-                "--out".into(),
-                dir.path().join("x.csv").display().to_string(),
+                "compute",
+                "--data",
+                PANEL,
+                "--framework",
+                &bad_framework,
+                "--out",
+                &x_csv,
             ],
             "invalid_unknown_dimension.toml",
         ),
         (
             vec![
-                "compute".into(),
-                "--data".into(),
-                "no/such/file.csv".into(),
-                "--framework".into(),
-                FRAMEWORK.into(),
-                "--out".into(),
-                dir.path().join("x.csv").display().to_string(),
+                "compute",
+                "--data",
+                "no/such/file.csv",
+                "--framework",
+                FRAMEWORK,
+                "--out",
+                &x_csv,
             ],
             "no/such/file.csv",
         ),
         (
-            vec![
-                "compute".into(),
-                "--data".into(),
-                PANEL.into(),
-                "--framework".into(),
-                FRAMEWORK.into(),
-                "--weights".into(),
-                "magic".into(),
-                "--out".into(),
-                dir.path().join("x.csv").display().to_string(),
-            ],
+            bundled_args("compute", &["--weights", "magic", "--out", &x_csv]),
             "magic",
         ),
-        (
-            vec![
-                "check".into(),
-                fixture("bad/ragged_long.csv").display().to_string(),
-            ],
-            "ragged_long.csv:",
-        ),
+        (vec!["check", &ragged], "ragged_long.csv:"),
     ];
     for (args, needle) in cases {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let run = nqp(&args);
-        assert!(!run.status.success(), "{args:?} should fail");
-        let err = stderr(&run);
-        assert!(err.contains(needle), "{args:?}: {err}");
+        nqp_exits_2(&args, needle);
     }
     assert!(
         !dir.path().join("x.csv").exists(),
@@ -300,11 +283,10 @@ fn bad_input_exits_2_with_a_message_naming_the_place() {
 
 #[test]
 fn check_reports_layout_encoding_and_regions() {
-    let run = nqp(&[
+    let run = nqp_ok(&[
         "check",
         fixture("csv/nbs_export_gbk_crlf.csv").to_str().unwrap(),
     ]);
-    assert!(run.status.success(), "{}", stderr(&run));
     let out = String::from_utf8_lossy(&run.stdout);
     assert!(out.contains("nbs"), "{out}");
     assert!(
@@ -313,12 +295,7 @@ fn check_reports_layout_encoding_and_regions() {
     );
     assert!(out.contains("cn-provinces"), "{out}");
     assert!(out.trim_end().ends_with("ok"));
-    let with_framework = nqp(&["check", PANEL, "--framework", FRAMEWORK]);
-    assert!(
-        with_framework.status.success(),
-        "{}",
-        stderr(&with_framework)
-    );
+    let with_framework = nqp_ok(&["check", PANEL, "--framework", FRAMEWORK]);
     assert!(String::from_utf8_lossy(&with_framework.stdout).contains("19 indicators"));
 }
 
@@ -326,18 +303,10 @@ fn check_reports_layout_encoding_and_regions() {
 fn compute_excludes_a_region_and_records_it_in_the_json_result() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("scores.json");
-    let run = nqp(&[
+    let run = nqp_ok(&bundled_args(
         "compute",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--exclude",
-        "CN-XZ",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+        &["--exclude", "CN-XZ", "--out", out.to_str().unwrap()],
+    ));
     assert!(
         stderr(&run).contains("region CN-XZ excluded"),
         "{}",

@@ -85,7 +85,7 @@ async fn scores_csv_round_trips_to_the_method_output() {
     let app = app_for(ds.clone());
     let v = short(&ds);
     let got = get(&app, &format!("/download/test/{v}/scores.csv")).await;
-    assert_eq!(got.status, StatusCode::OK, "{}", got.text());
+    assert_eq!(got.status, StatusCode::OK, "{}", got.body);
     assert_eq!(got.header("content-type"), "text/csv; charset=utf-8");
     assert_eq!(
         got.header("content-disposition"),
@@ -95,8 +95,8 @@ async fn scores_csv_round_trips_to_the_method_output() {
         got.header("link"),
         format!("</download/test/{v}/metadata.json>; rel=\"describedby\"")
     );
-    assert!(!got.body.starts_with(b"\xEF\xBB\xBF"));
-    let frame = read_csv(got.body).await;
+    assert!(!got.bytes.starts_with(b"\xEF\xBB\xBF"));
+    let frame = read_csv(got.bytes).await;
     let header: Vec<&str> = frame
         .get_column_names()
         .iter()
@@ -148,7 +148,7 @@ async fn scores_csv_round_trips_to_the_method_output() {
             .contains("-minmax-year_critic_geometric-scores.csv")
     );
     assert_frames_close(
-        &read_csv(got.body).await,
+        &read_csv(got.bytes).await,
         &expected(&ds, spec, Table::Scores).await,
     );
 }
@@ -164,7 +164,7 @@ async fn every_table_round_trips_through_csv_json_and_parquet() {
 
         let csv = get(&app, &format!("/download/test/{v}/{name}.csv")).await;
         assert_eq!(csv.status, StatusCode::OK, "{name}");
-        assert_frames_close(&read_csv(csv.body).await, &want);
+        assert_frames_close(&read_csv(csv.bytes).await, &want);
 
         let parquet = get(&app, &format!("/download/test/{v}/{name}.parquet")).await;
         assert_eq!(
@@ -172,10 +172,10 @@ async fn every_table_round_trips_through_csv_json_and_parquet() {
             "application/vnd.apache.parquet"
         );
         assert!(
-            parquet.body.starts_with(b"PAR1") && parquet.body.ends_with(b"PAR1"),
+            parquet.bytes.starts_with(b"PAR1") && parquet.bytes.ends_with(b"PAR1"),
             "{name}"
         );
-        let bytes = parquet.body.clone();
+        let bytes = parquet.bytes.clone();
         let back = tokio::task::spawn_blocking(move || {
             ParquetReader::new(Cursor::new(bytes))
                 .finish()
@@ -189,7 +189,7 @@ async fn every_table_round_trips_through_csv_json_and_parquet() {
         // The metadata travels inside the Parquet file too.
         let needle = b"nqp.metadata";
         assert!(
-            parquet.body.windows(needle.len()).any(|w| w == needle),
+            parquet.bytes.windows(needle.len()).any(|w| w == needle),
             "{name}"
         );
 
@@ -226,7 +226,7 @@ async fn imputation_log_lists_interpolated_and_missing_cells() {
         &format!("/download/injection/{}/imputation.csv", short(&ds)),
     )
     .await;
-    let csv = got.text();
+    let csv = got.body;
     // The interior gap (Plain, 2021, a) is interpolated: the mean of its neighbours.
     let plain = |y: i32| -> f64 {
         let n = &want.normalised;
@@ -280,7 +280,7 @@ async fn csv_neutralises_formula_text_but_keeps_negative_numbers() {
     let v = short(&ds);
     let normalised = get(&app, &format!("/download/injection/{v}/normalised.csv"))
         .await
-        .text();
+        .body;
     assert!(
         normalised.contains("\"'=HYPERLINK(\"\"x\"\")\",2020,b,-2.5,"),
         "{normalised}"
@@ -299,7 +299,7 @@ async fn csv_neutralises_formula_text_but_keeps_negative_numbers() {
 
     let weights = get(&app, &format!("/download/injection/{v}/weights.csv"))
         .await
-        .text();
+        .body;
     assert!(
         weights.contains(",'@指标,\"'=HYPERLINK(\"\"x\"\")\",laborers,,+,"),
         "{weights}"
@@ -320,12 +320,12 @@ async fn csv_neutralises_formula_text_but_keeps_negative_numbers() {
 
     let bom = get(&app, &format!("/download/injection/{v}/scores.csv?bom=1")).await;
     assert!(
-        bom.body.starts_with(b"\xEF\xBB\xBFregion,year,score,"),
+        bom.bytes.starts_with(b"\xEF\xBB\xBFregion,year,score,"),
         "{}",
-        bom.text()
+        bom.body
     );
     let plain = get(&app, &format!("/download/injection/{v}/scores.csv")).await;
-    assert_eq!(&bom.body[3..], &plain.body[..]);
+    assert_eq!(&bom.bytes[3..], &plain.bytes[..]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -408,7 +408,7 @@ async fn xlsx_has_data_weights_and_metadata_sheets() {
         got.header("content-type"),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     );
-    let mut book = unzip(&got.body);
+    let mut book = unzip(&got.bytes);
     let workbook = String::from_utf8(entry(&mut book, "xl/workbook.xml")).unwrap();
     for (i, sheet) in ["data", "weights", "metadata"].iter().enumerate() {
         assert!(
@@ -482,7 +482,7 @@ async fn bundle_zip_lists_every_file() {
         got.header("content-disposition"),
         format!("attachment; filename=\"{stem}.zip\"")
     );
-    let mut archive = unzip(&got.body);
+    let mut archive = unzip(&got.bytes);
     let mut names: Vec<String> = archive
         .file_names()
         .map(|n| n.expect("UTF-8 entry name").into_owned())
@@ -500,7 +500,7 @@ async fn bundle_zip_lists_every_file() {
     let standalone = get(&app, &format!("/download/test/{v}/normalised.csv")).await;
     assert_eq!(
         entry(&mut archive, &format!("{stem}/normalised.csv")),
-        standalone.body
+        standalone.bytes
     );
     let meta: serde_json::Value =
         serde_json::from_slice(&entry(&mut archive, &format!("{stem}/metadata.json"))).unwrap();

