@@ -530,6 +530,11 @@ async fn listings_methodology_and_method_parameters() {
     );
 }
 
+/// The message of an envelope's first error.
+fn first_message(body: &Value) -> &str {
+    body["errors"][0]["message"].as_str().expect("a message")
+}
+
 fn assert_envelope(got: &Response, status: u16, code: &str) -> Value {
     assert_eq!(got.status.as_u16(), status, "{}", got.body);
     assert!(got.header("content-type").starts_with("application/json"));
@@ -565,12 +570,7 @@ async fn errors_are_json_envelopes() {
         404,
         "not_found",
     );
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("XX-NONE")
-    );
+    assert!(first_message(&body).contains("XX-NONE"));
 
     for (uri, needle) in [
         ("/api/v1/rankings?year=abc", "year"),
@@ -586,7 +586,7 @@ async fn errors_are_json_envelopes() {
         ("/api/v1/regions?aggregate=max", "aggregate"),
     ] {
         let body = assert_envelope(&get(&app, uri).await, 400, "invalid_parameter");
-        let message = body["errors"][0]["message"].as_str().unwrap();
+        let message = first_message(&body);
         assert!(message.contains(needle), "{uri}: {message}");
     }
 }
@@ -1014,10 +1014,7 @@ async fn writes_need_a_bearer_token_and_change_nothing_without_one() {
         let got = app.api_upload(auth, &parts).await;
         let body = assert_envelope(&got, 401, "unauthorized");
         assert!(
-            body["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("Authorization: Bearer"),
+            first_message(&body).contains("Authorization: Bearer"),
             "{body}"
         );
         assert_eq!(got.header("www-authenticate"), "Bearer realm=\"nqp\"");
@@ -1109,12 +1106,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
         )
         .await;
     let body = assert_envelope(&bad_id, 422, "invalid_field");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("new_id: ")
-    );
+    assert!(first_message(&body).starts_with("new_id: "));
     let no_files = app
         .api_upload(
             Some(BEARER),
@@ -1191,12 +1183,7 @@ async fn bad_writes_are_envelopes_and_change_nothing() {
         422,
         "invalid_field",
     );
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("'nothing'")
-    );
+    assert!(first_message(&body).contains("'nothing'"));
     let bad_direction = serde_json::json!({ "mappings": [
         { "source_name": "talent", "id": "talent", "dimension": "laborers", "direction": "up" }
     ]});
@@ -1313,7 +1300,7 @@ async fn concurrent_commits_give_one_201_and_one_documented_409() {
         404,
         "not_found",
     );
-    let message = envelope["errors"][0]["message"].as_str().unwrap();
+    let message = first_message(&envelope);
     assert!(
         message.contains("changed meanwhile") && message.contains("review the upload again"),
         "{message}"
@@ -1357,6 +1344,7 @@ mod sort {
     use axum::http::StatusCode;
     use serde_json::Value;
 
+    use super::first_message;
     use crate::helpers::TestApp;
 
     #[tokio::test(flavor = "multi_thread")]
@@ -1428,7 +1416,7 @@ mod sort {
             );
             let problem: Value = serde_json::from_str(&api.body).unwrap();
             assert_eq!(problem["errors"][0]["code"], "invalid_parameter", "{query}");
-            let message = problem["errors"][0]["message"].as_str().unwrap();
+            let message = first_message(&problem);
             assert!(message.starts_with(&format!("{name}: ")), "{message}");
             assert!(message.contains(needle), "{message}");
             assert!(

@@ -12,6 +12,13 @@ use crate::helpers::{
     Part, Response, Session, TestApp, existing_dataset, fixture, new_dataset, xlsx,
 };
 
+/// Upload the NBS export fixture as `name` into `cn-provinces-recent` (one new indicator).
+async fn upload_nbs_export(app: &TestApp, session: &Session, name: &str) -> Response {
+    let export = std::fs::read(fixture("csv/nbs_export_gbk_crlf.csv")).unwrap();
+    let parts = existing_dataset("cn-provinces-recent", &[(name, &export)]);
+    app.upload(session, &parts).await
+}
+
 fn location(res: &Response) -> String {
     res.headers["location"].to_str().unwrap().to_owned()
 }
@@ -48,13 +55,7 @@ async fn reading_is_public_changing_needs_a_session() {
 async fn an_nbs_export_is_previewed_mapped_and_committed_as_a_new_version() {
     let app = TestApp::with_store(1024 * 1024);
     let session = app.sign_in().await;
-    let export = std::fs::read(fixture("csv/nbs_export_gbk_crlf.csv")).unwrap();
-    let res = app
-        .upload(
-            &session,
-            &existing_dataset("cn-provinces-recent", &[("分省年度数据.csv", &export)]),
-        )
-        .await;
+    let res = upload_nbs_export(&app, &session, "分省年度数据.csv").await;
     let preview_url = location(&res);
     let preview = app.preview(&session, &res).await;
     let file_row = preview.select_texts("table#files-table tbody td");
@@ -723,13 +724,7 @@ async fn every_real_file_uploads_through_http() {
 async fn one_upload_commits_once_even_when_submitted_twice_at_once() {
     let app = TestApp::with_store(1024 * 1024);
     let session = app.sign_in().await;
-    let export = std::fs::read(fixture("csv/nbs_export_gbk_crlf.csv")).unwrap();
-    let res = app
-        .upload(
-            &session,
-            &existing_dataset("cn-provinces-recent", &[("export.csv", &export)]),
-        )
-        .await;
+    let res = upload_nbs_export(&app, &session, "export.csv").await;
     let preview = app.preview(&session, &res).await;
     let url = preview.select_attrs("form#commit", "action")[0].clone();
     let form = [
