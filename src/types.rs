@@ -134,6 +134,56 @@ impl Level {
     }
 }
 
+/// A score over indicators that cut across the three elements: one of the three mechanism
+/// levels, or the intelligence-and-digital (智能与数字) sub-index of the indicators a framework
+/// tags `ai_digital` — the paper's second view of new-quality productivity (Lu & Huang 2024;
+/// docs/method.md §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subindex {
+    Level(Level),
+    AiDigital,
+}
+
+impl Subindex {
+    /// Every sub-index, in the order of the score table's columns.
+    pub const ALL: [Subindex; 4] = [
+        Subindex::Level(Level::Micro),
+        Subindex::Level(Level::Meso),
+        Subindex::Level(Level::Macro),
+        Subindex::AiDigital,
+    ];
+
+    /// The score-table column (and measure key): `level/micro`, …, `subindex/ai_digital`.
+    pub fn column(self) -> &'static str {
+        match self {
+            Subindex::Level(Level::Micro) => "level/micro",
+            Subindex::Level(Level::Meso) => "level/meso",
+            Subindex::Level(Level::Macro) => "level/macro",
+            Subindex::AiDigital => "subindex/ai_digital",
+        }
+    }
+
+    /// The sub-index whose column is `name`.
+    pub fn from_column(name: &str) -> Option<Subindex> {
+        Subindex::ALL.into_iter().find(|s| s.column() == name)
+    }
+
+    pub fn label(self, lang: Lang) -> &'static str {
+        match self {
+            Subindex::Level(level) => level.label(lang),
+            Subindex::AiDigital => {
+                lang.pick("智能与数字分指数", "Intelligence & digital sub-index")
+            }
+        }
+    }
+}
+
+impl Serialize for Subindex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.column())
+    }
+}
+
 /// User interface language. Passed explicitly everywhere: there is no process-global locale.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

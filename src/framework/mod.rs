@@ -406,8 +406,15 @@ impl Framework {
                 level: d.level,
                 direction: d.direction,
                 manual_weight: d.weight,
+                ai_digital: d.ai_digital,
             })
             .collect()
+    }
+
+    /// The sub-indices (mechanism levels, intelligence and digital) the scored indicators
+    /// define: the extra columns of every result and the extra measures of the dashboard.
+    pub fn subindices(&self) -> Vec<crate::types::Subindex> {
+        crate::method::subindices(&self.indicator_specs())
     }
 
     /// The scored indicator with this id.

@@ -40,7 +40,7 @@
 //! ).unwrap();
 //! let rd = IndicatorSpec {
 //!     id: IndicatorId::new("rd").unwrap(), dimension: Dimension::Tools, subdimension: None,
-//!     level: None, direction: Direction::Benefit, manual_weight: None,
+//!     level: None, direction: Direction::Benefit, manual_weight: None, ai_digital: false,
 //! };
 //! let result = compute(&wide, &[rd], &MethodSpec::default()).unwrap();
 //! let top = result.scores.column("score").unwrap().f64().unwrap().get(0);
@@ -62,4 +62,5 @@ pub use pipeline::{IndexResult, Prepared, TreatmentRow, compute};
 pub use spec::{
     Aggregate, CombineMean, DEFAULT_COVERAGE_THRESHOLD, DEFAULT_SHIFT, DEFAULT_TREAT_MAX_POINTS,
     IndicatorSpec, MethodRecord, MethodSpec, Normalise, ParseSpecError, Treat, WeightScheme,
+    subindices,
 };

@@ -16,18 +16,19 @@ use super::impute;
 use super::normalise;
 use super::rank::{self, TIE_TOLERANCE};
 use super::spec::{
-    Aggregate, IndicatorSpec, MethodRecord, MethodSpec, Normalise, Treat, WeightScheme,
+    Aggregate, IndicatorSpec, MethodRecord, MethodSpec, Normalise, Treat, WeightScheme, subindices,
 };
 use super::treat::{self, TreatMethod};
 use super::weights;
-use crate::types::{Dimension, Direction, Level};
+use crate::types::{Dimension, Direction};
 
 /// Everything a computed index consists of.
 #[derive(Debug, Clone)]
 pub struct IndexResult {
     /// `region, year, score, rank, laborers, tools, objects`, then one column per sub-dimension
-    /// (`<dimension>/<subdimension>`), then `level/<level>` for the levels the framework uses,
-    /// then `indicators_missing` (scored indicators missing after imputation). Scores are on
+    /// (`<dimension>/<subdimension>`), then `level/<level>` for the levels the framework uses and
+    /// `subindex/ai_digital` when it tags intelligence-and-digital indicators, then
+    /// `indicators_missing` (scored indicators missing after imputation). Scores are on
     /// 0–100 (geometric: 1–100); null where undefined. Sorted by year, rank, region.
     pub scores: DataFrame,
     /// `indicator, dimension, weight` (+ `year` for per-year schemes), one row per framework
@@ -801,7 +802,9 @@ fn scheme_weights(
 }
 
 /// Named indicator groups beyond the overall score: the three dimensions, the sub-dimensions,
-/// and the levels the framework uses. Members are indices into the scored indicators.
+/// and the sub-indices the framework defines (mechanism levels, intelligence and digital). Each
+/// is aggregated like the overall score over its own members, with their weights
+/// (docs/method.md §6.1). Members are indices into the scored indicators.
 struct Groups {
     list: Vec<(String, Vec<usize>)>,
 }
@@ -836,13 +839,8 @@ impl Groups {
                 ));
             }
         }
-        for l in Level::ALL {
-            if indicators.iter().any(|i| i.level == Some(l)) {
-                list.push((
-                    format!("level/{}", l.as_str()),
-                    members(&|i| i.level == Some(l)),
-                ));
-            }
+        for sub in subindices(indicators) {
+            list.push((sub.column().to_owned(), members(&|i| i.in_subindex(sub))));
         }
         Groups { list }
     }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{Dimension, Direction, IndicatorId, Level};
+use crate::types::{Dimension, Direction, IndicatorId, Level, Subindex};
 
 /// What the method needs to know about one framework indicator.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +21,27 @@ pub struct IndicatorSpec {
     pub direction: Direction,
     /// Used only by [`WeightScheme::Manual`]; re-normalised to sum 1 over the scored indicators.
     pub manual_weight: Option<f64>,
+    /// Part of the intelligence-and-digital sub-index.
+    pub ai_digital: bool,
+}
+
+impl IndicatorSpec {
+    /// Whether the indicator counts towards `sub`.
+    pub fn in_subindex(&self, sub: Subindex) -> bool {
+        match sub {
+            Subindex::Level(level) => self.level == Some(level),
+            Subindex::AiDigital => self.ai_digital,
+        }
+    }
+}
+
+/// The sub-indices that `indicators` define (at least one member each), in column order: the
+/// score table has exactly these columns, and the dashboard offers exactly these measures.
+pub fn subindices(indicators: &[IndicatorSpec]) -> Vec<Subindex> {
+    Subindex::ALL
+        .into_iter()
+        .filter(|&s| indicators.iter().any(|i| i.in_subindex(s)))
+        .collect()
 }
 
 /// A string form that did not parse; the message lists the accepted values.

@@ -12,10 +12,10 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::framework::{Framework, IndicatorDef};
+use crate::framework::{Framework, IndicatorDef, RegionExclusion};
 use crate::ingest::RegionSet;
 use crate::method::{IndexResult, MethodRecord, rank};
-use crate::types::{DatasetId, Dimension, Lang, Panel};
+use crate::types::{DatasetId, Dimension, Lang, Level, Panel, Subindex};
 
 /// A dataset the dashboard serves: its panel, framework and region set.
 #[derive(Debug, Clone)]
@@ -62,12 +62,22 @@ impl Dataset {
 pub enum Measure {
     Score,
     Dimension(Dimension),
+    /// A mechanism level or the intelligence-and-digital sub-index (only those the framework
+    /// defines).
+    Subindex(Subindex),
     Indicator(String),
 }
 
 impl Measure {
-    /// Parse `score`, a dimension name or an indicator id of the framework.
+    /// Parse `score`, a dimension name, a sub-index the framework defines (`level/micro`, …,
+    /// `ai_digital`) or an indicator id of the framework.
     pub fn parse(raw: &str, framework: &Framework) -> Option<Measure> {
+        if let Some(sub) = Subindex::from_column(raw) {
+            return framework
+                .subindices()
+                .contains(&sub)
+                .then_some(Measure::Subindex(sub));
+        }
         match raw {
             "" | "score" => Some(Measure::Score),
             other => match other.parse::<Dimension>() {
@@ -83,10 +93,108 @@ impl Measure {
         match self {
             Measure::Score => "score",
             Measure::Dimension(d) => d.as_str(),
+            Measure::Subindex(sub) => sub.column(),
             Measure::Indicator(id) => id,
         }
     }
+
+    /// Every measure a dataset offers, in the order a selector lists them: the overall score,
+    /// the three elements, the framework's sub-indices, then its indicators.
+    pub fn offered(framework: &Framework) -> Vec<Measure> {
+        std::iter::once(Measure::Score)
+            .chain(Dimension::ALL.into_iter().map(Measure::Dimension))
+            .chain(framework.subindices().into_iter().map(Measure::Subindex))
+            .chain(
+                framework
+                    .indicators
+                    .iter()
+                    .map(|d| Measure::Indicator(d.id.to_string())),
+            )
+            .collect()
+    }
 }
+
+/// The sub-index scores of one row, for exactly the sub-indices the framework defines, in
+/// column order. Serialised flat beside the row's other fields under the score table's column
+/// names (`level/micro`, …, `subindex/ai_digital`), so downloads and `nqp compute` name them alike.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Subscores(pub Vec<(Subindex, Option<f64>)>);
+
+impl Subscores {
+    pub fn get(&self, sub: Subindex) -> Option<f64> {
+        self.0.iter().find(|(s, _)| *s == sub).and_then(|(_, v)| *v)
+    }
+
+    /// The mean of each sub-index over `rows` (regions without a value left out).
+    fn mean<'a>(subs: &[Subindex], rows: impl Iterator<Item = &'a Subscores> + Clone) -> Subscores {
+        Subscores(
+            subs.iter()
+                .map(|&sub| (sub, mean(rows.clone().map(|r| r.get(sub)))))
+                .collect(),
+        )
+    }
+}
+
+impl Serialize for Subscores {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (sub, value) in &self.0 {
+            map.serialize_entry(sub.column(), value)?;
+        }
+        map.end()
+    }
+}
+
+impl utoipa::PartialSchema for Subscores {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+        let mut object = ObjectBuilder::new().description(Some(
+            "Sub-index scores (0–100), present when the framework defines them: the mechanism \
+             levels and the intelligence-and-digital sub-index (docs/method.md §6.1).",
+        ));
+        for sub in Subindex::ALL {
+            object = object.property(
+                sub.column(),
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::Number, Type::Null]))
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Double))),
+            );
+        }
+        object.into()
+    }
+}
+
+impl utoipa::ToSchema for Subscores {}
+
+impl utoipa::PartialSchema for Subindex {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Subindex::ALL.iter().map(|s| s.column())))
+            .description(Some(
+                "A mechanism level (Lu & Huang 2024) or the intelligence-and-digital sub-index.",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Subindex {}
+
+impl utoipa::PartialSchema for Level {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Level::ALL.iter().map(|l| l.as_str())))
+            .description(Some(
+                "Mechanism level (Lu & Huang 2024): micro (firms), meso (industries), macro \
+                 (governance).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Level {}
 
 /// One region-year of the computed index.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -98,6 +206,8 @@ pub struct ScoreRow {
     pub laborers: Option<f64>,
     pub tools: Option<f64>,
     pub objects: Option<f64>,
+    #[serde(flatten)]
+    pub subscores: Subscores,
     pub indicators_missing: u32,
 }
 
@@ -135,6 +245,8 @@ pub struct WeightRow {
 #[derive(Debug, Clone)]
 pub struct ResultTables {
     pub years: Vec<i32>,
+    /// The sub-indices the result has columns for (those its framework defines).
+    pub subindices: Vec<Subindex>,
     pub scores: Vec<ScoreRow>,
     pub values: Vec<IndicatorValue>,
     pub weights: Vec<WeightRow>,
@@ -187,6 +299,14 @@ impl ResultTables {
         let lab = f64_col(s, "laborers")?;
         let tools = f64_col(s, "tools")?;
         let obj = f64_col(s, "objects")?;
+        let subindices: Vec<Subindex> = Subindex::ALL
+            .into_iter()
+            .filter(|sub| s.column(sub.column()).is_ok())
+            .collect();
+        let sub_values = subindices
+            .iter()
+            .map(|sub| f64_col(s, sub.column()))
+            .collect::<Result<Vec<_>>>()?;
         let missing = if s.column("indicators_missing").is_ok() {
             i64_col(s, "indicators_missing")?
         } else {
@@ -201,6 +321,13 @@ impl ResultTables {
                 laborers: lab[i],
                 tools: tools[i],
                 objects: obj[i],
+                subscores: Subscores(
+                    subindices
+                        .iter()
+                        .zip(&sub_values)
+                        .map(|(&sub, v)| (sub, v[i]))
+                        .collect(),
+                ),
                 indicators_missing: missing[i].unwrap_or_default() as u32,
             })
             .collect();
@@ -276,6 +403,7 @@ impl ResultTables {
             .collect();
         Ok(ResultTables {
             years: all_years,
+            subindices,
             scores,
             values,
             weights,
@@ -312,12 +440,13 @@ impl ResultTables {
         regions
     }
 
-    /// The value a measure takes for a region-year: the score, a dimension score, or an
-    /// indicator's normalised value (so that higher is always better).
+    /// The value a measure takes for a region-year: the score, a dimension or sub-index score,
+    /// or an indicator's normalised value (so that higher is always better).
     pub fn measure_value(&self, measure: &Measure, region: &str, year: i32) -> Option<f64> {
         match measure {
             Measure::Score => self.score(region, year)?.score,
             Measure::Dimension(d) => self.score(region, year)?.dimension(*d),
+            Measure::Subindex(sub) => self.score(region, year)?.subscores.get(*sub),
             Measure::Indicator(id) => self.value(region, id, year)?.z,
         }
     }
@@ -355,6 +484,8 @@ pub struct RankingRow {
     pub laborers: Option<f64>,
     pub tools: Option<f64>,
     pub objects: Option<f64>,
+    #[serde(flatten)]
+    pub subscores: Subscores,
     pub incomplete: bool,
 }
 
@@ -367,6 +498,29 @@ pub struct GroupMean {
     pub laborers: Option<f64>,
     pub tools: Option<f64>,
     pub objects: Option<f64>,
+    #[serde(flatten)]
+    pub subscores: Subscores,
+}
+
+/// A region the framework leaves out of every computation, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExcludedRegion {
+    pub code: String,
+    pub name: String,
+    pub reason: String,
+}
+
+/// The framework's excluded regions, named in `lang`.
+fn excluded_regions(ds: &Dataset, lang: Lang) -> Vec<ExcludedRegion> {
+    ds.framework
+        .exclude
+        .iter()
+        .map(|RegionExclusion { region, reason }| ExcludedRegion {
+            code: region.clone(),
+            name: ds.region_name(region, lang),
+            reason: reason.clone(),
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -374,10 +528,14 @@ pub struct Rankings {
     pub year: i32,
     pub years: Vec<i32>,
     pub measure: Measure,
+    /// The sub-indices every row carries (those the framework defines).
+    pub subindices: Vec<Subindex>,
     pub rows: Vec<RankingRow>,
     pub groups: Vec<GroupMean>,
     /// Every value of the measure over all years: fixed colour bins across years.
     pub all_values: Vec<f64>,
+    /// Regions left out of the index, with the framework's reason.
+    pub excluded: Vec<ExcludedRegion>,
 }
 
 fn mean(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -438,6 +596,9 @@ pub fn rankings(
                 laborers: s.and_then(|s| s.laborers),
                 tools: s.and_then(|s| s.tools),
                 objects: s.and_then(|s| s.objects),
+                subscores: s.map(|s| s.subscores.clone()).unwrap_or_else(|| {
+                    Subscores(tables.subindices.iter().map(|&sub| (sub, None)).collect())
+                }),
                 incomplete: s.is_some_and(|s| s.indicators_missing > 0),
             }
         })
@@ -466,6 +627,10 @@ pub fn rankings(
                 laborers: mean(members.iter().map(|r| r.laborers)),
                 tools: mean(members.iter().map(|r| r.tools)),
                 objects: mean(members.iter().map(|r| r.objects)),
+                subscores: Subscores::mean(
+                    &tables.subindices,
+                    members.iter().map(|r| &r.subscores),
+                ),
                 group: g,
             }
         })
@@ -481,9 +646,11 @@ pub fn rankings(
         year,
         years: tables.years.clone(),
         measure,
+        subindices: tables.subindices.clone(),
         rows,
         groups,
         all_values,
+        excluded: excluded_regions(ds, lang),
     })
 }
 
@@ -493,6 +660,9 @@ pub struct IndicatorStanding {
     pub id: String,
     pub name: String,
     pub dimension: Dimension,
+    pub level: Option<Level>,
+    /// Part of the intelligence-and-digital sub-index.
+    pub ai_digital: bool,
     pub unit: String,
     pub raw: Option<f64>,
     pub z: Option<f64>,
@@ -509,6 +679,8 @@ pub struct TrendPoint {
     pub laborers: Option<f64>,
     pub tools: Option<f64>,
     pub objects: Option<f64>,
+    #[serde(flatten)]
+    pub subscores: Subscores,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -535,6 +707,10 @@ pub struct RegionProfile {
     pub weaknesses: Vec<IndicatorStanding>,
     pub peers: Vec<Peer>,
     pub regions_ranked: usize,
+    /// The sub-indices `current`, `national_mean` and `trend` carry.
+    pub subindices: Vec<Subindex>,
+    /// Regions left out of the index, with the framework's reason.
+    pub excluded: Vec<ExcludedRegion>,
 }
 
 fn trend_point(tables: &ResultTables, region: &str, year: i32) -> TrendPoint {
@@ -546,6 +722,9 @@ fn trend_point(tables: &ResultTables, region: &str, year: i32) -> TrendPoint {
         laborers: s.and_then(|s| s.laborers),
         tools: s.and_then(|s| s.tools),
         objects: s.and_then(|s| s.objects),
+        subscores: s.map(|s| s.subscores.clone()).unwrap_or_else(|| {
+            Subscores(tables.subindices.iter().map(|&sub| (sub, None)).collect())
+        }),
     }
 }
 
@@ -589,6 +768,7 @@ pub fn region_profile(
         laborers: mean(year_rows.iter().map(|r| r.laborers)),
         tools: mean(year_rows.iter().map(|r| r.tools)),
         objects: mean(year_rows.iter().map(|r| r.objects)),
+        subscores: Subscores::mean(&tables.subindices, year_rows.iter().map(|r| &r.subscores)),
     };
     let scored: Vec<&IndicatorDef> = ds
         .framework
@@ -611,6 +791,8 @@ pub fn region_profile(
                 id: id.to_owned(),
                 name: indicator_name(def, lang),
                 dimension: def.dimension,
+                level: def.level,
+                ai_digital: def.ai_digital,
                 unit: def.unit_label(lang).to_owned(),
                 raw: v.and_then(|v| v.raw),
                 z: v.and_then(|v| v.z),
@@ -670,6 +852,8 @@ pub fn region_profile(
         weaknesses,
         peers,
         regions_ranked: year_rows.iter().filter(|r| r.rank.is_some()).count(),
+        subindices: tables.subindices.clone(),
+        excluded: excluded_regions(ds, lang),
     })
 }
 

@@ -74,7 +74,8 @@ impl Table {
         match self {
             Table::Scores => {
                 "One row per region-year: overall score (0-100), rank (1 = highest, ties share \
-                 the lowest rank), dimension, sub-dimension and level scores, and the number of \
+                 the lowest rank), dimension, sub-dimension and level scores, the \
+                 intelligence-and-digital sub-index (subindex/ai_digital), and the number of \
                  scored indicators still missing."
             }
             Table::Weights => {
@@ -208,6 +209,8 @@ pub struct IndicatorMeta {
     pub subdimension: Option<String>,
     #[schema(value_type = Option<String>)]
     pub level: Option<&'static str>,
+    /// Part of the intelligence-and-digital sub-index (`subindex/ai_digital`).
+    pub ai_digital: bool,
     /// `+` (benefit: higher is better) or `-` (cost).
     #[schema(value_type = String)]
     pub direction: &'static str,
@@ -390,6 +393,7 @@ impl<'a> Export<'a> {
                 dimension: d.dimension,
                 subdimension: d.subdimension.clone(),
                 level: d.level.map(|l| l.as_str()),
+                ai_digital: d.ai_digital,
                 direction: d.direction.as_str(),
                 unit: d.unit.clone(),
                 formula: d.formula.as_ref().map(|f| f.to_string()),

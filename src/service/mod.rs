@@ -298,7 +298,8 @@ fn framework_notices(framework: &Framework) -> Vec<method::MethodNotice> {
 }
 
 /// The score table in the `nqp compute --out` contract order:
-/// `region,year,score,rank,laborers,tools,objects`, then sub-dimension and level columns.
+/// `region,year,score,rank,laborers,tools,objects`, then sub-dimension columns, then the
+/// sub-indices the framework defines (`level/micro`, `level/meso`, `level/macro`, `subindex/ai_digital`).
 pub fn scores_for_output(result: &IndexResult) -> Result<DataFrame> {
     let mut names: Vec<String> = ["region", "year", "score", "rank"]
         .into_iter()
@@ -318,10 +319,11 @@ pub fn scores_for_output(result: &IndexResult) -> Result<DataFrame> {
             .map(|c| c.to_string()),
     );
     names.extend(
-        columns
+        crate::types::Subindex::ALL
             .iter()
-            .filter(|c| c.starts_with("level/"))
-            .map(|c| c.to_string()),
+            .map(|s| s.column())
+            .filter(|s| columns.iter().any(|c| c.as_str() == *s))
+            .map(str::to_owned),
     );
     Ok(result.scores.select(names)?)
 }

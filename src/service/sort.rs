@@ -6,6 +6,7 @@
 use std::str::FromStr;
 
 use super::dashboard::RankingRow;
+use crate::types::Subindex;
 
 /// A sortable column of the rankings table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,10 +22,13 @@ pub enum SortKey {
     Laborers,
     Tools,
     Objects,
+    /// A mechanism level or the intelligence-and-digital sub-index (columns after the
+    /// elements, for the sub-indices the framework defines).
+    Subindex(Subindex),
 }
 
 impl SortKey {
-    /// Every column, in table order.
+    /// Every fixed column, in table order (the sub-index columns follow them).
     pub const ALL: [SortKey; 9] = [
         SortKey::Rank,
         SortKey::Name,
@@ -49,6 +53,7 @@ impl SortKey {
             SortKey::Laborers => "laborers",
             SortKey::Tools => "tools",
             SortKey::Objects => "objects",
+            SortKey::Subindex(sub) => sub.column(),
         }
     }
 
@@ -70,6 +75,7 @@ impl SortKey {
             SortKey::Laborers => r.laborers,
             SortKey::Tools => r.tools,
             SortKey::Objects => r.objects,
+            SortKey::Subindex(sub) => r.subscores.get(sub),
             SortKey::Rank | SortKey::Name | SortKey::Group => r.rank.map(f64::from),
         }
     }
@@ -77,7 +83,15 @@ impl SortKey {
 
 /// The value is not a column; the error lists the ones there are.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("there is no column '{0}' to sort by ({list})", list = SortKey::ALL.map(SortKey::as_str).join(", "))]
+#[error(
+    "there is no column '{0}' to sort by ({list})",
+    list = SortKey::ALL
+        .map(SortKey::as_str)
+        .into_iter()
+        .chain(Subindex::ALL.map(Subindex::column))
+        .collect::<Vec<_>>()
+        .join(", ")
+)]
 pub struct UnknownSortKey(pub String);
 
 impl FromStr for SortKey {
@@ -87,6 +101,7 @@ impl FromStr for SortKey {
         SortKey::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
+            .or_else(|| Subindex::from_column(s).map(SortKey::Subindex))
             .ok_or_else(|| UnknownSortKey(s.to_owned()))
     }
 }
@@ -143,6 +158,7 @@ mod tests {
             laborers: None,
             tools,
             objects: None,
+            subscores: Default::default(),
             incomplete: false,
         }
     }
@@ -153,14 +169,17 @@ mod tests {
 
     #[test]
     fn every_key_round_trips_and_unknown_keys_are_named() {
-        for k in SortKey::ALL {
+        for k in SortKey::ALL
+            .into_iter()
+            .chain(Subindex::ALL.map(SortKey::Subindex))
+        {
             assert_eq!(k.as_str().parse::<SortKey>(), Ok(k));
         }
         let err = "Rank".parse::<SortKey>().unwrap_err();
         assert_eq!(
             err.to_string(),
             "there is no column 'Rank' to sort by (rank, name, group, value, change, score, \
-             laborers, tools, objects)"
+             laborers, tools, objects, level/micro, level/meso, level/macro, subindex/ai_digital)"
         );
     }
 

@@ -81,6 +81,12 @@ pub struct Texts {
     pub incomplete_flag: &'static str,
     pub profile_title: &'static str,
     pub dimensions_vs_mean: &'static str,
+    /// The mechanism levels against the national mean (second radar of a region profile).
+    pub levels_vs_mean: &'static str,
+    /// Heading of the paper's second view on a region profile.
+    pub subindex_view: &'static str,
+    /// Heading of the notice listing the regions a framework leaves out.
+    pub excluded_regions: &'static str,
     pub national_mean: &'static str,
     pub trend_score: &'static str,
     pub trend_rank: &'static str,
@@ -229,6 +235,9 @@ static ZH: Texts = Texts {
     incomplete_flag: "部分指标缺失，按可得指标计分",
     profile_title: "地区概况",
     dimensions_vs_mean: "三个维度与全国平均",
+    levels_vs_mean: "三个机制层级与全国平均",
+    subindex_view: "机制层级与智能数字分指数",
+    excluded_regions: "未纳入指数的地区",
     national_mean: "全国平均",
     trend_score: "得分走势",
     trend_rank: "排名走势",
@@ -364,6 +373,9 @@ static EN: Texts = Texts {
     incomplete_flag: "some indicators missing; scored on the available ones",
     profile_title: "Region profile",
     dimensions_vs_mean: "The three dimensions against the national mean",
+    levels_vs_mean: "The three mechanism levels against the national mean",
+    subindex_view: "Mechanism levels and the intelligence & digital sub-index",
+    excluded_regions: "Regions left out of the index",
     national_mean: "National mean",
     trend_score: "Score over time",
     trend_rank: "Rank over time",

@@ -86,6 +86,17 @@ fn compute_writes_the_contract_csv_for_the_default_dataset() {
         ]
     );
     assert!(header[7..].iter().all(|h| h.contains('/')), "{header:?}");
+    // The paper's second view ends the row: the three mechanism levels, then the
+    // intelligence-and-digital sub-index.
+    assert_eq!(
+        header[header.len() - 4..],
+        [
+            "level/micro",
+            "level/meso",
+            "level/macro",
+            "subindex/ai_digital"
+        ]
+    );
     let regions: std::collections::BTreeSet<_> = rows.iter().map(|r| r[0].clone()).collect();
     let years: std::collections::BTreeSet<_> = rows.iter().map(|r| r[1].clone()).collect();
     assert_eq!(regions.len(), 31);

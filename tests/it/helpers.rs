@@ -26,9 +26,14 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// The fixture dataset of the web tests: 31 provinces × 2020–2022, Tibet without 2022 data.
 pub fn web_dataset() -> nqp::service::dashboard::Dataset {
-    let panel = std::fs::read(fixture("web/panel.csv")).expect("fixture panel");
     let framework =
         std::fs::read_to_string(fixture("web/framework.toml")).expect("fixture framework");
+    web_dataset_with(&framework)
+}
+
+/// The fixture panel of the web tests under another framework.
+pub fn web_dataset_with(framework: &str) -> nqp::service::dashboard::Dataset {
+    let panel = std::fs::read(fixture("web/panel.csv")).expect("fixture panel");
     service::build_dataset(
         DatasetId::new("test").unwrap(),
         ("测试数据", "Test data"),
@@ -36,7 +41,7 @@ pub fn web_dataset() -> nqp::service::dashboard::Dataset {
             name: "panel.csv".into(),
             bytes: panel,
         }],
-        (&framework, "framework.toml"),
+        (framework, "framework.toml"),
         &RegionChoice::Set(nqp::ingest::RegionSet::cn_provinces()),
     )
     .expect("fixture dataset builds")

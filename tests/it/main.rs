@@ -13,6 +13,7 @@ mod method;
 mod robustness;
 mod server;
 mod store;
+mod subindices;
 mod upload;
 mod views;
 mod web;

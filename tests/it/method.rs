@@ -107,6 +107,7 @@ fn indicator(name: &str, dimension: Dimension, direction: Direction) -> Indicato
         level: None,
         direction,
         manual_weight: None,
+        ai_digital: false,
     }
 }
 
@@ -905,12 +906,13 @@ fn missing_region_year_renormalises_weights_and_dimensions() {
 }
 
 #[test]
-fn scores_frame_has_dimension_subdimension_and_level_columns() {
+fn scores_frame_has_dimension_subdimension_level_and_subindex_columns() {
     let case = fixture("case_c_31x12");
     let (wide, mut specs) = case_panel(&case);
     for (j, s) in specs.iter_mut().enumerate() {
         s.subdimension = Some(if j < 6 { "input" } else { "output" }.to_owned());
         s.level = Some(Level::ALL[j % 2 * 2]);
+        s.ai_digital = j % 3 == 1;
     }
     let result = compute(&wide, &specs, &MethodSpec::default()).unwrap();
     assert_eq!(
@@ -931,6 +933,7 @@ fn scores_frame_has_dimension_subdimension_and_level_columns() {
             "objects/output",
             "level/micro",
             "level/macro",
+            "subindex/ai_digital",
             "indicators_missing"
         ]
     );
@@ -961,6 +964,16 @@ fn scores_frame_has_dimension_subdimension_and_level_columns() {
         &aggregate::weighted_sum(&mz, &mw),
         1e-11,
         "level/micro",
+    );
+    // and so is the intelligence-and-digital sub-index over the indicators tagged ai_digital
+    let ai: Vec<usize> = (0..12).filter(|j| j % 3 == 1).collect();
+    let az: Vec<&[f64]> = ai.iter().map(|&j| z[j].as_slice()).collect();
+    let aw: Vec<f64> = ai.iter().map(|&j| w[j]).collect();
+    assert_close(
+        &by_region(&result, "subindex/ai_digital"),
+        &aggregate::weighted_sum(&az, &aw),
+        1e-11,
+        "subindex/ai_digital",
     );
     assert_eq!(result.method.version, env!("CARGO_PKG_VERSION"));
     assert_eq!(result.method.weights, WeightScheme::EntropyPanel);

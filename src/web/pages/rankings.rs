@@ -5,7 +5,8 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
-use crate::service::dashboard::{self, Measure, RankingRow};
+use crate::framework::Framework;
+use crate::service::dashboard::{self, ExcludedRegion, Measure, RankingRow};
 use crate::service::sort::{SortKey, sort_rankings};
 use crate::types::{Dimension, Lang};
 use crate::web::charts::Bins;
@@ -75,8 +76,11 @@ pub struct RankingsPage {
     pub headers: Vec<Header>,
     pub rows: Vec<Row>,
     pub groups: Vec<GroupRow>,
+    /// Labels of the columns after the overall score: the elements, then the sub-indices.
     pub dim_labels: Vec<&'static str>,
     pub show_value: bool,
+    /// Regions the framework leaves out, with its reason.
+    pub excluded: Vec<ExcludedRegion>,
 }
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
@@ -91,17 +95,14 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         return Ok(file);
     }
 
-    let measure_label = match &measure {
-        Measure::Score => ctx.t.overall_score.to_owned(),
-        Measure::Dimension(d) => d.label(lang).to_owned(),
-        Measure::Indicator(id) => ds
-            .framework
-            .get(id)
-            .map(|d| lang.pick(&d.name_zh, &d.name_en).to_owned())
-            .unwrap_or_else(|| id.clone()),
+    let measure_label = label_of(&ctx, &ds.framework, &measure);
+    // The measure gets its own column unless it is one of the fixed score columns.
+    let show_value = matches!(measure, Measure::Indicator(_) | Measure::Subindex(_));
+    let decimals = if matches!(measure, Measure::Indicator(_)) {
+        3
+    } else {
+        2
     };
-    let is_indicator = matches!(measure, Measure::Indicator(_));
-    let decimals = if is_indicator { 3 } else { 2 };
 
     // Sorting (server side, so it works without JavaScript); the bar chart keeps rank order.
     let mut rows_data: Vec<RankingRow> = ranking.rows.clone();
@@ -109,7 +110,8 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
 
     let headers = SortKey::ALL
         .into_iter()
-        .filter(|key| *key != SortKey::Value || is_indicator)
+        .chain(ranking.subindices.iter().map(|&s| SortKey::Subindex(s)))
+        .filter(|key| *key != SortKey::Value || show_value)
         .map(|key| {
             let active = key == sort.key;
             let next_desc = if active {
@@ -155,6 +157,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                 value_sort: sort_key(r.value),
                 dims: [r.score, r.laborers, r.tools, r.objects]
                     .into_iter()
+                    .chain(r.subscores.0.iter().map(|(_, v)| *v))
                     .map(|v| (fmt_num(v, 2), sort_key(v)))
                     .collect(),
                 incomplete: r.incomplete,
@@ -171,6 +174,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             value: fmt_num(g.value, decimals),
             dims: [g.score, g.laborers, g.tools, g.objects]
                 .into_iter()
+                .chain(g.subscores.0.iter().map(|(_, v)| *v))
                 .map(|v| fmt_num(v, 2))
                 .collect(),
         })
@@ -211,26 +215,17 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         no_data_label: ctx.t.no_data,
     });
 
-    let measures = std::iter::once(("score".to_owned(), ctx.t.overall_score.to_owned()))
-        .chain(
-            Dimension::ALL
-                .iter()
-                .map(|d| (d.as_str().to_owned(), d.label(lang).to_owned())),
-        )
-        .chain(ds.framework.indicators.iter().map(|d| {
-            (
-                d.id.to_string(),
-                format!(
-                    "{} — {}",
-                    ctx.t.indicator,
-                    lang.pick(&d.name_zh, &d.name_en)
-                ),
-            )
-        }))
-        .map(|(value, label)| Choice {
-            selected: value == measure.key(),
-            value,
-            label,
+    let measures = Measure::offered(&ds.framework)
+        .iter()
+        .map(|m| Choice {
+            selected: *m == measure,
+            value: m.key().to_owned(),
+            label: match m {
+                Measure::Indicator(_) => {
+                    format!("{} — {}", ctx.t.indicator, label_of(&ctx, &ds.framework, m))
+                }
+                _ => label_of(&ctx, &ds.framework, m),
+            },
         })
         .collect();
     let years = ranking
@@ -276,8 +271,13 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         headers,
         rows,
         groups,
-        dim_labels: Dimension::ALL.iter().map(|d| d.label(lang)).collect(),
-        show_value: is_indicator,
+        dim_labels: Dimension::ALL
+            .iter()
+            .map(|d| d.label(lang))
+            .chain(ranking.subindices.iter().map(|s| s.label(lang)))
+            .collect(),
+        show_value,
+        excluded: ranking.excluded.clone(),
     };
     render(&page)
 }
@@ -302,6 +302,19 @@ pub fn render_map(ctx: &PageCtx, values: &[MapValue], all_values: &[f64], title:
     })
 }
 
+/// What a measure is called in `ctx`'s language.
+pub fn label_of(ctx: &PageCtx, framework: &Framework, measure: &Measure) -> String {
+    match measure {
+        Measure::Score => ctx.t.overall_score.to_owned(),
+        Measure::Dimension(d) => d.label(ctx.lang).to_owned(),
+        Measure::Subindex(sub) => sub.label(ctx.lang).to_owned(),
+        Measure::Indicator(id) => framework
+            .get(id)
+            .map(|d| d.name(ctx.lang).to_owned())
+            .unwrap_or_else(|| id.clone()),
+    }
+}
+
 fn header_label(key: SortKey, ctx: &PageCtx, measure_label: &str) -> String {
     let t = ctx.t;
     match key {
@@ -314,6 +327,7 @@ fn header_label(key: SortKey, ctx: &PageCtx, measure_label: &str) -> String {
         SortKey::Laborers => Dimension::Laborers.label(ctx.lang).to_owned(),
         SortKey::Tools => Dimension::Tools.label(ctx.lang).to_owned(),
         SortKey::Objects => Dimension::Objects.label(ctx.lang).to_owned(),
+        SortKey::Subindex(sub) => sub.label(ctx.lang).to_owned(),
     }
 }
 

@@ -7,8 +7,10 @@ use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
 use crate::service::analysis::region_diagnosis;
-use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
-use crate::types::Dimension;
+use crate::service::dashboard::{
+    self, ExcludedRegion, IndicatorStanding, RegionProfile, TrendPoint,
+};
+use crate::types::{Dimension, Subindex};
 use crate::web::charts::line::{self, LineSpec, Series};
 use crate::web::charts::radar::{self, RadarSeries, RadarSpec};
 use crate::web::chrome::Chrome;
@@ -51,6 +53,62 @@ pub struct CouplingCells {
     pub class: &'static str,
 }
 
+/// The paper's second view of a region (Lu & Huang 2024): the intelligence-and-digital
+/// sub-index beside the overall score, and the three mechanism levels against the national
+/// mean. Empty for frameworks that define neither.
+pub struct SubindexView {
+    /// `(value, national mean)` of the intelligence-and-digital sub-index.
+    pub ai_digital: Option<(String, String)>,
+    pub ai_digital_label: &'static str,
+    /// `(column, label, value, national mean)` per mechanism level the framework defines.
+    pub levels: Vec<(&'static str, &'static str, String, String)>,
+    /// The levels radar (only with all three levels: a radar needs three axes).
+    pub radar_svg: Option<String>,
+}
+
+impl SubindexView {
+    fn new(ctx: &PageCtx, profile: &RegionProfile) -> SubindexView {
+        let lang = ctx.lang;
+        let (current, mean) = (&profile.current.subscores, &profile.national_mean.subscores);
+        let levels: Vec<Subindex> = profile
+            .subindices
+            .iter()
+            .copied()
+            .filter(|s| matches!(s, Subindex::Level(_)))
+            .collect();
+        let radar_svg = (levels.len() >= 3).then(|| {
+            radar_vs_mean(
+                ctx,
+                profile,
+                ("levels-radar", ctx.t.levels_vs_mean),
+                levels.iter().map(|s| s.label(lang).to_owned()).collect(),
+                |p: &TrendPoint, i| p.subscores.get(levels[i]),
+            )
+        });
+        SubindexView {
+            ai_digital: profile.subindices.contains(&Subindex::AiDigital).then(|| {
+                (
+                    fmt_num(current.get(Subindex::AiDigital), 2),
+                    fmt_num(mean.get(Subindex::AiDigital), 2),
+                )
+            }),
+            ai_digital_label: Subindex::AiDigital.label(lang),
+            levels: levels
+                .iter()
+                .map(|&s| {
+                    (
+                        s.column(),
+                        s.label(lang),
+                        fmt_num(current.get(s), 2),
+                        fmt_num(mean.get(s), 2),
+                    )
+                })
+                .collect(),
+            radar_svg,
+        }
+    }
+}
+
 pub struct YearChoice {
     pub value: i32,
     pub selected: bool,
@@ -89,6 +147,9 @@ pub struct RegionPage {
     pub no_diagnosis: &'static str,
     /// What drove the change between two years (`templates/pages/region_change.html`).
     pub change: Option<super::change::ChangeSection>,
+    pub sub: SubindexView,
+    /// Regions the framework leaves out, with its reason.
+    pub excluded: Vec<ExcludedRegion>,
 }
 
 pub async fn page(
@@ -156,36 +217,16 @@ pub async fn page(
         })
         .collect();
 
-    let axes: Vec<String> = Dimension::ALL
-        .iter()
-        .map(|d| d.label(lang).to_owned())
-        .collect();
-    let radar_svg = radar::render(&RadarSpec {
-        id: "radar",
-        title: &format!("{} · {}", profile.name, ctx.t.dimensions_vs_mean),
-        desc: ctx.t.dimensions_vs_mean,
-        axes: &axes,
-        max: Some(100.0),
-        size: 380.0,
-        decimals: 2,
-        no_data_label: ctx.t.no_data,
-        series: &[
-            RadarSeries {
-                name: profile.name.clone(),
-                values: Dimension::ALL
-                    .iter()
-                    .map(|&d| dim_of(&profile.current, d))
-                    .collect(),
-            },
-            RadarSeries {
-                name: ctx.t.national_mean.to_owned(),
-                values: Dimension::ALL
-                    .iter()
-                    .map(|&d| dim_of(&profile.national_mean, d))
-                    .collect(),
-            },
-        ],
-    });
+    let radar_svg = radar_vs_mean(
+        &ctx,
+        &profile,
+        ("radar", ctx.t.dimensions_vs_mean),
+        Dimension::ALL
+            .iter()
+            .map(|d| d.label(lang).to_owned())
+            .collect(),
+        |p: &TrendPoint, i| dim_of(p, Dimension::ALL[i]),
+    );
 
     let series = |name: &str, value: fn(&TrendPoint) -> Option<f64>, emphasis: bool| Series {
         name: name.to_owned(),
@@ -241,8 +282,11 @@ pub async fn page(
         .collect::<Vec<_>>()
         .join(",");
 
+    let sub = SubindexView::new(&ctx, &profile);
     let page = RegionPage {
         change,
+        sub,
+        excluded: profile.excluded.clone(),
         downloads: ViewDownloads::new(&ctx, &ds, &["indicators", "history"]),
         chrome: Chrome::new(&ctx, &ds, ""),
         code: profile.code.clone(),
@@ -315,6 +359,38 @@ pub async fn page(
         }),
     };
     render(&page)
+}
+
+/// A radar of the region against the national mean on `axes`; `value(point, axis)` reads a
+/// profile point. `(id, caption)` name the chart.
+fn radar_vs_mean(
+    ctx: &PageCtx,
+    profile: &RegionProfile,
+    (id, caption): (&str, &str),
+    axes: Vec<String>,
+    value: impl Fn(&TrendPoint, usize) -> Option<f64>,
+) -> String {
+    let values = |p: &TrendPoint| (0..axes.len()).map(|i| value(p, i)).collect();
+    radar::render(&RadarSpec {
+        id,
+        title: &format!("{} · {caption}", profile.name),
+        desc: caption,
+        axes: &axes,
+        max: Some(100.0),
+        size: 380.0,
+        decimals: 2,
+        no_data_label: ctx.t.no_data,
+        series: &[
+            RadarSeries {
+                name: profile.name.clone(),
+                values: values(&profile.current),
+            },
+            RadarSeries {
+                name: ctx.t.national_mean.to_owned(),
+                values: values(&profile.national_mean),
+            },
+        ],
+    })
 }
 
 fn dim_of(p: &TrendPoint, d: Dimension) -> Option<f64> {
