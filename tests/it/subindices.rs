@@ -442,3 +442,62 @@ async fn excluded_regions_are_shown_with_their_reason_on_pages_and_in_metadata()
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn methodology_explains_both_views_the_presets_spans_and_breaks_in_both_languages() {
+    let app = TestApp::new();
+    for (lang, views, breaks) in [
+        ("zh", "微观", ["2016/17", "2017/18", "2016 年更换价格基期"]),
+        ("en", "micro", ["2016/17", "2017/18", "price base in 2016"]),
+    ] {
+        let res = app.get(&format!("/methodology?lang={lang}")).await;
+        assert_eq!(res.status, StatusCode::OK);
+        for anchor in ["#views", "#presets", "#data-notes"] {
+            assert_eq!(res.count(anchor), 1, "{lang} {anchor}");
+            assert_eq!(
+                res.count(&format!("nav a[href=\"{anchor}\"]")),
+                1,
+                "{lang} links {anchor}"
+            );
+        }
+        let text = res.select_texts("#views ~ p").join(" ");
+        assert!(
+            text.contains(views) && text.contains("subindex/ai_digital"),
+            "{lang}"
+        );
+        assert!(text.contains("Lu Peng & Huang Yuanyuan 2024"), "{lang}");
+        let presets = res.select_attrs("#preset-list li", "data-preset");
+        assert_eq!(presets, ["wang-wang-2024", "lu-et-al-2024"]);
+        let items = res.select_texts("#preset-list li");
+        // The citation strings are those of the preset files.
+        for (item, file) in items.iter().zip(["wang-wang-2024", "lu-et-al-2024"]) {
+            let toml = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(format!("data/frameworks/{file}.toml")),
+            )
+            .unwrap();
+            let fw = nqp::framework::Framework::from_toml(&toml, "preset.toml").unwrap();
+            let citation = fw.index.citation.unwrap();
+            assert!(item.contains(&citation), "{item} cites {citation}");
+            // The availability counts on the page are those of the file.
+            let proxied = fw
+                .indicators
+                .iter()
+                .filter(|d| d.availability == nqp::framework::Availability::Proxied)
+                .count();
+            let (available, unavailable) = (fw.indicators.len() - proxied, fw.unavailable.len());
+            let counts = match lang {
+                "zh" => format!("可得 {available}、替代 {proxied}、不可得 {unavailable}"),
+                _ => format!("{available} available, {proxied} proxied, {unavailable} unavailable"),
+            };
+            assert!(item.contains(&counts), "{item}: {counts}");
+        }
+        let notes = res.select_texts("#data-notes + ul li").join(" ");
+        for b in breaks {
+            assert!(notes.contains(b), "{lang}: {b}");
+        }
+        assert!(
+            notes.contains("2013–2019") && notes.contains("2016–2022") && notes.contains("CN-XZ")
+        );
+    }
+}
