@@ -342,19 +342,22 @@ fn measure_label(ctx: &PageCtx, measure: &str) -> String {
     }
 }
 
-fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
-    let (ctx, measure) = (p.ctx, p.measure);
-    let a = AnalysisTexts::get(ctx.lang);
-    let title = |page: &str| match page {
+/// The title and introduction of an analysis page.
+fn title(a: &AnalysisTexts, page: &str) -> (&'static str, &'static str) {
+    match page {
         "disparities" => (a.disparities_title, a.disparities_intro),
         "dynamics" => (a.dynamics_title, a.dynamics_intro),
         _ => (a.spatial_title, a.spatial_intro),
-    };
-    let (heading, intro) = title(page);
-    let tabs = PAGE_TABLES
+    }
+}
+
+/// The analysis pages, then robustness and the weight sandbox.
+fn tabs(ctx: &PageCtx, page: &str, measure: &str) -> Vec<Tab> {
+    let a = AnalysisTexts::get(ctx.lang);
+    PAGE_TABLES
         .iter()
         .map(|(p, _)| Tab {
-            label: title(p).0,
+            label: title(a, p).0,
             url: ctx.url(&format!("/analysis/{p}"), &[("measure", measure)]),
             current: *p == page,
         })
@@ -372,7 +375,14 @@ fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
                 current: false,
             }),
         )
-        .collect();
+        .collect()
+}
+
+fn frame(p: &PageInput, page: &'static str, years: Vec<Choice>) -> Frame {
+    let (ctx, measure) = (p.ctx, p.measure);
+    let a = AnalysisTexts::get(ctx.lang);
+    let (heading, intro) = title(a, page);
+    let tabs = tabs(ctx, page, measure);
     let measures = crate::analysis::MEASURES
         .iter()
         .map(|m| Choice {

@@ -5,7 +5,9 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, render};
-use crate::service::dashboard::{self, COMPARE_MAX, COMPARE_MIN};
+use crate::service::dashboard::{
+    self, COMPARE_MAX, COMPARE_MIN, Comparison, Dataset, ResultTables,
+};
 use crate::types::Dimension;
 use crate::web::charts::bar::{self, BarDatum, BarSpec};
 use crate::web::charts::line::{self, LineSpec, Series};
@@ -44,96 +46,114 @@ pub struct ComparePage {
 }
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = ctx.year()?;
-    let codes = ctx.regions();
-    let picks = tables
-        .regions()
-        .into_iter()
-        .map(|code| Pick {
-            name: ds.region_name(&code, lang),
-            checked: codes.contains(&code),
-            code,
-        })
-        .collect();
-    let enough = (COMPARE_MIN..=COMPARE_MAX).contains(&codes.len());
-    let mut page = ComparePage {
-        downloads: ViewDownloads::new(&ctx, &ds, &[]),
-        chrome: Chrome::new(&ctx, &ds, "compare"),
-        hidden: ctx.hidden_fields(),
-        picks,
-        message: if codes.is_empty() || enough {
-            String::new()
-        } else {
-            ctx.t.compare_need.to_owned()
-        },
-        year: 0,
-        rows: Vec::new(),
-        dim_labels: Dimension::ALL.iter().map(|d| d.label(lang)).collect(),
-        dim_charts: Vec::new(),
-        trend_svg: String::new(),
-    };
-    if !enough {
+    let (year, codes) = (ctx.year()?, ctx.regions());
+    let mut page = ComparePage::picker(&ctx, &ds, &tables, &codes);
+    if !(COMPARE_MIN..=COMPARE_MAX).contains(&codes.len()) {
         return render(&page);
     }
-    let comparison = dashboard::compare(&ds, &tables, &codes, year, lang)?;
+    let comparison = dashboard::compare(&ds, &tables, &codes, year, ctx.lang)?;
     let name = format!("compare-{}-{}", comparison.year, codes.join("-"));
     if let Some(file) =
         view_file(&ctx, &ds, &tables, &name, &comparison, &comparison.regions).await?
     {
         return Ok(file);
     }
-    page.year = comparison.year;
-    page.rows = comparison
+    page.show(&ctx, &comparison);
+    render(&page)
+}
+
+impl ComparePage {
+    /// The region picker with `codes` checked (and a hint when they are too few or too many).
+    fn picker(ctx: &PageCtx, ds: &Dataset, tables: &ResultTables, codes: &[String]) -> Self {
+        let picks = tables
+            .regions()
+            .into_iter()
+            .map(|code| Pick {
+                name: ds.region_name(&code, ctx.lang),
+                checked: codes.contains(&code),
+                code,
+            })
+            .collect();
+        let enough = (COMPARE_MIN..=COMPARE_MAX).contains(&codes.len());
+        ComparePage {
+            downloads: ViewDownloads::new(ctx, ds, &[]),
+            chrome: Chrome::new(ctx, ds, "compare"),
+            hidden: ctx.hidden_fields(),
+            picks,
+            message: if codes.is_empty() || enough {
+                String::new()
+            } else {
+                ctx.t.compare_need.to_owned()
+            },
+            year: 0,
+            rows: Vec::new(),
+            dim_labels: Dimension::ALL.iter().map(|d| d.label(ctx.lang)).collect(),
+            dim_charts: Vec::new(),
+            trend_svg: String::new(),
+        }
+    }
+
+    /// The comparison's table and charts.
+    fn show(&mut self, ctx: &PageCtx, comparison: &Comparison) {
+        self.year = comparison.year;
+        self.rows = comparison
+            .regions
+            .iter()
+            .map(|r| CompareRow {
+                name: r.name.clone(),
+                url: ctx.region_url(&r.code),
+                score: fmt_num(r.current.score, 2),
+                rank: fmt_rank(r.current.rank),
+                dims: [r.current.laborers, r.current.tools, r.current.objects]
+                    .into_iter()
+                    .map(|v| fmt_num(v, 2))
+                    .collect(),
+            })
+            .collect();
+        self.dim_charts = std::iter::once(None)
+            .chain(Dimension::ALL.into_iter().map(Some))
+            .map(|dim| measure_chart(ctx, comparison, dim))
+            .collect();
+        self.trend_svg = trend_chart(ctx, comparison);
+    }
+}
+
+/// The regions' overall score (`None`) or score on one dimension, as bars.
+fn measure_chart(ctx: &PageCtx, comparison: &Comparison, dim: Option<Dimension>) -> String {
+    let label = dim.map_or(ctx.t.overall_score, |d| d.label(ctx.lang));
+    let data: Vec<BarDatum> = comparison
         .regions
         .iter()
-        .map(|r| CompareRow {
-            name: r.name.clone(),
-            url: ctx.region_url(&r.code),
-            score: fmt_num(r.current.score, 2),
-            rank: fmt_rank(r.current.rank),
-            dims: [r.current.laborers, r.current.tools, r.current.objects]
-                .into_iter()
-                .map(|v| fmt_num(v, 2))
-                .collect(),
+        .map(|r| {
+            let v = match dim {
+                None => r.current.score,
+                Some(Dimension::Laborers) => r.current.laborers,
+                Some(Dimension::Tools) => r.current.tools,
+                Some(Dimension::Objects) => r.current.objects,
+            };
+            BarDatum {
+                label: r.name.clone(),
+                value: v,
+                display: fmt_num(v, 2),
+                href: Some(ctx.region_url(&r.code)),
+                highlight: false,
+            }
         })
         .collect();
-    page.dim_charts = std::iter::once(None)
-        .chain(Dimension::ALL.iter().copied().map(Some))
-        .map(|dim| {
-            let label = dim.map_or(ctx.t.overall_score, |d| d.label(lang));
-            let data: Vec<BarDatum> = comparison
-                .regions
-                .iter()
-                .map(|r| {
-                    let v = match dim {
-                        None => r.current.score,
-                        Some(Dimension::Laborers) => r.current.laborers,
-                        Some(Dimension::Tools) => r.current.tools,
-                        Some(Dimension::Objects) => r.current.objects,
-                    };
-                    BarDatum {
-                        label: r.name.clone(),
-                        value: v,
-                        display: fmt_num(v, 2),
-                        href: Some(ctx.region_url(&r.code)),
-                        highlight: false,
-                    }
-                })
-                .collect();
-            let id = format!("cmp-{}", dim.map_or("score", |d| d.as_str()));
-            bar::render(&BarSpec {
-                id: &id,
-                title: &format!("{label} · {}", comparison.year),
-                desc: label,
-                data: &data,
-                width: 360.0,
-                value_label: label,
-                no_data_label: ctx.t.no_data,
-            })
-        })
-        .collect();
+    bar::render(&BarSpec {
+        id: &format!("cmp-{}", dim.map_or("score", |d| d.as_str())),
+        title: &format!("{label} · {}", comparison.year),
+        desc: label,
+        data: &data,
+        width: 360.0,
+        value_label: label,
+        no_data_label: ctx.t.no_data,
+    })
+}
+
+/// Every region's score over the years.
+fn trend_chart(ctx: &PageCtx, comparison: &Comparison) -> String {
     let series: Vec<Series> = comparison
         .regions
         .iter()
@@ -143,7 +163,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             emphasis: false,
         })
         .collect();
-    page.trend_svg = line::render(&LineSpec {
+    line::render(&LineSpec {
         id: "cmp-trend",
         title: ctx.t.trend_score,
         desc: ctx.t.trend_score,
@@ -156,6 +176,5 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         y_domain: None,
         decimals: 2,
         no_data_label: ctx.t.no_data,
-    });
-    render(&page)
+    })
 }

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 
 use super::rankings::render_map;
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, render, sort_key};
-use crate::service::dashboard;
+use crate::service::dashboard::{self, Dataset, IndicatorPage};
 use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
@@ -47,36 +47,32 @@ pub async fn page(
     Path(id): Path<String>,
     ctx: PageCtx,
 ) -> PageResult {
-    let lang = ctx.lang;
-    let t = ctx.t;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = ctx.year()?;
-    let view = dashboard::indicator_page(&ds, &tables, &id, year, lang)?;
+    let view = dashboard::indicator_page(&ds, &tables, &id, ctx.year()?, ctx.lang)?;
     let name = format!("indicator-{id}-{}", view.year);
     if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, &view.rows).await? {
         return Ok(file);
     }
-    let def = ds.framework.get(&id);
+    render(&IndicatorPageView::new(&ctx, &ds, &view))
+}
+
+/// The definition list: dimension, sub-dimension, direction, unit, source, weight, coverage,
+/// publisher and level, as far as the framework gives them.
+fn facts(ctx: &PageCtx, ds: &Dataset, view: &IndicatorPage) -> Vec<(&'static str, String)> {
+    let (t, lang) = (ctx.t, ctx.lang);
+    let direction = if view.direction == "-" {
+        t.direction_cost
+    } else {
+        t.direction_benefit
+    };
+    let coverage = view.coverage.map(|c| format!("{:.0}%", c * 100.0));
     let mut facts = vec![
         (t.dimension, view.dimension.label(lang).to_owned()),
-        (
-            t.direction,
-            if view.direction == "-" {
-                t.direction_cost
-            } else {
-                t.direction_benefit
-            }
-            .to_owned(),
-        ),
+        (t.direction, direction.to_owned()),
         (t.unit, view.unit.clone()),
         (t.source, view.source.clone()),
         (t.weight, fmt_num(view.weight, 4)),
-        (
-            t.coverage,
-            view.coverage
-                .map(|c| format!("{:.0}%", c * 100.0))
-                .unwrap_or_else(|| "—".into()),
-        ),
+        (t.coverage, coverage.unwrap_or_else(|| "—".into())),
     ];
     if let Some(sub) = &view.subdimension {
         facts.insert(1, (t.subdimension, sub.clone()));
@@ -84,57 +80,61 @@ pub async fn page(
     if let Some(p) = &view.publisher {
         facts.push((t.publisher, p.clone()));
     }
-    if let Some(level) = def.and_then(|d| d.level) {
+    if let Some(level) = ds.framework.get(&view.id).and_then(|d| d.level) {
         facts.push((t.level, level.label(lang).to_owned()));
     }
-    let values: Vec<MapValue> = view
-        .rows
-        .iter()
-        .map(|r| MapValue {
-            code: r.code.clone(),
-            name: r.name.clone(),
-            value: r.z,
-            rank: r.rank,
-            display: format!("{} {}", fmt_raw(r.raw), view.unit),
-        })
-        .collect();
-    let title = format!("{} · {}", view.name, view.year);
-    let map_svg = render_map(&ctx, &values, &view.all_values, &title);
-    let page = IndicatorPageView {
-        downloads: ViewDownloads::new(&ctx, &ds, &[]),
-        chrome: Chrome::new(&ctx, &ds, ""),
-        id: view.id.clone(),
-        name: view.name.clone(),
-        facts,
-        formula: view.formula.clone().unwrap_or_default(),
-        description: view.description.clone().unwrap_or_default(),
-        excluded: view.excluded,
-        year: view.year,
-        years: view
-            .years
-            .iter()
-            .rev()
-            .map(|&y| (y, y == view.year))
-            .collect(),
-        hidden: ctx.hidden_fields(),
-        map_svg,
-        rows: view
+    facts
+}
+
+impl IndicatorPageView {
+    fn new(ctx: &PageCtx, ds: &Dataset, view: &IndicatorPage) -> IndicatorPageView {
+        let values: Vec<MapValue> = view
             .rows
             .iter()
-            .map(|r| Row {
-                rank: fmt_rank(r.rank),
+            .map(|r| MapValue {
+                code: r.code.clone(),
                 name: r.name.clone(),
-                url: ctx.region_url(&r.code),
-                raw: fmt_raw(r.raw),
-                raw_sort: sort_key(r.raw),
-                z: fmt_num(r.z, 3),
-                imputed: r.imputed,
+                value: r.z,
+                rank: r.rank,
+                display: format!("{} {}", fmt_raw(r.raw), view.unit),
             })
-            .collect(),
-        rankings_url: ctx.url(
-            "/",
-            &[("measure", &view.id), ("year", &view.year.to_string())],
-        ),
-    };
-    render(&page)
+            .collect();
+        let title = format!("{} · {}", view.name, view.year);
+        IndicatorPageView {
+            downloads: ViewDownloads::new(ctx, ds, &[]),
+            chrome: Chrome::new(ctx, ds, ""),
+            id: view.id.clone(),
+            name: view.name.clone(),
+            facts: facts(ctx, ds, view),
+            formula: view.formula.clone().unwrap_or_default(),
+            description: view.description.clone().unwrap_or_default(),
+            excluded: view.excluded,
+            year: view.year,
+            years: view
+                .years
+                .iter()
+                .rev()
+                .map(|&y| (y, y == view.year))
+                .collect(),
+            hidden: ctx.hidden_fields(),
+            map_svg: render_map(ctx, &values, &view.all_values, &title),
+            rows: view
+                .rows
+                .iter()
+                .map(|r| Row {
+                    rank: fmt_rank(r.rank),
+                    name: r.name.clone(),
+                    url: ctx.region_url(&r.code),
+                    raw: fmt_raw(r.raw),
+                    raw_sort: sort_key(r.raw),
+                    z: fmt_num(r.z, 3),
+                    imputed: r.imputed,
+                })
+                .collect(),
+            rankings_url: ctx.url(
+                "/",
+                &[("measure", &view.id), ("year", &view.year.to_string())],
+            ),
+        }
+    }
 }

@@ -7,7 +7,7 @@ use axum::extract::State;
 use super::{PageResult, fmt_num, render};
 use crate::method::{Aggregate, Normalise};
 use crate::service::dashboard::Dataset;
-use crate::service::methodology::{MethodologyView, methodology};
+use crate::service::methodology::{MethodologyView, SubdimensionNode, methodology};
 use crate::types::Lang;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
@@ -85,66 +85,15 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
 
 impl MethodologyPage {
     fn new(ctx: &PageCtx, ds: &Dataset, view: &MethodologyView) -> MethodologyPage {
-        let lang = ctx.lang;
-        let indicator = |id: &String| {
-            let d = view.framework.indicators.iter().find(|i| &i.id == id)?;
-            Some(IndicatorNode {
-                id: d.id.clone(),
-                name: d.name.clone(),
-                url: ctx.indicator_url(&d.id),
-                direction: d.direction.clone(),
-                unit: d.unit_label.clone(),
-                level: d.level_label.clone().unwrap_or_default(),
-                weight: fmt_num(d.weight, 4),
-                formula: d.formula.clone().unwrap_or_default(),
-                excluded: d.excluded,
-                coverage: d
-                    .coverage
-                    .map(|c| format!("{:.0}%", c * 100.0))
-                    .unwrap_or_default(),
-            })
-        };
-        let dimensions = view
-            .dimensions
-            .iter()
-            .map(|dim| DimensionNode {
-                label: dim.label.clone(),
-                weight: fmt_num(dim.weight, 4),
-                subs: dim
-                    .subdimensions
-                    .iter()
-                    .map(|sub| SubNode {
-                        label: sub.label.clone().unwrap_or_default(),
-                        weight: fmt_num(sub.weight, 4),
-                        indicators: sub.indicators.iter().filter_map(indicator).collect(),
-                    })
-                    .collect(),
-            })
-            .collect();
-        let m = &view.method;
-        let method_rows = vec![
-            (ctx.t.normalise_label, m.normalise.as_str().to_owned()),
-            (ctx.t.weights_label, m.weights.to_string()),
-            (
-                lang.pick("熵权平移量", "Entropy shift"),
-                m.shift.to_string(),
-            ),
-            (ctx.t.aggregate_label, m.aggregate.as_str().to_owned()),
-            (
-                lang.pick("覆盖率阈值", "Coverage threshold"),
-                m.coverage_threshold.to_string(),
-            ),
-            (lang.pick("nqp 版本", "nqp version"), m.version.clone()),
-            (ctx.t.version, view.version.clone()),
-        ];
+        let (lang, m) = (ctx.lang, &view.method);
         let current_weights = m.weights.to_string();
         MethodologyPage {
             chrome: Chrome::new(ctx, ds, "methodology"),
             zh: lang == Lang::Zh,
             lang: lang.as_str(),
             framework_name: view.framework.name.clone(),
-            dimensions,
-            method_rows,
+            dimensions: tree(ctx, view),
+            method_rows: method_rows(ctx, view),
             notices: view
                 .notices
                 .iter()
@@ -185,4 +134,59 @@ impl MethodologyPage {
             downloads: ViewDownloads::new(ctx, ds, &[]),
         }
     }
+}
+
+/// The framework tree with formatted weights.
+fn tree(ctx: &PageCtx, view: &MethodologyView) -> Vec<DimensionNode> {
+    let indicator = |id: &String| {
+        let d = view.framework.indicators.iter().find(|i| &i.id == id)?;
+        Some(IndicatorNode {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            url: ctx.indicator_url(&d.id),
+            direction: d.direction.clone(),
+            unit: d.unit_label.clone(),
+            level: d.level_label.clone().unwrap_or_default(),
+            weight: fmt_num(d.weight, 4),
+            formula: d.formula.clone().unwrap_or_default(),
+            excluded: d.excluded,
+            coverage: d
+                .coverage
+                .map(|c| format!("{:.0}%", c * 100.0))
+                .unwrap_or_default(),
+        })
+    };
+    let sub = |sub: &SubdimensionNode| SubNode {
+        label: sub.label.clone().unwrap_or_default(),
+        weight: fmt_num(sub.weight, 4),
+        indicators: sub.indicators.iter().filter_map(indicator).collect(),
+    };
+    view.dimensions
+        .iter()
+        .map(|dim| DimensionNode {
+            label: dim.label.clone(),
+            weight: fmt_num(dim.weight, 4),
+            subs: dim.subdimensions.iter().map(sub).collect(),
+        })
+        .collect()
+}
+
+/// The method in use, with the versions of nqp and of the dataset.
+fn method_rows(ctx: &PageCtx, view: &MethodologyView) -> Vec<(&'static str, String)> {
+    let (lang, m) = (ctx.lang, &view.method);
+    vec![
+        (ctx.t.normalise_label, m.normalise.as_str().to_owned()),
+        (ctx.t.weights_label, m.weights.to_string()),
+        (
+            lang.pick("熵权平移量", "Entropy shift"),
+            m.shift.to_string(),
+        ),
+        (ctx.t.aggregate_label, m.aggregate.as_str().to_owned()),
+        (
+            lang.pick("覆盖率阈值", "Coverage threshold"),
+            m.coverage_threshold.to_string(),
+        ),
+        (lang.pick("nqp 版本", "nqp version"), m.version.clone()),
+        (ctx.t.version, view.version.clone()),
+    ]
 }

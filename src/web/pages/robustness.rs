@@ -249,29 +249,8 @@ impl RobustnessPage {
             nominal: r.nominal.clone(),
             year,
             stats: stat_cells(ds, r, lang),
-            flags: r
-                .flags
-                .iter()
-                .map(|f| {
-                    (
-                        f.kind.as_str().to_owned(),
-                        indicator_name(ds, &f.a, lang),
-                        indicator_name(ds, &f.b, lang),
-                        fmt_num(Some(f.pearson), 3),
-                    )
-                })
-                .collect(),
-            alpha: r
-                .alpha
-                .iter()
-                .map(|a| {
-                    let scope = match a.scope.parse::<Dimension>() {
-                        Ok(d) => d.label(lang),
-                        Err(_) => lang.pick("全部指标", "all indicators"),
-                    };
-                    (scope.to_owned(), a.k, fmt_num(a.alpha, 3))
-                })
-                .collect(),
+            flags: flag_cells(ds, r, lang),
+            alpha: alpha_cells(r, lang),
             heat_svg: heat_chart(ctx, ds, r),
             interval_svg: interval_chart(ctx, ds, r, year),
             first_svg: sensitivity_chart(ctx, r, Order::First),
@@ -306,6 +285,34 @@ impl RobustnessPage {
             sandbox_url: ctx.url("/sandbox", &[]),
         }
     }
+}
+
+fn flag_cells(ds: &Dataset, r: &Robustness, lang: Lang) -> Vec<(String, String, String, String)> {
+    r.flags
+        .iter()
+        .map(|f| {
+            (
+                f.kind.as_str().to_owned(),
+                indicator_name(ds, &f.a, lang),
+                indicator_name(ds, &f.b, lang),
+                fmt_num(Some(f.pearson), 3),
+            )
+        })
+        .collect()
+}
+
+/// Cronbach's α per dimension and over all indicators.
+fn alpha_cells(r: &Robustness, lang: Lang) -> Vec<(String, usize, String)> {
+    r.alpha
+        .iter()
+        .map(|a| {
+            let scope = match a.scope.parse::<Dimension>() {
+                Ok(d) => d.label(lang),
+                Err(_) => lang.pick("全部指标", "all indicators"),
+            };
+            (scope.to_owned(), a.k, fmt_num(a.alpha, 3))
+        })
+        .collect()
 }
 
 fn stat_cells(ds: &Dataset, r: &Robustness, lang: Lang) -> Vec<StatCells> {
