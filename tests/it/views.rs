@@ -311,3 +311,33 @@ async fn no_csv_route_lets_a_cell_run_as_a_formula() {
         }
     }
 }
+
+/// The analysis and robustness pages answer `?format=` (with `table=`) with exactly the file of
+/// their table URL, like every other page.
+#[tokio::test(flavor = "multi_thread")]
+async fn analysis_pages_answer_format_like_their_table_urls() {
+    let app = TestApp::new();
+    for (page, url) in [
+        (
+            "/analysis/disparities?format=csv&table=theil&measure=score",
+            "/analysis/disparities.csv?table=theil&measure=score",
+        ),
+        (
+            "/analysis/dynamics?format=json&table=markov&measure=score",
+            "/analysis/dynamics.json?table=markov&measure=score",
+        ),
+        (
+            "/analysis/robustness?format=csv&table=audit_stats&mode=exhaustive",
+            "/analysis/robustness/audit_stats.csv?mode=exhaustive",
+        ),
+    ] {
+        let (a, b) = (app.get(page).await, app.get(url).await);
+        assert_eq!(a.status, StatusCode::OK, "{page}: {}", a.body);
+        assert_eq!(a.body, b.body, "{page}");
+        assert!(a.body.len() > 20, "{page} has rows: {}", a.body);
+    }
+    let unknown = app
+        .get("/analysis/robustness?format=csv&table=nope&mode=exhaustive")
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
