@@ -78,14 +78,16 @@ pub fn render(spec: &WaterfallSpec<'_>) -> String {
         .fold(0.0, f64::max)
         + 10.0;
     let (x0, x1) = (label_w, (spec.width - value_w).max(label_w + 20.0));
-    let (lo, hi) = extent(
-        spans
-            .iter()
-            .flat_map(|(a, b)| [*a, *b])
-            .filter(|v| v.is_finite()),
-    )
-    .unwrap_or((0.0, 1.0));
-    let x = LinearScale::new((lo.min(0.0), hi.max(0.0)), (x0, x1)).nice(5);
+    // The axis spans the running totals, not 0: a change of a few points next to a score of 40
+    // would otherwise be a sliver. Totals are drawn from the axis' start (its ticks say where).
+    let ends = spans
+        .iter()
+        .zip(spec.steps)
+        .flat_map(|((a, b), s)| if s.total { vec![*b] } else { vec![*a, *b] })
+        .filter(|v| v.is_finite());
+    let (lo, hi) = extent(ends).unwrap_or((0.0, 1.0));
+    let pad = ((hi - lo) * 0.05).max(1e-9);
+    let x = LinearScale::new((lo - pad, hi + pad), (x0, x1)).nice(5);
     let (d0, d1) = x.domain();
     let step = tick_step(d0, d1, 5);
     let ticks: Vec<(f64, String)> = x
@@ -121,8 +123,16 @@ pub fn render(spec: &WaterfallSpec<'_>) -> String {
             escape_xml(&format!("{}: {}", s.label, s.display))
         );
         let baseline = y + ROW / 2.0 + FONT * 0.35;
-        text(&mut out, x0 - 6.0, baseline, "end", "", &s.label);
+        text(
+            &mut out,
+            x0 - 6.0,
+            baseline,
+            "end",
+            "",
+            &fit(&s.label, x0 - 8.0),
+        );
         if a.is_finite() && b.is_finite() {
+            let a = if s.total { d0 } else { *a };
             let (l, r) = (x.map(a.min(*b)), x.map(a.max(*b)));
             let _ = write!(
                 out,
@@ -138,6 +148,24 @@ pub fn render(spec: &WaterfallSpec<'_>) -> String {
     out.push_str("</g>");
     axis::x_axis(&mut out, &x, bottom, &ticks);
     svg::close(out)
+}
+
+/// `label` cut to about `width` px with an ellipsis (the full text is in the row's title and
+/// in the page's data table).
+fn fit(label: &str, width: f64) -> String {
+    if text_width(label, FONT) <= width {
+        return label.to_owned();
+    }
+    let mut out = String::new();
+    for c in label.chars() {
+        out.push(c);
+        if text_width(&out, FONT) > width - text_width("…", FONT) {
+            out.pop();
+            break;
+        }
+    }
+    out.push('…');
+    out
 }
 
 #[cfg(test)]
@@ -172,6 +200,12 @@ mod tests {
         assert_eq!(svg.matches("class=\"step up\"").count(), 1);
         assert_eq!(svg.matches("class=\"step down\"").count(), 1);
         assert!(svg.contains("a &lt;&amp;&gt;"));
+        assert_eq!(fit("short", 200.0), "short");
+        let cut = fit(&"long label ".repeat(20), 100.0);
+        assert!(
+            cut.ends_with('…') && text_width(&cut, FONT) <= 100.0,
+            "{cut}"
+        );
         let empty = render(&WaterfallSpec {
             id: "w",
             title: "t",

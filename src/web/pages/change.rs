@@ -127,7 +127,7 @@ fn layout(ctx: &PageCtx, view: &ChangeView) -> ChangeSection {
         view.year_from,
         view.year_to
     );
-    let chart = |id: &str, rows: &[ChangeRow], sort: bool, by: &str| {
+    let chart = |id: &str, rows: &[ChangeRow], sort: bool, by: &str, width: f64| {
         waterfall::render(&WaterfallSpec {
             id,
             title: &format!("{title} · {by}"),
@@ -136,7 +136,7 @@ fn layout(ctx: &PageCtx, view: &ChangeView) -> ChangeSection {
                 "Score in the first year, each contribution (score points) and the score in the last year; the data are in the table below",
             ),
             steps: &steps(view, rows, sort, lang),
-            width: 560.0,
+            width,
             no_data_label: ctx.t.no_data,
         })
     };
@@ -193,12 +193,14 @@ fn layout(ctx: &PageCtx, view: &ChangeView) -> ChangeSection {
             &view.dimensions,
             false,
             lang.pick("按维度", "by dimension"),
+            480.0,
         ),
         indicator_svg: chart(
             "change-indicators",
             &view.indicators,
             true,
             lang.pick("按指标", "by indicator"),
+            760.0,
         ),
         indicators: cells(&view.indicators),
         dimensions: cells(&view.dimensions),
