@@ -5,11 +5,11 @@
 //! (missing series, division by zero, two names giving one series two values). Must not:
 //! normalise, impute or weight (that is `method`): a missing input gives a null, never a guess.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use polars::prelude::*;
 
-use super::{Framework, FrameworkError, IndicatorDef};
+use super::{BinOp, FormulaExpr, Framework, FrameworkError, IndicatorDef};
 use crate::types::{Panel, panel_cols};
 
 /// Column of the original series name while aliases are resolved.
@@ -147,48 +147,84 @@ impl Framework {
         self.evaluate(wide)
     }
 
-    /// Check the denominators, then compute every indicator on the wide frame of raw series.
+    /// Compute every formula indicator, check the denominators, then select the indicators in
+    /// framework order from the wide frame of raw series.
     fn evaluate(&self, wide: DataFrame) -> Result<DataFrame, FrameworkError> {
         use panel_cols::*;
-        self.check_denominators(&wide)?;
+        let staged = self.stage_formulas(wide)?;
+        self.check_denominators(&staged)?;
 
         let mut exprs = vec![col(REGION), col(YEAR)];
         exprs.extend(self.indicators.iter().map(|def| {
-            self.indicator_expr(def)
+            self.name_expr(def.id.as_str())
                 .cast(DataType::Float64)
                 .alias(def.id.as_str())
         }));
-        let any_value = self
-            .indicators
-            .iter()
-            .map(|def| col(def.id.as_str()).is_not_null())
-            .reduce(|a, b| a.or(b))
-            .unwrap_or(lit(false));
-        Ok(wide.lazy().select(exprs).filter(any_value).collect()?)
+        // One horizontal test, not a chain of `or`s as deep as the framework is long.
+        let any_value = any_horizontal(
+            self.indicators
+                .iter()
+                .map(|def| col(def.id.as_str()).is_not_null())
+                .collect::<Vec<_>>(),
+        )?;
+        Ok(staged.lazy().select(exprs).filter(any_value).collect()?)
     }
 
-    /// The expression computing one indicator from the wide frame's raw columns, with the
-    /// formulas of indicators it refers to inlined.
-    fn indicator_expr(&self, def: &IndicatorDef) -> Expr {
-        match &def.formula {
-            Some(formula) => formula.expr().to_expr(&mut |name| self.name_expr(name)),
-            None => col(def.id.as_str()),
+    /// The wide frame with one staged column per formula indicator, computed in dependency
+    /// order on the frame's `f64` columns: a formula reads the staged columns of the indicators
+    /// it uses instead of inlining their formulas, so a chain of formulas that each use the
+    /// previous one twice stays linear in size (inlining doubles the expression at every link).
+    /// Arithmetic is polars' element-wise `f64` arithmetic with nulls propagating, as in the
+    /// expressions the formulas translate to.
+    fn stage_formulas(&self, wide: DataFrame) -> Result<DataFrame, FrameworkError> {
+        let height = wide.height();
+        let mut staged: HashMap<&str, Float64Chunked> = HashMap::new();
+        let mut columns = Vec::new();
+        for def in self.formula_order() {
+            let Some(formula) = &def.formula else {
+                continue;
+            };
+            let value = evaluate_columns(formula.expr(), &mut |name| match self.get(name) {
+                Some(dep) if dep.formula.is_some() => staged
+                    .get(dep.id.as_str())
+                    .cloned()
+                    .ok_or_else(|| polars_err!(ComputeError: "formula {} not staged", dep.id)),
+                Some(dep) => float_column(&wide, dep.id.as_str()),
+                None => float_column(&wide, name),
+            })?;
+            let values = match value {
+                Staged::Column(ca) => ca,
+                Staged::Scalar(x) => Float64Chunked::full("".into(), x, height),
+            };
+            columns.push(
+                values
+                    .clone()
+                    .with_name(staged_column(def.id.as_str()).into())
+                    .into_column(),
+            );
+            staged.insert(def.id.as_str(), values);
         }
+        let mut frame = wide;
+        frame.hstack_mut(&columns)?;
+        Ok(frame)
     }
 
+    /// The column an identifier reads once the formulas are staged: a formula indicator's staged
+    /// column, else the raw series of that name.
     fn name_expr(&self, name: &str) -> Expr {
         match self.get(name) {
-            Some(def) => self.indicator_expr(def),
+            Some(def) if def.formula.is_some() => col(staged_column(def.id.as_str())),
+            Some(def) => col(def.id.as_str()),
             None => col(name),
         }
     }
 
     /// Every denominator must be non-zero wherever it has a value. Indicators are checked in
     /// dependency order so that the error names the indicator that actually divides.
-    fn check_denominators(&self, wide: &DataFrame) -> Result<(), FrameworkError> {
+    fn check_denominators(&self, staged: &DataFrame) -> Result<(), FrameworkError> {
         use panel_cols::*;
         let mut checks = Vec::new();
-        for def in self.dependency_order() {
+        for def in self.formula_order() {
             let Some(formula) = &def.formula else {
                 continue;
             };
@@ -200,7 +236,7 @@ impl Framework {
         if checks.is_empty() {
             return Ok(());
         }
-        let flags = wide
+        let flags = staged
             .clone()
             .lazy()
             .select(
@@ -217,8 +253,8 @@ impl Framework {
                     .collect::<Vec<_>>(),
             )
             .collect()?;
-        let regions = wide.column(REGION)?.str()?;
-        let years = wide.column(YEAR)?.i32()?;
+        let regions = staged.column(REGION)?.str()?;
+        let years = staged.column(YEAR)?.i32()?;
         for (k, (def, denominator, _)) in checks.iter().enumerate() {
             let zero = flags.column(&format!("__zero{k}"))?.bool()?;
             if let Some(row) = zero.iter().position(|z| z == Some(true)) {
@@ -233,28 +269,122 @@ impl Framework {
         Ok(())
     }
 
-    /// Indicators ordered so that each comes after the indicators its formula uses.
-    fn dependency_order(&self) -> Vec<&IndicatorDef> {
-        fn visit<'f>(fw: &'f Framework, def: &'f IndicatorDef, out: &mut Vec<&'f IndicatorDef>) {
-            if out.iter().any(|d| d.id == def.id) {
-                return;
-            }
-            if let Some(formula) = &def.formula {
-                for name in formula.identifiers() {
-                    // Validation rejected cycles, so this recursion terminates.
-                    if let Some(dep) = fw.get(name) {
-                        visit(fw, dep, out);
+    /// The formula indicators in dependency order: by stage (stage k holds those whose formulas
+    /// use formula indicators of earlier stages only), framework order within a stage. Computed
+    /// with an explicit stack, so a long chain of formulas cannot exhaust the thread's stack; an
+    /// indicator met again while its own inputs are being staged (a cycle, which validation
+    /// rejects) is not followed.
+    pub(super) fn formula_order(&self) -> Vec<&IndicatorDef> {
+        let uses = |def: &IndicatorDef| -> Vec<&str> {
+            def.formula
+                .as_ref()
+                .map(|f| {
+                    f.identifiers()
+                        .into_iter()
+                        .filter_map(|name| self.get(name))
+                        .filter(|dep| dep.formula.is_some())
+                        .map(|dep| dep.id.as_str())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut stage_of: HashMap<&str, usize> = HashMap::new();
+        let mut open: HashSet<&str> = HashSet::new();
+        for def in self.indicators.iter().filter(|d| d.formula.is_some()) {
+            let mut stack = vec![(def, false)];
+            while let Some((def, inputs_done)) = stack.pop() {
+                let id = def.id.as_str();
+                if stage_of.contains_key(id) {
+                    continue;
+                }
+                let deps = uses(def);
+                if inputs_done {
+                    let stage = deps
+                        .iter()
+                        .filter_map(|dep| stage_of.get(dep).map(|s| s + 1))
+                        .max()
+                        .unwrap_or(0);
+                    stage_of.insert(id, stage);
+                    open.remove(id);
+                    continue;
+                }
+                open.insert(id);
+                stack.push((def, true));
+                for dep in deps {
+                    if !stage_of.contains_key(dep) && !open.contains(dep) {
+                        stack.extend(self.get(dep).map(|d| (d, false)));
                     }
                 }
             }
-            out.push(def);
         }
-        let mut out = Vec::new();
-        for def in &self.indicators {
-            visit(self, def, &mut out);
-        }
-        out
+        let mut order: Vec<&IndicatorDef> = self
+            .indicators
+            .iter()
+            .filter(|def| stage_of.contains_key(def.id.as_str()))
+            .collect();
+        order.sort_by_key(|def| stage_of[def.id.as_str()]);
+        order
     }
+}
+
+/// The temporary column of a computed formula indicator (a name no series id can take:
+/// identifiers are `[a-z][a-z0-9_]*`).
+fn staged_column(id: &str) -> String {
+    format!("__formula:{id}")
+}
+
+/// A formula's value: a column, or a number when the formula uses no series.
+enum Staged {
+    Scalar(f64),
+    Column(Float64Chunked),
+}
+
+/// Evaluate a formula over `f64` columns; `column` returns the values an identifier names.
+/// Recursion is bounded by the parser's nesting limit.
+fn evaluate_columns(
+    expr: &FormulaExpr,
+    column: &mut dyn FnMut(&str) -> PolarsResult<Float64Chunked>,
+) -> PolarsResult<Staged> {
+    Ok(match expr {
+        FormulaExpr::Number(x) => Staged::Scalar(*x),
+        FormulaExpr::Ident(name) => Staged::Column(column(name)?),
+        // −x as the expression translation writes it: (−1) · x.
+        FormulaExpr::Neg(inner) => apply(
+            BinOp::Mul,
+            Staged::Scalar(-1.0),
+            evaluate_columns(inner, column)?,
+        ),
+        FormulaExpr::Binary { op, lhs, rhs } => apply(
+            *op,
+            evaluate_columns(lhs, column)?,
+            evaluate_columns(rhs, column)?,
+        ),
+    })
+}
+
+fn apply(op: BinOp, lhs: Staged, rhs: Staged) -> Staged {
+    let f = |a: f64, b: f64| match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div => a / b,
+    };
+    match (lhs, rhs) {
+        (Staged::Scalar(a), Staged::Scalar(b)) => Staged::Scalar(f(a, b)),
+        (Staged::Column(a), Staged::Scalar(b)) => Staged::Column(a.apply_values(|x| f(x, b))),
+        (Staged::Scalar(a), Staged::Column(b)) => Staged::Column(b.apply_values(|x| f(a, x))),
+        (Staged::Column(a), Staged::Column(b)) => Staged::Column(match op {
+            BinOp::Add => &a + &b,
+            BinOp::Sub => &a - &b,
+            BinOp::Mul => &a * &b,
+            BinOp::Div => &a / &b,
+        }),
+    }
+}
+
+/// A column of the wide frame as `f64`.
+fn float_column(frame: &DataFrame, name: &str) -> PolarsResult<Float64Chunked> {
+    Ok(frame.column(name)?.cast(&DataType::Float64)?.f64()?.clone())
 }
 
 /// A literal list of strings for `is_in` (imploded: polars 0.55 deprecates a same-typed column as

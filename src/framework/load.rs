@@ -487,7 +487,8 @@ fn check_references(
     Ok(())
 }
 
-/// Depth-first search over "formula uses indicator" edges; a back edge is a cycle.
+/// Depth-first search over "formula uses indicator" edges; a back edge is a cycle. The search
+/// keeps its path on the heap, so a long chain of formulas cannot exhaust the thread's stack.
 fn check_cycles(
     ctx: &Ctx,
     framework: &Framework,
@@ -495,51 +496,59 @@ fn check_cycles(
 ) -> Result<(), FrameworkError> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
-        New,
         Active,
         Done,
     }
-    fn visit<'f>(
-        framework: &'f Framework,
-        id: &'f str,
-        marks: &mut BTreeMap<&'f str, Mark>,
-        path: &mut Vec<&'f str>,
-    ) -> Option<Vec<String>> {
-        match marks.get(id).copied().unwrap_or(Mark::New) {
-            Mark::Done => return None,
-            Mark::Active => {
-                let start = path.iter().position(|p| *p == id).unwrap_or(0);
-                let mut cycle: Vec<String> = path[start..].iter().map(|s| s.to_string()).collect();
-                cycle.push(id.to_string());
-                return Some(cycle);
-            }
-            Mark::New => {}
+    let uses = |id: &str| -> Vec<&str> {
+        framework
+            .get(id)
+            .and_then(|d| d.formula.as_ref())
+            .map(|f| {
+                f.identifiers()
+                    .into_iter()
+                    .filter_map(|name| framework.get(name))
+                    .map(|dep| dep.id.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    let mut marks: BTreeMap<&str, Mark> = BTreeMap::new();
+    for def in &framework.indicators {
+        let root = def.id.as_str();
+        if marks.contains_key(root) {
+            continue;
         }
-        marks.insert(id, Mark::Active);
-        path.push(id);
-        if let Some(formula) = framework.get(id).and_then(|d| d.formula.as_ref()) {
-            for name in formula.identifiers() {
-                if framework.get(name).is_some()
-                    && let Some(cycle) = visit(framework, name, marks, path)
-                {
-                    return Some(cycle);
+        marks.insert(root, Mark::Active);
+        // The path from the root: each indicator with its uses and the next one to follow.
+        let mut path: Vec<(&str, Vec<&str>, usize)> = vec![(root, uses(root), 0)];
+        while let Some((id, deps, next)) = path.last_mut() {
+            let Some(&dep) = deps.get(*next) else {
+                marks.insert(*id, Mark::Done);
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            match marks.get(dep) {
+                Some(Mark::Done) => {}
+                Some(Mark::Active) => {
+                    let start = path.iter().position(|(p, _, _)| *p == dep).unwrap_or(0);
+                    let mut cycle: Vec<String> = path[start..]
+                        .iter()
+                        .map(|(p, _, _)| p.to_string())
+                        .collect();
+                    cycle.push(dep.to_string());
+                    let span = formula_spans[cycle[0].as_str()].clone();
+                    return Err(FrameworkError::Cycle {
+                        pos: ctx.pos(span),
+                        cycle,
+                    });
+                }
+                None => {
+                    marks.insert(dep, Mark::Active);
+                    path.push((dep, uses(dep), 0));
                 }
             }
-        }
-        path.pop();
-        marks.insert(id, Mark::Done);
-        None
-    }
-
-    let mut marks = BTreeMap::new();
-    for def in &framework.indicators {
-        let mut path = Vec::new();
-        if let Some(cycle) = visit(framework, def.id.as_str(), &mut marks, &mut path) {
-            let span = formula_spans[cycle[0].as_str()].clone();
-            return Err(FrameworkError::Cycle {
-                pos: ctx.pos(span),
-                cycle,
-            });
         }
     }
     Ok(())

@@ -46,6 +46,7 @@ mod derive;
 pub mod formula;
 mod load;
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
@@ -468,9 +469,43 @@ impl Framework {
     /// The panel series the framework needs (inputs used by formulas and indicators without a
     /// formula), each with the scored indicators that need it, in framework order.
     pub fn required_series(&self) -> Vec<(IndicatorId, Vec<IndicatorId>)> {
+        // The leaves of each formula, built in dependency order from its inputs' leaves (each
+        // formula is read once: a web of formulas sharing inputs stays linear, where following
+        // every path would grow exponentially), in order of first appearance.
+        let mut formula_leaves: HashMap<&str, Vec<IndicatorId>> = HashMap::new();
+        for def in self.formula_order() {
+            let Some(formula) = &def.formula else {
+                continue;
+            };
+            let mut leaves = Vec::new();
+            for name in formula.identifiers() {
+                let found: Vec<IndicatorId> = match self.get(name) {
+                    Some(dep) if dep.formula.is_some() => formula_leaves
+                        .get(dep.id.as_str())
+                        .cloned()
+                        .unwrap_or_default(),
+                    Some(dep) => vec![dep.id.clone()],
+                    None => self.input(name).map(|i| i.id.clone()).into_iter().collect(),
+                };
+                for leaf in found {
+                    if !leaves.contains(&leaf) {
+                        leaves.push(leaf);
+                    }
+                }
+            }
+            formula_leaves.insert(def.id.as_str(), leaves);
+        }
+
         let mut out: Vec<(IndicatorId, Vec<IndicatorId>)> = Vec::new();
         for def in &self.indicators {
-            for leaf in self.leaves_of(def) {
+            let leaves = match &def.formula {
+                Some(_) => formula_leaves
+                    .get(def.id.as_str())
+                    .cloned()
+                    .unwrap_or_default(),
+                None => vec![def.id.clone()],
+            };
+            for leaf in leaves {
                 match out.iter_mut().find(|(id, _)| *id == leaf) {
                     Some((_, users)) => users.push(def.id.clone()),
                     None => out.push((leaf, vec![def.id.clone()])),
@@ -478,37 +513,6 @@ impl Framework {
             }
         }
         out
-    }
-
-    /// Raw series an indicator is computed from (itself when it has no formula).
-    fn leaves_of(&self, def: &IndicatorDef) -> Vec<IndicatorId> {
-        let mut out = Vec::new();
-        self.collect_leaves(def.id.as_str(), &mut out);
-        out
-    }
-
-    fn collect_leaves(&self, id: &str, out: &mut Vec<IndicatorId>) {
-        match self.get(id) {
-            Some(IndicatorDef {
-                formula: Some(f), ..
-            }) => {
-                for name in f.identifiers() {
-                    self.collect_leaves(name, out);
-                }
-            }
-            Some(def) => {
-                if !out.contains(&def.id) {
-                    out.push(def.id.clone());
-                }
-            }
-            None => {
-                if let Some(input) = self.input(id)
-                    && !out.contains(&input.id)
-                {
-                    out.push(input.id.clone());
-                }
-            }
-        }
     }
 }
 

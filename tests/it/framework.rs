@@ -1146,3 +1146,78 @@ fn availability_and_exclusion_errors_name_their_position() {
     );
     assert_eq!(code_and_line(&twice).0, "framework.bad_exclusion");
 }
+
+/// `minimal.toml` plus formula indicators `ids[k]` = `formulas[k]` in the objects dimension.
+fn minimal_with(formulas: &[(String, String)]) -> String {
+    let mut text = fixture("minimal.toml");
+    for (id, formula) in formulas {
+        text.push_str(&format!(
+            "\n[[indicator]]\nid = \"{id}\"\nname_en = \"{id}\"\ndimension = \"objects\"\ndirection = \"+\"\n\
+             unit = \"1\"\nsource = \"test\"\nformula = \"{formula}\"\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_chain_of_formulas_that_each_use_the_previous_twice_stays_linear() {
+    // c1 = gdp_pc + gdp_pc, c(k) = c(k−1) + c(k−1): inlining each formula into the next would
+    // build an expression of 2^60 nodes; staged evaluation computes gdp_pc · 2^60 exactly.
+    let mut chain = vec![("c1".to_string(), "gdp_pc + gdp_pc".to_string())];
+    for k in 2..=60 {
+        chain.push((format!("c{k}"), format!("c{} + c{}", k - 1, k - 1)));
+    }
+    let fw = Framework::from_toml(&minimal_with(&chain), "doubling.toml").unwrap();
+    let wide = fw.derive(&panel(&tiny_rows())).unwrap();
+    let expected: Vec<Option<f64>> = f64_col(&wide, "gdp_pc")
+        .into_iter()
+        .map(|v| v.map(|x| x * 2f64.powi(60)))
+        .collect();
+    assert_eq!(f64_col(&wide, "c60"), expected);
+    assert_eq!(expected[1], Some(4.8 * 2f64.powi(60)));
+}
+
+#[test]
+fn long_formula_chains_validate_and_compute_without_deep_recursion() {
+    // Thousands of links: validation and staging walk the chain with heap stacks.
+    let links = 1_000;
+    let mut chain = vec![("d1".to_string(), "patents + 1".to_string())];
+    for k in 2..=links {
+        chain.push((format!("d{k}"), format!("d{} + 1", k - 1)));
+    }
+    let text = minimal_with(&chain);
+    let fw = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || Framework::from_toml(&text, "chain.toml"))
+        .unwrap()
+        .join()
+        .expect("validation must not overflow a small stack")
+        .unwrap();
+    let wide = fw.derive(&panel(&tiny_rows())).unwrap();
+    let expected: Vec<Option<f64>> = f64_col(&wide, "patents")
+        .into_iter()
+        .map(|v| v.map(|x| x + links as f64))
+        .collect();
+    assert_eq!(f64_col(&wide, &format!("d{links}")), expected);
+
+    // Closing the chain into a cycle is found and named from its first link.
+    let mut cycle = chain.clone();
+    cycle[0].1 = format!("d{links} + 1");
+    let text = minimal_with(&cycle);
+    let err = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || Framework::from_toml(&text, "cycle.toml"))
+        .unwrap()
+        .join()
+        .expect("cycle search must not overflow a small stack")
+        .unwrap_err();
+    match err {
+        FrameworkError::Cycle { cycle, .. } => {
+            assert_eq!(cycle.len(), links + 1);
+            assert_eq!(cycle.first(), cycle.last());
+            assert_eq!(cycle[0], "d1");
+            assert_eq!(cycle[1], format!("d{links}"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
