@@ -50,7 +50,8 @@ curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$log"; echo "nqp
 shots="${NQP_SCREENSHOTS:-$root/target/screenshots}"
 mkdir -p "$shots"
 rm -f "$shots"/*.png
-# A per-test timeout turns a hung page into a failure instead of a stuck CI job.
+# A per-test timeout turns a hung page into a failure instead of a stuck CI job; the link walk
+# of pages.test.mjs visits every internal link of the dashboard on a debug build, hence 3 min.
 NQP_URL="http://127.0.0.1:$port" NQP_SCREENSHOTS="$shots" \
-  node --test --test-reporter=spec --test-timeout=60000 tests/browser/*.test.mjs
+  node --test --test-reporter=spec --test-timeout=180000 tests/browser/*.test.mjs
 echo "screenshots: $shots"
