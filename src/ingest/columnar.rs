@@ -53,7 +53,7 @@ pub(crate) fn read<'a>(
         .ok()?
         .into_iter()
         .next()
-        .filter(|r| !r.is_blank() && r.fields.len() <= table::MAX_COLUMNS)?;
+        .filter(|r| !r.is_blank() && r.len <= table::MAX_COLUMNS)?;
     let body_start = first.start + first.text.len();
     let body = text[body_start..].trim_start_matches(['\r', '\n']);
     if body.is_empty() {
@@ -65,8 +65,12 @@ pub(crate) fn read<'a>(
             let cols = long::columns(&h, &mut c).ok()?;
             let mut needed = vec![cols.region, cols.year, cols.indicator, cols.value];
             needed.extend(cols.unit);
-            let frame = split(body, delim, h.names.len(), &needed)?;
-            read_long(&frame, &cols, &mut c)?;
+            let mut long = Long::default();
+            for chunk in chunks(body) {
+                let frame = split(chunk, delim, h.width, &needed)?;
+                long.read(&frame, &mut c)?;
+            }
+            long.finish(&mut c)?;
             Some((c, Layout::Long))
         }
         Shape::Wide(h) => {
@@ -76,12 +80,45 @@ pub(crate) fn read<'a>(
             }
             let mut needed = vec![cols.region, cols.year];
             needed.extend(cols.indicators.iter().map(|(i, _)| *i));
-            let frame = split(body, delim, h.names.len(), &needed)?;
-            read_wide(&frame, &cols.indicators, &mut c)?;
-            Some((c, Layout::Wide))
+            let ids: Vec<u32> = cols.indicators.iter().map(|(_, n)| c.intern(n)).collect();
+            let mut keys = Vec::new();
+            for chunk in chunks(body) {
+                let frame = split(chunk, delim, h.width, &needed)?;
+                read_wide(&frame, &ids, &mut keys, &mut c)?;
+            }
+            (!any_duplicate(keys)).then_some((c, Layout::Wide))
         }
         Shape::YearColumns => None,
     }
+}
+
+/// Bytes of text read at once: the string columns of one chunk are a few times its size, so
+/// the columnar pass holds a bounded amount besides the text and the observations.
+#[cfg(not(test))]
+const CHUNK_BYTES: usize = 8 << 20;
+/// Small in unit tests, so that their tables span many chunks.
+#[cfg(test)]
+const CHUNK_BYTES: usize = 64;
+
+/// `body` in pieces of about [`CHUNK_BYTES`], each ending at a line end.
+fn chunks(body: &str) -> impl Iterator<Item = &str> {
+    let mut rest = body;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let cut = if rest.len() <= CHUNK_BYTES {
+            rest.len()
+        } else {
+            rest.as_bytes()[CHUNK_BYTES..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |k| CHUNK_BYTES + k + 1)
+        };
+        let (chunk, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(chunk)
+    })
 }
 
 /// Does every non-empty line have exactly `width` fields? (Without quotes a field cannot hold a
@@ -186,88 +223,99 @@ fn any_duplicate(mut keys: Vec<u64>) -> bool {
     keys.windows(2).any(|w| w[0] == w[1])
 }
 
-/// Bits needed for ids below `n`.
-fn bits(n: usize) -> u32 {
-    usize::BITS - n.leading_zeros()
+/// Ids below 2^24 for region and indicator names, so that a key packs into a `u64`.
+const ID_BITS: u32 = 24;
+
+/// The state of a long table read chunk by chunk: every key seen, and each indicator's first
+/// unit.
+#[derive(Default)]
+struct Long {
+    keys: Vec<u64>,
+    units: HashMap<u32, String, foldhash::fast::RandomState>,
+    missing: usize,
 }
 
-fn read_long(frame: &DataFrame, cols: &long::Columns, c: &mut Collector<'_>) -> Option<()> {
-    let column = |k: usize| frame.columns()[k].str().ok();
-    let file = c.file;
-    let region = regions(column(0)?, c)?;
-    let year = years(column(1)?, c)?;
-    let indicator = distinct(column(2)?, |raw| {
-        let name = c.indicator(raw, Position::file(file))?;
-        Some(c.intern(&name))
-    })?;
-    if c.has_errors() {
-        return None;
-    }
-    // (region, year, indicator) must be unique, also for rows without a value.
-    let names = c.name_count();
-    let (r_bits, i_bits) = (bits(names), bits(names));
-    if r_bits + i_bits + 16 > 64 {
-        return None;
-    }
-    let keys: Vec<u64> = (0..region.len())
-        .map(|k| {
+impl Long {
+    /// One chunk's columns (region, year, indicator, value, unit?) into the collector.
+    fn read(&mut self, frame: &DataFrame, c: &mut Collector<'_>) -> Option<()> {
+        let column = |k: usize| frame.columns().get(k).and_then(|c| c.str().ok());
+        let file = c.file;
+        let region = regions(column(0)?, c)?;
+        let year = years(column(1)?, c)?;
+        let indicator = distinct(column(2)?, |raw| {
+            let name = c.indicator(raw, Position::file(file))?;
+            Some(c.intern(&name))
+        })?;
+        if c.has_errors() || c.name_count() >= 1 << ID_BITS {
+            return None;
+        }
+        // (region, year, indicator) must be unique, also for rows without a value.
+        self.keys.extend((0..region.len()).map(|k| {
             let y = u64::from(year[k].cast_unsigned() & 0xFFFF);
-            (u64::from(region[k]) << (i_bits + 16)) | (u64::from(indicator[k]) << 16) | y
-        })
-        .collect();
-    if any_duplicate(keys) {
-        return None;
-    }
-    if cols.unit.is_some() {
-        units(column(4)?, &indicator, c)?;
-    }
-    let mut missing = 0;
-    for (k, raw) in column(3)?.iter().enumerate() {
-        if let Some(v) = value(raw?, &mut missing).ok()? {
-            c.push_ids(region[k], year[k], indicator[k], v);
+            (u64::from(region[k]) << (ID_BITS + 16)) | (u64::from(indicator[k]) << 16) | y
+        }));
+        if let Some(units) = column(4) {
+            self.units(units, &indicator, c)?;
         }
-    }
-    c.missing(missing);
-    Some(())
-}
-
-/// Each indicator's unit, first one kept; declines on two units for one indicator (the row walk
-/// places that notice).
-fn units(column: &StringChunked, indicator: &[u32], c: &mut Collector<'_>) -> Option<()> {
-    let mut seen: HashMap<u32, &str, foldhash::fast::RandomState> = HashMap::default();
-    for (k, raw) in column.iter().enumerate() {
-        let unit = raw?.trim();
-        if unit.is_empty() {
-            continue;
-        }
-        match seen.get(&indicator[k]) {
-            Some(first) if *first != unit => return None,
-            Some(_) => {}
-            None => {
-                seen.insert(indicator[k], unit);
-                let name = c.name(indicator[k]).to_owned();
-                c.unit(&name, unit, Position::file(c.file));
+        for (k, raw) in column(3)?.iter().enumerate() {
+            if let Some(v) = value(raw?, &mut self.missing).ok()? {
+                c.push_ids(region[k], year[k], indicator[k], v);
             }
         }
+        Some(())
     }
-    Some(())
+
+    /// Each indicator's unit, first one kept; declines on two units for one indicator (the
+    /// row walk places that notice).
+    fn units(
+        &mut self,
+        column: &StringChunked,
+        indicator: &[u32],
+        c: &mut Collector<'_>,
+    ) -> Option<()> {
+        for (k, raw) in column.iter().enumerate() {
+            let unit = raw?.trim();
+            if unit.is_empty() {
+                continue;
+            }
+            match self.units.get(&indicator[k]) {
+                Some(first) if first != unit => return None,
+                Some(_) => {}
+                None => {
+                    self.units.insert(indicator[k], unit.to_owned());
+                    let name = c.name(indicator[k]).to_owned();
+                    c.unit(&name, unit, Position::file(c.file));
+                }
+            }
+        }
+        Some(())
+    }
+
+    fn finish(self, c: &mut Collector<'_>) -> Option<()> {
+        c.missing(self.missing);
+        (!any_duplicate(self.keys)).then_some(())
+    }
 }
 
-fn read_wide(frame: &DataFrame, indicators: &[(usize, &str)], c: &mut Collector<'_>) -> Option<()> {
+/// One chunk's columns (region, year, indicators…) into the collector; its (region, year)
+/// keys onto `keys`.
+fn read_wide(
+    frame: &DataFrame,
+    indicators: &[u32],
+    keys: &mut Vec<u64>,
+    c: &mut Collector<'_>,
+) -> Option<()> {
     let columns = frame.columns();
-    let region = regions(columns[0].str().ok()?, c)?;
-    let year = years(columns[1].str().ok()?, c)?;
-    if bits(c.name_count()) + 16 > 64 {
+    let region = regions(columns.first()?.str().ok()?, c)?;
+    let year = years(columns.get(1)?.str().ok()?, c)?;
+    if c.name_count() >= 1 << ID_BITS {
         return None;
     }
     // (region, year) must be unique.
-    let keys: Vec<u64> = (0..region.len())
-        .map(|k| (u64::from(region[k]) << 16) | u64::from(year[k].cast_unsigned() & 0xFFFF))
-        .collect();
-    if any_duplicate(keys) {
-        return None;
-    }
-    let ids: Vec<u32> = indicators.iter().map(|(_, name)| c.intern(name)).collect();
+    keys.extend(
+        (0..region.len())
+            .map(|k| (u64::from(region[k]) << 16) | u64::from(year[k].cast_unsigned() & 0xFFFF)),
+    );
     let cells: Vec<&StringChunked> = columns[2..]
         .iter()
         .map(|col| col.str().ok())
@@ -275,7 +323,7 @@ fn read_wide(frame: &DataFrame, indicators: &[(usize, &str)], c: &mut Collector<
     let mut iters: Vec<_> = cells.iter().map(|ca| ca.iter()).collect();
     let mut missing = 0;
     for k in 0..region.len() {
-        for (cells, &indicator) in iters.iter_mut().zip(&ids) {
+        for (cells, &indicator) in iters.iter_mut().zip(indicators) {
             if let Some(v) = value(cells.next()??, &mut missing).ok()? {
                 c.push_ids(region[k], year[k], indicator, v);
             }
@@ -283,4 +331,62 @@ fn read_wide(frame: &DataFrame, indicators: &[(usize, &str)], c: &mut Collector<
     }
     c.missing(missing);
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{Encoding, Ingested, by_rows};
+
+    fn columnar(text: &str, regions: Option<&RegionSet>) -> Option<Ingested> {
+        let (c, layout) = read(text, "t.csv", regions)?;
+        c.finish(Encoding::Utf8, layout).ok()
+    }
+
+    #[test]
+    fn chunks_end_at_line_ends_and_cover_the_text() {
+        let text: String = (0..100).map(|k| format!("R{k},2020,g,{k}\n")).collect();
+        let parts: Vec<&str> = chunks(&text).collect();
+        assert!(parts.len() > 10, "{}", parts.len());
+        assert!(parts.iter().all(|p| p.ends_with('\n')));
+        assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn tables_over_many_chunks_read_as_the_row_walk_reads_them() {
+        let set = RegionSet::cn_provinces();
+        let mut long = String::from("region,year,indicator,value,unit\n");
+        let mut wide = String::from("region,year,a,b\n");
+        for (k, r) in ["北京", "上海", "天津", "R9"].iter().enumerate() {
+            for y in 2000..2012 {
+                long.push_str(&format!("{r},{y},a,{k}.{y},元\n{r},{y},b,,\n"));
+                wide.push_str(&format!("{r},{y},{y},{k}\n"));
+            }
+        }
+        for (text, read) in [(&long, 2), (&wide, 2)] {
+            let mut taken = 0;
+            for regions in [None, Some(&set)] {
+                let rows = by_rows(text, Encoding::Utf8, "t.csv", regions).map(|(i, _)| i);
+                if let Some(ing) = columnar(text, regions) {
+                    let rows = rows.unwrap();
+                    assert!(ing.panel.frame().equals_missing(rows.panel.frame()));
+                    assert_eq!((ing.notices, ing.units), (rows.notices, rows.units));
+                    taken += 1;
+                }
+            }
+            // R9 is no province: with the set, the row walk reports it.
+            assert_eq!(taken, read - 1, "{text}");
+        }
+        // A key repeated in a later chunk is a duplicate.
+        let dup = format!("{long}北京,2000,a,1,元\n");
+        assert!(columnar(&dup, None).is_none());
+        assert_eq!(
+            by_rows(&dup, Encoding::Utf8, "t.csv", None)
+                .unwrap_err()
+                .code(),
+            "ingest.duplicate"
+        );
+        let wide_dup = format!("{wide}北京,2000,1,1\n");
+        assert!(columnar(&wide_dup, None).is_none());
+    }
 }

@@ -6,6 +6,8 @@
 //! The encoding is always detected, never configured: NBS exports are GBK, everything else we
 //! see is UTF-8, and a valid UTF-8 file is practically never valid-but-wrong GBK.
 
+use std::borrow::Cow;
+
 use super::error::{IngestError, Position};
 
 /// The detected text encoding of an input file.
@@ -114,7 +116,10 @@ fn looks_like_utf16(bytes: &[u8]) -> bool {
 }
 
 /// Decode `bytes` to text, stripping a UTF-8 BOM.
-pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), IngestError> {
+pub fn decode<'b>(
+    bytes: &'b [u8],
+    file_name: &str,
+) -> Result<(Cow<'b, str>, Encoding), IngestError> {
     if let Some(kind) = magic_kind(bytes) {
         return Err(IngestError::Binary {
             pos: Position::file(file_name),
@@ -124,7 +129,7 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), Inges
     if super::spreadsheet::looks_like_workbook(bytes)
         && let Some(text) = super::spreadsheet::first_sheet_as_csv(bytes, file_name)?
     {
-        return Ok((text, Encoding::Spreadsheet));
+        return Ok((Cow::Owned(text), Encoding::Spreadsheet));
     }
     if let Some(kind) = container_kind(bytes) {
         return Err(IngestError::Binary {
@@ -153,7 +158,7 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), Inges
     }
     if let Some(rest) = bytes.strip_prefix(UTF8_BOM) {
         return match std::str::from_utf8(rest) {
-            Ok(text) => Ok((text.to_owned(), Encoding::Utf8Bom)),
+            Ok(text) => Ok((Cow::Borrowed(text), Encoding::Utf8Bom)),
             Err(e) => Err(IngestError::Encoding {
                 pos: Position::line(file_name, line_of(rest, e.valid_up_to())),
                 detail: "the file starts with a UTF-8 byte-order mark but is not valid UTF-8"
@@ -162,7 +167,7 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), Inges
         };
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok((text.to_owned(), Encoding::Utf8));
+        return Ok((Cow::Borrowed(text), Encoding::Utf8));
     }
     let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
     if had_errors {
@@ -176,7 +181,7 @@ pub fn decode(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), Inges
             detail: "the text is neither UTF-8 nor GBK/GB18030".to_owned(),
         });
     }
-    Ok((text.into_owned(), Encoding::Gb18030))
+    Ok((Cow::Owned(text.into_owned()), Encoding::Gb18030))
 }
 
 #[cfg(test)]
@@ -191,13 +196,13 @@ mod tests {
     fn detects_utf8_bom_and_gbk() {
         assert_eq!(
             decode("地区,a".as_bytes(), "f").unwrap(),
-            ("地区,a".to_owned(), Encoding::Utf8)
+            ("地区,a".into(), Encoding::Utf8)
         );
         let mut bom = UTF8_BOM.to_vec();
         bom.extend_from_slice("地区".as_bytes());
         assert_eq!(
             decode(&bom, "f").unwrap(),
-            ("地区".to_owned(), Encoding::Utf8Bom)
+            ("地区".into(), Encoding::Utf8Bom)
         );
         let bytes = gbk("数据库：分省年度数据\r\n北京市,1");
         assert_ne!(
@@ -206,10 +211,7 @@ mod tests {
         );
         assert_eq!(
             decode(&bytes, "f").unwrap(),
-            (
-                "数据库：分省年度数据\r\n北京市,1".to_owned(),
-                Encoding::Gb18030
-            )
+            ("数据库：分省年度数据\r\n北京市,1".into(), Encoding::Gb18030)
         );
     }
 

@@ -95,6 +95,8 @@ pub(crate) fn is_nbs_export<'t>(lines: impl IntoIterator<Item = Line<'t>>) -> bo
 /// The header's column roles; a role given twice is an error.
 pub(crate) struct Header {
     pub line: u64,
+    /// Number of fields, also past the [`super::table::MAX_COLUMNS`] that `names` hold.
+    pub width: usize,
     pub names: Vec<String>,
     pub roles: Vec<Option<Role>>,
 }
@@ -148,6 +150,7 @@ pub(crate) fn detect(
         .count();
     let header = Header {
         line: header.line,
+        width: header.len,
         names,
         roles,
     };

@@ -69,7 +69,7 @@ pub(crate) fn parse<'r>(
         unit: c_unit,
     } = columns(header, c)?;
     let name = |i: usize| header.names[i].as_str();
-    let width = header.names.len();
+    let width = header.width;
     let mut count = 0usize;
     for record in rows {
         if c.full() {

@@ -86,7 +86,7 @@ pub struct Ingested {
 /// A row with more or fewer fields than the header. Empty fields beyond the header are
 /// tolerated (spreadsheets append them); the column is the first missing or extra one.
 pub(crate) fn check_width(record: &Record, width: usize, file: &str) -> Option<IngestError> {
-    let found = record.fields.len();
+    let found = record.len;
     if found == width || (found > width && record.trimmed_len() <= width) {
         return None;
     }
@@ -227,7 +227,10 @@ pub fn ingest_by_rows(
     by_rows(&text, encoding, file_name, regions).map(|(ingested, _)| ingested)
 }
 
-fn decode_text(bytes: &[u8], file_name: &str) -> Result<(String, Encoding), IngestError> {
+fn decode_text<'b>(
+    bytes: &'b [u8],
+    file_name: &str,
+) -> Result<(std::borrow::Cow<'b, str>, Encoding), IngestError> {
     let (text, encoding) = decode(bytes, file_name)?;
     if text.trim().is_empty() {
         return Err(IngestError::Empty {
@@ -263,21 +266,22 @@ fn walk(
     regions: Option<&RegionSet>,
     c: &mut Collector<'_>,
 ) -> Result<Layout, IngestError> {
-    let lines = table::lines(text);
-    if layout::is_nbs_export(lines.iter().copied()) {
-        nbs::parse(text, &lines, true, c)?;
+    // The lines are collected only for NBS layouts; a long or wide table is streamed.
+    if layout::is_nbs_export(table::line_iter(text)) {
+        nbs::parse(text, &table::lines(text), true, c)?;
         return Ok(Layout::NbsExport);
     }
 
-    let first = lines
-        .iter()
+    let first = table::line_iter(text)
         .find(|l| !l.text.trim().is_empty())
         .ok_or_else(|| IngestError::Empty {
             pos: Position::file(file_name),
         })?;
     let delim = table::sniff_delimiter(first.text);
-    let records = table::records(text, 1, delim, file_name)?;
-    let mut rows = records.into_iter().filter(|r| !r.is_blank());
+    table::check(text, 1, delim, file_name)?;
+    let mut rows = table::stream(text, 1, delim, file_name)
+        .map_while(Result::ok)
+        .filter(|r| !r.is_blank());
     let header = rows.next().ok_or_else(|| IngestError::Empty {
         pos: Position::file(file_name),
     })?;
@@ -291,7 +295,7 @@ fn walk(
             Ok(Layout::Wide)
         }
         layout::Shape::YearColumns => {
-            nbs::parse(text, &lines, false, c)?;
+            nbs::parse(text, &table::lines(text), false, c)?;
             Ok(Layout::NbsExport)
         }
     }

@@ -211,13 +211,11 @@ pub(crate) fn parse(
     }
 
     let delim = table::sniff_delimiter(header_line.text);
-    let records = table::records(
-        &text[header_line.start..table_end],
-        header_line.number,
-        delim,
-        file,
-    )?;
-    let mut records = records.into_iter().filter(|r| !r.is_blank());
+    let table_text = &text[header_line.start..table_end];
+    table::check(table_text, header_line.number, delim, file)?;
+    let mut records = table::stream(table_text, header_line.number, delim, file)
+        .map_while(Result::ok)
+        .filter(|r| !r.is_blank());
     let Some(header) = records.next() else {
         return Err(IngestError::Layout {
             pos: Position::file(file),

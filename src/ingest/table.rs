@@ -24,7 +24,10 @@ pub(crate) struct Field<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record<'a> {
     pub line: u64,
+    /// The first [`MAX_COLUMNS`] fields; a longer row is accepted only when the rest are empty.
     pub fields: Vec<Field<'a>>,
+    /// Number of fields, counting those past [`MAX_COLUMNS`].
+    pub len: usize,
 }
 
 impl Record<'_> {
@@ -111,138 +114,195 @@ pub(crate) fn records<'a>(
     delim: char,
     file: &str,
 ) -> Result<Vec<Record<'a>>, IngestError> {
-    let mut out = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    let mut line = first_line;
-    let mut record_line = first_line;
-    let mut fields: Vec<Field<'a>> = Vec::new();
-    // Start of the current plain field in `text`; `owned` holds a quoted field's text instead.
-    let mut field_start = 0usize;
-    let mut owned: Option<String> = None;
-    let mut quoted = false;
-    let mut at_field_start = true;
-    let mut any = false;
+    stream(text, first_line, delim, file).collect()
+}
 
-    let take_field = |owned: &mut Option<String>, start: usize, end: usize| -> Cow<'a, str> {
-        match owned.take() {
-            Some(s) => Cow::Owned(s),
-            None => Cow::Borrowed(&text[start..end]),
-        }
-    };
+/// The first problem [`records`] would report (an unterminated quote, too many columns), found
+/// without keeping any record: a table is checked whole before its rows are walked, so such a
+/// problem is reported alone, wherever it is.
+pub(crate) fn check(
+    text: &str,
+    first_line: u64,
+    delim: char,
+    file: &str,
+) -> Result<(), IngestError> {
+    stream(text, first_line, delim, file).try_for_each(|r| r.map(drop))
+}
 
-    while let Some((i, c)) = chars.next() {
-        any = true;
-        if at_field_start && c == '"' {
-            quoted = true;
-            at_field_start = false;
-            let quote_line = line;
-            let mut closed = false;
-            let mut field = String::new();
-            while let Some((_, q)) = chars.next() {
-                match q {
-                    '"' if chars.peek().map(|&(_, n)| n) == Some('"') => {
-                        chars.next();
-                        field.push('"');
-                    }
-                    '"' => {
-                        closed = true;
-                        break;
-                    }
-                    '\r' => {
-                        if chars.peek().map(|&(_, n)| n) == Some('\n') {
-                            chars.next();
-                        }
-                        line += 1;
-                        field.push('\n');
-                    }
-                    '\n' => {
-                        line += 1;
-                        field.push('\n');
-                    }
-                    other => field.push(other),
-                }
-            }
-            if !closed {
-                return Err(IngestError::UnterminatedQuote {
-                    pos: Position::cell(file, quote_line, fields.len() + 1, None),
-                });
-            }
-            owned = Some(field);
-            continue;
-        }
-        match c {
-            c if c == delim => {
-                fields.push(Field {
-                    text: take_field(&mut owned, field_start, i),
-                    quoted,
-                });
-                field_start = i + c.len_utf8();
-                quoted = false;
-                at_field_start = true;
-            }
-            '\r' | '\n' => {
-                if c == '\r' && chars.peek().map(|&(_, n)| n) == Some('\n') {
-                    chars.next();
-                }
-                fields.push(Field {
-                    text: take_field(&mut owned, field_start, i),
-                    quoted,
-                });
-                let record = Record {
-                    line: record_line,
-                    fields: std::mem::take(&mut fields),
-                };
-                check_columns(&record, file)?;
-                out.push(record);
-                field_start = chars.peek().map_or(text.len(), |&(j, _)| j);
-                quoted = false;
-                at_field_start = true;
-                any = false;
-                line += 1;
-                record_line = line;
-            }
-            other => {
-                // Text after a closing quote (`"a"b`) is kept, as spreadsheet programs do.
-                if let Some(field) = owned.as_mut() {
-                    field.push(other);
-                }
-                at_field_start = false;
-            }
+/// [`records`] one at a time, so that walking a table keeps one record in memory, not one entry
+/// per field of the file. Stops after the first error.
+pub(crate) fn stream<'a>(text: &'a str, first_line: u64, delim: char, file: &str) -> Records<'a> {
+    Records {
+        text,
+        chars: text.char_indices().peekable(),
+        line: first_line,
+        delim,
+        file: file.to_owned(),
+        done: false,
+    }
+}
+
+/// The iterator of [`stream`].
+pub(crate) struct Records<'a> {
+    text: &'a str,
+    chars: std::iter::Peekable<std::str::CharIndices<'a>>,
+    line: u64,
+    delim: char,
+    file: String,
+    done: bool,
+}
+
+/// Fields of one record being read: the first [`MAX_COLUMNS`] are kept; past them only whether
+/// one is non-empty (then the row is too wide; empty padding is allowed).
+struct Fields<'a> {
+    kept: Vec<Field<'a>>,
+    count: usize,
+    /// 1-based column of the last non-empty field past [`MAX_COLUMNS`].
+    used_past_limit: Option<usize>,
+}
+
+impl<'a> Fields<'a> {
+    fn push(&mut self, field: Field<'a>) {
+        self.count += 1;
+        if self.kept.len() < MAX_COLUMNS {
+            self.kept.push(field);
+        } else if !field.text.trim().is_empty() {
+            self.used_past_limit = Some(self.count);
         }
     }
-    if any {
+}
+
+impl<'a> Iterator for Records<'a> {
+    type Item = Result<Record<'a>, IngestError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let result = self.read();
+        if !matches!(result, Some(Ok(_))) {
+            self.done = true;
+        }
+        result
+    }
+}
+
+impl<'a> Records<'a> {
+    fn read(&mut self) -> Option<Result<Record<'a>, IngestError>> {
+        let text = self.text;
+        let record_line = self.line;
+        let mut fields = Fields {
+            kept: Vec::new(),
+            count: 0,
+            used_past_limit: None,
+        };
+        // Start of the current plain field in `text`; `owned` holds a quoted field's text.
+        let mut field_start = self.chars.peek()?.0;
+        let mut owned: Option<String> = None;
+        let mut quoted = false;
+        let mut at_field_start = true;
+        let take_field = |owned: &mut Option<String>, start: usize, end: usize| -> Cow<'a, str> {
+            match owned.take() {
+                Some(s) => Cow::Owned(s),
+                None => Cow::Borrowed(&text[start..end]),
+            }
+        };
+        while let Some((i, c)) = self.chars.next() {
+            if at_field_start && c == '"' {
+                quoted = true;
+                at_field_start = false;
+                let quote_line = self.line;
+                let mut closed = false;
+                let mut field = String::new();
+                while let Some((_, q)) = self.chars.next() {
+                    match q {
+                        '"' if self.chars.peek().map(|&(_, n)| n) == Some('"') => {
+                            self.chars.next();
+                            field.push('"');
+                        }
+                        '"' => {
+                            closed = true;
+                            break;
+                        }
+                        '\r' => {
+                            if self.chars.peek().map(|&(_, n)| n) == Some('\n') {
+                                self.chars.next();
+                            }
+                            self.line += 1;
+                            field.push('\n');
+                        }
+                        '\n' => {
+                            self.line += 1;
+                            field.push('\n');
+                        }
+                        other => field.push(other),
+                    }
+                }
+                if !closed {
+                    return Some(Err(IngestError::UnterminatedQuote {
+                        pos: Position::cell(&self.file, quote_line, fields.count + 1, None),
+                    }));
+                }
+                owned = Some(field);
+                continue;
+            }
+            match c {
+                c if c == self.delim => {
+                    fields.push(Field {
+                        text: take_field(&mut owned, field_start, i),
+                        quoted,
+                    });
+                    field_start = i + c.len_utf8();
+                    quoted = false;
+                    at_field_start = true;
+                }
+                '\r' | '\n' => {
+                    if c == '\r' && self.chars.peek().map(|&(_, n)| n) == Some('\n') {
+                        self.chars.next();
+                    }
+                    fields.push(Field {
+                        text: take_field(&mut owned, field_start, i),
+                        quoted,
+                    });
+                    self.line += 1;
+                    return Some(self.record(record_line, fields));
+                }
+                other => {
+                    // Text after a closing quote (`"a"b`) is kept, as spreadsheet programs do.
+                    if let Some(field) = owned.as_mut() {
+                        field.push(other);
+                    }
+                    at_field_start = false;
+                }
+            }
+        }
         fields.push(Field {
             text: take_field(&mut owned, field_start, text.len()),
             quoted,
         });
-        let record = Record {
-            line: record_line,
-            fields,
-        };
-        check_columns(&record, file)?;
-        out.push(record);
+        Some(self.record(record_line, fields))
     }
-    Ok(out)
+
+    /// A finished record, or the error of a row using more than [`MAX_COLUMNS`] columns (empty
+    /// ones at the end do not count).
+    fn record(&self, line: u64, fields: Fields<'a>) -> Result<Record<'a>, IngestError> {
+        if let Some(used) = fields.used_past_limit {
+            return Err(IngestError::TooLarge {
+                pos: Position::cell(&self.file, line, MAX_COLUMNS + 1, None),
+                detail: format!("the row has {used} columns; the limit is {MAX_COLUMNS}"),
+            });
+        }
+        Ok(Record {
+            line,
+            fields: fields.kept,
+            len: fields.count,
+        })
+    }
 }
 
 /// Most columns a table may have: a wide file with one column per indicator, an NBS export
 /// with one column per year, both far below this.
 pub const MAX_COLUMNS: usize = 2_000;
-
-/// A record using more than [`MAX_COLUMNS`] columns (empty ones at the end do not count).
-fn check_columns(record: &Record<'_>, file: &str) -> Result<(), IngestError> {
-    if record.fields.len() <= MAX_COLUMNS {
-        return Ok(());
-    }
-    let used = record.trimmed_len();
-    if used <= MAX_COLUMNS {
-        return Ok(());
-    }
-    Err(IngestError::TooLarge {
-        pos: Position::cell(file, record.line, MAX_COLUMNS + 1, None),
-        detail: format!("the row has {used} columns; the limit is {MAX_COLUMNS}"),
-    })
-}
 
 #[cfg(test)]
 mod tests {

@@ -373,3 +373,36 @@ fn size_errors_have_a_chinese_summary() {
         assert!(zh.ends_with("f.csv:2:1"));
     }
 }
+
+#[test]
+fn a_comma_bomb_is_read_in_bounded_memory() {
+    // 48 MB of almost only commas around two observations. Reading it keeps one record at a
+    // time (a table of every field would take ~30 × the file, past the cap); the text itself
+    // is not copied.
+    let dir = tempfile::tempdir().unwrap();
+    let padding = format!("{}\n", ",".repeat(3_999));
+    let mut wide_rows = String::from("region,year,indicator,value\n北京,2020,gdp,1\n");
+    let mut short_rows = wide_rows.clone();
+    for _ in 0..12_000 {
+        wide_rows.push_str(&padding);
+    }
+    for _ in 0..12_000_000 {
+        short_rows.push_str(",,,\n");
+    }
+    for (name, mut text) in [
+        ("wide_commas.csv", wide_rows),
+        ("short_commas.csv", short_rows),
+    ] {
+        text.push_str("上海,2020,gdp,2\n");
+        assert!(text.len() > 47_000_000);
+        let path = write(dir.path(), name, text.as_bytes());
+        let run = check_capped(&path, &[]);
+        assert!(
+            run.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert!(out.contains("long"), "{out}");
+    }
+}
