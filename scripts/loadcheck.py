@@ -228,9 +228,10 @@ def main():
 
         version = None
         status, data = client.get("/api/v1/datasets")
-        for d in json.loads(data)["data"] if status == 200 else []:
+        # /api/v1/datasets is the dataset list view: one entry per dataset, its latest version.
+        for d in json.loads(data) if status == 200 else []:
             if d.get("id") == "cn-provinces":
-                version = (d.get("latest_version") or {}).get("hash", "")[:12]
+                version = (d.get("latest") or {}).get("version", "")[:12]
         for label, path in [
             ("bundle.zip", f"/download/cn-provinces/{version}/bundle.zip"),
             ("static app.js", "/static/app.js"),
