@@ -151,8 +151,9 @@ impl Framework {
     /// framework order from the wide frame of raw series.
     fn evaluate(&self, wide: DataFrame) -> Result<DataFrame, FrameworkError> {
         use panel_cols::*;
-        let staged = self.stage_formulas(wide)?;
-        self.check_denominators(&staged)?;
+        let order = self.formula_order();
+        let staged = self.stage_formulas(wide, &order)?;
+        self.check_denominators(&staged, &order)?;
 
         let mut exprs = vec![col(REGION), col(YEAR)];
         exprs.extend(self.indicators.iter().map(|def| {
@@ -171,60 +172,62 @@ impl Framework {
     }
 
     /// The wide frame with one staged column per formula indicator, computed in dependency
-    /// order on the frame's `f64` columns: a formula reads the staged columns of the indicators
-    /// it uses instead of inlining their formulas, so a chain of formulas that each use the
-    /// previous one twice stays linear in size (inlining doubles the expression at every link).
-    /// Arithmetic is polars' element-wise `f64` arithmetic with nulls propagating, as in the
-    /// expressions the formulas translate to.
-    fn stage_formulas(&self, wide: DataFrame) -> Result<DataFrame, FrameworkError> {
+    /// order (`order`) on the frame's `f64` columns: a formula reads the staged columns of the
+    /// indicators it uses instead of inlining their formulas, so a chain of formulas that each
+    /// use the previous one twice stays linear in size (inlining doubles the expression at every
+    /// link). Arithmetic is polars' element-wise `f64` arithmetic with nulls propagating, as in
+    /// the expressions the formulas translate to.
+    fn stage_formulas(
+        &self,
+        wide: DataFrame,
+        order: &[&IndicatorDef],
+    ) -> Result<DataFrame, FrameworkError> {
         let height = wide.height();
-        let mut staged: HashMap<&str, Float64Chunked> = HashMap::new();
-        let mut columns = Vec::new();
-        for def in self.formula_order() {
+        let mut frame = wide;
+        for def in order {
             let Some(formula) = &def.formula else {
                 continue;
             };
-            let value = evaluate_columns(formula.expr(), &mut |name| match self.get(name) {
-                Some(dep) if dep.formula.is_some() => staged
-                    .get(dep.id.as_str())
-                    .cloned()
-                    .ok_or_else(|| polars_err!(ComputeError: "formula {} not staged", dep.id)),
-                Some(dep) => float_column(&wide, dep.id.as_str()),
-                None => float_column(&wide, name),
+            let value = evaluate_columns(formula.expr(), &mut |name| {
+                float_column(&frame, &self.column_of(name))
             })?;
             let values = match value {
                 Staged::Column(ca) => ca,
                 Staged::Scalar(x) => Float64Chunked::full("".into(), x, height),
             };
-            columns.push(
+            frame.with_column(
                 values
-                    .clone()
                     .with_name(staged_column(def.id.as_str()).into())
                     .into_column(),
-            );
-            staged.insert(def.id.as_str(), values);
+            )?;
         }
-        let mut frame = wide;
-        frame.hstack_mut(&columns)?;
         Ok(frame)
     }
 
     /// The column an identifier reads once the formulas are staged: a formula indicator's staged
     /// column, else the raw series of that name.
-    fn name_expr(&self, name: &str) -> Expr {
+    fn column_of(&self, name: &str) -> String {
         match self.get(name) {
-            Some(def) if def.formula.is_some() => col(staged_column(def.id.as_str())),
-            Some(def) => col(def.id.as_str()),
-            None => col(name),
+            Some(def) if def.formula.is_some() => staged_column(def.id.as_str()),
+            Some(def) => def.id.to_string(),
+            None => name.to_owned(),
         }
+    }
+
+    fn name_expr(&self, name: &str) -> Expr {
+        col(self.column_of(name))
     }
 
     /// Every denominator must be non-zero wherever it has a value. Indicators are checked in
     /// dependency order so that the error names the indicator that actually divides.
-    fn check_denominators(&self, staged: &DataFrame) -> Result<(), FrameworkError> {
+    fn check_denominators(
+        &self,
+        staged: &DataFrame,
+        order: &[&IndicatorDef],
+    ) -> Result<(), FrameworkError> {
         use panel_cols::*;
         let mut checks = Vec::new();
-        for def in self.formula_order() {
+        for def in order {
             let Some(formula) = &def.formula else {
                 continue;
             };
