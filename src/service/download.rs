@@ -30,6 +30,7 @@ use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::{RefOr, Schema};
 
 use super::dashboard::Dataset;
+use super::sandbox::ManualWeights;
 use crate::error::{Error, Result};
 use crate::method::{Aggregate, IndexResult, MethodRecord, MethodSpec, Normalise, WeightScheme};
 use crate::types::Dimension;
@@ -179,6 +180,10 @@ pub struct Metadata {
     /// RFC 3339, UTC.
     pub generated_at: String,
     pub nqp_version: String,
+    /// Set when the file's scores were computed with weights the reader chose (the weight
+    /// sandbox) instead of `method.weights`: they are these, and the `weights` sheet lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manual_weights: Option<ManualWeights>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -472,6 +477,7 @@ impl<'a> Export<'a> {
             tables,
             generated_at: self.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             nqp_version: env!("CARGO_PKG_VERSION").to_owned(),
+            manual_weights: None,
         })
     }
 
@@ -545,6 +551,8 @@ impl Export<'_> {
     /// A page's view as a file named `<stem>-<name>.<ext>` (method and version in the stem):
     /// JSON is the whole view with the metadata (what the API returns, plus its provenance);
     /// CSV, XLSX and Parquet are its table `rows`, with the metadata beside or inside them.
+    /// `manual` is set when the view's scores use the reader's weights: the metadata records
+    /// them and the XLSX `weights` sheet lists them instead of the method's.
     pub fn render_view(
         &self,
         name: &str,
@@ -552,13 +560,21 @@ impl Export<'_> {
         rows: &DataFrame,
         format: Format,
         bom: bool,
+        manual: Option<&ManualWeights>,
     ) -> Result<(String, Vec<u8>)> {
-        let meta = self.metadata()?;
+        let meta = Metadata {
+            manual_weights: manual.cloned(),
+            ..self.metadata()?
+        };
+        let weights = || match manual {
+            Some(m) => rows_frame(&m.indicators),
+            None => self.weights_frame(),
+        };
         let bytes = match format {
             Format::Csv => csv_bytes(rows, bom)?,
             Format::Parquet => parquet_bytes(rows, &meta)?,
             Format::Json => to_json(&serde_json::json!({ "metadata": meta, "view": view })),
-            Format::Xlsx => xlsx_bytes(rows, &self.weights_frame()?, &meta)?,
+            Format::Xlsx => xlsx_bytes(rows, &weights()?, &meta)?,
         };
         let file = format!("{}-{name}.{}", self.file_stem(), format.extension());
         Ok((file, bytes))

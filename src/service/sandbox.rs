@@ -153,6 +153,30 @@ pub struct SandboxView {
     pub rows: Vec<SandboxRow>,
 }
 
+/// The weights a sandbox view was computed with, as its downloads record them: the nominal
+/// method's normalisation and aggregation stay, its weights are replaced by these.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ManualWeights {
+    /// The year the weights apply to.
+    pub year: i32,
+    /// The nominal method whose weights these replace, `normalise/weights/aggregate/treat`.
+    pub replaces: String,
+    pub dimensions: Vec<DimensionWeight>,
+    pub indicators: Vec<IndicatorWeight>,
+}
+
+impl SandboxView {
+    /// What a download of this view must say about its weights.
+    pub fn manual_weights(&self) -> ManualWeights {
+        ManualWeights {
+            year: self.year,
+            replaces: self.nominal.clone(),
+            dimensions: self.dimensions.clone(),
+            indicators: self.indicators.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DimensionWeight {
     pub dimension: String,

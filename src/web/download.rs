@@ -27,6 +27,7 @@ use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::download::{
     Export, FileRequest, Format, SHORT_VERSION, download_url, rows_frame,
 };
+use crate::service::sandbox::ManualWeights;
 use crate::types::DatasetId;
 
 /// The download routes, to be merged into the app's router.
@@ -174,6 +175,25 @@ where
     T: Serialize + Clone + Send + 'static,
     R: Serialize,
 {
+    view_file_weighted(ctx, ds, tables, name, view, rows, None).await
+}
+
+/// [`view_file`] for a view whose scores use the reader's weights (the weight sandbox): the
+/// metadata and the XLSX `weights` sheet record `manual`, and the `Link` header points to the
+/// view's own JSON (whose metadata says so) instead of the nominal method's `metadata.json`.
+pub async fn view_file_weighted<T, R>(
+    ctx: &PageCtx,
+    ds: &Arc<Dataset>,
+    tables: &Arc<ResultTables>,
+    name: &str,
+    view: &T,
+    rows: &[R],
+    manual: Option<ManualWeights>,
+) -> Result<Option<Response>, WebError>
+where
+    T: Serialize + Clone + Send + 'static,
+    R: Serialize,
+{
     let Some(raw) = ctx.param("format") else {
         return Ok(None);
     };
@@ -186,7 +206,11 @@ where
                 format!("'{raw}' is not csv, xlsx, json or parquet"),
             )
         })?;
-    let (bom, metadata_url) = (bom(ctx), metadata_url(ds, &ctx.spec));
+    let metadata_url = match manual {
+        Some(_) => ctx.with_params(&[("format", "json"), ("bom", ""), ("table", "")]),
+        None => metadata_url(ds, &ctx.spec),
+    };
+    let bom = bom(ctx);
     let rows = rows_frame(rows)?;
     let (ds, tables, view, name) = (
         Arc::clone(ds),
@@ -195,8 +219,14 @@ where
         name.to_owned(),
     );
     let (file, bytes) = super::blocking(move || {
-        Export::new(&ds, &tables.result, chrono::Utc::now())
-            .render_view(&name, &view, &rows, format, bom)
+        Export::new(&ds, &tables.result, chrono::Utc::now()).render_view(
+            &name,
+            &view,
+            &rows,
+            format,
+            bom,
+            manual.as_ref(),
+        )
     })
     .await?;
     attachment(&file, format.content_type(), &metadata_url, bytes).map(Some)

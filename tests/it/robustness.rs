@@ -683,6 +683,111 @@ async fn sandbox_with_equal_weights_reproduces_the_equal_scheme() {
     assert_eq!(csv.body.lines().count(), 1 + 31);
 }
 
+/// A sandbox download says which weights its scores used: the metadata of the JSON and the
+/// Parquet files records the reader's weights, the XLSX `weights` sheet lists them (not the
+/// nominal method's), and the `Link` header points to the view's JSON, not to the nominal
+/// `metadata.json`.
+#[tokio::test(flavor = "multi_thread")]
+async fn sandbox_downloads_record_the_readers_weights() {
+    use axum::http::StatusCode;
+    use calamine::{DataType, Reader};
+    let ds = bundled::dataset().unwrap();
+    let app = crate::helpers::TestApp::with_dataset(ds.clone());
+    let specs = ds.framework.indicator_specs();
+    // Everything on the first indicator of the laborers dimension.
+    let only = specs
+        .iter()
+        .find(|s| s.dimension == nqp::types::Dimension::Laborers)
+        .unwrap();
+    let mut query = "&d.laborers=1&d.tools=0&d.objects=0".to_owned();
+    for s in &specs {
+        let w = if s.id == only.id { "1" } else { "0" };
+        query.push_str(&format!("&w.{}={w}", s.id));
+    }
+    let view = json(&app.get(&format!("/api/v1/sandbox?lang=en{query}")).await);
+    let effective = |doc: &Value, id: &str| -> f64 {
+        num(doc["indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["indicator"] == id)
+            .map(|w| &w["effective"])
+            .unwrap())
+    };
+    assert_eq!(effective(&view, only.id.as_str()), 1.0);
+
+    let file = json(
+        &app.get(&format!("/sandbox?lang=en{query}&format=json"))
+            .await,
+    );
+    let manual = &file["metadata"]["manual_weights"];
+    assert_eq!(manual["year"], view["year"]);
+    assert_eq!(manual["replaces"], view["nominal"]);
+    for s in &specs {
+        let want = if s.id == only.id { 1.0 } else { 0.0 };
+        assert_eq!(effective(manual, s.id.as_str()), want, "{}", s.id);
+    }
+    // The nominal download's metadata has no such field.
+    let v = &ds.version[..12];
+    let nominal = json(
+        &app.get(&format!("/download/{}/{v}/metadata.json", ds.id))
+            .await,
+    );
+    assert!(nominal.get("manual_weights").is_none());
+
+    let csv = app
+        .get(&format!("/sandbox?lang=en{query}&format=csv"))
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let link = csv.header("link");
+    assert!(link.starts_with("</sandbox?"), "{link}");
+    assert!(
+        link.contains("format=json") && link.contains(&format!("w.{}=1", only.id)),
+        "{link}"
+    );
+    assert!(!link.contains("format=csv"), "{link}");
+
+    let xlsx = app
+        .get(&format!("/sandbox?lang=en{query}&format=xlsx"))
+        .await;
+    assert_eq!(xlsx.status, StatusCode::OK);
+    let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+    let sheet = book.worksheet_range("weights").unwrap();
+    let mut rows = sheet.rows();
+    let head: Vec<String> = rows.next().unwrap().iter().map(|c| c.to_string()).collect();
+    let (id_col, eff_col) = (
+        head.iter().position(|h| h == "indicator").unwrap(),
+        head.iter().position(|h| h == "effective").unwrap(),
+    );
+    let sheet_weights: BTreeMap<String, f64> = rows
+        .map(|r| (r[id_col].to_string(), r[eff_col].as_f64().unwrap()))
+        .collect();
+    let meta = book.worksheet_range("metadata").unwrap();
+    let key = "manual_weights.indicators[0].effective";
+    assert!(
+        meta.rows().any(|r| r[0] == key),
+        "the metadata sheet records the weights"
+    );
+    assert_eq!(sheet_weights.len(), specs.len());
+    for s in &specs {
+        let want = if s.id == only.id { 1.0 } else { 0.0 };
+        assert_eq!(sheet_weights[s.id.as_str()], want, "{}", s.id);
+    }
+
+    let parquet = app
+        .get(&format!("/sandbox?lang=en{query}&format=parquet"))
+        .await;
+    assert_eq!(parquet.status, StatusCode::OK);
+    let needle = "\"manual_weights\"";
+    assert!(
+        parquet
+            .bytes
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes()),
+        "the Parquet key-value metadata records the weights"
+    );
+}
+
 /// Without weights the sandbox is the nominal method: every shift 0, every score the nominal.
 #[tokio::test(flavor = "multi_thread")]
 async fn sandbox_defaults_to_the_nominal_weights() {

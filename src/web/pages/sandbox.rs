@@ -16,7 +16,7 @@ use crate::service::sandbox::{self, SandboxInput, SandboxView};
 use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::download::{ViewDownloads, view_file};
+use crate::web::download::{ViewDownloads, view_file_weighted};
 use crate::web::error::WebError;
 use crate::web::state::AppState;
 
@@ -113,18 +113,12 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let (ds, tables) = super::load(&state, &ctx).await?;
     let view = view(&state, &ctx).await?;
     let name = format!("sandbox-{}", view.year);
+    let manual = Some(view.manual_weights());
     let file = if ctx.param("table") == Some("weights") {
-        view_file(
-            &ctx,
-            &ds,
-            &tables,
-            &format!("{name}-weights"),
-            &view,
-            &view.indicators,
-        )
-        .await?
+        let name = format!("{name}-weights");
+        view_file_weighted(&ctx, &ds, &tables, &name, &view, &view.indicators, manual).await?
     } else {
-        view_file(&ctx, &ds, &tables, &name, &view, &view.rows).await?
+        view_file_weighted(&ctx, &ds, &tables, &name, &view, &view.rows, manual).await?
     };
     if let Some(file) = file {
         return Ok(file);
