@@ -7,6 +7,33 @@ use std::fmt::Write;
 use super::scale::LinearScale;
 use super::svg::{FONT, GRID, INK, num, text};
 
+/// The left margin of a plot: room for tick labels, and for the rotated title when there is one.
+pub fn left_margin(y_title: &str) -> f64 {
+    52.0 + if y_title.is_empty() { 0.0 } else { 16.0 }
+}
+
+/// Vertical grid lines at the ticks of `x`, from `top` to `bottom`, behind horizontal bars.
+pub fn x_grid(out: &mut String, x: &LinearScale, ticks: &[(f64, String)], top: f64, bottom: f64) {
+    out.push_str("<g class=\"grid\">");
+    for (t, _) in ticks {
+        let _ = write!(
+            out,
+            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{GRID}\" stroke-width=\"1\"/>",
+            num(top),
+            num(bottom),
+            p = num(x.map(*t))
+        );
+    }
+    out.push_str("</g>");
+}
+
+/// A horizontal axis title centred at `x_mid` on the baseline `y`; nothing when empty.
+pub fn x_title(out: &mut String, x_mid: f64, y: f64, title: &str) {
+    if !title.is_empty() {
+        text(out, x_mid, y, "middle", " class=\"axis-title\"", title);
+    }
+}
+
 /// A left y axis at `x` with horizontal grid lines to `x_end`; `labels` pairs tick value and
 /// text. Returns nothing: the caller reserved the margin.
 pub fn y_axis(out: &mut String, y: &LinearScale, x: f64, x_end: f64, labels: &[(f64, String)]) {

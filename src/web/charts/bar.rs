@@ -6,8 +6,8 @@ use std::fmt::Write;
 
 use super::axis;
 use super::palette;
-use super::scale::{LinearScale, extent, format_tick, tick_step};
-use super::svg::{self, FONT, Frame, escape_xml, num, text, text_width};
+use super::scale::{LinearScale, extent};
+use super::svg::{self, FONT, Frame, escape_xml, num, text};
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,54 +63,20 @@ pub fn render(spec: &BarSpec<'_>) -> String {
         svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
         return svg::close(out);
     }
-    let label_w = spec
-        .data
-        .iter()
-        .map(|d| text_width(&d.label, FONT))
-        .fold(0.0, f64::max)
-        .min(spec.width * 0.35)
-        + 10.0;
-    let value_w = spec
-        .data
-        .iter()
-        .map(|d| {
-            text_width(
-                if d.value.is_some() {
-                    &d.display
-                } else {
-                    spec.no_data_label
-                },
-                FONT,
-            )
-        })
-        .fold(0.0, f64::max)
-        + 10.0;
+    let label_w =
+        svg::widest(spec.data.iter().map(|d| d.label.as_str())).min(spec.width * 0.35) + 10.0;
+    let value_w = svg::widest(spec.data.iter().map(|d| match d.value {
+        Some(_) => d.display.as_str(),
+        None => spec.no_data_label,
+    })) + 10.0;
     let x0 = label_w;
     let x1 = (spec.width - value_w).max(x0 + 20.0);
     let (lo, hi) = extent(spec.data.iter().filter_map(|d| d.value)).unwrap_or((0.0, 1.0));
     let x = LinearScale::new((lo.min(0.0), hi.max(0.0)), (x0, x1)).nice(5);
-    let (d0, d1) = x.domain();
-    let step = tick_step(d0, d1, 5);
-    let ticks: Vec<(f64, String)> = x
-        .ticks(5)
-        .into_iter()
-        .map(|t| (t, format_tick(t, step)))
-        .collect();
+    let ticks = x.labelled_ticks(5);
     let plot_bottom = TOP + ROW * n as f64;
-
-    // Vertical grid lines behind the bars.
-    out.push_str("<g class=\"grid\">");
-    for (t, _) in &ticks {
-        let _ = write!(
-            out,
-            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1\"/>",
-            num(TOP),
-            num(plot_bottom),
-            svg::GRID,
-            p = num(x.map(*t))
-        );
-    }
-    out.push_str("</g><g class=\"bars\">");
+    axis::x_grid(&mut out, &x, &ticks, TOP, plot_bottom);
+    out.push_str("<g class=\"bars\">");
     let zero = x.map(0.0);
     for (i, d) in spec.data.iter().enumerate() {
         let y = TOP + ROW * i as f64;
@@ -182,16 +148,12 @@ pub fn render(spec: &BarSpec<'_>) -> String {
         z = num(zero)
     );
     axis::x_axis(&mut out, &x, plot_bottom, &ticks);
-    if !spec.value_label.is_empty() {
-        text(
-            &mut out,
-            (x0 + x1) / 2.0,
-            plot_bottom + 36.0,
-            "middle",
-            " class=\"axis-title\"",
-            spec.value_label,
-        );
-    }
+    axis::x_title(
+        &mut out,
+        (x0 + x1) / 2.0,
+        plot_bottom + 36.0,
+        spec.value_label,
+    );
     svg::close(out)
 }
 

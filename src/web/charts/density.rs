@@ -10,8 +10,8 @@ use std::fmt::Write;
 use super::axis;
 use super::legend;
 use super::palette;
-use super::scale::{LinearScale, extent, format_tick, tick_step};
-use super::svg::{self, Frame, escape_xml, num};
+use super::scale::{LinearScale, extent};
+use super::svg::{self, Frame, escape_xml};
 
 /// One curve: the density at each grid point `x` (e.g. one year's kernel rows).
 #[derive(Debug, Clone, PartialEq)]
@@ -71,61 +71,32 @@ pub fn render(spec: &DensitySpec<'_>) -> String {
         .flat_map(|(_, c)| c.density.iter().copied())
         .filter(|y| y.is_finite())
         .fold(0.0, f64::max);
-    let left = 52.0 + if spec.y_label.is_empty() { 0.0 } else { 16.0 };
+    let left = axis::left_margin(spec.y_label);
     let bottom = spec.height - if spec.x_label.is_empty() { 28.0 } else { 44.0 };
     let x = LinearScale::new((a, b), (left, spec.width - 16.0));
     let y = LinearScale::new((0.0, ymax), (bottom, 10.0)).nice(4);
-    let ystep = tick_step(0.0, y.domain().1, 4);
-    let yt: Vec<(f64, String)> = y
-        .ticks(4)
-        .into_iter()
-        .map(|t| (t, format_tick(t, ystep)))
-        .collect();
-    let xstep = tick_step(a, b, 6);
-    let xt: Vec<(f64, String)> = x
-        .ticks(6)
-        .into_iter()
-        .map(|t| (t, format_tick(t, xstep)))
-        .collect();
-    axis::y_axis(&mut out, &y, left, spec.width - 16.0, &yt);
+    axis::y_axis(&mut out, &y, left, spec.width - 16.0, &y.labelled_ticks(4));
     axis::y_title(&mut out, 14.0, (10.0 + bottom) / 2.0, spec.y_label);
-    axis::x_axis(&mut out, &x, bottom, &xt);
-    if !spec.x_label.is_empty() {
-        svg::text(
-            &mut out,
-            (left + spec.width - 16.0) / 2.0,
-            bottom + 38.0,
-            "middle",
-            " class=\"axis-title\"",
-            spec.x_label,
-        );
-    }
+    axis::x_axis(&mut out, &x, bottom, &x.labelled_ticks(6));
+    axis::x_title(
+        &mut out,
+        (left + spec.width - 16.0) / 2.0,
+        bottom + 38.0,
+        spec.x_label,
+    );
     out.push_str("<g class=\"series\" fill=\"none\">");
     for &(i, c) in &curves {
-        let d: String =
+        let d = svg::path_d(
             c.x.iter()
                 .zip(&c.density)
                 .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .enumerate()
-                .map(|(k, (xv, yv))| {
-                    format!(
-                        "{}{},{}",
-                        if k == 0 { "M" } else { "L" },
-                        num(x.map(*xv)),
-                        num(y.map(*yv))
-                    )
-                })
-                .collect();
-        let dash = palette::dash(i);
-        let dash_attr = if dash.is_empty() {
-            String::new()
-        } else {
-            format!(" stroke-dasharray=\"{dash}\"")
-        };
+                .map(|(xv, yv)| (x.map(*xv), y.map(*yv))),
+        );
         let _ = write!(
             out,
-            "<path class=\"curve\" d=\"{d}\" stroke=\"{}\" stroke-width=\"2\"{dash_attr}><title>{}</title></path>",
+            "<path class=\"curve\" d=\"{d}\" stroke=\"{}\" stroke-width=\"2\"{}><title>{}</title></path>",
             palette::categorical(i),
+            svg::dash_attr(palette::dash(i)),
             escape_xml(&c.name)
         );
     }

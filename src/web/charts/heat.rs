@@ -31,13 +31,12 @@ const CELL_H: f64 = 32.0;
 
 /// Renders the table: one `rect.cell` per row × column.
 pub fn render(spec: &HeatSpec<'_>) -> String {
-    let label_w = spec
-        .row_labels
-        .iter()
-        .map(|l| text_width(l, FONT))
-        .chain([text_width(spec.corner_label, FONT)])
-        .fold(0.0, f64::max)
-        + 14.0;
+    let label_w = svg::widest(
+        spec.row_labels
+            .iter()
+            .map(String::as_str)
+            .chain([spec.corner_label]),
+    ) + 14.0;
     let cell_w = spec
         .col_labels
         .iter()
@@ -60,14 +59,7 @@ pub fn render(spec: &HeatSpec<'_>) -> String {
         return svg::close(out);
     }
     let hatch = format!("{id}-nodata");
-    let _ = write!(
-        out,
-        "<defs><pattern id=\"{hatch}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" \
-         patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"{}\"/>\
-         <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"{}\" stroke-width=\"1.5\"/></pattern></defs>",
-        palette::NO_DATA_FILL,
-        palette::NO_DATA_HATCH
-    );
+    svg::no_data_pattern(&mut out, &hatch);
     let (lo, hi) = spec
         .domain
         .filter(|(a, b)| a.is_finite() && b.is_finite() && a < b)

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::palette;
-use super::svg::{self, FONT, Frame, GRID, num, text, text_width};
+use super::svg::{self, FONT, Frame, GRID, num, text};
 
 /// One region's interval.
 pub struct IntervalRow {
@@ -31,12 +31,7 @@ const PLOT_W: f64 = 420.0;
 
 /// Renders the chart, rows in the order given.
 pub fn render(spec: &IntervalSpec<'_>) -> String {
-    let label_w = spec
-        .rows
-        .iter()
-        .map(|r| text_width(&r.label, FONT))
-        .fold(40.0, f64::max)
-        + 12.0;
+    let label_w = svg::widest(spec.rows.iter().map(|r| r.label.as_str())).max(40.0) + 12.0;
     let max_rank = spec
         .rows
         .iter()

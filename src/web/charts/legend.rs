@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::svg::{FONT, escape_xml, num, text, text_width};
+use super::svg::{FONT, dash_attr, escape_xml, num, text, text_width};
 
 /// What a legend entry shows beside its label.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,11 +48,7 @@ fn swatch(out: &mut String, x: f64, y: f64, s: &Swatch) {
             );
         }
         Swatch::Line { color, dash } => {
-            let dash_attr = if dash.is_empty() {
-                String::new()
-            } else {
-                format!(" stroke-dasharray=\"{}\"", escape_xml(dash))
-            };
+            let dash_attr = dash_attr(dash);
             let _ = write!(
                 out,
                 "<line x1=\"{}\" x2=\"{}\" y1=\"{m}\" y2=\"{m}\" stroke=\"{c}\" stroke-width=\"2\"{dash_attr}/>\

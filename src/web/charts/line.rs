@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::axis;
 use super::legend;
 use super::palette;
-use super::scale::{LinearScale, extent, format_tick, tick_step};
+use super::scale::{LinearScale, extent, tick_step};
 use super::svg::{self, Frame, escape_xml, num};
 
 /// One line: (year, value) points; `None` breaks the line.
@@ -91,7 +91,7 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
         return svg::close(out);
     };
-    let left = 52.0 + if spec.y_label.is_empty() { 0.0 } else { 16.0 };
+    let left = axis::left_margin(spec.y_label);
     let bottom = spec.height - 28.0;
     let x = LinearScale::new((ya, yb), (left + 8.0, spec.width - RIGHT - 8.0));
     let (lo, hi) = spec.y_domain.unwrap_or((va, vb));
@@ -129,15 +129,7 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         if spec.y_domain.is_none() {
             y = y.nice(5);
         }
-        let (d0, d1) = y.domain();
-        let step = tick_step(d0.min(d1), d0.max(d1), 5);
-        (
-            y,
-            y.ticks(5)
-                .into_iter()
-                .map(|v| (v, format_tick(v, step)))
-                .collect(),
-        )
+        (y, y.labelled_ticks(5))
     };
     axis::y_axis(&mut out, &y, left, spec.width - RIGHT, &ticks);
     axis::y_title(&mut out, 14.0, (TOP + bottom) / 2.0, spec.y_label);
@@ -167,16 +159,11 @@ pub fn render(spec: &LineSpec<'_>) -> String {
                 None => drawing = false,
             }
         }
-        let dash = palette::dash(i);
-        let dash_attr = if dash.is_empty() {
-            String::new()
-        } else {
-            format!(" stroke-dasharray=\"{dash}\"")
-        };
         let _ = write!(
             out,
-            "<g class=\"line\"><path d=\"{d}\" stroke=\"{color}\" stroke-width=\"{}\"{dash_attr}/>",
-            if s.emphasis { 3 } else { 2 }
+            "<g class=\"line\"><path d=\"{d}\" stroke=\"{color}\" stroke-width=\"{}\"{}/>",
+            if s.emphasis { 3 } else { 2 },
+            svg::dash_attr(palette::dash(i))
         );
         for &(year, v) in &pts {
             if let Some(v) = v.filter(|v| v.is_finite()) {

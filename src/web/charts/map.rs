@@ -21,7 +21,6 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::legend::{self, LegendItem, Swatch};
-use super::palette;
 use super::svg::{self, Frame, escape_xml, num};
 use super::{Bins, ChartError};
 use crate::types::Lang;
@@ -420,14 +419,7 @@ impl ChinaMap {
             class: "nqp-chart nqp-map",
             interactive: true,
         });
-        let _ = write!(
-            out,
-            "<defs><pattern id=\"{hatch}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" \
-             patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"{}\"/>\
-             <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"{}\" stroke-width=\"1.5\"/></pattern></defs>",
-            palette::NO_DATA_FILL,
-            palette::NO_DATA_HATCH
-        );
+        svg::no_data_pattern(&mut out, &hatch);
         out.push_str(
             "<g class=\"regions\" stroke=\"#4d4d4d\" stroke-width=\"0.5\" stroke-linejoin=\"round\">",
         );

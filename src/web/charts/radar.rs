@@ -132,15 +132,7 @@ pub fn render(spec: &RadarSpec<'_>) -> String {
         let rr = r.map(v.clamp(0.0, max));
         (cx + rr * angle(i).cos(), cy + rr * angle(i).sin())
     };
-    let polygon = |v: f64| -> String {
-        (0..n)
-            .map(|i| {
-                let (x, y) = at(i, v);
-                format!("{},{}", num(x), num(y))
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let polygon = |v: f64| svg::points_attr((0..n).map(|i| at(i, v)));
     // Grid: rings at round values, spokes, labels.
     let step = tick_step(0.0, max, 4);
     out.push_str("<g class=\"grid\" fill=\"none\">");
@@ -220,23 +212,16 @@ pub fn render(spec: &RadarSpec<'_>) -> String {
         let complete =
             s.values.len() == n && s.values.iter().all(|v| v.is_some_and(f64::is_finite));
         if complete {
-            let pts: Vec<String> = s
+            let pts = s
                 .values
                 .iter()
                 .enumerate()
-                .filter_map(|(i, v)| v.map(|v| at(i, v)))
-                .map(|(x, y)| format!("{},{}", num(x), num(y)))
-                .collect();
-            let dash = palette::dash(si);
-            let dash_attr = if dash.is_empty() {
-                String::new()
-            } else {
-                format!(" stroke-dasharray=\"{dash}\"")
-            };
+                .filter_map(|(i, v)| v.map(|v| at(i, v)));
             let _ = write!(
                 out,
-                "<polygon class=\"area\" points=\"{}\" fill=\"{color}\" fill-opacity=\"0.15\" stroke=\"{color}\" stroke-width=\"2\"{dash_attr}/>",
-                pts.join(" ")
+                "<polygon class=\"area\" points=\"{}\" fill=\"{color}\" fill-opacity=\"0.15\" stroke=\"{color}\" stroke-width=\"2\"{}/>",
+                svg::points_attr(pts),
+                svg::dash_attr(palette::dash(si))
             );
         }
         for (i, v) in s.values.iter().enumerate().take(n) {

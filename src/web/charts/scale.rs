@@ -71,6 +71,16 @@ impl LinearScale {
         };
         ticks(lo, hi, count)
     }
+
+    /// [`Self::ticks`] paired with their labels, printed with the decimals the step needs.
+    pub fn labelled_ticks(&self, count: usize) -> Vec<(f64, String)> {
+        let (d0, d1) = self.domain();
+        let step = tick_step(d0.min(d1), d0.max(d1), count);
+        self.ticks(count)
+            .into_iter()
+            .map(|t| (t, format_tick(t, step)))
+            .collect()
+    }
 }
 
 /// `round(v / step) * step` for a rounding function, dividing by the integer 1/step when the

@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::axis;
-use super::scale::{LinearScale, format_tick, tick_step};
+use super::scale::LinearScale;
 use super::svg::{self, Frame, escape_xml, num, text};
 
 /// One region.
@@ -79,32 +79,18 @@ pub fn render(spec: &MoranSpec<'_>) -> String {
         .map(|p| p.z.abs().max(p.lag.abs()))
         .fold(0.0, f64::max)
         .max(0.5);
-    let left = 52.0 + if spec.y_label.is_empty() { 0.0 } else { 16.0 };
+    let left = axis::left_margin(spec.y_label);
     let bottom = spec.size - if spec.x_label.is_empty() { 28.0 } else { 44.0 };
     let plot = (spec.size - 12.0 - left).min(bottom - 12.0);
     let x = LinearScale::new((-m, m), (left, left + plot)).nice(6);
     let dom = x.domain();
     let x = LinearScale::new(dom, (left, left + plot));
     let y = LinearScale::new(dom, (bottom, bottom - plot));
-    let step = tick_step(dom.0, dom.1, 6);
-    let ticks: Vec<(f64, String)> = x
-        .ticks(6)
-        .into_iter()
-        .map(|t| (t, format_tick(t, step)))
-        .collect();
+    let ticks = x.labelled_ticks(6);
     axis::y_axis(&mut out, &y, left, left + plot, &ticks);
     axis::y_title(&mut out, 14.0, bottom - plot / 2.0, spec.y_label);
     axis::x_axis(&mut out, &x, bottom, &ticks);
-    if !spec.x_label.is_empty() {
-        text(
-            &mut out,
-            left + plot / 2.0,
-            bottom + 38.0,
-            "middle",
-            " class=\"axis-title\"",
-            spec.x_label,
-        );
-    }
+    axis::x_title(&mut out, left + plot / 2.0, bottom + 38.0, spec.x_label);
     let (x0, y0) = (x.map(0.0), y.map(0.0));
     let _ = write!(
         out,

@@ -11,7 +11,7 @@ use std::fmt::Write;
 use super::axis;
 use super::legend::{self, LegendItem, Swatch};
 use super::palette;
-use super::scale::{LinearScale, format_tick, tick_step};
+use super::scale::LinearScale;
 use super::svg::{self, FONT, Frame, escape_xml, num, text};
 
 /// One layer of the stack: a value per category (`None` = missing, drawn as nothing).
@@ -82,16 +82,10 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
     }
     let lo = sums.iter().map(|s| s.0).fold(0.0, f64::min);
     let hi = sums.iter().map(|s| s.1).fold(0.0, f64::max);
-    let left = 52.0 + if spec.y_label.is_empty() { 0.0 } else { 16.0 };
+    let left = axis::left_margin(spec.y_label);
     let bottom = spec.height - 28.0;
     let y = LinearScale::new((lo, hi), (bottom, 10.0)).nice(5);
-    let (d0, d1) = y.domain();
-    let step = tick_step(d0, d1, 5);
-    let ticks: Vec<(f64, String)> = y
-        .ticks(5)
-        .into_iter()
-        .map(|t| (t, format_tick(t, step)))
-        .collect();
+    let ticks = y.labelled_ticks(5);
     axis::y_axis(&mut out, &y, left, spec.width - 10.0, &ticks);
     axis::y_title(&mut out, 14.0, (10.0 + bottom) / 2.0, spec.y_label);
     let band = (spec.width - 10.0 - left) / nc as f64;

@@ -61,6 +61,53 @@ pub fn text_width(s: &str, font_size: f64) -> f64 {
         * font_size
 }
 
+/// The estimated width of the widest of `labels` at [`FONT`] (0 for none).
+pub fn widest<'a>(labels: impl IntoIterator<Item = &'a str>) -> f64 {
+    labels
+        .into_iter()
+        .map(|l| text_width(l, FONT))
+        .fold(0.0, f64::max)
+}
+
+/// ` stroke-dasharray="…"` for a dash pattern, or nothing for a solid line ("").
+pub fn dash_attr(dash: &str) -> String {
+    if dash.is_empty() {
+        String::new()
+    } else {
+        format!(" stroke-dasharray=\"{}\"", escape_xml(dash))
+    }
+}
+
+/// The points of a `<polygon>`/`<polyline>`: "x,y x,y …".
+pub fn points_attr(points: impl IntoIterator<Item = (f64, f64)>) -> String {
+    points
+        .into_iter()
+        .map(|(x, y)| format!("{},{}", num(x), num(y)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The `d` of a path through `points` ("M x,y L x,y …").
+pub fn path_d(points: impl IntoIterator<Item = (f64, f64)>) -> String {
+    points
+        .into_iter()
+        .enumerate()
+        .map(|(k, (x, y))| format!("{}{},{}", if k == 0 { "M" } else { "L" }, num(x), num(y)))
+        .collect()
+}
+
+/// The hatch `<pattern>` that marks "no data" cells and regions, with the id `id`.
+pub fn no_data_pattern(out: &mut String, id: &str) {
+    let _ = write!(
+        out,
+        "<defs><pattern id=\"{id}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\" \
+         patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"{}\"/>\
+         <line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"{}\" stroke-width=\"1.5\"/></pattern></defs>",
+        super::palette::NO_DATA_FILL,
+        super::palette::NO_DATA_HATCH
+    );
+}
+
 /// The default font size of chart text, in px of the viewBox.
 pub const FONT: f64 = 12.0;
 /// Colour of axis text and labels (contrast ratio > 12:1 on white).

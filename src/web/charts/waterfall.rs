@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::axis;
 use super::palette::OKABE_ITO;
-use super::scale::{LinearScale, extent, format_tick, tick_step};
+use super::scale::{LinearScale, extent};
 use super::svg::{self, FONT, Frame, escape_xml, num, text, text_width};
 
 /// One row: a total (drawn from 0) or a step (drawn from the running total).
@@ -64,19 +64,9 @@ pub fn render(spec: &WaterfallSpec<'_>) -> String {
         };
         spans.push((a, b));
     }
-    let label_w = spec
-        .steps
-        .iter()
-        .map(|s| text_width(&s.label, FONT))
-        .fold(0.0, f64::max)
-        .min(spec.width * 0.4)
-        + 10.0;
-    let value_w = spec
-        .steps
-        .iter()
-        .map(|s| text_width(&s.display, FONT))
-        .fold(0.0, f64::max)
-        + 10.0;
+    let label_w =
+        svg::widest(spec.steps.iter().map(|s| s.label.as_str())).min(spec.width * 0.4) + 10.0;
+    let value_w = svg::widest(spec.steps.iter().map(|s| s.display.as_str())) + 10.0;
     let (x0, x1) = (label_w, (spec.width - value_w).max(label_w + 20.0));
     // The axis spans the running totals, not 0: a change of a few points next to a score of 40
     // would otherwise be a sliver. Totals are drawn from the axis' start (its ticks say where).
@@ -88,26 +78,11 @@ pub fn render(spec: &WaterfallSpec<'_>) -> String {
     let (lo, hi) = extent(ends).unwrap_or((0.0, 1.0));
     let pad = ((hi - lo) * 0.05).max(1e-9);
     let x = LinearScale::new((lo - pad, hi + pad), (x0, x1)).nice(5);
-    let (d0, d1) = x.domain();
-    let step = tick_step(d0, d1, 5);
-    let ticks: Vec<(f64, String)> = x
-        .ticks(5)
-        .into_iter()
-        .map(|t| (t, format_tick(t, step)))
-        .collect();
+    let d0 = x.domain().0;
+    let ticks = x.labelled_ticks(5);
     let bottom = TOP + ROW * n as f64;
-    out.push_str("<g class=\"grid\">");
-    for (t, _) in &ticks {
-        let _ = write!(
-            out,
-            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1\"/>",
-            num(TOP),
-            num(bottom),
-            svg::GRID,
-            p = num(x.map(*t))
-        );
-    }
-    out.push_str("</g><g class=\"steps\">");
+    axis::x_grid(&mut out, &x, &ticks, TOP, bottom);
+    out.push_str("<g class=\"steps\">");
     for (i, (s, (a, b))) in spec.steps.iter().zip(&spans).enumerate() {
         let y = TOP + ROW * i as f64;
         let (fill, class) = if s.total {
