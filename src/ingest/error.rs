@@ -150,6 +150,18 @@ pub enum IngestError {
     },
     #[error("{pos}: cannot detect the layout: {detail}")]
     Layout { pos: Position, detail: String },
+    /// Content detection of a table with years across found no column, or several, for one
+    /// role; `detail` names the candidates and the layout hint that settles it.
+    #[error("{pos}: cannot tell which column holds the {what}: {detail}")]
+    AmbiguousLayout {
+        pos: Position,
+        what: &'static str,
+        detail: String,
+    },
+    /// A layout hint that does not fit the file (a column it lacks, a year column that is not a
+    /// year).
+    #[error("{pos}: the layout hint does not fit the file: {detail}")]
+    LayoutHint { pos: Position, detail: String },
     #[error("{pos}: invalid region set: {detail}")]
     RegionSet { pos: Position, detail: String },
     #[error("{} problems in {file}{}", errors.len(), if errors.len() >= MAX_ERRORS { " (only the first ones are listed)" } else { "" })]
@@ -180,6 +192,8 @@ pub const ERROR_CODES: &[&str] = &[
     "ingest.too_many_unknown_regions",
     "ingest.missing_column",
     "ingest.layout",
+    "ingest.ambiguous_layout",
+    "ingest.layout_hint",
     "ingest.region_set",
     "ingest.many",
     "ingest.internal",
@@ -206,6 +220,8 @@ impl IngestError {
             IngestError::TooManyUnknownRegions { .. } => "ingest.too_many_unknown_regions",
             IngestError::MissingColumn { .. } => "ingest.missing_column",
             IngestError::Layout { .. } => "ingest.layout",
+            IngestError::AmbiguousLayout { .. } => "ingest.ambiguous_layout",
+            IngestError::LayoutHint { .. } => "ingest.layout_hint",
             IngestError::RegionSet { .. } => "ingest.region_set",
             IngestError::Many { .. } => "ingest.many",
             IngestError::Internal { .. } => "ingest.internal",
@@ -232,6 +248,8 @@ impl IngestError {
             | IngestError::TooManyUnknownRegions { pos, .. }
             | IngestError::MissingColumn { pos, .. }
             | IngestError::Layout { pos, .. }
+            | IngestError::AmbiguousLayout { pos, .. }
+            | IngestError::LayoutHint { pos, .. }
             | IngestError::RegionSet { pos, .. } => Some(pos),
             IngestError::Many { .. } | IngestError::Internal { .. } => None,
         }

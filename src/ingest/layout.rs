@@ -9,7 +9,10 @@
 //! 2. a header with region + year + indicator + value columns → long;
 //! 3. a header with region + year and other columns → wide (each other column an indicator);
 //! 4. a header with region + year-like columns (`2024年`, `2023`) → the NBS table shape without
-//!    its title lines.
+//!    its title lines;
+//! 5. when the header names no region column (or the header-based rules fail otherwise) and a row
+//!    near the top has year cells: years across, the region and indicator columns found by their
+//!    content (`blocks`).
 
 use super::collect::parse_year;
 use super::error::{IngestError, Position};
@@ -26,12 +29,16 @@ pub enum Layout {
     Long,
     /// `region,year,<indicator>,<indicator>,…`.
     Wide,
+    /// Years across, the region and indicator columns found by their content or named by a
+    /// [`super::LayoutHint`] (yearbook and thesis spreadsheets: `序号,指标,,2019年,2020年`).
+    Blocks,
 }
 
 impl Layout {
     pub fn as_str(self) -> &'static str {
         match self {
             Layout::NbsExport => "nbs",
+            Layout::Blocks => "blocks",
             Layout::Long => "long",
             Layout::Wide => "wide",
         }

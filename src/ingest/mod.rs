@@ -1,7 +1,8 @@
 //! Ingest: the bytes of a statistics file → the canonical long [`Panel`] with region names
 //! matched to codes, plus notices; or every problem found, each with file, line and column.
 //!
-//! Owns: decoding ([`decode`]), layout detection ([`Layout`]: NBS export, long, wide), parsing
+//! Owns: decoding ([`decode`]), layout detection ([`Layout`]: NBS export, long, wide, years
+//! across with the region and indicator columns found by content or named by a [`LayoutHint`]), parsing
 //! with physical line/column positions, region matching ([`RegionSet`]) and [`IngestError`].
 //! A plain long or wide table without quotes is read column-wise by Polars' multi-threaded CSV
 //! reader (`columnar`); any file that pass declines — NBS exports, quoted fields, and every
@@ -20,10 +21,12 @@
 //! - Panel rows keep file order (row by row; within an NBS row, header order).
 //! - An unknown region name is reported once, at its first occurrence.
 
+mod blocks;
 mod collect;
 mod columnar;
 mod decode;
 mod error;
+mod hint;
 mod layout;
 mod long;
 mod nbs;
@@ -37,6 +40,7 @@ use std::collections::BTreeMap;
 pub use collect::{MAX_NAME_CHARS, MAX_UNKNOWN_NAMES};
 pub use decode::{Encoding, decode};
 pub use error::{ERROR_CODES, IngestError, MAX_ERRORS, Position};
+pub use hint::{HINT_SYNTAX, LayoutHint, column_letter};
 pub use layout::Layout;
 pub use regions::{MAX_SUGGESTED_CHARS, Region, RegionMatch, RegionSet, clean_name, normalize};
 pub use table::MAX_COLUMNS;
@@ -109,7 +113,18 @@ pub fn ingest(
     file_name: &str,
     regions: Option<&RegionSet>,
 ) -> Result<Ingested, IngestError> {
-    run(bytes, file_name, regions).map(|(ingested, _)| ingested)
+    ingest_with(bytes, file_name, regions, None)
+}
+
+/// [`ingest`] with the user's [`LayoutHint`], if any: the file is then read as a table with
+/// years across whose columns the hint names.
+pub fn ingest_with(
+    bytes: &[u8],
+    file_name: &str,
+    regions: Option<&RegionSet>,
+    hint: Option<&LayoutHint>,
+) -> Result<Ingested, IngestError> {
+    run(bytes, file_name, regions, hint).map(|(ingested, _)| ingested)
 }
 
 /// A file ingested without a region set (its region ids are the cleaned names), kept so that it
@@ -120,11 +135,25 @@ pub struct Unmatched {
     ingested: Ingested,
     /// Every distinct cleaned name of a region cell, also of rows without observations.
     names: Vec<String>,
+    hint: Option<LayoutHint>,
 }
 
 /// [`ingest`] without a region set, keeping what [`Unmatched::match_regions`] needs.
 pub fn ingest_unmatched(bytes: &[u8], file_name: &str) -> Result<Unmatched, IngestError> {
-    run(bytes, file_name, None).map(|(ingested, names)| Unmatched { ingested, names })
+    ingest_unmatched_with(bytes, file_name, None)
+}
+
+/// [`ingest_unmatched`] with the user's [`LayoutHint`], if any.
+pub fn ingest_unmatched_with(
+    bytes: &[u8],
+    file_name: &str,
+    hint: Option<&LayoutHint>,
+) -> Result<Unmatched, IngestError> {
+    run(bytes, file_name, None, hint).map(|(ingested, names)| Unmatched {
+        ingested,
+        names,
+        hint: hint.cloned(),
+    })
 }
 
 impl Unmatched {
@@ -158,7 +187,7 @@ impl Unmatched {
                 Some(RegionMatch::Matched(code)) if taken.insert(code.clone()) => {
                     codes.insert(name.as_str(), code.as_str().to_owned());
                 }
-                _ => return ingest(bytes, file_name, Some(set)),
+                _ => return ingest_with(bytes, file_name, Some(set), self.hint.as_ref()),
             }
         }
         let mut ingested = self.ingested;
@@ -194,8 +223,14 @@ fn run(
     bytes: &[u8],
     file_name: &str,
     regions: Option<&RegionSet>,
+    hint: Option<&LayoutHint>,
 ) -> Result<(Ingested, Vec<String>), IngestError> {
     let (text, encoding) = decode_text(bytes, file_name)?;
+    if let Some(hint) = hint {
+        let mut c = Collector::new(file_name, regions);
+        blocks::parse(&text, regions, Some(hint), &mut c)?;
+        return finish(c, encoding, Layout::Blocks);
+    }
     match columnar::read(&text, file_name, regions) {
         Some((c, layout)) => finish(c, encoding, layout),
         None => by_rows(&text, encoding, file_name, regions),
@@ -285,7 +320,16 @@ fn walk(
     let header = rows.next().ok_or_else(|| IngestError::Empty {
         pos: Position::file(file_name),
     })?;
-    match layout::detect(&header, file_name, regions)? {
+    let shape = match layout::detect(&header, file_name, regions) {
+        Ok(shape) => shape,
+        // No region column named: the region column may still be plain to see in the rows.
+        Err(e) if blocks::may_read(&e, &header) && blocks::has_year_row(text, delim, file_name) => {
+            blocks::parse(text, regions, None, c)?;
+            return Ok(Layout::Blocks);
+        }
+        Err(e) => return Err(e),
+    };
+    match shape {
         layout::Shape::Long(h) => {
             long::parse(&h, rows, c)?;
             Ok(Layout::Long)

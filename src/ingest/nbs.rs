@@ -50,7 +50,7 @@ fn title_value<'t>(line: &'t str, key: &str) -> Option<&'t str> {
 }
 
 /// A footnote line ends the table: `注：`, `数据来源：`, or text indented with full-width spaces.
-fn is_footnote(line: &str) -> bool {
+pub(crate) fn is_footnote(line: &str) -> bool {
     let t = line.trim();
     line.starts_with('\u{3000}')
         || ["注", "数据来源", "资料来源", "说明", "备注"]
@@ -58,7 +58,7 @@ fn is_footnote(line: &str) -> bool {
             .any(|k| t.starts_with(k))
 }
 
-fn file_stem(file: &str) -> String {
+pub(crate) fn file_stem(file: &str) -> String {
     Path::new(file)
         .file_stem()
         .and_then(|s| s.to_str())

@@ -532,6 +532,10 @@ fn zh_summary(code: &str) -> &'static str {
         "ingest.too_many_unknown_regions" => "大量地区名称无法识别，地区表可能选错了",
         "ingest.missing_column" => "缺少必需的列",
         "ingest.layout" => "无法识别表格布局（国家统计局导出、长表或宽表）",
+        "ingest.ambiguous_layout" => {
+            "无法确定哪一列是地区或指标：请用布局提示指明各列（如 region=B,indicator=A,years=C:V）"
+        }
+        "ingest.layout_hint" => "布局提示与文件不符（提示中的列不存在或不是年份列）",
         "ingest.region_set" => "地区表有误",
         "ingest.many" => "文件中有多处错误",
         "framework.toml" => "指标体系文件不是有效的 TOML",

@@ -959,3 +959,210 @@ fn every_real_st_yearbook_table_ingests() {
     let rd = ingest_shared(&shared("cn-st-yearbook/techme_IndustryRD.csv"));
     assert!(codes(&rd).contains(&"ingest.unit_conflict"));
 }
+
+/// The panel and units that `tests/fixtures/thesis/make_thesis.py` wrote beside the fixtures.
+type Observation = (String, i32, String, f64);
+
+fn thesis_expected() -> (Vec<Observation>, std::collections::BTreeMap<String, String>) {
+    let text = String::from_utf8(fixture("thesis/expected.csv")).unwrap();
+    let mut rows = Vec::new();
+    let mut units = std::collections::BTreeMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        rows.push((
+            f[0].to_owned(),
+            f[1].parse().unwrap(),
+            f[2].to_owned(),
+            f[3].parse().unwrap(),
+        ));
+        units.insert(f[2].to_owned(), f[4].to_owned());
+    }
+    rows.sort_by(|a, b| (&a.0, a.1, &a.2).cmp(&(&b.0, b.1, &b.2)));
+    (rows, units)
+}
+
+#[test]
+fn thesis_shape_reads_the_same_from_xls_xlsx_and_csv() {
+    // A title line, `序号,,,2019,2020年,2021`: no header on the indicator and region columns,
+    // indicator names only on the first row of each block with footnote marks and units.
+    let (expected, units) = thesis_expected();
+    assert_eq!(expected.len(), 29);
+    let set = RegionSet::cn_provinces();
+    for (file, encoding) in [
+        ("thesis.xls", Encoding::Spreadsheet),
+        ("thesis.xlsx", Encoding::Spreadsheet),
+        ("thesis_utf8.csv", Encoding::Utf8),
+        ("thesis_gbk.csv", Encoding::Gb18030),
+    ] {
+        let bytes = fixture(&format!("thesis/{file}"));
+        for regions in [Some(&set), None] {
+            let ing = match regions {
+                Some(set) => ingest(&bytes, file, Some(set)),
+                None => ingest_unmatched(&bytes, file)
+                    .unwrap_or_else(|e| panic!("{file}: {e}"))
+                    .match_regions(&set, &bytes, file),
+            }
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert_eq!(
+                (ing.layout, ing.encoding),
+                (Layout::Blocks, encoding),
+                "{file}"
+            );
+            assert_eq!(rows(&ing), expected, "{file}");
+            assert_eq!(ing.units, units, "{file}");
+            let notice = |code: &str| {
+                ing.notices
+                    .iter()
+                    .find(|n| n.code == code)
+                    .unwrap_or_else(|| panic!("{file}: no {code} in {:?}", ing.notices))
+            };
+            assert_eq!(
+                notice("ingest.preamble_skipped")
+                    .position
+                    .as_ref()
+                    .unwrap()
+                    .line,
+                Some(1)
+            );
+            assert_eq!(
+                notice("ingest.footnote").position.as_ref().unwrap().line,
+                Some(13)
+            );
+            assert!(
+                notice("ingest.missing_values").message.starts_with("1 "),
+                "{file}"
+            );
+            assert!(
+                notice("ingest.ignored_columns")
+                    .message
+                    .contains("A ('序号', 10 values)"),
+                "{file}: {:?}",
+                ing.notices
+            );
+        }
+    }
+}
+
+#[test]
+fn a_header_with_indicator_but_no_region_column_is_read_by_content() {
+    // The header names 指标 but not the region column, which is not the first column.
+    let text = "指标,,2019年,2020年\n地区生产总值(亿元),北京,1.5,2\n,天津,3,4\n人口(万人),北京,10,11\n,天津,12,\n";
+    let ing = ingest(text.as_bytes(), "t.csv", Some(&RegionSet::cn_provinces())).unwrap();
+    assert_eq!(ing.layout, Layout::Blocks);
+    assert_eq!(value(&ing, "CN-TJ", 2020, "地区生产总值"), Some(4.0));
+    assert_eq!(value(&ing, "CN-BJ", 2019, "人口"), Some(10.0));
+    assert_eq!(value(&ing, "CN-TJ", 2020, "人口"), None);
+    assert_eq!(rows(&ing).len(), 7);
+    assert_eq!(ing.units.get("人口").map(String::as_str), Some("万人"));
+}
+
+/// Region names and GB/T 2260 codes side by side: two candidate region columns.
+const TWO_REGION_COLUMNS: &str = "序号,,,代码,2019,2020\n1,地区生产总值（亿元）i,北京,110000,1.5,2\n2,,天津,120000,3,4\n3,,河北,130000,5,6\n";
+
+#[test]
+fn ambiguous_columns_are_named_with_the_hint_that_settles_them() {
+    let set = RegionSet::cn_provinces();
+    let err = ingest(TWO_REGION_COLUMNS.as_bytes(), "two.csv", Some(&set)).unwrap_err();
+    assert_eq!(err.code(), "ingest.ambiguous_layout");
+    let pos = err.position().unwrap();
+    assert_eq!(
+        (pos.file.as_str(), pos.line, pos.column),
+        ("two.csv", Some(1), Some(3))
+    );
+    assert_eq!(
+        err.to_string(),
+        "two.csv:1:3: cannot tell which column holds the region names: columns C (3 of 3 values \
+         are region names) and D ('代码', 3 of 3 values are region names) are candidates; name \
+         the columns with a layout hint, e.g. `--layout region=C,years=E:F` (on the upload \
+         page: the layout field)"
+    );
+    // The hint settles it; the codes column is then reported as not read.
+    let hint: nqp::ingest::LayoutHint = "region=C,years=E:F".parse().unwrap();
+    let ing = nqp::ingest::ingest_with(
+        TWO_REGION_COLUMNS.as_bytes(),
+        "two.csv",
+        Some(&set),
+        Some(&hint),
+    )
+    .unwrap();
+    assert_eq!(ing.layout, Layout::Blocks);
+    assert_eq!(rows(&ing).len(), 6);
+    assert_eq!(value(&ing, "CN-HE", 2020, "地区生产总值"), Some(6.0));
+    assert_eq!(
+        ing.units.get("地区生产总值").map(String::as_str),
+        Some("亿元")
+    );
+    assert!(
+        ing.notices
+            .iter()
+            .any(|n| n.code == "ingest.ignored_columns"
+                && n.message.contains("D ('代码', 3 values)"))
+    );
+    // Naming the codes column reads the same panel.
+    let by_codes: nqp::ingest::LayoutHint = "region=D,indicator=B".parse().unwrap();
+    let same = nqp::ingest::ingest_with(
+        TWO_REGION_COLUMNS.as_bytes(),
+        "two.csv",
+        Some(&set),
+        Some(&by_codes),
+    )
+    .unwrap();
+    assert_eq!(rows(&same), rows(&ing));
+
+    // Two text columns that both repeat: the indicator column is ambiguous.
+    let two_text = "序号,,,,2019\n1,GDP,亿元,北京,1\n2,GDP,亿元,天津,2\n";
+    let err = ingest(two_text.as_bytes(), "t.csv", Some(&set)).unwrap_err();
+    assert_eq!(err.code(), "ingest.ambiguous_layout");
+    assert!(
+        err.to_string().contains("the indicator names: columns B (1 distinct names) and C (1 distinct names) are candidates")
+            && err.to_string().contains("--layout region=D,indicator=B,years=E:E"),
+        "{err}"
+    );
+    let hint: nqp::ingest::LayoutHint = "region=D,indicator=B,unit=C".parse().unwrap();
+    let ing =
+        nqp::ingest::ingest_with(two_text.as_bytes(), "t.csv", Some(&set), Some(&hint)).unwrap();
+    assert_eq!(value(&ing, "CN-TJ", 2019, "GDP"), Some(2.0));
+    assert_eq!(ing.units.get("GDP").map(String::as_str), Some("亿元"));
+}
+
+#[test]
+fn a_hint_naming_a_missing_column_is_an_error_at_that_column() {
+    let set = RegionSet::cn_provinces();
+    let read = |hint: &str| {
+        let hint: nqp::ingest::LayoutHint = hint.parse().unwrap();
+        nqp::ingest::ingest_with(
+            TWO_REGION_COLUMNS.as_bytes(),
+            "two.csv",
+            Some(&set),
+            Some(&hint),
+        )
+        .unwrap_err()
+    };
+    let err = read("region=H");
+    assert_eq!(err.code(), "ingest.layout_hint");
+    assert_eq!(err.position().unwrap().column, Some(8));
+    assert_eq!(
+        err.to_string(),
+        "two.csv:1:8: the layout hint does not fit the file: region=H: the file has no values in column H (its columns run A–F)"
+    );
+    let err = read("region=C,years=D:F");
+    assert_eq!(err.code(), "ingest.layout_hint");
+    assert!(
+        err.to_string()
+            .contains("column D of the header row is '代码', not a year"),
+        "{err}"
+    );
+    let err = read("region=C,years=G:H");
+    assert_eq!(err.code(), "ingest.layout_hint");
+    assert!(
+        err.to_string()
+            .contains("no row of the first 20 has a year (2019, 2019年) in columns G:H"),
+        "{err}"
+    );
+    let err = read("region=C,indicator=G");
+    assert!(
+        err.to_string()
+            .contains("indicator=G: the file has no values in column G"),
+        "{err}"
+    );
+}
