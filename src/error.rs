@@ -33,6 +33,14 @@ pub enum Error {
     /// The request contradicts what is stored (an id taken, values already present).
     #[error("{0}")]
     Conflict(String),
+    /// An upload gives other values for cells already stored, and was not committed as a
+    /// revision. `cells` names the first of them (`region year indicator: old → new`).
+    #[error(
+        "the upload gives other values for {total} cell(s) already stored: {}{}; commit it as a revision (`revise`) to store them as a new version, or correct the file",
+        cells.join("; "),
+        if *total > cells.len() { "; …" } else { "" }
+    )]
+    RevisionNeeded { cells: Vec<String>, total: usize },
     /// A field of a request (upload form, commit body) that cannot be accepted.
     #[error("{field}: {detail}")]
     InvalidField { field: String, detail: String },
@@ -87,6 +95,7 @@ impl Error {
             Error::DuplicateAcrossFiles { .. } => "data.duplicate_across_files",
             Error::Store(e) => e.code(),
             Error::Conflict(_) => "conflict",
+            Error::RevisionNeeded { .. } => "data.revision_needed",
             Error::InvalidField { .. } => "invalid_field",
             Error::NotFound { .. } => "not_found",
             Error::Io { .. } => "io",
@@ -100,7 +109,7 @@ impl Error {
     /// a dataset that changed after the upload was reviewed.
     pub fn is_conflict(&self) -> bool {
         match self {
-            Error::Conflict(_) => true,
+            Error::Conflict(_) | Error::RevisionNeeded { .. } => true,
             Error::Store(e) => e.is_conflict(),
             _ => false,
         }

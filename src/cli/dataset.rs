@@ -161,6 +161,7 @@ mod tests {
                         region_set_id: None,
                         source_files: &[],
                         note: "test",
+                        revisions: &[],
                     },
                     "test",
                 )

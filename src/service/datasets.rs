@@ -9,16 +9,18 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::SecondsFormat;
+use polars::prelude::{DataFrame, df};
 use serde::{Deserialize, Serialize};
 
 use super::dashboard::Dataset;
 use super::download::{DownloadLink, download_links};
+use super::revisions::{Reconciled, RevisedCell, merged_panel, reconcile};
 use super::{FileReport, InputFile, RegionChoice, compute_index, load_data};
 use crate::error::{Error, Result};
 use crate::framework::Framework;
 use crate::ingest::RegionSet;
 use crate::method::MethodSpec;
-use crate::store::{Base, NewVersion, Store, StoreError, VersionInfo};
+use crate::store::{Base, NewVersion, Revision, Store, StoreError, VersionInfo};
 use crate::types::{DatasetId, Dimension, Direction, IndicatorId, Lang, Panel};
 
 /// Id of the bundled dataset in every store.
@@ -55,6 +57,7 @@ pub fn import_bundled_if_empty(store: &Store) -> Result<Option<VersionInfo>> {
                     super::content_version(&[bundled.panel_csv.as_bytes()]),
                 )],
                 note: "bundled dataset (nqp import)",
+                revisions: &[],
             },
             SYSTEM_ACTOR,
         )?;
@@ -122,6 +125,9 @@ pub struct VersionRef {
     /// Panel rows; `null` for a dataset not from the store.
     pub rows: Option<u64>,
     pub note: Option<String>,
+    /// Cells this version revised (`/datasets/{id}/{v}/revisions.csv` lists them); 0 for a
+    /// dataset not from the store.
+    pub revised: u64,
 }
 
 impl From<&VersionInfo> for VersionRef {
@@ -133,6 +139,7 @@ impl From<&VersionInfo> for VersionRef {
             created_by: Some(v.created_by.clone()),
             rows: Some(v.rows),
             note: Some(v.note.clone()),
+            revised: v.revised,
         }
     }
 }
@@ -182,6 +189,7 @@ pub fn listing(
             created_by: None,
             rows: None,
             note: None,
+            revised: 0,
         };
         let titles = (served.title_zh.as_str(), served.title_en.as_str());
         return Ok(entry(served.id.as_str(), titles, vec![only])
@@ -205,6 +213,9 @@ pub enum VersionFile {
     PanelCsv,
     /// `framework.toml`: the framework text exactly as committed.
     FrameworkToml,
+    /// `revisions.csv`: the cells the version revised, with old and new value, who, when and
+    /// from which file.
+    RevisionsCsv,
 }
 
 impl VersionFile {
@@ -212,13 +223,14 @@ impl VersionFile {
         match name {
             "panel.csv" => Some(VersionFile::PanelCsv),
             "framework.toml" => Some(VersionFile::FrameworkToml),
+            "revisions.csv" => Some(VersionFile::RevisionsCsv),
             _ => None,
         }
     }
 
     pub fn content_type(self) -> &'static str {
         match self {
-            VersionFile::PanelCsv => "text/csv; charset=utf-8",
+            VersionFile::PanelCsv | VersionFile::RevisionsCsv => "text/csv; charset=utf-8",
             VersionFile::FrameworkToml => "application/toml; charset=utf-8",
         }
     }
@@ -237,7 +249,31 @@ pub fn version_file(store: &Store, id: &str, number: u32, file: VersionFile) -> 
         VersionFile::FrameworkToml => Ok(store
             .framework_toml(&version.dataset, version.number)?
             .into_bytes()),
+        VersionFile::RevisionsCsv => {
+            let revisions = store.revisions(&version.dataset, version.number)?;
+            super::download::csv_bytes(&revisions_frame(&version, &revisions)?, false)
+        }
     }
+}
+
+/// The revision records of a version as a table: the cell, old and new value, the change in
+/// per cent, and the version's author, time and the upload's files.
+fn revisions_frame(version: &VersionInfo, revisions: &[Revision]) -> Result<DataFrame> {
+    let time = version
+        .created_at
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let change = |r: &Revision| (r.old != 0.0).then(|| (r.new - r.old) / r.old.abs() * 100.0);
+    Ok(df!(
+        "region" => revisions.iter().map(|r| r.region.as_str()).collect::<Vec<_>>(),
+        "year" => revisions.iter().map(|r| r.year).collect::<Vec<_>>(),
+        "indicator" => revisions.iter().map(|r| r.indicator.as_str()).collect::<Vec<_>>(),
+        "old" => revisions.iter().map(|r| r.old).collect::<Vec<_>>(),
+        "new" => revisions.iter().map(|r| r.new).collect::<Vec<_>>(),
+        "change_pct" => revisions.iter().map(change).collect::<Vec<_>>(),
+        "actor" => vec![version.created_by.as_str(); revisions.len()],
+        "time" => vec![time.as_str(); revisions.len()],
+        "file" => revisions.iter().map(|r| r.file.as_str()).collect::<Vec<_>>(),
+    )?)
 }
 
 /// Where an upload goes.
@@ -293,6 +329,12 @@ pub struct UploadPreview {
     pub has_framework: bool,
     /// Years of the upload left out because they lie outside the target dataset's years.
     pub years_left_out: Vec<i32>,
+    /// Cells of the upload equal to the stored ones (docs/method.md, "Merging uploads and
+    /// revisions"): one observation each, nothing to store.
+    pub agreed: usize,
+    /// Cells of the upload that give a stored cell another value: committed only as a
+    /// revision (`revise`), else the commit is refused (409).
+    pub revised: Vec<RevisedCell>,
 }
 
 /// Validated upload kept between preview and commit (in memory: nothing is stored until
@@ -304,6 +346,8 @@ pub struct StagedUpload {
     pub panel: Panel,
     pub region_set: Option<RegionSet>,
     pub preview: UploadPreview,
+    /// The upload compared with its base version (`None` for a new dataset).
+    pub reconciled: Option<Reconciled>,
 }
 
 /// Validate uploaded files against the target and describe them. Errors name file, line and
@@ -358,6 +402,10 @@ pub fn stage_upload(
         }
         _ => (data.panel, Vec::new()),
     };
+    let reconciled = match (&existing, &framework) {
+        (Some(ds), Some(framework)) => Some(reconcile(&ds.panel, &panel, framework, &data.units)?),
+        _ => None,
+    };
     let indicators = found_indicators(&panel, &data.units, framework.as_ref())?;
     let preview = UploadPreview {
         target,
@@ -369,6 +417,11 @@ pub fn stage_upload(
         indicators,
         has_framework: framework_toml.is_some(),
         years_left_out,
+        agreed: reconciled.as_ref().map_or(0, |r| r.agreed),
+        revised: reconciled
+            .as_ref()
+            .map(|r| r.revised.clone())
+            .unwrap_or_default(),
     };
     Ok(StagedUpload {
         files,
@@ -376,6 +429,7 @@ pub fn stage_upload(
         panel,
         region_set: data.region_set,
         preview,
+        reconciled,
     })
 }
 
@@ -539,14 +593,35 @@ pub fn framework_with_mappings(
 }
 
 /// Commit a staged upload: merge it into the version its preview was built on (if any), prove
-/// the result computes with the default method, then store it as one new version. The store
-/// refuses it (`store.changed`, `store.id_taken`) when another commit got there first.
+/// the result computes with the default method, then store it as one new version. Cells that
+/// agree with the stored ones are one observation; cells that differ are stored only when
+/// `revise` (and recorded as the version's revisions), else the commit is refused
+/// (`data.revision_needed`); `revise` with no differing cell is refused too, as it would record
+/// nothing. The store refuses it (`store.changed`, `store.id_taken`) when another commit got
+/// there first.
 pub fn commit_upload(
     store: &Store,
     staged: &StagedUpload,
     mappings: &[IndicatorMapping],
     actor: &str,
+    revise: bool,
 ) -> Result<VersionInfo> {
+    let revised = &staged.preview.revised;
+    match (revised.is_empty(), revise) {
+        (false, false) => {
+            return Err(Error::RevisionNeeded {
+                cells: revised.iter().take(10).map(describe_revision).collect(),
+                total: revised.len(),
+            });
+        }
+        (true, true) => {
+            return Err(Error::invalid_field(
+                "revise",
+                "no value of the upload differs from the stored ones, so there is no cell to revise; commit it without `revise`",
+            ));
+        }
+        _ => {}
+    }
     let target = &staged.preview.target;
     let base = staged.preview.base;
     let existing = match base {
@@ -565,9 +640,9 @@ pub fn commit_upload(
         .or(existing.as_ref().map(|(_, toml)| toml.as_str()));
     let framework_toml = framework_with_mappings(base_framework, target, mappings);
     let framework = Framework::from_toml(&framework_toml, "framework.toml")?;
-    let panel = match &existing {
-        Some((ds, _)) => merge_panels(&ds.panel, &staged.panel)?,
-        None => staged.panel.clone(),
+    let panel = match (&existing, &staged.reconciled) {
+        (Some((ds, _)), Some(reconciled)) => merged_panel(&ds.panel, reconciled, revise)?,
+        _ => staged.panel.clone(),
     };
     // Nothing is stored unless the merged data computes.
     compute_index(&panel, &framework, &MethodSpec::default())?;
@@ -598,6 +673,26 @@ pub fn commit_upload(
         .map(|f| (f.name.clone(), super::content_version(&[&f.bytes])))
         .collect();
     let names: Vec<&str> = staged.files.iter().map(|f| f.name.as_str()).collect();
+    let revisions: Vec<Revision> = revised
+        .iter()
+        .map(|c| Revision {
+            region: c.region.clone(),
+            year: c.year,
+            indicator: c.indicator.clone(),
+            old: c.old,
+            new: c.new,
+            file: names.join(", "),
+        })
+        .collect();
+    let note = if revisions.is_empty() {
+        format!("upload: {}", names.join(", "))
+    } else {
+        format!(
+            "revision of {} cell(s): {}",
+            revisions.len(),
+            names.join(", ")
+        )
+    };
     Ok(store.put_version(
         NewVersion {
             dataset: target.id(),
@@ -608,45 +703,19 @@ pub fn commit_upload(
             framework_toml: &framework_toml,
             region_set_id: region_set_id.as_deref(),
             source_files: &sources,
-            note: &format!("upload: {}", names.join(", ")),
+            note: &note,
+            revisions: &revisions,
         },
         actor,
     )?)
 }
 
-/// The stored panel plus the upload; the same (region, year, indicator) in both is an error —
-/// an upload adds indicators or years, it never silently overwrites published values.
-fn merge_panels(stored: &Panel, upload: &Panel) -> Result<Panel> {
-    use polars::prelude::*;
-    let keys = [col("region"), col("year"), col("indicator")];
-    let clash = stored
-        .frame()
-        .clone()
-        .lazy()
-        .join(
-            upload.frame().clone().lazy(),
-            keys.clone(),
-            keys,
-            JoinArgs::new(JoinType::Inner),
-        )
-        .limit(1)
-        .collect()?;
-    if clash.height() > 0 {
-        let get = |c: &str| {
-            clash
-                .column(c)
-                .ok()
-                .and_then(|c| c.get(0).ok())
-                .map(|v| v.to_string())
-        };
-        return Err(Error::Conflict(format!(
-            "the upload repeats values already in the dataset (first: {} {} {}); upload only new indicators or years",
-            get("indicator").unwrap_or_default(),
-            get("region").unwrap_or_default(),
-            get("year").unwrap_or_default()
-        )));
-    }
-    Ok(Panel::concat([stored.clone(), upload.clone()])?)
+/// `CN-AH 2016 budget_total: 5522.95 → 5600`, as an error names a revised cell.
+fn describe_revision(c: &RevisedCell) -> String {
+    format!(
+        "{} {} {}: {} → {}",
+        c.region, c.year, c.indicator, c.old, c.new
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -815,6 +884,7 @@ pub fn commit_staged(
     staging: &impl UploadStaging,
     id: &str,
     actor: &str,
+    revise: bool,
     requests: impl FnOnce(&UploadPreview) -> Vec<MappingRequest>,
 ) -> Result<VersionInfo> {
     let staged = staging.take(id, actor).ok_or_else(|| Error::NotFound {
@@ -822,7 +892,7 @@ pub fn commit_staged(
         key: id.to_owned(),
     })?;
     let committed = mappings_for(&staged.preview, requests(&staged.preview))
-        .and_then(|mappings| commit_upload(store, &staged, &mappings, actor));
+        .and_then(|mappings| commit_upload(store, &staged, &mappings, actor, revise));
     match &committed {
         // Its preview no longer describes the dataset: it must be reviewed again, not retried.
         Err(Error::Store(e))

@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod datasets;
 pub mod download;
 pub mod methodology;
+pub mod revisions;
 pub mod robustness;
 pub mod sandbox;
 pub mod sort;

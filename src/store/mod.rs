@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! <data-dir>/catalog.sqlite          SQLite (WAL): datasets, versions, frameworks, uploads,
-//!                                    tokens, sessions, audit log
+//!                                    revisions, tokens, sessions, audit log
 //! <data-dir>/store.lock              advisory lock: shared while a Store is open, exclusive
 //!                                    while one sweeps at start-up or recovers
 //! <data-dir>/datasets/<id>/<n>.parquet   one immutable file per dataset version, carrying its
@@ -107,6 +107,8 @@ pub struct VersionInfo {
     pub note: String,
     pub framework_id: i64,
     pub region_set_id: Option<String>,
+    /// How many cells this version revised ([`Store::revisions`] lists them).
+    pub revised: u64,
 }
 
 /// A user's file a version was built from.
@@ -114,6 +116,20 @@ pub struct VersionInfo {
 pub struct SourceFile {
     pub name: String,
     pub sha256: String,
+}
+
+/// One cell a version revised: its value in the parent version (`old`) and in this one (`new`).
+/// Who and when are the version's `created_by` and `created_at`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Revision {
+    pub region: String,
+    pub year: i32,
+    /// The framework id of the series.
+    pub indicator: String,
+    pub old: f64,
+    pub new: f64,
+    /// The uploaded file(s) the new value came from.
+    pub file: String,
 }
 
 /// What a commit was built on. [`Store::put_version`] checks it inside its write transaction,
@@ -154,6 +170,8 @@ pub struct NewVersion<'a> {
     /// `(file name as uploaded, SHA-256 hex of its bytes)`.
     pub source_files: &'a [(String, String)],
     pub note: &'a str,
+    /// The cells of the base version this one revises (empty for an upload that only adds).
+    pub revisions: &'a [Revision],
 }
 
 /// The content hash of a version: SHA-256 over the Parquet bytes (length-prefixed, so the
@@ -347,6 +365,27 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The cells version `number` revised, in the order committed (empty when it revised none).
+    pub fn revisions(&self, id: &DatasetId, number: u32) -> Result<Vec<Revision>, StoreError> {
+        let conn = self.conn();
+        version_file(&conn, id, number)?;
+        let mut stmt = conn.prepare(
+            "SELECT region, year, indicator, old, new, file FROM revisions
+             WHERE dataset = ?1 AND number = ?2 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![id.as_str(), number], |r| {
+            Ok(Revision {
+                region: r.get(0)?,
+                year: r.get(1)?,
+                indicator: r.get(2)?,
+                old: r.get(3)?,
+                new: r.get(4)?,
+                file: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Publish a new version (see the module doc for the crash-safe order). The [`Base`] is
     /// checked first: a new dataset whose id is taken is `store.id_taken`, a version whose base
     /// is no longer the latest is `store.changed`, uploading into a deleted dataset is a
@@ -386,6 +425,7 @@ impl Store {
             framework_toml: new.framework_toml.to_owned(),
             region_set_id: new.region_set_id.map(str::to_owned),
             source_files: new.source_files.to_vec(),
+            revisions: new.revisions.to_vec(),
         };
         let parquet = record::encode(new.panel, Some(&record))?;
         let temp = fsio::write_temp(&self.datasets_dir(), &parquet)?;
@@ -575,6 +615,7 @@ impl Store {
             |r| r.get(0),
         )?;
         tx.execute("DELETE FROM uploads WHERE dataset = ?1", [id.as_str()])?;
+        tx.execute("DELETE FROM revisions WHERE dataset = ?1", [id.as_str()])?;
         tx.execute("DELETE FROM versions WHERE dataset = ?1", [id.as_str()])?;
         tx.execute("DELETE FROM datasets WHERE id = ?1", [id.as_str()])?;
         tx.execute(
@@ -678,6 +719,22 @@ fn insert_version(
             params![id.as_str(), record.number, name, sha256],
         )?;
     }
+    for r in &record.revisions {
+        conn.execute(
+            "INSERT INTO revisions (dataset, number, region, year, indicator, old, new, file)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                id.as_str(),
+                record.number,
+                r.region,
+                r.year,
+                r.indicator,
+                r.old,
+                r.new,
+                r.file
+            ],
+        )?;
+    }
     Ok(())
 }
 
@@ -773,7 +830,9 @@ fn dataset_row(r: &Row<'_>) -> rusqlite::Result<DatasetInfo> {
 }
 
 const VERSION_SELECT: &str = "SELECT dataset, number, hash, created_at, created_by, rows, note,
-    framework_id, region_set_id FROM versions";
+    framework_id, region_set_id,
+    (SELECT COUNT(*) FROM revisions r WHERE r.dataset = versions.dataset AND r.number = versions.number)
+    FROM versions";
 
 fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionInfo> {
     let rows: i64 = r.get(5)?;
@@ -787,6 +846,7 @@ fn version_row(r: &Row<'_>) -> rusqlite::Result<VersionInfo> {
         note: r.get(6)?,
         framework_id: r.get(7)?,
         region_set_id: r.get(8)?,
+        revised: u64::try_from(r.get::<_, i64>(9)?).map_err(|e| conversion_error(9, e))?,
     })
 }
 

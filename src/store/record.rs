@@ -9,7 +9,7 @@ use std::io::Cursor;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::StoreError;
+use super::{Revision, StoreError};
 use crate::types::Panel;
 
 /// Key of the Parquet key/value entry that holds the record (JSON).
@@ -40,6 +40,10 @@ pub(crate) struct VersionRecord {
     pub region_set_id: Option<String>,
     /// `(file name as uploaded, SHA-256 hex)` of the user's files.
     pub source_files: Vec<(String, String)>,
+    /// The cells this version revised (absent from records of versions that revised none, so
+    /// their bytes are what they were before revisions existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<Revision>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +140,14 @@ mod tests {
             framework_toml: "[index]\nid = \"d\"\n".into(),
             region_set_id: Some("cn-provinces".into()),
             source_files: vec![("a.csv".into(), "ef".repeat(32))],
+            revisions: vec![Revision {
+                region: "CN-AH".into(),
+                year: 2016,
+                indicator: "gdp".into(),
+                old: 1.5,
+                new: 1.25,
+                file: "a.csv".into(),
+            }],
         };
         let with = encode(&panel(), Some(&record)).unwrap();
         assert_eq!(read(&with).unwrap(), Some(record));

@@ -7,7 +7,8 @@ use rusqlite::Connection;
 use super::StoreError;
 
 /// Step `i` moves the catalog from `user_version = i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE datasets (
     id         TEXT PRIMARY KEY,
     title_zh   TEXT NOT NULL,
@@ -67,7 +68,24 @@ CREATE TABLE audit (
     target TEXT NOT NULL,
     detail TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- Cells a version revised: the value of its parent (`old`) and its own (`new`); who and when
+-- are the version's `created_by` and `created_at`, `file` the upload's file names.
+CREATE TABLE revisions (
+    id        INTEGER PRIMARY KEY,
+    dataset   TEXT NOT NULL,
+    number    INTEGER NOT NULL,
+    region    TEXT NOT NULL,
+    year      INTEGER NOT NULL,
+    indicator TEXT NOT NULL,
+    old       REAL NOT NULL,
+    new       REAL NOT NULL,
+    file      TEXT NOT NULL,
+    FOREIGN KEY (dataset, number) REFERENCES versions(dataset, number)
+);
+"#,
+];
 
 /// Bring the catalog up to the newest schema, all steps in one transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

@@ -356,6 +356,11 @@ pub struct StagedView {
 pub struct CommitRequest {
     #[serde(default)]
     pub mappings: Vec<MappingRequest>,
+    /// Store the cells whose values differ from the stored ones (the preview's `revised`) as a
+    /// revision: a new version recording each cell's old and new value. Without it such an
+    /// upload is refused (409 `data.revision_needed`).
+    #[serde(default)]
+    pub revise: bool,
 }
 
 /// The version a commit stored, and where to see it.
@@ -444,8 +449,8 @@ pub async fn upload(
               (status = 400, description = "Malformed JSON.", body = Problem),
               (status = 401, description = "No valid bearer token.", body = Problem),
               (status = 404, description = "No such pending upload for this token.", body = Problem),
-              (status = 409, description = "Another commit came first: the dataset has a newer version than the one the upload was reviewed against (`store.changed`), or the new id was taken meanwhile (`store.id_taken`); review the upload again.", body = Problem),
-              (status = 422, description = "Invalid mappings, or the result does not compute.",
+              (status = 409, description = "Another commit came first: the dataset has a newer version than the one the upload was reviewed against (`store.changed`), or the new id was taken meanwhile (`store.id_taken`); review the upload again; or the upload gives stored cells other values and `revise` was not set (`data.revision_needed`, naming the cells).", body = Problem),
+              (status = 422, description = "Invalid mappings, `revise` with no differing cell, or the result does not compute.",
                body = Problem)))]
 pub async fn commit(
     State(state): State<AppState>,
@@ -454,7 +459,8 @@ pub async fn commit(
     body: Result<Json<CommitRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<CommittedView>), WebError> {
     let Json(request) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
-    let committed = upload::commit(&state, &user, id, move |_| request.mappings).await?;
+    let revise = request.revise;
+    let committed = upload::commit(&state, &user, id, revise, move |_| request.mappings).await?;
     Ok((StatusCode::CREATED, Json(CommittedView::new(&committed))))
 }
 

@@ -377,7 +377,9 @@ fn classify_app(err: &Error, lang: Lang) -> (StatusCode, &'static str, String) {
                 Lang::En => format!("{field}: {detail}"),
             },
         ),
-        Error::Conflict(_) => (StatusCode::CONFLICT, err.code(), localized()),
+        Error::Conflict(_) | Error::RevisionNeeded { .. } => {
+            (StatusCode::CONFLICT, err.code(), localized())
+        }
         Error::Store(store) => match store.as_ref() {
             StoreError::Conflict(_) | StoreError::Changed { .. } | StoreError::IdTaken { .. } => {
                 (StatusCode::CONFLICT, err.code(), localized())
@@ -498,6 +500,7 @@ mod tests {
                 // `StoreError::code` names every store variant (no wildcard there).
                 Error::Store(store) => store.code(),
                 Error::Conflict(_) => "conflict",
+                Error::RevisionNeeded { .. } => "revision_needed",
                 Error::InvalidField { .. } => "invalid_field",
                 Error::NotFound { .. } => "not_found",
                 Error::Io { .. } => "io",
@@ -519,7 +522,7 @@ mod tests {
     }
 
     /// The number of arms of [`variant`].
-    const VARIANTS: usize = 32;
+    const VARIANTS: usize = 33;
 
     fn samples() -> Vec<WebError> {
         let io = || std::io::Error::other("disk on fire");
@@ -578,6 +581,10 @@ mod tests {
                 files: 3,
             }),
             WebError::App(Error::Conflict("id taken".into())),
+            WebError::App(Error::RevisionNeeded {
+                cells: vec!["CN-AH 2016 gdp: 1 → 2".into()],
+                total: 1,
+            }),
             WebError::App(Error::invalid_field("target", "neither")),
             WebError::App(Error::NotFound {
                 what: "region",

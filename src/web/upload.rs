@@ -153,18 +153,21 @@ pub async fn stage(
     Ok((state.stage(&user.name, staged)?, preview))
 }
 
-/// Commit `user`'s staged upload `id` with the mappings `requests` reads from its preview.
+/// Commit `user`'s staged upload `id` with the mappings `requests` reads from its preview;
+/// `revise` stores cells that differ from the stored ones as a revision.
 pub async fn commit(
     state: &AppState,
     user: &User,
     id: String,
+    revise: bool,
     requests: impl FnOnce(&UploadPreview) -> Vec<MappingRequest> + Send + 'static,
 ) -> Result<VersionInfo, WebError> {
     let store = store(state)?;
     let (staging, actor) = (state.clone(), user.name.clone());
-    let committed =
-        super::blocking(move || datasets::commit_staged(&store, &staging, &id, &actor, requests))
-            .await?;
+    let committed = super::blocking(move || {
+        datasets::commit_staged(&store, &staging, &id, &actor, revise, requests)
+    })
+    .await?;
     state.store_changed();
     Ok(committed)
 }

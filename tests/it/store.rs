@@ -54,6 +54,7 @@ fn version<'a>(dataset: &'a DatasetId, panel: &'a Panel) -> NewVersion<'a> {
         region_set_id: None,
         source_files: &[],
         note: "",
+        revisions: &[],
     }
 }
 
@@ -222,6 +223,7 @@ fn put_then_load_round_trips_every_value() {
                 region_set_id: Some("cn-provinces"),
                 source_files: &files,
                 note: "first upload",
+                revisions: &[],
                 ..next(&store, &ds, &original)
             },
             "alice",
@@ -616,7 +618,7 @@ fn commit_race(
     let jobs = [0, 1].map(|i| {
         let (store, staged) = (store.clone(), staged[i].clone());
         let mappings = if map { mappings() } else { Vec::new() };
-        Box::new(move || datasets::commit_upload(&store, &staged, &mappings, "t"))
+        Box::new(move || datasets::commit_upload(&store, &staged, &mappings, "t", false))
             as Box<dyn FnOnce() -> nqp::Result<VersionInfo> + Send>
     });
     one_winner(at_once(jobs))
@@ -693,7 +695,7 @@ fn concurrent_service_commits_store_one_and_refuse_the_other_with_409() {
     )
     .unwrap();
     assert_eq!(again.preview.base, Base::Version(2));
-    let v3 = datasets::commit_upload(&store, &again, &[], "t").unwrap();
+    let v3 = datasets::commit_upload(&store, &again, &[], "t", false).unwrap();
     assert_eq!(v3.number, 3);
     want.extend(rows_of(&staged[loser].panel));
     want.sort();
@@ -1209,6 +1211,7 @@ fn recover_rebuilds_a_lost_catalog_from_which_the_same_versions_load() {
                 region_set_id: Some("cn-provinces"),
                 source_files: &files,
                 note: "first upload",
+                revisions: &[],
                 title_zh: "第一",
                 title_en: "First",
                 ..next(&store, &d, &panel_a())
@@ -1222,6 +1225,7 @@ fn recover_rebuilds_a_lost_catalog_from_which_the_same_versions_load() {
             NewVersion {
                 framework_toml: other_framework,
                 note: "second",
+                revisions: &[],
                 ..next(&store, &d, &b)
             },
             "bob",

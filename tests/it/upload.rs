@@ -518,6 +518,7 @@ async fn the_raw_panel_csv_neutralises_formulas() {
                 region_set_id: None,
                 source_files: &[],
                 note: "",
+                revisions: &[],
             },
             "test",
         )

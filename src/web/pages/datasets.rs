@@ -19,6 +19,7 @@ use crate::method::MethodSpec;
 use crate::service::datasets::{self, FoundIndicator, MappingRequest, UploadTarget};
 use crate::service::datasets::{DatasetEntry, VersionRef};
 use crate::service::download::{FileRequest, SHORT_VERSION, download_url};
+use crate::service::revisions::RevisedCell;
 use crate::store::Store;
 use crate::types::{DatasetId, Dimension, Lang};
 use crate::web::auth::{
@@ -28,6 +29,7 @@ use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, listing_file};
 use crate::web::error::WebError;
+use crate::web::i18n::RevisionTexts;
 use crate::web::state::AppState;
 use crate::web::upload::{self, UploadForm};
 
@@ -52,6 +54,8 @@ pub struct VersionRow {
     pub panel_url: String,
     pub framework_url: String,
     pub bundle_url: String,
+    /// `/datasets/{id}/{v}/revisions.csv` when the version revised cells, else empty.
+    pub revisions_url: String,
 }
 
 pub struct DatasetRow {
@@ -72,6 +76,7 @@ pub struct DatasetsPage {
     pub datasets: Vec<DatasetRow>,
     pub upload_url: String,
     pub downloads: ViewDownloads,
+    pub r: &'static RevisionTexts,
 }
 
 /// The dataset listing of `/datasets` and `/api/v1/datasets`.
@@ -117,6 +122,11 @@ fn version_row(ctx: &PageCtx, id: &str, v: &VersionRef) -> VersionRow {
         panel_url: stored("panel.csv"),
         framework_url: stored("framework.toml"),
         bundle_url: download_url(id, &v.version, FileRequest::Bundle, &MethodSpec::default()),
+        revisions_url: if v.revised > 0 {
+            stored("revisions.csv")
+        } else {
+            String::new()
+        },
     }
 }
 
@@ -153,6 +163,7 @@ impl DatasetsPage {
             datasets,
             upload_url: ctx.url("/datasets/new", &[]),
             downloads: ViewDownloads::new(ctx, &state.dataset(), &[]),
+            r: RevisionTexts::get(ctx.lang),
         }
     }
 }
@@ -302,6 +313,49 @@ pub struct PreviewPage {
     pub dimensions: Vec<(&'static str, &'static str)>,
     /// A sentence listing the upload's years outside the dataset's span (empty when none).
     pub years_left_out: String,
+    /// A sentence counting the cells equal to the stored ones (empty when none).
+    pub agreed_note: String,
+    /// The cells whose uploaded value differs from the stored one.
+    pub revised: Vec<RevisedRow>,
+    pub r: &'static RevisionTexts,
+}
+
+/// One differing cell as the preview lists it.
+pub struct RevisedRow {
+    pub region: String,
+    pub year: i32,
+    pub indicator: String,
+    pub old: String,
+    pub new: String,
+    pub change: String,
+}
+
+impl From<&RevisedCell> for RevisedRow {
+    fn from(c: &RevisedCell) -> RevisedRow {
+        RevisedRow {
+            region: c.region.clone(),
+            year: c.year,
+            indicator: c.indicator.clone(),
+            old: c.old.to_string(),
+            new: c.new.to_string(),
+            change: c
+                .change_pct
+                .map_or_else(|| "—".into(), |p| format!("{p:+.2}")),
+        }
+    }
+}
+
+/// A sentence counting the upload's cells equal to the stored ones (empty when none).
+fn agreed_note(agreed: usize, lang: Lang) -> String {
+    match (agreed, lang) {
+        (0, _) => String::new(),
+        (n, Lang::Zh) => {
+            format!("{n} 个单元格与已存储的数值相同（在文件所写精度内），按同一观测值合并。")
+        }
+        (n, Lang::En) => format!(
+            "{n} cells equal the stored values (to the precision written in the file) and merge as one observation."
+        ),
+    }
 }
 
 fn year_span(years: &[i32]) -> String {
@@ -396,6 +450,9 @@ pub async fn preview(
             .map(|d| (d.as_str(), d.label(lang)))
             .collect(),
         years_left_out: years_left_out_note(&p.years, &p.years_left_out, lang),
+        agreed_note: agreed_note(p.agreed, lang),
+        revised: p.revised.iter().map(RevisedRow::from).collect(),
+        r: RevisionTexts::get(lang),
     };
     render(&page)
 }
@@ -406,7 +463,9 @@ pub async fn commit(
     Path(id): Path<String>,
     SignedForm { user, fields }: SignedForm,
 ) -> Result<Response, WebError> {
-    let committed = upload::commit(&state, &user, id, move |preview| {
+    // An HTML checkbox sends `on` when ticked and nothing otherwise.
+    let revise = fields.get("revise").is_some_and(|v| v == "on");
+    let committed = upload::commit(&state, &user, id, revise, move |preview| {
         MappingRequest::from_form(preview, &fields)
     })
     .await?;
