@@ -28,6 +28,7 @@ pub mod weights;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use stats::{Described, describe};
 pub use table::ScoreTable;
 
 /// The measures every score-table analysis runs on: the overall score and the three dimensions.

@@ -890,9 +890,41 @@ pub fn write_all(
 ) -> Result<Report, AnalysisError> {
     let r = analyse(scores, inputs, options)?;
     let mut w = Writer::new(out_dir)?;
+    report_files(&r, &mut w)?;
+    Ok(Report {
+        files: w.files,
+        notices: r.notices,
+    })
+}
+
+/// The files of a report kept in memory: `(file name, CSV text)` in writing order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub files: Vec<(String, String)>,
+    pub notices: Vec<String>,
+}
+
+/// The files [`write_all`] writes, without touching the disk: what a replication pack records
+/// as the expected output of `nqp analyse`.
+pub fn render_all(
+    scores: &DataFrame,
+    inputs: &Inputs,
+    options: &ReportOptions,
+) -> Result<Rendered, AnalysisError> {
+    let r = analyse(scores, inputs, options)?;
+    let mut w = Writer::in_memory();
+    report_files(&r, &mut w)?;
+    Ok(Rendered {
+        files: w.texts,
+        notices: r.notices,
+    })
+}
+
+/// Every file of a report, in the order `nqp analyse` writes them.
+fn report_files(r: &AnalysisResults, w: &mut Writer) -> Result<(), AnalysisError> {
     // The same frames the dashboard downloads, so each table's columns are defined once.
     for name in TABLES {
-        if let Some(frame) = table(&r, name, None)? {
+        if let Some(frame) = table(r, name, None)? {
             w.frame(&format!("{name}.csv"), &frame)?;
         }
     }
@@ -915,10 +947,7 @@ pub fn write_all(
             }),
         )?;
     }
-    Ok(Report {
-        files: w.files,
-        notices: r.notices,
-    })
+    Ok(())
 }
 
 /// The score-table analyses, in the order `nqp analyse` writes them (each as `<name>.csv`).
@@ -1182,8 +1211,10 @@ fn push_some<T>(v: &mut Option<Vec<T>>, item: T) {
 }
 
 struct Writer<'a> {
-    dir: &'a Path,
+    /// `None`: keep the files in `texts` instead of writing them.
+    dir: Option<&'a Path>,
     files: Vec<PathBuf>,
+    texts: Vec<(String, String)>,
 }
 
 impl<'a> Writer<'a> {
@@ -1193,9 +1224,18 @@ impl<'a> Writer<'a> {
             source,
         })?;
         Ok(Self {
-            dir,
+            dir: Some(dir),
             files: Vec::new(),
+            texts: Vec::new(),
         })
+    }
+
+    fn in_memory() -> Self {
+        Self {
+            dir: None,
+            files: Vec::new(),
+            texts: Vec::new(),
+        }
     }
 
     /// Write `header` and `rows` to `dir/name` through a temporary file and a rename, so a
@@ -1213,8 +1253,12 @@ impl<'a> Writer<'a> {
             text.push_str(&row);
             text.push('\n');
         }
-        let path = self.dir.join(name);
-        let tmp = self.dir.join(format!(".{name}.tmp"));
+        let Some(dir) = self.dir else {
+            self.texts.push((name.to_owned(), text));
+            return Ok(());
+        };
+        let path = dir.join(name);
+        let tmp = dir.join(format!(".{name}.tmp"));
         let io = |source| AnalysisError::Io {
             path: path.display().to_string(),
             source,

@@ -257,9 +257,48 @@ pub(crate) fn invert(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     Some(a.into_iter().map(|r| r[n..].to_vec()).collect())
 }
 
+/// Descriptive statistics of one variable over its observed values (NaN = missing): the
+/// columns of a paper's descriptive-statistics table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Described {
+    pub n: usize,
+    pub mean: Option<f64>,
+    /// Sample standard deviation (ddof = 1, as Stata's `summarize` and pandas' `std()`).
+    pub sd: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+}
+
+/// [`Described`] of `values`, skipping NaN.
+pub fn describe(values: &[f64]) -> Described {
+    let obs: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+    let n = obs.len();
+    let range = crate::method::normalise::observed_range(&obs);
+    Described {
+        n,
+        mean: (n > 0).then(|| mean(&obs)),
+        sd: (n > 1).then(|| sd(&obs, 1)),
+        min: range.map(|r| r.0),
+        max: range.map(|r| r.1),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn describe_skips_missing_and_uses_the_sample_sd() {
+        // numpy: np.std([1, 2, 4, 8], ddof=1) = 3.0956959, mean 3.75.
+        let d = describe(&[1.0, f64::NAN, 2.0, 4.0, 8.0]);
+        assert_eq!(d.n, 4);
+        assert!((d.mean.unwrap() - 3.75).abs() < 1e-15);
+        assert!((d.sd.unwrap() - 3.095_695_936_834_452).abs() < 1e-12);
+        assert_eq!((d.min, d.max), (Some(1.0), Some(8.0)));
+        let one = describe(&[5.0]);
+        assert_eq!((one.n, one.sd), (1, None));
+        assert_eq!(describe(&[]).mean, None);
+    }
 
     #[test]
     fn erfc_matches_known_values() {

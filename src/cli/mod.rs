@@ -1,4 +1,5 @@
-//! Command-line interface: `nqp serve | compute | check | import | analyse | robustness`.
+//! Command-line interface: `nqp serve | compute | check | import | analyse | robustness |
+//! export`.
 //!
 //! Owns: argument parsing (clap) and turning arguments into service calls and files. Must not:
 //! compute anything itself — every subcommand calls `crate::service` (or `analysis::report`), the
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 pub mod analyse;
 pub mod dataset;
+pub mod export;
 pub mod robustness;
 pub mod token;
 
@@ -47,6 +49,9 @@ pub enum Command {
     /// Robustness of the index: audit, outlier treatment, uncertainty, sensitivity, method
     /// comparison and change decomposition, written as CSV files to a folder.
     Robustness(robustness::RobustnessArgs),
+    /// Tables for papers (three-line DOCX and booktabs LaTeX), the citation and the replication
+    /// pack of an index computed from data files.
+    Export(export::ExportArgs),
     /// Manage stored datasets: list, delete (hide), undelete, purge, audit log.
     Dataset {
         /// The data dir of the server.
@@ -278,6 +283,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => crate::web::serve::run(&args.options()?),
         Command::Analyse(args) => analyse::run(&args),
         Command::Robustness(args) => robustness::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Dataset { data_dir, command } => dataset::run(&data_dir, &command),
         Command::Token { data_dir, command } => token::run(&data_dir, &command),
         Command::Compute(args) => compute(&args),

@@ -289,6 +289,32 @@ impl RegionSet {
         &self.regions
     }
 
+    /// The set as the CSV [`RegionSet::from_csv`] reads (`code,name_zh,name_en,group,aliases`,
+    /// aliases `|`-separated), so a set can travel with a replication pack.
+    pub fn to_csv(&self) -> String {
+        let field = |s: &str| {
+            if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
+        let mut out = String::from("code,name_zh,name_en,group,aliases\n");
+        for r in &self.regions {
+            let row = [
+                r.code.as_str(),
+                &r.name_zh,
+                &r.name_en,
+                &r.group,
+                &r.aliases.join("|"),
+            ]
+            .map(field);
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+        out
+    }
+
     pub fn get(&self, code: &str) -> Option<&Region> {
         self.regions.iter().find(|r| r.code.as_str() == code)
     }

@@ -29,6 +29,8 @@ pub struct Dataset {
     pub title_en: String,
     pub panel: Panel,
     pub framework: Framework,
+    /// The framework file's text (the replication pack ships it as it was read).
+    pub framework_toml: String,
     pub regions: Option<RegionSet>,
     pub units: BTreeMap<String, String>,
 }

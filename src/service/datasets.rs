@@ -106,6 +106,7 @@ pub fn stored_dataset(store: &Store, version: &VersionInfo) -> Result<Dataset> {
         title_en: info.title_en,
         panel,
         framework,
+        framework_toml: toml,
         regions: region_set_for(version.region_set_id.as_deref()),
         units: BTreeMap::new(),
     })

@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod datasets;
 pub mod download;
 pub mod methodology;
+pub mod publish;
 pub mod revisions;
 pub mod robustness;
 pub mod sandbox;
@@ -449,6 +450,7 @@ pub fn build_dataset(
         title_en: titles.1.to_owned(),
         panel: data.panel,
         framework,
+        framework_toml: framework_text.to_owned(),
         regions: data.region_set,
         units: data.units,
     })

@@ -10,6 +10,7 @@ mod helpers;
 mod ingest;
 mod limits;
 mod method;
+mod publish;
 mod revisions;
 mod robustness;
 mod server;
