@@ -48,6 +48,9 @@ pub struct ExportArgs {
     /// Language of captions, headers and notes.
     #[arg(long, default_value = "zh")]
     pub lang: LangArg,
+    /// The year of the dimension-score table and of the rank column (default: the last year).
+    #[arg(long)]
+    pub year: Option<i32>,
     /// Decimals of scores and statistics.
     #[arg(long, default_value_t = Precision::default().score)]
     pub precision: usize,
@@ -129,6 +132,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
             LangArg::En => Lang::En,
         },
         precision,
+        year: args.year,
     };
     let mut files: Vec<PubFile> = args
         .tables

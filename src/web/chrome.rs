@@ -5,6 +5,8 @@
 use super::ctx::PageCtx;
 use super::i18n::{AnalysisTexts, Texts};
 use crate::service::dashboard::Dataset;
+use crate::service::publish::cite::{Citation, citation};
+use crate::service::publish::method_label;
 use crate::types::Lang;
 
 #[derive(Debug, Clone)]
@@ -20,13 +22,46 @@ pub struct Chrome {
     pub lang_url: String,
     pub other_lang: &'static str,
     /// Which navigation entry is current: "rankings", "compare", "analysis", "methodology",
-    /// "datasets" or "".
+    /// "publish", "datasets" or "".
     pub active: &'static str,
     pub dataset_title: String,
     pub version: String,
     pub method: String,
     /// `(hreflang, url)` of this page in both languages.
     pub alternates: Vec<(&'static str, String)>,
+    pub publish_url: String,
+    /// The Cite box of the footer (pages with a dataset).
+    pub cite: Option<CiteBox>,
+}
+
+/// The Cite box: how to cite nqp with the dataset version and method, and the data publishers.
+#[derive(Debug, Clone)]
+pub struct CiteBox {
+    pub title: &'static str,
+    pub publishers_label: &'static str,
+    pub bibtex_label: &'static str,
+    pub publish_label: &'static str,
+    pub citation: Citation,
+    pub bibtex_url: String,
+}
+
+impl CiteBox {
+    fn new(ctx: &PageCtx, ds: &Dataset) -> CiteBox {
+        let lang = ctx.lang;
+        let s = &ctx.spec;
+        let method = method_label(s.normalise, &s.weights, s.aggregate);
+        CiteBox {
+            title: lang.pick("引用", "Cite"),
+            publishers_label: lang.pick("数据发布机构", "Data publishers"),
+            bibtex_label: lang.pick("下载 BibTeX", "Download BibTeX"),
+            publish_label: lang.pick(
+                "论文用表格与复现包",
+                "Tables for papers and replication pack",
+            ),
+            citation: citation(ds, &method, lang),
+            bibtex_url: ctx.url("/publish/cite.bib", &[]),
+        }
+    }
 }
 
 impl Chrome {
@@ -52,6 +87,8 @@ impl Chrome {
             version: String::new(),
             method: String::new(),
             alternates: Vec::new(),
+            publish_url: format!("/publish{q}"),
+            cite: None,
         }
     }
 
@@ -82,6 +119,8 @@ impl Chrome {
                 (ctx.lang.as_str(), here),
                 (other.as_str(), ctx.lang_switch_url()),
             ],
+            publish_url: ctx.url("/publish", &[]),
+            cite: Some(CiteBox::new(ctx, ds)),
         }
     }
 }

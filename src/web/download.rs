@@ -139,7 +139,7 @@ fn metadata_url(ds: &Dataset, spec: &MethodSpec) -> String {
 }
 
 /// A file response: `Content-Disposition: attachment` and a `Link` to its metadata.
-fn attachment(
+pub(crate) fn attachment(
     name: &str,
     content_type: &'static str,
     metadata_url: &str,

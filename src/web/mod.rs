@@ -60,6 +60,8 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/sandbox", get(pages::sandbox::page))
         .route("/methodology", get(pages::methodology::page))
+        .route("/publish", get(pages::publish::page))
+        .route("/publish/{file}", get(pages::publish::file))
         .route("/datasets", get(pages::datasets::list))
         .route(
             "/login",

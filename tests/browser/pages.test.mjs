@@ -14,6 +14,7 @@ const PAGES = [
   { name: 'compare', path: '/compare?r=CN-BJ,CN-SH' },
   { name: 'indicator', path: '/indicators/rd_intensity' },
   { name: 'methodology', path: '/methodology' },
+  { name: 'publish', path: '/publish' },
   { name: 'analysis-disparities', path: '/analysis/disparities' },
   { name: 'analysis-dynamics', path: '/analysis/dynamics?measure=tools' },
   { name: 'analysis-spatial', path: '/analysis/spatial?year=2019' },

@@ -16,7 +16,7 @@ use nqp::types::Lang;
 use quick_xml::events::Event;
 
 use crate::cli::{FRAMEWORK, PANEL, nqp_exits_2, nqp_ok};
-use crate::helpers::web_dataset;
+use crate::helpers::{TestApp, web_dataset};
 
 struct Computed {
     ds: Dataset,
@@ -42,6 +42,7 @@ impl Computed {
             analysis: &self.analysis,
             lang,
             precision: Precision::default(),
+            year: None,
         }
     }
 }
@@ -530,4 +531,99 @@ fn export_writes_tables_and_refuses_figures() {
     };
     refused("--figures", "svg", "not available yet");
     refused("--precision", "12", "at most 8 decimals");
+}
+
+/// `/publish`: the form keeps the choices, every download link answers with its file (the DOCX
+/// a valid package with the tables of the chosen year), every page carries the Cite box, and
+/// bad parameters are 400s naming the parameter.
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_page_links_the_files_and_every_page_cites() {
+    let app = TestApp::new();
+    let res = app
+        .get("/publish?lang=en&year=2021&precision=2&normalise=minmax-year")
+        .await;
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(
+        res.select_attrs("select[name=year] option[selected]", "value"),
+        ["2021"]
+    );
+    assert_eq!(
+        res.select_attrs("select[name=normalise] option[selected]", "value"),
+        ["minmax-year"]
+    );
+    let captions = res.select_texts("#publish-captions li");
+    assert_eq!(captions.len(), 6, "{captions:?}");
+    assert!(
+        captions
+            .iter()
+            .any(|c| c.contains("Overall and dimension scores, 2021")),
+        "{captions:?}"
+    );
+    let links = res.select_attrs("#publish-downloads a", "href");
+    assert_eq!(links.len(), 4, "{links:?}");
+    for link in &links {
+        assert!(
+            link.contains("year=2021")
+                && link.contains("precision=2")
+                && link.contains("normalise=minmax-year"),
+            "{link}"
+        );
+        let file = app.get(link).await;
+        assert_eq!(file.status, 200, "{link}: {}", file.body);
+        assert!(
+            file.header("content-disposition").starts_with("attachment"),
+            "{link}"
+        );
+    }
+    let docx_link = links.iter().find(|l| l.contains("tables.docx")).unwrap();
+    let docx = app.get(docx_link).await;
+    assert_eq!(docx.header("content-type"), PubFile::Docx.content_type());
+    let tables = docx_tables(&docx.bytes);
+    assert_eq!(tables.len(), 6);
+    // Table 3 (dimension scores of 2021) prints scores with the chosen 2 decimals.
+    let c = Computed::new(web_dataset());
+    let first = &tables[2].rows[1];
+    let region = c
+        .tables
+        .regions()
+        .into_iter()
+        .find(|r| c.ds.region_name(r, Lang::En) == first[0].0)
+        .unwrap();
+    let spec = nqp::method::MethodSpec {
+        normalise: nqp::method::Normalise::MinmaxYear,
+        ..Default::default()
+    };
+    let year_tables = nqp::service::compute_tables(&c.ds, &spec).unwrap();
+    let want = year_tables.score(&region, 2021).unwrap().score.unwrap();
+    assert_eq!(first[1].0, format!("{want:.2}"));
+    assert_eq!(year_tables.score(&region, 2021).unwrap().rank, Some(1));
+
+    for page in ["/?lang=zh", "/methodology?lang=en", "/publish"] {
+        let res = app.get(page).await;
+        assert_eq!(res.count("footer details.cite"), 1, "{page}");
+        let gbt = res.select_texts("footer .cite-gbt").join("");
+        assert!(
+            gbt.contains("[CP/OL]") && gbt.contains(&c.ds.version),
+            "{page}: {gbt}"
+        );
+        assert!(
+            res.select_texts("footer .cite-bibtex")
+                .join("")
+                .contains("@software{")
+        );
+        assert!(
+            !res.select_texts("footer .cite-publishers li").is_empty(),
+            "{page}"
+        );
+    }
+
+    let missing_year = app.get("/publish?lang=en&year=1999").await;
+    assert_eq!(missing_year.status, 404, "{}", missing_year.body);
+    assert!(missing_year.body.contains("1999"));
+    for (query, parameter) in [("precision=99", "precision"), ("columns=fancy", "columns")] {
+        let res = app.get(&format!("/publish?lang=en&{query}")).await;
+        assert_eq!(res.status, 400, "{query}: {}", res.body);
+        assert!(res.body.contains(parameter), "{query}: {}", res.body);
+    }
+    assert_eq!(app.get("/publish/tables.pdf").await.status, 404);
 }

@@ -7,7 +7,7 @@ use nqp::service;
 
 use crate::helpers::{TestApp, web_dataset};
 
-const PAGES: [&str; 9] = [
+const PAGES: [&str; 10] = [
     "/",
     "/analysis/disparities",
     "/analysis/dynamics?measure=laborers",
@@ -17,6 +17,7 @@ const PAGES: [&str; 9] = [
     "/indicators/talent",
     "/methodology",
     "/?measure=emission&year=2021",
+    "/publish?year=2021",
 ];
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,7 +18,7 @@ mod tables;
 pub use tables::{TableId, build, build_all};
 
 use crate::error::Result;
-use crate::method::{MethodRecord, MethodSpec};
+use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
 use crate::service::analysis::AnalysisView;
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::download::Export;
@@ -72,12 +72,11 @@ impl PubFile {
 }
 
 /// The method's short form in citations and notes: `normalise / weights / aggregate`.
-pub fn method_label(m: &MethodRecord) -> String {
+pub fn method_label(normalise: Normalise, weights: &WeightScheme, aggregate: Aggregate) -> String {
     format!(
-        "{} / {} / {}",
-        m.normalise.as_str(),
-        m.weights,
-        m.aggregate.as_str()
+        "{} / {weights} / {}",
+        normalise.as_str(),
+        aggregate.as_str()
     )
 }
 
@@ -90,6 +89,7 @@ pub fn render_file(
     file: PubFile,
     latex_options: latex::LatexOptions,
 ) -> Result<(String, Vec<u8>)> {
+    src.year()?;
     let stem = Export::new(
         src.dataset,
         &src.tables.result,
@@ -101,9 +101,13 @@ pub fn render_file(
     let bytes = match file {
         PubFile::Docx => docx::document(&build_all(src))?,
         PubFile::Latex => latex(),
-        PubFile::Bibtex => cite::citation(src.dataset, &method_label(&src.tables.method), src.lang)
-            .bibtex
-            .into_bytes(),
+        PubFile::Bibtex => cite::citation(
+            src.dataset,
+            &method_label(spec.normalise, &spec.weights, spec.aggregate),
+            src.lang,
+        )
+        .bibtex
+        .into_bytes(),
         PubFile::Replication => {
             let extra = vec![
                 ("tables.tex".to_owned(), latex()),
@@ -148,6 +152,24 @@ pub struct Source<'a> {
     pub analysis: &'a AnalysisView,
     pub lang: Lang,
     pub precision: Precision,
+    /// The year of the dimension-score table and of the rank column (`None`: the last year).
+    pub year: Option<i32>,
+}
+
+impl Source<'_> {
+    /// The year of the dimension-score table and the rank column: the chosen one, which must be
+    /// a year of the result (else `not_found`), or the last year.
+    pub fn year(&self) -> Result<Option<i32>> {
+        match self.year {
+            // As every dashboard view: a year the result does not have is not found.
+            Some(y) if !self.tables.years.contains(&y) => Err(crate::Error::NotFound {
+                what: "year",
+                key: y.to_string(),
+            }),
+            Some(y) => Ok(Some(y)),
+            None => Ok(self.tables.latest_year()),
+        }
+    }
 }
 
 /// One cell of a table body.
@@ -218,7 +240,7 @@ impl PubTable {
 pub fn source_note(ds: &Dataset, tables: &ResultTables, lang: Lang) -> String {
     let publishers = cite::publishers(ds).join(lang.pick("；", "; "));
     let m = &tables.method;
-    let method = method_label(m);
+    let method = method_label(m.normalise, &m.weights, m.aggregate);
     let version: String = ds.version.chars().take(12).collect();
     match lang {
         Lang::Zh => format!(

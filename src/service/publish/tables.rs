@@ -7,14 +7,15 @@ use super::{Cell, PubTable, Source, source_note};
 use crate::analysis::describe;
 use crate::types::{Dimension, Lang};
 
-/// The tables nqp writes for a paper, in the order they are numbered.
+/// The tables nqp writes for a paper, in the order they are numbered. "The year" below is
+/// [`Source::year`] (default: the last year of the result).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableId {
     /// The indicator system: dimension, sub-dimension, indicator, unit, direction, weight.
     Indicators,
-    /// The index by region × year, sorted by the last year's rank, with a mean row.
+    /// The index by region × year, sorted by the year's rank, with a mean row.
     Index,
-    /// The overall and dimension scores of the last year.
+    /// The overall and dimension scores of the year.
     Dimensions,
     /// Descriptive statistics of the score, the dimensions and every scored indicator.
     Descriptive,
@@ -138,7 +139,7 @@ fn indicators(src: &Source) -> Parts {
     (caption, header, body)
 }
 
-/// The regions of the last year, best rank first (regions without a rank last, by code).
+/// The regions, best rank in `last` first (regions without a rank last, by code).
 fn regions_by_last_rank(src: &Source, last: i32) -> Vec<String> {
     let mut regions = src.tables.regions();
     regions.sort_by_key(|r| {
@@ -152,7 +153,7 @@ fn regions_by_last_rank(src: &Source, last: i32) -> Vec<String> {
 
 fn index(src: &Source) -> Option<Parts> {
     let (lang, t) = (src.lang, src.tables);
-    let last = t.latest_year()?;
+    let last = src.year().ok()??;
     let p = src.precision.score;
     let mut body: Vec<Vec<Cell>> = regions_by_last_rank(src, last)
         .iter()
@@ -197,7 +198,7 @@ fn index(src: &Source) -> Option<Parts> {
 
 fn dimensions(src: &Source) -> Option<Parts> {
     let (lang, t) = (src.lang, src.tables);
-    let last = t.latest_year()?;
+    let last = src.year().ok()??;
     let p = src.precision.score;
     let body = regions_by_last_rank(src, last)
         .iter()

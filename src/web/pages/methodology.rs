@@ -4,8 +4,7 @@
 use askama::Template;
 use axum::extract::State;
 
-use super::{PageResult, fmt_num, render};
-use crate::method::{Aggregate, Normalise};
+use super::{MethodOptions, PageResult, fmt_num, render};
 use crate::service::dashboard::Dataset;
 use crate::service::methodology::{MethodologyView, SubdimensionNode, methodology};
 use crate::types::Lang;
@@ -56,22 +55,10 @@ pub struct MethodologyPage {
     pub dimensions: Vec<DimensionNode>,
     pub method_rows: Vec<(&'static str, String)>,
     pub notices: Vec<String>,
-    pub normalise_options: Vec<(&'static str, bool)>,
-    pub weight_options: Vec<(String, bool)>,
-    pub aggregate_options: Vec<(&'static str, bool)>,
+    pub method_options: MethodOptions,
     pub sources: Vec<SourceRow>,
     pub downloads: ViewDownloads,
 }
-
-/// The weighting schemes offered in the form (combined schemes are reachable by URL).
-const WEIGHT_CHOICES: [&str; 6] = [
-    "entropy-panel",
-    "entropy-year",
-    "critic",
-    "sd",
-    "equal",
-    "manual",
-];
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let (ds, tables) = super::load(&state, &ctx).await?;
@@ -86,7 +73,6 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
 impl MethodologyPage {
     fn new(ctx: &PageCtx, ds: &Dataset, view: &MethodologyView) -> MethodologyPage {
         let (lang, m) = (ctx.lang, &view.method);
-        let current_weights = m.weights.to_string();
         MethodologyPage {
             chrome: Chrome::new(ctx, ds, "methodology"),
             zh: lang == Lang::Zh,
@@ -99,27 +85,7 @@ impl MethodologyPage {
                 .iter()
                 .map(|n| crate::web::i18n::error_message(n.code, &n.message, lang))
                 .collect(),
-            normalise_options: [
-                Normalise::MinmaxPanel,
-                Normalise::MinmaxYear,
-                Normalise::Zscore,
-                Normalise::Rank,
-            ]
-            .into_iter()
-            .map(|n| (n.as_str(), n == m.normalise))
-            .collect(),
-            weight_options: WEIGHT_CHOICES
-                .iter()
-                .map(|w| ((*w).to_owned(), *w == current_weights))
-                .chain(
-                    (!WEIGHT_CHOICES.contains(&current_weights.as_str()))
-                        .then(|| (current_weights.clone(), true)),
-                )
-                .collect(),
-            aggregate_options: [Aggregate::Sum, Aggregate::Geometric, Aggregate::Topsis]
-                .into_iter()
-                .map(|a| (a.as_str(), a == m.aggregate))
-                .collect(),
+            method_options: MethodOptions::new(m.normalise, &m.weights, m.aggregate),
             sources: view
                 .framework
                 .indicators

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod datasets;
 pub mod indicator;
 pub mod methodology;
+pub mod publish;
 pub mod rankings;
 pub mod region;
 pub mod robustness;
@@ -111,6 +112,58 @@ pub fn fmt_num(value: Option<f64>, decimals: usize) -> String {
     match value {
         Some(v) if v.is_finite() => format!("{v:.decimals$}"),
         _ => "—".to_owned(),
+    }
+}
+
+/// The method choices of a page's GET form (`templates/method_selects.html`): each option and
+/// whether it is the one in use.
+pub struct MethodOptions {
+    pub normalise: Vec<(&'static str, bool)>,
+    pub weights: Vec<(String, bool)>,
+    pub aggregate: Vec<(&'static str, bool)>,
+}
+
+/// The weighting schemes offered in the forms (combined schemes are reachable by URL).
+const WEIGHT_CHOICES: [&str; 6] = [
+    "entropy-panel",
+    "entropy-year",
+    "critic",
+    "sd",
+    "equal",
+    "manual",
+];
+
+impl MethodOptions {
+    pub fn new(
+        normalise: crate::method::Normalise,
+        weights: &crate::method::WeightScheme,
+        aggregate: crate::method::Aggregate,
+    ) -> MethodOptions {
+        use crate::method::{Aggregate, Normalise};
+        let current_weights = weights.to_string();
+        MethodOptions {
+            normalise: [
+                Normalise::MinmaxPanel,
+                Normalise::MinmaxYear,
+                Normalise::Zscore,
+                Normalise::Rank,
+            ]
+            .into_iter()
+            .map(|n| (n.as_str(), n == normalise))
+            .collect(),
+            weights: WEIGHT_CHOICES
+                .iter()
+                .map(|w| ((*w).to_owned(), *w == current_weights))
+                .chain(
+                    (!WEIGHT_CHOICES.contains(&current_weights.as_str()))
+                        .then(|| (current_weights.clone(), true)),
+                )
+                .collect(),
+            aggregate: [Aggregate::Sum, Aggregate::Geometric, Aggregate::Topsis]
+                .into_iter()
+                .map(|a| (a.as_str(), a == aggregate))
+                .collect(),
+        }
     }
 }
 

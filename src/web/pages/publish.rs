@@ -1,0 +1,263 @@
+//! `/publish`: the downloads for a paper — three-line tables (DOCX, LaTeX), the BibTeX
+//! citation and the replication pack — for the chosen dataset, year, method and precision, chosen
+//! by a GET form; `/publish/{file}` serves each file.
+//!
+//! Query: the shared parameters (`dataset`, `v`, `lang`, `normalise`, `weights`, `aggregate`),
+//! `year` (the year of the dimension-score table and the rank column), `precision` (decimals of
+//! scores, default 3), `weight_precision` (default 4), `columns=plain` (LaTeX `r` columns instead
+//! of siunitx `S`). The files are `service::publish::render_file`, the call behind `nqp export`.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+
+use super::{MethodOptions, PageResult, render};
+use crate::service::analysis::{AnalysisChoice, AnalysisView};
+use crate::service::dashboard::{Dataset, ResultTables};
+use crate::service::publish::latex::LatexOptions;
+use crate::service::publish::{Precision, PubFile, Source, build_all, render_file};
+use crate::types::Lang;
+use crate::web::cache::DerivedFile;
+use crate::web::chrome::Chrome;
+use crate::web::ctx::PageCtx;
+use crate::web::error::WebError;
+use crate::web::state::AppState;
+
+/// The page's own parameters, parsed once.
+struct Options {
+    year: Option<i32>,
+    precision: Precision,
+    latex: LatexOptions,
+}
+
+impl Options {
+    fn parse(ctx: &PageCtx) -> Result<Options, WebError> {
+        let decimals = |key: &str, default: usize| -> Result<usize, WebError> {
+            match ctx.param(key) {
+                None => Ok(default),
+                Some(raw) => raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|d| *d <= Precision::MAX)
+                    .ok_or_else(|| {
+                        WebError::invalid_parameter(
+                            key,
+                            format!("'{raw}' is not a number of decimals 0–{}", Precision::MAX),
+                        )
+                    }),
+            }
+        };
+        let default = Precision::default();
+        let precision = Precision {
+            score: decimals("precision", default.score)?,
+            weight: decimals("weight_precision", default.weight)?,
+        };
+        let siunitx = match ctx.param("columns") {
+            None | Some("siunitx") => true,
+            Some("plain") => false,
+            Some(other) => {
+                return Err(WebError::invalid_parameter(
+                    "columns",
+                    format!("'{other}' is not siunitx or plain"),
+                ));
+            }
+        };
+        Ok(Options {
+            year: ctx.year()?,
+            precision,
+            latex: LatexOptions { siunitx },
+        })
+    }
+
+    /// The page's parameters to keep on every download link.
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs = vec![
+            ("precision", self.precision.score.to_string()),
+            ("weight_precision", self.precision.weight.to_string()),
+        ];
+        if let Some(year) = self.year {
+            pairs.push(("year", year.to_string()));
+        }
+        if !self.latex.siunitx {
+            pairs.push(("columns", "plain".to_owned()));
+        }
+        pairs
+    }
+}
+
+/// Dataset, result, analyses and options of a request.
+async fn load(
+    state: &AppState,
+    ctx: &PageCtx,
+) -> Result<(Arc<Dataset>, Arc<ResultTables>, Arc<AnalysisView>, Options), WebError> {
+    let options = Options::parse(ctx)?;
+    let (ds, tables) = super::load(state, ctx).await?;
+    let analysis = state
+        .analysis_for(Arc::clone(&ds), &ctx.spec, &AnalysisChoice::default())
+        .await?;
+    Ok((ds, tables, analysis, options))
+}
+
+fn source<'a>(
+    ds: &'a Dataset,
+    tables: &'a ResultTables,
+    analysis: &'a AnalysisView,
+    lang: Lang,
+    options: &Options,
+) -> Source<'a> {
+    Source {
+        dataset: ds,
+        tables,
+        analysis,
+        lang,
+        precision: options.precision,
+        year: options.year,
+    }
+}
+
+pub struct FileLink {
+    pub label: &'static str,
+    pub description: &'static str,
+    pub url: String,
+    pub format: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/publish.html")]
+pub struct PublishPage {
+    pub chrome: Chrome,
+    pub zh: bool,
+    pub hidden: Vec<(String, String)>,
+    pub method_options: MethodOptions,
+    /// `(year, selected)`.
+    pub years: Vec<(i32, bool)>,
+    pub precision: usize,
+    pub weight_precision: usize,
+    pub plain_columns: bool,
+    pub max_precision: usize,
+    /// The numbered captions of the tables in the DOCX and LaTeX files.
+    pub captions: Vec<String>,
+    pub files: Vec<FileLink>,
+}
+
+pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+    let (ds, tables, analysis, options) = load(&state, &ctx).await?;
+    let src = source(&ds, &tables, &analysis, ctx.lang, &options);
+    let year = src.year()?;
+    let captions = build_all(&src)
+        .iter()
+        .map(|t| t.numbered_caption())
+        .collect();
+    let pairs = options.pairs();
+    let extra: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lang = ctx.lang;
+    let link = |file: PubFile, label, description| FileLink {
+        label,
+        description,
+        url: ctx.url(&format!("/publish/{}", file.segment()), &extra),
+        format: file.segment().rsplit('.').next().unwrap_or_default(),
+    };
+    let files = vec![
+        link(
+            PubFile::Docx,
+            lang.pick("三线表（Word）", "Three-line tables (Word)"),
+            lang.pick(
+                "全部表格，每表一个编号标题、三条横线（无竖线）和资料来源注。",
+                "Every table with a numbered caption, three horizontal rules (no vertical ones) and the source note.",
+            ),
+        ),
+        link(
+            PubFile::Latex,
+            lang.pick("三线表（LaTeX）", "Three-line tables (LaTeX)"),
+            lang.pick(
+                "booktabs 表格（\\toprule / \\midrule / \\bottomrule），数值按小数点对齐（siunitx S 列）；用 XeLaTeX 编译。",
+                "booktabs tables (\\toprule / \\midrule / \\bottomrule), numbers aligned on the decimal point (siunitx S columns); compile with XeLaTeX.",
+            ),
+        ),
+        link(
+            PubFile::Bibtex,
+            lang.pick("引用（BibTeX）", "Citation (BibTeX)"),
+            lang.pick(
+                "nqp 的版本、数据集版本哈希和方法。",
+                "nqp with its version, the dataset version hash and the method.",
+            ),
+        ),
+        link(
+            PubFile::Replication,
+            lang.pick("复现包（zip）", "Replication pack (zip)"),
+            lang.pick(
+                "数据集、指标体系、地区集、方法说明、计算结果和 replicate.sh：重新运行 nqp compute / nqp analyse 并核对输出的 SHA-256。",
+                "Dataset, framework, region set, method spec, the computed tables and replicate.sh, which reruns nqp compute / nqp analyse and checks the outputs' SHA-256.",
+            ),
+        ),
+    ];
+    render(&PublishPage {
+        chrome: Chrome::new(&ctx, &ds, "publish"),
+        zh: lang == Lang::Zh,
+        hidden: ctx
+            .hidden_fields()
+            .into_iter()
+            .filter(|(k, _)| matches!(k.as_str(), "lang" | "dataset" | "v"))
+            .collect(),
+        method_options: MethodOptions::new(
+            ctx.spec.normalise,
+            &ctx.spec.weights,
+            ctx.spec.aggregate,
+        ),
+        years: tables.years.iter().map(|&y| (y, Some(y) == year)).collect(),
+        precision: options.precision.score,
+        weight_precision: options.precision.weight,
+        plain_columns: !options.latex.siunitx,
+        max_precision: Precision::MAX,
+        captions,
+        files,
+    })
+}
+
+/// `/publish/{file}`: one publication file, built once per (version, method, options) and then
+/// served from the cache.
+pub async fn file(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    ctx: PageCtx,
+) -> Result<Response, WebError> {
+    let Some(kind) = PubFile::parse(&file) else {
+        return Err(crate::Error::NotFound {
+            what: "download",
+            key: file,
+        }
+        .into());
+    };
+    let (ds, _, analysis, options) = load(&state, &ctx).await?;
+    let variant = format!(
+        "publish/{}?lang={}&{}",
+        kind.segment(),
+        ctx.lang.as_str(),
+        serde_urlencoded::to_string(options.pairs()).unwrap_or_default()
+    );
+    let (lang, spec) = (ctx.lang, ctx.spec.clone());
+    let metadata = crate::service::download::download_url(
+        ds.id.as_str(),
+        &ds.version,
+        crate::service::download::FileRequest::Metadata,
+        &ctx.spec,
+    );
+    let built = state
+        .file_for(ds, &ctx.spec, variant, move |ds, tables| {
+            let src = source(ds, tables, &analysis, lang, &options);
+            let (name, bytes) = render_file(&src, &spec, kind, options.latex)?;
+            Ok(DerivedFile {
+                name,
+                bytes: bytes.into(),
+            })
+        })
+        .await?;
+    crate::web::download::attachment(
+        &built.name,
+        kind.content_type(),
+        &metadata,
+        built.bytes.clone(),
+    )
+}
