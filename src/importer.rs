@@ -1421,67 +1421,28 @@ pub fn write_bundled(panel: &ImportedPanel, out_dir: &Path) -> io::Result<()> {
 }
 
 /// Read a dataset written by [`write_bundled`] back (e.g. the committed
-/// `data/datasets/cn-provinces`).
+/// `data/datasets/cn-provinces`): `panel.csv` through [`ingest`], the reader the dashboard loads
+/// the bundled copy with, so the two cannot read it differently.
 pub fn read_bundled(dir: &Path) -> Result<ImportedPanel, ImportError> {
     let read = |name: &str| {
         let path = dir.join(name);
-        std::fs::read_to_string(&path).map_err(|source| ImportError::Io {
+        std::fs::read(&path).map_err(|source| ImportError::Io {
             path: path.display().to_string(),
             source,
         })
     };
-    let manifest_text = read("manifest.json")?;
     let manifest: Manifest =
-        serde_json::from_str(&manifest_text).map_err(|e| ImportError::Format {
+        serde_json::from_slice(&read("manifest.json")?).map_err(|e| ImportError::Format {
             path: "manifest.json".into(),
             line: e.line(),
             message: e.to_string(),
         })?;
-    let (panel, units) = parse_panel_csv(&read("panel.csv")?)?;
+    let panel = ingest(&read("panel.csv")?, "panel.csv", None).map_err(Box::new)?;
     Ok(ImportedPanel {
-        panel,
-        units,
+        panel: panel.panel,
+        units: panel.units,
         manifest,
     })
-}
-
-/// Parse `panel.csv` text (the format [`panel_csv`] writes).
-pub fn parse_panel_csv(text: &str) -> Result<(Panel, BTreeMap<String, String>), ImportError> {
-    let mut lines = text.lines().enumerate();
-    let format = |line: usize, message: String| ImportError::Format {
-        path: "panel.csv".into(),
-        line,
-        message,
-    };
-    if lines.next().map(|(_, l)| l) != Some("region,year,indicator,value,unit") {
-        return Err(format(
-            1,
-            "expected the header region,year,indicator,value,unit".into(),
-        ));
-    }
-    let mut rows = Vec::new();
-    let mut units = BTreeMap::new();
-    for (i, line) in lines {
-        if line.is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split(',').collect();
-        let [region, year, indicator, value, unit] = fields[..] else {
-            return Err(format(
-                i + 1,
-                format!("expected 5 fields, found {}", fields.len()),
-            ));
-        };
-        let year: i32 = year
-            .parse()
-            .map_err(|_| format(i + 1, format!("'{year}' is not a year")))?;
-        let value: f64 = value
-            .parse()
-            .map_err(|_| format(i + 1, format!("'{value}' is not a number")))?;
-        units.insert(indicator.to_string(), unit.to_string());
-        rows.push((region, year, indicator, value));
-    }
-    Ok((panel_from_rows(rows.into_iter())?, units))
 }
 
 #[cfg(test)]

@@ -644,6 +644,27 @@ fn indicator_coverage(plan: &nqp::importer::DatasetPlan) -> Vec<(String, f64)> {
         .collect()
 }
 
+/// `read_bundled` reads the committed panels through `ingest` (the dashboard's reader): written
+/// back, each is byte-identical to the committed file, so no value, unit or row is lost or altered.
+#[test]
+fn committed_panels_read_back_through_ingest_write_the_same_bytes() {
+    for plan in nqp::importer::PLANS {
+        let dir = bundled_dataset_dir(plan);
+        let imported = nqp::importer::read_bundled(&dir).expect("committed");
+        assert_eq!(
+            nqp::importer::panel_csv(&imported).unwrap(),
+            std::fs::read_to_string(dir.join("panel.csv")).unwrap(),
+            "{}",
+            plan.id
+        );
+        assert!(
+            imported.units.values().any(|u| !u.is_empty()),
+            "{}",
+            plan.id
+        );
+    }
+}
+
 #[test]
 fn every_default_indicator_covers_at_least_90_percent_of_the_default_dataset() {
     for (id, share) in indicator_coverage(&nqp::importer::FULL) {
