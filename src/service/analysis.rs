@@ -204,8 +204,8 @@ pub fn year_values(tables: &ResultTables, measure: &str, year: i32) -> Vec<(Stri
         .filter(|r| r.year == year)
         .filter_map(|r| {
             let v = match measure {
-                "score" => r.score,
-                other => other.parse().ok().and_then(|d| r.dimension(d)),
+                "score" => r.scores.score,
+                other => other.parse().ok().and_then(|d| r.scores.dimension(d)),
             }?;
             v.is_finite().then(|| (r.region.clone(), v))
         })

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::framework::{Framework, IndicatorDef, RegionExclusion};
 use crate::ingest::RegionSet;
 use crate::method::{IndexResult, MethodRecord, rank};
+use crate::service::sort::{Sort, sort_rankings};
 use crate::types::{DatasetId, Dimension, Lang, Level, Panel, Subindex};
 
 /// A dataset the dashboard serves: its panel, framework and region set.
@@ -198,22 +199,20 @@ impl utoipa::PartialSchema for Level {
 
 impl utoipa::ToSchema for Level {}
 
-/// One region-year of the computed index.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ScoreRow {
-    pub region: String,
-    pub year: i32,
+/// The scores of one region-year, or their mean over regions: the overall score, the three
+/// elements and the framework's sub-indices. Serialised flat beside the fields of the row that
+/// holds it (`score`, `laborers`, `tools`, `objects`, then the sub-index columns).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DimScores {
     pub score: Option<f64>,
-    pub rank: Option<u32>,
     pub laborers: Option<f64>,
     pub tools: Option<f64>,
     pub objects: Option<f64>,
     #[serde(flatten)]
     pub subscores: Subscores,
-    pub indicators_missing: u32,
 }
 
-impl ScoreRow {
+impl DimScores {
     pub fn dimension(&self, d: Dimension) -> Option<f64> {
         match d {
             Dimension::Laborers => self.laborers,
@@ -221,6 +220,46 @@ impl ScoreRow {
             Dimension::Objects => self.objects,
         }
     }
+
+    /// The overall score, the three elements, then the sub-indices: the columns of a table.
+    pub fn columns(&self) -> impl Iterator<Item = Option<f64>> + '_ {
+        [self.score, self.laborers, self.tools, self.objects]
+            .into_iter()
+            .chain(self.subscores.0.iter().map(|(_, v)| *v))
+    }
+
+    /// The scores of a region-year in `tables`; all missing for a region-year without a row.
+    fn of(tables: &ResultTables, region: &str, year: i32) -> DimScores {
+        match tables.score(region, year) {
+            Some(row) => row.scores.clone(),
+            None => DimScores {
+                subscores: Subscores(tables.subindices.iter().map(|&sub| (sub, None)).collect()),
+                ..DimScores::default()
+            },
+        }
+    }
+
+    /// The mean of each score over `rows` (regions without a value left out).
+    fn mean<'a>(subs: &[Subindex], rows: impl Iterator<Item = &'a DimScores> + Clone) -> DimScores {
+        DimScores {
+            score: mean(rows.clone().map(|r| r.score)),
+            laborers: mean(rows.clone().map(|r| r.laborers)),
+            tools: mean(rows.clone().map(|r| r.tools)),
+            objects: mean(rows.clone().map(|r| r.objects)),
+            subscores: Subscores::mean(subs, rows.map(|r| &r.subscores)),
+        }
+    }
+}
+
+/// One region-year of the computed index.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ScoreRow {
+    pub region: String,
+    pub year: i32,
+    pub rank: Option<u32>,
+    #[serde(flatten)]
+    pub scores: DimScores,
+    pub indicators_missing: u32,
 }
 
 /// One region-year-indicator: value after imputation and its normalised score.
@@ -318,18 +357,20 @@ impl ResultTables {
             .map(|i| ScoreRow {
                 region: regions[i].clone(),
                 year: years[i].unwrap_or_default() as i32,
-                score: score[i],
                 rank: rank[i].map(|r| r as u32),
-                laborers: lab[i],
-                tools: tools[i],
-                objects: obj[i],
-                subscores: Subscores(
-                    subindices
-                        .iter()
-                        .zip(&sub_values)
-                        .map(|(&sub, v)| (sub, v[i]))
-                        .collect(),
-                ),
+                scores: DimScores {
+                    score: score[i],
+                    laborers: lab[i],
+                    tools: tools[i],
+                    objects: obj[i],
+                    subscores: Subscores(
+                        subindices
+                            .iter()
+                            .zip(&sub_values)
+                            .map(|(&sub, v)| (sub, v[i]))
+                            .collect(),
+                    ),
+                },
                 indicators_missing: missing[i].unwrap_or_default() as u32,
             })
             .collect();
@@ -446,11 +487,26 @@ impl ResultTables {
     /// or an indicator's normalised value (so that higher is always better).
     pub fn measure_value(&self, measure: &Measure, region: &str, year: i32) -> Option<f64> {
         match measure {
-            Measure::Score => self.score(region, year)?.score,
-            Measure::Dimension(d) => self.score(region, year)?.dimension(*d),
-            Measure::Subindex(sub) => self.score(region, year)?.subscores.get(*sub),
+            Measure::Score => self.score(region, year)?.scores.score,
+            Measure::Dimension(d) => self.score(region, year)?.scores.dimension(*d),
+            Measure::Subindex(sub) => self.score(region, year)?.scores.subscores.get(*sub),
             Measure::Indicator(id) => self.value(region, id, year)?.z,
         }
+    }
+
+    /// The value of `measure` for each of `regions` in `year`, and its competition rank.
+    fn ranked(
+        &self,
+        measure: &Measure,
+        regions: &[String],
+        year: i32,
+    ) -> (Vec<Option<f64>>, Vec<Option<u32>>) {
+        let values: Vec<Option<f64>> = regions
+            .iter()
+            .map(|r| self.measure_value(measure, r, year))
+            .collect();
+        let ranks = competition_ranks(&values);
+        (values, ranks)
     }
 
     /// Effective weight of an indicator (mean over years for per-year schemes).
@@ -472,6 +528,11 @@ pub fn competition_ranks(values: &[Option<f64>]) -> Vec<Option<u32>> {
     rank::competition_rank(&scores, rank::TIE_TOLERANCE)
 }
 
+/// Best rank first, regions without a rank last, ties by code: the order of ranked tables.
+pub fn rank_order(rank: Option<u32>, code: &str) -> (bool, Option<u32>, &str) {
+    (rank.is_none(), rank, code)
+}
+
 /// One row of the rankings table.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RankingRow {
@@ -482,12 +543,8 @@ pub struct RankingRow {
     pub rank: Option<u32>,
     /// Positive = moved up since the previous year.
     pub rank_change: Option<i32>,
-    pub score: Option<f64>,
-    pub laborers: Option<f64>,
-    pub tools: Option<f64>,
-    pub objects: Option<f64>,
     #[serde(flatten)]
-    pub subscores: Subscores,
+    pub scores: DimScores,
     pub incomplete: bool,
 }
 
@@ -496,12 +553,8 @@ pub struct GroupMean {
     pub group: String,
     pub regions: usize,
     pub value: Option<f64>,
-    pub score: Option<f64>,
-    pub laborers: Option<f64>,
-    pub tools: Option<f64>,
-    pub objects: Option<f64>,
     #[serde(flatten)]
-    pub subscores: Subscores,
+    pub scores: DimScores,
 }
 
 /// A region the framework leaves out of every computation, and why.
@@ -528,6 +581,9 @@ fn excluded_regions(ds: &Dataset, lang: Lang) -> Vec<ExcludedRegion> {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Rankings {
     pub year: i32,
+    /// The order of `rows` (the request's `sort` and `dir`).
+    #[serde(skip)]
+    pub sort: Sort,
     pub years: Vec<i32>,
     pub measure: Measure,
     /// The sub-indices every row carries (those the framework defines).
@@ -559,26 +615,22 @@ fn year_or_latest(tables: &ResultTables, year: Option<i32>) -> Result<i32> {
     }
 }
 
-/// Regions ranked by a measure in one year, with change since the previous year and group means.
+/// Regions ranked by a measure in one year, with change since the previous year and group means;
+/// the rows in the order of `sort` (groups by `group_label`, the name the reader sees).
 pub fn rankings(
     ds: &Dataset,
     tables: &ResultTables,
     year: Option<i32>,
     measure: Measure,
+    sort: Sort,
     lang: Lang,
+    group_label: impl Fn(&str) -> String,
 ) -> Result<Rankings> {
     let year = year_or_latest(tables, year)?;
     let regions = tables.regions();
-    let values_in = |y: i32| -> Vec<Option<f64>> {
-        regions
-            .iter()
-            .map(|r| tables.measure_value(&measure, r, y))
-            .collect()
-    };
-    let values = values_in(year);
-    let ranks = competition_ranks(&values);
+    let (values, ranks) = tables.ranked(&measure, &regions, year);
     let previous = tables.years.iter().copied().filter(|&y| y < year).max();
-    let prev_ranks = previous.map(|y| competition_ranks(&values_in(y)));
+    let prev_ranks = previous.map(|y| tables.ranked(&measure, &regions, y).1);
     let mut rows: Vec<RankingRow> = regions
         .iter()
         .enumerate()
@@ -594,20 +646,12 @@ pub fn rankings(
                     (Some(prev), Some(now)) => prev[i].map(|p| p as i32 - now as i32),
                     _ => None,
                 },
-                score: s.and_then(|s| s.score),
-                laborers: s.and_then(|s| s.laborers),
-                tools: s.and_then(|s| s.tools),
-                objects: s.and_then(|s| s.objects),
-                subscores: s.map(|s| s.subscores.clone()).unwrap_or_else(|| {
-                    Subscores(tables.subindices.iter().map(|&sub| (sub, None)).collect())
-                }),
+                scores: DimScores::of(tables, code, year),
                 incomplete: s.is_some_and(|s| s.indicators_missing > 0),
             }
         })
         .collect();
-    rows.sort_by(|a, b| {
-        (a.rank.is_none(), a.rank, &a.code).cmp(&(b.rank.is_none(), b.rank, &b.code))
-    });
+    rows.sort_by(|a, b| rank_order(a.rank, &a.code).cmp(&rank_order(b.rank, &b.code)));
     let mut group_names: Vec<String> = rows.iter().filter_map(|r| r.group.clone()).collect();
     if let Some(set) = &ds.regions {
         group_names = set.groups();
@@ -625,14 +669,7 @@ pub fn rankings(
             GroupMean {
                 regions: members.len(),
                 value: mean(members.iter().map(|r| r.value)),
-                score: mean(members.iter().map(|r| r.score)),
-                laborers: mean(members.iter().map(|r| r.laborers)),
-                tools: mean(members.iter().map(|r| r.tools)),
-                objects: mean(members.iter().map(|r| r.objects)),
-                subscores: Subscores::mean(
-                    &tables.subindices,
-                    members.iter().map(|r| &r.subscores),
-                ),
+                scores: DimScores::mean(&tables.subindices, members.iter().map(|r| &r.scores)),
                 group: g,
             }
         })
@@ -641,11 +678,13 @@ pub fn rankings(
     let all_values = tables
         .years
         .iter()
-        .flat_map(|&y| values_in(y))
+        .flat_map(|&y| tables.ranked(&measure, &regions, y).0)
         .flatten()
         .collect();
+    sort_rankings(&mut rows, sort, group_label);
     Ok(Rankings {
         year,
+        sort,
         years: tables.years.clone(),
         measure,
         subindices: tables.subindices.clone(),
@@ -676,13 +715,9 @@ pub struct IndicatorStanding {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TrendPoint {
     pub year: i32,
-    pub score: Option<f64>,
     pub rank: Option<u32>,
-    pub laborers: Option<f64>,
-    pub tools: Option<f64>,
-    pub objects: Option<f64>,
     #[serde(flatten)]
-    pub subscores: Subscores,
+    pub scores: DimScores,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -716,17 +751,10 @@ pub struct RegionProfile {
 }
 
 fn trend_point(tables: &ResultTables, region: &str, year: i32) -> TrendPoint {
-    let s = tables.score(region, year);
     TrendPoint {
         year,
-        score: s.and_then(|s| s.score),
-        rank: s.and_then(|s| s.rank),
-        laborers: s.and_then(|s| s.laborers),
-        tools: s.and_then(|s| s.tools),
-        objects: s.and_then(|s| s.objects),
-        subscores: s.map(|s| s.subscores.clone()).unwrap_or_else(|| {
-            Subscores(tables.subindices.iter().map(|&sub| (sub, None)).collect())
-        }),
+        rank: tables.score(region, year).and_then(|s| s.rank),
+        scores: DimScores::of(tables, region, year),
     }
 }
 
@@ -765,12 +793,8 @@ pub fn region_profile(
         .collect();
     let national_mean = TrendPoint {
         year,
-        score: mean(year_rows.iter().map(|r| r.score)),
         rank: None,
-        laborers: mean(year_rows.iter().map(|r| r.laborers)),
-        tools: mean(year_rows.iter().map(|r| r.tools)),
-        objects: mean(year_rows.iter().map(|r| r.objects)),
-        subscores: Subscores::mean(&tables.subindices, year_rows.iter().map(|r| &r.subscores)),
+        scores: DimScores::mean(&tables.subindices, year_rows.iter().map(|r| &r.scores)),
     };
     let scored: Vec<&IndicatorDef> = ds
         .framework
@@ -782,11 +806,9 @@ pub fn region_profile(
         .iter()
         .map(|def| {
             let id = def.id.as_str();
-            let zs: Vec<Option<f64>> = regions
-                .iter()
-                .map(|r| tables.value(r, id, year).and_then(|v| v.z))
-                .collect();
-            let ranks = competition_ranks(&zs);
+            let ranks = tables
+                .ranked(&Measure::Indicator(id.to_owned()), &regions, year)
+                .1;
             let me = regions.iter().position(|r| r == code).unwrap_or_default();
             let v = tables.value(code, id, year);
             IndicatorStanding {
@@ -827,12 +849,12 @@ pub fn region_profile(
             Some(Peer {
                 code: r.clone(),
                 name: ds.region_name(r, lang),
-                score: s.score,
+                score: s.scores.score,
                 rank: s.rank,
             })
         })
         .collect();
-    let target = current.score.unwrap_or(f64::NAN);
+    let target = current.scores.score.unwrap_or(f64::NAN);
     peers.sort_by(|a, b| {
         let da = (a.score.unwrap_or(f64::INFINITY) - target).abs();
         let db = (b.score.unwrap_or(f64::INFINITY) - target).abs();
@@ -958,11 +980,7 @@ pub fn indicator_page(
     })?;
     let year = year_or_latest(tables, year)?;
     let regions = tables.regions();
-    let zs: Vec<Option<f64>> = regions
-        .iter()
-        .map(|r| tables.value(r, id, year).and_then(|v| v.z))
-        .collect();
-    let ranks = competition_ranks(&zs);
+    let (zs, ranks) = tables.ranked(&Measure::Indicator(id.to_owned()), &regions, year);
     let mut rows: Vec<IndicatorRow> = regions
         .iter()
         .enumerate()
@@ -978,9 +996,7 @@ pub fn indicator_page(
             }
         })
         .collect();
-    rows.sort_by(|a, b| {
-        (a.rank.is_none(), a.rank, &a.code).cmp(&(b.rank.is_none(), b.rank, &b.code))
-    });
+    rows.sort_by(|a, b| rank_order(a.rank, &a.code).cmp(&rank_order(b.rank, &b.code)));
     let coverage = tables.coverage.iter().find(|c| c.0 == id);
     Ok(IndicatorPage {
         id: id.to_owned(),

@@ -583,39 +583,29 @@ impl Export<'_> {
 
 /// Rows of a view as a frame: one column per scalar field, in field order, the fields of a
 /// nested object as `object.field` (lists are left to the JSON form). Whole numbers stay
-/// integers, so a rank reads `3`, not `3.0`.
+/// integers, so a rank reads `3`, not `3.0`. The rows go through JSON text read back as
+/// [`Fields`]: `serde_json::Value` would sort the keys (its `preserve_order` feature would
+/// rebuild Polars, which depends on serde_json).
 pub fn rows_frame<T: Serialize>(rows: &[T]) -> Result<DataFrame> {
-    let flat = |map: serde_json::Map<String, serde_json::Value>| {
-        let mut out = serde_json::Map::new();
-        for (key, value) in map {
-            match value {
-                serde_json::Value::Object(inner) => {
-                    for (k, v) in inner {
-                        out.insert(format!("{key}.{k}"), v);
-                    }
-                }
-                other => {
-                    out.insert(key, other);
-                }
-            }
-        }
-        out
-    };
-    let values: Vec<serde_json::Map<String, serde_json::Value>> = rows
+    let values: Vec<Vec<(String, serde_json::Value)>> = rows
         .iter()
-        .map(|r| match serde_json::to_value(r) {
-            Ok(serde_json::Value::Object(map)) => Ok(flat(map)),
-            _ => Err(Error::Internal("a view row is not an object".into())),
+        .map(|r| {
+            let text = serde_json::to_string(r).map_err(|e| Error::Internal(e.to_string()))?;
+            match serde_json::from_str(&text) {
+                Ok(Cell::Object(Fields(fields))) => Ok(Fields::flat(fields)),
+                _ => Err(Error::Internal("a view row is not an object".into())),
+            }
         })
         .collect::<Result<_>>()?;
     let Some(first) = values.first() else {
         return Ok(DataFrame::empty());
     };
+    let null = serde_json::Value::Null;
     let mut columns = Vec::new();
-    for key in first.keys() {
+    for (key, _) in first {
         let cells: Vec<&serde_json::Value> = values
             .iter()
-            .map(|m| m.get(key).unwrap_or(&serde_json::Value::Null))
+            .map(|row| row.iter().find(|(k, _)| k == key).map_or(&null, |(_, v)| v))
             .collect();
         let present = || cells.iter().filter(|v| !v.is_null());
         let name = PlSmallStr::from(key.as_str());
@@ -633,6 +623,81 @@ pub fn rows_frame<T: Serialize>(rows: &[T]) -> Result<DataFrame> {
         columns.push(column);
     }
     Ok(DataFrame::new(values.len(), columns)?)
+}
+
+/// A JSON object's fields in the order they were written.
+struct Fields(Vec<(String, Cell)>);
+
+/// A JSON value, objects kept as [`Fields`].
+enum Cell {
+    Value(serde_json::Value),
+    Object(Fields),
+}
+
+impl Fields {
+    /// Scalars as they are, the scalars of a nested object as `object.field`.
+    fn flat(fields: Vec<(String, Cell)>) -> Vec<(String, serde_json::Value)> {
+        let mut out = Vec::with_capacity(fields.len());
+        for (key, cell) in fields {
+            match cell {
+                Cell::Value(v) => out.push((key, v)),
+                Cell::Object(Fields(inner)) => out.extend(inner.into_iter().map(|(k, c)| {
+                    let v = match c {
+                        Cell::Value(v) => v,
+                        Cell::Object(_) => serde_json::Value::Null,
+                    };
+                    (format!("{key}.{k}"), v)
+                })),
+            }
+        }
+        out
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Cell {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Cell, D::Error> {
+        use serde::de::{MapAccess, SeqAccess, Visitor, value::SeqAccessDeserializer};
+        use serde_json::Value;
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Cell;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Cell, A::Error> {
+                let mut fields = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Cell>()? {
+                    fields.push(entry);
+                }
+                Ok(Cell::Object(Fields(fields)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Cell, A::Error> {
+                serde::Deserialize::deserialize(SeqAccessDeserializer::new(seq)).map(Cell::Value)
+            }
+            fn visit_bool<E>(self, v: bool) -> std::result::Result<Cell, E> {
+                Ok(Cell::Value(Value::from(v)))
+            }
+            fn visit_i64<E>(self, v: i64) -> std::result::Result<Cell, E> {
+                Ok(Cell::Value(Value::from(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> std::result::Result<Cell, E> {
+                Ok(Cell::Value(Value::from(v)))
+            }
+            fn visit_f64<E>(self, v: f64) -> std::result::Result<Cell, E> {
+                Ok(Cell::Value(Value::from(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> std::result::Result<Cell, E> {
+                Ok(Cell::Value(Value::from(v)))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Cell, E> {
+                Ok(Cell::Value(Value::Null))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 fn zip_error(e: ::zip::result::ZipError) -> Error {
@@ -992,6 +1057,84 @@ impl utoipa::ToSchema for MethodRecord {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn view_rows_keep_their_field_order() {
+        #[derive(Serialize)]
+        struct Latest {
+            number: u32,
+            at: &'static str,
+        }
+        #[derive(Serialize)]
+        struct Row {
+            zeta: &'static str,
+            rank: Option<u32>,
+            alpha: f64,
+            latest: Latest,
+            tags: Vec<u32>,
+            #[serde(flatten)]
+            subscores: crate::service::dashboard::Subscores,
+            done: bool,
+        }
+        let sub = crate::types::Subindex::AiDigital;
+        let rows = [
+            Row {
+                zeta: "=x",
+                rank: Some(3),
+                alpha: 0.5,
+                latest: Latest { number: 2, at: "t" },
+                tags: vec![1],
+                subscores: crate::service::dashboard::Subscores(vec![(sub, Some(7.25))]),
+                done: true,
+            },
+            Row {
+                zeta: "b",
+                rank: None,
+                alpha: 2.0,
+                latest: Latest { number: 1, at: "u" },
+                tags: vec![],
+                subscores: crate::service::dashboard::Subscores(vec![(sub, None)]),
+                done: false,
+            },
+        ];
+        let frame = rows_frame(&rows).unwrap();
+        let names: Vec<&str> = frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "zeta",
+                "rank",
+                "alpha",
+                "latest.number",
+                "latest.at",
+                "subindex/ai_digital",
+                "done"
+            ]
+        );
+        assert_eq!(frame.column("rank").unwrap().dtype(), &DataType::Int64);
+        assert_eq!(
+            frame
+                .column("subindex/ai_digital")
+                .unwrap()
+                .f64()
+                .unwrap()
+                .get(0),
+            Some(7.25)
+        );
+        let csv = String::from_utf8(csv_bytes(&frame, false).unwrap()).unwrap();
+        assert_eq!(
+            csv.lines().collect::<Vec<_>>(),
+            [
+                "zeta,rank,alpha,latest.number,latest.at,subindex/ai_digital,done",
+                "'=x,3,0.5,2,t,7.25,true",
+                "b,,2.0,1,u,,false"
+            ]
+        );
+    }
 
     #[test]
     fn formula_text_is_neutralised_and_everything_else_kept() {

@@ -71,11 +71,11 @@ impl SortKey {
         match self {
             SortKey::Value => r.value,
             SortKey::Change => r.rank_change.map(f64::from),
-            SortKey::Score => r.score,
-            SortKey::Laborers => r.laborers,
-            SortKey::Tools => r.tools,
-            SortKey::Objects => r.objects,
-            SortKey::Subindex(sub) => r.subscores.get(sub),
+            SortKey::Score => r.scores.score,
+            SortKey::Laborers => r.scores.laborers,
+            SortKey::Tools => r.scores.tools,
+            SortKey::Objects => r.scores.objects,
+            SortKey::Subindex(sub) => r.scores.subscores.get(sub),
             SortKey::Rank | SortKey::Name | SortKey::Group => r.rank.map(f64::from),
         }
     }
@@ -145,6 +145,7 @@ pub fn sort_rankings(rows: &mut [RankingRow], sort: Sort, group_label: impl Fn(&
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::dashboard::DimScores;
 
     fn row(code: &str, group: Option<&str>, rank: Option<u32>, tools: Option<f64>) -> RankingRow {
         RankingRow {
@@ -154,11 +155,10 @@ mod tests {
             value: None,
             rank,
             rank_change: None,
-            score: None,
-            laborers: None,
-            tools,
-            objects: None,
-            subscores: Default::default(),
+            scores: DimScores {
+                tools,
+                ..DimScores::default()
+            },
             incomplete: false,
         }
     }

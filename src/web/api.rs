@@ -49,7 +49,6 @@ use crate::service::dashboard::{
 use crate::service::datasets::{DatasetEntry, MappingRequest, UploadPreview};
 use crate::service::download::{DownloadLink, Metadata, download_links};
 use crate::service::methodology::{self, IndicatorInfo, MethodologyView};
-use crate::service::sort::sort_rankings;
 use crate::store::VersionInfo;
 use crate::types::Lang;
 
@@ -236,15 +235,8 @@ pub async fn scores(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Sc
     responses((status = 200, body = Rankings), (status = 400, body = Problem),
               (status = 404, description = NOT_FOUND, body = Problem)))]
 pub async fn rankings(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Rankings> {
-    let year = ctx.year()?;
-    let sort = ctx.sort()?;
     let (ds, tables) = super::pages::load(&state, &ctx).await?;
-    let measure = ctx.measure(&ds.framework)?;
-    let mut view = dashboard::rankings(&ds, &tables, year, measure, ctx.lang)?;
-    sort_rankings(&mut view.rows, sort, |g| {
-        super::pages::group_label(g, ctx.lang)
-    });
-    Ok(Json(view))
+    Ok(Json(super::pages::rankings::view(&ctx, &ds, &tables)?))
 }
 
 /// Two to five regions side by side (mirrors `/compare`).

@@ -45,10 +45,15 @@ impl PageCtx {
 
     /// `year=`: a whole number, or `None` for the page's default year.
     pub fn year(&self) -> Result<Option<i32>, WebError> {
-        self.param("year")
+        self.year_param("year")
+    }
+
+    /// A year under another name (`from=`, `to=`), parsed and rejected as `year=` is.
+    pub fn year_param(&self, key: &str) -> Result<Option<i32>, WebError> {
+        self.param(key)
             .map(|raw| {
                 raw.parse::<i32>().map_err(|_| {
-                    WebError::invalid_parameter("year", format!("'{raw}' is not a whole number"))
+                    WebError::invalid_parameter(key, format!("'{raw}' is not a whole number"))
                 })
             })
             .transpose()

@@ -359,7 +359,9 @@ async fn bodies_are_the_dashboard_view_data() {
         &t,
         Some(2021),
         Measure::Dimension(Dimension::Tools),
+        Default::default(),
         Lang::En,
+        |g| nqp::web::pages::group_label(g, Lang::En),
     )
     .unwrap();
     let got = get(&app, "/api/v1/rankings?year=2021&measure=tools&lang=en")

@@ -139,10 +139,10 @@ fn default_dataset_invariants_hold() {
         if row.indicators_missing > 0 {
             continue; // re-normalised weights: checked in the method tests
         }
-        let s = row.score.unwrap();
+        let s = row.scores.score.unwrap();
         let recomposed: f64 = Dimension::ALL
             .iter()
-            .map(|&d| w_dim(d) * row.dimension(d).unwrap())
+            .map(|&d| w_dim(d) * row.scores.dimension(d).unwrap())
             .sum();
         assert!(
             (s - recomposed).abs() < 1e-9,
@@ -159,11 +159,14 @@ fn default_dataset_invariants_hold() {
         let mut scored: Vec<_> = tables
             .scores
             .iter()
-            .filter(|r| r.year == year && r.score.is_some())
+            .filter(|r| r.year == year && r.scores.score.is_some())
             .collect();
-        scored.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap());
+        scored.sort_by(|a, b| b.scores.score.partial_cmp(&a.scores.score).unwrap());
         for r in &scored {
-            let better = scored.iter().filter(|o| o.score > r.score).count() as u32;
+            let better = scored
+                .iter()
+                .filter(|o| o.scores.score > r.scores.score)
+                .count() as u32;
             assert_eq!(r.rank, Some(better + 1), "{} {year}", r.region);
         }
     }

@@ -670,7 +670,7 @@ async fn sandbox_with_equal_weights_reproduces_the_equal_scheme() {
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(
         csv.body.lines().next(),
-        Some("dimension,effective,indicator,input,name,nominal")
+        Some("indicator,name,dimension,nominal,input,effective")
     );
     assert_eq!(csv.body.lines().count(), 1 + specs.len());
     let csv = app
@@ -678,7 +678,7 @@ async fn sandbox_with_equal_weights_reproduces_the_equal_scheme() {
         .await;
     assert_eq!(
         csv.body.lines().next(),
-        Some("laborers,name,nominal_rank,nominal_score,objects,rank,region,score,shift,tools")
+        Some("region,name,score,rank,nominal_score,nominal_rank,shift,laborers,tools,objects")
     );
     assert_eq!(csv.body.lines().count(), 1 + 31);
 }
@@ -959,7 +959,7 @@ async fn waterfall_matches_the_cli_decomposition_and_reports_the_residual() {
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(
         csv.body.lines().next(),
-        Some("contribution,dimension,id,name")
+        Some("id,name,dimension,contribution")
     );
     assert_eq!(csv.body.lines().count(), 4);
 

@@ -36,7 +36,7 @@ fn score_triples(
     tables
         .scores
         .iter()
-        .map(|r| (r.region.clone(), r.year, r.score))
+        .map(|r| (r.region.clone(), r.year, r.scores.score))
         .collect()
 }
 

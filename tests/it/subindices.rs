@@ -95,7 +95,7 @@ fn subindices_aggregate_exactly_their_member_indicators_on_the_default_dataset()
             let mut compared = 0;
             for row in &t.scores {
                 let want = recompute(&t, &ids, &row.region, row.year, how);
-                let got = row.subscores.get(sub);
+                let got = row.scores.subscores.get(sub);
                 match (want, got) {
                     (Some(w), Some(g)) => {
                         assert!(
@@ -117,7 +117,9 @@ fn subindices_aggregate_exactly_their_member_indicators_on_the_default_dataset()
             .scores
             .iter()
             .filter(|r| {
-                (r.subscores.get(Subindex::AiDigital).unwrap() - r.score.unwrap()).abs() > 1.0
+                (r.scores.subscores.get(Subindex::AiDigital).unwrap() - r.scores.score.unwrap())
+                    .abs()
+                    > 1.0
             })
             .count();
         assert!(differs > 100, "{how:?}: {differs}");
@@ -167,10 +169,11 @@ async fn rankings_offer_and_rank_by_levels_and_the_ai_digital_subindex() {
         // score beside it.
         let mut expected: Vec<_> = t.scores.iter().filter(|r| r.year == 2018).collect();
         expected.sort_by(|a, b| {
-            b.subscores
+            b.scores
+                .subscores
                 .get(sub)
                 .unwrap()
-                .total_cmp(&a.subscores.get(sub).unwrap())
+                .total_cmp(&a.scores.subscores.get(sub).unwrap())
         });
         let shown = res.select_attrs("table#rankings tbody tr", "data-region");
         let want: Vec<String> = expected.iter().map(|r| r.region.clone()).collect();
@@ -189,12 +192,15 @@ async fn rankings_offer_and_rank_by_levels_and_the_ai_digital_subindex() {
             cells("value"),
             expected
                 .iter()
-                .map(|r| fmt(r.subscores.get(sub)))
+                .map(|r| fmt(r.scores.subscores.get(sub)))
                 .collect::<Vec<_>>()
         );
         assert_eq!(
             cells("score"),
-            expected.iter().map(|r| fmt(r.score)).collect::<Vec<_>>()
+            expected
+                .iter()
+                .map(|r| fmt(r.scores.score))
+                .collect::<Vec<_>>()
         );
         assert_eq!(cells(key), cells("value"), "its own column agrees");
         // The map colours the same measure: the leader's tooltip carries its value.
@@ -204,7 +210,7 @@ async fn rankings_offer_and_rank_by_levels_and_the_ai_digital_subindex() {
             leader.region
         ));
         assert!(
-            titles[0].contains(&fmt(leader.subscores.get(sub))),
+            titles[0].contains(&fmt(leader.scores.subscores.get(sub))),
             "{titles:?}"
         );
         let zh = app.get(&format!("/?lang=zh&year=2018&measure={key}")).await;
@@ -244,7 +250,7 @@ async fn region_profile_shows_levels_and_the_ai_digital_subindex_beside_the_scor
     let year: Vec<_> = t.scores.iter().filter(|r| r.year == 2019).collect();
     let mean = |sub: Subindex| {
         year.iter()
-            .map(|r| r.subscores.get(sub).unwrap())
+            .map(|r| r.scores.subscores.get(sub).unwrap())
             .sum::<f64>()
             / year.len() as f64
     };
@@ -252,14 +258,17 @@ async fn region_profile_shows_levels_and_the_ai_digital_subindex_beside_the_scor
         res.select_texts("#ai-digital-score"),
         [format!(
             "{:.2}",
-            me.subscores.get(Subindex::AiDigital).unwrap()
+            me.scores.subscores.get(Subindex::AiDigital).unwrap()
         )]
     );
     assert_eq!(
         res.select_texts("table#levels tbody tr td:nth-of-type(1)"),
         Level::ALL
             .iter()
-            .map(|&l| format!("{:.2}", me.subscores.get(Subindex::Level(l)).unwrap()))
+            .map(|&l| format!(
+                "{:.2}",
+                me.scores.subscores.get(Subindex::Level(l)).unwrap()
+            ))
             .collect::<Vec<_>>()
     );
     assert_eq!(
@@ -310,7 +319,7 @@ async fn downloads_of_these_views_carry_the_subindex_columns() {
         let sub = Subindex::from_column(key).unwrap();
         let want: Vec<f64> = codes
             .iter()
-            .map(|c| t.score(c, 2017).unwrap().subscores.get(sub).unwrap())
+            .map(|c| t.score(c, 2017).unwrap().scores.subscores.get(sub).unwrap())
             .collect();
         let got = col(&header, &rows, key);
         for (g, w) in got.iter().zip(&want) {
@@ -333,6 +342,7 @@ async fn downloads_of_these_views_carry_the_subindex_columns() {
         .map(|&y| {
             t.score("CN-ZJ", y)
                 .unwrap()
+                .scores
                 .subscores
                 .get(Subindex::AiDigital)
                 .unwrap()

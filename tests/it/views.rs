@@ -7,13 +7,21 @@ use nqp::types::DatasetId;
 
 use crate::helpers::{TestApp, fixture};
 
-/// CSV body → header and rows (no quoted commas in these fixtures' cells).
+/// CSV body → header and rows (quoted fields may hold commas; no cell spans lines here).
 fn csv_rows(body: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut lines = body.lines().map(|l| {
-        l.split(',')
-            .map(|c| c.trim_matches('"').to_owned())
-            .collect::<Vec<_>>()
-    });
+    let split = |line: &str| {
+        let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+        for c in line.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ',' if !quoted => cells.push(std::mem::take(&mut cell)),
+                c => cell.push(c),
+            }
+        }
+        cells.push(cell);
+        cells
+    };
+    let mut lines = body.lines().map(split);
     let header = lines.next().expect("a header");
     (header, lines.collect())
 }
@@ -80,6 +88,70 @@ async fn the_rankings_download_holds_the_table_on_the_page() {
     .unwrap();
     assert_eq!(json["view"], api, "the JSON form is the API's view");
     assert_eq!(json["metadata"]["method"]["weights"], "critic");
+}
+
+/// The columns of a view's CSV follow the view's fields (its JSON), not the alphabet, and a
+/// sorted table downloads in the order the page shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn view_downloads_keep_the_field_order_and_the_sort_of_the_page() {
+    let app = TestApp::new();
+    // The scores of a region-year (`DimScores`), always in this order.
+    const SCORES: [&str; 8] = [
+        "score",
+        "laborers",
+        "tools",
+        "objects",
+        "level/micro",
+        "level/meso",
+        "level/macro",
+        "subindex/ai_digital",
+    ];
+    let cases: [(&str, Vec<&str>); 3] = [
+        (
+            "/?lang=en&year=2021&format=csv",
+            [
+                &["code", "name", "group", "value", "rank", "rank_change"][..],
+                &SCORES,
+                &["incomplete"],
+            ]
+            .concat(),
+        ),
+        (
+            "/regions/CN-GD?lang=en&table=history&format=csv",
+            [&["year", "rank"][..], &SCORES].concat(),
+        ),
+        (
+            "/regions/CN-GD?lang=en&format=csv",
+            vec![
+                "id",
+                "name",
+                "dimension",
+                "level",
+                "ai_digital",
+                "unit",
+                "raw",
+                "z",
+                "rank",
+                "weight",
+                "imputed",
+            ],
+        ),
+    ];
+    for (url, want) in cases {
+        assert_eq!(csv_rows(&app.get(url).await.body).0, want, "{url}");
+    }
+
+    let sorted = "/?lang=en&year=2021&sort=name&dir=desc";
+    let page = app.get(sorted).await;
+    let shown = page.select_attrs("table#rankings tbody tr", "data-region");
+    let link = &page.select_attrs("#view-downloads a[data-format=csv]", "href")[0];
+    let (header, rows) = csv_rows(&app.get(link).await.body);
+    assert_eq!(column(&header, &rows, "code"), shown);
+    let names = column(&header, &rows, "name");
+    let mut descending = names.clone();
+    descending.sort();
+    descending.reverse();
+    assert_eq!(names, descending, "by name, descending");
 }
 
 #[tokio::test(flavor = "multi_thread")]

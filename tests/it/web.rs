@@ -127,13 +127,13 @@ async fn rankings_table_matches_the_computed_index() {
     let mut best: Vec<_> = tables
         .scores
         .iter()
-        .filter(|r| r.year == 2022 && r.score.is_some())
+        .filter(|r| r.year == 2022 && r.scores.score.is_some())
         .collect();
-    best.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap());
+    best.sort_by(|a, b| b.scores.score.partial_cmp(&a.scores.score).unwrap());
     let first_region = res.select_attrs("table#rankings tbody tr", "data-region")[0].clone();
     assert_eq!(first_region, best[0].region);
     let score_cells = res.select_texts("table#rankings tbody tr:first-child td");
-    assert!(score_cells.contains(&format!("{:.2}", best[0].score.unwrap())));
+    assert!(score_cells.contains(&format!("{:.2}", best[0].scores.score.unwrap())));
 }
 
 #[tokio::test(flavor = "multi_thread")]

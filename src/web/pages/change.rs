@@ -59,23 +59,27 @@ pub async fn section(
     ds: &Arc<Dataset>,
     code: &str,
 ) -> Result<Option<ChangeSection>, WebError> {
-    let (from, to) = (year(ctx, "from")?, year(ctx, "to")?);
-    let base = state.baseline_for(Arc::clone(ds), &ctx.spec).await?;
-    match change(&base, &ds.framework, code, from, to, ctx.lang) {
+    match view(state, ctx, ds, code).await {
         Ok(view) => Ok(Some(layout(ctx, &view))),
-        Err(crate::Error::NotFound { .. }) if from.is_none() && to.is_none() => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(WebError::App(crate::Error::NotFound { .. }))
+            if ctx.param("from").is_none() && ctx.param("to").is_none() =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 
-fn year(ctx: &PageCtx, key: &str) -> Result<Option<i32>, WebError> {
-    ctx.param(key)
-        .map(|raw| {
-            raw.parse::<i32>().map_err(|_| {
-                WebError::invalid_parameter(key, format!("'{raw}' is not a whole number"))
-            })
-        })
-        .transpose()
+/// The one service call behind the section, the page and the API.
+async fn view(
+    state: &AppState,
+    ctx: &PageCtx,
+    ds: &Arc<Dataset>,
+    code: &str,
+) -> Result<ChangeView, WebError> {
+    let (from, to) = (ctx.year_param("from")?, ctx.year_param("to")?);
+    let base = state.baseline_for(Arc::clone(ds), &ctx.spec).await?;
+    Ok(change(&base, &ds.framework, code, from, to, ctx.lang)?)
 }
 
 fn signed(x: f64) -> String {
@@ -121,25 +125,6 @@ fn steps(view: &ChangeView, rows: &[ChangeRow], sort: bool, lang: Lang) -> Vec<S
 
 fn layout(ctx: &PageCtx, view: &ChangeView) -> ChangeSection {
     let lang = ctx.lang;
-    let title = format!(
-        "{} {} → {}",
-        lang.pick("变化的来源", "What drove the change"),
-        view.year_from,
-        view.year_to
-    );
-    let chart = |id: &str, rows: &[ChangeRow], sort: bool, by: &str, width: f64| {
-        waterfall::render(&WaterfallSpec {
-            id,
-            title: &format!("{title} · {by}"),
-            desc: lang.pick(
-                "起始年份得分、各项贡献（按得分点）与结束年份得分；数据见下表",
-                "Score in the first year, each contribution (score points) and the score in the last year; the data are in the table below",
-            ),
-            steps: &steps(view, rows, sort, lang),
-            width,
-            no_data_label: ctx.t.no_data,
-        })
-    };
     let cells = |rows: &[ChangeRow]| -> Vec<ChangeCells> {
         rows.iter()
             .map(|r| ChangeCells {
@@ -152,26 +137,6 @@ fn layout(ctx: &PageCtx, view: &ChangeView) -> ChangeSection {
             })
             .collect()
     };
-    let (from, to) = (view.year_from.to_string(), view.year_to.to_string());
-    let path = format!("/regions/{}/change", view.region);
-    let mut downloads = Vec::new();
-    for (table, label) in [
-        ("indicators", lang.pick("指标", "indicators")),
-        ("dimensions", lang.pick("维度", "dimensions")),
-    ] {
-        for format in ["csv", "json"] {
-            let pairs = [
-                ("from", from.as_str()),
-                ("to", to.as_str()),
-                ("table", table),
-                ("format", format),
-            ];
-            downloads.push((
-                format!("{label}: {}", format.to_uppercase()),
-                ctx.url(&path, &pairs),
-            ));
-        }
-    }
     let mut hidden = ctx.hidden_fields();
     if let Some(y) = ctx.param("year") {
         hidden.push(("year".into(), y.to_owned()));
@@ -188,24 +153,71 @@ fn layout(ctx: &PageCtx, view: &ChangeView) -> ChangeSection {
         delta: signed(view.score_to - view.score_from),
         exact: view.exact,
         residual: signed(view.residual),
-        dimension_svg: chart(
-            "change-dimensions",
-            &view.dimensions,
-            false,
-            lang.pick("按维度", "by dimension"),
-            480.0,
-        ),
-        indicator_svg: chart(
-            "change-indicators",
-            &view.indicators,
-            true,
-            lang.pick("按指标", "by indicator"),
-            760.0,
-        ),
+        dimension_svg: chart(ctx, view, false),
+        indicator_svg: chart(ctx, view, true),
         indicators: cells(&view.indicators),
         dimensions: cells(&view.dimensions),
-        downloads,
+        downloads: downloads(ctx, view),
     }
+}
+
+/// The waterfall by indicator (largest contributions first) or by dimension.
+fn chart(ctx: &PageCtx, view: &ChangeView, by_indicator: bool) -> String {
+    let lang = ctx.lang;
+    let (id, rows, by, width) = if by_indicator {
+        (
+            "change-indicators",
+            &view.indicators,
+            lang.pick("按指标", "by indicator"),
+            760.0,
+        )
+    } else {
+        (
+            "change-dimensions",
+            &view.dimensions,
+            lang.pick("按维度", "by dimension"),
+            480.0,
+        )
+    };
+    let what = lang.pick("变化的来源", "What drove the change");
+    waterfall::render(&WaterfallSpec {
+        id,
+        title: &format!("{what} {} → {} · {by}", view.year_from, view.year_to),
+        desc: lang.pick(
+            "起始年份得分、各项贡献（按得分点）与结束年份得分；数据见下表",
+            "Score in the first year, each contribution (score points) and the score in the last year; the data are in the table below",
+        ),
+        steps: &steps(view, rows, by_indicator, lang),
+        width,
+        no_data_label: ctx.t.no_data,
+    })
+}
+
+/// The decomposition's tables as CSV and JSON, for the section's years.
+fn downloads(ctx: &PageCtx, view: &ChangeView) -> Vec<(String, String)> {
+    let (from, to) = (view.year_from.to_string(), view.year_to.to_string());
+    let path = format!("/regions/{}/change", view.region);
+    let tables = [
+        ("indicators", ctx.lang.pick("指标", "indicators")),
+        ("dimensions", ctx.lang.pick("维度", "dimensions")),
+    ];
+    tables
+        .into_iter()
+        .flat_map(|(table, label)| {
+            ["csv", "json"].map(|format| {
+                let pairs = [
+                    ("from", from.as_str()),
+                    ("to", &to),
+                    ("table", table),
+                    ("format", format),
+                ];
+                (
+                    format!("{label}: {}", format.to_uppercase()),
+                    ctx.url(&path, &pairs),
+                )
+            })
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -224,15 +236,11 @@ pub async fn page(
     ctx: PageCtx,
 ) -> PageResult {
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let base = state.baseline_for(Arc::clone(&ds), &ctx.spec).await?;
-    let (from, to) = (year(&ctx, "from")?, year(&ctx, "to")?);
-    let view = change(&base, &ds.framework, &code, from, to, ctx.lang)?;
+    let view = view(&state, &ctx, &ds, &code).await?;
     let name = format!("change-{code}-{}-{}", view.year_from, view.year_to);
-    let dims = ctx.param("table") == Some("dimensions");
-    let rows = if dims {
-        &view.dimensions
-    } else {
-        &view.indicators
+    let rows = match ctx.param("table") {
+        Some("dimensions") => &view.dimensions,
+        _ => &view.indicators,
     };
     if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, rows).await? {
         return Ok(file);
@@ -259,14 +267,5 @@ pub async fn api(
     ctx: PageCtx,
 ) -> Result<axum::Json<ChangeView>, WebError> {
     let ds = state.resolve(ctx.dataset.as_deref(), ctx.version).await?;
-    let base = state.baseline_for(Arc::clone(&ds), &ctx.spec).await?;
-    let (from, to) = (year(&ctx, "from")?, year(&ctx, "to")?);
-    Ok(axum::Json(change(
-        &base,
-        &ds.framework,
-        &code,
-        from,
-        to,
-        ctx.lang,
-    )?))
+    Ok(axum::Json(view(&state, &ctx, &ds, &code).await?))
 }

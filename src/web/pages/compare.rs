@@ -103,11 +103,11 @@ impl ComparePage {
             .map(|r| CompareRow {
                 name: r.name.clone(),
                 url: ctx.region_url(&r.code),
-                score: fmt_num(r.current.score, 2),
+                score: fmt_num(r.current.scores.score, 2),
                 rank: fmt_rank(r.current.rank),
-                dims: [r.current.laborers, r.current.tools, r.current.objects]
-                    .into_iter()
-                    .map(|v| fmt_num(v, 2))
+                dims: Dimension::ALL
+                    .iter()
+                    .map(|&d| fmt_num(r.current.scores.dimension(d), 2))
                     .collect(),
             })
             .collect();
@@ -126,12 +126,8 @@ fn measure_chart(ctx: &PageCtx, comparison: &Comparison, dim: Option<Dimension>)
         .regions
         .iter()
         .map(|r| {
-            let v = match dim {
-                None => r.current.score,
-                Some(Dimension::Laborers) => r.current.laborers,
-                Some(Dimension::Tools) => r.current.tools,
-                Some(Dimension::Objects) => r.current.objects,
-            };
+            let s = &r.current.scores;
+            let v = dim.map_or(s.score, |d| s.dimension(d));
             BarDatum {
                 label: r.name.clone(),
                 value: v,
@@ -159,7 +155,7 @@ fn trend_chart(ctx: &PageCtx, comparison: &Comparison) -> String {
         .iter()
         .map(|r| Series {
             name: r.name.clone(),
-            points: r.trend.iter().map(|p| (p.year, p.score)).collect(),
+            points: r.trend.iter().map(|p| (p.year, p.scores.score)).collect(),
             emphasis: false,
         })
         .collect();

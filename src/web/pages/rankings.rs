@@ -6,8 +6,10 @@ use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
 use crate::framework::Framework;
-use crate::service::dashboard::{self, ExcludedRegion, Measure, RankingRow};
-use crate::service::sort::{SortKey, sort_rankings};
+use crate::service::dashboard::{
+    self, Dataset, ExcludedRegion, Measure, RankingRow, Rankings, ResultTables,
+};
+use crate::service::sort::SortKey;
 use crate::types::{Dimension, Lang};
 use crate::web::charts::Bins;
 use crate::web::charts::bar::{self, BarDatum, BarSpec};
@@ -15,6 +17,7 @@ use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};
+use crate::web::error::WebError;
 use crate::web::state::AppState;
 
 /// Number of colour classes on the map.
@@ -84,31 +87,152 @@ pub struct RankingsPage {
 }
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = ctx.year()?;
-    let measure = ctx.measure(&ds.framework)?;
-    let sort = ctx.sort()?;
-    let ranking = dashboard::rankings(&ds, &tables, year, measure.clone(), lang)?;
-    let name = format!("rankings-{}-{}", ranking.year, measure.key());
+    let ranking = view(&ctx, &ds, &tables)?;
+    let name = format!("rankings-{}-{}", ranking.year, ranking.measure.key());
     if let Some(file) = view_file(&ctx, &ds, &tables, &name, &ranking, &ranking.rows).await? {
         return Ok(file);
     }
+    let datasets = dataset_choices(&state, &ds, ctx.lang).await?;
+    render(&RankingsPage::new(&ctx, &ds, &ranking, datasets))
+}
 
-    let measure_label = label_of(&ctx, &ds.framework, &measure);
-    // The measure gets its own column unless it is one of the fixed score columns.
-    let show_value = matches!(measure, Measure::Indicator(_) | Measure::Subindex(_));
-    let decimals = if matches!(measure, Measure::Indicator(_)) {
-        3
-    } else {
-        2
+/// The rankings view of a request (`year`, `measure`, `sort`, `dir`): the page's and the API's.
+pub fn view(ctx: &PageCtx, ds: &Dataset, tables: &ResultTables) -> Result<Rankings, WebError> {
+    let (year, measure, sort) = (ctx.year()?, ctx.measure(&ds.framework)?, ctx.sort()?);
+    let group = |g: &str| group_label(g, ctx.lang);
+    Ok(dashboard::rankings(
+        ds, tables, year, measure, sort, ctx.lang, group,
+    )?)
+}
+
+/// The stored datasets to choose from (none without a store).
+async fn dataset_choices(
+    state: &AppState,
+    ds: &Dataset,
+    lang: Lang,
+) -> Result<Vec<Choice>, WebError> {
+    let Some(store) = state.store() else {
+        return Ok(Vec::new());
     };
+    let stored = crate::web::blocking(move || Ok(store.datasets(false)?)).await?;
+    Ok(stored
+        .into_iter()
+        .map(|d| Choice {
+            selected: d.id == ds.id,
+            label: format!("{} ({})", lang.pick(&d.title_zh, &d.title_en), d.id),
+            value: d.id.to_string(),
+        })
+        .collect())
+}
 
-    // Sorting (server side, so it works without JavaScript); the bar chart keeps rank order.
-    let mut rows_data: Vec<RankingRow> = ranking.rows.clone();
-    sort_rankings(&mut rows_data, sort, |g| group_label(g, lang));
+impl RankingsPage {
+    fn new(ctx: &PageCtx, ds: &Dataset, ranking: &Rankings, datasets: Vec<Choice>) -> Self {
+        let (lang, measure) = (ctx.lang, &ranking.measure);
+        let measure_label = label_of(ctx, &ds.framework, measure);
+        // The measure gets its own column unless it is one of the fixed score columns.
+        let show_value = matches!(measure, Measure::Indicator(_) | Measure::Subindex(_));
+        let decimals = if matches!(measure, Measure::Indicator(_)) {
+            3
+        } else {
+            2
+        };
+        let rows = ranking
+            .rows
+            .iter()
+            .map(|r| {
+                let (change, change_class, change_label) = change_cell(r.rank_change, lang);
+                Row {
+                    code: r.code.clone(),
+                    name: r.name.clone(),
+                    url: ctx.region_url(&r.code),
+                    group: r
+                        .group
+                        .as_deref()
+                        .map(|g| group_label(g, lang))
+                        .unwrap_or_default(),
+                    rank: fmt_rank(r.rank),
+                    rank_sort: r.rank.map(|x| x.to_string()).unwrap_or_default(),
+                    change,
+                    change_sort: r.rank_change.map(|c| c.to_string()).unwrap_or_default(),
+                    change_class,
+                    change_label,
+                    value: fmt_num(r.value, decimals),
+                    value_sort: sort_key(r.value),
+                    dims: r
+                        .scores
+                        .columns()
+                        .map(|v| (fmt_num(v, 2), sort_key(v)))
+                        .collect(),
+                    incomplete: r.incomplete,
+                }
+            })
+            .collect();
+        let groups = ranking
+            .groups
+            .iter()
+            .map(|g| GroupRow {
+                group: group_label(&g.group, lang),
+                regions: g.regions,
+                value: fmt_num(g.value, decimals),
+                dims: g.scores.columns().map(|v| fmt_num(v, 2)).collect(),
+            })
+            .collect();
+        let title = format!("{measure_label} · {}", ranking.year);
+        // With a dataset selector, choosing a dataset shows its latest version.
+        let hidden = ctx
+            .hidden_fields()
+            .into_iter()
+            .filter(|(k, _)| datasets.is_empty() || (k != "dataset" && k != "v"))
+            .collect();
+        RankingsPage {
+            downloads: ViewDownloads::new(ctx, ds, &[]),
+            chrome: Chrome::new(ctx, ds, "rankings"),
+            year: ranking.year,
+            hidden,
+            datasets,
+            years: ranking
+                .years
+                .iter()
+                .rev()
+                .map(|y| Choice {
+                    value: y.to_string(),
+                    label: y.to_string(),
+                    selected: *y == ranking.year,
+                })
+                .collect(),
+            measures: measure_choices(ctx, &ds.framework, measure),
+            map_svg: render_map(
+                ctx,
+                &map_values(ranking, decimals),
+                &ranking.all_values,
+                &title,
+            ),
+            bar_svg: bar_chart(ctx, ranking, decimals, &title, &measure_label),
+            headers: headers(ctx, ranking, show_value, &measure_label),
+            rows,
+            groups,
+            dim_labels: Dimension::ALL
+                .iter()
+                .map(|d| d.label(lang))
+                .chain(ranking.subindices.iter().map(|s| s.label(lang)))
+                .collect(),
+            show_value,
+            excluded: ranking.excluded.clone(),
+            measure_label,
+        }
+    }
+}
 
-    let headers = SortKey::ALL
+/// The sortable column headers: each links the page sorted by its column.
+fn headers(
+    ctx: &PageCtx,
+    ranking: &Rankings,
+    show_value: bool,
+    measure_label: &str,
+) -> Vec<Header> {
+    let sort = ranking.sort;
+    SortKey::ALL
         .into_iter()
         .chain(ranking.subindices.iter().map(|&s| SortKey::Subindex(s)))
         .filter(|key| *key != SortKey::Value || show_value)
@@ -120,8 +244,8 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                 key.descending_first()
             };
             Header {
-                label: header_label(key, &ctx, &measure_label),
-                url: sort_url(&ctx, key, next_desc),
+                label: header_label(key, ctx, measure_label),
+                url: sort_url(ctx, key, next_desc),
                 key: key.as_str(),
                 aria_sort: match (active, sort.descending) {
                     (false, _) => "",
@@ -132,55 +256,11 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
                 desc_first: key.descending_first(),
             }
         })
-        .collect();
+        .collect()
+}
 
-    let rows = rows_data
-        .iter()
-        .map(|r| {
-            let (change, change_class, change_label) = change_cell(r.rank_change, lang);
-            Row {
-                code: r.code.clone(),
-                name: r.name.clone(),
-                url: ctx.region_url(&r.code),
-                group: r
-                    .group
-                    .as_deref()
-                    .map(|g| group_label(g, lang))
-                    .unwrap_or_default(),
-                rank: fmt_rank(r.rank),
-                rank_sort: r.rank.map(|x| x.to_string()).unwrap_or_default(),
-                change,
-                change_sort: r.rank_change.map(|c| c.to_string()).unwrap_or_default(),
-                change_class,
-                change_label,
-                value: fmt_num(r.value, decimals),
-                value_sort: sort_key(r.value),
-                dims: [r.score, r.laborers, r.tools, r.objects]
-                    .into_iter()
-                    .chain(r.subscores.0.iter().map(|(_, v)| *v))
-                    .map(|v| (fmt_num(v, 2), sort_key(v)))
-                    .collect(),
-                incomplete: r.incomplete,
-            }
-        })
-        .collect();
-
-    let groups = ranking
-        .groups
-        .iter()
-        .map(|g| GroupRow {
-            group: group_label(&g.group, lang),
-            regions: g.regions,
-            value: fmt_num(g.value, decimals),
-            dims: [g.score, g.laborers, g.tools, g.objects]
-                .into_iter()
-                .chain(g.subscores.0.iter().map(|(_, v)| *v))
-                .map(|v| fmt_num(v, 2))
-                .collect(),
-        })
-        .collect();
-
-    let map_values: Vec<MapValue> = ranking
+fn map_values(ranking: &Rankings, decimals: usize) -> Vec<MapValue> {
+    ranking
         .rows
         .iter()
         .map(|r| MapValue {
@@ -190,13 +270,21 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             rank: r.rank,
             display: fmt_num(r.value, decimals),
         })
-        .collect();
-    let title = format!("{measure_label} · {}", ranking.year);
-    let map_svg = render_map(&ctx, &map_values, &ranking.all_values, &title);
+        .collect()
+}
 
-    let bars: Vec<BarDatum> = ranking
-        .rows
-        .iter()
+/// The measure as bars, best first whatever the table's order.
+fn bar_chart(
+    ctx: &PageCtx,
+    ranking: &Rankings,
+    decimals: usize,
+    title: &str,
+    label: &str,
+) -> String {
+    let mut rows: Vec<&RankingRow> = ranking.rows.iter().collect();
+    rows.sort_by_key(|r| dashboard::rank_order(r.rank, &r.code));
+    let bars: Vec<BarDatum> = rows
+        .into_iter()
         .map(|r| BarDatum {
             label: r.name.clone(),
             value: r.value,
@@ -205,81 +293,32 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
             highlight: false,
         })
         .collect();
-    let bar_svg = bar::render(&BarSpec {
+    bar::render(&BarSpec {
         id: "bars",
-        title: &title,
+        title,
         desc: ctx.t.rankings_intro,
         data: &bars,
         width: 460.0,
-        value_label: &measure_label,
+        value_label: label,
         no_data_label: ctx.t.no_data,
-    });
+    })
+}
 
-    let measures = Measure::offered(&ds.framework)
+/// Every measure the dataset offers, `selected` marked.
+fn measure_choices(ctx: &PageCtx, framework: &Framework, selected: &Measure) -> Vec<Choice> {
+    Measure::offered(framework)
         .iter()
         .map(|m| Choice {
-            selected: *m == measure,
+            selected: m == selected,
             value: m.key().to_owned(),
             label: match m {
                 Measure::Indicator(_) => {
-                    format!("{} — {}", ctx.t.indicator, label_of(&ctx, &ds.framework, m))
+                    format!("{} — {}", ctx.t.indicator, label_of(ctx, framework, m))
                 }
-                _ => label_of(&ctx, &ds.framework, m),
+                _ => label_of(ctx, framework, m),
             },
         })
-        .collect();
-    let years = ranking
-        .years
-        .iter()
-        .rev()
-        .map(|y| Choice {
-            value: y.to_string(),
-            label: y.to_string(),
-            selected: *y == ranking.year,
-        })
-        .collect();
-
-    let datasets: Vec<Choice> = match state.store() {
-        None => Vec::new(),
-        Some(store) => crate::web::blocking(move || Ok(store.datasets(false)?))
-            .await?
-            .into_iter()
-            .map(|d| Choice {
-                selected: d.id == ds.id,
-                label: format!("{} ({})", lang.pick(&d.title_zh, &d.title_en), d.id),
-                value: d.id.to_string(),
-            })
-            .collect(),
-    };
-    // With a dataset selector, choosing a dataset shows its latest version.
-    let hidden = ctx
-        .hidden_fields()
-        .into_iter()
-        .filter(|(k, _)| datasets.is_empty() || (k != "dataset" && k != "v"))
-        .collect();
-    let page = RankingsPage {
-        downloads: ViewDownloads::new(&ctx, &ds, &[]),
-        chrome: Chrome::new(&ctx, &ds, "rankings"),
-        year: ranking.year,
-        measure_label,
-        hidden,
-        datasets,
-        years,
-        measures,
-        map_svg,
-        bar_svg,
-        headers,
-        rows,
-        groups,
-        dim_labels: Dimension::ALL
-            .iter()
-            .map(|d| d.label(lang))
-            .chain(ranking.subindices.iter().map(|s| s.label(lang)))
-            .collect(),
-        show_value,
-        excluded: ranking.excluded.clone(),
-    };
-    render(&page)
+        .collect()
 }
 
 /// The choropleth of one measure; colour classes come from every year's values.

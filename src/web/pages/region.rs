@@ -6,9 +6,9 @@ use askama::Template;
 use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
-use crate::service::analysis::region_diagnosis;
+use crate::service::analysis::{RegionDiagnosis, region_diagnosis};
 use crate::service::dashboard::{
-    self, ExcludedRegion, IndicatorStanding, RegionProfile, TrendPoint,
+    self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, TrendPoint,
 };
 use crate::types::{Dimension, Subindex};
 use crate::web::charts::line::{self, LineSpec, Series};
@@ -69,7 +69,10 @@ pub struct SubindexView {
 impl SubindexView {
     fn new(ctx: &PageCtx, profile: &RegionProfile) -> SubindexView {
         let lang = ctx.lang;
-        let (current, mean) = (&profile.current.subscores, &profile.national_mean.subscores);
+        let (current, mean) = (
+            &profile.current.scores.subscores,
+            &profile.national_mean.scores.subscores,
+        );
         let levels: Vec<Subindex> = profile
             .subindices
             .iter()
@@ -82,7 +85,7 @@ impl SubindexView {
                 profile,
                 ("levels-radar", ctx.t.levels_vs_mean),
                 levels.iter().map(|s| s.label(lang).to_owned()).collect(),
-                |p: &TrendPoint, i| p.subscores.get(levels[i]),
+                |p: &TrendPoint, i| p.scores.subscores.get(levels[i]),
             )
         });
         SubindexView {
@@ -157,17 +160,11 @@ pub async fn page(
     Path(code): Path<String>,
     ctx: PageCtx,
 ) -> PageResult {
-    let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let year = ctx.year()?;
-    let profile = dashboard::region_profile(&ds, &tables, &code, year, lang)?;
+    let profile = dashboard::region_profile(&ds, &tables, &code, ctx.year()?, ctx.lang)?;
     let history = ctx.param("table") == Some("history");
-    let name = format!(
-        "region-{}-{}-{}",
-        profile.code,
-        profile.year,
-        if history { "history" } else { "indicators" }
-    );
+    let table = if history { "history" } else { "indicators" };
+    let name = format!("region-{}-{}-{table}", profile.code, profile.year);
     let file = if history {
         view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend).await?
     } else {
@@ -176,189 +173,188 @@ pub async fn page(
     if let Some(file) = file {
         return Ok(file);
     }
+    let choice = crate::service::analysis::AnalysisChoice::default();
     let analyses = state
-        .analysis_for(
-            std::sync::Arc::clone(&ds),
-            &ctx.spec,
-            &crate::service::analysis::AnalysisChoice::default(),
-        )
+        .analysis_for(std::sync::Arc::clone(&ds), &ctx.spec, &choice)
         .await?;
     let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
     let change = super::change::section(&state, &ctx, &ds, &profile.code).await?;
-    let dim_label = |d: &str| {
-        d.parse::<Dimension>()
-            .map(|d| d.label(lang).to_owned())
-            .unwrap_or_else(|_| d.to_owned())
-    };
+    render(&RegionPage::new(&ctx, &ds, &profile, &diagnosis, change))
+}
 
-    let standing = |s: &IndicatorStanding| StandingRow {
-        name: s.name.clone(),
-        url: ctx.indicator_url(&s.id),
-        dimension: s.dimension.label(lang),
-        raw: fmt_raw(s.raw),
-        unit: s.unit.clone(),
-        z: fmt_num(s.z, 3),
-        rank: s
-            .rank
-            .map(|r| format!("{r}/{}", profile.regions_ranked))
-            .unwrap_or_else(|| "—".into()),
-        weight: fmt_num(s.weight, 4),
-        imputed: s.imputed,
-    };
+impl RegionPage {
+    fn new(
+        ctx: &PageCtx,
+        ds: &Dataset,
+        profile: &RegionProfile,
+        diagnosis: &RegionDiagnosis,
+        change: Option<super::change::ChangeSection>,
+    ) -> Self {
+        let lang = ctx.lang;
+        let standing = |s: &IndicatorStanding| StandingRow {
+            name: s.name.clone(),
+            url: ctx.indicator_url(&s.id),
+            dimension: s.dimension.label(lang),
+            raw: fmt_raw(s.raw),
+            unit: s.unit.clone(),
+            z: fmt_num(s.z, 3),
+            rank: s
+                .rank
+                .map(|r| format!("{r}/{}", profile.regions_ranked))
+                .unwrap_or_else(|| "—".into()),
+            weight: fmt_num(s.weight, 4),
+            imputed: s.imputed,
+        };
+        let (current, mean) = (&profile.current.scores, &profile.national_mean.scores);
+        let compare_codes = std::iter::once(profile.code.clone())
+            .chain(profile.peers.iter().take(2).map(|p| p.code.clone()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let a = AnalysisTexts::get(lang);
+        RegionPage {
+            change,
+            sub: SubindexView::new(ctx, profile),
+            excluded: profile.excluded.clone(),
+            downloads: ViewDownloads::new(ctx, ds, &["indicators", "history"]),
+            chrome: Chrome::new(ctx, ds, ""),
+            code: profile.code.clone(),
+            name: profile.name.clone(),
+            group: profile
+                .group
+                .as_deref()
+                .map(|g| group_label(g, lang))
+                .unwrap_or_default(),
+            year: profile.year,
+            years: profile
+                .years
+                .iter()
+                .rev()
+                .map(|&y| YearChoice {
+                    value: y,
+                    selected: y == profile.year,
+                })
+                .collect(),
+            hidden: ctx.hidden_fields(),
+            score: fmt_num(current.score, 2),
+            rank: fmt_rank(profile.current.rank),
+            regions_ranked: profile.regions_ranked,
+            dims: Dimension::ALL
+                .iter()
+                .map(|&d| {
+                    let (v, m) = (current.dimension(d), mean.dimension(d));
+                    (d.label(lang), fmt_num(v, 2), fmt_num(m, 2))
+                })
+                .collect(),
+            radar_svg: radar_vs_mean(
+                ctx,
+                profile,
+                ("radar", ctx.t.dimensions_vs_mean),
+                Dimension::ALL
+                    .iter()
+                    .map(|d| d.label(lang).to_owned())
+                    .collect(),
+                |p: &TrendPoint, i| p.scores.dimension(Dimension::ALL[i]),
+            ),
+            score_svg: trend_charts(ctx, profile, false),
+            rank_svg: trend_charts(ctx, profile, true),
+            strengths: profile.strengths.iter().map(standing).collect(),
+            weaknesses: profile.weaknesses.iter().map(standing).collect(),
+            indicators: profile.indicators.iter().map(standing).collect(),
+            peers: profile
+                .peers
+                .iter()
+                .map(|p| PeerRow {
+                    name: p.name.clone(),
+                    url: ctx.region_url(&p.code),
+                    score: fmt_num(p.score, 2),
+                    rank: fmt_rank(p.rank),
+                })
+                .collect(),
+            compare_url: ctx.url("/compare", &[("r", &compare_codes)]),
+            a,
+            no_diagnosis: if diagnosis.skipped {
+                a.diagnosis_needs_unit
+            } else {
+                a.no_diagnosis
+            },
+            obstacles: diagnosis
+                .top
+                .iter()
+                .map(|o| ObstacleCells {
+                    name: ds
+                        .framework
+                        .get(&o.indicator)
+                        .map(|d| d.name(lang).to_owned())
+                        .unwrap_or_else(|| o.indicator.clone()),
+                    url: ctx.indicator_url(&o.indicator),
+                    dimension: o
+                        .dimension
+                        .parse::<Dimension>()
+                        .map_or_else(|_| o.dimension.clone(), |d| d.label(lang).to_owned()),
+                    pct: fmt_num(Some(o.obstacle_pct), 2),
+                })
+                .collect(),
+            // In the framework's dimension order (the diagnosis lists them alphabetically).
+            dim_obstacles: Dimension::ALL
+                .iter()
+                .filter_map(|dim| {
+                    let d = diagnosis
+                        .dimensions
+                        .iter()
+                        .find(|d| d.dimension == dim.as_str())?;
+                    Some((dim.label(lang).to_owned(), fmt_num(Some(d.obstacle_pct), 2)))
+                })
+                .collect(),
+            coupling: diagnosis.coupling.as_ref().map(|c| CouplingCells {
+                c: fmt_num(Some(c.c), 4),
+                t: fmt_num(Some(c.t), 4),
+                d: fmt_num(Some(c.d), 4),
+                level: c.class.level(),
+                class: c.class.label(lang),
+            }),
+        }
+    }
+}
 
-    let dims: Vec<(&'static str, String, String)> = Dimension::ALL
-        .iter()
-        .map(|&d| {
-            (
-                d.label(lang),
-                fmt_num(dim_of(&profile.current, d), 2),
-                fmt_num(dim_of(&profile.national_mean, d), 2),
-            )
-        })
-        .collect();
-
-    let radar_svg = radar_vs_mean(
-        &ctx,
-        &profile,
-        ("radar", ctx.t.dimensions_vs_mean),
-        Dimension::ALL
-            .iter()
-            .map(|d| d.label(lang).to_owned())
-            .collect(),
-        |p: &TrendPoint, i| dim_of(p, Dimension::ALL[i]),
-    );
-
-    let series = |name: &str, value: fn(&TrendPoint) -> Option<f64>, emphasis: bool| Series {
+/// The score trends (the overall score and the three elements) or the rank trend.
+fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -> String {
+    let series = |name: &str, value: &dyn Fn(&TrendPoint) -> Option<f64>, emphasis| Series {
         name: name.to_owned(),
         points: profile.trend.iter().map(|p| (p.year, value(p))).collect(),
         emphasis,
     };
-    let score_svg = line::render(&LineSpec {
-        id: "trend-score",
-        title: &format!("{} · {}", profile.name, ctx.t.trend_score),
-        desc: ctx.t.trend_score,
-        series: &[
-            series(ctx.t.overall_score, |p| p.score, true),
-            series(Dimension::Laborers.label(lang), |p| p.laborers, false),
-            series(Dimension::Tools.label(lang), |p| p.tools, false),
-            series(Dimension::Objects.label(lang), |p| p.objects, false),
-        ],
-        width: 520.0,
-        height: 280.0,
-        y_label: ctx.t.score,
-        invert_y: false,
-        integer_y: false,
-        y_domain: None,
-        decimals: 2,
-        no_data_label: ctx.t.no_data,
-    });
-    let rank_svg = line::render(&LineSpec {
-        id: "trend-rank",
-        title: &format!("{} · {}", profile.name, ctx.t.trend_rank),
-        desc: ctx.t.trend_rank,
-        series: &[series(ctx.t.rank, |p| p.rank.map(f64::from), true)],
-        width: 520.0,
-        height: 280.0,
-        y_label: ctx.t.rank,
-        invert_y: true,
-        integer_y: true,
-        y_domain: Some((1.0, profile.regions_ranked.max(1) as f64)),
-        decimals: 0,
-        no_data_label: ctx.t.no_data,
-    });
-
-    let peers = profile
-        .peers
-        .iter()
-        .map(|p| PeerRow {
-            name: p.name.clone(),
-            url: ctx.region_url(&p.code),
-            score: fmt_num(p.score, 2),
-            rank: fmt_rank(p.rank),
-        })
-        .collect();
-    let compare_codes = std::iter::once(profile.code.clone())
-        .chain(profile.peers.iter().take(2).map(|p| p.code.clone()))
-        .collect::<Vec<_>>()
-        .join(",");
-
-    let sub = SubindexView::new(&ctx, &profile);
-    let page = RegionPage {
-        change,
-        sub,
-        excluded: profile.excluded.clone(),
-        downloads: ViewDownloads::new(&ctx, &ds, &["indicators", "history"]),
-        chrome: Chrome::new(&ctx, &ds, ""),
-        code: profile.code.clone(),
-        name: profile.name.clone(),
-        group: profile
-            .group
-            .as_deref()
-            .map(|g| group_label(g, lang))
-            .unwrap_or_default(),
-        year: profile.year,
-        years: profile
-            .years
-            .iter()
-            .rev()
-            .map(|&y| YearChoice {
-                value: y,
-                selected: y == profile.year,
-            })
-            .collect(),
-        hidden: ctx.hidden_fields(),
-        score: fmt_num(profile.current.score, 2),
-        rank: fmt_rank(profile.current.rank),
-        regions_ranked: profile.regions_ranked,
-        dims,
-        radar_svg,
-        score_svg,
-        rank_svg,
-        strengths: profile.strengths.iter().map(standing).collect(),
-        weaknesses: profile.weaknesses.iter().map(standing).collect(),
-        indicators: profile.indicators.iter().map(standing).collect(),
-        peers,
-        compare_url: ctx.url("/compare", &[("r", &compare_codes)]),
-        a: AnalysisTexts::get(lang),
-        no_diagnosis: if diagnosis.skipped {
-            AnalysisTexts::get(lang).diagnosis_needs_unit
-        } else {
-            AnalysisTexts::get(lang).no_diagnosis
-        },
-        obstacles: diagnosis
-            .top
-            .iter()
-            .map(|o| ObstacleCells {
-                name: ds
-                    .framework
-                    .get(&o.indicator)
-                    .map(|d| lang.pick(&d.name_zh, &d.name_en).to_owned())
-                    .unwrap_or_else(|| o.indicator.clone()),
-                url: ctx.indicator_url(&o.indicator),
-                dimension: dim_label(&o.dimension),
-                pct: fmt_num(Some(o.obstacle_pct), 2),
-            })
-            .collect(),
-        // In the framework's dimension order (the diagnosis lists them alphabetically).
-        dim_obstacles: Dimension::ALL
-            .iter()
-            .filter_map(|dim| {
-                diagnosis
-                    .dimensions
-                    .iter()
-                    .find(|d| d.dimension == dim.as_str())
-                    .map(|d| (dim.label(lang).to_owned(), fmt_num(Some(d.obstacle_pct), 2)))
-            })
-            .collect(),
-        coupling: diagnosis.coupling.as_ref().map(|c| CouplingCells {
-            c: fmt_num(Some(c.c), 4),
-            t: fmt_num(Some(c.t), 4),
-            d: fmt_num(Some(c.d), 4),
-            level: c.class.level(),
-            class: c.class.label(lang),
-        }),
+    let (id, caption) = if rank {
+        ("trend-rank", ctx.t.trend_rank)
+    } else {
+        ("trend-score", ctx.t.trend_score)
     };
-    render(&page)
+    let series = if rank {
+        vec![series(ctx.t.rank, &|p| p.rank.map(f64::from), true)]
+    } else {
+        std::iter::once(series(ctx.t.overall_score, &|p| p.scores.score, true))
+            .chain(Dimension::ALL.iter().map(|&d| {
+                series(
+                    d.label(ctx.lang),
+                    &move |p: &TrendPoint| p.scores.dimension(d),
+                    false,
+                )
+            }))
+            .collect()
+    };
+    line::render(&LineSpec {
+        id,
+        title: &format!("{} · {caption}", profile.name),
+        desc: caption,
+        series: &series,
+        width: 520.0,
+        height: 280.0,
+        y_label: if rank { ctx.t.rank } else { ctx.t.score },
+        invert_y: rank,
+        integer_y: rank,
+        y_domain: rank.then(|| (1.0, profile.regions_ranked.max(1) as f64)),
+        decimals: if rank { 0 } else { 2 },
+        no_data_label: ctx.t.no_data,
+    })
 }
 
 /// A radar of the region against the national mean on `axes`; `value(point, axis)` reads a
@@ -391,12 +387,4 @@ fn radar_vs_mean(
             },
         ],
     })
-}
-
-fn dim_of(p: &TrendPoint, d: Dimension) -> Option<f64> {
-    match d {
-        Dimension::Laborers => p.laborers,
-        Dimension::Tools => p.tools,
-        Dimension::Objects => p.objects,
-    }
 }
