@@ -154,7 +154,7 @@ describe('change waterfall on the region page', () => {
         const href = await links.first().getAttribute('href');
         const res = await fetch(url(href));
         assert.equal(res.status, 200);
-        assert.match(await res.text(), /^contribution,dimension,id,name/);
+        assert.match(await res.text(), /^id,name,dimension,contribution/);
         await screenshot(page, `region-change-${lang}`);
         await assertClean();
       } finally {
