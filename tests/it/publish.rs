@@ -86,7 +86,7 @@ fn tables_print_the_computed_numbers() {
             .find(|r| &c.ds.region_name(r, Lang::En) == name)
             .expect("a region row");
         for (k, &y) in years.iter().enumerate() {
-            let want = c.tables.score(code, y).and_then(|s| s.score);
+            let want = c.tables.score(code, y).and_then(|s| s.scores.score);
             match (num(&row[k + 1].text()), want) {
                 (Some(got), Some(want)) => assert!((got - want).abs() <= 0.0005, "{code} {y}"),
                 (None, None) => assert_eq!(row[k + 1].text(), "—"),
@@ -108,7 +108,7 @@ fn tables_print_the_computed_numbers() {
             .scores
             .iter()
             .filter(|s| s.year == y)
-            .filter_map(|s| s.score)
+            .filter_map(|s| s.scores.score)
             .collect();
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         assert!((num(&mean_row[k + 1].text()).unwrap() - mean).abs() <= 0.0005);
@@ -147,7 +147,12 @@ fn tables_print_the_computed_numbers() {
 
     let descriptive = table(&all, TableId::Descriptive);
     let score_row = &descriptive.body[0];
-    let n = c.tables.scores.iter().filter(|s| s.score.is_some()).count();
+    let n = c
+        .tables
+        .scores
+        .iter()
+        .filter(|s| s.scores.score.is_some())
+        .count();
     assert_eq!(score_row[2].text(), n.to_string());
 }
 
@@ -460,7 +465,7 @@ fn replication_pack_reproduces_its_checksums() {
         let want = c
             .tables
             .score(f[ri], f[yi].parse().unwrap())
-            .and_then(|s| s.score);
+            .and_then(|s| s.scores.score);
         assert_eq!(f[si].parse::<f64>().ok(), want, "{line}");
         compared += 1;
     }
@@ -594,7 +599,12 @@ async fn publish_page_links_the_files_and_every_page_cites() {
         ..Default::default()
     };
     let year_tables = nqp::service::compute_tables(&c.ds, &spec).unwrap();
-    let want = year_tables.score(&region, 2021).unwrap().score.unwrap();
+    let want = year_tables
+        .score(&region, 2021)
+        .unwrap()
+        .scores
+        .score
+        .unwrap();
     assert_eq!(first[1].0, format!("{want:.2}"));
     assert_eq!(year_tables.score(&region, 2021).unwrap().rank, Some(1));
 

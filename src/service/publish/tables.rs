@@ -162,7 +162,7 @@ fn index(src: &Source) -> Option<Parts> {
             row.extend(
                 t.years
                     .iter()
-                    .map(|&y| Cell::Num(t.score(r, y).and_then(|s| s.score), p)),
+                    .map(|&y| Cell::Num(t.score(r, y).and_then(|s| s.scores.score), p)),
             );
             row.push(Cell::Int(
                 t.score(r, last).and_then(|s| s.rank).map(u64::from),
@@ -176,7 +176,7 @@ fn index(src: &Source) -> Option<Parts> {
             .scores
             .iter()
             .filter(|s| s.year == y)
-            .filter_map(|s| s.score)
+            .filter_map(|s| s.scores.score)
             .collect();
         Cell::Num(describe(&values).mean, p)
     }));
@@ -206,9 +206,13 @@ fn dimensions(src: &Source) -> Option<Parts> {
         .map(|(r, s)| {
             let mut row = vec![
                 text(src.dataset.region_name(r, lang)),
-                Cell::Num(s.score, p),
+                Cell::Num(s.scores.score, p),
             ];
-            row.extend(Dimension::ALL.iter().map(|&d| Cell::Num(s.dimension(d), p)));
+            row.extend(
+                Dimension::ALL
+                    .iter()
+                    .map(|&d| Cell::Num(s.scores.dimension(d), p)),
+            );
             row.push(Cell::Int(s.rank.map(u64::from)));
             row
         })
@@ -245,7 +249,10 @@ fn descriptive(src: &Source) -> Parts {
     let mut body = vec![row(
         lang.pick("综合得分", "Score").to_owned(),
         String::new(),
-        t.scores.iter().map(|s| s.score.unwrap_or(nan)).collect(),
+        t.scores
+            .iter()
+            .map(|s| s.scores.score.unwrap_or(nan))
+            .collect(),
     )];
     for d in Dimension::ALL {
         body.push(row(
@@ -253,7 +260,7 @@ fn descriptive(src: &Source) -> Parts {
             String::new(),
             t.scores
                 .iter()
-                .map(|s| s.dimension(d).unwrap_or(nan))
+                .map(|s| s.scores.dimension(d).unwrap_or(nan))
                 .collect(),
         ));
     }
