@@ -11,8 +11,10 @@ COPY static ./static
 RUN cargo build --release --locked --bin nqp
 
 FROM debian:bookworm-slim
+# fonts-noto-cjk: the CJK glyphs of PNG figures (without it a PNG download is refused with a
+# message naming the package, never drawn with empty boxes).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --home /var/lib/nqp --create-home nqp
 COPY --from=build /src/target/release/nqp /usr/local/bin/nqp

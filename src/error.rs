@@ -6,6 +6,7 @@
 use crate::framework::FrameworkError;
 use crate::ingest::IngestError;
 use crate::method::MethodError;
+use crate::service::figure::FigureError;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Store(Box<StoreError>),
+    #[error(transparent)]
+    Figure(Box<FigureError>),
     /// The request contradicts what is stored (an id taken, values already present).
     #[error("{0}")]
     Conflict(String),
@@ -76,6 +79,12 @@ impl From<MethodError> for Error {
     }
 }
 
+impl From<FigureError> for Error {
+    fn from(e: FigureError) -> Self {
+        Error::Figure(Box::new(e))
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
@@ -94,6 +103,7 @@ impl Error {
             Error::Method(e) => e.code(),
             Error::DuplicateAcrossFiles { .. } => "data.duplicate_across_files",
             Error::Store(e) => e.code(),
+            Error::Figure(e) => e.code(),
             Error::Conflict(_) => "conflict",
             Error::RevisionNeeded { .. } => "data.revision_needed",
             Error::InvalidField { .. } => "invalid_field",

@@ -15,6 +15,7 @@ pub mod bundled;
 pub mod dashboard;
 pub mod datasets;
 pub mod download;
+pub mod figure;
 pub mod methodology;
 pub mod publish;
 pub mod revisions;

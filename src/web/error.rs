@@ -28,6 +28,7 @@ use utoipa::ToSchema;
 use super::chrome::Chrome;
 use super::i18n::{Texts, error_message, negotiate};
 use crate::Error;
+use crate::service::figure::FigureError;
 use crate::store::StoreError;
 use crate::types::Lang;
 
@@ -393,6 +394,14 @@ fn classify_app(err: &Error, lang: Lang) -> (StatusCode, &'static str, String) {
             | StoreError::CatalogLost { .. }
             | StoreError::SchemaTooNew { .. } => internal(),
         },
+        Error::Figure(figure) => match figure.as_ref() {
+            // The server lacks a font: say which package to install rather than hide it.
+            FigureError::NoFont { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, err.code(), localized())
+            }
+            FigureError::Option { .. } => (StatusCode::BAD_REQUEST, err.code(), localized()),
+            FigureError::Svg(_) | FigureError::Render(_) => internal(),
+        },
         Error::Io { .. } | Error::Internal(_) | Error::Polars(_) => internal(),
     }
 }
@@ -499,6 +508,7 @@ mod tests {
                 Error::DuplicateAcrossFiles { .. } => "duplicate_across_files",
                 // `StoreError::code` names every store variant (no wildcard there).
                 Error::Store(store) => store.code(),
+                Error::Figure(figure) => figure.code(),
                 Error::Conflict(_) => "conflict",
                 Error::RevisionNeeded { .. } => "revision_needed",
                 Error::InvalidField { .. } => "invalid_field",
@@ -522,7 +532,7 @@ mod tests {
     }
 
     /// The number of arms of [`variant`].
-    const VARIANTS: usize = 33;
+    const VARIANTS: usize = 37;
 
     fn samples() -> Vec<WebError> {
         let io = || std::io::Error::other("disk on fire");
@@ -580,6 +590,21 @@ mod tests {
                 data_dir: "/srv/nqp".into(),
                 files: 3,
             }),
+            WebError::App(
+                FigureError::NoFont {
+                    missing: "'广'".into(),
+                }
+                .into(),
+            ),
+            WebError::App(
+                FigureError::Option {
+                    name: "width_cm",
+                    detail: "'0' is too narrow".into(),
+                }
+                .into(),
+            ),
+            WebError::App(FigureError::Svg("no root".into()).into()),
+            WebError::App(FigureError::Render("0×0 px".into()).into()),
             WebError::App(Error::Conflict("id taken".into())),
             WebError::App(Error::RevisionNeeded {
                 cells: vec!["CN-AH 2016 gdp: 1 → 2".into()],

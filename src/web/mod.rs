@@ -13,6 +13,7 @@ pub mod chrome;
 pub mod ctx;
 pub mod download;
 pub mod error;
+pub mod figures;
 pub mod i18n;
 pub mod pages;
 pub mod serve;
@@ -49,6 +50,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/", get(pages::rankings::page))
         .route("/regions/{code}", get(pages::region::page))
         .route("/regions/{code}/change", get(pages::change::page))
+        .route("/regions/{code}/brief", get(pages::brief::page))
         .route("/compare", get(pages::compare::page))
         .route("/indicators/{id}", get(pages::indicator::page))
         .route("/analysis", get(pages::analysis::index))
@@ -102,6 +104,10 @@ pub fn build_router(state: AppState) -> Router {
         .merge(api::api_routes())
         .merge(download::download_routes())
         .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            figures::figures,
+        ))
         .layer(middleware::from_fn(error::render_errors))
         .layer(middleware::from_fn_with_state(state.clone(), etag))
         .layer(middleware::from_fn_with_state(

@@ -7,7 +7,7 @@
 //! time, and memory stays within `--cache-mb`. Must not: render HTML or choose HTTP statuses.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -21,6 +21,7 @@ use crate::method::MethodSpec;
 use crate::service::analysis::{AnalysisChoice, AnalysisView};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::datasets::{self, BUNDLED_ID, StagedUpload, UploadStaging};
+use crate::service::figure::Fonts;
 use crate::service::robustness::Baseline;
 use crate::store::Store;
 
@@ -76,6 +77,9 @@ struct Inner {
     /// Counts changes to the store; the fingerprint below is valid for one count.
     changes: AtomicU64,
     fingerprint: Mutex<Option<(u64, String)>>,
+    /// The system's fonts for PNG figures, read at the first PNG (a few ms to scan the font
+    /// directories; the files are memory-mapped).
+    fonts: OnceLock<Fonts>,
 }
 
 impl AppState {
@@ -116,6 +120,7 @@ impl AppState {
                 config,
                 changes: AtomicU64::new(0),
                 fingerprint: Mutex::new(None),
+                fonts: OnceLock::new(),
             }),
         }
     }
@@ -123,6 +128,12 @@ impl AppState {
     /// The default dataset.
     pub fn dataset(&self) -> Arc<Dataset> {
         Arc::clone(&self.inner.default)
+    }
+
+    /// The fonts figures are rasterised with, read from the system on first use (call it on a
+    /// blocking thread: the first call reads the font directories).
+    pub fn fonts(&self) -> Fonts {
+        self.inner.fonts.get_or_init(Fonts::system).clone()
     }
 
     pub fn store(&self) -> Option<Arc<Store>> {

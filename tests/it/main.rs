@@ -4,6 +4,7 @@ mod api;
 mod charts;
 mod cli;
 mod download;
+mod figures;
 mod framework;
 mod fuzz;
 mod helpers;

@@ -3,6 +3,7 @@
 //! templates only.
 
 pub mod analysis;
+pub mod brief;
 pub mod change;
 pub mod compare;
 pub mod datasets;

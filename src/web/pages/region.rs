@@ -140,6 +140,7 @@ pub struct RegionPage {
     pub indicators: Vec<StandingRow>,
     pub peers: Vec<PeerRow>,
     pub compare_url: String,
+    pub brief_url: String,
     pub a: &'static AnalysisTexts,
     /// The largest obstacle degrees of the year, largest first.
     pub obstacles: Vec<ObstacleCells>,
@@ -271,6 +272,10 @@ impl RegionPage {
                 })
                 .collect(),
             compare_url: ctx.url("/compare", &[("r", &compare_codes)]),
+            brief_url: ctx.url(
+                &format!("/regions/{}/brief", profile.code),
+                &[("year", &profile.year.to_string())],
+            ),
             a,
             no_diagnosis: if diagnosis.skipped {
                 a.diagnosis_needs_unit
@@ -316,8 +321,9 @@ impl RegionPage {
     }
 }
 
-/// The score trends (the overall score and the three elements) or the rank trend.
-fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -> String {
+/// The score trends (the overall score and the three elements) or the rank trend (also the
+/// region brief's).
+pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -> String {
     let series = |name: &str, value: &dyn Fn(&TrendPoint) -> Option<f64>, emphasis| Series {
         name: name.to_owned(),
         points: profile.trend.iter().map(|p| (p.year, value(p))).collect(),
@@ -359,7 +365,7 @@ fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -> String {
 
 /// A radar of the region against the national mean on `axes`; `value(point, axis)` reads a
 /// profile point. `(id, caption)` name the chart.
-fn radar_vs_mean(
+pub(super) fn radar_vs_mean(
     ctx: &PageCtx,
     profile: &RegionProfile,
     (id, caption): (&str, &str),

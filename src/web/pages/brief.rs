@@ -1,0 +1,242 @@
+//! `/regions/{code}/brief` — a region's two-page print brief (A4; the `@media print` rules of
+//! `static/style.css` hide the site chrome and break before page 2). Page 1: score and rank over
+//! the years (chart and table) and the three dimensions against the national mean (radar and
+//! table). Page 2: strengths and weaknesses, the largest obstacles, coupling coordination, the
+//! change decomposition by dimension when there is one, the method and the data sources.
+//!
+//! Every number comes from the views the region page uses (`dashboard::region_profile`,
+//! `analysis::region_diagnosis`, the change section) and the download metadata (sources); the
+//! brief only lays them out for paper.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, State};
+
+use super::{PageResult, fmt_num, fmt_rank, group_label, render};
+use crate::service::analysis::{AnalysisChoice, region_diagnosis};
+use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
+use crate::service::download::Export;
+use crate::types::Dimension;
+use crate::web::chrome::Chrome;
+use crate::web::ctx::PageCtx;
+use crate::web::download::{ViewDownloads, view_file};
+use crate::web::i18n::AnalysisTexts;
+use crate::web::state::AppState;
+
+/// Strengths, weaknesses and obstacles listed on paper (the page lists up to 5 of each).
+const LISTED: usize = 5;
+
+pub struct HistoryRow {
+    pub year: i32,
+    pub score: String,
+    pub rank: String,
+    pub dims: Vec<String>,
+}
+
+pub struct DimRow {
+    pub label: &'static str,
+    pub value: String,
+    pub mean: String,
+    /// Value minus the national mean, signed.
+    pub gap: String,
+}
+
+pub struct Listed {
+    pub name: String,
+    pub detail: String,
+}
+
+pub struct Source {
+    pub source: String,
+    pub publisher: String,
+    pub indicators: usize,
+}
+
+#[derive(Template)]
+#[template(path = "pages/brief.html")]
+pub struct BriefPage {
+    pub downloads: ViewDownloads,
+    pub chrome: Chrome,
+    pub zh: bool,
+    pub a: &'static AnalysisTexts,
+    pub code: String,
+    pub name: String,
+    pub group: String,
+    pub year: i32,
+    pub first_year: i32,
+    pub region_url: String,
+    pub score: String,
+    pub rank: String,
+    pub regions_ranked: usize,
+    pub dim_labels: Vec<&'static str>,
+    pub history: Vec<HistoryRow>,
+    pub trend_svg: String,
+    pub radar_svg: String,
+    pub dims: Vec<DimRow>,
+    pub strengths: Vec<Listed>,
+    pub weaknesses: Vec<Listed>,
+    pub obstacles: Vec<Listed>,
+    pub coupling: Option<(String, String)>,
+    pub no_diagnosis: &'static str,
+    pub change: Option<super::change::ChangeSection>,
+    pub framework: String,
+    pub method: String,
+    pub dataset: String,
+    pub version: String,
+    pub nqp_version: String,
+    pub sources: Vec<Source>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    ctx: PageCtx,
+) -> PageResult {
+    let lang = ctx.lang;
+    let (ds, tables) = super::load(&state, &ctx).await?;
+    let profile = dashboard::region_profile(&ds, &tables, &code, ctx.year()?, lang)?;
+    let name = format!("brief-{}-{}", profile.code, profile.year);
+    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend).await? {
+        return Ok(file);
+    }
+    let analyses = state
+        .analysis_for(Arc::clone(&ds), &ctx.spec, &AnalysisChoice::default())
+        .await?;
+    let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
+    let change = super::change::section(&state, &ctx, &ds, &profile.code).await?;
+    let metadata = {
+        let (ds, tables) = (Arc::clone(&ds), Arc::clone(&tables));
+        crate::web::blocking(move || {
+            Export::new(&ds, &tables.result, chrono::Utc::now()).metadata()
+        })
+        .await?
+    };
+    let a = AnalysisTexts::get(lang);
+    let dim_value = |p: &TrendPoint, d: Dimension| p.scores.dimension(d);
+    let indicator_name = |id: &str| {
+        ds.framework
+            .get(id)
+            .map(|d| lang.pick(&d.name_zh, &d.name_en).to_owned())
+            .unwrap_or_else(|| id.to_owned())
+    };
+    let rank_of = |r: Option<u32>| {
+        r.map(|r| format!("{}{r}/{}", ctx.t.rank, profile.regions_ranked))
+            .unwrap_or_else(|| "—".into())
+    };
+
+    let standings = |list: &[IndicatorStanding]| -> Vec<Listed> {
+        list.iter()
+            .take(LISTED)
+            .map(|s| Listed {
+                name: s.name.clone(),
+                detail: rank_of(s.rank),
+            })
+            .collect()
+    };
+
+    let page = BriefPage {
+        downloads: ViewDownloads::new(&ctx, &ds, &[]),
+        chrome: Chrome::new(&ctx, &ds, ""),
+        zh: lang == crate::types::Lang::Zh,
+        a,
+        code: profile.code.clone(),
+        name: profile.name.clone(),
+        group: profile
+            .group
+            .as_deref()
+            .map(|g| group_label(g, lang))
+            .unwrap_or_default(),
+        year: profile.year,
+        first_year: profile.trend.first().map_or(profile.year, |p| p.year),
+        region_url: ctx.region_url(&profile.code),
+        score: fmt_num(profile.current.scores.score, 2),
+        rank: fmt_rank(profile.current.rank),
+        regions_ranked: profile.regions_ranked,
+        dim_labels: Dimension::ALL.iter().map(|d| d.label(lang)).collect(),
+        history: profile
+            .trend
+            .iter()
+            .map(|p| HistoryRow {
+                year: p.year,
+                score: fmt_num(p.scores.score, 2),
+                rank: fmt_rank(p.rank),
+                dims: Dimension::ALL
+                    .iter()
+                    .map(|&d| fmt_num(dim_value(p, d), 2))
+                    .collect(),
+            })
+            .collect(),
+        trend_svg: super::region::trend_charts(&ctx, &profile, false),
+        radar_svg: super::region::radar_vs_mean(
+            &ctx,
+            &profile,
+            ("radar", ctx.t.dimensions_vs_mean),
+            Dimension::ALL
+                .iter()
+                .map(|d| d.label(lang).to_owned())
+                .collect(),
+            |p: &TrendPoint, i| p.scores.dimension(Dimension::ALL[i]),
+        ),
+        dims: Dimension::ALL
+            .iter()
+            .map(|&d| {
+                let (v, m) = (
+                    dim_value(&profile.current, d),
+                    dim_value(&profile.national_mean, d),
+                );
+                DimRow {
+                    label: d.label(lang),
+                    value: fmt_num(v, 2),
+                    mean: fmt_num(m, 2),
+                    gap: match (v, m) {
+                        (Some(v), Some(m)) => format!("{:+.2}", v - m),
+                        _ => "—".into(),
+                    },
+                }
+            })
+            .collect(),
+        strengths: standings(&profile.strengths),
+        weaknesses: standings(&profile.weaknesses),
+        obstacles: diagnosis
+            .top
+            .iter()
+            .take(LISTED)
+            .map(|o| Listed {
+                name: indicator_name(&o.indicator),
+                detail: format!("{} %", fmt_num(Some(o.obstacle_pct), 2)),
+            })
+            .collect(),
+        coupling: diagnosis.coupling.as_ref().map(|c| {
+            (
+                fmt_num(Some(c.d), 4),
+                format!("{} · {}", c.class.level(), c.class.label(lang)),
+            )
+        }),
+        no_diagnosis: if diagnosis.skipped {
+            a.diagnosis_needs_unit
+        } else {
+            a.no_diagnosis
+        },
+        change,
+        framework: lang
+            .pick(&metadata.framework.name_zh, &metadata.framework.name_en)
+            .to_owned(),
+        method: ctx.method_summary(),
+        dataset: lang
+            .pick(&metadata.dataset.title_zh, &metadata.dataset.title_en)
+            .to_owned(),
+        version: metadata.dataset.version.chars().take(12).collect(),
+        nqp_version: metadata.nqp_version.clone(),
+        sources: metadata
+            .sources
+            .iter()
+            .map(|s| Source {
+                source: s.source.clone(),
+                publisher: s.publisher.clone().unwrap_or_default(),
+                indicators: s.indicators.len(),
+            })
+            .collect(),
+    };
+    render(&page)
+}
