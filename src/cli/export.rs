@@ -123,10 +123,21 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         eprintln!("nqp: note: {notice}");
     }
     let analysis = analysis_view(&ds, &tables)?;
+    // The robustness table is optional: a method the report cannot vary is noted, not fatal.
+    let robustness =
+        match service::robustness::robustness(&ds.panel, &ds.framework, &spec, &Default::default())
+        {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("nqp: note: robustness table left out: {e}");
+                None
+            }
+        };
     let src = Source {
         dataset: &ds,
         tables: &tables,
         analysis: &analysis,
+        robustness: robustness.as_ref(),
         lang: match args.lang {
             LangArg::Zh => Lang::Zh,
             LangArg::En => Lang::En,

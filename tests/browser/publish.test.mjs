@@ -27,7 +27,7 @@ describe('publish', () => {
       await page.locator('select[name="year"]').selectOption('2017');
       await Promise.all([page.waitForURL(/year=2017/), page.locator('form.controls button[type="submit"]').click()]);
       const captions = await page.locator('#publish-captions li').allInnerTexts();
-      assert.equal(captions.length, 6, captions.join('\n'));
+      assert.equal(captions.length, 7, captions.join('\n'));
       assert.ok(captions.some((c) => c.includes('2017年各地区综合得分与分维度得分')), captions.join('\n'));
 
       // The Cite box: a closed <details> in the footer that opens without script.

@@ -22,16 +22,25 @@ struct Computed {
     ds: Dataset,
     tables: ResultTables,
     analysis: AnalysisView,
+    robustness: nqp::analysis::robustness::Robustness,
 }
 
 impl Computed {
     fn new(ds: Dataset) -> Computed {
         let tables = nqp::service::compute_tables(&ds, &Default::default()).unwrap();
         let analysis = analysis_view(&ds, &tables).unwrap();
+        let robustness = nqp::service::robustness::robustness(
+            &ds.panel,
+            &ds.framework,
+            &Default::default(),
+            &Default::default(),
+        )
+        .unwrap();
         Computed {
             ds,
             tables,
             analysis,
+            robustness,
         }
     }
 
@@ -40,6 +49,7 @@ impl Computed {
             dataset: &self.ds,
             tables: &self.tables,
             analysis: &self.analysis,
+            robustness: Some(&self.robustness),
             lang,
             precision: Precision::default(),
             year: None,
@@ -144,6 +154,25 @@ fn tables_print_the_computed_numbers() {
     }
     let moran = table(&all, TableId::Moran);
     assert_eq!(moran.body.len(), years.len());
+
+    let robustness = table(&all, TableId::Robustness);
+    let comparison: Vec<_> = c
+        .robustness
+        .comparison
+        .iter()
+        .filter(|r| r.year == last)
+        .collect();
+    assert!(!comparison.is_empty());
+    assert_eq!(robustness.body.len(), comparison.len());
+    for (row, r) in robustness.body.iter().zip(comparison) {
+        assert_eq!(row[0].text(), r.method);
+        match (num(&row[1].text()), r.spearman) {
+            (Some(got), Some(want)) => assert!((got - want).abs() <= 0.0005),
+            (None, None) => {}
+            other => panic!("{}: {other:?}", r.method),
+        }
+        assert_eq!(row[4].text(), r.max_rank_shift.to_string());
+    }
 
     let descriptive = table(&all, TableId::Descriptive);
     let score_row = &descriptive.body[0];
@@ -517,7 +546,7 @@ fn export_writes_tables_and_refuses_figures() {
         "English captions: {tex}"
     );
     let docx_path = files.iter().find(|f| f.ends_with(".docx")).unwrap();
-    assert_eq!(docx_tables(&std::fs::read(docx_path).unwrap()).len(), 6);
+    assert_eq!(docx_tables(&std::fs::read(docx_path).unwrap()).len(), 7);
     let refused = |option: &str, value: &str, needle: &str| {
         nqp_exits_2(
             &[
@@ -557,7 +586,7 @@ async fn publish_page_links_the_files_and_every_page_cites() {
         ["minmax-year"]
     );
     let captions = res.select_texts("#publish-captions li");
-    assert_eq!(captions.len(), 6, "{captions:?}");
+    assert_eq!(captions.len(), 7, "{captions:?}");
     assert!(
         captions
             .iter()
@@ -584,7 +613,7 @@ async fn publish_page_links_the_files_and_every_page_cites() {
     let docx = app.get(docx_link).await;
     assert_eq!(docx.header("content-type"), PubFile::Docx.content_type());
     let tables = docx_tables(&docx.bytes);
-    assert_eq!(tables.len(), 6);
+    assert_eq!(tables.len(), 7);
     // Table 3 (dimension scores of 2021) prints scores with the chosen 2 decimals.
     let c = Computed::new(web_dataset());
     let first = &tables[2].rows[1];

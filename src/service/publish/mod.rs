@@ -17,6 +17,7 @@ mod tables;
 
 pub use tables::{TableId, build, build_all};
 
+use crate::analysis::robustness::Robustness;
 use crate::error::Result;
 use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
 use crate::service::analysis::AnalysisView;
@@ -150,6 +151,9 @@ pub struct Source<'a> {
     pub dataset: &'a Dataset,
     pub tables: &'a ResultTables,
     pub analysis: &'a AnalysisView,
+    /// The robustness report of the method, when one was computed (its method comparison is
+    /// the robustness table).
+    pub robustness: Option<&'a Robustness>,
     pub lang: Lang,
     pub precision: Precision,
     /// The year of the dimension-score table and of the rank column (`None`: the last year).

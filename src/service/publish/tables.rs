@@ -23,16 +23,20 @@ pub enum TableId {
     Dagum,
     /// Global Moran's I of the score by year.
     Moran,
+    /// Rank agreement of the year's ranking with the alternative methods of the robustness
+    /// report (when there is one).
+    Robustness,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 6] = [
+    pub const ALL: [TableId; 7] = [
         TableId::Indicators,
         TableId::Index,
         TableId::Dimensions,
         TableId::Descriptive,
         TableId::Dagum,
         TableId::Moran,
+        TableId::Robustness,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,12 +47,14 @@ impl TableId {
             TableId::Descriptive => "descriptive",
             TableId::Dagum => "dagum",
             TableId::Moran => "moran",
+            TableId::Robustness => "robustness",
         }
     }
 }
 
 /// Every table the result supports, numbered 1, 2, … (Moran's I is left out when no spatial
-/// weights were available, the Dagum table when it has no rows).
+/// weights were available, the Dagum table when it has no rows, the robustness table without a
+/// robustness report).
 pub fn build_all(src: &Source) -> Vec<PubTable> {
     let mut out: Vec<PubTable> = TableId::ALL
         .into_iter()
@@ -69,6 +75,7 @@ pub fn build(src: &Source, id: TableId) -> Option<PubTable> {
         TableId::Descriptive => descriptive(src),
         TableId::Dagum => dagum(src)?,
         TableId::Moran => moran(src)?,
+        TableId::Robustness => robustness(src)?,
     };
     Some(PubTable {
         id,
@@ -392,5 +399,53 @@ fn moran(src: &Source) -> Option<Parts> {
     let caption = lang
         .pick("综合得分的全局 Moran's I", "Global Moran's I of the score")
         .to_owned();
+    Some((caption, header, body))
+}
+
+fn robustness(src: &Source) -> Option<Parts> {
+    let (lang, p) = (src.lang, src.precision.score);
+    let year = src.year().ok()??;
+    let body: Vec<Vec<Cell>> = src
+        .robustness?
+        .comparison
+        .iter()
+        .filter(|c| c.year == year)
+        .map(|c| {
+            vec![
+                text(c.method.clone()),
+                Cell::Num(c.spearman, p),
+                Cell::Num(c.kendall_tau_b, p),
+                Cell::Num(c.ws, p),
+                Cell::Int(Some(u64::from(c.max_rank_shift))),
+                Cell::Num(Some(c.mean_abs_rank_shift), p),
+            ]
+        })
+        .collect();
+    if body.is_empty() {
+        return None;
+    }
+    let header = labels(
+        &[
+            "替代方法",
+            "Spearman ρ",
+            "Kendall τ-b",
+            "WS",
+            "最大名次变动",
+            "平均名次变动",
+        ],
+        &[
+            "Alternative method",
+            "Spearman ρ",
+            "Kendall τ-b",
+            "WS",
+            "Max rank shift",
+            "Mean |rank shift|",
+        ],
+        lang,
+    );
+    let caption = match lang {
+        Lang::Zh => format!("稳健性检验：{year}年排名与替代方法的一致性"),
+        Lang::En => format!("Robustness: agreement of the {year} ranking with alternative methods"),
+    };
     Some((caption, header, body))
 }

@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{MethodOptions, PageResult, render};
+use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::service::analysis::{AnalysisChoice, AnalysisView};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::publish::latex::LatexOptions;
@@ -87,30 +88,49 @@ impl Options {
     }
 }
 
-/// Dataset, result, analyses and options of a request.
-async fn load(
-    state: &AppState,
-    ctx: &PageCtx,
-) -> Result<(Arc<Dataset>, Arc<ResultTables>, Arc<AnalysisView>, Options), WebError> {
+/// What the files are built from: the dataset, its result, analyses and robustness report
+/// (all cached), and the request's options.
+struct Inputs {
+    ds: Arc<Dataset>,
+    tables: Arc<ResultTables>,
+    analysis: Arc<AnalysisView>,
+    /// `None` when the robustness report cannot be computed for the method (the robustness
+    /// table is then left out).
+    robustness: Option<Arc<Robustness>>,
+    options: Options,
+}
+
+async fn load(state: &AppState, ctx: &PageCtx) -> Result<Inputs, WebError> {
     let options = Options::parse(ctx)?;
     let (ds, tables) = super::load(state, ctx).await?;
     let analysis = state
         .analysis_for(Arc::clone(&ds), &ctx.spec, &AnalysisChoice::default())
         .await?;
-    Ok((ds, tables, analysis, options))
+    let robustness = state
+        .robustness_for(Arc::clone(&ds), &ctx.spec, &RobustnessOptions::default())
+        .await
+        .ok();
+    Ok(Inputs {
+        ds,
+        tables,
+        analysis,
+        robustness,
+        options,
+    })
 }
 
 fn source<'a>(
     ds: &'a Dataset,
     tables: &'a ResultTables,
-    analysis: &'a AnalysisView,
+    inputs: &'a Inputs,
     lang: Lang,
-    options: &Options,
 ) -> Source<'a> {
+    let options = &inputs.options;
     Source {
         dataset: ds,
         tables,
-        analysis,
+        analysis: &inputs.analysis,
+        robustness: inputs.robustness.as_deref(),
         lang,
         precision: options.precision,
         year: options.year,
@@ -143,8 +163,9 @@ pub struct PublishPage {
 }
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
-    let (ds, tables, analysis, options) = load(&state, &ctx).await?;
-    let src = source(&ds, &tables, &analysis, ctx.lang, &options);
+    let inputs = load(&state, &ctx).await?;
+    let (ds, tables, options) = (&inputs.ds, &inputs.tables, &inputs.options);
+    let src = source(ds, tables, &inputs, ctx.lang);
     let year = src.year()?;
     let captions = build_all(&src)
         .iter()
@@ -194,7 +215,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         ),
     ];
     render(&PublishPage {
-        chrome: Chrome::new(&ctx, &ds, "publish"),
+        chrome: Chrome::new(&ctx, ds, "publish"),
         zh: lang == Lang::Zh,
         hidden: ctx
             .hidden_fields()
@@ -230,12 +251,13 @@ pub async fn file(
         }
         .into());
     };
-    let (ds, _, analysis, options) = load(&state, &ctx).await?;
+    let inputs = load(&state, &ctx).await?;
+    let ds = Arc::clone(&inputs.ds);
     let variant = format!(
         "publish/{}?lang={}&{}",
         kind.segment(),
         ctx.lang.as_str(),
-        serde_urlencoded::to_string(options.pairs()).unwrap_or_default()
+        serde_urlencoded::to_string(inputs.options.pairs()).unwrap_or_default()
     );
     let (lang, spec) = (ctx.lang, ctx.spec.clone());
     let metadata = crate::service::download::download_url(
@@ -246,8 +268,8 @@ pub async fn file(
     );
     let built = state
         .file_for(ds, &ctx.spec, variant, move |ds, tables| {
-            let src = source(ds, tables, &analysis, lang, &options);
-            let (name, bytes) = render_file(&src, &spec, kind, options.latex)?;
+            let src = source(ds, tables, &inputs, lang);
+            let (name, bytes) = render_file(&src, &spec, kind, inputs.options.latex)?;
             Ok(DerivedFile {
                 name,
                 bytes: bytes.into(),
