@@ -78,6 +78,9 @@ pub struct AnalyseArgs {
     /// Region set for --data: a CSV file, `auto` or `none`.
     #[arg(long, default_value = "auto", value_parser = super::parse_regions)]
     pub regions: RegionArg,
+    /// Columns of a table with years across, for --data (as `nqp compute --layout`).
+    #[arg(long, value_name = "HINT", value_parser = super::parse_layout, requires = "data")]
+    pub layout: Option<crate::ingest::LayoutHint>,
     #[command(flatten)]
     pub method: MethodArgs,
     /// Region groups: CSV `region,group`.
@@ -179,7 +182,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         };
         let framework = super::load_framework(framework)?;
         let data = service::load_data(
-            &super::read_inputs(&args.data)?,
+            &super::read_inputs(&args.data, args.layout.as_ref())?,
             &super::region_choice(&args.regions)?,
         )?;
         let result = service::compute_index(&data.panel, &framework, &args.method.spec())?;

@@ -17,7 +17,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::framework::Framework;
-use crate::ingest::RegionSet;
+use crate::ingest::{LayoutHint, RegionSet};
 use crate::method::{
     Aggregate, DEFAULT_TREAT_MAX_POINTS, MethodSpec, Normalise, Treat, WeightScheme,
 };
@@ -217,6 +217,11 @@ pub struct InputArgs {
     /// Region set: a CSV file (code,name_zh,name_en,group,aliases), `auto` or `none`.
     #[arg(long, default_value = "auto", value_parser = parse_regions)]
     pub regions: RegionArg,
+    /// Columns of a table with years across, when detection cannot tell them:
+    /// `region=B[,indicator=A][,unit=D][,years=C:V]` (letters or numbers from 1); applies to
+    /// every data file of the command.
+    #[arg(long, value_name = "HINT", value_parser = parse_layout)]
+    pub layout: Option<LayoutHint>,
     /// Leave a region out (its code, e.g. CN-XZ), in addition to the framework's `exclude`;
     /// repeat for several. Every result records it.
     #[arg(long = "exclude", value_name = "REGION")]
@@ -235,7 +240,10 @@ impl InputArgs {
                 });
             }
         }
-        let data = service::load_data(&read_inputs(&self.data)?, &region_choice(&self.regions)?)?;
+        let data = service::load_data(
+            &read_inputs(&self.data, self.layout.as_ref())?,
+            &region_choice(&self.regions)?,
+        )?;
         Ok((framework, data))
     }
 }
@@ -265,6 +273,11 @@ pub struct CheckArgs {
     /// Region set: a CSV file, `auto` or `none`.
     #[arg(long, default_value = "auto", value_parser = parse_regions)]
     pub regions: RegionArg,
+    /// Columns of a table with years across, when detection cannot tell them:
+    /// `region=B[,indicator=A][,unit=D][,years=C:V]` (letters or numbers from 1); applies to
+    /// every data file of the command.
+    #[arg(long, value_name = "HINT", value_parser = parse_layout)]
+    pub layout: Option<LayoutHint>,
 }
 
 #[derive(Args, Debug)]
@@ -304,11 +317,24 @@ pub(crate) fn region_choice(arg: &RegionArg) -> anyhow::Result<RegionChoice> {
     })
 }
 
-pub(crate) fn read_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<InputFile>> {
+/// Read the data files; `layout` (`--layout`) applies to each of them.
+pub(crate) fn read_inputs(
+    paths: &[PathBuf],
+    layout: Option<&LayoutHint>,
+) -> anyhow::Result<Vec<InputFile>> {
     paths
         .iter()
-        .map(|p| InputFile::read(p).map_err(anyhow::Error::from))
+        .map(|p| {
+            let mut file = InputFile::read(p)?;
+            file.layout = layout.cloned();
+            Ok(file)
+        })
         .collect()
+}
+
+/// `--layout`: which columns of a table with years across hold what.
+pub(crate) fn parse_layout(text: &str) -> Result<LayoutHint, String> {
+    text.parse()
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -352,7 +378,10 @@ pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<()> {
-    let data = service::load_data(&read_inputs(&args.files)?, &region_choice(&args.regions)?)?;
+    let data = service::load_data(
+        &read_inputs(&args.files, args.layout.as_ref())?,
+        &region_choice(&args.regions)?,
+    )?;
     for file in &data.files {
         println!(
             "{}: {} ({}), {} rows, {} regions, years {}, indicators: {}",

@@ -42,6 +42,7 @@ impl Bundled {
             &[InputFile {
                 name: "panel.csv".into(),
                 bytes: self.panel_csv.as_bytes().to_vec(),
+                layout: None,
             }],
             (FRAMEWORK_TOML, "nqp-triad.toml"),
             &RegionChoice::Set(RegionSet::cn_provinces()),

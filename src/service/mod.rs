@@ -34,6 +34,9 @@ use crate::types::{DatasetId, Dimension, Panel, panel_cols};
 pub struct InputFile {
     pub name: String,
     pub bytes: Vec<u8>,
+    /// The user's statement of which columns hold what (`--layout`, the upload form's layout
+    /// field), for a table with years across that content detection cannot settle.
+    pub layout: Option<ingest::LayoutHint>,
 }
 
 impl InputFile {
@@ -47,7 +50,11 @@ impl InputFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        Ok(InputFile { name, bytes })
+        Ok(InputFile {
+            name,
+            bytes,
+            layout: None,
+        })
     }
 }
 
@@ -119,7 +126,7 @@ pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedDa
         RegionChoice::Auto => {
             let unmatched = files
                 .iter()
-                .map(|f| ingest::ingest_unmatched(&f.bytes, &f.name))
+                .map(|f| ingest::ingest_unmatched_with(&f.bytes, &f.name, f.layout.as_ref()))
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             (auto_region_set(&unmatched)?, Some(unmatched))
         }
@@ -133,7 +140,9 @@ pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedDa
         let ingested = match (unmatched.as_mut().and_then(Iterator::next), &region_set) {
             (Some(first), Some(set)) => first.match_regions(set, &file.bytes, &file.name)?,
             (Some(first), None) => first.into_ingested(),
-            (None, set) => ingest::ingest(&file.bytes, &file.name, set.as_ref())?,
+            (None, set) => {
+                ingest::ingest_with(&file.bytes, &file.name, set.as_ref(), file.layout.as_ref())?
+            }
         };
         let report = file_report(&file.name, &ingested)?;
         for indicator in &report.indicators {

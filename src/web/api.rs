@@ -321,6 +321,10 @@ pub struct UploadRequest {
     pub title_en: Option<String>,
     /// Id of the stored dataset, with `target=existing`.
     pub existing_id: Option<String>,
+    /// Layout hint for tables with years across whose columns detection cannot tell:
+    /// `region=B[,indicator=A][,unit=D][,years=C:V]` (letters or numbers from 1); applies to
+    /// every file of the upload.
+    pub layout: Option<String>,
     /// One or more data files (CSV/XLSX exports, long or wide), each with a file name.
     #[schema(value_type = Vec<String>, format = Binary)]
     pub files: Vec<Vec<u8>>,

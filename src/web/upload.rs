@@ -18,6 +18,7 @@ use axum::http::header::CONTENT_LENGTH;
 use super::auth::User;
 use super::error::WebError;
 use super::state::AppState;
+use crate::ingest::LayoutHint;
 use crate::service::InputFile;
 use crate::service::datasets::{self, MappingRequest, UploadPreview};
 use crate::store::{Store, VersionInfo};
@@ -95,6 +96,7 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
             ("files", Some(file_name)) if !bytes.is_empty() => form.files.push(InputFile {
                 name: file_name,
                 bytes: bytes.to_vec(),
+                layout: None,
             }),
             ("framework", Some(_)) if !bytes.is_empty() => {
                 let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
@@ -146,7 +148,21 @@ pub async fn stage(
         )
         .into());
     }
-    let (files, framework) = (form.files, form.framework);
+    let layout = match form
+        .field("layout")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(text) => Some(text.parse::<LayoutHint>().map_err(|e| {
+            crate::Error::invalid_field("layout", format!("layout hint '{text}': {e}"))
+        })?),
+        None => None,
+    };
+    let mut files = form.files;
+    for file in &mut files {
+        file.layout = layout.clone();
+    }
+    let framework = form.framework;
     let staged =
         super::blocking(move || datasets::stage_upload(&store, target, files, framework)).await?;
     let preview = staged.preview.clone();

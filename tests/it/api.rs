@@ -1436,3 +1436,73 @@ mod sort {
         assert_eq!(app.get("/?sort=&dir=").await.status, StatusCode::OK);
     }
 }
+
+/// A table with years across whose region column holds names and whose next column holds
+/// GB/T 2260 codes: two candidates, settled by the `layout` field.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_layout_field_settles_ambiguous_columns_and_a_wrong_hint_stores_nothing() {
+    let app = TestApp::with_store(64 * 1024);
+    let before = app.stored_files();
+    let table = "序号,,,代码,2019,2020\n1,地区生产总值（亿元）i,北京,110000,1.5,2\n2,,天津,120000,3,4\n3,,河北,130000,5,6\n".as_bytes();
+    let with_layout = |layout: &'static str| {
+        let mut parts = new_dataset("thesis", &[("thesis.csv", table)]);
+        parts.push(Part::Field("layout", layout));
+        parts
+    };
+
+    let got = app
+        .api_upload(
+            Some(BEARER),
+            &new_dataset("thesis", &[("thesis.csv", table)]),
+        )
+        .await;
+    let body = assert_envelope(&got, 422, "ingest.ambiguous_layout");
+    let error = &body["errors"][0];
+    assert_eq!(
+        (
+            error["file"].as_str(),
+            error["line"].as_u64(),
+            error["column"].as_u64()
+        ),
+        (Some("thesis.csv"), Some(1), Some(3))
+    );
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("columns C (3 of 3 values are region names) and D ('代码', 3 of 3 values are region names) are candidates") && message.contains("region=C,years=E:F"), "{body}");
+
+    // A hint naming a column the file lacks, and one that is not a hint: 4xx, nothing stored.
+    let got = app.api_upload(Some(BEARER), &with_layout("region=H")).await;
+    let body = assert_envelope(&got, 422, "ingest.layout_hint");
+    assert_eq!(body["errors"][0]["column"], 8);
+    let got = app
+        .api_upload(Some(BEARER), &with_layout("region=C,colour=B"))
+        .await;
+    let body = assert_envelope(&got, 422, "invalid_field");
+    assert!(
+        first_message(&body).contains("unknown key 'colour'"),
+        "{body}"
+    );
+    assert_eq!(app.stored_files(), before);
+
+    // The hint read the file: the codes column is reported as not read.
+    let staged = app
+        .api_upload(Some(BEARER), &with_layout("region=C, indicator=B"))
+        .await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.body);
+    let preview = &staged.json()["preview"];
+    let file = &preview["files"][0];
+    assert_eq!(
+        (file["layout"].as_str(), file["rows"].as_u64()),
+        (Some("blocks"), Some(6))
+    );
+    assert_eq!(file["units"]["地区生产总值"], "亿元");
+    assert_eq!(file["indicators"], serde_json::json!(["地区生产总值"]));
+    assert_eq!(preview["regions"], 3);
+    assert_eq!(preview["years"], serde_json::json!([2019, 2020]));
+    assert!(
+        file["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["code"] == "ingest.ignored_columns")
+    );
+}

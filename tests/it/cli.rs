@@ -341,3 +341,40 @@ fn compute_excludes_a_region_and_records_it_in_the_json_result() {
         "region CN-XZ excluded: excluded on the command line (--exclude)"
     );
 }
+
+#[test]
+fn check_reads_thesis_spreadsheets_and_takes_a_layout_hint() {
+    // Detected by content.
+    let xls = fixture("thesis/thesis.xls");
+    let run = nqp_ok(&["check", xls.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        out.contains("thesis.xls: blocks (spreadsheet), 29 rows, 5 regions, years 2019–2021, indicators: 一般公共预算支出, 地区生产总值"),
+        "{out}"
+    );
+    assert!(out.contains("cn-provinces"), "{out}");
+    // The same with the columns named; a hint naming a missing column is exit 2 at its column.
+    nqp_ok(&[
+        "check",
+        xls.to_str().unwrap(),
+        "--layout",
+        "region=C,indicator=B,years=D:F",
+    ]);
+    nqp_exits_2(
+        &["check", xls.to_str().unwrap(), "--layout", "region=K"],
+        "thesis.xls:2:11: the layout hint does not fit the file: region=K: the file has no values in column K (its columns run A–F)",
+    );
+    nqp_exits_2(
+        &[
+            "check",
+            xls.to_str().unwrap(),
+            "--layout",
+            "region=C,years=D:G",
+        ],
+        "column G of the header row is '', not a year",
+    );
+    nqp_exits_2(
+        &["check", xls.to_str().unwrap(), "--layout", "indicator=B"],
+        "the hint must name the region column",
+    );
+}

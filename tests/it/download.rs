@@ -266,6 +266,7 @@ fn injection_dataset() -> Dataset {
         &[InputFile {
             name: "injection.csv".into(),
             bytes: panel,
+            layout: None,
         }],
         (&framework, "injection.toml"),
         &RegionChoice::None,

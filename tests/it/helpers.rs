@@ -40,6 +40,7 @@ pub fn web_dataset_with(framework: &str) -> nqp::service::dashboard::Dataset {
         &[InputFile {
             name: "panel.csv".into(),
             bytes: panel,
+            layout: None,
         }],
         (framework, "framework.toml"),
         &RegionChoice::Set(nqp::ingest::RegionSet::cn_provinces()),

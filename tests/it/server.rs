@@ -196,6 +196,7 @@ fn staged_upload(store: &Store) -> StagedUpload {
         vec![InputFile {
             name: "export.csv".into(),
             bytes: export,
+            layout: None,
         }],
         None,
     )

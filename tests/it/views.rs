@@ -332,6 +332,7 @@ fn hostile_dataset() -> nqp::service::dashboard::Dataset {
         &[InputFile {
             name: "panel.csv".into(),
             bytes: panel.into_bytes(),
+            layout: None,
         }],
         (&framework, "framework.toml"),
         &RegionChoice::None,

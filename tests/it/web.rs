@@ -1206,6 +1206,7 @@ mod analysis_pages {
             &[service::InputFile {
                 name: "panel.csv".into(),
                 bytes: panel.into_bytes(),
+                layout: None,
             }],
             (&framework, "framework.toml"),
             &service::RegionChoice::None,
