@@ -213,7 +213,8 @@ impl WeightsMatrix {
                             file,
                             line,
                             format!(
-                                "'{cell}' is not a number of the --matrix-ids file (1…{})",
+                                "'{cell}' is not a number of {} (1…{})",
+                                ids.source,
                                 ids.len()
                             ),
                         )
@@ -221,6 +222,20 @@ impl WeightsMatrix {
                     None => Ok(cell.to_owned()),
                 }
             };
+            if let Some(ids) = ids
+                && header.len() - 1 != ids.len()
+            {
+                return Err(bad(
+                    file,
+                    hline,
+                    format!(
+                        "the matrix numbers {} regions but {} has {}: the numbers 1…n must count the same regions",
+                        header.len() - 1,
+                        ids.source,
+                        ids.len()
+                    ),
+                ));
+            }
             let columns: Vec<String> = header[1..]
                 .iter()
                 .map(|c| name(hline, c))
@@ -363,13 +378,67 @@ impl WeightsMatrix {
     }
 }
 
-/// `--matrix-ids`: a CSV `n,region` mapping the numbers 1…n of an n×n matrix to region ids.
+/// `--matrix-ids`: a CSV `n,region` mapping the numbers 1…n of an n×n matrix to region ids;
+/// or `--matrix-order`: the regions in the order the numbers count them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatrixIds {
     ids: BTreeMap<String, String>,
+    /// Where the numbering comes from (a file name, `GB/T 2260 order`), for messages.
+    source: String,
 }
 
 impl MatrixIds {
+    /// Number k = the k-th of `regions` (already region ids, distinct).
+    pub fn from_regions(regions: &[impl AsRef<str>], source: &str) -> Self {
+        let ids = regions
+            .iter()
+            .enumerate()
+            .map(|(k, r)| ((k + 1).to_string(), r.as_ref().to_owned()))
+            .collect();
+        Self {
+            ids,
+            source: source.to_owned(),
+        }
+    }
+
+    /// An order file: one region per line (blank lines skipped), number k = the k-th; `resolve`
+    /// turns what a line says (a GB/T 2260 code, a name) into a region id, `None` when it names
+    /// no region. An unknown or repeated region is an error naming its line.
+    pub fn from_order(
+        text: &str,
+        file: &str,
+        resolve: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, AnalysisError> {
+        let mut regions: Vec<String> = Vec::new();
+        let mut lines: BTreeMap<String, usize> = BTreeMap::new();
+        for (line, l) in csv_lines(text) {
+            let raw = l.split(',').next().unwrap_or_default().trim();
+            let region = resolve(raw).ok_or_else(|| {
+                bad(
+                    file,
+                    line,
+                    format!("'{raw}' is not a region (expected a GB/T 2260 code such as 110000, or a name)"),
+                )
+            })?;
+            if let Some(first) = lines.insert(region.clone(), line) {
+                return Err(bad(
+                    file,
+                    line,
+                    format!("'{raw}' is region {region} again (first on line {first})"),
+                ));
+            }
+            regions.push(region);
+        }
+        if regions.is_empty() {
+            return Err(bad(
+                file,
+                1,
+                "empty file, expected one region per line".into(),
+            ));
+        }
+        Ok(Self::from_regions(&regions, file))
+    }
+
     pub fn from_csv(text: &str, file: &str) -> Result<Self, AnalysisError> {
         let rows = super::parse_two_columns(text, file, ("n", "region"))?;
         let mut ids = BTreeMap::new();
@@ -397,7 +466,10 @@ impl MatrixIds {
                 format!("numbers must run 1…{n}; {gap} is missing"),
             ));
         }
-        Ok(Self { ids })
+        Ok(Self {
+            ids,
+            source: file.to_owned(),
+        })
     }
 
     fn region(&self, number: &str) -> Option<&str> {
@@ -521,6 +593,50 @@ mod tests {
         assert_eq!(w.row(0), [(1, 0.5), (2, 0.5)]);
         assert_eq!(w.row(1), [(0, 0.25), (2, 0.75)]);
         assert_eq!(w.row(2), [(0, 0.5), (1, 0.5)]);
+    }
+
+    #[test]
+    fn numbered_matrix_in_the_order_of_a_code_list() {
+        let resolve = |raw: &str| {
+            let code = match raw {
+                "110000" | "11" => "CN-BJ",
+                "120000" => "CN-TJ",
+                "310000" => "CN-SH",
+                _ => return None,
+            };
+            Some(code.to_owned())
+        };
+        // 1 = 上海, 2 = 北京, 3 = 天津 (a blank line is no region).
+        let order = MatrixIds::from_order("310000\n11\n\n120000\n", "codes.txt", resolve).unwrap();
+        let m =
+            WeightsMatrix::from_csv(",1,2,3\n1,0,1,3\n2,1,0,1\n3,2,2,0\n", "w.csv", Some(&order))
+                .unwrap();
+        let regions = ["CN-BJ".to_owned(), "CN-SH".to_owned(), "CN-TJ".to_owned()];
+        m.check_regions(&regions).unwrap();
+        let w = m.standardised(&regions);
+        // 北京 (row 2): 上海 1, 天津 1 → ½, ½; 上海 (row 1): 北京 1, 天津 3 → ¼, ¾;
+        // 天津 (row 3): 上海 2, 北京 2 → ½, ½.
+        assert_eq!(w.row(0), &[(1, 0.5), (2, 0.5)]);
+        assert_eq!(w.row(1), &[(0, 0.25), (2, 0.75)]);
+        assert_eq!(w.row(2), &[(0, 0.5), (1, 0.5)]);
+
+        let wrong_n =
+            WeightsMatrix::from_csv(",1,2\n1,0,1\n2,1,0\n", "w.csv", Some(&order)).unwrap_err();
+        assert_eq!(
+            wrong_n.to_string(),
+            "w.csv, line 1: the matrix numbers 2 regions but codes.txt has 3: the numbers 1…n must count the same regions"
+        );
+        let unknown = MatrixIds::from_order("110000\n990000\n", "codes.txt", resolve).unwrap_err();
+        assert_eq!(
+            unknown.to_string(),
+            "codes.txt, line 2: '990000' is not a region (expected a GB/T 2260 code such as 110000, or a name)"
+        );
+        let twice =
+            MatrixIds::from_order("110000\n120000\n11\n", "codes.txt", resolve).unwrap_err();
+        assert_eq!(
+            twice.to_string(),
+            "codes.txt, line 3: '11' is region CN-BJ again (first on line 1)"
+        );
     }
 
     #[test]

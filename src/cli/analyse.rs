@@ -50,7 +50,11 @@ whose rows already sum to 1 kept as it is; weights_matrix.csv is the matrix used
                        capita = gdp / population); equal means get no weight. Needs --data.
   FILE                 an edge list 'region,neighbor[,weight]', or an n x n matrix (empty
                        first header cell, region ids across the header and down the first
-                       column, rows in any order; or 1..n with --matrix-ids FILE 'n,region').
+                       column, rows in any order; or 1..n with --matrix-ids FILE 'n,region',
+                       or --matrix-order gb2260 (1..31 = the provinces by GB/T 2260 code,
+                       11 Beijing ... 65 Xinjiang) or --matrix-order FILE (one GB/T 2260 code
+                       such as 110000, or a name, per line: line k is number k); the matrix
+                       must number exactly as many regions as the order lists).
 Panel beta (beta_panel.csv): ln(S_t+1/S_t) on ln S_t with region fixed effects and year
 dummies, standard errors clustered by region as Stata's xtreg, fe vce(cluster) (CR1), p from
 t(G-1); speed = -ln(1 + beta); within R^2; conditional with --controls (taken at t).
@@ -97,8 +101,13 @@ pub struct AnalyseArgs {
     #[arg(long)]
     pub coordinates: Option<PathBuf>,
     /// Numbers 1…n of an n×n --weights-matrix file: CSV `n,region`.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "matrix_order")]
     pub matrix_ids: Option<PathBuf>,
+    /// Numbers 1…n of an n×n --weights-matrix file as the order of a code list: `gb2260` (the
+    /// 31 provinces by GB/T 2260 code, 11 北京 … 65 新疆) or a FILE with one GB/T 2260 code
+    /// (`110000`) or name per line.
+    #[arg(long, value_name = "gb2260|FILE")]
+    pub matrix_order: Option<String>,
     /// Controls of conditional panel β-convergence: series or indicator ids, comma-separated;
     /// `ln:id` takes the natural log (needs --data).
     #[arg(long, value_delimiter = ',')]
@@ -115,6 +124,28 @@ pub struct AnalyseArgs {
     /// Coupling degree formula: standard | wang2021 (王淑佳 et al. 2021 corrected form).
     #[arg(long, default_value = "standard")]
     pub coupling: CouplingForm,
+}
+
+/// `--matrix-order`: the GB/T 2260 order of the bundled provinces, or an order file whose lines
+/// are matched against the bundled region set (codes, names, GB/T 2260 codes).
+fn matrix_order(order: &str) -> anyhow::Result<MatrixIds> {
+    let set = crate::ingest::RegionSet::cn_provinces();
+    if order == "gb2260" {
+        let codes = set
+            .gb2260_order()
+            .context("the bundled region set lacks GB/T 2260 codes")?;
+        return Ok(MatrixIds::from_regions(&codes, "the GB/T 2260 order"));
+    }
+    let path = PathBuf::from(order);
+    let resolve = |raw: &str| match set.classify(raw) {
+        Some(crate::ingest::RegionMatch::Matched(code)) => Some(code.as_str().to_owned()),
+        _ => None,
+    };
+    Ok(MatrixIds::from_order(
+        &super::read_text(&path)?,
+        &super::display_name(&path),
+        resolve,
+    )?)
 }
 
 /// Run `nqp analyse`.
@@ -143,12 +174,13 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         Some(spec) => spec,
         None => {
             let path = PathBuf::from(&args.weights_matrix);
-            let ids = match &args.matrix_ids {
-                Some(p) => Some(MatrixIds::from_csv(
+            let ids = match (&args.matrix_ids, &args.matrix_order) {
+                (Some(p), _) => Some(MatrixIds::from_csv(
                     &super::read_text(p)?,
                     &super::display_name(p),
                 )?),
-                None => None,
+                (None, Some(order)) => Some(matrix_order(order)?),
+                (None, None) => None,
             };
             WeightsSpec::Matrix(WeightsMatrix::from_csv(
                 &super::read_text(&path)?,

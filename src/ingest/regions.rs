@@ -319,6 +319,25 @@ impl RegionSet {
         self.regions.iter().find(|r| r.code.as_str() == code)
     }
 
+    /// The regions in the order of their GB/T 2260 codes (the two-digit province code among
+    /// the aliases: 11 北京 … 65 新疆), the order numbered spatial weight matrices use; `None`
+    /// when a region has no such code.
+    pub fn gb2260_order(&self) -> Option<Vec<RegionCode>> {
+        let mut coded: Vec<(u32, RegionCode)> = self
+            .regions
+            .iter()
+            .map(|r| {
+                r.aliases
+                    .iter()
+                    .find(|a| a.len() == 2 && a.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|a| a.parse().ok())
+                    .map(|k| (k, r.code.clone()))
+            })
+            .collect::<Option<_>>()?;
+        coded.sort_by_key(|(k, _)| *k);
+        Some(coded.into_iter().map(|(_, code)| code).collect())
+    }
+
     /// Distinct groups in file order.
     pub fn groups(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -398,6 +417,19 @@ impl RegionSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gb2260_order_runs_from_beijing_to_xinjiang() {
+        let order = RegionSet::cn_provinces().gb2260_order().unwrap();
+        let codes: Vec<&str> = order.iter().map(RegionCode::as_str).collect();
+        // GB/T 2260: 11 北京 12 天津 13 河北 14 山西 15 内蒙古 21 辽宁 … 65 新疆.
+        assert_eq!(codes.len(), 31);
+        assert_eq!(
+            &codes[..6],
+            ["CN-BJ", "CN-TJ", "CN-HE", "CN-SX", "CN-NM", "CN-LN"]
+        );
+        assert_eq!(&codes[29..], ["CN-NX", "CN-XJ"]);
+    }
 
     fn code(set: &RegionSet, raw: &str) -> String {
         match set.resolve(raw) {

@@ -1182,6 +1182,145 @@ mod depth {
     }
 
     #[test]
+    fn cli_reads_a_matrix_numbered_in_gb2260_order() {
+        // GB/T 2260 order of the 31 provinces, written out by hand (11 北京 … 65 新疆).
+        let gb = [
+            ("110000", "CN-BJ"),
+            ("120000", "CN-TJ"),
+            ("130000", "CN-HE"),
+            ("140000", "CN-SX"),
+            ("150000", "CN-NM"),
+            ("210000", "CN-LN"),
+            ("220000", "CN-JL"),
+            ("230000", "CN-HL"),
+            ("310000", "CN-SH"),
+            ("320000", "CN-JS"),
+            ("330000", "CN-ZJ"),
+            ("340000", "CN-AH"),
+            ("350000", "CN-FJ"),
+            ("360000", "CN-JX"),
+            ("370000", "CN-SD"),
+            ("410000", "CN-HA"),
+            ("420000", "CN-HB"),
+            ("430000", "CN-HN"),
+            ("440000", "CN-GD"),
+            ("450000", "CN-GX"),
+            ("460000", "CN-HI"),
+            ("500000", "CN-CQ"),
+            ("510000", "CN-SC"),
+            ("520000", "CN-GZ"),
+            ("530000", "CN-YN"),
+            ("540000", "CN-XZ"),
+            ("610000", "CN-SN"),
+            ("620000", "CN-GS"),
+            ("630000", "CN-QH"),
+            ("640000", "CN-NX"),
+            ("650000", "CN-XJ"),
+        ];
+        let n = gb.len();
+        // A ring over the numbers: k links to k + 1 with weight 3 and to k − 1 with weight 1.
+        let ring = |n: usize| {
+            let mut m = String::from(",");
+            m.push_str(&(1..=n).map(|k| k.to_string()).collect::<Vec<_>>().join(","));
+            m.push('\n');
+            for i in 0..n {
+                let cells: Vec<&str> = (0..n)
+                    .map(|j| match j {
+                        j if j == (i + 1) % n => "3",
+                        j if j == (i + n - 1) % n => "1",
+                        _ => "0",
+                    })
+                    .collect();
+                m.push_str(&format!("{},{}\n", i + 1, cells.join(",")));
+            }
+            m
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (matrix, order) = (dir.path().join("w.csv"), dir.path().join("codes.txt"));
+        std::fs::write(&matrix, ring(n)).unwrap();
+        let codes: Vec<&str> = gb.iter().map(|(code, _)| *code).collect();
+        std::fs::write(&order, codes.join("\n")).unwrap();
+        let row = |region: &str| -> Vec<(String, f64)> {
+            let (_, rows) = read_rows(&dir.path().join("out/weights_matrix.csv"));
+            rows.iter()
+                .filter(|r| r[0] == region)
+                .map(|r| (r[1].clone(), r[2].parse().unwrap()))
+                .collect()
+        };
+        let expected = |k: usize| {
+            let mut v = vec![
+                (gb[(k + 1) % n].1.to_owned(), 0.75),
+                (gb[(k + n - 1) % n].1.to_owned(), 0.25),
+            ];
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        for how in ["gb2260", order.to_str().unwrap()] {
+            let run = analyse_cli(
+                dir.path(),
+                &[
+                    "--weights-matrix",
+                    matrix.to_str().unwrap(),
+                    "--matrix-order",
+                    how,
+                ],
+            );
+            assert!(
+                run.status.success(),
+                "{how}: {}",
+                String::from_utf8_lossy(&run.stderr)
+            );
+            // 1 = 北京: 2 = 天津 (¾) and 31 = 新疆 (¼); 9 = 上海: 10 = 江苏, 8 = 黑龙江.
+            let mut bj = row("CN-BJ");
+            bj.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(bj, expected(0), "{how}");
+            let mut sh = row("CN-SH");
+            sh.sort_by(|a, b| a.0.cmp(&b.0));
+            assert_eq!(sh, expected(8), "{how}");
+        }
+
+        // Wrong n: a 30 × 30 matrix against the 31 of the order.
+        std::fs::write(&matrix, ring(30)).unwrap();
+        let run = analyse_cli(
+            dir.path(),
+            &[
+                "--weights-matrix",
+                matrix.to_str().unwrap(),
+                "--matrix-order",
+                "gb2260",
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(
+                "w.csv, line 1: the matrix numbers 30 regions but the GB/T 2260 order has 31"
+            ),
+            "{stderr}"
+        );
+        // An unknown code names its line.
+        std::fs::write(&matrix, ring(n)).unwrap();
+        let mut bad = codes.clone();
+        bad[4] = "990000";
+        std::fs::write(&order, bad.join("\n")).unwrap();
+        let run = analyse_cli(
+            dir.path(),
+            &[
+                "--weights-matrix",
+                matrix.to_str().unwrap(),
+                "--matrix-order",
+                order.to_str().unwrap(),
+            ],
+        );
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("codes.txt, line 5: '990000' is not a region"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
     fn cli_imports_an_n_by_n_matrix_with_ids_and_economic_weights() {
         let dir = tempfile::tempdir().unwrap();
         let codes: Vec<String> = {
