@@ -104,7 +104,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let mut ds = service::build_dataset(
         id,
         (&title, &title),
-        &super::read_inputs(&args.input.data)?,
+        &super::read_inputs(&args.input.data, args.input.layout.as_ref())?,
         (&framework_text, &super::display_name(&args.input.framework)),
         &super::region_choice(&args.input.regions)?,
     )?;

@@ -130,6 +130,7 @@ pub fn pack(
         &[InputFile {
             name: "panel.csv".into(),
             bytes: panel.clone(),
+            layout: None,
         }],
         &choice,
     )?;
