@@ -20,6 +20,9 @@ RUN apt-get update \
 COPY --from=build /src/target/release/nqp /usr/local/bin/nqp
 USER nqp
 WORKDIR /var/lib/nqp
+# Two malloc arenas instead of eight per core: the cache evicts and recomputes mid-sized values
+# all the time, and fewer arenas keep less freed memory resident (docs/benchmarks.md, load check).
+ENV MALLOC_ARENA_MAX=2
 EXPOSE 8080
 VOLUME ["/var/lib/nqp"]
 CMD ["nqp", "serve", "--addr", "0.0.0.0:8080", "--data-dir", "/var/lib/nqp"]

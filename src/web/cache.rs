@@ -3,7 +3,8 @@
 //!
 //! Owns: the memory budget (`nqp serve --cache-mb`), the size estimate of every entry and
 //! single-flight computation — concurrent requests for one key wait for the first request's
-//! computation instead of repeating it. Entries are evicted by weight (S3-FIFO, `quick_cache`),
+//! computation instead of repeating it — and the number of computations running at once (one
+//! per core). Entries are evicted by weight (S3-FIFO, `quick_cache`),
 //! so whatever the request sequence, the accounted size stays within the budget. Staged uploads
 //! reserve part of the same budget ([`Cache::reserve`]), so they count too but are never
 //! evicted by readers. Must not: decide which dataset a request means (that is `state`).
@@ -165,8 +166,24 @@ fn frame_bytes(frame: &polars::prelude::DataFrame) -> u64 {
     frame.estimated_size() as u64
 }
 
+/// Resident memory per byte an entry's weight counts, charged against the budget: the
+/// allocator's headers, rounding and fragmentation after evictions, and the working memory of
+/// the computations in progress come on top of the bytes the values hold. The server load check
+/// (`scripts/loadcheck.py`, `docs/benchmarks.md`) measured about this factor between the peak
+/// RSS above start-up and the accounted weight; with it the RSS stays within the budget.
+pub const RESIDENT_PER_BYTE: u64 = 4;
+
 /// Per region in a region set: codes, two names, a handful of aliases and their index entries.
 const REGION_BYTES: u64 = 1024;
+
+/// The sums of lengths below miss what small strings and hash indexes really cost (allocation
+/// headers, string headers, table slack): measured with a counting allocator
+/// (`tests/cache_weights.rs`), a loaded dataset holds up to 1.8×, a computed result up to 1.3×
+/// and an analysis view up to 1.01× its summed lengths, so those estimates are scaled by 2, 3/2
+/// and 5/4.
+fn scaled(estimate: u64, numerator: u64, denominator: u64) -> u64 {
+    estimate.saturating_mul(numerator) / denominator
+}
 
 variant!(Dataset, Dataset);
 
@@ -176,11 +193,12 @@ impl Cacheable for Dataset {
             .regions
             .as_ref()
             .map_or(0, |set| set.regions().len() as u64 * REGION_BYTES);
-        frame_bytes(self.panel.frame())
+        let estimate = frame_bytes(self.panel.frame())
             + json_bytes(&self.framework)
             + json_bytes(&self.units)
             + regions
-            + std::mem::size_of::<Dataset>() as u64
+            + std::mem::size_of::<Dataset>() as u64;
+        scaled(estimate, 2, 1)
     }
 }
 
@@ -191,7 +209,7 @@ impl Cacheable for ResultTables {
         let result = &self.result;
         // The lookup indexes hold one (key strings, position) entry per score and value row.
         let index = (self.scores.len() + self.values.len()) as u64 * 96;
-        json_bytes(&self.scores)
+        let estimate = json_bytes(&self.scores)
             + json_bytes(&self.values)
             + json_bytes(&self.weights)
             + json_bytes(&self.coverage)
@@ -203,7 +221,8 @@ impl Cacheable for ResultTables {
             + frame_bytes(&result.coverage)
             + json_bytes(&result.method)
             + index
-            + std::mem::size_of::<ResultTables>() as u64
+            + std::mem::size_of::<ResultTables>() as u64;
+        scaled(estimate, 3, 2)
     }
 }
 
@@ -211,9 +230,10 @@ variant!(AnalysisView, Analysis);
 
 impl Cacheable for AnalysisView {
     fn weight(&self) -> u64 {
-        json_bytes(&self.results)
+        let estimate = json_bytes(&self.results)
             + json_bytes(&self.obstacles)
-            + std::mem::size_of::<AnalysisView>() as u64
+            + std::mem::size_of::<AnalysisView>() as u64;
+        scaled(estimate, 5, 4)
     }
 }
 
@@ -262,6 +282,10 @@ pub struct Cache {
     budget: u64,
     reserved: std::sync::Mutex<u64>,
     computations: AtomicU64,
+    /// Computations that may run at once: one per core. More would not finish sooner on the
+    /// cores there are, and each holds its working memory (frames, matrices) until it ends, so
+    /// this bounds the memory outside the cache whatever the number of clients.
+    slots: tokio::sync::Semaphore,
 }
 
 impl Cache {
@@ -285,6 +309,9 @@ impl Cache {
             budget,
             reserved: std::sync::Mutex::new(0),
             computations: AtomicU64::new(0),
+            slots: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+            ),
         }
     }
 
@@ -305,9 +332,15 @@ impl Cache {
             Err(guard) => guard,
         };
         self.computations.fetch_add(1, Ordering::Relaxed);
+        // Never closed, so acquiring only waits.
+        let _slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("computation slots: {e}")))?;
         let (value, weight) = super::blocking(move || {
             let value = compute()?;
-            let weight = value.weight();
+            let weight = value.weight().saturating_mul(RESIDENT_PER_BYTE);
             Ok((value, weight))
         })
         .await?;
