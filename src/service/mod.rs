@@ -14,6 +14,7 @@ pub mod analysis;
 pub mod bundled;
 pub mod dashboard;
 pub mod datasets;
+pub mod diff;
 pub mod download;
 pub mod figure;
 pub mod methodology;

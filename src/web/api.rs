@@ -71,6 +71,7 @@ pub fn api_routes() -> Router<AppState> {
             "/api/v1/regions/{code}/change",
             get(super::pages::change::api),
         )
+        .route("/api/v1/datasets/{id}/diff", get(super::pages::diff::api))
         .route(
             "/api/v1/robustness/{part}",
             get(super::pages::robustness::api),
@@ -483,7 +484,8 @@ async fn unknown(uri: axum::http::Uri) -> WebError {
     paths(
         datasets, regions, region, indicators, indicator, scores, rankings, compare, weights,
         methodology, upload, commit, super::download::download,
-        super::pages::sandbox::api, super::pages::robustness::api, super::pages::change::api
+        super::pages::sandbox::api, super::pages::robustness::api, super::pages::change::api,
+        super::pages::diff::api
     ),
     components(schemas(Problem, ErrorItem, Metadata)),
     modifiers(&SharedParams, &BearerAuth),

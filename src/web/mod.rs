@@ -86,6 +86,7 @@ pub fn build_router(state: AppState) -> Router {
             post(pages::datasets::commit),
         )
         .route("/datasets/{id}/delete", post(pages::datasets::delete))
+        .route("/datasets/{id}/diff", get(pages::diff::page))
         .route("/datasets/{id}/{v}/{file}", get(pages::datasets::raw_file))
         .route(
             "/static/style.css",

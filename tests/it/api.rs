@@ -175,7 +175,7 @@ fn response_schema<'a>(doc: &'a Value, path: &str, status: &str) -> &'a Value {
 }
 
 /// Every API route served, as documented (OpenAPI path templates).
-const ROUTES: [&str; 13] = [
+const ROUTES: [&str; 14] = [
     "/api/v1/datasets",
     "/api/v1/regions",
     "/api/v1/regions/{code}",
@@ -189,6 +189,7 @@ const ROUTES: [&str; 13] = [
     "/api/v1/sandbox",
     "/api/v1/regions/{code}/change",
     "/api/v1/robustness/{part}",
+    "/api/v1/datasets/{id}/diff",
 ];
 
 /// The write routes (POST, bearer token), as documented.
@@ -209,6 +210,10 @@ fn sample_uri(template: &str) -> String {
     }
     if template == "/api/v1/compare" {
         return format!("{uri}?r=CN-BJ,CN-SH&lang=en");
+    }
+    if template == "/api/v1/datasets/{id}/diff" {
+        // The fixture dataset has one version: its diff with itself.
+        return "/api/v1/datasets/test/diff?lang=en".to_owned();
     }
     format!("{uri}?lang=en")
 }

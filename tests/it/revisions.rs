@@ -312,3 +312,196 @@ async fn bad_revision_requests_change_nothing() {
     assert_eq!(versions[2]["revised"], 2, "{versions}");
     assert_eq!(versions[1]["revised"], 0);
 }
+
+/// The version diff on a case small enough to check by hand: three regions (A = CN-BJ,
+/// B = CN-SH, C = CN-GD) in 2020.
+///
+/// v1: l = (10, 20, 30), t = (5, 15, 10), o = (30, 10, 20). Min-max: z_l = (0, ½, 1),
+/// z_t = (0, 1, ½), z_o = (1, 0, ½). Every indicator holds the values {0, ½, 1}, so their
+/// entropies are equal and the entropy weights are ⅓ each (docs/method.md §5.1); the weighted
+/// sum gives A = 100·1/3 = 33.333, B = 100·1.5/3 = 50, C = 100·2/3 = 66.667: ranks C 1, B 2, A 3.
+///
+/// v2 revises A's l 10 → 25 and adds the indicator x = (1, 3, 2).
+/// Revisions alone (v1 with l_A = 25): z_l = (½, 0, 1), weights still ⅓: A = 100·1.5/3 = 50,
+/// B = 100·1/3 = 33.333, C = 66.667: ranks C 1, A 2, B 3 — A up 1, B down 1.
+/// v2: z_x = (0, 1, ½), four indicators with {0, ½, 1}, weights ¼: A = 100·1.5/4 = 37.5,
+/// B = 100·2/4 = 50, C = 100·2.5/4 = 62.5: ranks C 1, B 2, A 3 — the new indicator undoes
+/// what the revision did, so the total rank change is 0 for every region.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_diff_lists_cells_and_separates_the_rank_effect_of_revisions() {
+    let app = TestApp::with_store(1024 * 1024);
+    let session = app.sign_in().await;
+    let v1 = "region,year,indicator,value\n\
+              CN-BJ,2020,l,10\nCN-SH,2020,l,20\nCN-GD,2020,l,30\n\
+              CN-BJ,2020,t,5\nCN-SH,2020,t,15\nCN-GD,2020,t,10\n\
+              CN-BJ,2020,o,30\nCN-SH,2020,o,10\nCN-GD,2020,o,20\n";
+    let res = app
+        .upload(
+            &session,
+            &crate::helpers::new_dataset("tiny", &[("v1.csv", v1.as_bytes())]),
+        )
+        .await;
+    let preview = app.preview(&session, &res).await;
+    // Preview indicators are sorted by name: l, o, t.
+    let mut fields = Vec::new();
+    for (i, (id, dim)) in [("l", "laborers"), ("o", "objects"), ("t", "tools")]
+        .iter()
+        .enumerate()
+    {
+        fields.push((format!("map.{i}.include"), "on".to_owned()));
+        fields.push((format!("map.{i}.id"), (*id).to_owned()));
+        fields.push((format!("map.{i}.dimension"), (*dim).to_owned()));
+        fields.push((format!("map.{i}.direction"), "+".to_owned()));
+    }
+    let pairs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let res = app.commit(&session, &preview, &pairs).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    let v2 = "region,year,indicator,value\n\
+              CN-BJ,2020,l,25\n\
+              CN-BJ,2020,x,1\nCN-SH,2020,x,3\nCN-GD,2020,x,2\n";
+    let res = app
+        .upload(
+            &session,
+            &existing_dataset("tiny", &[("v2.csv", v2.as_bytes())]),
+        )
+        .await;
+    let preview = app.preview(&session, &res).await;
+    let res = app
+        .commit(
+            &session,
+            &preview,
+            &[
+                ("revise", "on"),
+                ("map.1.include", "on"),
+                ("map.1.id", "x"),
+                ("map.1.dimension", "tools"),
+                ("map.1.direction", "+"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+
+    // The datasets page links version 2 to its diff with version 1.
+    let list = app.get("/datasets?lang=en").await;
+    let links = list.select_attrs("#dataset-tiny a.diff", "href");
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(links[0].starts_with("/datasets/tiny/diff?") && links[0].contains("from=1"));
+    assert!(links[0].contains("to=2"), "{}", links[0]);
+
+    let diff = app.get("/api/v1/datasets/tiny/diff?from=1&to=2").await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    let d = diff.json();
+    assert_eq!(d["year"], 2020);
+    assert_eq!(d["indicators_added"], json!(["x"]));
+    assert_eq!(d["removed"], json!([]));
+    let added: Vec<(String, f64)> = d["added"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["indicator"], "x");
+            (
+                c["region"].as_str().unwrap().to_owned(),
+                c["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        added,
+        vec![
+            ("CN-BJ".into(), 1.0),
+            ("CN-GD".into(), 2.0),
+            ("CN-SH".into(), 3.0)
+        ]
+    );
+    assert_eq!(d["revised"].as_array().unwrap().len(), 1);
+    assert_eq!(d["revised"][0]["region"], "CN-BJ");
+    assert_eq!(d["revised"][0]["old"], 10.0);
+    assert_eq!(d["revised"][0]["new"], 25.0);
+    assert_eq!(d["revised"][0]["change_pct"], 150.0);
+    // region → (score from, rank from, score to, rank to, rank change, score revised only,
+    // rank revised only, rank change from revisions alone), as derived above.
+    let expected = [
+        ("CN-GD", 200.0 / 3.0, 1, 62.5, 1, 0, 200.0 / 3.0, 1, 0),
+        ("CN-SH", 50.0, 2, 50.0, 2, 0, 100.0 / 3.0, 3, -1),
+        ("CN-BJ", 100.0 / 3.0, 3, 37.5, 3, 0, 50.0, 2, 1),
+    ];
+    let effect = d["effect"].as_array().unwrap();
+    assert_eq!(effect.len(), 3);
+    for (row, e) in effect.iter().zip(expected) {
+        let close = |key: &str, want: f64| {
+            let got = row[key].as_f64().unwrap();
+            assert!((got - want).abs() < 1e-9, "{} {key}: {got} vs {want}", e.0);
+        };
+        assert_eq!(row["region"], e.0);
+        close("score_from", e.1);
+        assert_eq!(row["rank_from"], e.2);
+        close("score_to", e.3);
+        assert_eq!(row["rank_to"], e.4);
+        assert_eq!(row["rank_change"], e.5);
+        close("score_revised_only", e.6);
+        assert_eq!(row["rank_revised_only"], e.7);
+        assert_eq!(row["rank_change_revisions"], e.8, "{row}");
+    }
+
+    // Backwards, the new cells are removed cells and the revision runs the other way.
+    let back = app
+        .get("/api/v1/datasets/tiny/diff?from=2&to=1")
+        .await
+        .json();
+    assert_eq!(back["removed"].as_array().unwrap().len(), 3);
+    assert_eq!(back["indicators_removed"], json!(["x"]));
+    assert_eq!(back["revised"][0]["new"], 10.0);
+
+    // The page shows the same, in both languages, and offers its tables as files.
+    let page = app.get(&links[0]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.select_texts("#count-added"), vec!["3"]);
+    assert_eq!(page.select_texts("#count-revised"), vec!["1"]);
+    assert_eq!(page.select_texts("#indicators-added code"), vec!["x"]);
+    let bj: Vec<String> = page.select_texts("#effect-table tr[data-region=CN-BJ] td");
+    assert_eq!(bj, vec!["33.333", "3", "37.500", "3", "+0", "+1"]);
+    let zh = app.get("/datasets/tiny/diff?from=1&to=2&lang=zh").await;
+    assert!(zh.body.contains("仅修订引起的排名变化"), "{}", zh.body);
+    let csv = app
+        .get("/datasets/tiny/diff?from=1&to=2&lang=en&format=csv&table=effect")
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(
+        csv.body
+            .lines()
+            .next()
+            .unwrap()
+            .contains("rank_change_revisions")
+    );
+    assert_eq!(csv.body.lines().count(), 4);
+    let revised_csv = app
+        .get("/datasets/tiny/diff?from=1&to=2&format=csv&table=revised")
+        .await;
+    assert!(
+        revised_csv.body.lines().eq([
+            "region,year,indicator,old,new,change_pct",
+            "CN-BJ,2020,l,10.0,25.0,150.0"
+        ]),
+        "{}",
+        revised_csv.body
+    );
+
+    // Bad requests are clear 4xx.
+    for (url, status) in [
+        ("/datasets/tiny/diff?from=0&to=2", StatusCode::BAD_REQUEST),
+        ("/datasets/tiny/diff?from=abc", StatusCode::BAD_REQUEST),
+        ("/datasets/tiny/diff?from=1&to=9", StatusCode::NOT_FOUND),
+        ("/datasets/nope/diff", StatusCode::NOT_FOUND),
+        (
+            "/datasets/tiny/diff?format=csv&table=nope",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        assert_eq!(app.get(url).await.status, status, "{url}");
+    }
+}

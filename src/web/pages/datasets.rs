@@ -56,6 +56,8 @@ pub struct VersionRow {
     pub bundle_url: String,
     /// `/datasets/{id}/{v}/revisions.csv` when the version revised cells, else empty.
     pub revisions_url: String,
+    /// The diff with the previous version (empty for the first version).
+    pub diff_url: String,
 }
 
 pub struct DatasetRow {
@@ -126,6 +128,13 @@ fn version_row(ctx: &PageCtx, id: &str, v: &VersionRef) -> VersionRow {
             stored("revisions.csv")
         } else {
             String::new()
+        },
+        diff_url: match v.number {
+            Some(n) if n > 1 => ctx.url(
+                &format!("/datasets/{id}/diff"),
+                &[("from", &(n - 1).to_string()), ("to", &n.to_string())],
+            ),
+            _ => String::new(),
         },
     }
 }

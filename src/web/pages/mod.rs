@@ -7,6 +7,7 @@ pub mod brief;
 pub mod change;
 pub mod compare;
 pub mod datasets;
+pub mod diff;
 pub mod indicator;
 pub mod methodology;
 pub mod publish;
