@@ -72,7 +72,7 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     if !args.figures.is_empty() {
         bail!(
-            "--figures: figure export is not available yet in this nqp version (tables, citation and replication pack are)"
+            "--figures: figure export is not available yet in nqp export (tables, citation and replication pack are); download figures from the SVG/PNG links under each chart on the dashboard pages"
         );
     }
     let Some(precision) = Precision::new(args.precision, args.weight_precision) else {
