@@ -107,4 +107,43 @@ describe('upload flow', () => {
       await close();
     }
   });
+  test('a table with two candidate region columns names them; the layout field settles it', async () => {
+    const { page, goto, close } = await openPage(browser, { expectStatus: { '/datasets/new?lang=en': 422 } });
+    const table = {
+      name: 'thesis.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from('序号,,,代码,2019,2020\n1,地区生产总值（亿元）i,北京,110000,1.5,2\n2,,天津,120000,3,4\n'),
+    };
+    try {
+      await goto('/datasets?lang=en');
+      await page.locator('#token').fill(TOKEN);
+      await Promise.all([page.waitForURL(/\/datasets/), page.locator('form#login button').click()]);
+      await page.locator('#upload-link').click();
+      await page.locator('#files').setInputFiles(table);
+      await page.locator('#new_id').fill('thesis-layout');
+      await page.locator('form#upload button[type=submit]').click();
+      await page.waitForSelector('p.message');
+      const message = await page.locator('p.message').innerText();
+      assert.match(message, /thesis\.csv:1:3/);
+      assert.match(message, /region=C,years=E:F/);
+
+      await goto('/datasets?lang=en');
+      await page.locator('#upload-link').click();
+      await page.waitForURL(/\/datasets\/new/);
+      await page.locator('#files').setInputFiles(table);
+      await page.locator('#new_id').fill('thesis-layout');
+      assert.equal(await page.locator('label[for=layout]').innerText(), 'Layout hint (optional)');
+      await page.locator('#layout').fill('region=C,indicator=B');
+      await Promise.all([
+        page.waitForURL(/\/datasets\/uploads\//),
+        page.locator('form#upload button[type=submit]').click(),
+      ]);
+      const cells = await page.locator('table#files-table tbody td').allInnerTexts();
+      assert.equal(cells[1], 'blocks');
+      assert.equal((await page.locator('#regions-count').innerText()).trim(), '2');
+      await screenshot(page, 'upload-preview-layout-hint');
+    } finally {
+      await close();
+    }
+  });
 });
