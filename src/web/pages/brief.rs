@@ -16,7 +16,7 @@ use axum::extract::{Path, State};
 use super::{PageResult, fmt_num, fmt_rank, group_label, render};
 use crate::service::analysis::{AnalysisChoice, region_diagnosis};
 use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
-use crate::service::download::Export;
+use crate::service::download::{Export, SourceMeta};
 use crate::types::Dimension;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
@@ -48,9 +48,26 @@ pub struct Listed {
 }
 
 pub struct Source {
-    pub source: String,
     pub publisher: String,
     pub indicators: usize,
+}
+
+/// The data publishers and how many indicators and inputs each gave. A brief names who published
+/// the data, in a few lines that fit its second page; the source of every series is on the
+/// methodology page and in `metadata.json`.
+fn by_publisher(sources: &[SourceMeta]) -> Vec<Source> {
+    let mut out: Vec<Source> = Vec::new();
+    for s in sources {
+        let publisher = s.publisher.clone().unwrap_or_else(|| s.source.clone());
+        match out.iter_mut().find(|o| o.publisher == publisher) {
+            Some(o) => o.indicators += s.indicators.len(),
+            None => out.push(Source {
+                publisher,
+                indicators: s.indicators.len(),
+            }),
+        }
+    }
+    out
 }
 
 #[derive(Template)]
@@ -228,15 +245,7 @@ pub async fn page(
             .to_owned(),
         version: metadata.dataset.version.chars().take(12).collect(),
         nqp_version: metadata.nqp_version.clone(),
-        sources: metadata
-            .sources
-            .iter()
-            .map(|s| Source {
-                source: s.source.clone(),
-                publisher: s.publisher.clone().unwrap_or_default(),
-                indicators: s.indicators.len(),
-            })
-            .collect(),
+        sources: by_publisher(&metadata.sources),
     };
     render(&page)
 }
