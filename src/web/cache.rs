@@ -168,10 +168,10 @@ fn frame_bytes(frame: &polars::prelude::DataFrame) -> u64 {
 
 /// Resident memory per byte an entry's weight counts, charged against the budget: the
 /// allocator's headers, rounding and fragmentation after evictions, and the working memory of
-/// the computations in progress come on top of the bytes the values hold. The server load check
-/// (`scripts/loadcheck.py`, `docs/benchmarks.md`) measured about this factor between the peak
-/// RSS above start-up and the accounted weight; with it the RSS stays within the budget.
-pub const RESIDENT_PER_BYTE: u64 = 4;
+/// the computations in progress come on top of the bytes the values hold. Chosen from the server
+/// load check (`scripts/loadcheck.py`, `docs/benchmarks.md`): with it the peak RSS stays within
+/// start-up + budget at the default budget, and at small budgets with `MALLOC_ARENA_MAX=2`.
+const RESIDENT_PER_BYTE: u64 = 4;
 
 /// Per region in a region set: codes, two names, a handful of aliases and their index entries.
 const REGION_BYTES: u64 = 1024;
