@@ -242,7 +242,11 @@ impl PubTable {
 /// The source note of every table: the data publishers, the nqp version, the dataset version
 /// and the method.
 pub fn source_note(ds: &Dataset, tables: &ResultTables, lang: Lang) -> String {
-    let publishers = cite::publishers(ds).join(lang.pick("；", "; "));
+    let publishers = cite::publishers(ds)
+        .into_iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>()
+        .join(lang.pick("；", "; "));
     let m = &tables.method;
     let method = method_label(m.normalise, &m.weights, m.aggregate);
     let version: String = ds.version.chars().take(12).collect();

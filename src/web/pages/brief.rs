@@ -5,7 +5,8 @@
 //! change decomposition by dimension when there is one, the method and the data sources.
 //!
 //! Every number comes from the views the region page uses (`dashboard::region_profile`,
-//! `analysis::region_diagnosis`, the change section) and the download metadata (sources); the
+//! `analysis::region_diagnosis`, the change section), the download metadata and the data
+//! publishers of the Cite box (`service::publish::cite::publishers`); the
 //! brief only lays them out for paper.
 
 use std::sync::Arc;
@@ -16,7 +17,8 @@ use axum::extract::{Path, State};
 use super::{PageResult, fmt_num, fmt_rank, group_label, render};
 use crate::service::analysis::{AnalysisChoice, region_diagnosis};
 use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
-use crate::service::download::{Export, SourceMeta};
+use crate::service::download::Export;
+use crate::service::publish::cite::{Publisher, publishers};
 use crate::types::Dimension;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
@@ -45,29 +47,6 @@ pub struct DimRow {
 pub struct Listed {
     pub name: String,
     pub detail: String,
-}
-
-pub struct Source {
-    pub publisher: String,
-    pub indicators: usize,
-}
-
-/// The data publishers and how many indicators and inputs each gave. A brief names who published
-/// the data, in a few lines that fit its second page; the source of every series is on the
-/// methodology page and in `metadata.json`.
-fn by_publisher(sources: &[SourceMeta]) -> Vec<Source> {
-    let mut out: Vec<Source> = Vec::new();
-    for s in sources {
-        let publisher = s.publisher.clone().unwrap_or_else(|| s.source.clone());
-        match out.iter_mut().find(|o| o.publisher == publisher) {
-            Some(o) => o.indicators += s.indicators.len(),
-            None => out.push(Source {
-                publisher,
-                indicators: s.indicators.len(),
-            }),
-        }
-    }
-    out
 }
 
 #[derive(Template)]
@@ -102,7 +81,7 @@ pub struct BriefPage {
     pub dataset: String,
     pub version: String,
     pub nqp_version: String,
-    pub sources: Vec<Source>,
+    pub sources: Vec<Publisher>,
 }
 
 pub async fn page(
@@ -245,7 +224,7 @@ pub async fn page(
             .to_owned(),
         version: metadata.dataset.version.chars().take(12).collect(),
         nqp_version: metadata.nqp_version.clone(),
-        sources: by_publisher(&metadata.sources),
+        sources: publishers(&ds),
     };
     render(&page)
 }
