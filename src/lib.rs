@@ -8,7 +8,11 @@
 //! 3. [`method`] — pure index math: impute → normalise → weight → aggregate → rank.
 //! 4. [`analysis`] — pure follow-up analyses on a score table (disparities, dynamics, …).
 //! 5. [`service`] — the one API that the CLI, the HTML pages and the JSON API call.
-//! 6. [`web`] — axum router, thin handlers, server-rendered pages and SVG charts.
+//! 6. [`web`] — axum router, thin handlers, server-rendered pages.
+//!
+//! [`chart`] holds the pure data → SVG renderers (charts and the choropleth map) that the
+//! pages, `service::figure` and the CLI's figure export draw with; it knows no service, HTTP
+//! or template.
 //!
 //! [`importer`] builds the bundled default dataset from the raw public files; [`cli`] is the
 //! command line.
@@ -16,6 +20,7 @@
 //! [`types`] holds the value types every stage shares; [`error`] the umbrella error.
 
 pub mod analysis;
+pub mod chart;
 pub mod cli;
 pub mod error;
 pub mod framework;

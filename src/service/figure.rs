@@ -1,7 +1,7 @@
 //! Print figures: the SVG of a chart as a standalone SVG file or as a 300-dpi PNG, optionally
 //! in grays for black-and-white print.
 //!
-//! Owns: turning a chart's SVG (as `web::charts` draws it) into a file a journal accepts — the
+//! Owns: turning a chart's SVG (as `chart` draws it) into a file a journal accepts — the
 //! print font stack with CJK fallbacks, a physical size, no links, an optional note line under
 //! the chart (the map's "schematic" note), the grayscale variant (grays, plus hatch patterns
 //! where two colours would print as the same gray), rasterising with resvg at 300 dpi with the
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use resvg::tiny_skia;
 use resvg::usvg::{self, fontdb, roxmltree};
 
-use crate::web::charts::escape_xml;
+use crate::chart::escape_xml;
 
 /// Fonts named in every figure, first match wins: Noto/Source Han Sans (Linux, `fonts-noto-cjk`),
 /// Microsoft YaHei and SimSun (Windows), then the reader's sans-serif.
@@ -219,7 +219,7 @@ impl Fonts {
     }
 }
 
-/// The one entry point: `chart_svg` (a chart as `web::charts` draws it) as a figure file.
+/// The one entry point: `chart_svg` (a chart as `chart` draws it) as a figure file.
 /// `note` is a line printed under the chart (the map's "schematic, not a standard map").
 pub fn render(
     chart_svg: &str,
@@ -328,7 +328,7 @@ fn fmt(v: f64) -> String {
 }
 
 /// The chart's SVG as a flat list of tags and the text between them. Charts write well-formed
-/// XML with double-quoted attributes (`web::charts::svg`), which is all this reads.
+/// XML with double-quoted attributes (`chart::svg`), which is all this reads.
 struct Tags {
     items: Vec<Item>,
 }
@@ -643,10 +643,10 @@ fn with_phys(png: Vec<u8>, ppm: u32) -> Result<Vec<u8>, FigureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::bar::{self, BarDatum, BarSpec};
+    use crate::chart::map::{ChinaMap, ChoroplethSpec, MapValue};
+    use crate::chart::{Bins, palette};
     use crate::types::Lang;
-    use crate::web::charts::bar::{self, BarDatum, BarSpec};
-    use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
-    use crate::web::charts::{Bins, palette};
 
     /// The bundled map with every province valued, linked as the rankings page links it.
     fn map_svg() -> String {

@@ -209,7 +209,7 @@ fn links_html(query: &[(String, String)], id: &str, lang: Lang) -> String {
             pairs.push(("gray", "1"));
         }
         let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        crate::web::charts::escape_xml(&format!("?{q}"))
+        crate::chart::escape_xml(&format!("?{q}"))
     };
     let label = lang.pick("图片下载（16 cm，300 dpi）", "Figure (16 cm, 300 dpi)");
     let gray = lang.pick("灰度", "grayscale");

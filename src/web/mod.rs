@@ -1,4 +1,5 @@
-//! Web: the axum router, thin page handlers, server-rendered SVG charts and the i18n texts.
+//! Web: the axum router, thin page handlers, server-rendered pages (charts drawn by
+//! [`crate::chart`]) and the i18n texts.
 //!
 //! Owns: HTTP — routes, headers (CSP, ETag, caching), static assets and page rendering.
 //! Must not: compute index values or query data directly; every page calls
@@ -8,7 +9,6 @@
 pub mod api;
 pub mod auth;
 pub mod cache;
-pub mod charts;
 pub mod chrome;
 pub mod ctx;
 pub mod download;

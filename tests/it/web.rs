@@ -333,8 +333,73 @@ async fn static_assets_and_health_are_served() {
     assert_eq!(app.get("/healthz").await.body, "ok");
 }
 
+/// The dependency arrow of `docs/architecture.md`: the pipeline and the pure chart renderers
+/// never reach up into the web layer, and `chart` never into the service.
+#[test]
+fn layers_point_one_way() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read src") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let rules: [(&str, &[&str]); 6] = [
+        (
+            "chart",
+            &[
+                "crate::web",
+                "crate::service",
+                "crate::cli",
+                "axum",
+                "askama",
+            ],
+        ),
+        ("service", &["crate::web", "crate::cli", "axum::"]),
+        (
+            "analysis",
+            &["crate::web", "crate::service", "crate::chart"],
+        ),
+        ("method", &["crate::web", "crate::service", "crate::chart"]),
+        (
+            "framework",
+            &["crate::web", "crate::service", "crate::chart"],
+        ),
+        ("ingest", &["crate::web", "crate::service", "crate::chart"]),
+    ];
+    let mut offences = Vec::new();
+    for (module, forbidden) in rules {
+        let mut files = Vec::new();
+        sources(&src.join(module), &mut files);
+        assert!(!files.is_empty(), "src/{module} has no sources");
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("read source");
+            for (line_no, line) in text.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") {
+                    continue;
+                }
+                for f in forbidden {
+                    if code.contains(f) {
+                        offences.push(format!("{}:{}: {f}", file.display(), line_no + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "layer violations:\n{}",
+        offences.join("\n")
+    );
+}
+
 mod charts {
-    //! The SVG renderers through the public API (`nqp::web::charts`), parsed as a browser would
+    //! The SVG renderers through the public API (`nqp::chart`), parsed as a browser would
     //! (html5ever via `scraper`); `every_chart_renders_a_visual_sample` also writes
     //! `target/screenshots/*.svg` for a look in a browser.
 
@@ -342,16 +407,16 @@ mod charts {
     use std::path::Path;
 
     use nqp::analysis::dynamics::{KERNEL_POINTS, kernel_density};
+    use nqp::chart::bar::{self, BarDatum, BarSpec};
+    use nqp::chart::density::{self, DensityCurve, DensitySpec};
+    use nqp::chart::heat::{self, HeatSpec};
+    use nqp::chart::line::{self, LineSpec, Series};
+    use nqp::chart::map::RegionKind;
+    use nqp::chart::radar::{self, RadarSeries, RadarSpec};
+    use nqp::chart::scatter::{self, MoranPoint, MoranSpec};
+    use nqp::chart::stacked::{self, Layer, StackedSpec};
+    use nqp::chart::{Bins, ChinaMap, ChoroplethSpec, MapValue, escape_xml};
     use nqp::types::Lang;
-    use nqp::web::charts::bar::{self, BarDatum, BarSpec};
-    use nqp::web::charts::density::{self, DensityCurve, DensitySpec};
-    use nqp::web::charts::heat::{self, HeatSpec};
-    use nqp::web::charts::line::{self, LineSpec, Series};
-    use nqp::web::charts::map::RegionKind;
-    use nqp::web::charts::radar::{self, RadarSeries, RadarSpec};
-    use nqp::web::charts::scatter::{self, MoranPoint, MoranSpec};
-    use nqp::web::charts::stacked::{self, Layer, StackedSpec};
-    use nqp::web::charts::{Bins, ChinaMap, ChoroplethSpec, MapValue, escape_xml};
     use scraper::{Html, Selector};
 
     /// The 31 provincial-level codes (ISO 3166-2:CN), the region codes used everywhere.

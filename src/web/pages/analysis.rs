@@ -14,18 +14,18 @@ use axum::response::{Redirect, Response};
 
 use super::{PageResult, TableDownload, fmt_num, group_label, render};
 use crate::analysis::report::DagumRow;
+use crate::chart::Bins;
+use crate::chart::density::{self, DensityCurve, DensitySpec};
+use crate::chart::heat::{self, HeatSpec};
+use crate::chart::line::{self, LineSpec, Series};
+use crate::chart::map::{ChinaMap, ChoroplethSpec, MapValue};
+use crate::chart::scatter::{self, MoranPoint, MoranSpec, QUADRANT_COLORS};
+use crate::chart::stacked::{self, Layer, StackedSpec};
 use crate::service::analysis::{
     self as service, AnalysisChoice, AnalysisView, MatrixChoice, PAGE_TABLES,
 };
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::types::{Dimension, Lang};
-use crate::web::charts::Bins;
-use crate::web::charts::density::{self, DensityCurve, DensitySpec};
-use crate::web::charts::heat::{self, HeatSpec};
-use crate::web::charts::line::{self, LineSpec, Series};
-use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
-use crate::web::charts::scatter::{self, MoranPoint, MoranSpec, QUADRANT_COLORS};
-use crate::web::charts::stacked::{self, Layer, StackedSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::error::WebError;

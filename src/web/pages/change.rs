@@ -13,10 +13,10 @@ use askama::Template;
 use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, render};
+use crate::chart::waterfall::{self, Step, WaterfallSpec};
 use crate::service::dashboard::Dataset;
 use crate::service::robustness::{ChangeRow, ChangeView, change};
 use crate::types::Lang;
-use crate::web::charts::waterfall::{self, Step, WaterfallSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::view_file;

@@ -5,12 +5,12 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, render};
+use crate::chart::bar::{self, BarDatum, BarSpec};
+use crate::chart::line::{self, LineSpec, Series};
 use crate::service::dashboard::{
     self, COMPARE_MAX, COMPARE_MIN, Comparison, Dataset, ResultTables,
 };
 use crate::types::Dimension;
-use crate::web::charts::bar::{self, BarDatum, BarSpec};
-use crate::web::charts::line::{self, LineSpec, Series};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 
 use super::rankings::render_map;
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, render, sort_key};
+use crate::chart::map::MapValue;
 use crate::service::dashboard::{self, Dataset, IndicatorPage};
-use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};

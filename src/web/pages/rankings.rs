@@ -5,15 +5,15 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
+use crate::chart::Bins;
+use crate::chart::bar::{self, BarDatum, BarSpec};
+use crate::chart::map::{ChinaMap, ChoroplethSpec, MapValue};
 use crate::framework::Framework;
 use crate::service::dashboard::{
     self, Dataset, ExcludedRegion, Measure, RankingRow, Rankings, ResultTables,
 };
 use crate::service::sort::SortKey;
 use crate::types::{Dimension, Lang};
-use crate::web::charts::Bins;
-use crate::web::charts::bar::{self, BarDatum, BarSpec};
-use crate::web::charts::map::{ChinaMap, ChoroplethSpec, MapValue};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};

@@ -6,13 +6,13 @@ use askama::Template;
 use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
+use crate::chart::line::{self, LineSpec, Series};
+use crate::chart::radar::{self, RadarSeries, RadarSpec};
 use crate::service::analysis::{RegionDiagnosis, region_diagnosis};
 use crate::service::dashboard::{
     self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, TrendPoint,
 };
 use crate::types::{Dimension, Subindex};
-use crate::web::charts::line::{self, LineSpec, Series};
-use crate::web::charts::radar::{self, RadarSeries, RadarSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};

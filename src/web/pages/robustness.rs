@@ -15,12 +15,12 @@ use axum::response::Response;
 
 use super::{PageResult, TableDownload, fmt_num, render};
 use crate::analysis::robustness::{Mode, Robustness, RobustnessOptions, TABLES};
+use crate::chart::bar::{self, BarDatum, BarSpec};
+use crate::chart::heat::{self, HeatSpec};
+use crate::chart::interval::{self, IntervalRow, IntervalSpec};
 use crate::method::Treat;
 use crate::service::dashboard::Dataset;
 use crate::types::{Dimension, Lang};
-use crate::web::charts::bar::{self, BarDatum, BarSpec};
-use crate::web::charts::heat::{self, HeatSpec};
-use crate::web::charts::interval::{self, IntervalRow, IntervalSpec};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::error::WebError;

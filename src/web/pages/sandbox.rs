@@ -12,8 +12,8 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{PageResult, fmt_num, render};
+use crate::chart::map::MapValue;
 use crate::service::sandbox::{self, SandboxInput, SandboxView};
-use crate::web::charts::map::MapValue;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file_weighted};

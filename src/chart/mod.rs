@@ -1,7 +1,8 @@
-//! Server-side SVG charts and the China choropleth map.
+//! SVG charts and the China choropleth map: pure data → SVG renderers.
 //!
 //! Owns: pure renderers from plain data to an SVG `String` (no I/O except the bundled map
-//! text compiled in with `include_str!`). Must not: call the service, know HTTP or templates,
+//! text compiled in with `include_str!`), shared by the web pages, `service::figure` (print
+//! figures) and the CLI. Must not: call the service, know HTTP or templates,
 //! or emit JavaScript, inline event handlers or `style` attributes (the page CSP forbids them):
 //! all styling is presentation attributes plus stable classes the page stylesheet may refine.
 //!

@@ -360,7 +360,7 @@ impl ChinaMap {
         BUNDLED.get_or_init(|| {
             // The file is compiled in and checked by the `bundled_map_*` tests, so failure here
             // is a build defect, not a user error.
-            ChinaMap::from_geojson(include_str!("../../../data/geo/cn-provinces.geojson"))
+            ChinaMap::from_geojson(include_str!("../../data/geo/cn-provinces.geojson"))
                 .expect("bundled data/geo/cn-provinces.geojson is valid")
         })
     }
