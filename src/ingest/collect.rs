@@ -59,9 +59,24 @@ pub(crate) fn parse_year(raw: &str) -> Option<i32> {
     int.parse().ok().filter(|y| YEARS.contains(y))
 }
 
+/// A number read from a cell: its value and the decimal places its text shows
+/// (docs/method.md §1.1: two values agree to the precision written in the file).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Number {
+    pub value: f64,
+    pub decimals: i8,
+}
+
 /// `Ok(None)` = missing, `Ok(Some(x))` = a finite number, `Err(())` = not a number. Thousands
 /// separators are accepted only in quoted cells and only in proper groups of three (`"1,234.5"`).
 pub(crate) fn parse_value(raw: &str, quoted: bool) -> Result<Option<f64>, ()> {
+    parse_number(raw, quoted).map(|n| n.map(|n| n.value))
+}
+
+/// [`parse_value`] with the decimal places written: `5522.950` → 3, `5523` → 0, `"1,234.5"` →
+/// 1, `1.25e1` → 1; an exponent that moves the last digit shown left of the point gives a
+/// negative count (`1.23E+11` → −9: the file shows the value to 10⁹). Saturates at ±127.
+pub(crate) fn parse_number(raw: &str, quoted: bool) -> Result<Option<Number>, ()> {
     let folded = fold_ascii(raw);
     let s = folded.trim();
     if s.len() <= 8 && MISSING.iter().any(|m| m.eq_ignore_ascii_case(s)) {
@@ -89,9 +104,26 @@ pub(crate) fn parse_value(raw: &str, quoted: bool) -> Result<Option<f64>, ()> {
         return Err(());
     }
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(Some(v)),
+        Ok(value) if value.is_finite() => Ok(Some(Number {
+            value,
+            decimals: decimals_written(s),
+        })),
         _ => Err(()),
     }
+}
+
+/// Decimal places shown by a number's text (one that parses as `f64`): the digits after the
+/// point, less the exponent.
+fn decimals_written(s: &str) -> i8 {
+    let (mantissa, exponent) = s.split_once(['e', 'E']).unwrap_or((s, "0"));
+    let fraction = mantissa.split_once('.').map_or(0, |(_, f)| f.len());
+    // An exponent too long for i64 leaves a value of 0 or inf, which never gets here with
+    // digits that matter; saturating keeps the count meaningful.
+    let exponent: i64 = exponent.parse().unwrap_or(0);
+    let places = i64::try_from(fraction)
+        .unwrap_or(i64::MAX)
+        .saturating_sub(exponent);
+    i8::try_from(places.clamp(i64::from(i8::MIN), i64::from(i8::MAX))).unwrap_or(0)
 }
 
 /// Where a cell is. Turned into a [`Position`] only when something is wrong with the cell, so
@@ -152,6 +184,8 @@ pub(crate) struct Collector<'a> {
     year: Vec<i32>,
     indicator: Vec<u32>,
     value: Vec<f64>,
+    /// Decimal places each value shows in the file ([`Number::decimals`]).
+    decimals: Vec<i8>,
     names: Vec<String>,
     name_ids: FastMap<String, u32>,
     /// (region, year, indicator) of every observation claimed so far → its line.
@@ -204,6 +238,7 @@ impl<'a> Collector<'a> {
             year: Vec::new(),
             indicator: Vec::new(),
             value: Vec::new(),
+            decimals: Vec::new(),
             names: Vec::new(),
             name_ids: FastMap::default(),
             observations: FastMap::default(),
@@ -378,8 +413,8 @@ impl<'a> Collector<'a> {
     }
 
     /// A value cell: `None` when missing (counted) or not a number (an error).
-    pub fn value(&mut self, field: &Field, cell: impl Locate) -> Option<f64> {
-        match parse_value(&field.text, field.quoted) {
+    pub fn value(&mut self, field: &Field, cell: impl Locate) -> Option<Number> {
+        match parse_number(&field.text, field.quoted) {
             Ok(Some(v)) => Some(v),
             Ok(None) => {
                 self.missing_cells += 1;
@@ -425,7 +460,7 @@ impl<'a> Collector<'a> {
         id
     }
 
-    pub fn push(&mut self, region: &str, year: i32, indicator: &str, value: f64) {
+    pub fn push(&mut self, region: &str, year: i32, indicator: &str, value: Number) {
         let (r, i) = (self.intern(region), self.intern(indicator));
         self.push_ids(r, year, i, value);
     }
@@ -445,11 +480,12 @@ impl<'a> Collector<'a> {
         self.missing_cells += cells;
     }
 
-    pub fn push_ids(&mut self, region: u32, year: i32, indicator: u32, value: f64) {
+    pub fn push_ids(&mut self, region: u32, year: i32, indicator: u32, value: Number) {
         self.region.push(region);
         self.year.push(year);
         self.indicator.push(indicator);
-        self.value.push(value);
+        self.value.push(value.value);
+        self.decimals.push(value.decimals);
     }
 
     /// Claim and (when it has a value) record one observation of a long file; a second
@@ -459,7 +495,7 @@ impl<'a> Collector<'a> {
         region: &str,
         year: i32,
         indicator: &str,
-        value: Option<f64>,
+        value: Option<Number>,
         line: u64,
     ) {
         let (r, i) = (self.intern(region), self.intern(indicator));
@@ -563,6 +599,7 @@ impl<'a> Collector<'a> {
             layout,
             units: self.units,
             notices: self.notices,
+            decimals: self.decimals,
         })
     }
 }
@@ -593,6 +630,16 @@ mod tests {
         assert_eq!(parse_value("－３", false), Ok(Some(-3.0)));
         assert_eq!(parse_value("1,234.5", true), Ok(Some(1234.5)));
         assert_eq!(parse_value("-12,345,678", true), Ok(Some(-12345678.0)));
+        let decimals =
+            |raw: &str, quoted: bool| parse_number(raw, quoted).unwrap().unwrap().decimals;
+        assert_eq!(decimals("5522.950", false), 3);
+        assert_eq!(decimals("5522.95", false), 2);
+        assert_eq!(decimals("5523", false), 0);
+        assert_eq!(decimals("１２.５０", false), 2);
+        assert_eq!(decimals("1,234.50", true), 2);
+        assert_eq!(decimals("1.23E+11", false), -9);
+        assert_eq!(decimals("2.5e-3", false), 4);
+        assert_eq!(decimals("1e-400", false), 127);
         for missing in ["", " ", "NA", "n/a", "-", "..", "…", "NaN"] {
             assert_eq!(parse_value(missing, false), Ok(None), "{missing}");
         }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::collect::{Collector, parse_value};
+use super::collect::{Collector, Number, parse_number};
 use super::error::Position;
 use super::layout::{self, Shape};
 use super::regions::RegionSet;
@@ -211,8 +211,8 @@ fn years(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<i32>> {
 }
 
 /// The cell's value (`None`: missing) or `Err` to decline the file; counts missing cells.
-fn value(raw: &str, missing: &mut usize) -> Result<Option<f64>, ()> {
-    let v = parse_value(raw, false)?;
+fn value(raw: &str, missing: &mut usize) -> Result<Option<Number>, ()> {
+    let v = parse_number(raw, false)?;
     *missing += usize::from(v.is_none());
     Ok(v)
 }

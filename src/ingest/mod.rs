@@ -85,6 +85,10 @@ pub struct Ingested {
     /// column).
     pub units: BTreeMap<String, String>,
     pub notices: Vec<Notice>,
+    /// Decimal places each observation's value shows in the file, one per panel row in the
+    /// panel's order (`5522.950` → 3; a spreadsheet's number cell in its shortest form): the
+    /// precision two values of one cell must agree to (docs/method.md §1.1).
+    pub decimals: Vec<i8>,
 }
 
 /// A row with more or fewer fields than the header. Empty fields beyond the header are

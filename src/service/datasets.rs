@@ -391,7 +391,7 @@ pub fn stage_upload(
     // years in which the dataset's other indicators have no data, lowering their coverage until
     // the coverage rule drops them. So new indicators keep the dataset's years (the preview says
     // what is left out); indicators the dataset already has may extend it (e.g. a new year).
-    let (panel, years_left_out) = match (&existing, &framework) {
+    let (panel, decimals, years_left_out) = match (&existing, &framework) {
         (Some(ds), Some(framework)) => {
             let known: Vec<String> = data
                 .panel
@@ -399,12 +399,18 @@ pub fn stage_upload(
                 .into_iter()
                 .filter(|name| framework.canonical_id(name).is_some())
                 .collect();
-            within_years(&data.panel, &ds.panel.years()?, &known)?
+            within_years(&data.panel, &data.decimals, &ds.panel.years()?, &known)?
         }
-        _ => (data.panel, Vec::new()),
+        _ => (data.panel, data.decimals, Vec::new()),
     };
     let reconciled = match (&existing, &framework) {
-        (Some(ds), Some(framework)) => Some(reconcile(&ds.panel, &panel, framework, &data.units)?),
+        (Some(ds), Some(framework)) => Some(reconcile(
+            &ds.panel,
+            &panel,
+            &decimals,
+            framework,
+            &data.units,
+        )?),
         _ => None,
     };
     let indicators = found_indicators(&panel, &data.units, framework.as_ref())?;
@@ -434,12 +440,17 @@ pub fn stage_upload(
     })
 }
 
-/// The upload with rows of indicators not in `known` restricted to the years `keep` spans
-/// (first to last), and the years that lost rows.
-fn within_years(upload: &Panel, keep: &[i32], known: &[String]) -> Result<(Panel, Vec<i32>)> {
+/// The upload (its panel and the decimals each value shows) with rows of indicators not in
+/// `known` restricted to the years `keep` spans (first to last), and the years that lost rows.
+fn within_years(
+    upload: &Panel,
+    decimals: &[i8],
+    keep: &[i32],
+    known: &[String],
+) -> Result<(Panel, Vec<i8>, Vec<i32>)> {
     use polars::prelude::*;
     let (Some(&first), Some(&last)) = (keep.first(), keep.last()) else {
-        return Ok((upload.clone(), Vec::new()));
+        return Ok((upload.clone(), decimals.to_vec(), Vec::new()));
     };
     let known = Series::new("known".into(), known);
     let keep_row = col("indicator")
@@ -447,10 +458,21 @@ fn within_years(upload: &Panel, keep: &[i32], known: &[String]) -> Result<(Panel
         .or(col("year")
             .gt_eq(lit(first))
             .and(col("year").lt_eq(lit(last))));
-    let frame = upload.frame().clone().lazy();
-    let kept = Panel::new(frame.clone().filter(keep_row.clone()).collect()?)?;
-    let left_out = Panel::new(frame.filter(keep_row.not()).collect()?)?.years()?;
-    Ok((kept, left_out))
+    let mask = upload
+        .frame()
+        .clone()
+        .lazy()
+        .select([keep_row.alias("keep")])
+        .collect()?;
+    let mask = mask.column("keep")?.bool()?;
+    let kept = Panel::new(upload.frame().filter(mask)?)?;
+    let left_out = Panel::new(upload.frame().filter(&!mask)?)?.years()?;
+    let decimals = decimals
+        .iter()
+        .zip(mask.iter())
+        .filter_map(|(d, keep)| keep.unwrap_or(false).then_some(*d))
+        .collect();
+    Ok((kept, decimals, left_out))
 }
 
 fn found_indicators(

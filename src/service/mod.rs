@@ -111,6 +111,9 @@ pub struct LoadedData {
     pub files: Vec<FileReport>,
     /// Indicator → unit, from the files that state one.
     pub units: BTreeMap<String, String>,
+    /// Decimal places each value of `panel` shows in its file, one per row in the panel's order
+    /// ([`ingest::Ingested::decimals`]).
+    pub decimals: Vec<i8>,
 }
 
 /// Share of distinct names that must resolve against the bundled set for `RegionChoice::Auto`.
@@ -137,6 +140,7 @@ pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedDa
     let mut reports = Vec::with_capacity(files.len());
     let mut units = BTreeMap::new();
     let mut origin: BTreeMap<String, String> = BTreeMap::new();
+    let mut decimals = Vec::new();
     for file in files {
         let ingested = match (unmatched.as_mut().and_then(Iterator::next), &region_set) {
             (Some(first), Some(set)) => first.match_regions(set, &file.bytes, &file.name)?,
@@ -152,6 +156,7 @@ pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedDa
             }
         }
         units.extend(ingested.units.clone());
+        decimals.extend_from_slice(&ingested.decimals);
         reports.push(report);
         panels.push((file.name.clone(), ingested.panel));
     }
@@ -161,6 +166,7 @@ pub fn load_data(files: &[InputFile], regions: &RegionChoice) -> Result<LoadedDa
         region_set,
         files: reports,
         units,
+        decimals,
     })
 }
 

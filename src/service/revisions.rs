@@ -12,30 +12,20 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::framework::Framework;
 use crate::types::{Panel, panel_cols};
 
 /// Agreement within floating-point noise, whatever the precision shown.
 const RELATIVE_TOLERANCE: f64 = 1e-9;
 
-/// How many decimal places a value shows when written in its shortest exact form (`5522.95` →
-/// 2, `5523` → 0). The parsed number is all an upload keeps of its cell, so trailing zeros
-/// written in the file (`5522.950`) are not seen: the tolerance is then that of the shortest
-/// form, never tighter than the file's.
-pub fn decimals_shown(value: f64) -> i32 {
-    let text = format!("{}", value.abs());
-    text.split_once('.')
-        .map_or(0, |(_, frac)| i32::try_from(frac.len()).unwrap_or(i32::MAX))
-}
-
-/// Whether an uploaded value (`raw`, as written in the file, in the file's unit) is the stored
-/// value `stored` (in the framework's unit) once multiplied by `factor`: equal to within ½ unit
-/// of the last decimal place shown in the file, or to a relative 1e-9.
-pub fn agree(stored: f64, raw: f64, factor: f64) -> bool {
+/// Whether an uploaded value (`raw`, in the file's unit, written with `decimals` decimal places)
+/// is the stored value `stored` (in the framework's unit) once multiplied by `factor`: equal to
+/// within ½ unit of the last decimal place written in the file, or to a relative 1e-9.
+pub fn agree(stored: f64, raw: f64, decimals: i8, factor: f64) -> bool {
     let new = raw * factor;
     let diff = (stored - new).abs();
-    let half_unit = 0.5 * 10f64.powi(-decimals_shown(raw)) * factor.abs();
+    let half_unit = 0.5 * 10f64.powi(-i32::from(decimals)) * factor.abs();
     // The half unit itself is a decimal fraction, inexact in binary: a hair of slack keeps
     // `5522.9` vs `5522.95` (exactly half a unit apart) on the agreeing side.
     diff <= half_unit * (1.0 + 1e-9) || diff <= RELATIVE_TOLERANCE * stored.abs().max(new.abs())
@@ -114,8 +104,8 @@ pub struct Reconciled {
 /// One panel row borrowed from its columns: region, year, indicator, value.
 type Row<'a> = (&'a str, i32, &'a str, Option<f64>);
 
-/// Panel rows borrowed from its columns.
-fn rows(panel: &Panel) -> Result<Vec<Row<'_>>> {
+/// Panel rows borrowed from its columns, in the panel's order (`None`: a key is missing).
+fn all_rows(panel: &Panel) -> Result<Vec<Option<Row<'_>>>> {
     use panel_cols::*;
     let f = panel.frame();
     let (region, year) = (f.column(REGION)?.str()?, f.column(YEAR)?.i32()?);
@@ -125,16 +115,23 @@ fn rows(panel: &Panel) -> Result<Vec<Row<'_>>> {
         .zip(year.iter())
         .zip(indicator.iter())
         .zip(value.iter())
-        .filter_map(|(((r, y), i), v)| Some((r?, y?, i?, v)))
+        .map(|(((r, y), i), v)| Some((r?, y?, i?, v)))
         .collect())
+}
+
+/// Panel rows with all keys, borrowed from its columns.
+fn rows(panel: &Panel) -> Result<Vec<Row<'_>>> {
+    Ok(all_rows(panel)?.into_iter().flatten().collect())
 }
 
 /// Compare an upload with the `stored` panel under `framework`: names are matched through the
 /// framework's ids and aliases, the upload's values converted from the units its files state
-/// (`units`: name → unit) to the framework's.
+/// (`units`: name → unit) to the framework's. `decimals` are the decimal places each upload
+/// row's value shows in its file (one per row of `upload`, in its order).
 pub fn reconcile(
     stored: &Panel,
     upload: &Panel,
+    decimals: &[i8],
     framework: &Framework,
     units: &BTreeMap<String, String>,
 ) -> Result<Reconciled> {
@@ -164,8 +161,19 @@ pub fn reconcile(
             })
     };
 
-    let upload_rows = rows(upload)?;
-    let wanted: HashSet<String> = upload_rows.iter().map(|r| canonical(r.2)).collect();
+    if decimals.len() != upload.height() {
+        return Err(Error::Internal(format!(
+            "{} decimal counts for {} upload rows",
+            decimals.len(),
+            upload.height()
+        )));
+    }
+    let upload_rows: Vec<(Row<'_>, i8)> = all_rows(upload)?
+        .into_iter()
+        .zip(decimals.iter().copied())
+        .filter_map(|(row, d)| Some((row?, d)))
+        .collect();
+    let wanted: HashSet<String> = upload_rows.iter().map(|(r, _)| canonical(r.2)).collect();
     // Stored cells of the series the upload touches: (region, year, id) → (value, stored name).
     let mut stored_cells: HashMap<(String, i32, String), (Option<f64>, String)> = HashMap::new();
     for (region, year, name, value) in rows(stored)? {
@@ -177,7 +185,7 @@ pub fn reconcile(
 
     let mut added = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut agreed, mut revised, mut filled) = (0, Vec::new(), Vec::new());
-    for (region, year, name, value) in upload_rows {
+    for ((region, year, name, value), decimals) in upload_rows {
         let id = canonical(name);
         let factor = match (units.get(name), framework_unit(&id)) {
             (Some(from), Some(to)) => unit_factor(from, to),
@@ -190,7 +198,9 @@ pub fn reconcile(
         ) {
             // A missing upload cell neither adds nor revises anything.
             (Some(_), None) => {}
-            (Some((Some(old), _)), Some(raw)) if agree(*old, raw, factor) => agreed += 1,
+            (Some((Some(old), _)), Some(raw)) if agree(*old, raw, decimals, factor) => {
+                agreed += 1;
+            }
             (Some((Some(old), stored_name)), Some(raw)) => {
                 let new = raw * factor;
                 revised.push(RevisedCell {
@@ -262,22 +272,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn agreement_is_half_a_unit_of_the_last_decimal_shown() {
-        assert_eq!(decimals_shown(5522.95), 2);
-        assert_eq!(decimals_shown(5523.0), 0);
-        assert_eq!(decimals_shown(-0.125), 3);
-        // 5522.950 parses to 5522.95: the same figure.
-        assert!(agree(5522.95, "5522.950".parse().unwrap(), 1.0));
+    fn agreement_is_half_a_unit_of_the_last_decimal_written() {
+        // `5522.95` and `5522.950` are the same figure, whichever is stored.
+        assert!(agree(5522.95, 5522.950, 3, 1.0));
+        assert!(agree(5522.95, 5522.95, 2, 1.0));
+        // Against a stored 5522.953, the upload's written precision decides: `5522.950`
+        // ([5522.9495, 5522.9505]) is a revision, `5522.95` ([5522.945, 5522.955]) agrees —
+        // though both parse to the same number.
+        assert!(!agree(5522.953, 5522.950, 3, 1.0));
+        assert!(agree(5522.953, 5522.95, 2, 1.0));
         // Written with one decimal, 5522.9 covers [5522.85, 5522.95].
-        assert!(agree(5522.95, 5522.9, 1.0));
-        assert!(!agree(5522.96, 5522.9, 1.0));
+        assert!(agree(5522.95, 5522.9, 1, 1.0));
+        assert!(!agree(5522.96, 5522.9, 1, 1.0));
         // Written as an integer, 5523 covers [5522.5, 5523.5].
-        assert!(agree(5522.95, 5523.0, 1.0));
-        assert!(!agree(5522.4, 5523.0, 1.0));
-        // Two decimals shown: 5522.96 is a different figure from 5522.95.
-        assert!(!agree(5522.95, 5522.96, 1.0));
+        assert!(agree(5522.95, 5523.0, 0, 1.0));
+        assert!(!agree(5522.4, 5523.0, 0, 1.0));
+        // Two decimals written: 5522.96 is a different figure from 5522.95.
+        assert!(!agree(5522.95, 5522.96, 2, 1.0));
+        // `1.23457E+11` shows the value to 10⁶ (decimals −6).
+        assert!(agree(123_456_789_012.0, 1.23457e11, -6, 1.0));
+        assert!(!agree(123_456_789_012.0, 1.23457e11, 0, 1.0));
         // Relative 1e-9 covers binary noise of values with many digits.
-        assert!(agree(0.1 + 0.2, 0.3, 1.0));
+        assert!(agree(0.1 + 0.2, 0.3, 1, 1.0));
     }
 
     #[test]
@@ -289,8 +305,8 @@ mod tests {
         assert_eq!(unit_factor("万人", "亿元"), 1.0);
         assert_eq!(unit_factor("", "亿元"), 1.0);
         // 万元 written as an integer covers ½ 万元 = 0.000 05 亿元 either side.
-        assert!(agree(552.295, 5522950.0, 1e-4));
-        assert!(agree(552.29504, 5522950.0, 1e-4));
-        assert!(!agree(552.295, 5522951.0, 1e-4));
+        assert!(agree(552.295, 5522950.0, 0, 1e-4));
+        assert!(agree(552.29504, 5522950.0, 0, 1e-4));
+        assert!(!agree(552.295, 5522951.0, 0, 1e-4));
     }
 }

@@ -477,8 +477,18 @@ proptest! {
 
 /// Everything an ingest outcome shows: the panel's rows in order, layout, encoding, units and
 /// notices — or the error, with every position.
-type Outcome =
-    Result<(DataFrame, Layout, Encoding, Vec<(String, String)>, String), Box<IngestError>>;
+/// Panel, layout, encoding, units, notices and the decimals each value shows.
+type Outcome = Result<
+    (
+        DataFrame,
+        Layout,
+        Encoding,
+        Vec<(String, String)>,
+        String,
+        Vec<i8>,
+    ),
+    Box<IngestError>,
+>;
 
 fn outcome(result: Result<Ingested, IngestError>) -> Outcome {
     result.map_err(Box::new).map(|ing| {
@@ -490,6 +500,7 @@ fn outcome(result: Result<Ingested, IngestError>) -> Outcome {
             ing.encoding,
             units,
             notices,
+            ing.decimals,
         )
     })
 }
@@ -537,7 +548,11 @@ fn assert_equal_outcomes(old: &Outcome, new: &Outcome, name: &str) {
                 a.0,
                 b.0
             );
-            assert_eq!((a.1, a.2, &a.3, &a.4), (b.1, b.2, &b.3, &b.4), "{name}");
+            assert_eq!(
+                (a.1, a.2, &a.3, &a.4, &a.5),
+                (b.1, b.2, &b.3, &b.4, &b.5),
+                "{name}"
+            );
         }
         _ => assert_eq!(old, new, "{name}"),
     }
@@ -559,12 +574,17 @@ fn assert_columnar_matches_rows(bytes: &[u8], name: &str) -> usize {
     columnar
 }
 
-fn csv_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+/// Every table file under `dir`: CSV and spreadsheets (read as the CSV text of their first
+/// sheet, so they take the same two passes).
+fn table_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
-            csv_files_under(&path, out);
-        } else if path.extension().is_some_and(|e| e == "csv") {
+            table_files_under(&path, out);
+        } else if path
+            .extension()
+            .is_some_and(|e| ["csv", "xls", "xlsx", "ods"].iter().any(|x| e == *x))
+        {
             out.push(path);
         }
     }
@@ -573,7 +593,7 @@ fn csv_files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn auto_regions_in_one_pass_match_two_ingests_on_every_fixture() {
     let mut files = Vec::new();
-    csv_files_under(
+    table_files_under(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         &mut files,
     );
@@ -637,7 +657,7 @@ fn auto_regions_in_one_pass_match_two_ingests_on_every_kind_of_name() {
 #[test]
 fn columnar_pass_matches_the_row_walk_on_every_fixture() {
     let mut files = Vec::new();
-    csv_files_under(
+    table_files_under(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"),
         &mut files,
     );
@@ -678,6 +698,7 @@ fn columnar_pass_matches_the_row_walk_on_every_kind_of_table() {
         format!("{long}北京,2020,gdp,1\r上海,2021,gdp,2\r"),
         format!("{long}北京,2020,gdp,１２\n上海,2021,gdp,−3\n天津,2021,gdp,nan\n"),
         format!("{long}北京,2020,gdp,inf\n"),
+        format!("{long}北京,2020,gdp,5522.950\n上海,2020,gdp,1.5E+03\n天津,2020,gdp,-.10\n"),
         format!("{long}北京,2020,gdp,1\n北京市,2020,gdp,2\n"),
         format!("{long}北京,2020,gdp,1\n北京,2020,gdp,\n"),
         format!("{long}全国,2020,gdp,1\n北京,2020,gdp,2\n"),
@@ -702,11 +723,60 @@ fn columnar_pass_matches_the_row_walk_on_every_kind_of_table() {
     assert!(columnar >= 10, "{columnar}");
 }
 
+/// Each observation carries the decimal places its cell shows (docs/method.md §1.1), the same
+/// in the columnar pass and the row walk: trailing zeros count (`5522.950` → 3), an exponent
+/// moves the count (`1.23E+11` → −9), a quoted thousands separator does not count; a
+/// spreadsheet's number cell has no written text here, so it counts in its shortest form.
+#[test]
+fn both_passes_carry_the_decimals_written_in_the_file() {
+    let set = RegionSet::cn_provinces();
+    let long = "region,year,indicator,value\n北京,2020,gdp,5522.950\n上海,2020,gdp,5522.95\n\
+                天津,2020,gdp,1.23E+11\n重庆,2020,gdp,12\n河北,2020,gdp,\n山西,2020,gdp,-0.5e-2\n";
+    let wide = "地区,年份,gdp,pop\n北京,2020,5522.950,7\n上海,2020,,2.50\n";
+    for (text, expected) in [(long, vec![3, 2, -9, 0, 3]), (wide, vec![3, 0, 2])] {
+        let rows = ingest_by_rows(text.as_bytes(), "t.csv", Some(&set)).unwrap();
+        assert_eq!(rows.decimals, expected, "{text}");
+        let columnar = ingest_columnar(text.as_bytes(), "t.csv", Some(&set)).unwrap();
+        assert_eq!(columnar.decimals, expected, "{text}");
+    }
+    // Only the row walk reads quoted cells and NBS exports.
+    let quoted = "地区,年份,gdp\n北京,2020,\"1,234.50\"\n";
+    assert!(ingest_columnar(quoted.as_bytes(), "q.csv", Some(&set)).is_none());
+    assert_eq!(
+        ingest(quoted.as_bytes(), "q.csv", Some(&set))
+            .unwrap()
+            .decimals,
+        vec![2]
+    );
+    let nbs =
+        "数据库：分省年度数据\n指标：GDP(亿元)\n地区,2024年,2023年\n北京市,1.10,2\n天津市,,3.125\n";
+    let ing = ingest(nbs.as_bytes(), "n.csv", Some(&set)).unwrap();
+    assert_eq!(ing.decimals, vec![2, 0, 3]);
+    // A spreadsheet: number cells in their shortest form, text cells as written.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, name) in ["地区", "年份", "gdp", "pop"].into_iter().enumerate() {
+        sheet.write_string(0, c as u16, name).unwrap();
+    }
+    for (r, region) in [(1, "北京"), (2, "上海")] {
+        sheet.write_string(r, 0, region).unwrap();
+        sheet.write_number(r, 1, 2020).unwrap();
+    }
+    sheet.write_number(1, 2, 5522.950).unwrap();
+    sheet.write_number(1, 3, 7).unwrap();
+    sheet.write_string(2, 2, "5522.950").unwrap();
+    sheet.write_number(2, 3, 2.5).unwrap();
+    let book = book.save_to_buffer().unwrap();
+    let ing = ingest(&book, "t.xlsx", Some(&set)).unwrap();
+    assert_eq!(ing.encoding, Encoding::Spreadsheet);
+    assert_eq!(ing.decimals, vec![2, 0, 3, 1]);
+}
+
 #[test]
 #[ignore = "needs ../shared/data"]
 fn one_pass_auto_regions_and_columnar_pass_match_on_every_real_file() {
     let mut files = Vec::new();
-    csv_files_under(&shared(""), &mut files);
+    table_files_under(&shared(""), &mut files);
     assert!(files.len() >= 50, "{}", files.len());
     let mut columnar = 0;
     for path in &files {

@@ -121,6 +121,58 @@ async fn the_same_values_at_another_precision_merge_and_new_years_extend() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
 }
 
+/// An NBS-style export of 地方一般公共预算支出 for 安徽 in 2016, its value written as `text`.
+fn anhui_2016(text: &str) -> Vec<u8> {
+    format!("数据库：分省年度数据\n指标：地方一般公共预算支出(亿元)\n地区,2016年\n安徽省,{text}\n")
+        .into_bytes()
+}
+
+/// Stage `bytes` into the recent dataset through the API; the preview's (agreed, revised) and
+/// the upload id.
+async fn api_preview(app: &TestApp, bytes: &[u8]) -> (u64, Vec<(f64, f64)>, String) {
+    let staged = app
+        .api_upload(
+            Some(BEARER),
+            &existing_dataset(DATASET, &[("anhui.csv", bytes)]),
+        )
+        .await;
+    assert_eq!(staged.status, StatusCode::CREATED, "{}", staged.body);
+    let body = staged.json();
+    let revised = body["preview"]["revised"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["old"].as_f64().unwrap(), c["new"].as_f64().unwrap()))
+        .collect();
+    let id = body["upload_id"].as_str().unwrap().to_owned();
+    (body["preview"]["agreed"].as_u64().unwrap(), revised, id)
+}
+
+/// Agreement is to the precision *written* in the file, not that of the parsed number:
+/// `5522.950` and `5522.95` parse to the same `f64`, yet against a stored 5522.953 the first
+/// (three decimals: ±0.0005) is a revision and the second (two decimals: ±0.005) agrees.
+#[tokio::test(flavor = "multi_thread")]
+async fn agreement_is_to_the_decimals_written_in_the_file() {
+    let app = TestApp::with_store(1024 * 1024);
+    // Stored 5522.95: written `5522.950` it is the same figure.
+    let (agreed, revised, _) = api_preview(&app, &anhui_2016("5522.950")).await;
+    assert_eq!((agreed, revised), (1, vec![]));
+    // Revise it to 5522.953 (version 2).
+    let (agreed, revised, id) = api_preview(&app, &anhui_2016("5522.953")).await;
+    assert_eq!((agreed, revised), (0, vec![(5522.95, 5522.953)]));
+    let committed = app
+        .api_commit(Some(BEARER), &id, &json!({ "revise": true }))
+        .await;
+    assert_eq!(committed.status, StatusCode::CREATED, "{}", committed.body);
+    // Against 5522.953: `5522.950` revises, `5522.95` agrees, `5522.9530` agrees.
+    let (agreed, revised, _) = api_preview(&app, &anhui_2016("5522.950")).await;
+    assert_eq!((agreed, revised), (0, vec![(5522.953, 5522.95)]));
+    let (agreed, revised, _) = api_preview(&app, &anhui_2016("5522.95")).await;
+    assert_eq!((agreed, revised), (1, vec![]));
+    let (agreed, revised, _) = api_preview(&app, &anhui_2016("5522.9530")).await;
+    assert_eq!((agreed, revised), (1, vec![]));
+}
+
 /// Two published values revised: the preview lists them with the difference in per cent; the
 /// commit is refused (409, in the page's language) naming region, year and indicator, with the
 /// store unchanged; committed as a revision it is a new version that records both cells (old →
