@@ -255,8 +255,9 @@ const NBS: [NbsSeries; 3] = [
 
 const CO2_PATH: &str = "cn-co2-ceads/openclimate_ceads_provinces_EmissionsAgg.csv";
 
-/// One column of a table of the NBS 2000–2019 dump (`省份编码,省份,年份,<indicator (unit)>…`).
-struct DumpSeries {
+/// One column of a table with one row per region-year: the NBS 2000–2019 dump
+/// (`省份编码,省份,年份,<indicator (unit)>…`), the power-generation panel and the CEADs totals.
+struct ColumnSeries {
     path: &'static str,
     column: &'static str,
     id: &'static str,
@@ -265,14 +266,14 @@ struct DumpSeries {
     unit: &'static str,
 }
 
-const fn dump(
+const fn column(
     path: &'static str,
     column: &'static str,
     id: &'static str,
     divisor: f64,
     unit: &'static str,
-) -> DumpSeries {
-    DumpSeries {
+) -> ColumnSeries {
+    ColumnSeries {
         path,
         column,
         id,
@@ -292,92 +293,92 @@ const ECOMMERCE: &str = "cn-digital/nbs_fsnd_2000_2019_enterprise_ict_ecommerce.
 const POWER_DUMP: &str = "cn-energy/nbs_fsnd_2000_2019_energy_production_products.csv";
 
 /// Dump series every dataset carries (they end in 2019).
-const DUMP_SERIES: [DumpSeries; 13] = [
-    dump(
+const DUMP_SERIES: [ColumnSeries; 13] = [
+    column(
         EDUCATION,
         "6岁及6岁以上人口数(人口抽样调查)(人)",
         "edu_pop6",
         1.0,
         "人（抽样）",
     ),
-    dump(
+    column(
         EDUCATION,
         "6岁及6岁以上小学人口数(人口抽样调查)(人)",
         "edu_primary",
         1.0,
         "人（抽样）",
     ),
-    dump(
+    column(
         EDUCATION,
         "6岁及6岁以上初中人口数(人口抽样调查)(人)",
         "edu_junior",
         1.0,
         "人（抽样）",
     ),
-    dump(
+    column(
         EDUCATION,
         "6岁及6岁以上高中人口数(人口抽样调查)(人)",
         "edu_senior",
         1.0,
         "人（抽样）",
     ),
-    dump(
+    column(
         EDUCATION,
         "6岁及6岁以上大专及以上人口数(人口抽样调查)(人)",
         "edu_tertiary",
         1.0,
         "人（抽样）",
     ),
-    dump(
+    column(
         "cn-human-capital/nbs_fsnd_2000_2019_students_per_100k_by_level.csv",
         "每十万人口高等学校平均在校生数(人)",
         "higher_ed_per_100k",
         1.0,
         "人/10万人",
     ),
-    dump(
+    column(
         EMPLOYMENT,
         "信息传输、软件和信息技术服务业城镇单位就业人员(万人)",
         "emp_it",
         1.0,
         "万人",
     ),
-    dump(
+    column(
         EMPLOYMENT,
         "科学研究和技术服务业城镇单位就业人员(万人)",
         "emp_science",
         1.0,
         "万人",
     ),
-    dump(
+    column(
         "cn-digital/nbs_fsnd_2000_2019_telecom_service_level.csv",
         "移动电话普及率(部/百人)",
         "mobile_penetration",
         1.0,
         "部/百人",
     ),
-    dump(
+    column(
         "cn-digital/nbs_fsnd_2000_2019_software_it_services.csv",
         "软件业务收入(万元)",
         "software_revenue",
         1e4,
         "亿元",
     ),
-    dump(
+    column(
         "cn-energy/nbs_fsnd_2000_2019_energy_consumption_products.csv",
         "电力消费量(亿千瓦小时)",
         "power_consumption",
         1.0,
         "亿千瓦时",
     ),
-    dump(
+    column(
         "cn-energy/nbs_fsnd_2000_2019_urban_green_space.csv",
         "建成区绿化覆盖率(%)",
         "green_coverage",
         1.0,
         "%",
     ),
-    dump(
+    column(
         "cn-energy/nbs_fsnd_2000_2019_urban_household_waste.csv",
         "生活垃圾无害化处理率(%)",
         "waste_treatment_rate",
@@ -388,30 +389,30 @@ const DUMP_SERIES: [DumpSeries; 13] = [
 
 /// Dump series only the [`Vintage::Dump2019`] dataset takes (the recent one takes GDP,
 /// employment and the digital-economy series from the latest NBS files).
-const DUMP_ONLY_SERIES: [DumpSeries; 5] = [
-    dump(GDP_DUMP, "地区生产总值(亿元)", "gdp", 1.0, "亿元"),
-    dump(
+const DUMP_ONLY_SERIES: [ColumnSeries; 5] = [
+    column(GDP_DUMP, "地区生产总值(亿元)", "gdp", 1.0, "亿元"),
+    column(
         EMPLOYMENT,
         "城镇单位就业人员(万人)",
         "urban_employment",
         1.0,
         "万人",
     ),
-    dump(
+    column(
         INTERNET,
         "互联网宽带接入用户(万户)",
         "broadband_users",
         1.0,
         "万户",
     ),
-    dump(
+    column(
         ECOMMERCE,
         "电子商务销售额(亿元)",
         "ecommerce_sales",
         1.0,
         "亿元",
     ),
-    dump(
+    column(
         ECOMMERCE,
         "有电子商务交易活动的企业数比重(%)",
         "ecommerce_firm_share",
@@ -438,6 +439,27 @@ const DIGITAL_RECENT_SERIES: [(&str, &str, &str); 3] = [
 
 /// Power generation 2012–2023, 30 provinces (PROVENANCE §11.4: NBS values, reconstructed).
 const POWER: &str = "cn-energy/wack520_power_generation_30prov_2012_2023.derived.csv";
+
+/// The CO₂ total of [`CO2_PATH`] (keyed by `actor_id,year`), tonnes → 万吨.
+const CO2: ColumnSeries = column(CO2_PATH, "total_emissions", "co2", 1e4, "万吨");
+
+/// The columns taken from [`POWER`] (keyed by `province,year`).
+const POWER_SERIES: [ColumnSeries; 2] = [
+    column(
+        POWER,
+        "total_generation_100m_kwh",
+        "power_generation",
+        1.0,
+        "亿千瓦时",
+    ),
+    column(
+        POWER,
+        "thermal_generation_100m_kwh",
+        "power_thermal",
+        1.0,
+        "亿千瓦时",
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -564,22 +586,13 @@ struct Importer<'a> {
 
 /// Import one bundled dataset from the shared data folder.
 pub fn import(shared_data: &Path, plan: &DatasetPlan) -> Result<ImportedPanel, ImportError> {
-    let mut imp = Importer {
-        shared: shared_data,
-        years: plan.years.clone(),
-        regions: RegionSet::cn_provinces(),
-        rows: Rows::new(),
-        sources: Vec::new(),
-        notes: Vec::new(),
-        series_source: BTreeMap::new(),
-        units: BTreeMap::new(),
-    };
+    let mut imp = Importer::new(shared_data, plan.years.clone());
     let mut files: Vec<&'static str> = SERIES.iter().map(|s| s.file).collect();
     files.dedup();
     for file in files {
         imp.techme_file(file)?;
     }
-    let mut dump_series: Vec<&DumpSeries> = DUMP_SERIES.iter().collect();
+    let mut dump_series: Vec<&ColumnSeries> = DUMP_SERIES.iter().collect();
     match plan.vintage {
         Vintage::Latest => {
             for nbs in &NBS {
@@ -596,7 +609,7 @@ pub fn import(shared_data: &Path, plan: &DatasetPlan) -> Result<ImportedPanel, I
     paths.sort_unstable();
     paths.dedup();
     for path in paths {
-        let wanted: Vec<&DumpSeries> = dump_series
+        let wanted: Vec<&ColumnSeries> = dump_series
             .iter()
             .copied()
             .filter(|s| s.path == path)
@@ -624,7 +637,10 @@ pub fn import_all(shared_data: &Path, out_dir: &Path) -> Result<Vec<String>, Imp
     Ok(written)
 }
 
-/// A simple comma-separated table (no quoting, as in the NBS dump files): its header and rows.
+/// A comma-separated raw table, read by the ingest stage's CSV reader
+/// ([`crate::ingest::table::stream`]: RFC 4180 quoting, physical line numbers): its header and
+/// its non-blank rows.
+#[derive(Debug)]
 struct Table {
     path: String,
     header: Vec<String>,
@@ -634,34 +650,59 @@ struct Table {
 
 impl Table {
     fn parse(path: &str, text: &str) -> Result<Table, ImportError> {
-        let mut lines = text.lines().enumerate();
-        let header: Vec<String> = lines
-            .next()
-            .map(|(_, l)| l.trim_start_matches('\u{feff}'))
-            .unwrap_or_default()
-            .split(',')
-            .map(str::to_owned)
-            .collect();
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut records = crate::ingest::table::stream(text, 1, ',', path);
+        let owned = |r: &crate::ingest::table::Record| -> Vec<String> {
+            r.fields.iter().map(|f| f.text.to_string()).collect()
+        };
+        let header = match records.next() {
+            Some(r) => owned(&r.map_err(Box::new)?),
+            None => vec![String::new()],
+        };
         let mut rows = Vec::new();
-        for (i, line) in lines {
-            if line.trim().is_empty() {
+        for record in records {
+            let record = record.map_err(Box::new)?;
+            if record.is_blank() {
                 continue;
             }
-            let fields: Vec<String> = line.split(',').map(str::to_owned).collect();
-            if fields.len() != header.len() {
+            let line = record.line as usize;
+            if record.len != header.len() {
                 return Err(ImportError::Format {
                     path: path.to_owned(),
-                    line: i + 1,
-                    message: format!("expected {} fields, found {}", header.len(), fields.len()),
+                    line,
+                    message: format!("expected {} fields, found {}", header.len(), record.len),
                 });
             }
-            rows.push((i + 1, fields));
+            rows.push((line, owned(&record)));
         }
         Ok(Table {
             path: path.to_owned(),
             header,
             rows,
         })
+    }
+
+    /// The table with only the rows whose column `column` holds `value`.
+    fn subset(&self, column: usize, value: &str) -> Table {
+        Table {
+            path: self.path.clone(),
+            header: self.header.clone(),
+            rows: self
+                .rows
+                .iter()
+                .filter(|(_, f)| f[column] == value)
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The positions of the columns `names`.
+    fn columns<const N: usize>(&self, names: [&str; N]) -> Result<[usize; N], ImportError> {
+        let mut out = [0; N];
+        for (position, name) in out.iter_mut().zip(names) {
+            *position = self.column(name)?;
+        }
+        Ok(out)
     }
 
     fn column(&self, name: &str) -> Result<usize, ImportError> {
@@ -704,28 +745,19 @@ pub struct Overlap {
 /// and against the power-generation panel 2012–2023 (total and thermal generation, 2012–2019).
 pub fn overlap_report(shared_data: &Path) -> Result<Vec<Overlap>, ImportError> {
     let span = 2012..=2019;
-    let importer = || Importer {
-        shared: shared_data,
-        years: span.clone(),
-        regions: RegionSet::cn_provinces(),
-        rows: Rows::new(),
-        sources: Vec::new(),
-        notes: Vec::new(),
-        series_source: BTreeMap::new(),
-        units: BTreeMap::new(),
-    };
+    let importer = || Importer::new(shared_data, span.clone());
     let mut dump_side = importer();
     let internet = [&DUMP_ONLY_SERIES[2]];
     let ecommerce = [&DUMP_ONLY_SERIES[3], &DUMP_ONLY_SERIES[4]];
     let power = [
-        &dump(
+        &column(
             POWER_DUMP,
             "发电量(亿千瓦小时)",
             "power_generation",
             1.0,
             "亿千瓦时",
         ),
-        &dump(
+        &column(
             POWER_DUMP,
             "火力发电量(亿千瓦小时)",
             "power_thermal",
@@ -785,7 +817,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
         })
 }
 
-impl Importer<'_> {
+impl<'a> Importer<'a> {
+    fn new(shared: &'a Path, years: RangeInclusive<i32>) -> Self {
+        Importer {
+            shared,
+            years,
+            regions: RegionSet::cn_provinces(),
+            rows: Rows::new(),
+            sources: Vec::new(),
+            notes: Vec::new(),
+            series_source: BTreeMap::new(),
+            units: BTreeMap::new(),
+        }
+    }
+
     fn read(&self, path: &str) -> Result<Vec<u8>, ImportError> {
         std::fs::read(self.shared.join(path)).map_err(|source| ImportError::Io {
             path: path.to_string(),
@@ -859,11 +904,7 @@ impl Importer<'_> {
         year: &str,
         value: &str,
     ) -> Result<Vec<Cell<'t>>, ImportError> {
-        let (r, y, v) = (
-            table.column(region)?,
-            table.column(year)?,
-            table.column(value)?,
-        );
+        let [r, y, v] = table.columns([region, year, value])?;
         let mut out = Vec::with_capacity(table.rows.len());
         for (line, fields) in &table.rows {
             let year: i32 = fields[y].trim().parse().map_err(|_| ImportError::Format {
@@ -939,11 +980,21 @@ impl Importer<'_> {
     }
 
     /// Columns of one table of the NBS 2000–2019 dump.
-    fn dump_file(&mut self, path: &str, wanted: &[&DumpSeries]) -> Result<(), ImportError> {
+    fn dump_file(&mut self, path: &str, wanted: &[&ColumnSeries]) -> Result<(), ImportError> {
+        self.columns_file(path, ("省份", "年份"), wanted)
+    }
+
+    /// Columns of a table with one row per region-year (`keys`: the region and year columns).
+    fn columns_file(
+        &mut self,
+        path: &str,
+        keys: (&str, &str),
+        wanted: &[&ColumnSeries],
+    ) -> Result<(), ImportError> {
         let (bytes, table) = self.read_table(path)?;
         let mut used = 0;
         for s in wanted {
-            let cells = self.cells(&table, "省份", "年份", s.column)?;
+            let cells = self.cells(&table, keys.0, keys.1, s.column)?;
             used += self.take(path, &cells, s.id, s.divisor, s.unit)?;
         }
         let series = wanted.iter().map(|s| s.id.to_owned()).collect();
@@ -1040,18 +1091,8 @@ impl Importer<'_> {
         let name_col = table.column("指标")?;
         let mut used = 0;
         for (name, id, unit) in DIGITAL_RECENT_SERIES {
-            let rows: Vec<(usize, Vec<String>)> = table
-                .rows
-                .iter()
-                .filter(|(_, f)| f[name_col] == name)
-                .cloned()
-                .collect();
-            let subset = Table {
-                path: table.path.clone(),
-                header: table.header.clone(),
-                rows,
-            };
-            let cells = self.cells(&subset, "省份", "年份", "数值")?;
+            let rows = table.subset(name_col, name);
+            let cells = self.cells(&rows, "省份", "年份", "数值")?;
             used += self.take(DIGITAL_RECENT, &cells, id, 1.0, unit)?;
         }
         let series = DIGITAL_RECENT_SERIES
@@ -1064,49 +1105,28 @@ impl Importer<'_> {
 
     /// Total and thermal power generation, 30 provinces (no Tibet), 2012–2023.
     fn power_file(&mut self) -> Result<(), ImportError> {
-        let (bytes, table) = self.read_table(POWER)?;
-        let total = self.cells(&table, "province", "year", "total_generation_100m_kwh")?;
-        let thermal = self.cells(&table, "province", "year", "thermal_generation_100m_kwh")?;
-        let used = self.take(POWER, &total, "power_generation", 1.0, "亿千瓦时")?
-            + self.take(POWER, &thermal, "power_thermal", 1.0, "亿千瓦时")?;
-        let series = vec!["power_generation".into(), "power_thermal".into()];
-        self.record_source(POWER, &bytes, used, series);
-        Ok(())
+        self.columns_file(POWER, ("province", "year"), &POWER_SERIES.each_ref())
     }
 
     /// A techme long file: `province,year,chn_block4,value,units,variables`.
     fn techme_file(&mut self, file: &'static str) -> Result<(), ImportError> {
         let path = format!("{YEARBOOK}/{file}");
-        let bytes = self.read(&path)?;
-        let text = Self::text(&path, &bytes)?;
+        let (bytes, table) = self.read_table(&path)?;
+        let [province, year, value, unit, code] =
+            table.columns(["province", "year", "value", "units", "variables"])?;
         let wanted: Vec<&TechmeSeries> = SERIES.iter().filter(|s| s.file == file).collect();
-        let mut lines = text.lines().enumerate();
-        let header = lines.next().map(|(_, l)| l.trim_start_matches('\u{feff}'));
-        if header != Some("province,year,chn_block4,value,units,variables") {
-            return Err(ImportError::Format {
-                path,
-                line: 1,
-                message: "expected the header province,year,chn_block4,value,units,variables"
-                    .into(),
-            });
-        }
         let mut used = 0;
         let mut aggregates = BTreeSet::new();
         let mut empty: BTreeMap<&str, usize> = BTreeMap::new();
-        for (i, line) in lines {
-            let line_no = i + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let fields: Vec<&str> = line.split(',').collect();
+        for (line_no, fields) in &table.rows {
+            let line_no = *line_no;
             let format = |message: String| ImportError::Format {
                 path: path.clone(),
                 line: line_no,
                 message,
             };
-            let [province, year, _item, value, unit, code] = fields[..] else {
-                return Err(format(format!("expected 6 fields, found {}", fields.len())));
-            };
+            let [province, year, value, unit, code] =
+                [province, year, value, unit, code].map(|c| fields[c].as_str());
             let Some(series) = wanted.iter().find(|s| s.code == code) else {
                 continue;
             };
@@ -1232,61 +1252,7 @@ impl Importer<'_> {
     /// CEADs totals: `emissions_id,actor_id,year,total_emissions,datasource_id`, actor = ISO code,
     /// tonnes of CO₂ (converted to 万吨 so that CO₂ / GDP is tonnes per 10 000 yuan).
     fn co2_file(&mut self) -> Result<(), ImportError> {
-        let path = CO2_PATH;
-        let bytes = self.read(path)?;
-        let text = Self::text(path, &bytes)?;
-        let mut lines = text.lines().enumerate();
-        if lines.next().map(|(_, l)| l)
-            != Some("emissions_id,actor_id,year,total_emissions,datasource_id")
-        {
-            return Err(ImportError::Format {
-                path: path.into(),
-                line: 1,
-                message:
-                    "expected the header emissions_id,actor_id,year,total_emissions,datasource_id"
-                        .into(),
-            });
-        }
-        let mut used = 0;
-        for (i, line) in lines {
-            let line_no = i + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let format = |message: String| ImportError::Format {
-                path: path.into(),
-                line: line_no,
-                message,
-            };
-            let fields: Vec<&str> = line.split(',').collect();
-            let [_, actor, year, total, _] = fields[..] else {
-                return Err(format(format!("expected 5 fields, found {}", fields.len())));
-            };
-            let Some(region) = self.regions.get(actor) else {
-                return Err(ImportError::UnknownRegion {
-                    path: path.into(),
-                    line: line_no,
-                    name: actor.to_string(),
-                    suggestion: None,
-                });
-            };
-            let region = region.code.to_string();
-            let year: i32 = year
-                .parse()
-                .map_err(|_| format(format!("'{year}' is not a year")))?;
-            if !self.years.contains(&year) {
-                continue;
-            }
-            let tonnes: f64 = total
-                .parse()
-                .map_err(|_| format(format!("'{total}' is not a number")))?;
-            self.insert(path, line_no, (region, year, "co2"), tonnes / 1e4)?;
-            used += 1;
-        }
-        self.series_source.insert("co2", path.to_string());
-        self.units.insert("co2", "万吨");
-        self.record_source(path, &bytes, used, vec!["co2".to_string()]);
-        Ok(())
+        self.columns_file(CO2_PATH, ("actor_id", "year"), &[&CO2])
     }
 
     fn finish(self, dataset: &str) -> Result<ImportedPanel, ImportError> {
@@ -1448,6 +1414,34 @@ pub fn read_bundled(dir: &Path) -> Result<ImportedPanel, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_tables_are_read_by_the_ingest_reader() {
+        let text = "\u{feff}省份,年份,值\n北京市,2019,\"1,5\"\n\n天津市,2019,2\r\n";
+        let table = Table::parse("t.csv", text).unwrap();
+        assert_eq!(table.header, ["省份", "年份", "值"]);
+        let rows: Vec<(usize, Vec<&str>)> = table
+            .rows
+            .iter()
+            .map(|(line, f)| (*line, f.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (2, vec!["北京市", "2019", "1,5"]),
+                (4, vec!["天津市", "2019", "2"])
+            ]
+        );
+        assert_eq!(table.columns(["值", "省份"]).unwrap(), [2, 0]);
+        let missing = table.columns(["省份", "单位"]).unwrap_err().to_string();
+        assert_eq!(missing, "t.csv:1: no column '单位'");
+        let ragged = Table::parse("t.csv", "a,b\n1,2\n3\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(ragged, "t.csv:3: expected 2 fields, found 1");
+        let open = Table::parse("t.csv", "a,b\n1,\"2\n").unwrap_err();
+        assert_eq!(open.code(), "ingest.unterminated_quote");
+    }
 
     #[test]
     fn chain_carries_the_base_year_forward_and_back() {

@@ -32,7 +32,7 @@ mod long;
 mod nbs;
 mod regions;
 mod spreadsheet;
-mod table;
+pub(crate) mod table;
 mod wide;
 
 use std::collections::BTreeMap;
