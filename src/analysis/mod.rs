@@ -151,11 +151,7 @@ impl GroupMap {
         R: Into<String>,
         G: Into<String>,
     {
-        let rows = pairs
-            .into_iter()
-            .enumerate()
-            .map(|(i, (r, g))| (i + 2, r.into(), g.into()));
-        Self::from_rows("groups", rows)
+        Self::from_rows("groups", numbered(pairs))
     }
 
     /// Parse a `region,group` CSV (header required; UTF-8, a BOM is ignored). `file` names the
@@ -219,6 +215,17 @@ impl GroupMap {
     }
 }
 
+/// `(region, other)` pairs as the rows of a two-column CSV: numbered by line, the first pair on
+/// line 2 (after the header), so errors name pairs as they name a file's rows.
+fn numbered<R: Into<String>, O: Into<String>>(
+    pairs: impl IntoIterator<Item = (R, O)>,
+) -> impl Iterator<Item = (usize, String, String)> {
+    pairs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (r, o))| (i + 2, r.into(), o.into()))
+}
+
 /// Reject NaN and infinities (the score table already drops them; direct callers may not).
 pub(crate) fn check_finite(what: &'static str, values: &[f64]) -> Result<(), AnalysisError> {
     let count = values.iter().filter(|v| !v.is_finite()).count();
@@ -243,11 +250,7 @@ impl Adjacency {
         R: Into<String>,
         N: Into<String>,
     {
-        let rows = pairs
-            .into_iter()
-            .enumerate()
-            .map(|(i, (r, n))| (i + 2, r.into(), n.into()));
-        Self::from_rows("adjacency", rows)
+        Self::from_rows("adjacency", numbered(pairs))
     }
 
     /// Parse a `region,neighbor` CSV (header required; UTF-8, a BOM is ignored).

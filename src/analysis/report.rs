@@ -977,177 +977,49 @@ pub fn table(
     measure: Option<&str>,
 ) -> Result<Option<DataFrame>, AnalysisError> {
     let keep = |m: &str| measure.is_none_or(|want| want == m);
+    // One column per listed field, named as the field; `=>`: the rows of `measure` only.
+    macro_rules! frame {
+        (@all $rows:expr => $($field:ident),+) => {
+            df!($(stringify!($field) => $rows.iter().map(|d| d.$field.cell()).collect::<Vec<_>>()),+)?
+        };
+        ($rows:expr => $($field:ident),+) => {{
+            let rows: Vec<_> = $rows.iter().filter(|d| keep(&d.measure)).collect();
+            frame!(@all rows => $($field),+)
+        }};
+    }
     let frame = match table {
-        "dagum" => {
-            let rows: Vec<_> = r.dagum.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "total" => rows.iter().map(|d| d.total).collect::<Vec<_>>(),
-                "within" => rows.iter().map(|d| d.within).collect::<Vec<_>>(),
-                "between" => rows.iter().map(|d| d.between).collect::<Vec<_>>(),
-                "transvariation" => rows.iter().map(|d| d.transvariation).collect::<Vec<_>>(),
-            )?
-        }
-        "dagum_groups" => {
-            let rows: Vec<_> = r.dagum_groups.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "group_a" => rows.iter().map(|d| d.group_a.as_str()).collect::<Vec<_>>(),
-                "group_b" => rows.iter().map(|d| d.group_b.as_str()).collect::<Vec<_>>(),
-                "gini" => rows.iter().map(|d| d.gini).collect::<Vec<_>>(),
-            )?
-        }
-        "theil" => {
-            let rows: Vec<_> = r.theil.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "total" => rows.iter().map(|d| d.total).collect::<Vec<_>>(),
-                "within" => rows.iter().map(|d| d.within).collect::<Vec<_>>(),
-                "between" => rows.iter().map(|d| d.between).collect::<Vec<_>>(),
-            )?
-        }
-        "sigma" => {
-            let rows: Vec<_> = r.sigma.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "cv" => rows.iter().map(|d| d.cv).collect::<Vec<_>>(),
-            )?
-        }
-        "kernel" => {
-            let rows: Vec<_> = r.kernel.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "x" => rows.iter().map(|d| d.x).collect::<Vec<_>>(),
-                "density" => rows.iter().map(|d| d.density).collect::<Vec<_>>(),
-            )?
-        }
-        "beta" => {
-            let rows: Vec<_> = r.beta.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "group" => rows.iter().map(|d| d.group.as_str()).collect::<Vec<_>>(),
-                "alpha" => rows.iter().map(|d| d.alpha).collect::<Vec<_>>(),
-                "beta" => rows.iter().map(|d| d.beta).collect::<Vec<_>>(),
-                "se_beta" => rows.iter().map(|d| d.se_beta).collect::<Vec<_>>(),
-                "t_beta" => rows.iter().map(|d| d.t_beta).collect::<Vec<_>>(),
-                "r2" => rows.iter().map(|d| d.r2).collect::<Vec<_>>(),
-                "n" => rows.iter().map(|d| d.n as u64).collect::<Vec<_>>(),
-            )?
-        }
+        "dagum" => frame!(r.dagum => year, measure, total, within, between, transvariation),
+        "dagum_groups" => frame!(r.dagum_groups => year, measure, group_a, group_b, gini),
+        "theil" => frame!(r.theil => year, measure, total, within, between),
+        "sigma" => frame!(r.sigma => year, measure, cv),
+        "kernel" => frame!(r.kernel => year, measure, x, density),
+        "beta" => frame!(r.beta => measure, group, alpha, beta, se_beta, t_beta, r2, n),
         "dagum_shares" => {
-            let rows: Vec<_> = r.dagum_shares.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "within_pct" => rows.iter().map(|d| d.within_pct).collect::<Vec<_>>(),
-                "between_pct" => rows.iter().map(|d| d.between_pct).collect::<Vec<_>>(),
-                "transvariation_pct" => rows.iter().map(|d| d.transvariation_pct).collect::<Vec<_>>(),
-            )?
+            frame!(r.dagum_shares => year, measure, within_pct, between_pct, transvariation_pct)
         }
-        "dagum_djh" => {
-            let rows: Vec<_> = r.dagum_djh.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "group_a" => rows.iter().map(|d| d.group_a.as_str()).collect::<Vec<_>>(),
-                "group_b" => rows.iter().map(|d| d.group_b.as_str()).collect::<Vec<_>>(),
-                "d_jh" => rows.iter().map(|d| d.d_jh).collect::<Vec<_>>(),
-            )?
-        }
-        "beta_panel" => {
-            let rows: Vec<_> = r.beta_panel.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "group" => rows.iter().map(|d| d.group.as_str()).collect::<Vec<_>>(),
-                "kind" => rows.iter().map(|d| d.kind).collect::<Vec<_>>(),
-                "term" => rows.iter().map(|d| d.term.as_str()).collect::<Vec<_>>(),
-                "coef" => rows.iter().map(|d| d.coef).collect::<Vec<_>>(),
-                "se" => rows.iter().map(|d| d.se).collect::<Vec<_>>(),
-                "t" => rows.iter().map(|d| d.t).collect::<Vec<_>>(),
-                "p" => rows.iter().map(|d| d.p).collect::<Vec<_>>(),
-                "speed" => rows.iter().map(|d| d.speed).collect::<Vec<_>>(),
-                "n_obs" => rows.iter().map(|d| d.n_obs as u64).collect::<Vec<_>>(),
-                "n_regions" => rows.iter().map(|d| d.n_regions as u64).collect::<Vec<_>>(),
-                "r2_within" => rows.iter().map(|d| d.r2_within).collect::<Vec<_>>(),
-            )?
-        }
-        "markov_steady" => {
-            let rows: Vec<_> = r
-                .markov_steady
-                .iter()
-                .filter(|d| keep(&d.measure))
-                .collect();
-            df!(
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "classes" => rows.iter().map(|d| d.classes).collect::<Vec<_>>(),
-                "class" => rows.iter().map(|d| u32::from(d.class)).collect::<Vec<_>>(),
-                "probability" => rows.iter().map(|d| d.probability).collect::<Vec<_>>(),
-            )?
-        }
-        "spatial_markov" => {
-            let Some(all) = &r.spatial_markov else {
-                return Ok(None);
-            };
-            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "lag_class" => rows.iter().map(|d| u32::from(d.lag_class)).collect::<Vec<_>>(),
-                "from_class" => rows.iter().map(|d| u32::from(d.from_class)).collect::<Vec<_>>(),
-                "to_class" => rows.iter().map(|d| u32::from(d.to_class)).collect::<Vec<_>>(),
-                "count" => rows.iter().map(|d| d.count).collect::<Vec<_>>(),
-                "probability" => rows.iter().map(|d| d.probability).collect::<Vec<_>>(),
-            )?
-        }
-        "weights_matrix" => {
-            let Some(rows) = &r.weights_matrix else {
-                return Ok(None);
-            };
-            df!(
-                "region" => rows.iter().map(|d| d.region.as_str()).collect::<Vec<_>>(),
-                "neighbor" => rows.iter().map(|d| d.neighbor.as_str()).collect::<Vec<_>>(),
-                "weight" => rows.iter().map(|d| d.weight).collect::<Vec<_>>(),
-            )?
-        }
-        "markov" => {
-            let rows: Vec<_> = r.markov.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "from_class" => rows.iter().map(|d| u32::from(d.from_class)).collect::<Vec<_>>(),
-                "to_class" => rows.iter().map(|d| u32::from(d.to_class)).collect::<Vec<_>>(),
-                "count" => rows.iter().map(|d| d.count).collect::<Vec<_>>(),
-                "probability" => rows.iter().map(|d| d.probability).collect::<Vec<_>>(),
-            )?
-        }
-        "moran" => {
-            let Some(all) = &r.moran else { return Ok(None) };
-            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "i" => rows.iter().map(|d| d.i).collect::<Vec<_>>(),
-                "expected_i" => rows.iter().map(|d| d.expected_i).collect::<Vec<_>>(),
-                "z_norm" => rows.iter().map(|d| d.z_norm).collect::<Vec<_>>(),
-                "p_norm" => rows.iter().map(|d| d.p_norm).collect::<Vec<_>>(),
-                "p_perm" => rows.iter().map(|d| d.p_perm).collect::<Vec<_>>(),
-            )?
-        }
-        "lisa" => {
-            let Some(all) = &r.lisa else { return Ok(None) };
-            let rows: Vec<_> = all.iter().filter(|d| keep(&d.measure)).collect();
-            df!(
-                "year" => rows.iter().map(|d| d.year).collect::<Vec<_>>(),
-                "measure" => rows.iter().map(|d| d.measure.as_str()).collect::<Vec<_>>(),
-                "region" => rows.iter().map(|d| d.region.as_str()).collect::<Vec<_>>(),
-                "local_i" => rows.iter().map(|d| d.local_i).collect::<Vec<_>>(),
-                "quadrant" => rows.iter().map(|d| d.quadrant).collect::<Vec<_>>(),
-                "p_perm" => rows.iter().map(|d| d.p_perm).collect::<Vec<_>>(),
-            )?
-        }
+        "dagum_djh" => frame!(r.dagum_djh => year, measure, group_a, group_b, d_jh),
+        "beta_panel" => frame!(r.beta_panel => measure, group, kind, term, coef, se, t, p, speed,
+            n_obs, n_regions, r2_within),
+        "markov_steady" => frame!(r.markov_steady => measure, classes, class, probability),
+        "spatial_markov" => match &r.spatial_markov {
+            Some(all) => {
+                frame!(all => measure, lag_class, from_class, to_class, count, probability)
+            }
+            None => return Ok(None),
+        },
+        "weights_matrix" => match &r.weights_matrix {
+            Some(all) => frame!(@all all => region, neighbor, weight),
+            None => return Ok(None),
+        },
+        "markov" => frame!(r.markov => measure, from_class, to_class, count, probability),
+        "moran" => match &r.moran {
+            Some(all) => frame!(all => year, measure, i, expected_i, z_norm, p_norm, p_perm),
+            None => return Ok(None),
+        },
+        "lisa" => match &r.lisa {
+            Some(all) => frame!(all => year, measure, region, local_i, quadrant, p_perm),
+            None => return Ok(None),
+        },
         _ => return Ok(None),
     };
     Ok(Some(frame))
@@ -1202,6 +1074,40 @@ pub fn write_obstacle(obstacle: &Obstacle, out_dir: &Path) -> Result<Vec<PathBuf
         }),
     )?;
     Ok(w.files)
+}
+
+/// A row field as the column value of its table: small counts and classes widened to the
+/// integer types the tables have always had, text owned.
+trait Cell {
+    type Out;
+    fn cell(&self) -> Self::Out;
+}
+
+macro_rules! cell_as {
+    ($($t:ty => $out:ty),+ $(,)?) => {
+        $(impl Cell for $t {
+            type Out = $out;
+            fn cell(&self) -> $out {
+                <$out>::from(*self)
+            }
+        })+
+    };
+}
+
+cell_as!(i32 => i32, u64 => u64, f64 => f64, Option<f64> => Option<f64>, u8 => u32, &'static str => &'static str);
+
+impl Cell for usize {
+    type Out = u64;
+    fn cell(&self) -> u64 {
+        *self as u64
+    }
+}
+
+impl Cell for String {
+    type Out = String;
+    fn cell(&self) -> String {
+        self.clone()
+    }
 }
 
 fn push_some<T>(v: &mut Option<Vec<T>>, item: T) {
