@@ -57,6 +57,14 @@ impl Dataset {
     pub fn title(&self, lang: Lang) -> &str {
         lang.pick(&self.title_zh, &self.title_en)
     }
+
+    /// A framework indicator's name in `lang`; the id itself when the framework has no such
+    /// indicator.
+    pub fn indicator_name(&self, id: &str, lang: Lang) -> String {
+        self.framework
+            .get(id)
+            .map_or_else(|| id.to_owned(), |d| d.name(lang).to_owned())
+    }
 }
 
 /// What a ranking, map or chart shows.

@@ -59,6 +59,19 @@ impl PageCtx {
             .transpose()
     }
 
+    /// `table=` of a page with several tables: one of `tables`, the first when absent.
+    pub fn table<'t>(&self, tables: &[&'t str]) -> Result<&'t str, WebError> {
+        match self.param("table") {
+            None => Ok(tables[0]),
+            Some(raw) => tables.iter().copied().find(|t| *t == raw).ok_or_else(|| {
+                WebError::invalid_parameter(
+                    "table",
+                    format!("'{raw}' is not one of {}", tables.join(", ")),
+                )
+            }),
+        }
+    }
+
     /// `measure=`: `score` (default), a dimension or an indicator id of `framework`.
     pub fn measure(&self, framework: &Framework) -> Result<Measure, WebError> {
         let raw = self.param("measure").unwrap_or("score");

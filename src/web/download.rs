@@ -21,6 +21,7 @@ use super::ctx::PageCtx;
 use super::error::WebError;
 use super::state::AppState;
 use crate::method::MethodSpec;
+use polars::prelude::DataFrame;
 use serde::Serialize;
 
 use crate::service::dashboard::{Dataset, ResultTables};
@@ -163,25 +164,10 @@ pub(crate) fn attachment(
 /// `?format=csv|xlsx|json|parquet` on a page: the page's view as a file instead of HTML
 /// (`None` without the parameter). `name` says what the view is (`rankings-2022-score`); `rows`
 /// are its table (see [`Export::render_view`]); method and version come from the request.
-pub async fn view_file<T, R>(
-    ctx: &PageCtx,
-    ds: &Arc<Dataset>,
-    tables: &Arc<ResultTables>,
-    name: &str,
-    view: &T,
-    rows: &[R],
-) -> Result<Option<Response>, WebError>
-where
-    T: Serialize + Clone + Send + 'static,
-    R: Serialize,
-{
-    view_file_weighted(ctx, ds, tables, name, view, rows, None).await
-}
-
-/// [`view_file`] for a view whose scores use the reader's weights (the weight sandbox): the
-/// metadata and the XLSX `weights` sheet record `manual`, and the `Link` header points to the
+/// `manual` is `Some` for a view whose scores use the reader's weights (the weight sandbox):
+/// the metadata and the XLSX `weights` sheet record them, and the `Link` header points to the
 /// view's own JSON (whose metadata says so) instead of the nominal method's `metadata.json`.
-pub async fn view_file_weighted<T, R>(
+pub async fn view_file<T, R>(
     ctx: &PageCtx,
     ds: &Arc<Dataset>,
     tables: &Arc<ResultTables>,
@@ -194,9 +180,30 @@ where
     T: Serialize + Clone + Send + 'static,
     R: Serialize,
 {
-    let Some(raw) = ctx.param("format") else {
+    if ctx.param("format").is_none() {
         return Ok(None);
-    };
+    }
+    let rows = rows_frame(rows)?;
+    frame_file(ctx, ds, tables, name, view, rows, manual)
+        .await
+        .map(Some)
+}
+
+/// [`view_file`] for rows already framed (a page that picks one of several tables of
+/// different row types), once the request asked for a file.
+pub async fn frame_file<T>(
+    ctx: &PageCtx,
+    ds: &Arc<Dataset>,
+    tables: &Arc<ResultTables>,
+    name: &str,
+    view: &T,
+    rows: DataFrame,
+    manual: Option<ManualWeights>,
+) -> Result<Response, WebError>
+where
+    T: Serialize + Clone + Send + 'static,
+{
+    let raw = ctx.param("format").unwrap_or_default();
     let format = Format::ALL
         .into_iter()
         .find(|f| f.extension() == raw)
@@ -211,7 +218,6 @@ where
         None => metadata_url(ds, &ctx.spec),
     };
     let bom = bom(ctx);
-    let rows = rows_frame(rows)?;
     let (ds, tables, view, name) = (
         Arc::clone(ds),
         Arc::clone(tables),
@@ -229,7 +235,7 @@ where
         )
     })
     .await?;
-    attachment(&file, format.content_type(), &metadata_url, bytes).map(Some)
+    attachment(&file, format.content_type(), &metadata_url, bytes)
 }
 
 /// [`view_file`] for a page whose view needs no computed index (the dataset listing): the
@@ -245,7 +251,7 @@ pub async fn listing_file(
         return Ok(None);
     }
     let (ds, tables) = super::pages::load(state, ctx).await?;
-    view_file(ctx, &ds, &tables, name, view, rows).await
+    view_file(ctx, &ds, &tables, name, view, rows, None).await
 }
 
 /// The "download this view" links of a page, for `templates/downloads.html`.

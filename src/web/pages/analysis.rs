@@ -211,13 +211,11 @@ pub async fn page(
         Some((p, f)) => (p, Some(f)),
         None => (name.as_str(), ctx.param("format")),
     };
-    let Some(page) = PAGE_TABLES.iter().map(|(p, _)| *p).find(|p| *p == page) else {
-        return Err(crate::Error::NotFound {
-            what: "page",
-            key: ctx.path.clone(),
-        }
-        .into());
-    };
+    let page = PAGE_TABLES.iter().map(|(p, _)| *p).find(|p| *p == page);
+    let page = page.ok_or_else(|| crate::Error::NotFound {
+        what: "page",
+        key: ctx.path.clone(),
+    })?;
     let measure = ctx.analysis_measure()?;
     let (ds, tables) = super::load(&state, &ctx).await?;
     let choice = analysis_choice(&ctx, &ds, &tables)?;
@@ -232,16 +230,11 @@ pub async fn page(
         measure: &measure,
         choice: &choice,
     };
-    match format {
-        None => {
-            let html = match page {
-                "disparities" => disparities(&p)?,
-                "dynamics" => dynamics(&p)?,
-                _ => spatial(&p)?,
-            };
-            Ok(html)
-        }
-        Some(format) => download(&ctx, page, format, &view, &measure),
+    match (format, page) {
+        (Some(format), _) => download(&ctx, page, format, &view, &measure),
+        (None, "disparities") => disparities(&p),
+        (None, "dynamics") => dynamics(&p),
+        (None, _) => spatial(&p),
     }
 }
 

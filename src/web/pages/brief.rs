@@ -9,17 +9,15 @@
 //! publishers of the Cite box (`service::publish::cite::publishers`); the
 //! brief only lays them out for paper.
 
-use std::sync::Arc;
-
 use askama::Template;
 use axum::extract::{Path, State};
 
-use super::{PageResult, fmt_num, fmt_rank, group_label, render};
-use crate::service::analysis::{AnalysisChoice, region_diagnosis};
-use crate::service::dashboard::{self, IndicatorStanding, TrendPoint};
-use crate::service::download::Export;
+use super::{PageResult, fmt_num, fmt_rank, render};
+use crate::service::analysis::RegionDiagnosis;
+use crate::service::dashboard::{self, Dataset, IndicatorStanding, RegionProfile, TrendPoint};
+use crate::service::download::SHORT_VERSION;
 use crate::service::publish::cite::{Publisher, publishers};
-use crate::types::Dimension;
+use crate::types::{Dimension, Lang};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};
@@ -89,142 +87,122 @@ pub async fn page(
     Path(code): Path<String>,
     ctx: PageCtx,
 ) -> PageResult {
-    let lang = ctx.lang;
     let (ds, tables) = super::load(&state, &ctx).await?;
-    let profile = dashboard::region_profile(&ds, &tables, &code, ctx.year()?, lang)?;
+    let profile = dashboard::region_profile(&ds, &tables, &code, ctx.year()?, ctx.lang)?;
     let name = format!("brief-{}-{}", profile.code, profile.year);
-    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend).await? {
+    let file = view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend, None).await?;
+    if let Some(file) = file {
         return Ok(file);
     }
-    let analyses = state
-        .analysis_for(Arc::clone(&ds), &ctx.spec, &AnalysisChoice::default())
-        .await?;
-    let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
-    let change = super::change::section(&state, &ctx, &ds, &profile.code).await?;
-    let metadata = {
-        let (ds, tables) = (Arc::clone(&ds), Arc::clone(&tables));
-        crate::web::blocking(move || {
-            Export::new(&ds, &tables.result, chrono::Utc::now()).metadata()
-        })
-        .await?
-    };
-    let a = AnalysisTexts::get(lang);
-    let dim_value = |p: &TrendPoint, d: Dimension| p.scores.dimension(d);
-    let indicator_name = |id: &str| {
-        ds.framework
-            .get(id)
-            .map(|d| lang.pick(&d.name_zh, &d.name_en).to_owned())
-            .unwrap_or_else(|| id.to_owned())
-    };
-    let rank_of = |r: Option<u32>| {
-        r.map(|r| format!("{}{r}/{}", ctx.t.rank, profile.regions_ranked))
-            .unwrap_or_else(|| "—".into())
-    };
+    let (diagnosis, change) =
+        super::region::diagnosis_and_change(&state, &ctx, &ds, &profile).await?;
+    render(&BriefPage::new(&ctx, &ds, &profile, &diagnosis, change))
+}
 
-    let standings = |list: &[IndicatorStanding]| -> Vec<Listed> {
-        list.iter()
-            .take(LISTED)
-            .map(|s| Listed {
-                name: s.name.clone(),
-                detail: rank_of(s.rank),
-            })
-            .collect()
-    };
-
-    let page = BriefPage {
-        downloads: ViewDownloads::new(&ctx, &ds, &[]),
-        chrome: Chrome::new(&ctx, &ds, ""),
-        zh: lang == crate::types::Lang::Zh,
-        a,
-        code: profile.code.clone(),
-        name: profile.name.clone(),
-        group: profile
-            .group
-            .as_deref()
-            .map(|g| group_label(g, lang))
-            .unwrap_or_default(),
-        year: profile.year,
-        first_year: profile.trend.first().map_or(profile.year, |p| p.year),
-        region_url: ctx.region_url(&profile.code),
-        score: fmt_num(profile.current.scores.score, 2),
-        rank: fmt_rank(profile.current.rank),
-        regions_ranked: profile.regions_ranked,
-        dim_labels: Dimension::ALL.iter().map(|d| d.label(lang)).collect(),
-        history: profile
-            .trend
-            .iter()
-            .map(|p| HistoryRow {
-                year: p.year,
-                score: fmt_num(p.scores.score, 2),
-                rank: fmt_rank(p.rank),
-                dims: Dimension::ALL
-                    .iter()
-                    .map(|&d| fmt_num(dim_value(p, d), 2))
-                    .collect(),
-            })
-            .collect(),
-        trend_svg: super::region::trend_charts(&ctx, &profile, false),
-        radar_svg: super::region::radar_vs_mean(
-            &ctx,
-            &profile,
-            ("radar", ctx.t.dimensions_vs_mean),
-            Dimension::ALL
+impl BriefPage {
+    fn new(
+        ctx: &PageCtx,
+        ds: &Dataset,
+        profile: &RegionProfile,
+        diagnosis: &RegionDiagnosis,
+        change: Option<super::change::ChangeSection>,
+    ) -> BriefPage {
+        let lang = ctx.lang;
+        let a = AnalysisTexts::get(lang);
+        let rank_of = |r: Option<u32>| {
+            r.map(|r| format!("{}{r}/{}", ctx.t.rank, profile.regions_ranked))
+                .unwrap_or_else(|| "—".into())
+        };
+        let standings = |list: &[IndicatorStanding]| -> Vec<Listed> {
+            list.iter()
+                .take(LISTED)
+                .map(|s| Listed {
+                    name: s.name.clone(),
+                    detail: rank_of(s.rank),
+                })
+                .collect()
+        };
+        BriefPage {
+            downloads: ViewDownloads::new(ctx, ds, &[]),
+            chrome: Chrome::new(ctx, ds, ""),
+            zh: lang == crate::types::Lang::Zh,
+            a,
+            code: profile.code.clone(),
+            name: profile.name.clone(),
+            group: super::region::group_of(profile, lang),
+            year: profile.year,
+            first_year: profile.trend.first().map_or(profile.year, |p| p.year),
+            region_url: ctx.region_url(&profile.code),
+            score: fmt_num(profile.current.scores.score, 2),
+            rank: fmt_rank(profile.current.rank),
+            regions_ranked: profile.regions_ranked,
+            dim_labels: Dimension::ALL.iter().map(|d| d.label(lang)).collect(),
+            history: profile.trend.iter().map(HistoryRow::new).collect(),
+            trend_svg: super::region::trend_charts(ctx, profile, false),
+            radar_svg: super::region::dimensions_radar(ctx, profile),
+            dims: Dimension::ALL
                 .iter()
-                .map(|d| d.label(lang).to_owned())
+                .map(|&d| DimRow::new(profile, d, lang))
                 .collect(),
-            |p: &TrendPoint, i| p.scores.dimension(Dimension::ALL[i]),
-        ),
-        dims: Dimension::ALL
-            .iter()
-            .map(|&d| {
-                let (v, m) = (
-                    dim_value(&profile.current, d),
-                    dim_value(&profile.national_mean, d),
-                );
-                DimRow {
-                    label: d.label(lang),
-                    value: fmt_num(v, 2),
-                    mean: fmt_num(m, 2),
-                    gap: match (v, m) {
-                        (Some(v), Some(m)) => format!("{:+.2}", v - m),
-                        _ => "—".into(),
-                    },
-                }
-            })
-            .collect(),
-        strengths: standings(&profile.strengths),
-        weaknesses: standings(&profile.weaknesses),
-        obstacles: diagnosis
-            .top
-            .iter()
-            .take(LISTED)
-            .map(|o| Listed {
-                name: indicator_name(&o.indicator),
-                detail: format!("{} %", fmt_num(Some(o.obstacle_pct), 2)),
-            })
-            .collect(),
-        coupling: diagnosis.coupling.as_ref().map(|c| {
-            (
-                fmt_num(Some(c.d), 4),
-                format!("{} · {}", c.class.level(), c.class.label(lang)),
-            )
-        }),
-        no_diagnosis: if diagnosis.skipped {
-            a.diagnosis_needs_unit
-        } else {
-            a.no_diagnosis
-        },
-        change,
-        framework: lang
-            .pick(&metadata.framework.name_zh, &metadata.framework.name_en)
-            .to_owned(),
-        method: ctx.method_summary(),
-        dataset: lang
-            .pick(&metadata.dataset.title_zh, &metadata.dataset.title_en)
-            .to_owned(),
-        version: metadata.dataset.version.chars().take(12).collect(),
-        nqp_version: metadata.nqp_version.clone(),
-        sources: publishers(&ds),
-    };
-    render(&page)
+            strengths: standings(&profile.strengths),
+            weaknesses: standings(&profile.weaknesses),
+            obstacles: diagnosis
+                .top
+                .iter()
+                .take(LISTED)
+                .map(|o| Listed {
+                    name: ds.indicator_name(&o.indicator, lang),
+                    detail: format!("{} %", fmt_num(Some(o.obstacle_pct), 2)),
+                })
+                .collect(),
+            coupling: diagnosis.coupling.as_ref().map(|c| {
+                (
+                    fmt_num(Some(c.d), 4),
+                    format!("{} · {}", c.class.level(), c.class.label(lang)),
+                )
+            }),
+            no_diagnosis: super::region::no_diagnosis(a, diagnosis),
+            change,
+            framework: lang
+                .pick(&ds.framework.index.name_zh, &ds.framework.index.name_en)
+                .to_owned(),
+            method: ctx.method_summary(),
+            dataset: ds.title(lang).to_owned(),
+            version: ds.version.chars().take(SHORT_VERSION).collect(),
+            nqp_version: env!("CARGO_PKG_VERSION").to_owned(),
+            sources: publishers(ds),
+        }
+    }
+}
+
+impl HistoryRow {
+    fn new(p: &TrendPoint) -> HistoryRow {
+        HistoryRow {
+            year: p.year,
+            score: fmt_num(p.scores.score, 2),
+            rank: fmt_rank(p.rank),
+            dims: Dimension::ALL
+                .iter()
+                .map(|&d| fmt_num(p.scores.dimension(d), 2))
+                .collect(),
+        }
+    }
+}
+
+impl DimRow {
+    fn new(profile: &RegionProfile, d: Dimension, lang: Lang) -> DimRow {
+        let (v, m) = (
+            profile.current.scores.dimension(d),
+            profile.national_mean.scores.dimension(d),
+        );
+        DimRow {
+            label: d.label(lang),
+            value: fmt_num(v, 2),
+            mean: fmt_num(m, 2),
+            gap: match (v, m) {
+                (Some(v), Some(m)) => format!("{:+.2}", v - m),
+                _ => "—".into(),
+            },
+        }
+    }
 }

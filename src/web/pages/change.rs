@@ -238,11 +238,11 @@ pub async fn page(
     let (ds, tables) = super::load(&state, &ctx).await?;
     let view = view(&state, &ctx, &ds, &code).await?;
     let name = format!("change-{code}-{}-{}", view.year_from, view.year_to);
-    let rows = match ctx.param("table") {
-        Some("dimensions") => &view.dimensions,
+    let rows = match ctx.table(&["indicators", "dimensions"])? {
+        "dimensions" => &view.dimensions,
         _ => &view.indicators,
     };
-    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, rows).await? {
+    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, rows, None).await? {
         return Ok(file);
     }
     render(&ChangePage {

@@ -54,8 +54,16 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     }
     let comparison = dashboard::compare(&ds, &tables, &codes, year, ctx.lang)?;
     let name = format!("compare-{}-{}", comparison.year, codes.join("-"));
-    if let Some(file) =
-        view_file(&ctx, &ds, &tables, &name, &comparison, &comparison.regions).await?
+    if let Some(file) = view_file(
+        &ctx,
+        &ds,
+        &tables,
+        &name,
+        &comparison,
+        &comparison.regions,
+        None,
+    )
+    .await?
     {
         return Ok(file);
     }

@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::{PageResult, render};
 use crate::method::MethodSpec;
-use crate::service::datasets::{self, FoundIndicator, MappingRequest, UploadTarget};
+use crate::service::FileReport;
+use crate::service::datasets::{self, FoundIndicator, MappingRequest, UploadPreview, UploadTarget};
 use crate::service::datasets::{DatasetEntry, VersionRef};
 use crate::service::download::{FileRequest, SHORT_VERSION, download_url};
 use crate::service::revisions::RevisedCell;
@@ -295,6 +296,20 @@ pub struct FileView {
     pub notices: Vec<String>,
 }
 
+impl FileView {
+    fn new(f: &FileReport) -> FileView {
+        FileView {
+            name: f.name.clone(),
+            encoding: f.encoding.to_owned(),
+            layout: f.layout.to_owned(),
+            rows: f.rows,
+            regions: f.regions,
+            years: year_span(&f.years),
+            notices: f.notices.iter().map(|n| n.message.clone()).collect(),
+        }
+    }
+}
+
 pub struct IndicatorView {
     pub index: usize,
     pub name: String,
@@ -412,58 +427,50 @@ pub async fn preview(
     Path(id): Path<String>,
     RequireUser(user): RequireUser,
 ) -> PageResult {
-    let lang = ctx.lang;
     let staged = state
         .staged(&id, &user.name)
         .ok_or_else(|| WebError::UploadNotPending(id.clone()))?;
-    let p = &staged.preview;
-    let (known, new): (Vec<_>, Vec<_>) = p
-        .indicators
-        .iter()
-        .enumerate()
-        .map(|(i, f)| indicator_view(i, f))
-        .partition(|v| !v.known_as.is_empty());
-    let page = PreviewPage {
-        chrome: Chrome::new(&ctx, &state.dataset(), "datasets"),
-        lang: lang.as_str(),
-        csrf: user.csrf.clone().unwrap_or_default(),
-        commit_url: ctx.url(&format!("/datasets/uploads/{id}/commit"), &[]),
-        target: match &p.target {
-            UploadTarget::New { id, .. } => format!("{} → {id}", ctx.t.target_new),
-            UploadTarget::Existing { id } => format!("{} → {id}", ctx.t.target_existing),
-        },
-        region_set: p
-            .region_set
-            .clone()
-            .unwrap_or_else(|| ctx.t.none_label.to_owned()),
-        regions: p.regions,
-        years: year_span(&p.years),
-        files: p
-            .files
+    render(&PreviewPage::new(&ctx, &state, &user, &id, &staged.preview))
+}
+
+impl PreviewPage {
+    fn new(ctx: &PageCtx, state: &AppState, user: &User, id: &str, p: &UploadPreview) -> Self {
+        let lang = ctx.lang;
+        let (known, new): (Vec<_>, Vec<_>) = p
+            .indicators
             .iter()
-            .map(|f| FileView {
-                name: f.name.clone(),
-                encoding: f.encoding.to_owned(),
-                layout: f.layout.to_owned(),
-                rows: f.rows,
-                regions: f.regions,
-                years: year_span(&f.years),
-                notices: f.notices.iter().map(|n| n.message.clone()).collect(),
-            })
-            .collect(),
-        known,
-        new,
-        has_framework: p.has_framework,
-        dimensions: Dimension::ALL
-            .iter()
-            .map(|d| (d.as_str(), d.label(lang)))
-            .collect(),
-        years_left_out: years_left_out_note(&p.years, &p.years_left_out, lang),
-        agreed_note: agreed_note(p.agreed, lang),
-        revised: p.revised.iter().map(RevisedRow::from).collect(),
-        r: RevisionTexts::get(lang),
-    };
-    render(&page)
+            .enumerate()
+            .map(|(i, f)| indicator_view(i, f))
+            .partition(|v| !v.known_as.is_empty());
+        PreviewPage {
+            chrome: Chrome::new(ctx, &state.dataset(), "datasets"),
+            lang: lang.as_str(),
+            csrf: user.csrf.clone().unwrap_or_default(),
+            commit_url: ctx.url(&format!("/datasets/uploads/{id}/commit"), &[]),
+            target: match &p.target {
+                UploadTarget::New { id, .. } => format!("{} → {id}", ctx.t.target_new),
+                UploadTarget::Existing { id } => format!("{} → {id}", ctx.t.target_existing),
+            },
+            region_set: p
+                .region_set
+                .clone()
+                .unwrap_or_else(|| ctx.t.none_label.to_owned()),
+            regions: p.regions,
+            years: year_span(&p.years),
+            files: p.files.iter().map(FileView::new).collect(),
+            known,
+            new,
+            has_framework: p.has_framework,
+            dimensions: Dimension::ALL
+                .iter()
+                .map(|d| (d.as_str(), d.label(lang)))
+                .collect(),
+            years_left_out: years_left_out_note(&p.years, &p.years_left_out, lang),
+            agreed_note: agreed_note(p.agreed, lang),
+            revised: p.revised.iter().map(RevisedRow::from).collect(),
+            r: RevisionTexts::get(lang),
+        }
+    }
 }
 
 pub async fn commit(

@@ -14,9 +14,10 @@ use axum::extract::{Path, State};
 use super::{PageResult, fmt_num, fmt_rank, render};
 use crate::service::dashboard::Dataset;
 use crate::service::diff::{CellValue, RankEffect, VersionDiff, version_diff};
+use crate::service::download::rows_frame;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::download::{ViewDownloads, view_file};
+use crate::web::download::{ViewDownloads, frame_file};
 use crate::web::error::WebError;
 use crate::web::i18n::RevisionTexts;
 use crate::web::state::AppState;
@@ -134,25 +135,17 @@ pub async fn page(
     ctx: PageCtx,
 ) -> PageResult {
     let (ds, view) = load(&state, &ctx, &id).await?;
-    let table = ctx.param("table").unwrap_or(TABLES[0]);
+    let table = ctx.table(&TABLES)?;
     if ctx.param("format").is_some() {
         let tables = state.tables_for(Arc::clone(&ds), &ctx.spec).await?;
         let name = format!("diff-v{}-v{}-{table}", view.from, view.to);
-        let file = match table {
-            "effect" => view_file(&ctx, &ds, &tables, &name, &view, &view.effect).await?,
-            "revised" => view_file(&ctx, &ds, &tables, &name, &view, &view.revised).await?,
-            "added" => view_file(&ctx, &ds, &tables, &name, &view, &view.added).await?,
-            "removed" => view_file(&ctx, &ds, &tables, &name, &view, &view.removed).await?,
-            other => {
-                return Err(WebError::invalid_parameter(
-                    "table",
-                    format!("'{other}' is not one of {}", TABLES.join(", ")),
-                ));
-            }
-        };
-        if let Some(file) = file {
-            return Ok(file);
-        }
+        let rows = match table {
+            "effect" => rows_frame(&view.effect),
+            "revised" => rows_frame(&view.revised),
+            "added" => rows_frame(&view.added),
+            _ => rows_frame(&view.removed),
+        }?;
+        return frame_file(&ctx, &ds, &tables, &name, &view, rows, None).await;
     }
     let mut hidden = ctx.hidden_fields();
     hidden.retain(|(k, _)| k != "from" && k != "to");

@@ -50,7 +50,7 @@ pub async fn page(
     let (ds, tables) = super::load(&state, &ctx).await?;
     let view = dashboard::indicator_page(&ds, &tables, &id, ctx.year()?, ctx.lang)?;
     let name = format!("indicator-{id}-{}", view.year);
-    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, &view.rows).await? {
+    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, &view.rows, None).await? {
         return Ok(file);
     }
     render(&IndicatorPageView::new(&ctx, &ds, &view))

@@ -64,7 +64,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let (ds, tables) = super::load(&state, &ctx).await?;
     let view = methodology(&ds, &tables, ctx.lang);
     let rows = &view.framework.indicators;
-    if let Some(file) = view_file(&ctx, &ds, &tables, "methodology", &view, rows).await? {
+    if let Some(file) = view_file(&ctx, &ds, &tables, "methodology", &view, rows, None).await? {
         return Ok(file);
     }
     render(&MethodologyPage::new(&ctx, &ds, &view))

@@ -17,6 +17,7 @@ use super::{MethodOptions, PageResult, render};
 use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::service::analysis::{AnalysisChoice, AnalysisView};
 use crate::service::dashboard::{Dataset, ResultTables};
+use crate::service::download::{FileRequest, download_url};
 use crate::service::publish::latex::LatexOptions;
 use crate::service::publish::{Precision, PubFile, Source, build_all, render_file};
 use crate::types::Lang;
@@ -164,77 +165,98 @@ pub struct PublishPage {
 
 pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let inputs = load(&state, &ctx).await?;
-    let (ds, tables, options) = (&inputs.ds, &inputs.tables, &inputs.options);
-    let src = source(ds, tables, &inputs, ctx.lang);
+    let src = source(&inputs.ds, &inputs.tables, &inputs, ctx.lang);
     let year = src.year()?;
     let captions = build_all(&src)
         .iter()
         .map(|t| t.numbered_caption())
         .collect();
-    let pairs = options.pairs();
-    let extra: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let lang = ctx.lang;
-    let link = |file: PubFile, label, description| FileLink {
-        label,
-        description,
-        url: ctx.url(&format!("/publish/{}", file.segment()), &extra),
-        format: file.segment().rsplit('.').next().unwrap_or_default(),
-    };
-    let files = vec![
-        link(
-            PubFile::Docx,
-            lang.pick("三线表（Word）", "Three-line tables (Word)"),
-            lang.pick(
-                "全部表格，每表一个编号标题、三条横线（无竖线）和资料来源注。",
-                "Every table with a numbered caption, three horizontal rules (no vertical ones) and the source note.",
+    render(&PublishPage::new(&ctx, &inputs, year, captions))
+}
+
+/// A text in Chinese and English.
+type ZhEn = (&'static str, &'static str);
+
+/// The files of the page: `(file, label, description)`.
+const FILES: [(PubFile, ZhEn, ZhEn); 4] = [
+    (
+        PubFile::Docx,
+        ("三线表（Word）", "Three-line tables (Word)"),
+        (
+            "全部表格，每表一个编号标题、三条横线（无竖线）和资料来源注。",
+            "Every table with a numbered caption, three horizontal rules (no vertical ones) and the source note.",
+        ),
+    ),
+    (
+        PubFile::Latex,
+        ("三线表（LaTeX）", "Three-line tables (LaTeX)"),
+        (
+            "booktabs 表格（\\toprule / \\midrule / \\bottomrule），数值按小数点对齐（siunitx S 列）；用 XeLaTeX 编译。",
+            "booktabs tables (\\toprule / \\midrule / \\bottomrule), numbers aligned on the decimal point (siunitx S columns); compile with XeLaTeX.",
+        ),
+    ),
+    (
+        PubFile::Bibtex,
+        ("引用（BibTeX）", "Citation (BibTeX)"),
+        (
+            "nqp 的版本、数据集版本哈希和方法。",
+            "nqp with its version, the dataset version hash and the method.",
+        ),
+    ),
+    (
+        PubFile::Replication,
+        ("复现包（zip）", "Replication pack (zip)"),
+        (
+            "数据集、指标体系、地区集、方法说明、计算结果和 replicate.sh：重新运行 nqp compute / nqp analyse 并核对输出的 SHA-256。",
+            "Dataset, framework, region set, method spec, the computed tables and replicate.sh, which reruns nqp compute / nqp analyse and checks the outputs' SHA-256.",
+        ),
+    ),
+];
+
+impl PublishPage {
+    fn new(ctx: &PageCtx, inputs: &Inputs, year: Option<i32>, captions: Vec<String>) -> Self {
+        let options = &inputs.options;
+        let pairs = options.pairs();
+        let extra: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let lang = ctx.lang;
+        let files = FILES
+            .iter()
+            .map(
+                |&(file, (label_zh, label_en), (desc_zh, desc_en))| FileLink {
+                    label: lang.pick(label_zh, label_en),
+                    description: lang.pick(desc_zh, desc_en),
+                    url: ctx.url(&format!("/publish/{}", file.segment()), &extra),
+                    format: file.segment().rsplit('.').next().unwrap_or_default(),
+                },
+            )
+            .collect();
+        PublishPage {
+            chrome: Chrome::new(ctx, &inputs.ds, "publish"),
+            zh: lang == Lang::Zh,
+            hidden: ctx
+                .hidden_fields()
+                .into_iter()
+                .filter(|(k, _)| matches!(k.as_str(), "lang" | "dataset" | "v"))
+                .collect(),
+            method_options: MethodOptions::new(
+                ctx.spec.normalise,
+                &ctx.spec.weights,
+                ctx.spec.aggregate,
             ),
-        ),
-        link(
-            PubFile::Latex,
-            lang.pick("三线表（LaTeX）", "Three-line tables (LaTeX)"),
-            lang.pick(
-                "booktabs 表格（\\toprule / \\midrule / \\bottomrule），数值按小数点对齐（siunitx S 列）；用 XeLaTeX 编译。",
-                "booktabs tables (\\toprule / \\midrule / \\bottomrule), numbers aligned on the decimal point (siunitx S columns); compile with XeLaTeX.",
-            ),
-        ),
-        link(
-            PubFile::Bibtex,
-            lang.pick("引用（BibTeX）", "Citation (BibTeX)"),
-            lang.pick(
-                "nqp 的版本、数据集版本哈希和方法。",
-                "nqp with its version, the dataset version hash and the method.",
-            ),
-        ),
-        link(
-            PubFile::Replication,
-            lang.pick("复现包（zip）", "Replication pack (zip)"),
-            lang.pick(
-                "数据集、指标体系、地区集、方法说明、计算结果和 replicate.sh：重新运行 nqp compute / nqp analyse 并核对输出的 SHA-256。",
-                "Dataset, framework, region set, method spec, the computed tables and replicate.sh, which reruns nqp compute / nqp analyse and checks the outputs' SHA-256.",
-            ),
-        ),
-    ];
-    render(&PublishPage {
-        chrome: Chrome::new(&ctx, ds, "publish"),
-        zh: lang == Lang::Zh,
-        hidden: ctx
-            .hidden_fields()
-            .into_iter()
-            .filter(|(k, _)| matches!(k.as_str(), "lang" | "dataset" | "v"))
-            .collect(),
-        method_options: MethodOptions::new(
-            ctx.spec.normalise,
-            &ctx.spec.weights,
-            ctx.spec.aggregate,
-        ),
-        years: tables.years.iter().map(|&y| (y, Some(y) == year)).collect(),
-        precision: options.precision.score,
-        weight_precision: options.precision.weight,
-        plain_columns: !options.latex.siunitx,
-        max_precision: Precision::MAX,
-        captions,
-        files,
-    })
+            years: inputs
+                .tables
+                .years
+                .iter()
+                .map(|&y| (y, Some(y) == year))
+                .collect(),
+            precision: options.precision.score,
+            weight_precision: options.precision.weight,
+            plain_columns: !options.latex.siunitx,
+            max_precision: Precision::MAX,
+            captions,
+            files,
+        }
+    }
 }
 
 /// `/publish/{file}`: one publication file, built once per (version, method, options) and then
@@ -244,42 +266,28 @@ pub async fn file(
     Path(file): Path<String>,
     ctx: PageCtx,
 ) -> Result<Response, WebError> {
-    let Some(kind) = PubFile::parse(&file) else {
-        return Err(crate::Error::NotFound {
-            what: "download",
-            key: file,
-        }
-        .into());
-    };
+    let kind = PubFile::parse(&file).ok_or_else(|| crate::Error::NotFound {
+        what: "download",
+        key: file.clone(),
+    })?;
     let inputs = load(&state, &ctx).await?;
     let ds = Arc::clone(&inputs.ds);
+    let pairs = serde_urlencoded::to_string(inputs.options.pairs()).unwrap_or_default();
     let variant = format!(
-        "publish/{}?lang={}&{}",
+        "publish/{}?lang={}&{pairs}",
         kind.segment(),
-        ctx.lang.as_str(),
-        serde_urlencoded::to_string(inputs.options.pairs()).unwrap_or_default()
+        ctx.lang.as_str()
     );
     let (lang, spec) = (ctx.lang, ctx.spec.clone());
-    let metadata = crate::service::download::download_url(
-        ds.id.as_str(),
-        &ds.version,
-        crate::service::download::FileRequest::Metadata,
-        &ctx.spec,
-    );
+    let metadata = download_url(ds.id.as_str(), &ds.version, FileRequest::Metadata, &spec);
     let built = state
         .file_for(ds, &ctx.spec, variant, move |ds, tables| {
             let src = source(ds, tables, &inputs, lang);
             let (name, bytes) = render_file(&src, &spec, kind, inputs.options.latex)?;
-            Ok(DerivedFile {
-                name,
-                bytes: bytes.into(),
-            })
+            let bytes = bytes.into();
+            Ok(DerivedFile { name, bytes })
         })
         .await?;
-    crate::web::download::attachment(
-        &built.name,
-        kind.content_type(),
-        &metadata,
-        built.bytes.clone(),
-    )
+    let bytes = built.bytes.clone();
+    crate::web::download::attachment(&built.name, kind.content_type(), &metadata, bytes)
 }

@@ -90,7 +90,7 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let (ds, tables) = super::load(&state, &ctx).await?;
     let ranking = view(&ctx, &ds, &tables)?;
     let name = format!("rankings-{}-{}", ranking.year, ranking.measure.key());
-    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &ranking, &ranking.rows).await? {
+    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &ranking, &ranking.rows, None).await? {
         return Ok(file);
     }
     let datasets = dataset_choices(&state, &ds, ctx.lang).await?;

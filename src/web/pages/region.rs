@@ -2,20 +2,24 @@
 //! rank trends, every indicator's raw value, normalised value and rank, top strengths and
 //! weaknesses, and peers with similar scores.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, State};
 
+use super::change::ChangeSection;
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
 use crate::chart::line::{self, LineSpec, Series};
 use crate::chart::radar::{self, RadarSeries, RadarSpec};
-use crate::service::analysis::{RegionDiagnosis, region_diagnosis};
+use crate::service::analysis::{AnalysisChoice, RegionDiagnosis, region_diagnosis};
 use crate::service::dashboard::{
     self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, TrendPoint,
 };
-use crate::types::{Dimension, Subindex};
+use crate::types::{Dimension, Lang, Subindex};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};
+use crate::web::error::WebError;
 use crate::web::i18n::AnalysisTexts;
 use crate::web::state::AppState;
 
@@ -150,7 +154,7 @@ pub struct RegionPage {
     /// Why obstacles or coupling are absent: the normalisation, or no data for the year.
     pub no_diagnosis: &'static str,
     /// What drove the change between two years (`templates/pages/region_change.html`).
-    pub change: Option<super::change::ChangeSection>,
+    pub change: Option<ChangeSection>,
     pub sub: SubindexView,
     /// Regions the framework leaves out, with its reason.
     pub excluded: Vec<ExcludedRegion>,
@@ -163,24 +167,76 @@ pub async fn page(
 ) -> PageResult {
     let (ds, tables) = super::load(&state, &ctx).await?;
     let profile = dashboard::region_profile(&ds, &tables, &code, ctx.year()?, ctx.lang)?;
-    let history = ctx.param("table") == Some("history");
+    let history = ctx.table(&["indicators", "history"])? == "history";
     let table = if history { "history" } else { "indicators" };
     let name = format!("region-{}-{}-{table}", profile.code, profile.year);
     let file = if history {
-        view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend).await?
+        view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend, None).await?
     } else {
-        view_file(&ctx, &ds, &tables, &name, &profile, &profile.indicators).await?
+        view_file(
+            &ctx,
+            &ds,
+            &tables,
+            &name,
+            &profile,
+            &profile.indicators,
+            None,
+        )
+        .await?
     };
     if let Some(file) = file {
         return Ok(file);
     }
-    let choice = crate::service::analysis::AnalysisChoice::default();
+    let (diagnosis, change) = diagnosis_and_change(&state, &ctx, &ds, &profile).await?;
+    render(&RegionPage::new(&ctx, &ds, &profile, &diagnosis, change))
+}
+
+/// What the region page and its brief show below the profile: the diagnosis (obstacles,
+/// coupling) of the profile's year, from the cached analyses, and the change section.
+pub(super) async fn diagnosis_and_change(
+    state: &AppState,
+    ctx: &PageCtx,
+    ds: &Arc<Dataset>,
+    profile: &RegionProfile,
+) -> Result<(RegionDiagnosis, Option<ChangeSection>), WebError> {
     let analyses = state
-        .analysis_for(std::sync::Arc::clone(&ds), &ctx.spec, &choice)
+        .analysis_for(Arc::clone(ds), &ctx.spec, &AnalysisChoice::default())
         .await?;
     let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
-    let change = super::change::section(&state, &ctx, &ds, &profile.code).await?;
-    render(&RegionPage::new(&ctx, &ds, &profile, &diagnosis, change))
+    let change = super::change::section(state, ctx, ds, &profile.code).await?;
+    Ok((diagnosis, change))
+}
+
+/// The region's group (`east`, …) as a label, empty without one.
+pub(super) fn group_of(profile: &RegionProfile, lang: Lang) -> String {
+    profile
+        .group
+        .as_deref()
+        .map(|g| group_label(g, lang))
+        .unwrap_or_default()
+}
+
+/// Why obstacles or coupling are absent: the normalisation, or no data for the year.
+pub(super) fn no_diagnosis(a: &'static AnalysisTexts, diagnosis: &RegionDiagnosis) -> &'static str {
+    if diagnosis.skipped {
+        a.diagnosis_needs_unit
+    } else {
+        a.no_diagnosis
+    }
+}
+
+/// The three dimensions against the national mean (also the brief's).
+pub(super) fn dimensions_radar(ctx: &PageCtx, profile: &RegionProfile) -> String {
+    radar_vs_mean(
+        ctx,
+        profile,
+        ("radar", ctx.t.dimensions_vs_mean),
+        Dimension::ALL
+            .iter()
+            .map(|d| d.label(ctx.lang).to_owned())
+            .collect(),
+        |p: &TrendPoint, i| p.scores.dimension(Dimension::ALL[i]),
+    )
 }
 
 impl RegionPage {
@@ -189,7 +245,7 @@ impl RegionPage {
         ds: &Dataset,
         profile: &RegionProfile,
         diagnosis: &RegionDiagnosis,
-        change: Option<super::change::ChangeSection>,
+        change: Option<ChangeSection>,
     ) -> Self {
         let lang = ctx.lang;
         let standing = |s: &IndicatorStanding| StandingRow {
@@ -220,11 +276,7 @@ impl RegionPage {
             chrome: Chrome::new(ctx, ds, ""),
             code: profile.code.clone(),
             name: profile.name.clone(),
-            group: profile
-                .group
-                .as_deref()
-                .map(|g| group_label(g, lang))
-                .unwrap_or_default(),
+            group: group_of(profile, lang),
             year: profile.year,
             years: profile
                 .years
@@ -246,16 +298,7 @@ impl RegionPage {
                     (d.label(lang), fmt_num(v, 2), fmt_num(m, 2))
                 })
                 .collect(),
-            radar_svg: radar_vs_mean(
-                ctx,
-                profile,
-                ("radar", ctx.t.dimensions_vs_mean),
-                Dimension::ALL
-                    .iter()
-                    .map(|d| d.label(lang).to_owned())
-                    .collect(),
-                |p: &TrendPoint, i| p.scores.dimension(Dimension::ALL[i]),
-            ),
+            radar_svg: dimensions_radar(ctx, profile),
             score_svg: trend_charts(ctx, profile, false),
             rank_svg: trend_charts(ctx, profile, true),
             strengths: profile.strengths.iter().map(standing).collect(),
@@ -277,20 +320,12 @@ impl RegionPage {
                 &[("year", &profile.year.to_string())],
             ),
             a,
-            no_diagnosis: if diagnosis.skipped {
-                a.diagnosis_needs_unit
-            } else {
-                a.no_diagnosis
-            },
+            no_diagnosis: no_diagnosis(a, diagnosis),
             obstacles: diagnosis
                 .top
                 .iter()
                 .map(|o| ObstacleCells {
-                    name: ds
-                        .framework
-                        .get(&o.indicator)
-                        .map(|d| d.name(lang).to_owned())
-                        .unwrap_or_else(|| o.indicator.clone()),
+                    name: ds.indicator_name(&o.indicator, lang),
                     url: ctx.indicator_url(&o.indicator),
                     dimension: o
                         .dimension

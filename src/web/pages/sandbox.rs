@@ -16,7 +16,7 @@ use crate::chart::map::MapValue;
 use crate::service::sandbox::{self, SandboxInput, SandboxView};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
-use crate::web::download::{ViewDownloads, view_file_weighted};
+use crate::web::download::{ViewDownloads, view_file};
 use crate::web::error::WebError;
 use crate::web::state::AppState;
 
@@ -114,11 +114,11 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
     let view = view(&state, &ctx).await?;
     let name = format!("sandbox-{}", view.year);
     let manual = Some(view.manual_weights());
-    let file = if ctx.param("table") == Some("weights") {
+    let file = if ctx.table(&["scores", "weights"])? == "weights" {
         let name = format!("{name}-weights");
-        view_file_weighted(&ctx, &ds, &tables, &name, &view, &view.indicators, manual).await?
+        view_file(&ctx, &ds, &tables, &name, &view, &view.indicators, manual).await?
     } else {
-        view_file_weighted(&ctx, &ds, &tables, &name, &view, &view.rows, manual).await?
+        view_file(&ctx, &ds, &tables, &name, &view, &view.rows, manual).await?
     };
     if let Some(file) = file {
         return Ok(file);
