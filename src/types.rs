@@ -390,6 +390,19 @@ impl Panel {
     }
 }
 
+/// The column `name` whose row `k` is `dict[ids[k]]`. A gather of string views: the texts are
+/// stored once in `dict`'s buffer instead of once per row, and no row's text is copied or
+/// measured again (a 3.6 M-row panel has a few thousand distinct names).
+pub fn gathered_strings<S: AsRef<str>>(
+    name: &str,
+    dict: &[S],
+    ids: &[u32],
+) -> PolarsResult<Column> {
+    let dict = StringChunked::from_iter_values(name.into(), dict.iter().map(AsRef::as_ref));
+    let ids = IdxCa::from_vec(name.into(), ids.iter().map(|&i| i as IdxSize).collect());
+    Ok(dict.take(&ids)?.into_column())
+}
+
 fn distinct_strings(frame: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
     let col = frame.column(name)?.unique()?.sort(Default::default())?;
     Ok(col.str()?.iter().flatten().map(str::to_owned).collect())
@@ -410,6 +423,24 @@ pub fn empty_panel_frame() -> DataFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gathered_strings_repeat_the_dictionary_texts() {
+        let dict = ["北京", "a name longer than twelve bytes", ""];
+        let col = gathered_strings("c", &dict, &[1, 0, 0, 2, 1]).unwrap();
+        let got: Vec<Option<&str>> = col.str().unwrap().iter().collect();
+        assert_eq!(
+            got,
+            [
+                Some(dict[1]),
+                Some("北京"),
+                Some("北京"),
+                Some(""),
+                Some(dict[1])
+            ]
+        );
+        assert_eq!(col.name().as_str(), "c");
+    }
 
     #[test]
     fn ids_follow_their_grammar() {

@@ -399,33 +399,26 @@ fn string_list<'a>(values: impl Iterator<Item = &'a str>) -> Expr {
 /// Long → wide for the series `leaves`: `region, year`, then one `f64` column per leaf, one row
 /// per (region, year) that has any of them, sorted by region and year.
 ///
-/// A tight columnar pass over the panel sorted by (region, year) instead of polars' `pivot`,
-/// which compares every row's indicator name once per output column (measured: the pivot was
-/// the largest single cost of `derive` on a 3.6 M-row panel). The panel holds at most one
-/// value per (region, year, series) — ingest and `canonicalize` reject duplicates.
+/// One pass over the panel in its own order instead of polars' `pivot`, which compares every
+/// row's indicator name once per output column (measured: the pivot was the largest single cost
+/// of `derive` on a 3.6 M-row panel), and without sorting the panel: only the distinct
+/// (region, year) rows are sorted at the end. A panel lists each region-year's rows together,
+/// so the row is found by comparing with the previous one; a hash map finds the others. Where a
+/// (region, year, series) had two rows, the first with a value wins — what a stable sort by
+/// (region, year) followed by the same walk gave.
 fn wide_from_long(long: &DataFrame, leaves: &[&str]) -> PolarsResult<DataFrame> {
     use panel_cols::*;
-    let wanted = string_list(leaves.iter().copied());
-    let sorted = long
-        .clone()
-        .lazy()
-        .filter(col(INDICATOR).is_in(wanted, false))
-        .sort(
-            [REGION, YEAR],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
-        .collect()?;
-    let regions = sorted.column(REGION)?.str()?.clone();
-    let years = sorted.column(YEAR)?.i32()?.clone();
-    let indicators = sorted.column(INDICATOR)?.str()?.clone();
-    let values = sorted.column(VALUE)?.f64()?.clone();
-    let slot: std::collections::HashMap<&str, usize> =
-        leaves.iter().enumerate().map(|(j, l)| (*l, j)).collect();
+    type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+    let regions = long.column(REGION)?.str()?;
+    let years = long.column(YEAR)?.i32()?;
+    let indicators = long.column(INDICATOR)?.str()?;
+    let values = long.column(VALUE)?.f64()?;
+    let slot: Map<&str, usize> = leaves.iter().enumerate().map(|(j, l)| (*l, j)).collect();
 
-    let mut out_region: Vec<&str> = Vec::new();
-    let mut out_year: Vec<i32> = Vec::new();
+    let mut keys: Vec<(&str, i32)> = Vec::new();
+    let mut row_of: Map<(&str, i32), usize> = Map::default();
     let mut cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); leaves.len()];
-    let mut current: Option<(&str, i32)> = None;
+    let mut last: Option<((&str, i32), usize)> = None;
     for (((region, year), indicator), value) in regions
         .iter()
         .zip(years.iter())
@@ -435,30 +428,90 @@ fn wide_from_long(long: &DataFrame, leaves: &[&str]) -> PolarsResult<DataFrame> 
         let (Some(region), Some(year), Some(indicator)) = (region, year, indicator) else {
             continue;
         };
-        if current != Some((region, year)) {
-            current = Some((region, year));
-            out_region.push(region);
-            out_year.push(year);
-            for c in &mut cols {
-                c.push(None);
-            }
-        }
-        if let Some(&j) = slot.get(indicator)
-            && let Some(cell) = cols[j].last_mut()
-            && cell.is_none()
-        {
-            *cell = value;
+        let Some(&j) = slot.get(indicator) else {
+            continue;
+        };
+        let key = (region, year);
+        let row = match last {
+            Some((k, row)) if k == key => row,
+            _ => *row_of.entry(key).or_insert_with(|| {
+                keys.push(key);
+                for c in &mut cols {
+                    c.push(None);
+                }
+                keys.len() - 1
+            }),
+        };
+        last = Some((key, row));
+        if cols[j][row].is_none() {
+            cols[j][row] = value;
         }
     }
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_unstable_by_key(|&r| keys[r]);
     let mut columns = vec![
-        Column::new(REGION.into(), out_region),
-        Column::new(YEAR.into(), out_year),
+        Column::new(
+            REGION.into(),
+            order.iter().map(|&r| keys[r].0).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            YEAR.into(),
+            order.iter().map(|&r| keys[r].1).collect::<Vec<_>>(),
+        ),
     ];
-    columns.extend(
-        leaves
-            .iter()
-            .zip(cols)
-            .map(|(name, values)| Column::new((*name).into(), values)),
-    );
+    columns.extend(leaves.iter().zip(cols).map(|(name, values)| {
+        Column::new(
+            (*name).into(),
+            order.iter().map(|&r| values[r]).collect::<Vec<_>>(),
+        )
+    }));
     DataFrame::new_infer_height(columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn long(rows: &[(&str, i32, &str, Option<f64>)]) -> DataFrame {
+        use panel_cols::*;
+        DataFrame::new_infer_height(vec![
+            Column::new(REGION.into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+            Column::new(YEAR.into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+            Column::new(
+                INDICATOR.into(),
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            ),
+            Column::new(VALUE.into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn long_to_wide_sorts_region_years_whatever_the_row_order() {
+        // Rows out of order, a region-year with only a non-leaf series (left out), a null value
+        // before a value for one cell (the value wins), and a second value (the first wins).
+        let frame = long(&[
+            ("b", 2021, "x", Some(1.0)),
+            ("a", 2021, "y", Some(2.0)),
+            ("c", 2020, "other", Some(9.0)),
+            ("a", 2020, "x", None),
+            ("b", 2021, "y", Some(3.0)),
+            ("a", 2020, "x", Some(4.0)),
+            ("a", 2020, "x", Some(5.0)),
+            ("a", 2021, "x", Some(6.0)),
+        ]);
+        let wide = wide_from_long(&frame, &["x", "y"]).unwrap();
+        let strs = |c: &str| -> Vec<String> {
+            let col = wide.column(c).unwrap().str().unwrap().clone();
+            col.iter().map(|s| s.unwrap().to_owned()).collect()
+        };
+        let f64s = |c: &str| -> Vec<Option<f64>> {
+            wide.column(c).unwrap().f64().unwrap().iter().collect()
+        };
+        assert_eq!(strs("region"), ["a", "a", "b"]);
+        let years: Vec<Option<i32>> = wide.column("year").unwrap().i32().unwrap().iter().collect();
+        assert_eq!(years, [Some(2020), Some(2021), Some(2021)]);
+        assert_eq!(f64s("x"), [Some(4.0), Some(6.0), Some(1.0)]);
+        assert_eq!(f64s("y"), [None, Some(2.0), Some(3.0)]);
+    }
 }

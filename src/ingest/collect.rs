@@ -12,7 +12,7 @@ use super::error::{IngestError, MAX_ERRORS, Position};
 use super::regions::{RegionMatch, RegionSet, clean_name};
 use super::table::Field;
 use super::{Encoding, Ingested, Layout, Notice};
-use crate::types::{Panel, panel_cols};
+use crate::types::{Panel, gathered_strings, panel_cols};
 
 /// Plausible statistical years; anything else in a year cell is a typo or a shifted column.
 const YEARS: std::ops::RangeInclusive<i32> = 1800..=2200;
@@ -579,20 +579,21 @@ impl<'a> Collector<'a> {
             );
         }
         let names = &self.names;
-        let strings = |ids: &[u32]| -> Vec<&str> {
-            ids.iter().map(|&i| names[i as usize].as_str()).collect()
-        };
-        let frame = DataFrame::new_infer_height(vec![
-            Column::new(panel_cols::REGION.into(), strings(&self.region)),
-            Column::new(panel_cols::YEAR.into(), std::mem::take(&mut self.year)),
-            Column::new(panel_cols::INDICATOR.into(), strings(&self.indicator)),
-            Column::new(panel_cols::VALUE.into(), std::mem::take(&mut self.value)),
-        ])
-        .and_then(Panel::new)
-        .map_err(|e| IngestError::Internal {
-            file: self.file.to_owned(),
-            detail: e.to_string(),
-        })?;
+        let frame = gathered_strings(panel_cols::REGION, names, &self.region)
+            .and_then(|region| {
+                let indicator = gathered_strings(panel_cols::INDICATOR, names, &self.indicator)?;
+                DataFrame::new_infer_height(vec![
+                    region,
+                    Column::new(panel_cols::YEAR.into(), std::mem::take(&mut self.year)),
+                    indicator,
+                    Column::new(panel_cols::VALUE.into(), std::mem::take(&mut self.value)),
+                ])
+            })
+            .and_then(Panel::new)
+            .map_err(|e| IngestError::Internal {
+                file: self.file.to_owned(),
+                detail: e.to_string(),
+            })?;
         Ok(Ingested {
             panel: frame,
             encoding,

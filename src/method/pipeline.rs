@@ -20,7 +20,7 @@ use super::spec::{
 };
 use super::treat::{self, TreatMethod};
 use super::weights;
-use crate::types::{Dimension, Direction};
+use crate::types::{Dimension, Direction, gathered_strings};
 
 /// Everything a computed index consists of.
 #[derive(Debug, Clone)]
@@ -1029,7 +1029,7 @@ fn normalised_frame(
     was_imputed: &[Vec<bool>],
 ) -> Result<DataFrame, MethodError> {
     let n = table.len() * specs.len();
-    let (mut region, mut year, mut id) = (
+    let (mut row, mut year, mut id) = (
         Vec::with_capacity(n),
         Vec::with_capacity(n),
         Vec::with_capacity(n),
@@ -1039,11 +1039,12 @@ fn normalised_frame(
         Vec::with_capacity(n),
         Vec::with_capacity(n),
     );
+    let ids: Vec<&str> = specs.iter().map(|ind| ind.id.as_str()).collect();
     for i in 0..table.len() {
-        for (k, ind) in specs.iter().enumerate() {
-            region.push(table.region[i].as_str());
+        for k in 0..specs.len() {
+            row.push(i as u32);
             year.push(table.year[i]);
-            id.push(ind.id.as_str());
+            id.push(k as u32);
             x.push((!raw[k][i].is_nan()).then_some(raw[k][i]));
             zz.push((!z[k][i].is_nan()).then_some(z[k][i]));
             imp.push(was_imputed[scored[k]][i]);
@@ -1052,9 +1053,9 @@ fn normalised_frame(
     Ok(DataFrame::new(
         n,
         vec![
-            Column::new("region".into(), region),
+            gathered_strings("region", &table.region, &row)?,
             Column::new("year".into(), year),
-            Column::new("indicator".into(), id),
+            gathered_strings("indicator", &ids, &id)?,
             Column::new("raw".into(), x),
             Column::new("z".into(), zz),
             Column::new("imputed".into(), imp),
