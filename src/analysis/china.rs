@@ -5,47 +5,22 @@
 //! Both files are compiled into the binary, so the analyses need no data directory.
 
 use super::{Adjacency, AnalysisError, GroupMap};
+use crate::ingest::RegionSet;
 
-const REGION_SET: &str = include_str!("../../data/regions/cn-provinces.csv");
 const ADJACENCY: &str = include_str!("../../data/geo/cn-provinces-adjacency.csv");
 const CENTROIDS: &str = include_str!("../../data/geo/cn-provinces-centroids.csv");
 /// Where the bundled centroids come from, for error messages.
 pub const CENTROIDS_FILE: &str = "data/geo/cn-provinces-centroids.csv";
 
-/// The NBS grouping East (10) / Central (6) / West (12) / Northeast (3) by ISO 3166-2 code.
+/// The NBS grouping East (10) / Central (6) / West (12) / Northeast (3) by ISO 3166-2 code: the
+/// `group` column of the bundled region set, as the ingest stage reads it.
 pub fn nbs_groups() -> Result<GroupMap, AnalysisError> {
-    let file = "data/regions/cn-provinces.csv";
-    let text = REGION_SET.strip_prefix('\u{feff}').unwrap_or(REGION_SET);
-    let mut lines = text.lines().enumerate();
-    let header: Vec<&str> = lines
-        .next()
-        .map(|(_, h)| h.split(',').map(str::trim).collect())
-        .unwrap_or_default();
-    let position = |name: &str| {
-        header
+    let set = RegionSet::cn_provinces();
+    GroupMap::from_pairs(
+        set.regions()
             .iter()
-            .position(|h| *h == name)
-            .ok_or_else(|| AnalysisError::MissingColumn {
-                file: file.to_owned(),
-                column: name.to_owned(),
-            })
-    };
-    let (code, group) = (position("code")?, position("group")?);
-    let mut pairs = Vec::new();
-    for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
-        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-        match (fields.get(code), fields.get(group)) {
-            (Some(c), Some(g)) => pairs.push((*c, *g)),
-            _ => {
-                return Err(AnalysisError::BadInput {
-                    file: file.to_owned(),
-                    line: i + 1,
-                    message: "missing code or group".to_owned(),
-                });
-            }
-        }
-    }
-    GroupMap::from_pairs(pairs)
+            .map(|r| (r.code.as_str(), r.group.as_str())),
+    )
 }
 
 /// Contiguity of the 31 provinces (Hainan linked to Guangdong).
@@ -70,35 +45,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nbs_groups_have_the_official_sizes() {
+    fn nbs_groups_are_the_region_sets_groups() {
+        // The sizes 10 / 6 / 12 / 3 are asserted on the region set (`ingest::regions`).
         let g = nbs_groups().unwrap();
-        let count = |name: &str| {
-            [
-                "CN-BJ", "CN-TJ", "CN-HE", "CN-SX", "CN-NM", "CN-LN", "CN-JL", "CN-HL",
-            ]
-            .iter()
-            .chain(&[
-                "CN-SH", "CN-JS", "CN-ZJ", "CN-AH", "CN-FJ", "CN-JX", "CN-SD",
-            ])
-            .chain(&[
-                "CN-HA", "CN-HB", "CN-HN", "CN-GD", "CN-GX", "CN-HI", "CN-CQ",
-            ])
-            .chain(&[
-                "CN-SC", "CN-GZ", "CN-YN", "CN-XZ", "CN-SN", "CN-GS", "CN-QH",
-            ])
-            .chain(&["CN-NX", "CN-XJ"])
-            .filter(|c| g.group_of(c) == Some(name))
-            .count()
-        };
-        assert_eq!(
-            (
-                count("East"),
-                count("Central"),
-                count("West"),
-                count("Northeast")
-            ),
-            (10, 6, 12, 3)
-        );
+        let set = RegionSet::cn_provinces();
+        assert_eq!(g.groups().len(), 4);
+        for r in set.regions() {
+            assert_eq!(
+                g.group_of(r.code.as_str()),
+                Some(r.group.as_str()),
+                "{}",
+                r.code
+            );
+        }
         assert_eq!(g.group_of("CN-HA"), Some("Central"), "CN-HA is Henan");
         assert_eq!(g.group_of("CN-HI"), Some("East"), "CN-HI is Hainan");
     }

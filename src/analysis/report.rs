@@ -950,7 +950,8 @@ fn report_files(r: &AnalysisResults, w: &mut Writer) -> Result<(), AnalysisError
     Ok(())
 }
 
-/// The score-table analyses, in the order `nqp analyse` writes them (each as `<name>.csv`).
+/// The score-table analyses, in the order `nqp analyse` writes them (each as `<name>.csv`):
+/// six of disparities, six of dynamics, three spatial (the pages list them in these runs).
 pub const TABLES: [&str; 15] = [
     "dagum",
     "dagum_groups",
@@ -958,9 +959,9 @@ pub const TABLES: [&str; 15] = [
     "dagum_djh",
     "theil",
     "sigma",
+    "kernel",
     "beta",
     "beta_panel",
-    "kernel",
     "markov",
     "markov_steady",
     "spatial_markov",

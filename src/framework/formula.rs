@@ -443,24 +443,23 @@ impl Parser<'_> {
     }
 
     fn expr(&mut self) -> Result<FormulaExpr, FormulaSyntaxError> {
-        let mut lhs = self.term()?;
-        while let Some(op) = self.peek_op(&[BinOp::Add, BinOp::Sub]) {
-            self.pos += 1;
-            let rhs = self.term()?;
-            lhs = FormulaExpr::Binary {
-                op,
-                lhs: Box::new(lhs),
-                rhs: Box::new(rhs),
-            };
-        }
-        Ok(lhs)
+        self.left_assoc(&[BinOp::Add, BinOp::Sub], Self::term)
     }
 
     fn term(&mut self) -> Result<FormulaExpr, FormulaSyntaxError> {
-        let mut lhs = self.unary()?;
-        while let Some(op) = self.peek_op(&[BinOp::Mul, BinOp::Div]) {
+        self.left_assoc(&[BinOp::Mul, BinOp::Div], Self::unary)
+    }
+
+    /// `operand (op operand)*` over one precedence level, grouped to the left.
+    fn left_assoc(
+        &mut self,
+        ops: &[BinOp],
+        operand: fn(&mut Self) -> Result<FormulaExpr, FormulaSyntaxError>,
+    ) -> Result<FormulaExpr, FormulaSyntaxError> {
+        let mut lhs = operand(self)?;
+        while let Some(op) = self.peek_op(ops) {
             self.pos += 1;
-            let rhs = self.unary()?;
+            let rhs = operand(self)?;
             lhs = FormulaExpr::Binary {
                 op,
                 lhs: Box::new(lhs),

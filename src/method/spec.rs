@@ -440,6 +440,26 @@ mod tests {
     }
 
     #[test]
+    fn record_is_the_spec_then_tolerance_and_version() {
+        let spec = MethodSpec {
+            treat: Treat::Winsorise,
+            ..MethodSpec::default()
+        };
+        let record = MethodRecord::new(&spec, 0.5);
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                "{{\"normalise\":\"minmax-panel\",\"weights\":\"entropy-panel\",\"shift\":0.0001,\
+                 \"aggregate\":\"sum\",\"coverage_threshold\":0.65,\"treat\":\"winsorise\",\
+                 \"treat_max_points\":5,\"tie_tolerance\":0.5,\"version\":\"{}\"}}",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert_eq!(serde_json::from_str::<MethodRecord>(&json).unwrap(), record);
+    }
+
+    #[test]
     fn spec_serialises_as_strings_with_defaults() {
         let json = serde_json::to_value(MethodSpec::default()).unwrap();
         assert_eq!(json["normalise"], "minmax-panel");

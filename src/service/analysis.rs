@@ -15,7 +15,9 @@ use super::dashboard::{Dataset, ResultTables};
 use crate::analysis::diagnosis::{
     CouplingRow, DimensionObstacle, Obstacle, ObstacleRow, obstacle_or_skip,
 };
-use crate::analysis::report::{AnalysisResults, Inputs, ReportOptions, WeightsSpec, analyse};
+use crate::analysis::report::{
+    AnalysisResults, Inputs, ReportOptions, TABLES, WeightsSpec, analyse,
+};
 use crate::analysis::series::{SeriesTable, resolve_controls};
 use crate::analysis::{AnalysisError, GroupMap, MEASURES, china};
 use crate::error::{Error, Result};
@@ -292,32 +294,16 @@ pub fn region_diagnosis(view: &AnalysisView, region: &str, year: i32) -> RegionD
     }
 }
 
-/// The downloadable tables of each analysis page.
-pub const PAGE_TABLES: [(&str, &[&str]); 3] = [
-    (
-        "disparities",
-        &[
-            "dagum",
-            "dagum_groups",
-            "dagum_shares",
-            "dagum_djh",
-            "theil",
-            "sigma",
-        ],
-    ),
-    (
-        "dynamics",
-        &[
-            "kernel",
-            "beta",
-            "beta_panel",
-            "markov",
-            "markov_steady",
-            "spatial_markov",
-        ],
-    ),
-    ("spatial", &["moran", "lisa", "weights_matrix"]),
-];
+/// The downloadable tables of each analysis page: the runs of [`TABLES`].
+pub const PAGE_TABLES: [(&str, &[&str]); 3] = {
+    let (disparities, rest) = TABLES.split_at(6);
+    let (dynamics, spatial) = rest.split_at(6);
+    [
+        ("disparities", disparities),
+        ("dynamics", dynamics),
+        ("spatial", spatial),
+    ]
+};
 
 /// One analysis table as a frame (rows of `measure` only, when given); `None` for an unknown
 /// table name or a spatial table when no contiguity was available.
