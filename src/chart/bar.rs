@@ -50,15 +50,14 @@ pub fn render(spec: &BarSpec<'_>) -> String {
     };
     let height = TOP + ROW * n.max(1) as f64 + axis_h;
     let interactive = spec.data.iter().any(|d| d.href.is_some());
-    let (mut out, _id) = svg::open(&Frame {
-        id: spec.id,
-        width: spec.width,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-bar",
-        interactive,
-    });
+    let (mut out, _id) = svg::open(
+        &Frame::chart(
+            (spec.id, spec.title, spec.desc),
+            "nqp-chart nqp-bar",
+            (spec.width, height),
+        )
+        .linked(interactive),
+    );
     if n == 0 {
         svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
         return svg::close(out);

@@ -39,15 +39,11 @@ pub fn render(spec: &DensitySpec<'_>) -> String {
     let items = legend::series_items(spec.curves.iter().map(|c| c.name.as_str()));
     let legend_h = legend::row_height(&items, spec.width - 20.0) + 8.0;
     let height = spec.height + legend_h;
-    let (mut out, _) = svg::open(&Frame {
-        id: spec.id,
-        width: spec.width,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-density",
-        interactive: false,
-    });
+    let (mut out, _) = svg::open(&Frame::chart(
+        (spec.id, spec.title, spec.desc),
+        "nqp-chart nqp-density",
+        (spec.width, height),
+    ));
     // A curve needs two finite points to be a line.
     let curves: Vec<(usize, &DensityCurve)> = spec
         .curves

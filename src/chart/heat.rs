@@ -45,15 +45,11 @@ pub fn render(spec: &HeatSpec<'_>) -> String {
     let (nr, nc) = (spec.row_labels.len(), spec.col_labels.len());
     let width = label_w + cell_w * nc as f64 + 4.0;
     let height = CELL_H * (nr + 1) as f64 + 4.0;
-    let (mut out, id) = svg::open(&Frame {
-        id: spec.id,
-        width,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-heat",
-        interactive: false,
-    });
+    let (mut out, id) = svg::open(&Frame::chart(
+        (spec.id, spec.title, spec.desc),
+        "nqp-chart nqp-heat",
+        (width, height),
+    ));
     if nr == 0 || nc == 0 {
         svg::empty_message(&mut out, width, height, spec.no_data_label);
         return svg::close(out);

@@ -41,15 +41,11 @@ pub fn render(spec: &IntervalSpec<'_>) -> String {
         .max(2);
     let width = label_w + PLOT_W + 20.0;
     let height = ROW * (spec.rows.len() + 1) as f64 + 8.0;
-    let (mut out, _) = svg::open(&Frame {
-        id: spec.id,
-        width,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-interval",
-        interactive: false,
-    });
+    let (mut out, _) = svg::open(&Frame::chart(
+        (spec.id, spec.title, spec.desc),
+        "nqp-chart nqp-interval",
+        (width, height),
+    ));
     if spec.rows.is_empty() {
         svg::empty_message(&mut out, width, height, spec.no_data_label);
         return svg::close(out);

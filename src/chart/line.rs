@@ -68,15 +68,11 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         0.0
     };
     let height = spec.height + legend_h;
-    let (mut out, _) = svg::open(&Frame {
-        id: spec.id,
-        width: spec.width,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-line",
-        interactive: false,
-    });
+    let (mut out, _) = svg::open(&Frame::chart(
+        (spec.id, spec.title, spec.desc),
+        "nqp-chart nqp-line",
+        (spec.width, height),
+    ));
     let years = extent(
         spec.series
             .iter()

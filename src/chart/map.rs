@@ -410,15 +410,14 @@ impl ChinaMap {
         let cols = ((lx + lw + 20.0) / COLUMN).ceil() as usize;
         let ly = self.bottom.iter().take(cols).fold(PAD, |a, b| a.max(*b)) + 12.0;
         let height = self.height.max((ly + lh + PAD).ceil());
-        let (mut out, _) = svg::open(&Frame {
-            id: spec.id,
-            width: self.width,
-            height,
-            title: spec.title,
-            desc: spec.desc,
-            class: "nqp-chart nqp-map",
-            interactive: true,
-        });
+        let (mut out, _) = svg::open(
+            &Frame::chart(
+                (spec.id, spec.title, spec.desc),
+                "nqp-chart nqp-map",
+                (self.width, height),
+            )
+            .linked(true),
+        );
         svg::no_data_pattern(&mut out, &hatch);
         out.push_str(
             "<g class=\"regions\" stroke=\"#4d4d4d\" stroke-width=\"0.5\" stroke-linejoin=\"round\">",

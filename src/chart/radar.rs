@@ -98,15 +98,11 @@ pub fn render(spec: &RadarSpec<'_>) -> String {
     let plot_h = cy + radius * reach_down + LINE * lines_down + 16.0;
     let legend_h = legend::row_height(&items, spec.size - 20.0);
     let height = plot_h + legend_h + 4.0;
-    let (mut out, _) = svg::open(&Frame {
-        id: spec.id,
-        width: spec.size,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-radar",
-        interactive: false,
-    });
+    let (mut out, _) = svg::open(&Frame::chart(
+        (spec.id, spec.title, spec.desc),
+        "nqp-chart nqp-radar",
+        (spec.size, height),
+    ));
     let n = spec.axes.len();
     if n < 3 {
         svg::empty_message(&mut out, spec.size, height, spec.no_data_label);

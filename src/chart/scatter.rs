@@ -60,15 +60,14 @@ pub fn render(spec: &MoranSpec<'_>) -> String {
         .filter(|p| p.z.is_finite() && p.lag.is_finite())
         .collect();
     let interactive = pts.iter().any(|p| p.href.is_some());
-    let (mut out, _) = svg::open(&Frame {
-        id: spec.id,
-        width: spec.size,
-        height: spec.size,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-scatter",
-        interactive,
-    });
+    let (mut out, _) = svg::open(
+        &Frame::chart(
+            (spec.id, spec.title, spec.desc),
+            "nqp-chart nqp-scatter",
+            (spec.size, spec.size),
+        )
+        .linked(interactive),
+    );
     if pts.is_empty() {
         svg::empty_message(&mut out, spec.size, spec.size, spec.no_data_label);
         return svg::close(out);

@@ -50,15 +50,11 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
         .collect();
     let legend_h = legend::row_height(&items, spec.width - 20.0) + 8.0;
     let height = spec.height + legend_h;
-    let (mut out, _) = svg::open(&Frame {
-        id: spec.id,
-        width: spec.width,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-stacked",
-        interactive: false,
-    });
+    let (mut out, _) = svg::open(&Frame::chart(
+        (spec.id, spec.title, spec.desc),
+        "nqp-chart nqp-stacked",
+        (spec.width, height),
+    ));
     let nc = spec.categories.len();
     let value = |l: &Layer, c: usize| l.values.get(c).copied().flatten().filter(|v| v.is_finite());
     // Stack extents per category.

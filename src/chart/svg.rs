@@ -132,6 +132,34 @@ pub struct Frame<'a> {
     pub interactive: bool,
 }
 
+impl<'a> Frame<'a> {
+    /// The frame of a chart without links: `(id, title, desc)` name it, `class` styles it,
+    /// `(width, height)` size it.
+    pub fn chart(
+        (id, title, desc): (&'a str, &'a str, &'a str),
+        class: &'a str,
+        (width, height): (f64, f64),
+    ) -> Frame<'a> {
+        Frame {
+            id,
+            width,
+            height,
+            title,
+            desc,
+            class,
+            interactive: false,
+        }
+    }
+
+    /// The same frame, `role="group"` when the chart contains links.
+    pub fn linked(self, interactive: bool) -> Frame<'a> {
+        Frame {
+            interactive,
+            ..self
+        }
+    }
+}
+
 /// Opens `<svg>` with `<title>` and `<desc>` referenced by `aria-labelledby` /
 /// `aria-describedby`; returns the buffer and the sanitised id prefix.
 pub fn open(f: &Frame<'_>) -> (String, String) {

@@ -37,15 +37,11 @@ const TOP: f64 = 6.0;
 pub fn render(spec: &WaterfallSpec<'_>) -> String {
     let n = spec.steps.len();
     let height = TOP + ROW * n.max(1) as f64 + 24.0;
-    let (mut out, _) = svg::open(&Frame {
-        id: spec.id,
-        width: spec.width,
-        height,
-        title: spec.title,
-        desc: spec.desc,
-        class: "nqp-chart nqp-waterfall",
-        interactive: false,
-    });
+    let (mut out, _) = svg::open(&Frame::chart(
+        (spec.id, spec.title, spec.desc),
+        "nqp-chart nqp-waterfall",
+        (spec.width, height),
+    ));
     if n == 0 {
         svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
         return svg::close(out);
