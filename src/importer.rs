@@ -77,16 +77,14 @@ pub const PLANS: [&DatasetPlan; 2] = [&FULL, &RECENT];
 /// The price base of `gdp_real`.
 pub const BASE_YEAR: i32 = 2015;
 
-/// One series taken from a techme long file: rows whose `variables` column is `code`.
+/// One series taken from a techme long file: column `value` of the rows whose `variables`
+/// column is `code`.
 struct TechmeSeries {
-    file: &'static str,
     code: &'static str,
-    id: &'static str,
     /// The unit the file states for every selected row (checked).
     unit_in: &'static str,
-    /// Values are divided by this (10 000 for 万元 → 亿元).
-    divisor: f64,
-    unit: &'static str,
+    /// The file (in [`YEARBOOK`]), the `value` column, the id and the conversion.
+    of: ColumnSeries,
 }
 
 const fn techme(
@@ -97,14 +95,8 @@ const fn techme(
     divisor: f64,
     unit: &'static str,
 ) -> TechmeSeries {
-    TechmeSeries {
-        file,
-        code,
-        id,
-        unit_in,
-        divisor,
-        unit,
-    }
+    let of = column(file, "value", id, divisor, unit);
+    TechmeSeries { code, unit_in, of }
 }
 
 const YEARBOOK: &str = "cn-st-yearbook";
@@ -587,7 +579,7 @@ struct Importer<'a> {
 /// Import one bundled dataset from the shared data folder.
 pub fn import(shared_data: &Path, plan: &DatasetPlan) -> Result<ImportedPanel, ImportError> {
     let mut imp = Importer::new(shared_data, plan.years.clone());
-    let mut files: Vec<&'static str> = SERIES.iter().map(|s| s.file).collect();
+    let mut files: Vec<&'static str> = SERIES.iter().map(|s| s.of.path).collect();
     files.dedup();
     for file in files {
         imp.techme_file(file)?;
@@ -1114,7 +1106,7 @@ impl<'a> Importer<'a> {
         let (bytes, table) = self.read_table(&path)?;
         let [province, year, value, unit, code] =
             table.columns(["province", "year", "value", "units", "variables"])?;
-        let wanted: Vec<&TechmeSeries> = SERIES.iter().filter(|s| s.file == file).collect();
+        let wanted: Vec<&TechmeSeries> = SERIES.iter().filter(|s| s.of.path == file).collect();
         let mut used = 0;
         let mut aggregates = BTreeSet::new();
         let mut empty: BTreeMap<&str, usize> = BTreeMap::new();
@@ -1138,7 +1130,7 @@ impl<'a> Importer<'a> {
                 return Err(ImportError::UnexpectedUnit {
                     path,
                     line: line_no,
-                    id: series.id.to_string(),
+                    id: series.of.id.to_string(),
                     found: unit.to_string(),
                     expected: series.unit_in.to_string(),
                 });
@@ -1163,7 +1155,7 @@ impl<'a> Importer<'a> {
             }
             let value = value.trim();
             if value.is_empty() || value == "NA" {
-                *empty.entry(series.id).or_default() += 1;
+                *empty.entry(series.of.id).or_default() += 1;
                 continue;
             }
             let x: f64 = value
@@ -1172,8 +1164,8 @@ impl<'a> Importer<'a> {
             self.insert(
                 &path,
                 line_no,
-                (region, year, series.id),
-                x / series.divisor,
+                (region, year, series.of.id),
+                x / series.of.divisor,
             )?;
             used += 1;
         }
@@ -1192,10 +1184,10 @@ impl<'a> Importer<'a> {
             ));
         }
         for s in &wanted {
-            self.series_source.insert(s.id, path.clone());
-            self.units.insert(s.id, s.unit);
+            self.series_source.insert(s.of.id, path.clone());
+            self.units.insert(s.of.id, s.of.unit);
         }
-        let series = wanted.iter().map(|s| s.id.to_string()).collect();
+        let series = wanted.iter().map(|s| s.of.id.to_string()).collect();
         self.record_source(&path, &bytes, used, series);
         Ok(())
     }
