@@ -9,8 +9,11 @@ use std::alloc::System;
 
 use cap::Cap;
 use nqp::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
+use nqp::service::diff::{Side, version_diff};
 use nqp::service::{self, analysis, bundled, robustness};
+use nqp::types::Panel;
 use nqp::web::cache::Cacheable;
+use polars::prelude::*;
 
 #[global_allocator]
 static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
@@ -78,6 +81,46 @@ fn cache_weights_cover_what_the_entries_hold() {
             &mut report,
         );
     }
+    // A version diff: `from` lacks the first year and has one series revised, so the diff
+    // holds added, revised and effect rows.
+    let mut from = ds.clone();
+    let frame = ds.panel.frame().clone().lazy();
+    let first = *ds.panel.years().unwrap().first().unwrap();
+    let indicator = ds.panel.indicators().unwrap()[0].clone();
+    from.panel = Panel::new(
+        frame
+            .filter(col("year").gt(lit(first)))
+            .with_column(
+                when(col("indicator").eq(lit(indicator)))
+                    .then(col("value") * lit(1.01))
+                    .otherwise(col("value"))
+                    .alias("value"),
+            )
+            .collect()
+            .unwrap(),
+    )
+    .unwrap();
+    let spec = MethodSpec::default();
+    let (from_tables, to_tables) = (
+        service::compute_tables(&from, &spec).unwrap(),
+        service::compute_tables(&ds, &spec).unwrap(),
+    );
+    let (view, bytes) = held(|| {
+        let old = Side {
+            dataset: &from,
+            number: 1,
+            result: &from_tables.result,
+        };
+        let new = Side {
+            dataset: &ds,
+            number: 2,
+            result: &to_tables.result,
+        };
+        version_diff(old, new, &spec).unwrap()
+    });
+    assert!(!view.added.is_empty() && !view.revised.is_empty() && !view.effect.is_empty());
+    check("diff", Cacheable::weight(&view), bytes, &mut report);
+
     let text: Vec<&str> = report.iter().map(|(line, _)| line.as_str()).collect();
     println!("{}", text.join("\n"));
     assert!(

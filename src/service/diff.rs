@@ -155,17 +155,20 @@ fn with_revisions(panel: &Panel, revised: &[RevisedCell]) -> Result<Panel> {
     Ok(Panel::new(frame)?)
 }
 
-/// The difference between two versions (`from`, `to`: their numbers) of one dataset under
-/// `spec`. Computes the index three times: each version, and `from` with only the revised cells
+/// One version as the diff reads it: its data, its number and its index under the diff's
+/// method (the caller's result for that version and method — the server's cached one).
+pub struct Side<'a> {
+    pub dataset: &'a Dataset,
+    pub number: u32,
+    pub result: &'a IndexResult,
+}
+
+/// The difference between two versions of one dataset under `spec`, whose results for both
+/// versions the [`Side`]s carry. Computes the index once: `from` with only the revised cells
 /// replaced. Pure; blocking (polars).
-pub fn version_diff(
-    from: &Dataset,
-    to: &Dataset,
-    numbers: (u32, u32),
-    spec: &MethodSpec,
-) -> Result<VersionDiff> {
-    let (from_panel, old) = cells(from)?;
-    let (_, new) = cells(to)?;
+pub fn version_diff(from: Side<'_>, to: Side<'_>, spec: &MethodSpec) -> Result<VersionDiff> {
+    let (from_panel, old) = cells(from.dataset)?;
+    let (_, new) = cells(to.dataset)?;
     let cell = |((region, year, indicator), value): (&Key, &f64)| CellValue {
         region: region.clone(),
         year: *year,
@@ -211,28 +214,26 @@ pub fn version_diff(
             .map(|d| d.id.to_string())
             .collect()
     };
-    let (ids_from, ids_to) = (ids(from), ids(to));
+    let (ids_from, ids_to) = (ids(from.dataset), ids(to.dataset));
 
-    let result_from = compute_index(&from.panel, &from.framework, spec)?;
-    let result_to = compute_index(&to.panel, &to.framework, spec)?;
     let result_revised = compute_index(
         &with_revisions(&from_panel, &revised)?,
-        &from.framework,
+        &from.dataset.framework,
         spec,
     )?;
-    let year = scored_years(&result_from)?
-        .intersection(&scored_years(&result_to)?)
+    let year = scored_years(from.result)?
+        .intersection(&scored_years(to.result)?)
         .max()
         .copied();
     let effect = match year {
-        Some(year) => effect_in(year, &result_from, &result_to, &result_revised)?,
+        Some(year) => effect_in(year, from.result, to.result, &result_revised)?,
         None => Vec::new(),
     };
     Ok(VersionDiff {
-        dataset: to.id.to_string(),
-        from: numbers.0,
-        to: numbers.1,
-        method: result_to.method.clone(),
+        dataset: to.dataset.id.to_string(),
+        from: from.number,
+        to: to.number,
+        method: to.result.method.clone(),
         year,
         indicators_added: ids_to.difference(&ids_from).cloned().collect(),
         indicators_removed: ids_from.difference(&ids_to).cloned().collect(),

@@ -20,6 +20,7 @@ use crate::analysis::robustness::Robustness;
 use crate::error::{Error, Result};
 use crate::service::analysis::AnalysisView;
 use crate::service::dashboard::{Dataset, ResultTables};
+use crate::service::diff::VersionDiff;
 use crate::service::robustness::Baseline;
 
 /// What an entry is the result of. Versions are content hashes, methods
@@ -48,6 +49,16 @@ pub enum Key {
         version: String,
         method: String,
     },
+    /// The diff of two versions of a dataset (numbers `from`, `to`, content hashes
+    /// `versions`) under a method, with the index of `from` recomputed with only the revised
+    /// cells replaced (`service::diff`).
+    Diff {
+        dataset: String,
+        from: u32,
+        to: u32,
+        versions: [String; 2],
+        method: String,
+    },
     /// A generated download; `file` is its URL segment plus the variant (`bom`).
     File {
         version: String,
@@ -69,6 +80,12 @@ impl Key {
                 method,
                 file,
             } => version.len() + method.len() + file.len(),
+            Key::Diff {
+                dataset,
+                versions,
+                method,
+                ..
+            } => dataset.len() + versions[0].len() + versions[1].len() + method.len(),
         };
         (strings + std::mem::size_of::<Key>()) as u64
     }
@@ -91,6 +108,7 @@ pub enum Value {
     Analysis(Arc<AnalysisView>),
     Robustness(Arc<Robustness>),
     Baseline(Arc<Baseline>),
+    Diff(Arc<VersionDiff>),
     File(Arc<DerivedFile>),
 }
 
@@ -178,9 +196,9 @@ const REGION_BYTES: u64 = 1024;
 
 /// The sums of lengths below miss what small strings and hash indexes really cost (allocation
 /// headers, string headers, table slack): measured with a counting allocator
-/// (`tests/cache_weights.rs`), a loaded dataset holds up to 1.8×, a computed result up to 1.3×
-/// and an analysis view up to 1.01× its summed lengths, so those estimates are scaled by 2, 3/2
-/// and 5/4.
+/// (`tests/cache_weights.rs`), a loaded dataset holds up to 1.8×, a computed result up to 1.3×,
+/// an analysis view up to 1.01× and a version diff 1.3× its summed lengths, so those estimates
+/// are scaled by 2, 3/2, 5/4 and 2.
 fn scaled(estimate: u64, numerator: u64, denominator: u64) -> u64 {
     estimate.saturating_mul(numerator) / denominator
 }
@@ -250,6 +268,20 @@ variant!(Baseline, Baseline);
 impl Cacheable for Baseline {
     fn weight(&self) -> u64 {
         Baseline::weight(self)
+    }
+}
+
+variant!(VersionDiff, Diff);
+
+impl Cacheable for VersionDiff {
+    fn weight(&self) -> u64 {
+        // The JSON form leaves out each revised cell's stored series name, counted besides.
+        // Its rows are mostly two short strings and two numbers, each string a heap allocation
+        // its JSON does not show: measured (`tests/cache_weights.rs`) it holds 1.3× its JSON
+        // length, so the estimate is doubled.
+        let names: usize = self.revised.iter().map(|c| c.stored_name.len()).sum();
+        let estimate = json_bytes(self) + names as u64 + std::mem::size_of::<VersionDiff>() as u64;
+        scaled(estimate, 2, 1)
     }
 }
 

@@ -21,6 +21,7 @@ use crate::method::MethodSpec;
 use crate::service::analysis::{AnalysisChoice, AnalysisView};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::datasets::{self, BUNDLED_ID, StagedUpload, UploadStaging};
+use crate::service::diff::{Side, VersionDiff, version_diff};
 use crate::service::figure::Fonts;
 use crate::service::robustness::Baseline;
 use crate::store::Store;
@@ -251,6 +252,45 @@ impl AppState {
         self.inner
             .cache
             .get_or_compute(key, move || crate::service::compute_tables(&dataset, &spec))
+            .await
+    }
+
+    /// The diff of version `from` to version `to` of one dataset under `spec`
+    /// (`service::diff::version_diff`): both versions' results are the cached ones the other
+    /// pages use, and the diff itself — with the index of `from` recomputed with only the
+    /// revised cells replaced — is computed once per (from, to, method) and cached like them.
+    pub async fn diff_for(
+        &self,
+        from: Arc<Dataset>,
+        to: Arc<Dataset>,
+        numbers: (u32, u32),
+        spec: &MethodSpec,
+    ) -> Result<Arc<VersionDiff>> {
+        let key = Key::Diff {
+            dataset: to.id.to_string(),
+            from: numbers.0,
+            to: numbers.1,
+            versions: [from.version.clone(), to.version.clone()],
+            method: crate::service::method_key(spec),
+        };
+        let from_tables = self.tables_for(Arc::clone(&from), spec).await?;
+        let to_tables = self.tables_for(Arc::clone(&to), spec).await?;
+        let spec = spec.clone();
+        self.inner
+            .cache
+            .get_or_compute(key, move || {
+                let from = Side {
+                    dataset: &from,
+                    number: numbers.0,
+                    result: &from_tables.result,
+                };
+                let to = Side {
+                    dataset: &to,
+                    number: numbers.1,
+                    result: &to_tables.result,
+                };
+                version_diff(from, to, &spec)
+            })
             .await
     }
 

@@ -100,6 +100,8 @@ impl Response {
 
 pub struct TestApp {
     router: Router,
+    /// The state behind `router`, for its cache's counters.
+    state: AppState,
     /// The store's directory, for apps over a store.
     store: Option<tempfile::TempDir>,
 }
@@ -117,9 +119,15 @@ impl TestApp {
     /// The app over `state` (a store, a configuration).
     pub fn with_state(state: AppState) -> TestApp {
         TestApp {
-            router: build_router(state),
+            router: build_router(state.clone()),
+            state,
             store: None,
         }
+    }
+
+    /// The server's cache counters (computations started, entries, weight).
+    pub fn cache_stats(&self) -> nqp::web::cache::CacheStats {
+        self.state.cache_stats()
     }
 
     pub async fn get(&self, uri: &str) -> Response {

@@ -299,9 +299,10 @@ async fn a_revision_is_refused_unless_chosen_and_then_recorded_as_a_new_version(
     );
 }
 
-/// Bad revision requests: `revise` when nothing differs (no cell to revise) and a revision
-/// without `revise` through the API — a clear 4xx naming the cells or the field, the store
-/// unchanged; `"revise": true` then commits.
+/// Bad revision requests: `revise` when nothing differs (no cell to revise, also when the upload
+/// only adds a cell the dataset does not hold) and a revision without `revise` through the API
+/// — a clear 4xx naming the cells or the field, the store unchanged; `"revise": true` then
+/// commits.
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_revision_requests_change_nothing() {
     let app = TestApp::with_store(1024 * 1024);
@@ -314,6 +315,31 @@ async fn bad_revision_requests_change_nothing() {
     let res = app.commit(&session, &preview, &[("revise", "on")]).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
     assert!(res.body.contains("revise") && res.body.contains("no cell to revise"));
+    assert!(
+        data_files(&app) == before,
+        "a refused commit changed the store"
+    );
+
+    // A revision of a cell the dataset does not hold: a new year only extends, so `revise`
+    // has nothing to record.
+    let new_year =
+        "数据库：分省年度数据\n指标：地方一般公共预算支出(亿元)\n地区,2030年\n安徽省,9999.9\n";
+    let (agreed, revised, id) = api_preview(&app, new_year.as_bytes()).await;
+    assert_eq!((agreed, revised), (0, vec![]));
+    let refused = app
+        .api_commit(Some(BEARER), &id, &json!({ "revise": true }))
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("no cell to revise"),
+        "{}",
+        refused.body
+    );
     assert!(
         data_files(&app) == before,
         "a refused commit changed the store"
@@ -444,8 +470,23 @@ async fn the_diff_lists_cells_and_separates_the_rank_effect_of_revisions() {
     assert!(links[0].starts_with("/datasets/tiny/diff?") && links[0].contains("from=1"));
     assert!(links[0].contains("to=2"), "{}", links[0]);
 
+    let before = app.cache_stats().computations;
     let diff = app.get("/api/v1/datasets/tiny/diff?from=1&to=2").await;
     assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    // Computed once (both versions' results and the diff with its revisions-only index), then
+    // served from the cache: a second request, by the API or the page, computes nothing and
+    // gives the same answer.
+    let computed = app.cache_stats().computations;
+    assert!(computed > before, "the first request computes");
+    let again = app.get("/api/v1/datasets/tiny/diff?from=1&to=2").await;
+    assert_eq!(again.body, diff.body);
+    let page = app.get("/datasets/tiny/diff?from=1&to=2&lang=en").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(
+        app.cache_stats().computations,
+        computed,
+        "served from the cache"
+    );
     let d = diff.json();
     assert_eq!(d["year"], 2020);
     assert_eq!(d["indicators_added"], json!(["x"]));

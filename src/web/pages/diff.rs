@@ -4,7 +4,7 @@
 //! `/api/v1/datasets/{id}/diff`.
 //!
 //! Owns: parsing the two version numbers and laying the view out. Must not: compute
-//! (`service::diff::version_diff`).
+//! (`service::diff::version_diff`, cached by `AppState::diff_for`).
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, fmt_rank, render};
 use crate::service::dashboard::Dataset;
-use crate::service::diff::{CellValue, RankEffect, VersionDiff, version_diff};
+use crate::service::diff::{CellValue, RankEffect, VersionDiff};
 use crate::service::download::rows_frame;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
@@ -39,12 +39,12 @@ fn number(ctx: &PageCtx, key: &str) -> Result<Option<u32>, WebError> {
 }
 
 /// Both versions (default: the latest and the one before it) and their diff under the page's
-/// method.
+/// method (cached: `AppState::diff_for`).
 async fn load(
     state: &AppState,
     ctx: &PageCtx,
     id: &str,
-) -> Result<(Arc<Dataset>, VersionDiff), WebError> {
+) -> Result<(Arc<Dataset>, Arc<VersionDiff>), WebError> {
     let (from, to) = (number(ctx, "from")?, number(ctx, "to")?);
     let to_ds = state.resolve(Some(id), to).await?;
     let to = to_ds.number.unwrap_or(1);
@@ -55,8 +55,9 @@ async fn load(
     } else {
         state.resolve(Some(id), Some(from)).await?
     };
-    let (a, b, spec) = (Arc::clone(&from_ds), Arc::clone(&to_ds), ctx.spec.clone());
-    let view = crate::web::blocking(move || version_diff(&a, &b, (from, to), &spec)).await?;
+    let view = state
+        .diff_for(from_ds, Arc::clone(&to_ds), (from, to), &ctx.spec)
+        .await?;
     Ok((to_ds, view))
 }
 
@@ -145,7 +146,7 @@ pub async fn page(
             "added" => rows_frame(&view.added),
             _ => rows_frame(&view.removed),
         }?;
-        return frame_file(&ctx, &ds, &tables, &name, &view, rows, None).await;
+        return frame_file(&ctx, &ds, &tables, &name, view.as_ref(), rows, None).await;
     }
     let mut hidden = ctx.hidden_fields();
     hidden.retain(|(k, _)| k != "from" && k != "to");
@@ -180,5 +181,6 @@ pub async fn api(
     Path(id): Path<String>,
     ctx: PageCtx,
 ) -> Result<axum::Json<VersionDiff>, WebError> {
-    Ok(axum::Json(load(&state, &ctx, &id).await?.1))
+    let view = load(&state, &ctx, &id).await?.1;
+    Ok(axum::Json(Arc::unwrap_or_clone(view)))
 }
