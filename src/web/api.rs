@@ -160,11 +160,8 @@ pub async fn region(
     Path(code): Path<String>,
     ctx: PageCtx,
 ) -> ApiResult<RegionProfile> {
-    let year = ctx.year()?;
-    let (ds, tables) = super::pages::load(&state, &ctx).await?;
-    Ok(Json(dashboard::region_profile(
-        &ds, &tables, &code, year, ctx.lang,
-    )?))
+    let (_, _, profile) = super::pages::region::load_profile(&state, &ctx, &code).await?;
+    Ok(Json(profile))
 }
 
 /// The framework's indicators with their effective weights and coverage.

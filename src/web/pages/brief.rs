@@ -14,7 +14,7 @@ use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, fmt_rank, render};
 use crate::service::analysis::RegionDiagnosis;
-use crate::service::dashboard::{self, Dataset, IndicatorStanding, RegionProfile, TrendPoint};
+use crate::service::dashboard::{Dataset, IndicatorStanding, RegionProfile, TrendPoint};
 use crate::service::download::SHORT_VERSION;
 use crate::service::publish::cite::{Publisher, publishers};
 use crate::types::{Dimension, Lang};
@@ -87,8 +87,7 @@ pub async fn page(
     Path(code): Path<String>,
     ctx: PageCtx,
 ) -> PageResult {
-    let (ds, tables) = super::load(&state, &ctx).await?;
-    let profile = dashboard::region_profile(&ds, &tables, &code, ctx.year()?, ctx.lang)?;
+    let (ds, tables, profile) = super::region::load_profile(&state, &ctx, &code).await?;
     let name = format!("brief-{}-{}", profile.code, profile.year);
     let file = view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend, None).await?;
     if let Some(file) = file {

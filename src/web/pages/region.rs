@@ -13,7 +13,7 @@ use crate::chart::line::{self, LineSpec, Series};
 use crate::chart::radar::{self, RadarSeries, RadarSpec};
 use crate::service::analysis::{AnalysisChoice, RegionDiagnosis, region_diagnosis};
 use crate::service::dashboard::{
-    self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, TrendPoint,
+    self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, ResultTables, TrendPoint,
 };
 use crate::types::{Dimension, Lang, Subindex};
 use crate::web::chrome::Chrome;
@@ -165,8 +165,7 @@ pub async fn page(
     Path(code): Path<String>,
     ctx: PageCtx,
 ) -> PageResult {
-    let (ds, tables) = super::load(&state, &ctx).await?;
-    let profile = dashboard::region_profile(&ds, &tables, &code, ctx.year()?, ctx.lang)?;
+    let (ds, tables, profile) = load_profile(&state, &ctx, &code).await?;
     let history = ctx.table(&["indicators", "history"])? == "history";
     let table = if history { "history" } else { "indicators" };
     let name = format!("region-{}-{}-{table}", profile.code, profile.year);
@@ -189,6 +188,19 @@ pub async fn page(
     }
     let (diagnosis, change) = diagnosis_and_change(&state, &ctx, &ds, &profile).await?;
     render(&RegionPage::new(&ctx, &ds, &profile, &diagnosis, change))
+}
+
+/// The dataset, its result and `code`'s profile in the request's year: what the region page,
+/// its brief and `/api/v1/regions/{code}` start from.
+pub(crate) async fn load_profile(
+    state: &AppState,
+    ctx: &PageCtx,
+    code: &str,
+) -> Result<(Arc<Dataset>, Arc<ResultTables>, RegionProfile), WebError> {
+    let year = ctx.year()?;
+    let (ds, tables) = super::load(state, ctx).await?;
+    let profile = dashboard::region_profile(&ds, &tables, code, year, ctx.lang)?;
+    Ok((ds, tables, profile))
 }
 
 /// What the region page and its brief show below the profile: the diagnosis (obstacles,
