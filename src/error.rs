@@ -6,6 +6,7 @@
 use crate::framework::FrameworkError;
 use crate::ingest::IngestError;
 use crate::method::MethodError;
+use crate::service::basemap::BaseMapError;
 use crate::service::figure::FigureError;
 use crate::store::StoreError;
 
@@ -33,6 +34,8 @@ pub enum Error {
     Store(Box<StoreError>),
     #[error(transparent)]
     Figure(Box<FigureError>),
+    #[error(transparent)]
+    BaseMap(Box<BaseMapError>),
     /// The request contradicts what is stored (an id taken, values already present).
     #[error("{0}")]
     Conflict(String),
@@ -85,6 +88,12 @@ impl From<FigureError> for Error {
     }
 }
 
+impl From<BaseMapError> for Error {
+    fn from(e: BaseMapError) -> Self {
+        Error::BaseMap(Box::new(e))
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
@@ -104,6 +113,7 @@ impl Error {
             Error::DuplicateAcrossFiles { .. } => "data.duplicate_across_files",
             Error::Store(e) => e.code(),
             Error::Figure(e) => e.code(),
+            Error::BaseMap(e) => e.code(),
             Error::Conflict(_) => "conflict",
             Error::RevisionNeeded { .. } => "data.revision_needed",
             Error::InvalidField { .. } => "invalid_field",

@@ -11,6 +11,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 pub mod analysis;
+pub mod basemap;
 pub mod bundled;
 pub mod dashboard;
 pub mod datasets;

@@ -24,6 +24,10 @@ pub enum AuditAction {
     SignOut,
     /// A version was added to the catalog from its file's own record (`nqp dataset recover`).
     Recover,
+    /// The data dir's base map was stored or replaced.
+    BaseMapPut,
+    /// The base map was removed (maps are schematic again).
+    BaseMapRemove,
 }
 
 impl AuditAction {
@@ -40,6 +44,8 @@ impl AuditAction {
             AuditAction::SignIn => "sign_in",
             AuditAction::SignOut => "sign_out",
             AuditAction::Recover => "recover",
+            AuditAction::BaseMapPut => "basemap.put",
+            AuditAction::BaseMapRemove => "basemap.remove",
         }
     }
 }

@@ -32,6 +32,7 @@
 //! (rusqlite and polars both block): async callers use `tokio::task::spawn_blocking`.
 
 mod audit;
+mod basemap;
 mod error;
 mod fsio;
 mod quarantine;

@@ -367,6 +367,7 @@ fn classify_app(err: &Error, lang: Lang) -> (StatusCode, &'static str, String) {
         Error::Ingest(_)
         | Error::Framework(_)
         | Error::Method(_)
+        | Error::BaseMap(_)
         | Error::DuplicateAcrossFiles { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, err.code(), localized())
         }
@@ -509,6 +510,7 @@ mod tests {
                 // `StoreError::code` names every store variant (no wildcard there).
                 Error::Store(store) => store.code(),
                 Error::Figure(figure) => figure.code(),
+                Error::BaseMap(_) => "basemap",
                 Error::Conflict(_) => "conflict",
                 Error::RevisionNeeded { .. } => "revision_needed",
                 Error::InvalidField { .. } => "invalid_field",
@@ -532,7 +534,7 @@ mod tests {
     }
 
     /// The number of arms of [`variant`].
-    const VARIANTS: usize = 37;
+    const VARIANTS: usize = 38;
 
     fn samples() -> Vec<WebError> {
         let io = || std::io::Error::other("disk on fire");
@@ -605,6 +607,12 @@ mod tests {
             ),
             WebError::App(FigureError::Svg("no root".into()).into()),
             WebError::App(FigureError::Render("0×0 px".into()).into()),
+            WebError::App(
+                crate::service::basemap::BaseMapError::Missing(vec![
+                    "西藏自治区 Tibet (CN-XZ)".into(),
+                ])
+                .into(),
+            ),
             WebError::App(Error::Conflict("id taken".into())),
             WebError::App(Error::RevisionNeeded {
                 cells: vec!["CN-AH 2016 gdp: 1 → 2".into()],
