@@ -2,7 +2,11 @@
 //!
 //! Boundaries: `data/geo/cn-provinces.geojson`, built by `scripts/make_geo.py` from Natural
 //! Earth 1:50m (public domain): the 31 provinces plus Taiwan, Hong Kong and Macao as regions
-//! without data. The South China Sea islands inset is not drawn (the methodology page says so).
+//! without data. The South China Sea islands inset is not drawn (the methodology page says so):
+//! it is a schematic map. A standard map the user supplies ([`ChinaMap::standard`], validated in
+//! `service::basemap`) is drawn with the South China Sea inset (南海诸岛) in the lower-right
+//! corner — the box 105–125° E, 3–25° N at a smaller scale, in its own frame — and the caption
+//! with its approval number (审图号); the main map then ends at [`MAIN_SOUTH`].
 //!
 //! Projection: Albers equal-area conic on the sphere (equal area, so a province's ink matches
 //! its size), standard parallels 25° N and 47° N, central meridian 105° E, origin latitude 0°,
@@ -11,7 +15,7 @@
 //! fitted into a `WIDTH`-px-wide viewBox with north up; every region's SVG path is precomputed
 //! with coordinates rounded to 0.1 px.
 //!
-//! Owns: GeoJSON parsing, projection, the map SVG. Must not: compute bins or format values
+//! Owns: GeoJSON parsing of the bundled map, projection, the inset's layout, the map SVG. Must not: compute bins or format values
 //! (callers pass `Bins` and `display` strings).
 
 use std::collections::HashMap;
@@ -127,6 +131,9 @@ pub struct ChinaMap {
     height: f64,
     /// Lowest inked y per `COLUMN`-px-wide column, to place the legend below the outline.
     bottom: Vec<f64>,
+    /// The South China Sea inset and the caption (审图号) of a standard map; `None` for the
+    /// schematic bundled map.
+    standard: Option<(Inset, String)>,
 }
 
 /// One region's value on a choropleth.
@@ -161,6 +168,69 @@ pub struct ChoroplethSpec<'a> {
     pub highlight: Option<&'a str>,
 }
 
+/// A line or ring of (longitude, latitude) positions, in degrees.
+pub type Ring = Vec<(f64, f64)>;
+/// An exterior ring followed by its holes.
+pub type Polygon = Vec<Ring>;
+
+/// One drawable piece of a base map's feature.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Shape {
+    Area(Polygon),
+    Line(Ring),
+}
+
+/// One region of a base map, in degrees.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionShape {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kind: RegionKind,
+    pub polygons: Vec<Polygon>,
+}
+
+/// The South China Sea inset's box, degrees: longitudes, latitudes.
+pub const INSET_LON: (f64, f64) = (105.0, 125.0);
+pub const INSET_LAT: (f64, f64) = (3.0, 25.0);
+/// With an inset, the main map shows what lies north of this latitude (Hainan Island reaches
+/// 18.2° N; the islands further south are in the inset).
+pub const MAIN_SOUTH: f64 = 17.5;
+/// Width of the inset's frame, px of the map's viewBox.
+const INSET_WIDTH: f64 = 150.0;
+/// Height of the caption line under a standard map, px.
+const CAPTION_HEIGHT: f64 = 20.0;
+
+/// The South China Sea inset of a standard map: its frame in the map's px, and its own linear
+/// map from the projected plane to px.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inset {
+    /// (x, y, width, height) of the frame.
+    pub frame: (f64, f64, f64, f64),
+    /// Height of the main map's outline box: the main map is clipped there.
+    main_height: f64,
+    /// Projected (x, y) of the frame's top-left corner and px per projected unit.
+    origin: (f64, f64),
+    scale: f64,
+    /// Per region (same order as the map's regions): its path in the inset, empty when the
+    /// region lies outside the inset's box.
+    paths: Vec<String>,
+    /// Inset-only areas (islands) and lines (the boundary line), path data.
+    areas: String,
+    lines: String,
+}
+
+impl Inset {
+    /// Where (longitude, latitude) lands on the map inside the inset.
+    pub fn to_px(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let (x, y) = Albers::china().project(lon, lat);
+        (
+            self.frame.0 + (x - self.origin.0) * self.scale,
+            self.frame.1 + (self.origin.1 - y) * self.scale,
+        )
+    }
+}
+
 /// Padding around the projected outline, px.
 const PAD: f64 = 8.0;
 /// Width of the columns of `ChinaMap::bottom`, px.
@@ -177,8 +247,6 @@ fn feature_err(index: usize, reason: impl Into<String>) -> ChartError {
         reason: reason.into(),
     }
 }
-
-type Ring = Vec<(f64, f64)>;
 
 fn parse_ring(index: usize, v: &Value) -> Result<Ring, ChartError> {
     let pts = v
@@ -244,7 +312,6 @@ impl ChinaMap {
                     line: 1,
                     column: 1,
                 })?;
-        let proj = Albers::china();
         let mut parsed = Vec::with_capacity(features.len());
         for (index, f) in features.iter().enumerate() {
             let props = f.get("properties");
@@ -277,32 +344,53 @@ impl ChinaMap {
                     ));
                 }
             };
-            let projected: Vec<Vec<Ring>> = polygons
-                .iter()
-                .map(|poly| {
-                    poly.iter()
-                        .map(|ring| {
-                            ring.iter()
-                                .map(|&(lon, lat)| proj.project(lon, lat))
-                                .collect()
-                        })
-                        .collect()
-                })
-                .collect();
-            parsed.push((
-                code.to_string(),
-                prop("name_zh").unwrap_or(code).to_string(),
-                prop("name_en").unwrap_or(code).to_string(),
+            parsed.push(RegionShape {
+                code: code.to_string(),
+                name_zh: prop("name_zh").unwrap_or(code).to_string(),
+                name_en: prop("name_en").unwrap_or(code).to_string(),
                 kind,
-                projected,
-            ));
+                polygons,
+            });
         }
-        let all = parsed
-            .iter()
-            .flat_map(|p| p.4.iter().flatten().flatten().copied());
+        Self::build(parsed, None)
+    }
+
+    /// A standard map: `regions` drawn north of [`MAIN_SOUTH`], the South China Sea inset in
+    /// the lower-right corner with the regions and `inset` shapes (islands, the boundary line)
+    /// inside 105–125° E, 3–25° N, and `caption` (the approval number) under the map.
+    pub fn standard(
+        regions: Vec<RegionShape>,
+        inset: &[Shape],
+        caption: String,
+    ) -> Result<ChinaMap, ChartError> {
+        Self::build(regions, Some((inset, caption)))
+    }
+
+    fn build(
+        shapes: Vec<RegionShape>,
+        standard: Option<(&[Shape], String)>,
+    ) -> Result<ChinaMap, ChartError> {
+        let proj = Albers::china();
+        let project_ring = |ring: &Ring| -> Ring {
+            ring.iter()
+                .map(|&(lon, lat)| proj.project(lon, lat))
+                .collect()
+        };
+        // With an inset, the islands south of MAIN_SOUTH do not stretch the main map.
+        let south = if standard.is_some() {
+            MAIN_SOUTH
+        } else {
+            f64::NEG_INFINITY
+        };
         let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for (x, y) in all {
-            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        for &(lon, lat) in shapes
+            .iter()
+            .flat_map(|r| r.polygons.iter().flatten().flatten())
+        {
+            if lat >= south {
+                let (x, y) = proj.project(lon, lat);
+                (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+            }
         }
         if x0 >= x1 || y0 >= y1 {
             return Err(ChartError::GeoJson {
@@ -316,43 +404,62 @@ impl ChinaMap {
         // North up: SVG's y grows downwards.
         let to_px = |(x, y): (f64, f64)| (PAD + (x - x0) * s, PAD + (y1 - y) * s);
         let mut bottom = vec![PAD; (Self::WIDTH / COLUMN).ceil() as usize];
-        for (x, y) in parsed
-            .iter()
-            .flat_map(|p| p.4.iter().flatten().flatten().map(|&p| to_px(p)))
-        {
-            let col = ((x / COLUMN) as usize).min(bottom.len() - 1);
-            bottom[col] = bottom[col].max(y);
-        }
-        let regions = parsed
-            .into_iter()
-            .map(|(code, name_zh, name_en, kind, polys)| {
-                let mut path = String::new();
-                let mut area = 0.0;
-                for poly in &polys {
-                    for (i, ring) in poly.iter().enumerate() {
-                        let px: Ring = ring.iter().map(|&p| to_px(p)).collect();
-                        // Exterior rings add, holes subtract.
-                        let a = ring_area(&px).abs();
-                        area += if i == 0 { a } else { -a };
-                        write_ring(&mut path, &px);
+        let mut regions = Vec::with_capacity(shapes.len());
+        for shape in &shapes {
+            let mut path = String::new();
+            let mut area = 0.0;
+            for poly in &shape.polygons {
+                for (i, ring) in poly.iter().enumerate() {
+                    let px: Ring = project_ring(ring).into_iter().map(to_px).collect();
+                    for &(x, y) in px.iter().filter(|p| p.1 <= height) {
+                        let col = ((x.max(0.0) / COLUMN) as usize).min(bottom.len() - 1);
+                        bottom[col] = bottom[col].max(y);
                     }
+                    // Exterior rings add, holes subtract.
+                    let a = ring_area(&px).abs();
+                    area += if i == 0 { a } else { -a };
+                    write_ring(&mut path, &px, true);
                 }
-                MapRegion {
-                    code,
-                    name_zh,
-                    name_en,
-                    kind,
-                    path,
-                    area,
+            }
+            regions.push(MapRegion {
+                code: shape.code.clone(),
+                name_zh: shape.name_zh.clone(),
+                name_en: shape.name_en.clone(),
+                kind: shape.kind,
+                path,
+                area,
+            });
+        }
+        let mut map_height = height;
+        let standard = standard.map(|(extra, caption)| {
+            let inset = inset(&shapes, extra, Self::WIDTH, height, &bottom);
+            let (fx, fy, _, fh) = inset.frame;
+            map_height = map_height.max(fy + fh + PAD);
+            // The legend must not run into the inset either.
+            for (col, b) in bottom.iter_mut().enumerate() {
+                if (col + 1) as f64 * COLUMN > fx {
+                    *b = b.max(fy + fh);
                 }
-            })
-            .collect();
+            }
+            (inset, caption)
+        });
         Ok(ChinaMap {
             regions,
             width: Self::WIDTH,
-            height,
+            height: map_height,
             bottom,
+            standard,
         })
+    }
+
+    /// The South China Sea inset of a standard map, `None` for the schematic map.
+    pub fn inset(&self) -> Option<&Inset> {
+        self.standard.as_ref().map(|(inset, _)| inset)
+    }
+
+    /// The caption (approval number) of a standard map.
+    pub fn caption(&self) -> Option<&str> {
+        self.standard.as_ref().map(|(_, caption)| caption.as_str())
     }
 
     /// The map built from the bundled `data/geo/cn-provinces.geojson`, parsed on first use.
@@ -409,19 +516,50 @@ impl ChinaMap {
         // 20 px of slack: label widths are estimates.
         let cols = ((lx + lw + 20.0) / COLUMN).ceil() as usize;
         let ly = self.bottom.iter().take(cols).fold(PAD, |a, b| a.max(*b)) + 12.0;
-        let height = self.height.max((ly + lh + PAD).ceil());
+        let map_height = self.height.max((ly + lh + PAD).ceil());
+        let height = map_height
+            + if self.standard.is_some() {
+                CAPTION_HEIGHT
+            } else {
+                0.0
+            };
+        // `nqp-map-standard`: drawn on the user's standard map, captioned; a figure of any
+        // other map says it is schematic.
+        let class = if self.standard.is_some() {
+            "nqp-chart nqp-map nqp-map-standard"
+        } else {
+            "nqp-chart nqp-map"
+        };
         let (mut out, _) = svg::open(
             &Frame::chart(
                 (spec.id, spec.title, spec.desc),
-                "nqp-chart nqp-map",
+                class,
                 (self.width, height),
             )
             .linked(true),
         );
         svg::no_data_pattern(&mut out, &hatch);
-        out.push_str(
-            "<g class=\"regions\" stroke=\"#4d4d4d\" stroke-width=\"0.5\" stroke-linejoin=\"round\">",
-        );
+        let fill_of = |code: &str| -> String {
+            by_code
+                .get(code)
+                .and_then(|v| v.value)
+                .and_then(|x| spec.bins.color_of(x))
+                .map_or_else(|| format!("url(#{hatch})"), str::to_string)
+        };
+        if self.standard.is_some() {
+            // The main map ends at MAIN_SOUTH; the islands further south are in the inset.
+            let _ = write!(
+                out,
+                "<clipPath id=\"{id}-main\"><rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\"/></clipPath>\
+                 <g class=\"regions\" clip-path=\"url(#{id}-main)\" stroke=\"#4d4d4d\" stroke-width=\"0.5\" stroke-linejoin=\"round\">",
+                num(self.width),
+                num(self.inset().map_or(self.height, |i| i.main_height))
+            );
+        } else {
+            out.push_str(
+                "<g class=\"regions\" stroke=\"#4d4d4d\" stroke-width=\"0.5\" stroke-linejoin=\"round\">",
+            );
+        }
         // Provinces first, then the no-data regions on top (Hong Kong and Macao overlap the
         // Guangdong outline a little), then the highlighted region so its outline is not hidden.
         let mut order: Vec<&MapRegion> = self.regions.iter().collect();
@@ -458,10 +596,7 @@ impl ChinaMap {
                 escape_xml(&r.code),
                 escape_xml(&tip),
                 r.path,
-                match fill {
-                    Some(c) => c.to_string(),
-                    None => format!("url(#{hatch})"),
-                },
+                fill_of(&r.code),
                 if selected {
                     " stroke=\"#000\" stroke-width=\"2\""
                 } else {
@@ -471,6 +606,16 @@ impl ChinaMap {
             out.push_str(if href.is_some() { "</a>" } else { "</g>" });
         }
         out.push_str("</g>");
+        if let Some((inset, caption)) = &self.standard {
+            self.write_inset(&mut out, inset, &id, spec.lang, &fill_of);
+            let _ = write!(
+                out,
+                "<text class=\"map-caption\" x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"13\" fill=\"#333\">{}</text>",
+                num(self.width - PAD),
+                num(height - 6.0),
+                escape_xml(caption)
+            );
+        }
         let _ = write!(
             out,
             "<g transform=\"translate({},{}) scale({LEGEND_SCALE})\">{legend_svg}</g>",
@@ -478,6 +623,60 @@ impl ChinaMap {
             num(ly)
         );
         svg::close(out)
+    }
+}
+
+impl ChinaMap {
+    /// The inset: a white box with its frame, the regions in their colours (no links or
+    /// tooltips: the main map has them), the inset-only islands and lines, and its label.
+    fn write_inset(
+        &self,
+        out: &mut String,
+        inset: &Inset,
+        id: &str,
+        lang: Lang,
+        fill_of: &dyn Fn(&str) -> String,
+    ) {
+        let (x, y, w, h) = inset.frame;
+        let rect = format!(
+            "x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"",
+            num(x),
+            num(y),
+            num(w),
+            num(h)
+        );
+        let _ = write!(
+            out,
+            "<g class=\"inset\" aria-hidden=\"true\"><clipPath id=\"{id}-inset\"><rect {rect}/></clipPath>\
+             <rect {rect} fill=\"#fff\"/><g clip-path=\"url(#{id}-inset)\" stroke=\"#4d4d4d\" stroke-width=\"0.4\" stroke-linejoin=\"round\">"
+        );
+        for (r, path) in self.regions.iter().zip(&inset.paths) {
+            if !path.is_empty() {
+                let _ = write!(out, "<path d=\"{path}\" fill=\"{}\"/>", fill_of(&r.code));
+            }
+        }
+        if !inset.areas.is_empty() {
+            let _ = write!(
+                out,
+                "<path class=\"inset-areas\" d=\"{}\" fill=\"#bdbdbd\"/>",
+                inset.areas
+            );
+        }
+        if !inset.lines.is_empty() {
+            let _ = write!(
+                out,
+                "<path class=\"inset-lines\" d=\"{}\" fill=\"none\" stroke-width=\"1\"/>",
+                inset.lines
+            );
+        }
+        let _ = write!(
+            out,
+            "</g><rect class=\"inset-frame\" {rect} fill=\"none\" stroke=\"#333\" stroke-width=\"1\"/>\
+             <text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"10\" fill=\"#333\">{}</text></g>",
+            num(x + w - 4.0),
+            num(y + h - 5.0),
+            lang.pick("南海诸岛", "South China Sea Islands")
+        );
     }
 }
 
@@ -497,11 +696,12 @@ fn tooltip(spec: &ChoroplethSpec<'_>, name: &str, v: Option<&MapValue>) -> Strin
     }
 }
 
-/// Appends "M x,y L x,y … Z" with 0.1 px coordinates, skipping points that round together.
-fn write_ring(path: &mut String, ring: &[(f64, f64)]) {
+/// Appends "M x,y L x,y … Z" (without "Z" for a line, `closed` false) with 0.1 px
+/// coordinates, skipping points that round together.
+fn write_ring(path: &mut String, ring: &[(f64, f64)], closed: bool) {
     // GeoJSON repeats the first position at the end; "Z" closes the ring instead.
     let open = match ring {
-        [first, rest @ .., last] if first == last => &ring[..rest.len() + 1],
+        [first, rest @ .., last] if closed && first == last => &ring[..rest.len() + 1],
         _ => ring,
     };
     let mut last = String::new();
@@ -522,9 +722,93 @@ fn write_ring(path: &mut String, ring: &[(f64, f64)]) {
         last = p;
         count += 1;
     }
-    if count > 0 {
+    if count > 0 && closed {
         path.push('Z');
     }
+}
+
+/// Lays out the South China Sea inset in the lower-right corner of a `width` × `height` map,
+/// below the lowest ink in its columns (`bottom`; the map grows when it must): the box
+/// [`INSET_LON`] × [`INSET_LAT`] projected like the main map (so shapes keep their form) at
+/// the scale that fits it into [`INSET_WIDTH`], and the path of every region and inset shape
+/// that reaches into the box.
+fn inset(
+    shapes: &[RegionShape],
+    extra: &[Shape],
+    width: f64,
+    height: f64,
+    bottom: &[f64],
+) -> Inset {
+    let proj = Albers::china();
+    // The box's edges are curves on the cone: sample them for its projected extent.
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    let ((lon0, lon1), (lat0, lat1)) = (INSET_LON, INSET_LAT);
+    for k in 0..=20 {
+        let t = f64::from(k) / 20.0;
+        let lon = lon0 + t * (lon1 - lon0);
+        let lat = lat0 + t * (lat1 - lat0);
+        for (x, y) in [
+            proj.project(lon, lat0),
+            proj.project(lon, lat1),
+            proj.project(lon0, lat),
+            proj.project(lon1, lat),
+        ] {
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+    }
+    let scale = INSET_WIDTH / (x1 - x0);
+    let h = ((y1 - y0) * scale).ceil();
+    let x = width - PAD - INSET_WIDTH;
+    let ink = bottom
+        .iter()
+        .enumerate()
+        .filter(|(col, _)| (col + 1) as f64 * COLUMN > x)
+        .fold(0.0, |m: f64, (_, b)| m.max(*b));
+    let frame = (x, (height - PAD - h).max(ink + 6.0), INSET_WIDTH, h);
+    let mut inset = Inset {
+        frame,
+        main_height: height,
+        origin: (x0, y1),
+        scale,
+        paths: Vec::with_capacity(shapes.len()),
+        areas: String::new(),
+        lines: String::new(),
+    };
+    let in_box = |ring: &Ring| {
+        ring.iter()
+            .any(|&(lon, lat)| (lon0..=lon1).contains(&lon) && (lat0..=lat1).contains(&lat))
+    };
+    let px = |inset: &Inset, ring: &Ring| -> Ring {
+        ring.iter()
+            .map(|&(lon, lat)| inset.to_px(lon, lat))
+            .collect()
+    };
+    for shape in shapes {
+        let mut path = String::new();
+        for poly in shape
+            .polygons
+            .iter()
+            .filter(|p| p.first().is_some_and(in_box))
+        {
+            for ring in poly {
+                write_ring(&mut path, &px(&inset, ring), true);
+            }
+        }
+        inset.paths.push(path);
+    }
+    let (mut areas, mut lines) = (String::new(), String::new());
+    for shape in extra {
+        match shape {
+            Shape::Area(poly) => {
+                for ring in poly {
+                    write_ring(&mut areas, &px(&inset, ring), true);
+                }
+            }
+            Shape::Line(line) => write_ring(&mut lines, &px(&inset, line), false),
+        }
+    }
+    (inset.areas, inset.lines) = (areas, lines);
+    inset
 }
 
 #[cfg(test)]

@@ -20,18 +20,8 @@ use serde_json::{Map, Value};
 
 use crate::ingest::{RegionMatch, RegionSet};
 use crate::store::Store;
-
-/// A line or ring of (longitude, latitude) positions, in degrees.
-pub type Ring = Vec<(f64, f64)>;
-/// An exterior ring followed by its holes.
-pub type Polygon = Vec<Ring>;
-
-/// One drawable piece of a feature.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Shape {
-    Area(Polygon),
-    Line(Ring),
-}
+use crate::web::charts::ChartError;
+use crate::web::charts::map::{ChinaMap, Polygon, RegionKind, RegionShape, Ring, Shape};
 
 /// Largest GeoJSON accepted, bytes (a province-level standard map at 1:1,000,000 is a few MB).
 pub const MAX_BYTES: usize = 24 << 20;
@@ -101,6 +91,27 @@ impl BaseMap {
     /// The caption printed under a map drawn on this base map.
     pub fn caption(&self) -> String {
         caption(&self.approval)
+    }
+
+    /// The map drawn on this base map: projected, with the South China Sea inset and the
+    /// caption.
+    pub fn chart(&self) -> Result<ChinaMap, ChartError> {
+        let regions = self
+            .regions
+            .iter()
+            .map(|r| RegionShape {
+                code: r.code.clone(),
+                name_zh: r.name_zh.clone(),
+                name_en: r.name_en.clone(),
+                kind: if r.in_set {
+                    RegionKind::Province
+                } else {
+                    RegionKind::NoData
+                },
+                polygons: r.polygons.clone(),
+            })
+            .collect();
+        ChinaMap::standard(regions, &self.inset, self.caption())
     }
 }
 
@@ -920,6 +931,95 @@ mod tests {
                 .to_string(),
             "the base map is not a GeoJSON FeatureCollection: it has no \"features\" array"
         );
+    }
+
+    #[test]
+    fn the_map_on_a_standard_base_map_has_the_inset_and_the_caption() {
+        use crate::types::Lang;
+        use crate::web::charts::Bins;
+        use crate::web::charts::map::{ChoroplethSpec, MapValue};
+        use crate::web::charts::testutil::{check_xml, count, texts};
+
+        let m = parse(SQUARES, "GS(2024)0650号", &set()).unwrap();
+        let map = m.chart().unwrap();
+        assert_eq!(map.caption(), Some("审图号：GS(2024)0650号"));
+        let inset = map.inset().unwrap();
+        let (x, y, w, h) = inset.frame;
+        let (width, height) = map.size();
+        // Lower-right corner, inside the map, a fifth of its width.
+        assert_eq!((x + w, y + h), (width - 8.0, height - 8.0));
+        assert!(w < width / 4.0 && h > w, "{w}×{h}");
+        let inside = |(px, py): (f64, f64)| px > x && px < x + w && py > y && py < y + h;
+        // The box's centre and its corners land inside the frame; Beijing and a point west
+        // of the box do not.
+        assert!(inside(inset.to_px(115.0, 14.0)));
+        assert!(inside(inset.to_px(105.5, 24.5)) && inside(inset.to_px(124.5, 3.5)));
+        assert!(!inside(inset.to_px(116.4, 39.9)) && !inside(inset.to_px(100.0, 14.0)));
+        // South is down: 10° N is below 20° N.
+        assert!(inset.to_px(112.0, 10.0).1 > inset.to_px(112.0, 20.0).1);
+
+        let values: Vec<MapValue> = set()
+            .regions()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| MapValue {
+                code: r.code.as_str().to_owned(),
+                name: r.name_en.clone(),
+                value: Some(i as f64),
+                rank: Some(i as u32 + 1),
+                display: i.to_string(),
+            })
+            .collect();
+        let bins = Bins::equal(0.0, 31.0, 5).unwrap();
+        let href = |c: &str| Some(format!("/regions/{c}"));
+        let svg = map.render(&ChoroplethSpec {
+            id: "m",
+            title: "Scores",
+            desc: "Choropleth",
+            values: &values,
+            bins: &bins,
+            href: &href,
+            lang: Lang::Zh,
+            no_data_label: "无数据",
+            legend_title: "得分",
+            highlight: None,
+        });
+        check_xml(&svg).unwrap();
+        assert!(svg.contains("class=\"nqp-chart nqp-map nqp-map-standard\""));
+        assert_eq!(count(&svg, "a[href] > path"), 31);
+        assert_eq!(texts(&svg, "text.map-caption"), ["审图号：GS(2024)0650号"]);
+        assert_eq!(count(&svg, "g.inset rect.inset-frame"), 1);
+        assert_eq!(texts(&svg, "g.inset text"), ["南海诸岛"]);
+        // The inset draws the island square at (112 ± 0.3° E, 10 ± 0.3° N) where to_px puts it,
+        // and the boundary line starting at (108.5° E, 18° N).
+        let (ix, iy) = inset.to_px(111.7, 9.7);
+        let area = texts_attr(&svg, "path.inset-areas", "d");
+        assert!(
+            area.starts_with(&format!("M{},{}", num(ix), num(iy))),
+            "{area}"
+        );
+        let (lx, ly) = inset.to_px(108.5, 18.0);
+        let line = texts_attr(&svg, "path.inset-lines", "d");
+        assert!(line.starts_with(&format!("M{},{}", num(lx), num(ly))) && !line.ends_with('Z'));
+        // Guangdong, Guangxi, Hainan, Taiwan, Hong Kong and Macao reach into the box and are
+        // drawn there (with their colours); the others (Fujian's square starts at 25.5° N) not.
+        assert_eq!(count(&svg, "g.inset g path:not([class])"), 6);
+        // The main map is clipped at 17.5° N.
+        assert!(svg.contains("<g class=\"regions\" clip-path=\"url(#m-main)\""));
+    }
+
+    /// The attribute `attr` of the one element matching `selector`.
+    fn texts_attr(svg: &str, selector: &str, attr: &str) -> String {
+        let doc = scraper::Html::parse_fragment(svg);
+        let sel = scraper::Selector::parse(selector).unwrap();
+        let mut hits = doc.select(&sel);
+        let first = hits.next().unwrap_or_else(|| panic!("no {selector}"));
+        assert!(hits.next().is_none(), "one {selector}");
+        first.value().attr(attr).unwrap().to_owned()
+    }
+
+    fn num(v: f64) -> String {
+        crate::web::charts::svg::num(v)
     }
 
     #[test]
