@@ -18,10 +18,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::chart::ChartError;
+use crate::chart::map::{ChinaMap, Polygon, RegionKind, RegionShape, Ring, Shape};
 use crate::ingest::{RegionMatch, RegionSet};
 use crate::store::Store;
-use crate::web::charts::ChartError;
-use crate::web::charts::map::{ChinaMap, Polygon, RegionKind, RegionShape, Ring, Shape};
 
 /// Largest GeoJSON accepted, bytes (a province-level standard map at 1:1,000,000 is a few MB).
 pub const MAX_BYTES: usize = 24 << 20;
@@ -112,6 +112,35 @@ impl BaseMap {
             })
             .collect();
         ChinaMap::standard(regions, &self.inset, self.caption())
+    }
+}
+
+/// What the maps are drawn on, as the publish page and `/api/v1/basemap` report it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BaseMapStatus {
+    pub file_name: String,
+    pub approval: String,
+    /// The caption under every map (`审图号：…`).
+    pub caption: String,
+    /// Regions matched (provinces of the set plus Taiwan, Hong Kong, Macao).
+    pub regions: usize,
+    /// Features of the inset (South China Sea islands and lines).
+    pub inset_features: usize,
+    pub features: usize,
+    pub positions: usize,
+}
+
+impl BaseMapStatus {
+    pub fn of(map: &BaseMap, file_name: &str) -> BaseMapStatus {
+        BaseMapStatus {
+            file_name: file_name.to_owned(),
+            approval: map.approval.clone(),
+            caption: map.caption(),
+            regions: map.regions.len(),
+            inset_features: map.inset.len(),
+            features: map.features,
+            positions: map.positions,
+        }
     }
 }
 
@@ -935,10 +964,10 @@ mod tests {
 
     #[test]
     fn the_map_on_a_standard_base_map_has_the_inset_and_the_caption() {
+        use crate::chart::Bins;
+        use crate::chart::map::{ChoroplethSpec, MapValue};
+        use crate::chart::testutil::{check_xml, count, texts};
         use crate::types::Lang;
-        use crate::web::charts::Bins;
-        use crate::web::charts::map::{ChoroplethSpec, MapValue};
-        use crate::web::charts::testutil::{check_xml, count, texts};
 
         let m = parse(SQUARES, "GS(2024)0650号", &set()).unwrap();
         let map = m.chart().unwrap();
@@ -1019,7 +1048,7 @@ mod tests {
     }
 
     fn num(v: f64) -> String {
-        crate::web::charts::svg::num(v)
+        crate::chart::svg::num(v)
     }
 
     #[test]

@@ -38,6 +38,113 @@ pub const DEFAULT_WIDTH_CM: f64 = 16.0;
 /// Height of the note line added under a chart, in the chart's viewBox units.
 const NOTE_HEIGHT: f64 = 22.0;
 
+/// The note every map figure carries unless it is drawn on a base map the user supplied.
+pub const SCHEMATIC_NOTE: &str = "示意图，非标准地图 / schematic, not a standard map";
+
+/// The note line a figure of `chart_svg` gets: [`SCHEMATIC_NOTE`] for a map on the bundled
+/// schematic map (root class `nqp-map`); none for a map on the user's standard map (class
+/// `nqp-map-standard`, which carries its approval-number caption itself) or any other chart.
+pub fn note_for(chart_svg: &str) -> Option<&'static str> {
+    let root = &chart_svg[..chart_svg.find('>')?];
+    let class = root.split("class=\"").nth(1)?.split('"').next()?;
+    let classes: Vec<&str> = class.split_whitespace().collect();
+    (classes.contains(&"nqp-map") && !classes.contains(&"nqp-map-standard"))
+        .then_some(SCHEMATIC_NOTE)
+}
+
+/// A chart the dashboard draws for a dataset, year and method (not per region), on the page
+/// that draws it: the figures `/publish` links to and `nqp export --figures` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct DashboardFigure {
+    /// The page's path.
+    pub page: &'static str,
+    /// The chart's id on that page (`?figure=<id>`).
+    pub id: &'static str,
+    pub title_zh: &'static str,
+    pub title_en: &'static str,
+}
+
+/// Every chart of the rankings and analysis pages (a test renders each page and checks that
+/// these are exactly its charts).
+pub const DASHBOARD_FIGURES: [DashboardFigure; 12] = [
+    fig("/", "map", "得分地图", "Map of scores"),
+    fig("/", "bars", "得分排名", "Scores ranked"),
+    fig(
+        "/analysis/disparities",
+        "dagum-chart",
+        "Dagum 基尼系数分解",
+        "Dagum Gini decomposition",
+    ),
+    fig(
+        "/analysis/disparities",
+        "sigma-chart",
+        "σ 收敛",
+        "σ convergence",
+    ),
+    fig(
+        "/analysis/dynamics",
+        "kernel-chart",
+        "核密度估计",
+        "Kernel density",
+    ),
+    fig(
+        "/analysis/dynamics",
+        "markov-chart",
+        "马尔可夫转移概率",
+        "Markov transition probabilities",
+    ),
+    fig(
+        "/analysis/spatial",
+        "moran-scatter",
+        "Moran 散点图",
+        "Moran scatter plot",
+    ),
+    fig(
+        "/analysis/spatial",
+        "lisa-map",
+        "LISA 集聚图",
+        "LISA cluster map",
+    ),
+    fig(
+        "/analysis/robustness",
+        "rob-heat",
+        "稳健性：排名热图",
+        "Robustness: rank heat map",
+    ),
+    fig(
+        "/analysis/robustness",
+        "rob-interval",
+        "不确定性区间",
+        "Uncertainty intervals",
+    ),
+    fig(
+        "/analysis/robustness",
+        "rob-first",
+        "敏感性：一阶效应指数",
+        "Sensitivity: first-order indices",
+    ),
+    fig(
+        "/analysis/robustness",
+        "rob-total",
+        "敏感性：总效应指数",
+        "Sensitivity: total-order indices",
+    ),
+];
+
+const fn fig(
+    page: &'static str,
+    id: &'static str,
+    title_zh: &'static str,
+    title_en: &'static str,
+) -> DashboardFigure {
+    DashboardFigure {
+        page,
+        id,
+        title_zh,
+        title_en,
+    }
+}
+
 /// The file type of a figure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

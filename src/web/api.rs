@@ -83,6 +83,14 @@ pub fn api_routes() -> Router<AppState> {
             post(upload).layer(DefaultBodyLimit::disable()),
         )
         .route("/api/v1/uploads/{id}/commit", post(commit))
+        .route(
+            "/api/v1/basemap",
+            get(super::pages::basemap::api_get)
+                .post(super::pages::basemap::api_post)
+                .delete(super::pages::basemap::api_delete)
+                // The form reader enforces the server's upload limit itself.
+                .layer(DefaultBodyLimit::disable()),
+        )
         // Unknown API URLs answer with the JSON envelope, not the HTML 404 page.
         .route("/api/{*rest}", any(unknown))
 }
@@ -482,7 +490,8 @@ async fn unknown(uri: axum::http::Uri) -> WebError {
         datasets, regions, region, indicators, indicator, scores, rankings, compare, weights,
         methodology, upload, commit, super::download::download,
         super::pages::sandbox::api, super::pages::robustness::api, super::pages::change::api,
-        super::pages::diff::api
+        super::pages::diff::api, super::pages::basemap::api_get, super::pages::basemap::api_post,
+        super::pages::basemap::api_delete
     ),
     components(schemas(Problem, ErrorItem, Metadata)),
     modifiers(&SharedParams, &BearerAuth),
@@ -530,7 +539,8 @@ impl Modify for SharedParams {
             ),
         ];
         for (path, item) in openapi.paths.paths.iter_mut() {
-            let keys: &[&str] = if path.starts_with("/api/v1/uploads") {
+            let keys: &[&str] = if path.starts_with("/api/v1/uploads") || path == "/api/v1/basemap"
+            {
                 // Writes choose no dataset or method; only the language of messages.
                 &["lang"]
             } else if path.starts_with("/api/v1/") {

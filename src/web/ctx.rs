@@ -4,12 +4,16 @@
 //! and typed URL builders, so every link is a permalink that keeps the reader's language and
 //! method. Templates never concatenate URLs themselves. Must not: compute anything.
 
-use axum::extract::FromRequestParts;
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::ACCEPT_LANGUAGE;
 use axum::http::request::Parts;
 
 use super::error::WebError;
 use super::i18n::{Texts, negotiate};
+use super::state::AppState;
+use crate::chart::map::ChinaMap;
 use crate::framework::Framework;
 use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
 use crate::service::dashboard::Measure;
@@ -31,6 +35,8 @@ pub struct PageCtx {
     pub path: String,
     /// Every query pair of the request, in order.
     pub query: Vec<(String, String)>,
+    /// The map choropleths are drawn on (the user's standard map or the schematic one).
+    pub map: Arc<ChinaMap>,
 }
 
 impl PageCtx {
@@ -238,10 +244,13 @@ fn with_query(path: &str, pairs: &[(String, String)]) -> String {
     format!("{path}?{query}")
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
+impl<S: Send + Sync> FromRequestParts<S> for PageCtx
+where
+    AppState: FromRef<S>,
+{
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let query: Vec<(String, String)> =
             serde_urlencoded::from_str(parts.uri.query().unwrap_or_default()).unwrap_or_default();
         let get = |key: &str| {
@@ -288,6 +297,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageCtx {
             spec,
             path: parts.uri.path().to_owned(),
             query,
+            map: AppState::from_ref(state).china_map(),
         })
     }
 }

@@ -17,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::WebError;
 use super::state::AppState;
-use crate::service::figure::{self, FigureError, FigureOptions};
+use crate::service::figure::{
+    self, DASHBOARD_FIGURES, DashboardFigure, FigureError, FigureOptions,
+};
 use crate::types::Lang;
 
 /// The query parameters that select and shape a figure; the page itself never sees them.
@@ -25,9 +27,6 @@ const FIGURE_PARAMS: [&str; 4] = ["figure", "format", "width_cm", "gray"];
 
 /// Largest page body read back to cut a chart out of or to add the figure links to.
 const MAX_PAGE_BYTES: usize = 32 << 20;
-
-/// The note every map figure carries unless it is drawn on a base map the user supplied.
-pub const SCHEMATIC_NOTE: &str = "示意图，非标准地图 / schematic, not a standard map";
 
 /// The figure middleware (see the module doc).
 pub async fn figures(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -82,7 +81,7 @@ async fn figure_response(
         what: "figure",
         key: id.to_owned(),
     })?;
-    let note = is_map(chart).then_some(SCHEMATIC_NOTE);
+    let note = figure::note_for(chart);
     let chart = chart.to_owned();
     let fonts_state = state.clone();
     let fig = super::blocking(move || {
@@ -134,11 +133,6 @@ fn chart_id(svg: &str) -> Option<&str> {
     let root = &svg[..svg.find('>')?];
     let at = root.find("aria-labelledby=\"")? + "aria-labelledby=\"".len();
     root[at..].split('"').next()?.strip_suffix("-title")
-}
-
-fn is_map(svg: &str) -> bool {
-    svg.find('>')
-        .is_some_and(|end| svg[..end].contains("nqp-map"))
 }
 
 fn is_html(r: &Response) -> bool {
@@ -257,4 +251,88 @@ fn sanitize(s: &str) -> String {
     s.chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
         .collect()
+}
+
+/// Every dashboard figure (`service::figure::DASHBOARD_FIGURES`) of the dataset `state`
+/// serves, for the page parameters `query` (language, method, year), in each of `options`:
+/// what `nqp export --figures` writes. Each is requested from the app in-process with the
+/// very URL of its download link, so a file equals the download. A figure its page cannot
+/// draw (an analysis the method does not support) comes back as `Err` with the page's message.
+pub async fn dashboard_figures(
+    state: AppState,
+    query: &[(String, String)],
+    options: &[FigureOptions],
+) -> Vec<(
+    DashboardFigure,
+    FigureOptions,
+    Result<figure::Figure, String>,
+)> {
+    use tower::ServiceExt;
+    let router = super::build_router(state);
+    let mut out = Vec::new();
+    for f in DASHBOARD_FIGURES {
+        for o in options {
+            let mut pairs: Vec<(&str, String)> = query
+                .iter()
+                .filter(|(k, _)| !FIGURE_PARAMS.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            pairs.push(("figure", f.id.to_owned()));
+            pairs.push(("format", o.format.extension().to_owned()));
+            pairs.push(("width_cm", o.width_cm.to_string()));
+            if o.gray {
+                pairs.push(("gray", "1".to_owned()));
+            }
+            let uri = format!(
+                "{}?{}",
+                f.page,
+                serde_urlencoded::to_string(&pairs).unwrap_or_default()
+            );
+            let request = Request::builder()
+                .uri(&uri)
+                .body(Body::empty())
+                .expect("a valid request");
+            let result = match router.clone().oneshot(request).await {
+                Ok(res) if res.status() == StatusCode::OK => {
+                    match to_bytes(res.into_body(), MAX_FIGURE_BYTES).await {
+                        Ok(bytes) => Ok(figure::Figure {
+                            format: o.format,
+                            bytes: bytes.to_vec(),
+                        }),
+                        Err(e) => Err(format!("{uri}: {e}")),
+                    }
+                }
+                Ok(res) => {
+                    let status = res.status();
+                    let page = to_bytes(res.into_body(), MAX_PAGE_BYTES)
+                        .await
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_default();
+                    Err(format!("{status}: {}", error_message(&page)))
+                }
+                Err(e) => Err(format!("{uri}: {e}")),
+            };
+            out.push((f, *o, result));
+        }
+    }
+    out
+}
+
+/// Largest figure file read back (a 30 cm PNG at 300 dpi is a few MB).
+const MAX_FIGURE_BYTES: usize = 64 << 20;
+
+/// The message of an error page (`<p class="message">`), entities of the escaper undone.
+fn error_message(page: &str) -> String {
+    const OPEN: &str = "<p class=\"message\">";
+    let Some(start) = page.find(OPEN).map(|i| i + OPEN.len()) else {
+        return "the page could not be drawn".into();
+    };
+    let text = &page[start..];
+    let text = &text[..text.find("</p>").unwrap_or(text.len())];
+    text.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

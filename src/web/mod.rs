@@ -64,6 +64,11 @@ pub fn build_router(state: AppState) -> Router {
         .route("/methodology", get(pages::methodology::page))
         .route("/publish", get(pages::publish::page))
         .route("/publish/{file}", get(pages::publish::file))
+        .route(
+            "/publish/basemap",
+            post(pages::basemap::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/publish/basemap/remove", post(pages::basemap::remove))
         .route("/datasets", get(pages::datasets::list))
         .route(
             "/login",

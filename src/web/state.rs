@@ -7,7 +7,7 @@
 //! time, and memory stays within `--cache-mb`. Must not: render HTML or choose HTTP statuses.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -16,9 +16,11 @@ use super::auth::LoginThrottle;
 use super::cache::{Cache, CacheStats, DerivedFile, Key};
 use super::staging::{Access, Staging};
 use crate::analysis::robustness::{Robustness, RobustnessOptions};
+use crate::chart::map::ChinaMap;
 use crate::error::{Error, Result};
 use crate::method::MethodSpec;
 use crate::service::analysis::{AnalysisChoice, AnalysisView};
+use crate::service::basemap::{self, BaseMap, BaseMapStatus};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::datasets::{self, BUNDLED_ID, StagedUpload, UploadStaging};
 use crate::service::diff::{Side, VersionDiff, version_diff};
@@ -81,6 +83,9 @@ struct Inner {
     /// The system's fonts for PNG figures, read at the first PNG (a few ms to scan the font
     /// directories; the files are memory-mapped).
     fonts: OnceLock<Fonts>,
+    /// The map every choropleth is drawn on: the user's standard base map when one is stored,
+    /// else the bundled schematic map (`None`).
+    basemap: RwLock<Option<(Arc<ChinaMap>, BaseMapStatus)>>,
 }
 
 impl AppState {
@@ -98,16 +103,22 @@ impl AppState {
     /// view is the latest version of `cn-provinces` (or the bundled data if that was deleted).
     pub fn with_store(store: Store, config: Config) -> Result<AppState> {
         datasets::import_bundled_if_empty(&store)?;
+        // A stored map that no longer validates is reported, and maps stay schematic: the
+        // server still starts, and the publish page says what is wrong when it is uploaded again.
+        let stored = basemap::load(&store).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the stored base map cannot be used; maps are schematic");
+            None
+        });
         let default = match datasets::pick_version(&store, BUNDLED_ID, None) {
             Ok(version) => datasets::stored_dataset(&store, &version)?,
             Err(Error::NotFound { .. }) => crate::service::bundled::dataset()?,
             Err(e) => return Err(e),
         };
-        Ok(AppState::build(
-            Arc::new(default),
-            Some(Arc::new(store)),
-            config,
-        ))
+        let state = AppState::build(Arc::new(default), Some(Arc::new(store)), config);
+        if let Some((stored, map)) = stored {
+            state.set_basemap(Some((&map, &stored.file_name)))?;
+        }
+        Ok(state)
     }
 
     fn build(default: Arc<Dataset>, store: Option<Arc<Store>>, config: Config) -> AppState {
@@ -122,8 +133,44 @@ impl AppState {
                 changes: AtomicU64::new(0),
                 fingerprint: Mutex::new(None),
                 fonts: OnceLock::new(),
+                basemap: RwLock::new(None),
             }),
         }
+    }
+
+    /// The map choropleths are drawn on (see [`Inner::basemap`]).
+    pub fn china_map(&self) -> Arc<ChinaMap> {
+        static BUNDLED: OnceLock<Arc<ChinaMap>> = OnceLock::new();
+        match read(&self.inner.basemap).as_ref() {
+            Some((map, _)) => Arc::clone(map),
+            None => Arc::clone(BUNDLED.get_or_init(|| Arc::new(ChinaMap::bundled().clone()))),
+        }
+    }
+
+    /// What the maps are drawn on: the user's base map, or `None` for the schematic map.
+    pub fn basemap_status(&self) -> Option<BaseMapStatus> {
+        read(&self.inner.basemap).as_ref().map(|(_, s)| s.clone())
+    }
+
+    /// Draws maps on `map` (a validated base map and its file name) from now on, or on the
+    /// schematic map again with `None`; every page's ETag changes with it.
+    pub fn set_basemap(&self, map: Option<(&BaseMap, &str)>) -> Result<()> {
+        let next = match map {
+            Some((map, file_name)) => {
+                let chart = map
+                    .chart()
+                    .map_err(|e| Error::Internal(format!("base map: {e}")))?;
+                Some((Arc::new(chart), BaseMapStatus::of(map, file_name)))
+            }
+            None => None,
+        };
+        *self
+            .inner
+            .basemap
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = next;
+        self.store_changed();
+        Ok(())
     }
 
     /// The default dataset.
@@ -169,8 +216,13 @@ impl AppState {
     /// version. Equal across restarts for equal content, so an ETag built on it never
     /// matches changed content.
     pub async fn fingerprint(&self) -> Result<String> {
+        // Every map on every page is drawn on the base map: its caption is part of the content.
+        let map = self
+            .basemap_status()
+            .map(|s| format!("|{}|{}", s.caption, s.file_name))
+            .unwrap_or_default();
         let Some(store) = self.inner.store.clone() else {
-            return Ok(self.inner.default.version.clone());
+            return Ok(format!("{}{map}", self.inner.default.version));
         };
         let changes = self.inner.changes.load(Ordering::SeqCst);
         if let Some((at, fingerprint)) = lock(&self.inner.fingerprint).as_ref()
@@ -192,6 +244,7 @@ impl AppState {
                 }
                 hasher.update([0xff]);
             }
+            hasher.update(map.as_bytes());
             Ok(crate::store::hex(&hasher.finalize()))
         })
         .await?;
@@ -431,6 +484,10 @@ impl UploadStaging for AppState {
             .staging
             .restore(&inner.cache, id.to_owned(), actor, upload, Instant::now());
     }
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|p| p.into_inner())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -195,6 +195,9 @@ const ROUTES: [&str; 14] = [
 /// The write routes (POST, bearer token), as documented.
 const WRITES: [&str; 2] = ["/api/v1/uploads", "/api/v1/uploads/{id}/commit"];
 
+/// The base map's status and writes (GET, POST, DELETE; tested in `basemap`).
+const BASEMAP: &str = "/api/v1/basemap";
+
 /// The shared parameters documented on every API path, in order.
 const SHARED: [&str; 6] = ["lang", "dataset", "v", "normalise", "weights", "aggregate"];
 
@@ -243,7 +246,10 @@ fn openapi_document_is_valid_and_every_ref_resolves() {
         .copied()
         .filter(|p| p.starts_with("/api/"))
         .collect();
-    assert_eq!(api_paths, ROUTES.into_iter().chain(WRITES).collect());
+    assert_eq!(
+        api_paths,
+        ROUTES.into_iter().chain(WRITES).chain([BASEMAP]).collect()
+    );
 
     let mut refs = Vec::new();
     fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {

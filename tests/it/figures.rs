@@ -2,8 +2,8 @@
 //! they download, the map's schematic note, bad parameters; and the region brief.
 
 use axum::http::StatusCode;
+use nqp::service::figure::SCHEMATIC_NOTE;
 use nqp::service::figure::{Fonts, PRINT_FONTS};
-use nqp::web::figures::SCHEMATIC_NOTE;
 use resvg::usvg;
 
 use crate::helpers::TestApp;
@@ -19,20 +19,20 @@ const CHART_PAGES: [&str; 6] = [
     "/analysis/spatial?year=2021",
 ];
 
-fn png_size(png: &[u8]) -> (u32, u32) {
+pub(crate) fn png_size(png: &[u8]) -> (u32, u32) {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert_eq!(&png[12..16], b"IHDR");
     let be = |i: usize| u32::from_be_bytes(png[i..i + 4].try_into().unwrap());
     (be(16), be(20))
 }
 
-fn phys(png: &[u8]) -> Option<(u32, u32, u8)> {
+pub(crate) fn phys(png: &[u8]) -> Option<(u32, u32, u8)> {
     let at = png.windows(4).position(|w| w == b"pHYs")?;
     let be = |i: usize| u32::from_be_bytes(png[i..i + 4].try_into().unwrap());
     Some((be(at + 4), be(at + 8), png[at + 12]))
 }
 
-fn has_cjk_font() -> bool {
+pub(crate) fn has_cjk_font() -> bool {
     Fonts::system()
         .missing(&"北京得分".chars().collect())
         .is_empty()

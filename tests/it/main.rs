@@ -1,6 +1,7 @@
 //! The one integration-test binary (polars links once). Each module tests one seam.
 mod analysis;
 mod api;
+mod basemap;
 mod charts;
 mod cli;
 mod download;

@@ -511,9 +511,9 @@ fn replication_pack_reproduces_its_checksums() {
     assert_eq!(again, zip_bytes);
 }
 
-/// `nqp export` writes the tables of the same service call; figures are refused clearly.
+/// `nqp export` writes the tables of the same service call; bad options are refused clearly.
 #[test]
-fn export_writes_tables_and_refuses_figures() {
+fn export_writes_tables_and_refuses_bad_options() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let run = nqp_ok(&[
@@ -563,7 +563,12 @@ fn export_writes_tables_and_refuses_figures() {
             needle,
         )
     };
-    refused("--figures", "svg", "not available yet");
+    refused("--approval", "GS(2024)0650号", "--basemap");
+    refused(
+        "--basemap",
+        "tests/fixtures/basemap/squares.geojson",
+        "add --figures",
+    );
     refused("--precision", "12", "at most 8 decimals");
 }
 

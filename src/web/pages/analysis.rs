@@ -18,7 +18,7 @@ use crate::chart::Bins;
 use crate::chart::density::{self, DensityCurve, DensitySpec};
 use crate::chart::heat::{self, HeatSpec};
 use crate::chart::line::{self, LineSpec, Series};
-use crate::chart::map::{ChinaMap, ChoroplethSpec, MapValue};
+use crate::chart::map::{ChoroplethSpec, MapValue};
 use crate::chart::scatter::{self, MoranPoint, MoranSpec, QUADRANT_COLORS};
 use crate::chart::stacked::{self, Layer, StackedSpec};
 use crate::service::analysis::{
@@ -994,7 +994,7 @@ fn lisa_map(p: &PageInput, label: &str, year: i32, lisa: &[LisaCells]) -> Result
     let bins =
         Bins::categories(names, &LISA_COLORS).map_err(|e| crate::Error::Internal(e.to_string()))?;
     let href = |code: &str| Some(ctx.region_url(code));
-    Ok(ChinaMap::bundled().render(&ChoroplethSpec {
+    Ok(p.ctx.map.render(&ChoroplethSpec {
         id: "lisa-map",
         title: &format!("{} · {label} · {year}", a.lisa_title),
         desc: a.lisa_desc,

@@ -38,7 +38,7 @@ fn store_of(state: &AppState) -> Result<Arc<Store>, WebError> {
     state.store().ok_or(WebError::NoStore)
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(LOCATION, location.to_owned())]).into_response()
 }
 

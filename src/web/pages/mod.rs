@@ -3,6 +3,7 @@
 //! templates only.
 
 pub mod analysis;
+pub mod basemap;
 pub mod brief;
 pub mod change;
 pub mod compare;

@@ -6,6 +6,9 @@
 //! `year` (the year of the dimension-score table and the rank column), `precision` (decimals of
 //! scores, default 3), `weight_precision` (default 4), `columns=plain` (LaTeX `r` columns instead
 //! of siunitx `S`). The files are `service::publish::render_file`, the call behind `nqp export`.
+//! The page also links every dashboard figure (`service::figure::DASHBOARD_FIGURES`, served by
+//! the `web::figures` middleware on its page) and shows what maps are drawn on, with the
+//! signed-in form for the user's standard base map (`pages::basemap`).
 
 use std::sync::Arc;
 
@@ -16,11 +19,14 @@ use axum::response::Response;
 use super::{MethodOptions, PageResult, render};
 use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::service::analysis::{AnalysisChoice, AnalysisView};
+use crate::service::basemap::{BaseMapStatus, INSET_PROPERTY};
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::download::{FileRequest, download_url};
+use crate::service::figure::{DASHBOARD_FIGURES, SCHEMATIC_NOTE};
 use crate::service::publish::latex::LatexOptions;
 use crate::service::publish::{Precision, PubFile, Source, build_all, render_file};
 use crate::types::Lang;
+use crate::web::auth::MaybeUser;
 use crate::web::cache::DerivedFile;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
@@ -145,6 +151,15 @@ pub struct FileLink {
     pub format: &'static str,
 }
 
+/// One dashboard figure's downloads.
+pub struct FigureLinks {
+    pub title: &'static str,
+    pub page_url: String,
+    pub svg: String,
+    pub png: String,
+    pub png_gray: String,
+}
+
 #[derive(Template)]
 #[template(path = "pages/publish.html")]
 pub struct PublishPage {
@@ -161,9 +176,22 @@ pub struct PublishPage {
     /// The numbered captions of the tables in the DOCX and LaTeX files.
     pub captions: Vec<String>,
     pub files: Vec<FileLink>,
+    pub figures: Vec<FigureLinks>,
+    /// The user's standard base map, `None` while maps are schematic.
+    pub basemap: Option<BaseMapStatus>,
+    pub schematic_note: &'static str,
+    pub inset_property: &'static str,
+    /// The CSRF token of a signed-in user (the base-map form is shown to them only), else empty.
+    pub csrf: String,
+    /// The server has a data dir to store a base map in.
+    pub has_store: bool,
 }
 
-pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: PageCtx,
+    MaybeUser(user): MaybeUser,
+) -> PageResult {
     let inputs = load(&state, &ctx).await?;
     let src = source(&inputs.ds, &inputs.tables, &inputs, ctx.lang);
     let year = src.year()?;
@@ -171,7 +199,46 @@ pub async fn page(State(state): State<AppState>, ctx: PageCtx) -> PageResult {
         .iter()
         .map(|t| t.numbered_caption())
         .collect();
-    render(&PublishPage::new(&ctx, &inputs, year, captions))
+    let map = MapSection {
+        basemap: state.basemap_status(),
+        csrf: user.and_then(|u| u.csrf).unwrap_or_default(),
+        has_store: state.store().is_some(),
+    };
+    render(&PublishPage::new(&ctx, &inputs, year, captions, map))
+}
+
+/// What the base-map section shows: the map in use and whether the reader may replace it.
+struct MapSection {
+    basemap: Option<BaseMapStatus>,
+    csrf: String,
+    has_store: bool,
+}
+
+/// The downloads of every dashboard figure for the page's dataset, method and year.
+fn figure_links(ctx: &PageCtx, year: Option<i32>) -> Vec<FigureLinks> {
+    let year_text = year.map(|y| y.to_string()).unwrap_or_default();
+    DASHBOARD_FIGURES
+        .iter()
+        .map(|f| {
+            let url = |format: &str, gray: bool| {
+                let mut q: Vec<(&str, &str)> = vec![("figure", f.id), ("format", format)];
+                if !year_text.is_empty() {
+                    q.push(("year", &year_text));
+                }
+                if gray {
+                    q.push(("gray", "1"));
+                }
+                ctx.url(f.page, &q)
+            };
+            FigureLinks {
+                title: ctx.lang.pick(f.title_zh, f.title_en),
+                page_url: ctx.url(f.page, &[]),
+                svg: url("svg", false),
+                png: url("png", false),
+                png_gray: url("png", true),
+            }
+        })
+        .collect()
 }
 
 /// A text in Chinese and English.
@@ -214,7 +281,13 @@ const FILES: [(PubFile, ZhEn, ZhEn); 4] = [
 ];
 
 impl PublishPage {
-    fn new(ctx: &PageCtx, inputs: &Inputs, year: Option<i32>, captions: Vec<String>) -> Self {
+    fn new(
+        ctx: &PageCtx,
+        inputs: &Inputs,
+        year: Option<i32>,
+        captions: Vec<String>,
+        map: MapSection,
+    ) -> Self {
         let options = &inputs.options;
         let pairs = options.pairs();
         let extra: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -255,6 +328,12 @@ impl PublishPage {
             max_precision: Precision::MAX,
             captions,
             files,
+            figures: figure_links(ctx, year),
+            basemap: map.basemap,
+            schematic_note: SCHEMATIC_NOTE,
+            inset_property: INSET_PROPERTY,
+            csrf: map.csrf,
+            has_store: map.has_store,
         }
     }
 }

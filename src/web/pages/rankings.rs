@@ -7,7 +7,7 @@ use axum::extract::State;
 use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
 use crate::chart::Bins;
 use crate::chart::bar::{self, BarDatum, BarSpec};
-use crate::chart::map::{ChinaMap, ChoroplethSpec, MapValue};
+use crate::chart::map::{ChoroplethSpec, MapValue};
 use crate::framework::Framework;
 use crate::service::dashboard::{
     self, Dataset, ExcludedRegion, Measure, RankingRow, Rankings, ResultTables,
@@ -327,7 +327,7 @@ pub fn render_map(ctx: &PageCtx, values: &[MapValue], all_values: &[f64], title:
         .or_else(|_| Bins::equal(0.0, 1.0, MAP_CLASSES))
         .expect("equal bins over [0, 1] are valid");
     let href = |code: &str| Some(ctx.region_url(code));
-    ChinaMap::bundled().render(&ChoroplethSpec {
+    ctx.map.render(&ChoroplethSpec {
         id: "map",
         title,
         desc: ctx.t.map_title,
