@@ -111,6 +111,22 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         (None, None) => None,
     };
     let figure_options = figure_options(args)?;
+    let spec = args.method.spec();
+    if !figure_options.is_empty() {
+        // The pages take normalise, weights and aggregate; a figure must not silently show
+        // another method than the tables. Checked before anything is written.
+        let page_spec = MethodSpec {
+            normalise: spec.normalise,
+            weights: spec.weights.clone(),
+            aggregate: spec.aggregate,
+            ..MethodSpec::default()
+        };
+        if page_spec != spec {
+            bail!(
+                "--figures: the dashboard's charts take --normalise, --weights and --aggregate only; leave the other method options at their defaults, or export the tables without --figures"
+            );
+        }
+    }
     let Some(precision) = Precision::new(args.precision, args.weight_precision) else {
         bail!(
             "--precision / --weight-precision: at most {} decimals",
@@ -152,35 +168,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
                 reason: "excluded on the command line (--exclude)".into(),
             });
     }
-    let spec = args.method.spec();
     let tables =
         ResultTables::from_result(&service::compute_index(&ds.panel, &ds.framework, &spec)?)?;
     for notice in &tables.notices {
         eprintln!("nqp: note: {notice}");
     }
-    let analysis = analysis_view(&ds, &tables)?;
-    // The robustness table is optional: a method the report cannot vary is noted, not fatal.
-    let robustness =
-        match service::robustness::robustness(&ds.panel, &ds.framework, &spec, &Default::default())
-        {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("nqp: note: robustness table left out: {e}");
-                None
-            }
-        };
-    let src = Source {
-        dataset: &ds,
-        tables: &tables,
-        analysis: &analysis,
-        robustness: robustness.as_ref(),
-        lang: match args.lang {
-            LangArg::Zh => Lang::Zh,
-            LangArg::En => Lang::En,
-        },
-        precision,
-        year: args.year,
-    };
     let mut files: Vec<PubFile> = args
         .tables
         .iter()
@@ -194,14 +186,44 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     }
     std::fs::create_dir_all(&args.out_dir)
         .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
-    let latex = LatexOptions {
-        siunitx: !args.plain_columns,
-    };
-    for file in files {
-        let (name, bytes) = render_file(&src, &spec, file, latex)?;
-        let path = args.out_dir.join(name);
-        super::write_file(&path, &bytes)?;
-        println!("{}", path.display());
+    // The tables' analyses and robustness report are only for the table files; figures are
+    // drawn by the pages, which compute what they show.
+    if !files.is_empty() {
+        let analysis = analysis_view(&ds, &tables)?;
+        // The robustness table is optional: a method the report cannot vary is noted, not fatal.
+        let robustness = match service::robustness::robustness(
+            &ds.panel,
+            &ds.framework,
+            &spec,
+            &Default::default(),
+        ) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                eprintln!("nqp: note: robustness table left out: {e}");
+                None
+            }
+        };
+        let src = Source {
+            dataset: &ds,
+            tables: &tables,
+            analysis: &analysis,
+            robustness: robustness.as_ref(),
+            lang: match args.lang {
+                LangArg::Zh => Lang::Zh,
+                LangArg::En => Lang::En,
+            },
+            precision,
+            year: args.year,
+        };
+        let latex = LatexOptions {
+            siunitx: !args.plain_columns,
+        };
+        for file in files {
+            let (name, bytes) = render_file(&src, &spec, file, latex)?;
+            let path = args.out_dir.join(name);
+            super::write_file(&path, &bytes)?;
+            println!("{}", path.display());
+        }
     }
     if !figure_options.is_empty() {
         let stem = Export::new(&ds, &tables.result, chrono::DateTime::UNIX_EPOCH).file_stem();
@@ -245,19 +267,6 @@ fn write_figures(
     options: &[FigureOptions],
     stem: &str,
 ) -> anyhow::Result<()> {
-    // The pages take normalise, weights and aggregate; a figure must not silently show
-    // another method than the tables.
-    let page_spec = MethodSpec {
-        normalise: spec.normalise,
-        weights: spec.weights.clone(),
-        aggregate: spec.aggregate,
-        ..MethodSpec::default()
-    };
-    if page_spec != *spec {
-        bail!(
-            "--figures: the dashboard's charts take --normalise, --weights and --aggregate only; leave the other method options at their defaults, or export the tables without --figures"
-        );
-    }
     let lang = match args.lang {
         LangArg::Zh => Lang::Zh,
         LangArg::En => Lang::En,

@@ -515,25 +515,15 @@ fn match_region(
     no_data: &RegionSet,
 ) -> Option<(String, String, String, bool)> {
     candidates(props).find_map(|(_, text)| {
-        if let Some(RegionMatch::Matched(code)) = set.classify(&text) {
-            let r = set.get(code.as_str())?;
-            return Some((
-                r.code.as_str().to_owned(),
-                r.name_zh.clone(),
-                r.name_en.clone(),
-                true,
-            ));
-        }
-        if let Some(RegionMatch::Matched(code)) = no_data.classify(&text) {
-            let r = no_data.get(code.as_str())?;
-            return Some((
-                r.code.as_str().to_owned(),
-                r.name_zh.clone(),
-                r.name_en.clone(),
-                false,
-            ));
-        }
-        None
+        [(set, true), (no_data, false)]
+            .into_iter()
+            .find_map(|(regions, in_set)| match regions.classify(&text) {
+                Some(RegionMatch::Matched(code)) => regions.get(code.as_str()).map(|r| {
+                    let (zh, en) = (r.name_zh.clone(), r.name_en.clone());
+                    (r.code.as_str().to_owned(), zh, en, in_set)
+                }),
+                _ => None,
+            })
     })
 }
 

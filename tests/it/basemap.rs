@@ -411,4 +411,25 @@ fn export_writes_every_dashboard_figure_with_the_note_or_the_caption() {
         "feature 4 (name = \"火星省\") matches no province",
     );
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
+
+    // A method the pages cannot show is refused before the tables are written either.
+    nqp_exits_2(
+        &[
+            "export",
+            "--data",
+            PANEL,
+            "--framework",
+            FRAMEWORK,
+            "--tables",
+            "latex",
+            "--figures",
+            "svg",
+            "--shift",
+            "0.01",
+            "--out-dir",
+            empty.path().to_str().unwrap(),
+        ],
+        "the dashboard's charts take --normalise, --weights and --aggregate only",
+    );
+    assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 }
