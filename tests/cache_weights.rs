@@ -13,6 +13,7 @@ use nqp::service::diff::{Side, version_diff};
 use nqp::service::{self, analysis, bundled, robustness};
 use nqp::types::Panel;
 use nqp::web::cache::Cacheable;
+use nqp::web::compress::{EncodedResponse, gzip};
 use polars::prelude::*;
 
 #[global_allocator]
@@ -120,6 +121,32 @@ fn cache_weights_cover_what_the_entries_hold() {
     });
     assert!(!view.added.is_empty() && !view.revised.is_empty() && !view.effect.is_empty());
     check("diff", Cacheable::weight(&view), bytes, &mut report);
+
+    // A compressed response as `web::compress` keeps it: the headers a page has at that layer
+    // and the gzip of a page-sized text (the scores as JSON, built before the measurement).
+    let text = serde_json::to_vec(&to_tables.scores).unwrap();
+    let (encoded, bytes) = held(|| {
+        use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, VARY};
+        use axum::http::{HeaderMap, HeaderValue};
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            (CONTENT_TYPE, "text/html; charset=utf-8"),
+            (VARY, "Accept-Encoding"),
+            (CONTENT_ENCODING, "gzip"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        EncodedResponse {
+            headers,
+            body: gzip(&text).unwrap(),
+        }
+    });
+    check(
+        "compressed response",
+        Cacheable::weight(&encoded),
+        bytes,
+        &mut report,
+    );
 
     let text: Vec<&str> = report.iter().map(|(line, _)| line.as_str()).collect();
     println!("{}", text.join("\n"));

@@ -1,5 +1,6 @@
 //! The server's one bounded cache of derived data: loaded dataset versions, computed results,
-//! analyses and generated files (`bundle.zip`, tables in every format).
+//! analyses, generated files (`bundle.zip`, tables in every format) and the compressed forms
+//! of responses (`web::compress`).
 //!
 //! Owns: the memory budget (`nqp serve --cache-mb`), the size estimate of every entry and
 //! single-flight computation — concurrent requests for one key wait for the first request's
@@ -16,6 +17,7 @@ use quick_cache::sync::{Cache as Entries, DefaultLifecycle};
 use quick_cache::{DefaultHashBuilder, OptionsBuilder, Weighter};
 use serde::Serialize;
 
+use super::compress::{EncodedResponse, Encoding};
 use crate::analysis::robustness::Robustness;
 use crate::error::{Error, Result};
 use crate::service::analysis::AnalysisView;
@@ -65,6 +67,12 @@ pub enum Key {
         method: String,
         file: String,
     },
+    /// The compressed form of the response whose entity tag is `tag` (`web::compress`): the
+    /// tag names the response exactly (store content, URL, language, encoding).
+    Encoded {
+        tag: String,
+        encoding: Encoding,
+    },
 }
 
 impl Key {
@@ -86,6 +94,7 @@ impl Key {
                 method,
                 ..
             } => dataset.len() + versions[0].len() + versions[1].len() + method.len(),
+            Key::Encoded { tag, .. } => tag.len(),
         };
         (strings + std::mem::size_of::<Key>()) as u64
     }
@@ -110,6 +119,7 @@ pub enum Value {
     Baseline(Arc<Baseline>),
     Diff(Arc<VersionDiff>),
     File(Arc<DerivedFile>),
+    Encoded(Arc<EncodedResponse>),
 }
 
 /// A value with its weight, computed once when it is inserted (the weigher is called on every
@@ -293,6 +303,22 @@ impl Cacheable for DerivedFile {
     }
 }
 
+variant!(EncodedResponse, Encoded);
+
+impl Cacheable for EncodedResponse {
+    fn weight(&self) -> u64 {
+        // A header map holds each entry (name, value, hash links) in a bucket of about 100
+        // bytes besides its text, and allocates its index and buckets in steps: 128 bytes per
+        // entry and 512 per map cover both (measured: `tests/cache_weights.rs`).
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 128)
+            .sum();
+        (self.body.len() + headers + 512 + std::mem::size_of::<EncodedResponse>()) as u64
+    }
+}
+
 /// The accounted state of the cache (for tests, logs and the load check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
@@ -305,6 +331,8 @@ pub struct CacheStats {
     pub entries: usize,
     /// Computations started (one per miss, whatever the number of waiting requests).
     pub computations: u64,
+    /// Lookups answered from the cache without computing.
+    pub hits: u64,
 }
 
 type Store = Entries<Key, Entry, ByWeight, DefaultHashBuilder, DefaultLifecycle<Key, Entry>>;
@@ -314,6 +342,7 @@ pub struct Cache {
     budget: u64,
     reserved: std::sync::Mutex<u64>,
     computations: AtomicU64,
+    hits: AtomicU64,
     /// Computations that may run at once: one per core. More would not finish sooner on the
     /// cores there are, and each holds its working memory (frames, matrices) until it ends, so
     /// this bounds the memory outside the cache whatever the number of clients.
@@ -341,6 +370,7 @@ impl Cache {
             budget,
             reserved: std::sync::Mutex::new(0),
             computations: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
             slots: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
             ),
@@ -360,7 +390,10 @@ impl Cache {
         compute: impl FnOnce() -> Result<T> + Send + 'static,
     ) -> Result<Arc<T>> {
         let guard = match self.entries.get_value_or_guard_async(&key).await {
-            Ok(entry) => return typed(&key, &entry.value),
+            Ok(entry) => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return typed(&key, &entry.value);
+            }
             Err(guard) => guard,
         };
         self.computations.fetch_add(1, Ordering::Relaxed);
@@ -383,6 +416,13 @@ impl Cache {
             weight,
         });
         Ok(value)
+    }
+
+    /// The value of `key` if the cache holds it; nothing is computed.
+    pub fn peek<T: Cacheable>(&self, key: &Key) -> Option<Arc<T>> {
+        let entry = self.entries.get(key)?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        T::unwrap(&entry.value)
     }
 
     /// Set aside `bytes` of the budget (a staged upload); entries are evicted to make room.
@@ -412,6 +452,7 @@ impl Cache {
             reserved,
             entries: self.entries.len(),
             computations: self.computations.load(Ordering::Relaxed),
+            hits: self.hits.load(Ordering::Relaxed),
         }
     }
 }

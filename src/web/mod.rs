@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod cache;
 pub mod chrome;
+pub mod compress;
 pub mod ctx;
 pub mod download;
 pub mod error;
@@ -33,7 +34,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
-use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -115,6 +115,10 @@ pub fn build_router(state: AppState) -> Router {
             figures::figures,
         ))
         .layer(middleware::from_fn(error::render_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            compress::compress,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), etag))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -136,7 +140,6 @@ pub fn build_router(state: AppState) -> Router {
             REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
-        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -167,12 +170,14 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 /// Pages are a pure function of (the store's content, nqp version, URL, Accept-Language,
-/// Cookie), so their ETag is a hash of exactly that: a repeat view is answered with 304 before
-/// any rendering. The store's content enters as [`AppState::fingerprint`] (dataset ids, titles
+/// Cookie), so their ETag is a hash of exactly that — and of the content coding the response
+/// will have (`compress::Encoding`), since a gzip body and the plain one are two representations:
+/// a repeat view is answered with 304 before any rendering, and `compress` keeps the gzip form
+/// of a response under its tag. The store's content enters as [`AppState::fingerprint`] (dataset ids, titles
 /// and latest version hashes), never as a process-local counter, so a tag cannot match changed
 /// content after a restart. Generated files (downloads) get a weak tag: a rebuild may differ in
 /// its timestamps, not in its content.
-async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn etag(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     if request.method() != Method::GET {
         return next.run(request).await;
     }
@@ -199,6 +204,11 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
             hasher.update(value.as_bytes());
         }
     }
+    hasher.update(
+        compress::Encoding::negotiate(request.headers())
+            .token()
+            .as_bytes(),
+    );
     let digest = hasher.finalize();
     let opaque = format!("\"{}\"", crate::store::hex(&digest[..10]));
     // If-None-Match compares weakly (RFC 9110 §13.1.2): `W/` does not matter.
@@ -214,11 +224,12 @@ async fn etag(State(state): State<AppState>, request: Request, next: Next) -> Re
     let tag = if generated {
         format!("W/{opaque}")
     } else {
-        opaque
+        opaque.clone()
     };
     if matches {
         return (StatusCode::NOT_MODIFIED, [(ETAG, tag)]).into_response();
     }
+    request.extensions_mut().insert(compress::Tagged(opaque));
     let mut response = next.run(request).await;
     if response.status().is_success()
         && let Ok(value) = HeaderValue::from_str(&tag)

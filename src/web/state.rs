@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::LoginThrottle;
 use super::cache::{Cache, CacheStats, DerivedFile, Key};
+use super::compress::{EncodedResponse, Encoding};
 use super::staging::{Access, Staging};
 use crate::analysis::robustness::{Robustness, RobustnessOptions};
 use crate::chart::map::ChinaMap;
@@ -77,6 +78,8 @@ struct Inner {
     cache: Cache,
     staging: Staging,
     login_throttle: LoginThrottle,
+    /// Response bodies compressed (cached or not): what the compression cache saves.
+    compressions: AtomicU64,
     /// Counts changes to the store; the fingerprint below is valid for one count.
     changes: AtomicU64,
     fingerprint: Mutex<Option<(u64, String)>>,
@@ -130,6 +133,7 @@ impl AppState {
                 staging: Staging::new(config.staged_per_actor, config.staged_ttl),
                 login_throttle: LoginThrottle::default(),
                 config,
+                compressions: AtomicU64::new(0),
                 changes: AtomicU64::new(0),
                 fingerprint: Mutex::new(None),
                 fonts: OnceLock::new(),
@@ -203,6 +207,48 @@ impl AppState {
     /// What the cache holds and has computed (tests, logs, the load check).
     pub fn cache_stats(&self) -> CacheStats {
         self.inner.cache.stats()
+    }
+
+    /// How many response bodies have been compressed since the start.
+    pub fn compressions(&self) -> u64 {
+        self.inner.compressions.load(Ordering::Relaxed)
+    }
+
+    /// The response tagged `tag` in `encoding`, if the cache holds it.
+    pub fn encoded(&self, tag: &str, encoding: Encoding) -> Option<Arc<EncodedResponse>> {
+        self.inner.cache.peek(&Key::Encoded {
+            tag: tag.to_owned(),
+            encoding,
+        })
+    }
+
+    /// The response tagged `tag` (`headers` already naming `encoding`, `body` as the handler
+    /// gave it) in `encoding`: compressed once on a blocking thread, then served from the cache.
+    pub async fn encode_once(
+        &self,
+        tag: String,
+        encoding: Encoding,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> Result<Arc<EncodedResponse>> {
+        let inner = Arc::clone(&self.inner);
+        self.inner
+            .cache
+            .get_or_compute(Key::Encoded { tag, encoding }, move || {
+                let body = inner.compress(encoding, &body)?;
+                Ok(EncodedResponse { headers, body })
+            })
+            .await
+    }
+
+    /// `body` in `encoding`, compressed for one response (on a blocking thread).
+    pub async fn encode(
+        &self,
+        encoding: Encoding,
+        body: axum::body::Bytes,
+    ) -> Result<axum::body::Bytes> {
+        let inner = Arc::clone(&self.inner);
+        super::blocking(move || inner.compress(encoding, &body)).await
     }
 
     /// Record that the store changed (a commit, a delete): the next [`AppState::fingerprint`]
@@ -312,6 +358,8 @@ impl AppState {
     /// (`service::diff::version_diff`): both versions' results are the cached ones the other
     /// pages use, and the diff itself — with the index of `from` recomputed with only the
     /// revised cells replaced — is computed once per (from, to, method) and cached like them.
+    /// A cached diff is answered without looking the two results up (they may have been
+    /// evicted, and would then be computed again for nothing).
     pub async fn diff_for(
         &self,
         from: Arc<Dataset>,
@@ -326,6 +374,9 @@ impl AppState {
             versions: [from.version.clone(), to.version.clone()],
             method: crate::service::method_key(spec),
         };
+        if let Some(diff) = self.inner.cache.peek(&key) {
+            return Ok(diff);
+        }
         let from_tables = self.tables_for(Arc::clone(&from), spec).await?;
         let to_tables = self.tables_for(Arc::clone(&to), spec).await?;
         let spec = spec.clone();
@@ -483,6 +534,18 @@ impl UploadStaging for AppState {
         inner
             .staging
             .restore(&inner.cache, id.to_owned(), actor, upload, Instant::now());
+    }
+}
+
+impl Inner {
+    fn compress(&self, encoding: Encoding, body: &[u8]) -> Result<axum::body::Bytes> {
+        match encoding {
+            Encoding::Identity => Ok(axum::body::Bytes::copy_from_slice(body)),
+            Encoding::Gzip => {
+                self.compressions.fetch_add(1, Ordering::Relaxed);
+                super::compress::gzip(body)
+            }
+        }
     }
 }
 

@@ -29,6 +29,29 @@ async fn get(state: &AppState, uri: &str) -> Response {
     send(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
+async fn get_with(state: &AppState, uri: &str, headers: &[(&str, &str)]) -> Response {
+    let mut request = Request::get(uri);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(state, request.body(Body::empty()).unwrap()).await
+}
+
+const GZIP: (&str, &str) = ("accept-encoding", "gzip, deflate, br");
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("a gzip body");
+    out
+}
+
+fn header<'a>(res: &'a Response, name: &str) -> Option<&'a str> {
+    res.headers.get(name).map(|v| v.to_str().unwrap())
+}
+
 /// The scores of a result as (region, year, score) triples, for comparing two computations.
 fn score_triples(
     tables: &nqp::service::dashboard::ResultTables,
@@ -144,6 +167,190 @@ async fn bundle_zip_is_built_once_and_served_byte_identical_with_a_weak_etag() {
     )
     .await;
     assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_page_is_gzipped_once_then_served_from_the_cache() {
+    let state = AppState::new(web_dataset());
+    let url = "/?lang=en&normalise=rank";
+    let plain = get(&state, url).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(
+        header(&plain, "content-encoding"),
+        None,
+        "identity without Accept-Encoding"
+    );
+    assert!(
+        plain.bytes.len() > 20_000,
+        "a large page: {} bytes",
+        plain.bytes.len()
+    );
+    let before = state.compressions();
+
+    let first = get_with(&state, url, &[GZIP]).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(header(&first, "content-encoding"), Some("gzip"));
+    assert_eq!(state.compressions(), before + 1);
+    assert_eq!(gunzip(&first.bytes), plain.bytes, "exactly the page");
+    assert!(first.bytes.len() < plain.bytes.len() / 3);
+    assert_eq!(
+        header(&first, "content-type"),
+        header(&plain, "content-type")
+    );
+    // The length sent is the compressed one.
+    assert_eq!(
+        header(&first, "content-length").map(|n| n.parse::<usize>().unwrap()),
+        Some(first.bytes.len())
+    );
+
+    // The second request is answered from the cache: nothing compressed, and the only cache
+    // lookup is the compressed response's (the handler, which would look up the result, did
+    // not run).
+    let stats = state.cache_stats();
+    let second = get_with(&state, url, &[GZIP]).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.bytes, first.bytes);
+    assert_eq!(state.compressions(), before + 1, "not compressed again");
+    let after = state.cache_stats();
+    assert_eq!(
+        (after.hits - stats.hits, after.computations),
+        (1, stats.computations)
+    );
+    for res in [&plain, &first, &second] {
+        let vary = header(res, "vary").unwrap();
+        assert!(vary.contains("Accept-Encoding"), "{vary}");
+        assert!(header(res, "content-security-policy").is_some());
+    }
+
+    // Two representations, two tags; each revalidates only with its own encoding.
+    let (plain_tag, gzip_tag) = (
+        header(&plain, "etag").unwrap(),
+        header(&first, "etag").unwrap(),
+    );
+    assert_ne!(plain_tag, gzip_tag);
+    assert_eq!(header(&second, "etag"), Some(gzip_tag));
+    let revalidated = get_with(&state, url, &[GZIP, ("if-none-match", gzip_tag)]).await;
+    assert_eq!(revalidated.status, StatusCode::NOT_MODIFIED);
+    let other = get_with(&state, url, &[("if-none-match", gzip_tag)]).await;
+    assert_eq!(other.status, StatusCode::OK);
+    assert_eq!(other.bytes, plain.bytes);
+    assert_eq!(
+        get_with(&state, url, &[("if-none-match", plain_tag)])
+            .await
+            .status,
+        StatusCode::NOT_MODIFIED
+    );
+    assert_eq!(
+        get_with(&state, url, &[("accept-encoding", "gzip;q=0")])
+            .await
+            .bytes,
+        plain.bytes,
+        "gzip refused by quality 0"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_gzip_requests_compress_once_and_tiny_answers_stay_plain() {
+    let state = AppState::new(web_dataset());
+    let url = "/methodology?lang=zh";
+    let plain = get(&state, url).await;
+    let before = state.compressions();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let state = state.clone();
+            tokio::spawn(async move { get_with(&state, url, &[GZIP]).await })
+        })
+        .collect();
+    for task in tasks {
+        let res = task.await.unwrap();
+        assert_eq!(header(&res, "content-encoding"), Some("gzip"));
+        assert_eq!(gunzip(&res.bytes), plain.bytes);
+    }
+    assert_eq!(state.compressions(), before + 1);
+
+    let tiny = get_with(&state, "/healthz", &[GZIP]).await;
+    assert_eq!((tiny.status, tiny.body.as_str()), (StatusCode::OK, "ok"));
+    assert_eq!(header(&tiny, "content-encoding"), None);
+    // An archive is not compressed again.
+    let version: String = state.dataset().version.chars().take(12).collect();
+    let zip = get_with(
+        &state,
+        &format!("/download/test/{version}/bundle.zip"),
+        &[GZIP],
+    )
+    .await;
+    assert_eq!(header(&zip, "content-encoding"), None);
+    assert!(zip.body.starts_with("PK"));
+    assert_eq!(state.compressions(), before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_with_credentials_are_compressed_per_request_not_shared() {
+    let state = AppState::new(web_dataset());
+    let url = "/?lang=en";
+    let plain = get(&state, url).await;
+    let before = state.compressions();
+    for (i, credentials) in [("cookie", "nqp_session=x"), ("authorization", "Bearer y")]
+        .into_iter()
+        .enumerate()
+    {
+        let res = get_with(&state, url, &[GZIP, credentials]).await;
+        assert_eq!(header(&res, "content-encoding"), Some("gzip"));
+        assert_eq!(gunzip(&res.bytes), plain.bytes);
+        assert_eq!(
+            state.compressions(),
+            before + 1 + i as u64,
+            "{credentials:?}"
+        );
+    }
+    assert_eq!(state.cache_stats().entries, 1, "only the result is cached");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cached_diff_is_answered_without_looking_up_the_results() {
+    // `from`: the fixture panel without its last year, a version of its own.
+    let panel = std::fs::read_to_string(fixture("web/panel.csv")).unwrap();
+    let kept: String = panel
+        .lines()
+        .filter(|l| !l.contains(",2022,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let framework = std::fs::read_to_string(fixture("web/framework.toml")).unwrap();
+    let from = nqp::service::build_dataset(
+        DatasetId::new("test").unwrap(),
+        ("测试数据", "Test data"),
+        &[InputFile {
+            name: "panel.csv".into(),
+            bytes: kept.into_bytes(),
+            layout: None,
+        }],
+        (&framework, "framework.toml"),
+        &nqp::service::RegionChoice::Set(nqp::ingest::RegionSet::cn_provinces()),
+    )
+    .unwrap();
+    let (from, to) = (Arc::new(from), Arc::new(web_dataset()));
+    assert_ne!(from.version, to.version);
+    let state = AppState::new(web_dataset());
+    let spec = MethodSpec::default();
+    let first = state
+        .diff_for(Arc::clone(&from), Arc::clone(&to), (1, 2), &spec)
+        .await
+        .unwrap();
+    assert!(!first.added.is_empty(), "the last year is added");
+    let stats = state.cache_stats();
+    assert_eq!(stats.computations, 3, "two results and the diff");
+    let second = state
+        .diff_for(Arc::clone(&from), Arc::clone(&to), (1, 2), &spec)
+        .await
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &second));
+    let after = state.cache_stats();
+    assert_eq!(after.computations, stats.computations);
+    assert_eq!(
+        after.hits - stats.hits,
+        1,
+        "one lookup, the diff's: neither result is fetched"
+    );
 }
 
 /// A store in a temp dir with the bundled dataset and the test's admin token.
