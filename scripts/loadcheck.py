@@ -9,16 +9,24 @@ Phases (see docs/benchmarks.md, "Server load check"):
   2. soak: anonymous requests over random (version, method, page) for --seconds, sampling the
      server's RSS every 0.5 s -> no 5xx, peak RSS <= baseline + --cache-mb;
   3. bundle.zip: --connections keep-alive connections fetch one bundle.zip for --burst seconds
-     (throughput; served from the cache), and the same for a static asset.
-Exit status 1 when a 5xx was seen or the peak RSS exceeded the bound. Standard library only.
+     (throughput; served from the cache), and the same for a static asset;
+  4. page against a static file of the same size: the rankings page and a stored file padded to
+     exactly the page's byte count (the framework.toml of a dataset uploaded for it, served by
+     the same server from its store), each plain and with gzip, in alternating rounds of
+     --pvs-seconds over the same keep-alive connections of --pvs-procs client processes
+     (Python's GIL would otherwise make one client core the bottleneck) -> requests/s.
+Exit status 1 when a 5xx was seen, an answer of phase 4 was not the expected one, or the peak RSS
+exceeded the bound. Standard library only.
 
   python3 scripts/loadcheck.py [--binary target/release/nqp] [--cache-mb 256] [--seconds 60]
+  python3 scripts/loadcheck.py --only-page-vs-static     # set-up and phase 4 only
 """
 
 import argparse
 import http.client
 import io
 import json
+import multiprocessing
 import os
 import random
 import secrets
@@ -127,6 +135,142 @@ def add_second_version(client, token):
     return ["cn-provinces", "loadcheck-b"]
 
 
+def pad_toml(text, size, filler):
+    """`text` with comment lines appended so that it is exactly `size` bytes of UTF-8; the
+    comments are cut from `filler` (printable ASCII), so that the file compresses about as well
+    as the text it was cut from."""
+    body = text.rstrip("\n") + "\n"
+    missing = size - len(body.encode())
+    if missing < 2:
+        raise ValueError(f"the file ({len(body.encode())} bytes) is not smaller than {size} bytes")
+    lines, r = [100] * (missing // 100), missing % 100
+    if r == 1:
+        lines[-1:] = [51, 50]
+    elif r:
+        lines.append(r)
+    # A line of n bytes: '#', n - 2 characters of the filler, the newline.
+    out, at = [body], 0
+    for n in lines:
+        chunk = (filler[at:] + filler)[: n - 2]
+        at = (at + n - 2) % len(filler)
+        out.append("#" + chunk + "\n")
+    padded = "".join(out)
+    assert len(padded.encode()) == size
+    return padded
+
+
+def add_static_file(client, token, page):
+    """Upload dataset `loadcheck-static` whose framework.toml has exactly the byte count of
+    `page` (plain), padded with comments cut from the page: its URL. The page lists the datasets, so the size is taken after the upload
+    and the file padded in a new version until the two agree."""
+    _, panel = client.get("/datasets/cn-provinces/1/panel.csv")
+    _, framework = client.get("/datasets/cn-provinces/1/framework.toml")
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def upload(fields, toml):
+        body, content_type = multipart(fields, {"files": ("panel.csv", panel), "framework": ("framework.toml", toml)})
+        status, data = client.request("POST", "/api/v1/uploads", body, {**auth, "Content-Type": content_type})
+        assert status == 201, (status, data[:500])
+        status, data = client.request(
+            "POST", json.loads(data)["commit_url"], json.dumps({"mappings": []}), {**auth, "Content-Type": "application/json"}
+        )
+        assert status == 201, (status, data[:500])
+
+    upload({"target": "new", "new_id": "loadcheck-static", "title_en": "Load check static"}, framework)
+    text = framework.decode("utf-8")
+    for number in (2, 3, 4):
+        html = client.get(page)[1]
+        # The page's own characters (ASCII, without line breaks) as the comments' text.
+        filler = "".join(c for c in html.decode("ascii", "replace") if " " <= c <= "~")
+        upload({"target": "existing", "existing_id": "loadcheck-static"}, pad_toml(text, len(html), filler).encode())
+        path = f"/datasets/loadcheck-static/{number}/framework.toml"
+        status, data = client.get(path)
+        assert status == 200, status
+        if len(client.get(page)[1]) == len(data):
+            return path
+    sys.exit("the page's size kept changing with the uploads")
+
+
+def pvs_worker(port, threads, schedule, results):
+    """One client process: `threads` keep-alive connections, kept over every segment of
+    `schedule` ((label, path, headers, start, end) in wall-clock time); per segment, the
+    requests completed in it and the answers that were not (200, expected length)."""
+    clients = [Client(port) for _ in range(threads)]
+    done = [[0, 0] for _ in schedule]
+
+    def run(i):
+        c = clients[i]
+        for k, (_, path, headers, start, end, length) in enumerate(schedule):
+            while time.time() < start:
+                time.sleep(min(0.01, max(0.0, start - time.time())))
+            while time.time() < end:
+                status, body = c.request("GET", path, headers=headers)
+                if time.time() <= end:
+                    done[k][0] += 1
+                if status != 200 or len(body) != length:
+                    done[k][1] += 1
+
+    run_threads(threads, run)
+    results.put(done)
+
+
+def page_vs_static(port, page, static, procs, connections, seconds, rounds):
+    """Requests/s of `page` and `static`, plain and gzip, in alternating rounds."""
+    client = Client(port)
+    targets = []
+    for label, path in (("page", page), ("static file", static)):
+        for encoding, headers in (("identity", {}), ("gzip", {"Accept-Encoding": "gzip"})):
+            client.conn.request("GET", path, headers=headers)
+            response = client.conn.getresponse()
+            body = response.read()
+            assert response.status == 200, (path, response.status)
+            coding = response.getheader("Content-Encoding") or "identity"
+            assert coding == encoding, (path, coding)
+            targets.append((f"{label}, {encoding}", path, headers, len(body)))
+    plain = {t[0]: t[3] for t in targets}
+    assert plain["page, identity"] == plain["static file, identity"], plain
+    start = time.time() + 2
+    schedule = []
+    for r in range(rounds):
+        order = targets if r % 2 == 0 else targets[::-1]
+        for label, path, headers, length in order:
+            schedule.append((label, path, headers, start, start + seconds, length))
+            start += seconds + 0.2
+    results = multiprocessing.Queue()
+    workers = [
+        multiprocessing.Process(target=pvs_worker, args=(port, connections // procs, schedule, results))
+        for _ in range(procs)
+    ]
+    load_before = open("/proc/loadavg").read().split()[:3]
+    for w in workers:
+        w.start()
+    totals = [[0, 0] for _ in schedule]
+    for _ in workers:
+        for k, (n, bad) in enumerate(results.get()):
+            totals[k][0] += n
+            totals[k][1] += bad
+    for w in workers:
+        w.join()
+    load_after = open("/proc/loadavg").read().split()[:3]
+    rates = {}
+    for (label, *_), (n, bad) in zip(schedule, totals):
+        rates.setdefault(label, []).append(n / seconds)
+        if bad:
+            raise AssertionError(f"{label}: {bad} answers not 200 with the expected length")
+    print(f"page vs static file ({plain['page, identity']} bytes plain), {procs} processes x "
+          f"{connections // procs} connections, {rounds} rounds of {seconds:.0f} s each, alternating; "
+          f"load average {' '.join(load_before)} before, {' '.join(load_after)} after")
+    for label, path, _, length in targets:
+        runs = sorted(rates[label])
+        median = runs[len(runs) // 2]
+        print(f"  {label:22} {length:>8} bytes sent  median {median:8.0f} req/s  runs "
+              + " ".join(f"{x:.0f}" for x in rates[label]) + f"  ({path})")
+    for encoding in ("identity", "gzip"):
+        p = sorted(rates[f"page, {encoding}"])[rounds // 2]
+        f = sorted(rates[f"static file, {encoding}"])[rounds // 2]
+        print(f"  {encoding}: page / static file = {p / f:.2f}")
+
+
 def run_threads(n, target):
     threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
     for t in threads:
@@ -145,6 +289,12 @@ def main():
     ap.add_argument("--burst", type=float, default=15)
     ap.add_argument("--port", type=int, default=18080)
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--only-page-vs-static", action="store_true")
+    ap.add_argument("--pvs-page", default="/?lang=en")
+    ap.add_argument("--pvs-procs", type=int, default=4)
+    ap.add_argument("--pvs-connections", type=int, default=16)
+    ap.add_argument("--pvs-seconds", type=float, default=5)
+    ap.add_argument("--pvs-rounds", type=int, default=3)
     args = ap.parse_args()
 
     token = secrets.token_hex(32)
@@ -168,6 +318,11 @@ def main():
             time.sleep(0.2)
         client = Client(args.port)
         datasets = add_second_version(client, token)
+        static = add_static_file(client, token, args.pvs_page)
+        if args.only_page_vs_static:
+            page_vs_static(args.port, args.pvs_page, static, args.pvs_procs, args.pvs_connections,
+                           args.pvs_seconds, args.pvs_rounds)
+            return
         client.get("/")
         baseline = rss_kb(server.pid)
         bound = baseline + args.cache_mb * 1024
@@ -250,6 +405,8 @@ def main():
 
             run_threads(args.connections, fetch)
             print(f"{label}: {size} bytes, {args.connections} connections, {sum(done) / args.burst:.0f} req/s")
+        page_vs_static(args.port, args.pvs_page, static, args.pvs_procs, args.pvs_connections,
+                       args.pvs_seconds, args.pvs_rounds)
         if errors:
             failures.append(f"5xx answers: { {k: len(v) for k, v in errors.items()} }, e.g. {next(iter(errors.values()))[:3]}")
     finally:
