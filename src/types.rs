@@ -221,6 +221,24 @@ impl FromStr for Lang {
     }
 }
 
+/// Writes a place in an input file as `file`, `file:line` or `file:line:column` — the one
+/// form every stage's `Position` shows, so a file, framework or panel error reads alike.
+pub fn write_place(
+    f: &mut fmt::Formatter<'_>,
+    file: &str,
+    line: Option<u64>,
+    column: Option<u64>,
+) -> fmt::Result {
+    f.write_str(file)?;
+    if let Some(line) = line {
+        write!(f, ":{line}")?;
+        if let Some(column) = column {
+            write!(f, ":{column}")?;
+        }
+    }
+    Ok(())
+}
+
 /// Error for identifiers that do not follow their grammar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid {kind} '{value}': {rule}")]

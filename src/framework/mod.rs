@@ -97,14 +97,12 @@ impl Position {
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
-        Ok(())
+        crate::types::write_place(
+            f,
+            &self.file,
+            self.line.map(u64::from),
+            self.column.map(u64::from),
+        )
     }
 }
 

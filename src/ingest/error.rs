@@ -53,13 +53,8 @@ impl Position {
 
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
-        if let Some(line) = self.line {
-            write!(f, ":{line}")?;
-            if let Some(column) = self.column {
-                write!(f, ":{column}")?;
-            }
-        }
+        let column = self.column.map(|c| c as u64);
+        crate::types::write_place(f, &self.file, self.line, column)?;
         if let Some(name) = &self.column_name {
             write!(f, " (column '{name}')")?;
         }
