@@ -221,12 +221,12 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         for notice in &result.notices {
             eprintln!("nqp: note: {}", notice.message);
         }
-        options.normalise = Some(result.method.normalise);
+        options.normalise = Some(result.method.spec.normalise);
         let mut notices = Vec::new();
         let obstacles = obstacle_or_skip(
             &result.normalised,
             &result.weights,
-            result.method.normalise,
+            result.method.spec.normalise,
             &mut notices,
         )?;
         for notice in &notices {

@@ -360,16 +360,12 @@ impl Default for MethodSpec {
     }
 }
 
-/// The full method as recorded in every result and download.
+/// The full method as recorded in every result and download: the spec's fields, then the tie
+/// tolerance and the version (flattened, so the JSON of `metadata.json` and the API stays flat).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodRecord {
-    pub normalise: Normalise,
-    pub weights: WeightScheme,
-    pub shift: f64,
-    pub aggregate: Aggregate,
-    pub coverage_threshold: f64,
-    pub treat: Treat,
-    pub treat_max_points: u32,
+    #[serde(flatten)]
+    pub spec: MethodSpec,
     /// Absolute tolerance (score points) under which two scores share a rank.
     pub tie_tolerance: f64,
     /// The nqp version that computed the result.
@@ -379,13 +375,7 @@ pub struct MethodRecord {
 impl MethodRecord {
     pub fn new(spec: &MethodSpec, tie_tolerance: f64) -> Self {
         MethodRecord {
-            normalise: spec.normalise,
-            weights: spec.weights.clone(),
-            shift: spec.shift,
-            aggregate: spec.aggregate,
-            coverage_threshold: spec.coverage_threshold,
-            treat: spec.treat,
-            treat_max_points: spec.treat_max_points,
+            spec: spec.clone(),
             tie_tolerance,
             version: env!("CARGO_PKG_VERSION").to_owned(),
         }

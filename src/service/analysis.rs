@@ -157,7 +157,7 @@ pub fn analysis_view_with(
     choice: &AnalysisChoice,
 ) -> Result<AnalysisView> {
     let groups = dataset_groups(ds, tables);
-    let normalise = tables.result.method.normalise;
+    let normalise = tables.result.method.spec.normalise;
     let options = ReportOptions {
         normalise: Some(normalise),
         ..ReportOptions::default()

@@ -292,7 +292,7 @@ impl<'a> Export<'a> {
 
     /// `dataset-version12-normalise_weights_aggregate`, safe in any file system.
     pub fn file_stem(&self) -> String {
-        let m = &self.result.method;
+        let m = &self.result.method.spec;
         let version: String = self.dataset.version.chars().take(SHORT_VERSION).collect();
         let method = format!(
             "{}_{}_{}",

@@ -49,7 +49,7 @@ impl CiteBox {
     fn new(ctx: &PageCtx, ds: &Dataset) -> CiteBox {
         let lang = ctx.lang;
         let s = &ctx.spec;
-        let method = method_label(s.normalise, &s.weights, s.aggregate);
+        let method = method_label(s);
         CiteBox {
             title: lang.pick("引用", "Cite"),
             publishers_label: lang.pick("数据发布机构", "Data publishers"),

@@ -976,7 +976,7 @@ fn scores_frame_has_dimension_subdimension_level_and_subindex_columns() {
         "subindex/ai_digital",
     );
     assert_eq!(result.method.version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(result.method.weights, WeightScheme::EntropyPanel);
+    assert_eq!(result.method.spec.weights, WeightScheme::EntropyPanel);
 }
 
 #[test]

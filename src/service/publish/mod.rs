@@ -19,7 +19,7 @@ pub use tables::{TableId, build, build_all};
 
 use crate::analysis::robustness::Robustness;
 use crate::error::Result;
-use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
+use crate::method::MethodSpec;
 use crate::service::analysis::AnalysisView;
 use crate::service::dashboard::{Dataset, ResultTables};
 use crate::service::download::Export;
@@ -73,11 +73,12 @@ impl PubFile {
 }
 
 /// The method's short form in citations and notes: `normalise / weights / aggregate`.
-pub fn method_label(normalise: Normalise, weights: &WeightScheme, aggregate: Aggregate) -> String {
+pub fn method_label(spec: &MethodSpec) -> String {
     format!(
-        "{} / {weights} / {}",
-        normalise.as_str(),
-        aggregate.as_str()
+        "{} / {} / {}",
+        spec.normalise.as_str(),
+        spec.weights,
+        spec.aggregate.as_str()
     )
 }
 
@@ -102,13 +103,9 @@ pub fn render_file(
     let bytes = match file {
         PubFile::Docx => docx::document(&build_all(src))?,
         PubFile::Latex => latex(),
-        PubFile::Bibtex => cite::citation(
-            src.dataset,
-            &method_label(spec.normalise, &spec.weights, spec.aggregate),
-            src.lang,
-        )
-        .bibtex
-        .into_bytes(),
+        PubFile::Bibtex => cite::citation(src.dataset, &method_label(spec), src.lang)
+            .bibtex
+            .into_bytes(),
         PubFile::Replication => {
             let extra = vec![
                 ("tables.tex".to_owned(), latex()),
@@ -248,16 +245,15 @@ pub fn source_note(ds: &Dataset, tables: &ResultTables, lang: Lang) -> String {
         .collect::<Vec<_>>()
         .join(lang.pick("；", "; "));
     let m = &tables.method;
-    let method = method_label(m.normalise, &m.weights, m.aggregate);
     let version: String = ds.version.chars().take(12).collect();
+    let computed = format!(
+        "nqp {}, dataset {} {version}, method {}",
+        m.version,
+        ds.id,
+        method_label(&m.spec)
+    );
     match lang {
-        Lang::Zh => format!(
-            "数据来源：{publishers}；计算：nqp {}, dataset {} {version}, method {method}",
-            m.version, ds.id
-        ),
-        Lang::En => format!(
-            "Source: {publishers}; computed with nqp {}, dataset {} {version}, method {method}",
-            m.version, ds.id
-        ),
+        Lang::Zh => format!("数据来源：{publishers}；计算：{computed}"),
+        Lang::En => format!("Source: {publishers}; computed with {computed}"),
     }
 }

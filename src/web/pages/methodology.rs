@@ -85,7 +85,7 @@ impl MethodologyPage {
                 .iter()
                 .map(|n| crate::web::i18n::error_message(n.code, &n.message, lang))
                 .collect(),
-            method_options: MethodOptions::new(m.normalise, &m.weights, m.aggregate),
+            method_options: MethodOptions::new(m.spec.normalise, &m.spec.weights, m.spec.aggregate),
             sources: view
                 .framework
                 .indicators
@@ -141,16 +141,16 @@ fn tree(ctx: &PageCtx, view: &MethodologyView) -> Vec<DimensionNode> {
 fn method_rows(ctx: &PageCtx, view: &MethodologyView) -> Vec<(&'static str, String)> {
     let (lang, m) = (ctx.lang, &view.method);
     vec![
-        (ctx.t.normalise_label, m.normalise.as_str().to_owned()),
-        (ctx.t.weights_label, m.weights.to_string()),
+        (ctx.t.normalise_label, m.spec.normalise.as_str().to_owned()),
+        (ctx.t.weights_label, m.spec.weights.to_string()),
         (
             lang.pick("熵权平移量", "Entropy shift"),
-            m.shift.to_string(),
+            m.spec.shift.to_string(),
         ),
-        (ctx.t.aggregate_label, m.aggregate.as_str().to_owned()),
+        (ctx.t.aggregate_label, m.spec.aggregate.as_str().to_owned()),
         (
             lang.pick("覆盖率阈值", "Coverage threshold"),
-            m.coverage_threshold.to_string(),
+            m.spec.coverage_threshold.to_string(),
         ),
         (lang.pick("nqp 版本", "nqp version"), m.version.clone()),
         (ctx.t.version, view.version.clone()),
