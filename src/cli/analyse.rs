@@ -224,7 +224,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
         options.normalise = Some(result.method.spec.normalise);
         let mut notices = Vec::new();
         let obstacles = obstacle_or_skip(
-            &result.normalised,
+            result.normalised()?,
             &result.weights,
             result.method.spec.normalise,
             &mut notices,
@@ -236,7 +236,7 @@ pub fn run(args: &AnalyseArgs) -> anyhow::Result<()> {
             files.extend(write_obstacle(o, &args.out_dir)?);
         }
         series.add_long(data.panel.frame(), "value")?;
-        series.add_long(&result.normalised, "raw")?;
+        series.add_long(result.normalised()?, "raw")?;
         result.scores
     };
     let controls = resolve_controls(&args.controls, &series)?;

@@ -34,15 +34,106 @@ pub struct IndexResult {
     /// `indicator, dimension, weight` (+ `year` for per-year schemes), one row per framework
     /// indicator (excluded ones weigh 0); weights sum to 1 (per year).
     pub weights: DataFrame,
-    /// Long: `region, year, indicator, raw` (after imputation, before treatment)`, z, imputed` for the scored
-    /// indicators, sorted by year, region, framework order.
-    pub normalised: DataFrame,
+    /// The long normalised table, built on first use ([`IndexResult::normalised`]).
+    normalised: Normalised,
     /// `indicator, coverage` (share of region-years observed before imputation)`, excluded`.
     pub coverage: DataFrame,
     /// The indicators the outlier treatment changed (empty without treatment).
     pub treatment: Vec<TreatmentRow>,
     pub notices: Vec<MethodNotice>,
     pub method: MethodRecord,
+}
+
+impl IndexResult {
+    /// Long: `region, year, indicator, raw` (after imputation, before treatment)`, z, imputed`
+    /// for the scored indicators, sorted by year, region, framework order. Built on the first
+    /// call and kept: one row per region-year-indicator is more than the rest of the method
+    /// costs, and the scores alone (`nqp compute`) never need it.
+    pub fn normalised(&self) -> Result<&DataFrame, MethodError> {
+        if let Some(frame) = self.normalised.frame.get() {
+            return Ok(frame);
+        }
+        let frame = self.normalised.parts.frame()?;
+        Ok(self.normalised.frame.get_or_init(|| frame))
+    }
+
+    /// Bytes the normalised table holds: its columns before the frame, and the frame once
+    /// built (Polars' estimate).
+    pub fn normalised_bytes(&self) -> usize {
+        self.normalised.parts.bytes()
+            + self
+                .normalised
+                .frame
+                .get()
+                .map_or(0, DataFrame::estimated_size)
+    }
+}
+
+/// The columns of the normalised table, and the frame once [`IndexResult::normalised`] built it.
+#[derive(Debug, Clone)]
+struct Normalised {
+    parts: std::sync::Arc<NormalisedParts>,
+    frame: std::sync::OnceLock<DataFrame>,
+}
+
+/// What the long normalised table is made of: per row of the method's table its region and
+/// year, per scored indicator its id and its `raw`, `z` and `imputed` columns.
+#[derive(Debug)]
+struct NormalisedParts {
+    region: Vec<String>,
+    year: Vec<i32>,
+    ids: Vec<String>,
+    raw: Vec<Vec<f64>>,
+    z: Vec<Vec<f64>>,
+    imputed: Vec<Vec<bool>>,
+}
+
+impl NormalisedParts {
+    fn bytes(&self) -> usize {
+        let f64s: usize = self.raw.iter().chain(&self.z).map(Vec::len).sum();
+        let bools: usize = self.imputed.iter().map(Vec::len).sum();
+        let strings: usize = self
+            .region
+            .iter()
+            .chain(&self.ids)
+            .map(|s| s.len() + std::mem::size_of::<String>())
+            .sum();
+        8 * f64s + bools + 4 * self.year.len() + strings
+    }
+
+    /// The frame, rows by (row of the table, indicator).
+    fn frame(&self) -> Result<DataFrame, MethodError> {
+        let (rows, k) = (self.year.len(), self.ids.len());
+        let n = rows * k;
+        let row: Vec<u32> = (0..rows as u32)
+            .flat_map(|i| std::iter::repeat_n(i, k))
+            .collect();
+        let id: Vec<u32> = (0..rows).flat_map(|_| 0..k as u32).collect();
+        let year: Vec<i32> = self
+            .year
+            .iter()
+            .flat_map(|&y| std::iter::repeat_n(y, k))
+            .collect();
+        let interleave = |cols: &[Vec<f64>]| -> Vec<Option<f64>> {
+            (0..rows)
+                .flat_map(|i| cols.iter().map(move |c| (!c[i].is_nan()).then_some(c[i])))
+                .collect()
+        };
+        let imputed: Vec<bool> = (0..rows)
+            .flat_map(|i| self.imputed.iter().map(move |c| c[i]))
+            .collect();
+        Ok(DataFrame::new(
+            n,
+            vec![
+                gathered_strings("region", &self.region, &row)?,
+                Column::new("year".into(), year),
+                gathered_strings("indicator", &self.ids, &id)?,
+                Column::new("raw".into(), interleave(&self.raw)),
+                Column::new("z".into(), interleave(&self.z)),
+                Column::new("imputed".into(), imputed),
+            ],
+        )?)
+    }
 }
 
 /// Compute the index (docs/method.md) on `wide`: columns `region` (str), `year` (i32) and one f64
@@ -297,7 +388,20 @@ impl Prepared {
         Ok(IndexResult {
             scores: scores_frame(table, &overall.values, &ranks, &extra, &missing)?,
             weights: weights_frame(table, indicators, scored, &w, spec.weights.per_year())?,
-            normalised: normalised_frame(table, &specs, &raw, &z, scored, &self.was_imputed)?,
+            normalised: Normalised {
+                parts: std::sync::Arc::new(NormalisedParts {
+                    region: table.region.clone(),
+                    year: table.year.clone(),
+                    ids: specs.iter().map(|s| s.id.to_string()).collect(),
+                    raw: raw.iter().map(|c| c.to_vec()).collect(),
+                    z,
+                    imputed: scored
+                        .iter()
+                        .map(|&j| self.was_imputed[j].clone())
+                        .collect(),
+                }),
+                frame: std::sync::OnceLock::new(),
+            },
             coverage: coverage_frame(indicators, &self.coverage, spec.coverage_threshold)?,
             treatment,
             notices,
@@ -1018,49 +1122,6 @@ fn weights_frame(
         cols.push(Column::new("year".into(), year));
     }
     Ok(DataFrame::new_infer_height(cols)?)
-}
-
-fn normalised_frame(
-    table: &Table,
-    specs: &[&IndicatorSpec],
-    raw: &[&[f64]],
-    z: &[Vec<f64>],
-    scored: &[usize],
-    was_imputed: &[Vec<bool>],
-) -> Result<DataFrame, MethodError> {
-    let n = table.len() * specs.len();
-    let (mut row, mut year, mut id) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut x, mut zz, mut imp) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let ids: Vec<&str> = specs.iter().map(|ind| ind.id.as_str()).collect();
-    for i in 0..table.len() {
-        for k in 0..specs.len() {
-            row.push(i as u32);
-            year.push(table.year[i]);
-            id.push(k as u32);
-            x.push((!raw[k][i].is_nan()).then_some(raw[k][i]));
-            zz.push((!z[k][i].is_nan()).then_some(z[k][i]));
-            imp.push(was_imputed[scored[k]][i]);
-        }
-    }
-    Ok(DataFrame::new(
-        n,
-        vec![
-            gathered_strings("region", &table.region, &row)?,
-            Column::new("year".into(), year),
-            gathered_strings("indicator", &ids, &id)?,
-            Column::new("raw".into(), x),
-            Column::new("z".into(), zz),
-            Column::new("imputed".into(), imp),
-        ],
-    )?)
 }
 
 fn coverage_frame(

@@ -138,7 +138,7 @@ fn dataset_series(ds: &Dataset, tables: &ResultTables) -> Result<SeriesTable> {
         .add_long(ds.panel.frame(), "value")
         .map_err(internal)?;
     series
-        .add_long(&tables.result.normalised, "raw")
+        .add_long(tables.result.normalised()?, "raw")
         .map_err(internal)?;
     Ok(series)
 }
@@ -184,7 +184,7 @@ pub fn analysis_view_with(
         other => internal(other),
     })?;
     let obstacles = obstacle_or_skip(
-        &tables.result.normalised,
+        tables.result.normalised()?,
         &tables.result.weights,
         normalise,
         &mut results.notices,

@@ -383,7 +383,7 @@ impl ResultTables {
             })
             .collect();
 
-        let n = &result.normalised;
+        let n = result.normalised()?;
         let (nr, ny, ni) = (
             str_col(n, "region")?,
             i64_col(n, "year")?,

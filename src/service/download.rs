@@ -328,8 +328,8 @@ impl<'a> Export<'a> {
         match table {
             Table::Scores => self.scores_frame(),
             Table::Weights => self.weights_frame(),
-            Table::Normalised => Ok(self.result.normalised.clone()),
-            Table::Imputation => imputation_frame(&self.result.normalised),
+            Table::Normalised => Ok(self.result.normalised()?.clone()),
+            Table::Imputation => imputation_frame(self.result.normalised()?),
         }
     }
 

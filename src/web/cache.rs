@@ -245,7 +245,7 @@ impl Cacheable for ResultTables {
             + json_bytes(&self.method)
             + frame_bytes(&result.scores)
             + frame_bytes(&result.weights)
-            + frame_bytes(&result.normalised)
+            + result.normalised_bytes() as u64
             + frame_bytes(&result.coverage)
             + json_bytes(&result.method)
             + index

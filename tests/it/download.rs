@@ -229,7 +229,7 @@ async fn imputation_log_lists_interpolated_and_missing_cells() {
     let csv = got.body;
     // The interior gap (Plain, 2021, a) is interpolated: the mean of its neighbours.
     let plain = |y: i32| -> f64 {
-        let n = &want.normalised;
+        let n = want.normalised().unwrap();
         let mask = n.column("region").unwrap().str().unwrap().equal("Plain")
             & n.column("indicator").unwrap().str().unwrap().equal("a")
             & n.column("year").unwrap().i32().unwrap().equal(y);

@@ -201,7 +201,7 @@ fn weight_vector(result: &IndexResult) -> Vec<f64> {
 
 /// z of the `normalised` frame as a row matrix (regions R01… × indicators in framework order).
 fn z_rows(result: &IndexResult, n: usize, m: usize) -> Vec<Vec<f64>> {
-    let z = f64_col(&result.normalised, "z");
+    let z = f64_col(result.normalised().unwrap(), "z");
     assert_eq!(z.len(), n * m);
     z.chunks(m).map(<[f64]>::to_vec).collect()
 }
@@ -670,7 +670,7 @@ fn two_indicators() -> Vec<IndicatorSpec> {
 
 /// `normalised.z` keyed by (region, year, indicator).
 fn z_map(result: &IndexResult) -> HashMap<(String, i32, String), f64> {
-    let df = &result.normalised;
+    let df = result.normalised().unwrap();
     let regions = str_col(df, "region");
     let years: Vec<i32> = df
         .column("year")
@@ -790,7 +790,7 @@ fn interior_gaps_are_interpolated_and_coverage_excludes() {
     assert_eq!(low[0].indicator.as_deref(), Some("sparse"));
     assert_eq!(weight_vector(&result), [1.0, 0.0]);
 
-    let n = &result.normalised;
+    let n = result.normalised().unwrap();
     assert_eq!(n.height(), 8, "only the scored indicator");
     let raw = f64_col(n, "raw");
     let imputed: Vec<bool> = n
@@ -838,7 +838,7 @@ fn absent_interior_years_are_added_and_empty_rows_left_out() {
     .unwrap();
     let specs = [indicator("x", Dimension::Tools, Direction::Benefit)];
     let result = compute(&wide, &specs, &MethodSpec::default()).unwrap();
-    let n = &result.normalised;
+    let n = result.normalised().unwrap();
     assert_eq!(str_col(n, "region"), ["a", "b", "a", "b", "a", "b"]);
     let years: Vec<i32> = n
         .column("year")
@@ -1222,7 +1222,7 @@ proptest! {
                 Err(e) => { prop_assert_eq!(e.code(), "method.degenerate_weights"); continue; }
             };
             // z ∈ [0, 1]
-            for z in f64_col(&result.normalised, "z") {
+            for z in f64_col(result.normalised().unwrap(), "z") {
                 prop_assert!((0.0..=1.0).contains(&z));
             }
             // weights ≥ 0 and sum to 1 (per year)
