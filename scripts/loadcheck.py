@@ -12,7 +12,8 @@ Phases (see docs/benchmarks.md, "Server load check"):
      (throughput; served from the cache), and the same for a static asset;
   4. page against a static file of the same size: the rankings page and a stored file padded to
      exactly the page's byte count (the framework.toml of a dataset uploaded for it, served by
-     the same server from its store), each plain and with gzip, in alternating rounds of
+     the same server from its store), each plain and with gzip — and the page gzipped with a
+     cookie, which is compressed per request instead of served from the cache —, in alternating rounds of
      --pvs-seconds over the same keep-alive connections of --pvs-procs client processes
      (Python's GIL would otherwise make one client core the bottleneck) -> requests/s.
 Exit status 1 when a 5xx was seen, an answer of phase 4 was not the expected one, or the peak RSS
@@ -215,18 +216,24 @@ def pvs_worker(port, threads, schedule, results):
 
 
 def page_vs_static(port, page, static, procs, connections, seconds, rounds):
-    """Requests/s of `page` and `static`, plain and gzip, in alternating rounds."""
+    """Requests/s of `page` and `static`, plain and gzip (and the page with a cookie), in
+    alternating rounds."""
     client = Client(port)
     targets = []
-    for label, path in (("page", page), ("static file", static)):
-        for encoding, headers in (("identity", {}), ("gzip", {"Accept-Encoding": "gzip"})):
-            client.conn.request("GET", path, headers=headers)
-            response = client.conn.getresponse()
-            body = response.read()
-            assert response.status == 200, (path, response.status)
-            coding = response.getheader("Content-Encoding") or "identity"
-            assert coding == encoding, (path, coding)
-            targets.append((f"{label}, {encoding}", path, headers, len(body)))
+    gzip = {"Accept-Encoding": "gzip"}
+    # With a cookie the response is not shared: rendered and compressed per request, as every
+    # gzip response was before the compressed forms were cached.
+    cases = [("page", page, "identity", {}), ("page", page, "gzip", gzip),
+             ("page + cookie", page, "gzip", {**gzip, "Cookie": "loadcheck=1"}),
+             ("static file", static, "identity", {}), ("static file", static, "gzip", gzip)]
+    for label, path, encoding, headers in cases:
+        client.conn.request("GET", path, headers=headers)
+        response = client.conn.getresponse()
+        body = response.read()
+        assert response.status == 200, (path, response.status)
+        coding = response.getheader("Content-Encoding") or "identity"
+        assert coding == encoding, (path, coding)
+        targets.append((f"{label}, {encoding}", path, headers, len(body)))
     plain = {t[0]: t[3] for t in targets}
     assert plain["page, identity"] == plain["static file, identity"], plain
     start = time.time() + 2
@@ -260,15 +267,13 @@ def page_vs_static(port, page, static, procs, connections, seconds, rounds):
     print(f"page vs static file ({plain['page, identity']} bytes plain), {procs} processes x "
           f"{connections // procs} connections, {rounds} rounds of {seconds:.0f} s each, alternating; "
           f"load average {' '.join(load_before)} before, {' '.join(load_after)} after")
+    median = {label: sorted(runs)[rounds // 2] for label, runs in rates.items()}
+    for page_label, static_label in (("page, identity", "static file, identity"), ("page, gzip", "static file, gzip"),
+                                     ("page + cookie, gzip", "static file, gzip")):
+        print(f"  {page_label} / {static_label} = {median[page_label] / median[static_label]:.2f}")
     for label, path, _, length in targets:
-        runs = sorted(rates[label])
-        median = runs[len(runs) // 2]
-        print(f"  {label:22} {length:>8} bytes sent  median {median:8.0f} req/s  runs "
+        print(f"  {label:22} {length:>8} bytes sent  median {median[label]:8.0f} req/s  runs "
               + " ".join(f"{x:.0f}" for x in rates[label]) + f"  ({path})")
-    for encoding in ("identity", "gzip"):
-        p = sorted(rates[f"page, {encoding}"])[rounds // 2]
-        f = sorted(rates[f"static file, {encoding}"])[rounds // 2]
-        print(f"  {encoding}: page / static file = {p / f:.2f}")
 
 
 def run_threads(n, target):
