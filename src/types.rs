@@ -345,9 +345,156 @@ pub mod panel_cols {
 
 /// The canonical long panel: `region: str, year: i32, indicator: str, value: f64` (nulls allowed),
 /// at most one row per (region, year, indicator).
+///
+/// A panel read from a file is held **coded** ([`CodedPanel`]: region and indicator as ids into
+/// their distinct names) and its frame is built only when something asks for it: its distinct
+/// regions, indicators, years and height come from the ids, so summarising a large file (`nqp
+/// check`) never builds a string column (docs/benchmarks.md, "Memory of `check` on a 1 GB file").
 #[derive(Debug, Clone)]
 pub struct Panel {
-    frame: DataFrame,
+    frame: std::sync::OnceLock<DataFrame>,
+    coded: Option<std::sync::Arc<CodedPanel>>,
+}
+
+/// Panel rows with region and indicator as ids: row `k` is (`regions[region[k]]`, `year[k]`,
+/// `indicators[indicator[k]]`, `value[k]`). A name may have no row (ingest names every region
+/// and indicator it reads, also those of missing cells). Years and values are held as Polars
+/// arrays, so that the frame shares them instead of copying.
+#[derive(Debug, Clone)]
+pub struct CodedPanel {
+    regions: Vec<String>,
+    indicators: Vec<String>,
+    region: Vec<u32>,
+    indicator: Vec<u32>,
+    year: Int32Chunked,
+    value: Float64Chunked,
+}
+
+impl CodedPanel {
+    /// Rows from their columns (moved, not copied); `Err` when the columns differ in length or
+    /// an id has no name.
+    pub fn new(
+        (regions, region): (Vec<String>, Vec<u32>),
+        year: Vec<i32>,
+        (indicators, indicator): (Vec<String>, Vec<u32>),
+        value: Vec<f64>,
+    ) -> PolarsResult<Self> {
+        let n = region.len();
+        let in_range =
+            |ids: &[u32], names: &[String]| ids.iter().all(|&i| (i as usize) < names.len());
+        polars_ensure!(
+            [year.len(), indicator.len(), value.len()] == [n; 3]
+                && in_range(&region, &regions)
+                && in_range(&indicator, &indicators),
+            ComputeError: "coded panel: columns of unequal length or an id without a name"
+        );
+        Ok(Self {
+            regions,
+            indicators,
+            region,
+            indicator,
+            year: Int32Chunked::from_vec(panel_cols::YEAR.into(), year),
+            value: Float64Chunked::from_vec(panel_cols::VALUE.into(), value),
+        })
+    }
+
+    /// Region names, indexed by [`CodedPanel::region`].
+    pub fn regions(&self) -> &[String] {
+        &self.regions
+    }
+
+    /// Indicator names, indexed by [`CodedPanel::indicator`].
+    pub fn indicators(&self) -> &[String] {
+        &self.indicators
+    }
+
+    /// Each row's region id.
+    pub fn region(&self) -> &[u32] {
+        &self.region
+    }
+
+    /// Each row's indicator id.
+    pub fn indicator(&self) -> &[u32] {
+        &self.indicator
+    }
+
+    /// Each row's year.
+    pub fn year(&self) -> &[i32] {
+        self.year.cont_slice().unwrap_or_default()
+    }
+
+    /// Each row's value.
+    pub fn value(&self) -> &[f64] {
+        self.value.cont_slice().unwrap_or_default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.region.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.region.is_empty()
+    }
+
+    /// The same rows with every region name replaced by `rename(name)`.
+    pub fn rename_regions(&self, rename: impl Fn(&str) -> String) -> Self {
+        Self {
+            regions: self.regions.iter().map(|r| rename(r)).collect(),
+            ..self.clone()
+        }
+    }
+
+    /// The panel frame of these rows: region and indicator gathered from the names, year and
+    /// value shared.
+    fn frame(&self) -> PolarsResult<DataFrame> {
+        use panel_cols::*;
+        DataFrame::new_infer_height(vec![
+            gathered_strings(REGION, &self.regions, &self.region)?,
+            self.year.clone().into_column(),
+            gathered_strings(INDICATOR, &self.indicators, &self.indicator)?,
+            self.value.clone().into_column(),
+        ])
+    }
+
+    /// The names with at least one row, sorted and distinct.
+    fn used(names: &[String], ids: &[u32]) -> Vec<String> {
+        let mut seen = vec![false; names.len()];
+        for &id in ids {
+            seen[id as usize] = true;
+        }
+        let mut used: Vec<String> = names
+            .iter()
+            .zip(seen)
+            .filter(|&(_, seen)| seen)
+            .map(|(n, _)| n.clone())
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        used
+    }
+
+    /// The distinct years, ascending (one pass; ingest's years lie in a few centuries).
+    fn years(&self) -> Vec<i32> {
+        let year = self.year();
+        let (Some(&min), Some(&max)) = (year.iter().min(), year.iter().max()) else {
+            return Vec::new();
+        };
+        let span = usize::try_from(i64::from(max) - i64::from(min)).unwrap_or(usize::MAX);
+        if span >= 1 << 16 {
+            let mut years = year.to_vec();
+            years.sort_unstable();
+            years.dedup();
+            return years;
+        }
+        let mut seen = vec![false; span + 1];
+        for &y in year {
+            seen[(y - min) as usize] = true;
+        }
+        (min..=max)
+            .zip(seen)
+            .filter_map(|(y, s)| s.then_some(y))
+            .collect()
+    }
 }
 
 impl Panel {
@@ -363,24 +510,59 @@ impl Panel {
                 col(VALUE).cast(DataType::Float64),
             ])
             .collect()?;
-        Ok(Self { frame })
+        Ok(Self {
+            frame: frame.into(),
+            coded: None,
+        })
     }
 
+    /// A panel of coded rows; its frame is built on first use.
+    pub fn from_coded(coded: CodedPanel) -> Self {
+        Self {
+            frame: std::sync::OnceLock::new(),
+            coded: Some(coded.into()),
+        }
+    }
+
+    /// The coded rows, when the panel was read from a file (else `None`: use [`Panel::frame`]).
+    pub fn coded(&self) -> Option<&CodedPanel> {
+        self.coded.as_deref()
+    }
+
+    /// The frame, built from the coded rows on first use.
     pub fn frame(&self) -> &DataFrame {
-        &self.frame
+        self.frame.get_or_init(|| match self.coded() {
+            // The ids were checked against the names when the rows were built, so the gather
+            // cannot fail.
+            Some(coded) => coded.frame().expect("coded rows index their names"),
+            None => empty_panel_frame(),
+        })
     }
 
     pub fn into_frame(self) -> DataFrame {
-        self.frame
+        self.frame();
+        self.frame.into_inner().unwrap_or_else(empty_panel_frame)
     }
 
     pub fn height(&self) -> usize {
-        self.frame.height()
+        match (self.frame.get(), self.coded()) {
+            (None, Some(coded)) => coded.len(),
+            _ => self.frame().height(),
+        }
     }
 
     /// Stack several panels (e.g. one per uploaded file). Duplicates are not checked here.
     pub fn concat(panels: impl IntoIterator<Item = Panel>) -> PolarsResult<Panel> {
-        let frames: Vec<LazyFrame> = panels.into_iter().map(|p| p.frame.lazy()).collect();
+        let mut panels = panels.into_iter().peekable();
+        let first = panels.next();
+        if let (Some(only), None) = (&first, panels.peek()) {
+            return Ok(only.clone());
+        }
+        let frames: Vec<LazyFrame> = first
+            .into_iter()
+            .chain(panels)
+            .map(|p| p.into_frame().lazy())
+            .collect();
         if frames.is_empty() {
             return Panel::new(empty_panel_frame());
         }
@@ -389,18 +571,27 @@ impl Panel {
 
     /// Distinct indicator names, sorted.
     pub fn indicators(&self) -> PolarsResult<Vec<String>> {
-        distinct_strings(&self.frame, panel_cols::INDICATOR)
+        match self.coded() {
+            Some(c) => Ok(CodedPanel::used(&c.indicators, &c.indicator)),
+            None => distinct_strings(self.frame(), panel_cols::INDICATOR),
+        }
     }
 
     /// Distinct region codes, sorted.
     pub fn regions(&self) -> PolarsResult<Vec<String>> {
-        distinct_strings(&self.frame, panel_cols::REGION)
+        match self.coded() {
+            Some(c) => Ok(CodedPanel::used(&c.regions, &c.region)),
+            None => distinct_strings(self.frame(), panel_cols::REGION),
+        }
     }
 
     /// Distinct years, ascending.
     pub fn years(&self) -> PolarsResult<Vec<i32>> {
+        if let Some(c) = self.coded() {
+            return Ok(c.years());
+        }
         let years = self
-            .frame
+            .frame()
             .column(panel_cols::YEAR)?
             .unique()?
             .sort(Default::default())?;
@@ -458,6 +649,64 @@ mod tests {
             ]
         );
         assert_eq!(col.name().as_str(), "c");
+    }
+
+    /// A coded panel answers as the frame it stands for: the same rows, and the same distinct
+    /// regions, indicators and years (names without rows left out), also renamed and stacked.
+    #[test]
+    fn coded_panel_answers_as_its_frame() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let coded = CodedPanel::new(
+            (names(&["乙", "甲", "unused"]), vec![1, 0, 1, 0]),
+            vec![2021, 2020, 2020, 2021],
+            (names(&["gdp", "none", "pop"]), vec![2, 2, 0, 0]),
+            vec![1.5, -2.0, 3.0, 4.25],
+        )
+        .unwrap();
+        let expected = df!(
+            "region" => ["甲", "乙", "甲", "乙"],
+            "year" => [2021i32, 2020, 2020, 2021],
+            "indicator" => ["pop", "pop", "gdp", "gdp"],
+            "value" => [1.5, -2.0, 3.0, 4.25],
+        )
+        .unwrap();
+        let panel = Panel::from_coded(coded.clone());
+        assert_eq!(panel.height(), 4);
+        assert_eq!(panel.regions().unwrap(), ["乙", "甲"]);
+        assert_eq!(panel.indicators().unwrap(), ["gdp", "pop"]);
+        assert_eq!(panel.years().unwrap(), [2020, 2021]);
+        assert!(panel.frame().equals_missing(&expected));
+        let plain = Panel::new(expected.clone()).unwrap();
+        assert_eq!(plain.regions().unwrap(), panel.regions().unwrap());
+        assert_eq!(plain.indicators().unwrap(), panel.indicators().unwrap());
+        assert_eq!(plain.years().unwrap(), panel.years().unwrap());
+        // One panel is stacked as it is; two are stacked in order.
+        let one = Panel::concat([Panel::from_coded(coded.clone())]).unwrap();
+        assert!(one.coded().is_some() && one.frame().equals_missing(&expected));
+        let two = Panel::concat([plain, Panel::from_coded(coded.clone())]).unwrap();
+        assert_eq!(two.height(), 8);
+        assert!(two.frame().slice(4, 4).equals_missing(&expected));
+        let renamed = Panel::from_coded(coded.rename_regions(|r| format!("CN-{r}")));
+        assert_eq!(renamed.regions().unwrap(), ["CN-乙", "CN-甲"]);
+        // Ids without names are refused.
+        assert!(
+            CodedPanel::new(
+                (names(&["a"]), vec![1]),
+                vec![2020],
+                (names(&["g"]), vec![0]),
+                vec![1.0]
+            )
+            .is_err()
+        );
+        assert!(
+            CodedPanel::new(
+                (names(&["a"]), vec![0]),
+                vec![],
+                (names(&["g"]), vec![0]),
+                vec![1.0]
+            )
+            .is_err()
+        );
     }
 
     #[test]

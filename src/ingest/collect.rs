@@ -6,13 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use polars::prelude::*;
-
 use super::error::{IngestError, MAX_ERRORS, Position};
 use super::regions::{RegionMatch, RegionSet, clean_name};
 use super::table::Field;
 use super::{Encoding, Ingested, Layout, Notice};
-use crate::types::{Panel, gathered_strings, panel_cols};
+use crate::types::{CodedPanel, Panel};
 
 /// Plausible statistical years; anything else in a year cell is a typo or a shifted column.
 const YEARS: std::ops::RangeInclusive<i32> = 1800..=2200;
@@ -179,15 +177,15 @@ pub(crate) struct Collector<'a> {
     regions: Option<&'a RegionSet>,
     errors: Vec<IngestError>,
     notices: Vec<Notice>,
-    /// Observations, with region and indicator names interned (index into `names`).
+    /// Observations, with region and indicator names interned.
     region: Vec<u32>,
     year: Vec<i32>,
     indicator: Vec<u32>,
     value: Vec<f64>,
     /// Decimal places each value shows in the file ([`Number::decimals`]).
     decimals: Vec<i8>,
-    names: Vec<String>,
-    name_ids: FastMap<String, u32>,
+    region_names: Names,
+    indicator_names: Names,
     /// (region, year, indicator) of every observation claimed so far → its line.
     observations: FastMap<(u32, i32, u32), u64>,
     units: BTreeMap<String, String>,
@@ -201,6 +199,25 @@ pub(crate) struct Collector<'a> {
     unknown_count: usize,
     /// Where the region name past [`MAX_UNKNOWN_NAMES`] is: set, the walk stops.
     too_many_unknown: Option<Position>,
+}
+
+/// Distinct names, each with a small id (its index).
+#[derive(Default)]
+struct Names {
+    names: Vec<String>,
+    ids: FastMap<String, u32>,
+}
+
+impl Names {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
+        self.names.push(name.to_owned());
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
 }
 
 /// Distinct unknown region names that get an error with an edit-distance suggestion; past
@@ -239,8 +256,8 @@ impl<'a> Collector<'a> {
             indicator: Vec::new(),
             value: Vec::new(),
             decimals: Vec::new(),
-            names: Vec::new(),
-            name_ids: FastMap::default(),
+            region_names: Names::default(),
+            indicator_names: Names::default(),
             observations: FastMap::default(),
             units: BTreeMap::new(),
             resolved: FastMap::default(),
@@ -449,30 +466,32 @@ impl<'a> Collector<'a> {
         }
     }
 
-    /// The id of a region or indicator name (given once per distinct name).
-    pub fn intern(&mut self, name: &str) -> u32 {
-        if let Some(&id) = self.name_ids.get(name) {
-            return id;
-        }
-        let id = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct names");
-        self.names.push(name.to_owned());
-        self.name_ids.insert(name.to_owned(), id);
-        id
+    /// The id of a region id (code or cleaned name), given once per distinct id.
+    pub fn intern_region(&mut self, region: &str) -> u32 {
+        self.region_names.intern(region)
+    }
+
+    /// The id of an indicator name, given once per distinct name.
+    pub fn intern_indicator(&mut self, indicator: &str) -> u32 {
+        self.indicator_names.intern(indicator)
     }
 
     pub fn push(&mut self, region: &str, year: i32, indicator: &str, value: Number) {
-        let (r, i) = (self.intern(region), self.intern(indicator));
+        let (r, i) = (self.intern_region(region), self.intern_indicator(indicator));
         self.push_ids(r, year, i, value);
     }
 
-    /// The name of an id from [`Collector::intern`].
-    pub fn name(&self, id: u32) -> &str {
-        &self.names[id as usize]
+    /// The name of an id from [`Collector::intern_indicator`].
+    pub fn indicator_name(&self, id: u32) -> &str {
+        &self.indicator_names.names[id as usize]
     }
 
-    /// How many distinct names have an id.
+    /// The most distinct names of one kind (regions or indicators) that have an id.
     pub fn name_count(&self) -> usize {
-        self.names.len()
+        self.region_names
+            .names
+            .len()
+            .max(self.indicator_names.names.len())
     }
 
     /// Count missing cells found outside [`Collector::value`].
@@ -498,7 +517,7 @@ impl<'a> Collector<'a> {
         value: Option<Number>,
         line: u64,
     ) {
-        let (r, i) = (self.intern(region), self.intern(indicator));
+        let (r, i) = (self.intern_region(region), self.intern_indicator(indicator));
         match self.observations.get(&(r, year, i)) {
             Some(&first_line) => self.error(IngestError::Duplicate {
                 pos: Position::line(self.file, line),
@@ -578,24 +597,18 @@ impl<'a> Collector<'a> {
                 None,
             );
         }
-        let names = &self.names;
-        let frame = gathered_strings(panel_cols::REGION, names, &self.region)
-            .and_then(|region| {
-                let indicator = gathered_strings(panel_cols::INDICATOR, names, &self.indicator)?;
-                DataFrame::new_infer_height(vec![
-                    region,
-                    Column::new(panel_cols::YEAR.into(), std::mem::take(&mut self.year)),
-                    indicator,
-                    Column::new(panel_cols::VALUE.into(), std::mem::take(&mut self.value)),
-                ])
-            })
-            .and_then(Panel::new)
-            .map_err(|e| IngestError::Internal {
-                file: self.file.to_owned(),
-                detail: e.to_string(),
-            })?;
+        let coded = CodedPanel::new(
+            (self.region_names.names, self.region),
+            self.year,
+            (self.indicator_names.names, self.indicator),
+            self.value,
+        )
+        .map_err(|e| IngestError::Internal {
+            file: self.file.to_owned(),
+            detail: e.to_string(),
+        })?;
         Ok(Ingested {
-            panel: frame,
+            panel: Panel::from_coded(coded),
             encoding,
             layout,
             units: self.units,

@@ -80,7 +80,11 @@ pub(crate) fn read<'a>(
             }
             let mut needed = vec![cols.region, cols.year];
             needed.extend(cols.indicators.iter().map(|(i, _)| *i));
-            let ids: Vec<u32> = cols.indicators.iter().map(|(_, n)| c.intern(n)).collect();
+            let ids: Vec<u32> = cols
+                .indicators
+                .iter()
+                .map(|(_, n)| c.intern_indicator(n))
+                .collect();
             let mut keys = Vec::new();
             for chunk in chunks(body) {
                 let frame = split(chunk, delim, h.width, &needed)?;
@@ -194,7 +198,7 @@ fn regions(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<u32>> {
     let file = c.file;
     distinct(column, |raw| {
         let id = c.region(raw, Position::file(file))?;
-        (!c.has_errors()).then(|| c.intern(&id))
+        (!c.has_errors()).then(|| c.intern_region(&id))
     })
 }
 
@@ -244,7 +248,7 @@ impl Long {
         let year = years(column(1)?, c)?;
         let indicator = distinct(column(2)?, |raw| {
             let name = c.indicator(raw, Position::file(file))?;
-            Some(c.intern(&name))
+            Some(c.intern_indicator(&name))
         })?;
         if c.has_errors() || c.name_count() >= 1 << ID_BITS {
             return None;
@@ -283,7 +287,7 @@ impl Long {
                 Some(_) => {}
                 None => {
                     self.units.insert(indicator[k], unit.to_owned());
-                    let name = c.name(indicator[k]).to_owned();
+                    let name = c.indicator_name(indicator[k]).to_owned();
                     c.unit(&name, unit, Position::file(c.file));
                 }
             }

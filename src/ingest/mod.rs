@@ -204,12 +204,17 @@ impl Unmatched {
     }
 }
 
-/// The panel with every region id replaced by its code (one pass over the column).
+/// The panel with every region id replaced by its code: in the names of a coded panel (one
+/// rename per distinct name), else in one pass over the column.
 fn rename_regions(
     panel: Panel,
     codes: &std::collections::HashMap<&str, String>,
 ) -> PolarsResult<Panel> {
     use crate::types::panel_cols::REGION;
+    let code = |r: &str| codes.get(r).map_or(r, String::as_str).to_owned();
+    if let Some(coded) = panel.coded() {
+        return Ok(Panel::from_coded(coded.rename_regions(code)));
+    }
     let mut frame = panel.into_frame();
     let renamed: StringChunked = frame
         .column(REGION)?
