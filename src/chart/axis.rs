@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::scale::LinearScale;
-use super::svg::{FONT, GRID, INK, num, text};
+use super::svg::{FONT, GRID, INK, line, num, text};
 
 /// The left margin of a plot: room for tick labels, and for the rotated title when there is one.
 pub fn left_margin(y_title: &str) -> f64 {
@@ -16,13 +16,8 @@ pub fn left_margin(y_title: &str) -> f64 {
 pub fn x_grid(out: &mut String, x: &LinearScale, ticks: &[(f64, String)], top: f64, bottom: f64) {
     out.push_str("<g class=\"grid\">");
     for (t, _) in ticks {
-        let _ = write!(
-            out,
-            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{GRID}\" stroke-width=\"1\"/>",
-            num(top),
-            num(bottom),
-            p = num(x.map(*t))
-        );
+        let p = x.map(*t);
+        line(out, (p, p), (top, bottom), GRID);
     }
     out.push_str("</g>");
 }
@@ -40,13 +35,7 @@ pub fn y_axis(out: &mut String, y: &LinearScale, x: f64, x_end: f64, labels: &[(
     out.push_str("<g class=\"axis y\">");
     for (v, label) in labels {
         let py = y.map(*v);
-        let _ = write!(
-            out,
-            "<line x1=\"{}\" x2=\"{}\" y1=\"{p}\" y2=\"{p}\" stroke=\"{GRID}\" stroke-width=\"1\"/>",
-            num(x),
-            num(x_end),
-            p = num(py)
-        );
+        line(out, (x, x_end), (py, py), GRID);
         text(out, x - 6.0, py + FONT * 0.35, "end", "", label);
     }
     out.push_str("</g>");
@@ -55,22 +44,11 @@ pub fn y_axis(out: &mut String, y: &LinearScale, x: f64, x_end: f64, labels: &[(
 /// A bottom x axis at `y` with tick marks and labels under them.
 pub fn x_axis(out: &mut String, x: &LinearScale, y: f64, labels: &[(f64, String)]) {
     let (r0, r1) = x.range();
-    let _ = write!(
-        out,
-        "<g class=\"axis x\"><line x1=\"{}\" x2=\"{}\" y1=\"{y}\" y2=\"{y}\" stroke=\"{INK}\" stroke-width=\"1\"/>",
-        num(r0.min(r1)),
-        num(r0.max(r1)),
-        y = num(y)
-    );
+    out.push_str("<g class=\"axis x\">");
+    line(out, (r0.min(r1), r0.max(r1)), (y, y), INK);
     for (v, label) in labels {
         let px = x.map(*v);
-        let _ = write!(
-            out,
-            "<line x1=\"{p}\" x2=\"{p}\" y1=\"{}\" y2=\"{}\" stroke=\"{INK}\" stroke-width=\"1\"/>",
-            num(y),
-            num(y + 4.0),
-            p = num(px)
-        );
+        line(out, (px, px), (y, y + 4.0), INK);
         text(out, px, y + 4.0 + FONT, "middle", "", label);
     }
     out.push_str("</g>");

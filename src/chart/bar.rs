@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::axis;
 use super::palette;
 use super::scale::{LinearScale, extent};
-use super::svg::{self, FONT, Frame, escape_xml, num, text};
+use super::svg::{self, ChartHead, FONT, escape_xml, text};
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,15 +25,12 @@ pub struct BarDatum {
 
 /// A horizontal bar chart.
 pub struct BarSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     pub data: &'a [BarDatum],
     /// Total width in px; the height follows from the number of rows.
     pub width: f64,
     /// Title under the value axis (may be empty).
     pub value_label: &'a str,
-    pub no_data_label: &'a str,
 }
 
 const ROW: f64 = 22.0;
@@ -50,23 +47,19 @@ pub fn render(spec: &BarSpec<'_>) -> String {
     };
     let height = TOP + ROW * n.max(1) as f64 + axis_h;
     let interactive = spec.data.iter().any(|d| d.href.is_some());
-    let (mut out, _id) = svg::open(
-        &Frame::chart(
-            (spec.id, spec.title, spec.desc),
-            "nqp-chart nqp-bar",
-            (spec.width, height),
-        )
-        .linked(interactive),
-    );
+    let frame = spec
+        .head
+        .frame("nqp-chart nqp-bar", (spec.width, height))
+        .linked(interactive);
     if n == 0 {
-        svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     }
+    let (mut out, _) = frame.open();
     let label_w =
         svg::widest(spec.data.iter().map(|d| d.label.as_str())).min(spec.width * 0.35) + 10.0;
     let value_w = svg::widest(spec.data.iter().map(|d| match d.value {
         Some(_) => d.display.as_str(),
-        None => spec.no_data_label,
+        None => spec.head.no_data_label,
     })) + 10.0;
     let x0 = label_w;
     let x1 = (spec.width - value_w).max(x0 + 20.0);
@@ -81,7 +74,7 @@ pub fn render(spec: &BarSpec<'_>) -> String {
         let y = TOP + ROW * i as f64;
         let tip = match d.value {
             Some(_) => format!("{}: {}", d.label, d.display),
-            None => format!("{}: {}", d.label, spec.no_data_label),
+            None => format!("{}: {}", d.label, spec.head.no_data_label),
         };
         match &d.href {
             Some(h) => {
@@ -111,13 +104,7 @@ pub fn render(spec: &BarSpec<'_>) -> String {
                 } else {
                     palette::OKABE_ITO[0]
                 };
-                let _ = write!(
-                    out,
-                    "<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{BAR}\" fill=\"{fill}\"/>",
-                    num(a),
-                    num(y + (ROW - BAR) / 2.0),
-                    num((b - a).max(0.5))
-                );
+                svg::hbar(&mut out, " class=\"bar\"", (a, b), (y, ROW, BAR), fill);
                 text(
                     &mut out,
                     spec.width - 4.0,
@@ -133,19 +120,13 @@ pub fn render(spec: &BarSpec<'_>) -> String {
                 y + ROW / 2.0 + FONT * 0.35,
                 "end",
                 " fill=\"#666\" font-style=\"italic\"",
-                spec.no_data_label,
+                spec.head.no_data_label,
             ),
         }
         out.push_str(if d.href.is_some() { "</a>" } else { "</g>" });
     }
-    let _ = write!(
-        out,
-        "</g><line x1=\"{z}\" x2=\"{z}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1\"/>",
-        num(TOP),
-        num(plot_bottom),
-        svg::INK,
-        z = num(zero)
-    );
+    out.push_str("</g>");
+    svg::line(&mut out, (zero, zero), (TOP, plot_bottom), svg::INK);
     axis::x_axis(&mut out, &x, plot_bottom, &ticks);
     axis::x_title(
         &mut out,
@@ -173,13 +154,15 @@ mod tests {
 
     fn spec(data: &[BarDatum]) -> String {
         render(&BarSpec {
-            id: "b",
-            title: "Ranking",
-            desc: "Scores by region",
+            head: ChartHead {
+                id: "b",
+                title: "Ranking",
+                desc: "Scores by region",
+                no_data_label: "no data",
+            },
             data,
             width: 500.0,
             value_label: "Score",
-            no_data_label: "no data",
         })
     }
 

@@ -11,7 +11,7 @@ use super::axis;
 use super::legend;
 use super::palette;
 use super::scale::{LinearScale, extent};
-use super::svg::{self, Frame, escape_xml};
+use super::svg::{self, ChartHead, escape_xml};
 
 /// One curve: the density at each grid point `x` (e.g. one year's kernel rows).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,15 +23,12 @@ pub struct DensityCurve {
 
 /// A density chart.
 pub struct DensitySpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     pub curves: &'a [DensityCurve],
     pub width: f64,
     pub height: f64,
     pub x_label: &'a str,
     pub y_label: &'a str,
-    pub no_data_label: &'a str,
 }
 
 /// Renders the chart: one `path.curve` per series with at least 2 finite values.
@@ -39,11 +36,6 @@ pub fn render(spec: &DensitySpec<'_>) -> String {
     let items = legend::series_items(spec.curves.iter().map(|c| c.name.as_str()));
     let legend_h = legend::row_height(&items, spec.width - 20.0) + 8.0;
     let height = spec.height + legend_h;
-    let (mut out, _) = svg::open(&Frame::chart(
-        (spec.id, spec.title, spec.desc),
-        "nqp-chart nqp-density",
-        (spec.width, height),
-    ));
     // A curve needs two finite points to be a line.
     let curves: Vec<(usize, &DensityCurve)> = spec
         .curves
@@ -58,10 +50,13 @@ pub fn render(spec: &DensitySpec<'_>) -> String {
         })
         .collect();
     let all = extent(curves.iter().flat_map(|(_, c)| c.x.iter().copied()));
+    let frame = spec
+        .head
+        .frame("nqp-chart nqp-density", (spec.width, height));
     let (Some((a, b)), false) = (all, curves.is_empty()) else {
-        svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     };
+    let (mut out, _) = frame.open();
     let ymax = curves
         .iter()
         .flat_map(|(_, c)| c.density.iter().copied())
@@ -114,6 +109,23 @@ mod tests {
         }
     }
 
+    /// The 600 × 300 chart of `curves` with the axis titles `(x, y)`.
+    fn chart(curves: &[DensityCurve], (x_label, y_label): (&str, &str)) -> String {
+        render(&DensitySpec {
+            head: ChartHead {
+                id: "d",
+                title: "Distribution",
+                desc: "Kernel density",
+                no_data_label: "no data",
+            },
+            curves,
+            width: 600.0,
+            height: 300.0,
+            x_label,
+            y_label,
+        })
+    }
+
     #[test]
     fn one_curve_per_usable_series_through_the_given_points() {
         let curves = [
@@ -121,17 +133,7 @@ mod tests {
             curve("2023 <b>", &[0.5, 1.5, 2.0], &[1.0, 0.5, f64::NAN]),
             curve("1 point", &[0.5], &[1.0]),
         ];
-        let svg = render(&DensitySpec {
-            id: "d",
-            title: "Distribution",
-            desc: "Kernel density",
-            curves: &curves,
-            width: 600.0,
-            height: 300.0,
-            x_label: "Score",
-            y_label: "Density",
-            no_data_label: "no data",
-        });
+        let svg = chart(&curves, ("Score", "Density"));
         check_xml(&svg).unwrap();
         assert_eq!(count(&svg, "path.curve"), 2);
         assert!(svg.contains("<title>2023 &lt;b&gt;</title>"));
@@ -151,17 +153,7 @@ mod tests {
 
     #[test]
     fn no_usable_curve_says_so() {
-        let svg = render(&DensitySpec {
-            id: "d",
-            title: "t",
-            desc: "d",
-            curves: &[curve("x", &[1.0], &[1.0])],
-            width: 300.0,
-            height: 200.0,
-            x_label: "",
-            y_label: "",
-            no_data_label: "no data",
-        });
+        let svg = chart(&[curve("x", &[1.0], &[1.0])], ("", ""));
         check_xml(&svg).unwrap();
         assert_eq!(count(&svg, "path.curve"), 0);
         assert!(svg.contains("no data"));

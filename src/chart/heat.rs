@@ -6,13 +6,11 @@
 use std::fmt::Write;
 
 use super::palette;
-use super::svg::{self, FONT, Frame, escape_xml, num, text, text_width};
+use super::svg::{self, ChartHead, FONT, escape_xml, num, text, text_width};
 
 /// A heat table.
 pub struct HeatSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     /// Row labels (e.g. class at t).
     pub row_labels: &'a [String],
     /// Column labels (e.g. class at t + 1).
@@ -24,7 +22,6 @@ pub struct HeatSpec<'a> {
     pub decimals: usize,
     /// Value range of the colour ramp; `None` = (0, 1), right for probabilities.
     pub domain: Option<(f64, f64)>,
-    pub no_data_label: &'a str,
 }
 
 const CELL_H: f64 = 32.0;
@@ -45,15 +42,11 @@ pub fn render(spec: &HeatSpec<'_>) -> String {
     let (nr, nc) = (spec.row_labels.len(), spec.col_labels.len());
     let width = label_w + cell_w * nc as f64 + 4.0;
     let height = CELL_H * (nr + 1) as f64 + 4.0;
-    let (mut out, id) = svg::open(&Frame::chart(
-        (spec.id, spec.title, spec.desc),
-        "nqp-chart nqp-heat",
-        (width, height),
-    ));
+    let frame = spec.head.frame("nqp-chart nqp-heat", (width, height));
     if nr == 0 || nc == 0 {
-        svg::empty_message(&mut out, width, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     }
+    let (mut out, id) = frame.open();
     let hatch = format!("{id}-nodata");
     svg::no_data_pattern(&mut out, &hatch);
     let (lo, hi) = spec
@@ -103,7 +96,10 @@ pub fn render(spec: &HeatSpec<'_>) -> String {
                     palette::sequential((v - lo) / (hi - lo)),
                     format!("{v:.prec$}", prec = spec.decimals),
                 ),
-                None => (format!("url(#{hatch})"), spec.no_data_label.to_string()),
+                None => (
+                    format!("url(#{hatch})"),
+                    spec.head.no_data_label.to_string(),
+                ),
             };
             let _ = write!(
                 out,
@@ -146,16 +142,18 @@ mod tests {
             vec![None, Some(0.05), Some(0.95)],
         ];
         let svg = render(&HeatSpec {
-            id: "h",
-            title: "Markov",
-            desc: "Transitions",
+            head: ChartHead {
+                id: "h",
+                title: "Markov",
+                desc: "Transitions",
+                no_data_label: "–",
+            },
             row_labels: &labels,
             col_labels: &labels,
             values: &values,
             corner_label: "t \\ t+1",
             decimals: 2,
             domain: None,
-            no_data_label: "–",
         });
         check_xml(&svg).unwrap();
         assert_eq!(count(&svg, "rect.cell"), 9);

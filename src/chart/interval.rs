@@ -7,7 +7,7 @@
 use std::fmt::Write;
 
 use super::palette;
-use super::svg::{self, FONT, Frame, GRID, num, text};
+use super::svg::{self, ChartHead, FONT, GRID, num, text};
 
 /// One region's interval.
 pub struct IntervalRow {
@@ -19,11 +19,8 @@ pub struct IntervalRow {
 }
 
 pub struct IntervalSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     pub rows: &'a [IntervalRow],
-    pub no_data_label: &'a str,
 }
 
 const ROW: f64 = 20.0;
@@ -41,15 +38,11 @@ pub fn render(spec: &IntervalSpec<'_>) -> String {
         .max(2);
     let width = label_w + PLOT_W + 20.0;
     let height = ROW * (spec.rows.len() + 1) as f64 + 8.0;
-    let (mut out, _) = svg::open(&Frame::chart(
-        (spec.id, spec.title, spec.desc),
-        "nqp-chart nqp-interval",
-        (width, height),
-    ));
+    let frame = spec.head.frame("nqp-chart nqp-interval", (width, height));
     if spec.rows.is_empty() {
-        svg::empty_message(&mut out, width, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     }
+    let (mut out, _) = frame.open();
     let x = |rank: u32| label_w + PLOT_W * f64::from(rank - 1) / f64::from(max_rank - 1);
     for tick in [1, max_rank.div_ceil(2), max_rank] {
         let _ = write!(
@@ -118,11 +111,13 @@ mod tests {
             p95: 5,
         }];
         let svg = render(&IntervalSpec {
-            id: "t",
-            title: "t",
-            desc: "d",
+            head: ChartHead {
+                id: "t",
+                title: "t",
+                desc: "d",
+                no_data_label: "none",
+            },
             rows: &rows,
-            no_data_label: "none",
         });
         assert_eq!(svg.matches("class=\"interval\"").count(), 1);
         assert!(svg.contains("A&lt;B"));

@@ -28,25 +28,17 @@ const SW: f64 = 14.0;
 const ROW: f64 = 18.0;
 
 fn swatch(out: &mut String, x: f64, y: f64, s: &Swatch) {
+    let square = |out: &mut String, fill: String| {
+        let _ = write!(
+            out,
+            "<rect x=\"{}\" y=\"{}\" width=\"{SW}\" height=\"{SW}\" fill=\"{fill}\" stroke=\"#666\" stroke-width=\"0.5\"/>",
+            num(x),
+            num(y),
+        );
+    };
     match s {
-        Swatch::Fill(c) => {
-            let _ = write!(
-                out,
-                "<rect x=\"{}\" y=\"{}\" width=\"{SW}\" height=\"{SW}\" fill=\"{}\" stroke=\"#666\" stroke-width=\"0.5\"/>",
-                num(x),
-                num(y),
-                escape_xml(c)
-            );
-        }
-        Swatch::Pattern(id) => {
-            let _ = write!(
-                out,
-                "<rect x=\"{}\" y=\"{}\" width=\"{SW}\" height=\"{SW}\" fill=\"url(#{})\" stroke=\"#666\" stroke-width=\"0.5\"/>",
-                num(x),
-                num(y),
-                escape_xml(id)
-            );
-        }
+        Swatch::Fill(c) => square(out, escape_xml(c)),
+        Swatch::Pattern(id) => square(out, format!("url(#{})", escape_xml(id))),
         Swatch::Line { color, dash } => {
             let dash_attr = dash_attr(dash);
             let _ = write!(

@@ -9,7 +9,7 @@ use super::axis;
 use super::legend;
 use super::palette;
 use super::scale::{LinearScale, extent, tick_step};
-use super::svg::{self, Frame, escape_xml, num};
+use super::svg::{self, ChartHead, escape_xml, num};
 
 /// One line: (year, value) points; `None` breaks the line.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,9 +22,7 @@ pub struct Series {
 
 /// A line chart.
 pub struct LineSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     pub series: &'a [Series],
     pub width: f64,
     /// Height of the plot area plus axes; the legend adds to it.
@@ -38,7 +36,6 @@ pub struct LineSpec<'a> {
     pub y_domain: Option<(f64, f64)>,
     /// Decimals of values in tooltips.
     pub decimals: usize,
-    pub no_data_label: &'a str,
 }
 
 const TOP: f64 = 10.0;
@@ -68,11 +65,7 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         0.0
     };
     let height = spec.height + legend_h;
-    let (mut out, _) = svg::open(&Frame::chart(
-        (spec.id, spec.title, spec.desc),
-        "nqp-chart nqp-line",
-        (spec.width, height),
-    ));
+    let frame = spec.head.frame("nqp-chart nqp-line", (spec.width, height));
     let years = extent(
         spec.series
             .iter()
@@ -84,9 +77,9 @@ pub fn render(spec: &LineSpec<'_>) -> String {
             .flat_map(|s| s.points.iter().filter_map(|p| p.1)),
     );
     let (Some((ya, yb)), Some((va, vb))) = (years, values) else {
-        svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     };
+    let (mut out, _) = frame.open();
     let left = axis::left_margin(spec.y_label);
     let bottom = spec.height - 28.0;
     let x = LinearScale::new((ya, yb), (left + 8.0, spec.width - RIGHT - 8.0));
@@ -192,9 +185,12 @@ mod tests {
 
     fn spec<'a>(series: &'a [Series], invert: bool) -> LineSpec<'a> {
         LineSpec {
-            id: "l",
-            title: "Trend",
-            desc: "Score by year",
+            head: ChartHead {
+                id: "l",
+                title: "Trend",
+                desc: "Score by year",
+                no_data_label: "no data",
+            },
             series,
             width: 600.0,
             height: 300.0,
@@ -203,7 +199,6 @@ mod tests {
             integer_y: invert,
             y_domain: None,
             decimals: 2,
-            no_data_label: "no data",
         }
     }
 

@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use super::legend::{self, LegendItem, Swatch};
-use super::svg::{self, Frame, escape_xml, num};
+use super::svg::{self, ChartHead, escape_xml, num};
 use super::{Bins, ChartError};
 use crate::types::Lang;
 
@@ -152,17 +152,14 @@ pub struct MapValue {
 
 /// Everything one choropleth needs besides the map.
 pub struct ChoroplethSpec<'a> {
-    /// Prefix of the ids inside the SVG; unique within the page.
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    /// `no_data_label` also labels the hatched regions and their legend entry.
+    pub head: ChartHead<'a>,
     pub values: &'a [MapValue],
     /// Computed once over all years, so colours mean the same on every year's map.
     pub bins: &'a Bins,
     /// The link of a region (its profile), by code; `None` leaves it unlinked.
     pub href: &'a dyn Fn(&str) -> Option<String>,
     pub lang: Lang,
-    pub no_data_label: &'a str,
     pub legend_title: &'a str,
     /// A region drawn with a heavy outline (e.g. the region whose profile is open).
     pub highlight: Option<&'a str>,
@@ -491,7 +488,7 @@ impl ChinaMap {
     pub fn render(&self, spec: &ChoroplethSpec<'_>) -> String {
         let by_code: HashMap<&str, &MapValue> =
             spec.values.iter().map(|v| (v.code.as_str(), v)).collect();
-        let id = svg::sanitize_id(spec.id);
+        let id = svg::sanitize_id(spec.head.id);
         let hatch = format!("{id}-nodata");
         // The legend goes bottom-left, under the lowest outline point in the columns it covers
         // (south of Xizang on the bundled map); the SVG grows if it does not fit.
@@ -506,7 +503,7 @@ impl ChinaMap {
             })
             .collect();
         items.push(LegendItem {
-            label: spec.no_data_label.to_string(),
+            label: spec.head.no_data_label.to_string(),
             swatch: Swatch::Pattern(hatch.clone()),
         });
         let mut legend_svg = String::new();
@@ -530,14 +527,11 @@ impl ChinaMap {
         } else {
             "nqp-chart nqp-map"
         };
-        let (mut out, _) = svg::open(
-            &Frame::chart(
-                (spec.id, spec.title, spec.desc),
-                class,
-                (self.width, height),
-            )
-            .linked(true),
-        );
+        let (mut out, _) = spec
+            .head
+            .frame(class, (self.width, height))
+            .linked(true)
+            .open();
         svg::no_data_pattern(&mut out, &hatch);
         let fill_of = |code: &str| -> String {
             by_code
@@ -683,8 +677,8 @@ impl ChinaMap {
 /// "name: value (rank N)" in the page language; "name: no data" without a value.
 fn tooltip(spec: &ChoroplethSpec<'_>, name: &str, v: Option<&MapValue>) -> String {
     match (v, spec.lang) {
-        (None, Lang::Zh) => format!("{name}：{}", spec.no_data_label),
-        (None, Lang::En) => format!("{name}: {}", spec.no_data_label),
+        (None, Lang::Zh) => format!("{name}：{}", spec.head.no_data_label),
+        (None, Lang::En) => format!("{name}: {}", spec.head.no_data_label),
         (Some(v), Lang::Zh) => match v.rank {
             Some(r) => format!("{name}：{}（第 {r} 名）", v.display),
             None => format!("{name}：{}", v.display),
@@ -813,7 +807,7 @@ fn inset(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{check_xml, count, texts};
+    use super::super::testutil::{check_xml, choropleth, count, texts};
     use super::*;
 
     #[test]
@@ -880,18 +874,15 @@ mod tests {
 
     fn render(map: &ChinaMap, values: &[MapValue], bins: &Bins) -> String {
         let href = |c: &str| Some(format!("/regions/{c}?lang=en&x=1"));
-        map.render(&ChoroplethSpec {
-            id: "m",
-            title: "Scores 2023",
-            desc: "Choropleth",
-            values,
-            bins,
-            href: &href,
-            lang: Lang::En,
-            no_data_label: "no data",
-            legend_title: "Score",
-            highlight: None,
-        })
+        choropleth(map, (values, bins), Lang::En, &href)
+    }
+
+    /// The bundled map of [`sample_values`] in five classes, and its values.
+    fn sample() -> (Vec<MapValue>, String) {
+        let values = sample_values(ChinaMap::bundled());
+        let bins = Bins::equal(0.0, 30.0, 5).unwrap();
+        let svg = render(ChinaMap::bundled(), &values, &bins);
+        (values, svg)
     }
 
     #[test]
@@ -947,10 +938,7 @@ mod tests {
 
     #[test]
     fn render_links_and_titles_every_province() {
-        let map = ChinaMap::bundled();
-        let values = sample_values(map);
-        let bins = Bins::equal(0.0, 30.0, 5).unwrap();
-        let svg = render(map, &values, &bins);
+        let (_, svg) = sample();
         check_xml(&svg).unwrap();
         assert_eq!(count(&svg, "a[href] > path"), 31);
         assert_eq!(count(&svg, "a[href] > title"), 31);
@@ -969,14 +957,12 @@ mod tests {
 
     #[test]
     fn the_legend_sits_below_the_outline_inside_the_svg() {
-        let map = ChinaMap::bundled();
-        let bins = Bins::equal(0.0, 30.0, 5).unwrap();
-        let svg = render(map, &sample_values(map), &bins);
+        let (_, svg) = sample();
         let t = &svg[svg.find("translate(").unwrap() + 10..];
         let (x, y) = t[..t.find(')').unwrap()].split_once(',').unwrap();
         let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
         // Lowest point of Xizang west of x = 150 (the legend's labels end near x = 135).
-        let xz = map.region("CN-XZ").unwrap();
+        let xz = ChinaMap::bundled().region("CN-XZ").unwrap();
         let lowest = xz
             .path
             .split(['M', 'L', ' ', 'Z'])
@@ -998,10 +984,7 @@ mod tests {
 
     #[test]
     fn a_province_without_value_is_hatched_and_says_so() {
-        let map = ChinaMap::bundled();
-        let values = sample_values(map);
-        let bins = Bins::equal(0.0, 30.0, 5).unwrap();
-        let svg = render(map, &values, &bins);
+        let (values, svg) = sample();
         assert!(svg.contains("data-code=\"CN-XZ\"><title>Tibet: no data</title><path d=\""));
         let xz = &svg[svg.find("data-code=\"CN-XZ\"").unwrap()..];
         let xz = &xz[..xz.find("</a>").unwrap()];

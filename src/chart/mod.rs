@@ -6,9 +6,11 @@
 //! or emit JavaScript, inline event handlers or `style` attributes (the page CSP forbids them):
 //! all styling is presentation attributes plus stable classes the page stylesheet may refine.
 //!
-//! Every chart: `role="img"` (or `role="group"` when it contains links, because ARIA's `img`
-//! role hides its children), `<title>` + `<desc>` referenced by `aria-labelledby` /
-//! `aria-describedby`, every text and attribute value passed through [`escape_xml`], ids
+//! Every chart's spec starts with a [`ChartHead`] (id, title, description, the no-data text);
+//! `svg::Frame` opens the root from it, or draws the whole chart as "no data" when there is
+//! nothing to draw. Every chart: `role="img"` (or `role="group"` when it contains links,
+//! because ARIA's `img` role hides its children), `<title>` + `<desc>` referenced by
+//! `aria-labelledby` / `aria-describedby`, every text and attribute value passed through [`escape_xml`], ids
 //! prefixed with the caller's `id` (unique per page). Numbers are formatted by the caller
 //! (`display` strings) except axis ticks and legend ranges.
 
@@ -31,7 +33,15 @@ pub mod waterfall;
 
 pub use bins::Bins;
 pub use map::{ChinaMap, ChoroplethSpec, MapValue};
-pub use svg::escape_xml;
+pub use svg::{ChartHead, escape_xml};
+
+/// A named row of values: one per axis of a radar, one per category of a stacked bar chart;
+/// `None` is missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedValues {
+    pub name: String,
+    pub values: Vec<Option<f64>>,
+}
 
 /// Errors building chart inputs (the renderers themselves cannot fail).
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +171,29 @@ pub(crate) mod testutil {
         let doc = scraper::Html::parse_fragment(svg);
         let sel = scraper::Selector::parse(selector).expect("test selector");
         doc.select(&sel).count()
+    }
+
+    /// `map` with `values` in `bins`, every region linked by `href`, its texts in `lang`.
+    pub fn choropleth(
+        map: &super::ChinaMap,
+        (values, bins): (&[super::MapValue], &super::Bins),
+        lang: crate::types::Lang,
+        href: &dyn Fn(&str) -> Option<String>,
+    ) -> String {
+        map.render(&super::ChoroplethSpec {
+            head: super::ChartHead {
+                id: "m",
+                title: lang.pick("得分 2023", "Scores 2023"),
+                desc: lang.pick("地图", "Choropleth"),
+                no_data_label: lang.pick("无数据", "no data"),
+            },
+            values,
+            bins,
+            href,
+            lang,
+            legend_title: lang.pick("得分", "Score"),
+            highlight: None,
+        })
     }
 
     /// Texts of the elements matching a selector.

@@ -148,11 +148,15 @@ mod tests {
 
     #[test]
     fn sequential_hits_the_end_stops_and_interpolates() {
-        assert_eq!(sequential(0.0), "#ffffd9");
-        assert_eq!(sequential(1.0), "#081d58");
-        assert_eq!(sequential(2.0), "#081d58");
-        // Halfway between stop 4 (#41b6c4) and itself: t = 0.5 is exactly stop 4.
-        assert_eq!(sequential(0.5), "#41b6c4");
+        // t = 0.5 is exactly stop 4 (#41b6c4) of the nine; beyond 1 is the last stop.
+        for (t, want) in [
+            (0.0, "#ffffd9"),
+            (1.0, "#081d58"),
+            (2.0, "#081d58"),
+            (0.5, "#41b6c4"),
+        ] {
+            assert_eq!(sequential(t), want, "{t}");
+        }
     }
 
     #[test]

@@ -7,32 +7,24 @@
 use std::f64::consts::{FRAC_PI_2, TAU};
 use std::fmt::Write;
 
+use super::NamedValues;
 use super::legend;
 use super::palette;
 use super::scale::{LinearScale, extent, format_tick, tick_step};
-use super::svg::{self, FONT, Frame, GRID, escape_xml, num, text};
-
-/// One polygon: a value per axis, in axis order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RadarSeries {
-    pub name: String,
-    pub values: Vec<Option<f64>>,
-}
+use super::svg::{self, ChartHead, FONT, GRID, escape_xml, num, text};
 
 /// A radar chart.
 pub struct RadarSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     /// Axis labels, clockwise from the top.
     pub axes: &'a [String],
-    pub series: &'a [RadarSeries],
+    /// One polygon each: a value per axis, in axis order.
+    pub series: &'a [NamedValues],
     /// Value at the rim; `None` uses a nice maximum of the data. The centre is 0.
     pub max: Option<f64>,
     /// Width of the SVG (the plot is square; the legend adds height).
     pub size: f64,
     pub decimals: usize,
-    pub no_data_label: &'a str,
 }
 
 /// Line height of axis labels, px.
@@ -98,16 +90,11 @@ pub fn render(spec: &RadarSpec<'_>) -> String {
     let plot_h = cy + radius * reach_down + LINE * lines_down + 16.0;
     let legend_h = legend::row_height(&items, spec.size - 20.0);
     let height = plot_h + legend_h + 4.0;
-    let (mut out, _) = svg::open(&Frame::chart(
-        (spec.id, spec.title, spec.desc),
-        "nqp-chart nqp-radar",
-        (spec.size, height),
-    ));
-    let n = spec.axes.len();
+    let frame = spec.head.frame("nqp-chart nqp-radar", (spec.size, height));
     if n < 3 {
-        svg::empty_message(&mut out, spec.size, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     }
+    let (mut out, _) = frame.open();
     let data_max = extent(
         spec.series
             .iter()
@@ -248,17 +235,19 @@ mod tests {
     use super::super::testutil::{check_xml, count};
     use super::*;
 
-    fn render_with(series: &[RadarSeries], axes: &[String]) -> String {
+    fn render_with(series: &[NamedValues], axes: &[String]) -> String {
         render(&RadarSpec {
-            id: "r",
-            title: "Profile",
-            desc: "Three dimensions",
+            head: ChartHead {
+                id: "r",
+                title: "Profile",
+                desc: "Three dimensions",
+                no_data_label: "no data",
+            },
             axes,
             series,
             max: Some(1.0),
             size: 360.0,
             decimals: 2,
-            no_data_label: "no data",
         })
     }
 
@@ -269,11 +258,11 @@ mod tests {
     #[test]
     fn one_polygon_per_complete_series() {
         let series = [
-            RadarSeries {
+            NamedValues {
                 name: "Guangdong".into(),
                 values: vec![Some(1.0), Some(0.5), Some(0.25)],
             },
-            RadarSeries {
+            NamedValues {
                 name: "Mean".into(),
                 values: vec![Some(0.4), None, Some(0.4)],
             },
@@ -303,7 +292,7 @@ mod tests {
             "Means of labor".into(),
             "Objects of labor".into(),
         ];
-        let series = [RadarSeries {
+        let series = [NamedValues {
             name: "A".into(),
             values: vec![Some(1.0), Some(1.0), Some(1.0)],
         }];

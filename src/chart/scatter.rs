@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::axis;
 use super::scale::LinearScale;
-use super::svg::{self, Frame, escape_xml, num, text};
+use super::svg::{self, ChartHead, escape_xml, num, text};
 
 /// One region.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,9 +24,7 @@ pub struct MoranPoint {
 
 /// A Moran scatter plot.
 pub struct MoranSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     pub points: &'a [MoranPoint],
     /// Slope of the line drawn through the origin; `None` draws no line.
     pub moran_i: Option<f64>,
@@ -36,7 +34,6 @@ pub struct MoranSpec<'a> {
     pub quadrant_labels: [&'a str; 4],
     /// Width and height of the (square) SVG.
     pub size: f64,
-    pub no_data_label: &'a str,
 }
 
 /// Quadrant index 0 = HH, 1 = LH, 2 = LL, 3 = HL (zero counts as high).
@@ -60,18 +57,14 @@ pub fn render(spec: &MoranSpec<'_>) -> String {
         .filter(|p| p.z.is_finite() && p.lag.is_finite())
         .collect();
     let interactive = pts.iter().any(|p| p.href.is_some());
-    let (mut out, _) = svg::open(
-        &Frame::chart(
-            (spec.id, spec.title, spec.desc),
-            "nqp-chart nqp-scatter",
-            (spec.size, spec.size),
-        )
-        .linked(interactive),
-    );
+    let frame = spec
+        .head
+        .frame("nqp-chart nqp-scatter", (spec.size, spec.size))
+        .linked(interactive);
     if pts.is_empty() {
-        svg::empty_message(&mut out, spec.size, spec.size, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     }
+    let (mut out, _) = frame.open();
     // Symmetric, equal axes: the quadrants are the same size and the slope reads as I.
     let m = pts
         .iter()
@@ -196,16 +189,18 @@ mod tests {
         })
         .collect();
         let svg = render(&MoranSpec {
-            id: "s",
-            title: "Moran",
-            desc: "Scatter",
+            head: ChartHead {
+                id: "s",
+                title: "Moran",
+                desc: "Scatter",
+                no_data_label: "no data",
+            },
             points: &pts,
             moran_i: Some(0.5),
             x_label: "z",
             y_label: "Wz",
             quadrant_labels: ["HH", "LH", "LL", "HL"],
             size: 400.0,
-            no_data_label: "no data",
         });
         check_xml(&svg).unwrap();
         assert_eq!(count(&svg, "a[href] circle.point"), 4);

@@ -8,33 +8,24 @@
 
 use std::fmt::Write;
 
+use super::NamedValues;
 use super::axis;
 use super::legend::{self, LegendItem, Swatch};
 use super::palette;
 use super::scale::LinearScale;
-use super::svg::{self, FONT, Frame, escape_xml, num, text};
-
-/// One layer of the stack: a value per category (`None` = missing, drawn as nothing).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Layer {
-    pub name: String,
-    pub values: Vec<Option<f64>>,
-}
+use super::svg::{self, ChartHead, FONT, escape_xml, num, text};
 
 /// A stacked bar chart.
 pub struct StackedSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     /// x categories, e.g. years as text.
     pub categories: &'a [String],
-    /// Layers bottom to top.
-    pub layers: &'a [Layer],
+    /// Layers bottom to top, a value per category each (missing: drawn as nothing).
+    pub layers: &'a [NamedValues],
     pub width: f64,
     pub height: f64,
     pub y_label: &'a str,
     pub decimals: usize,
-    pub no_data_label: &'a str,
 }
 
 /// Renders the chart: one `rect.segment` per non-zero finite value.
@@ -50,13 +41,9 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
         .collect();
     let legend_h = legend::row_height(&items, spec.width - 20.0) + 8.0;
     let height = spec.height + legend_h;
-    let (mut out, _) = svg::open(&Frame::chart(
-        (spec.id, spec.title, spec.desc),
-        "nqp-chart nqp-stacked",
-        (spec.width, height),
-    ));
     let nc = spec.categories.len();
-    let value = |l: &Layer, c: usize| l.values.get(c).copied().flatten().filter(|v| v.is_finite());
+    let value =
+        |l: &NamedValues, c: usize| l.values.get(c).copied().flatten().filter(|v| v.is_finite());
     // Stack extents per category.
     let sums: Vec<(f64, f64)> = (0..nc)
         .map(|c| {
@@ -72,10 +59,13 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
                 })
         })
         .collect();
+    let frame = spec
+        .head
+        .frame("nqp-chart nqp-stacked", (spec.width, height));
     if nc == 0 || sums.iter().all(|s| *s == (0.0, 0.0)) {
-        svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     }
+    let (mut out, _) = frame.open();
     let lo = sums.iter().map(|s| s.0).fold(0.0, f64::min);
     let hi = sums.iter().map(|s| s.1).fold(0.0, f64::max);
     let left = axis::left_margin(spec.y_label);
@@ -144,30 +134,32 @@ mod tests {
     fn one_segment_per_nonzero_value_and_negatives_go_down() {
         let categories: Vec<String> = vec!["2021".into(), "2022".into(), "2023".into()];
         let layers = [
-            Layer {
+            NamedValues {
                 name: "within".into(),
                 values: vec![Some(0.1), Some(0.1), None],
             },
-            Layer {
+            NamedValues {
                 name: "between <G>".into(),
                 values: vec![Some(0.2), Some(0.0), Some(0.3)],
             },
-            Layer {
+            NamedValues {
                 name: "trans".into(),
                 values: vec![Some(-0.05), Some(0.05), Some(0.05)],
             },
         ];
         let svg = render(&StackedSpec {
-            id: "st",
-            title: "Dagum",
-            desc: "Decomposition",
+            head: ChartHead {
+                id: "st",
+                title: "Dagum",
+                desc: "Decomposition",
+                no_data_label: "no data",
+            },
             categories: &categories,
             layers: &layers,
             width: 500.0,
             height: 260.0,
             y_label: "Contribution",
             decimals: 2,
-            no_data_label: "no data",
         });
         check_xml(&svg).unwrap();
         assert_eq!(count(&svg, "rect.segment"), 7);

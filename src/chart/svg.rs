@@ -1,5 +1,6 @@
 //! The low-level SVG writer shared by every chart: escaping, number formatting, the root element
-//! with its accessible name, and rough text metrics for layout.
+//! with its accessible name (and the empty "no data" chart), lines and bars, and rough text
+//! metrics for layout.
 //!
 //! Owns: the one `escape_xml` every chart uses for text and attribute values. Must not: know any
 //! chart's data.
@@ -96,6 +97,38 @@ pub fn path_d(points: impl IntoIterator<Item = (f64, f64)>) -> String {
         .collect()
 }
 
+/// A 1 px `<line>` from (x1, y1) to (x2, y2) in `stroke`.
+pub fn line(out: &mut String, (x1, x2): (f64, f64), (y1, y2): (f64, f64), stroke: &str) {
+    let _ = write!(
+        out,
+        "<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{stroke}\" stroke-width=\"1\"/>",
+        num(x1),
+        num(x2),
+        num(y1),
+        num(y2)
+    );
+}
+
+/// A horizontal bar from x = `left` to `right` (at least 0.5 px wide, so a zero still shows),
+/// `bar` px thick, centred in the row of height `row` starting at y = `top`; `extra` are more
+/// attributes (with a leading space) or "".
+pub fn hbar(
+    out: &mut String,
+    extra: &str,
+    (left, right): (f64, f64),
+    (top, row, bar): (f64, f64, f64),
+    fill: &str,
+) {
+    let _ = write!(
+        out,
+        "<rect{extra} x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{fill}\"/>",
+        num(left),
+        num(top + (row - bar) / 2.0),
+        num((right - left).max(0.5)),
+        num(bar)
+    );
+}
+
 /// The hatch `<pattern>` that marks "no data" cells and regions, with the id `id`.
 pub fn no_data_pattern(out: &mut String, id: &str) {
     let _ = write!(
@@ -115,71 +148,90 @@ pub const INK: &str = "#222";
 /// Colour of grid lines.
 pub const GRID: &str = "#ddd";
 
-/// The common parts of a chart's root element.
-pub struct Frame<'a> {
+/// What names a chart and what it says where it has nothing to draw: the head every chart's
+/// spec starts with, so the accessible name and the empty chart are written once for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChartHead<'a> {
     /// Prefix for every `id` inside the SVG; must be unique within the page.
     pub id: &'a str,
-    pub width: f64,
-    pub height: f64,
     /// Accessible name (`<title>`).
     pub title: &'a str,
     /// Accessible description (`<desc>`), e.g. a one-sentence summary of the data.
     pub desc: &'a str,
-    /// CSS class of the root, e.g. "nqp-chart nqp-bar".
-    pub class: &'a str,
-    /// Whether the chart contains links. ARIA's `img` role makes all children presentational,
-    /// which would hide the links from screen readers, so linked charts use `role="group"`.
-    pub interactive: bool,
+    /// Shown by an empty chart, and by the charts that mark a missing value, for it.
+    pub no_data_label: &'a str,
 }
 
-impl<'a> Frame<'a> {
-    /// The frame of a chart without links: `(id, title, desc)` name it, `class` styles it,
-    /// `(width, height)` size it.
-    pub fn chart(
-        (id, title, desc): (&'a str, &'a str, &'a str),
-        class: &'a str,
-        (width, height): (f64, f64),
-    ) -> Frame<'a> {
+impl<'a> ChartHead<'a> {
+    /// The root element of this chart: `class` styles it, `(width, height)` size it.
+    pub fn frame(&'a self, class: &'a str, (width, height): (f64, f64)) -> Frame<'a> {
         Frame {
-            id,
+            head: self,
             width,
             height,
-            title,
-            desc,
             class,
             interactive: false,
         }
     }
+}
 
+/// A chart's root element: its head, size, class and role.
+pub struct Frame<'a> {
+    head: &'a ChartHead<'a>,
+    width: f64,
+    height: f64,
+    /// CSS class of the root, e.g. "nqp-chart nqp-bar".
+    class: &'a str,
+    /// Whether the chart contains links. ARIA's `img` role makes all children presentational,
+    /// which would hide the links from screen readers, so linked charts use `role="group"`.
+    interactive: bool,
+}
+
+impl Frame<'_> {
     /// The same frame, `role="group"` when the chart contains links.
-    pub fn linked(self, interactive: bool) -> Frame<'a> {
+    pub fn linked(self, interactive: bool) -> Self {
         Frame {
             interactive,
             ..self
         }
     }
-}
 
-/// Opens `<svg>` with `<title>` and `<desc>` referenced by `aria-labelledby` /
-/// `aria-describedby`; returns the buffer and the sanitised id prefix.
-pub fn open(f: &Frame<'_>) -> (String, String) {
-    let id = sanitize_id(f.id);
-    let mut out = String::with_capacity(4096);
-    let role = if f.interactive { "group" } else { "img" };
-    let _ = write!(
-        out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
-         role=\"{role}\" aria-labelledby=\"{id}-title\" aria-describedby=\"{id}-desc\" class=\"{class}\" \
-         font-family=\"system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif\" font-size=\"{font}\" fill=\"{INK}\">\
-         <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc>",
-        w = num(f.width),
-        h = num(f.height),
-        class = escape_xml(f.class),
-        font = num(FONT),
-        title = escape_xml(f.title),
-        desc = escape_xml(f.desc),
-    );
-    (out, id)
+    /// Opens `<svg>` with `<title>` and `<desc>` referenced by `aria-labelledby` /
+    /// `aria-describedby`; returns the buffer and the sanitised id prefix.
+    pub fn open(&self) -> (String, String) {
+        let id = sanitize_id(self.head.id);
+        let mut out = String::with_capacity(4096);
+        let role = if self.interactive { "group" } else { "img" };
+        let _ = write!(
+            out,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" \
+             role=\"{role}\" aria-labelledby=\"{id}-title\" aria-describedby=\"{id}-desc\" class=\"{class}\" \
+             font-family=\"system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif\" font-size=\"{font}\" fill=\"{INK}\">\
+             <title id=\"{id}-title\">{title}</title><desc id=\"{id}-desc\">{desc}</desc>",
+            w = num(self.width),
+            h = num(self.height),
+            class = escape_xml(self.class),
+            font = num(FONT),
+            title = escape_xml(self.head.title),
+            desc = escape_xml(self.head.desc),
+        );
+        (out, id)
+    }
+
+    /// The whole chart when there is nothing to draw: the root with its accessible name and
+    /// the head's `no_data_label` in the middle, so "no data" is visible, not blank.
+    pub fn empty(&self) -> String {
+        let (mut out, _) = self.open();
+        text(
+            &mut out,
+            self.width / 2.0,
+            self.height / 2.0,
+            "middle",
+            " class=\"empty\"",
+            self.head.no_data_label,
+        );
+        close(out)
+    }
 }
 
 /// Closes the root element.
@@ -199,18 +251,6 @@ pub fn text(out: &mut String, x: f64, y: f64, anchor: &str, extra: &str, content
     );
 }
 
-/// A message drawn in the middle of an empty chart, so that "no data" is visible, not blank.
-pub fn empty_message(out: &mut String, width: f64, height: f64, message: &str) {
-    text(
-        out,
-        width / 2.0,
-        height / 2.0,
-        "middle",
-        " class=\"empty\"",
-        message,
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,18 +266,26 @@ mod tests {
 
     #[test]
     fn num_rounds_to_a_tenth_without_negative_zero() {
-        assert_eq!(num(12.345), "12.3");
-        assert_eq!(num(12.96), "13");
-        assert_eq!(num(-0.04), "0");
-        assert_eq!(num(-3.25), "-3.3");
+        for (v, want) in [
+            (12.345, "12.3"),
+            (12.96, "13"),
+            (-0.04, "0"),
+            (-3.25, "-3.3"),
+        ] {
+            assert_eq!(num(v), want, "{v}");
+        }
     }
 
     #[test]
     fn sanitize_id_keeps_only_safe_characters() {
-        assert_eq!(sanitize_id("map-2023"), "map-2023");
-        assert_eq!(sanitize_id("a\"><script>"), "ascript");
-        assert_eq!(sanitize_id("9x"), "chart9x");
-        assert_eq!(sanitize_id(""), "chart");
+        for (id, want) in [
+            ("map-2023", "map-2023"),
+            ("a\"><script>", "ascript"),
+            ("9x", "chart9x"),
+            ("", "chart"),
+        ] {
+            assert_eq!(sanitize_id(id), want, "{id}");
+        }
     }
 
     #[test]

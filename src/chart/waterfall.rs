@@ -8,7 +8,7 @@ use std::fmt::Write;
 use super::axis;
 use super::palette::OKABE_ITO;
 use super::scale::{LinearScale, extent};
-use super::svg::{self, FONT, Frame, escape_xml, num, text, text_width};
+use super::svg::{self, ChartHead, FONT, escape_xml, text, text_width};
 
 /// One row: a total (drawn from 0) or a step (drawn from the running total).
 #[derive(Debug, Clone, PartialEq)]
@@ -21,12 +21,9 @@ pub struct Step {
 }
 
 pub struct WaterfallSpec<'a> {
-    pub id: &'a str,
-    pub title: &'a str,
-    pub desc: &'a str,
+    pub head: ChartHead<'a>,
     pub steps: &'a [Step],
     pub width: f64,
-    pub no_data_label: &'a str,
 }
 
 const ROW: f64 = 20.0;
@@ -37,15 +34,13 @@ const TOP: f64 = 6.0;
 pub fn render(spec: &WaterfallSpec<'_>) -> String {
     let n = spec.steps.len();
     let height = TOP + ROW * n.max(1) as f64 + 24.0;
-    let (mut out, _) = svg::open(&Frame::chart(
-        (spec.id, spec.title, spec.desc),
-        "nqp-chart nqp-waterfall",
-        (spec.width, height),
-    ));
+    let frame = spec
+        .head
+        .frame("nqp-chart nqp-waterfall", (spec.width, height));
     if n == 0 {
-        svg::empty_message(&mut out, spec.width, height, spec.no_data_label);
-        return svg::close(out);
+        return frame.empty();
     }
+    let (mut out, _) = frame.open();
     // Running totals: each step spans [before, after].
     let mut spans = Vec::with_capacity(n);
     let mut run = 0.0;
@@ -105,13 +100,7 @@ pub fn render(spec: &WaterfallSpec<'_>) -> String {
         if a.is_finite() && b.is_finite() {
             let a = if s.total { d0 } else { *a };
             let (l, r) = (x.map(a.min(*b)), x.map(a.max(*b)));
-            let _ = write!(
-                out,
-                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{BAR}\" fill=\"{fill}\"/>",
-                num(l),
-                num(y + (ROW - BAR) / 2.0),
-                num((r - l).max(0.5))
-            );
+            svg::hbar(&mut out, "", (l, r), (y, ROW, BAR), fill);
         }
         text(&mut out, spec.width - 4.0, baseline, "end", "", &s.display);
         out.push_str("</g>");
@@ -159,12 +148,14 @@ mod tests {
             step("2019", 12.0, true),
         ];
         let svg = render(&WaterfallSpec {
-            id: "w",
-            title: "What drove the change",
-            desc: "d",
+            head: ChartHead {
+                id: "w",
+                title: "What drove the change",
+                desc: "d",
+                no_data_label: "no data",
+            },
             steps: &steps,
             width: 400.0,
-            no_data_label: "no data",
         });
         check_xml(&svg).unwrap();
         assert_eq!(svg.matches("<rect").count(), 4);
@@ -178,12 +169,14 @@ mod tests {
             "{cut}"
         );
         let empty = render(&WaterfallSpec {
-            id: "w",
-            title: "t",
-            desc: "d",
+            head: ChartHead {
+                id: "w",
+                title: "t",
+                desc: "d",
+                no_data_label: "no data",
+            },
             steps: &[],
             width: 400.0,
-            no_data_label: "no data",
         });
         assert!(empty.contains("no data"));
     }

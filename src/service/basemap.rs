@@ -955,8 +955,8 @@ mod tests {
     #[test]
     fn the_map_on_a_standard_base_map_has_the_inset_and_the_caption() {
         use crate::chart::Bins;
-        use crate::chart::map::{ChoroplethSpec, MapValue};
-        use crate::chart::testutil::{check_xml, count, texts};
+        use crate::chart::map::MapValue;
+        use crate::chart::testutil::{check_xml, choropleth, count, texts};
         use crate::types::Lang;
 
         let m = parse(SQUARES, "GS(2024)0650号", &set()).unwrap();
@@ -991,18 +991,7 @@ mod tests {
             .collect();
         let bins = Bins::equal(0.0, 31.0, 5).unwrap();
         let href = |c: &str| Some(format!("/regions/{c}"));
-        let svg = map.render(&ChoroplethSpec {
-            id: "m",
-            title: "Scores",
-            desc: "Choropleth",
-            values: &values,
-            bins: &bins,
-            href: &href,
-            lang: Lang::Zh,
-            no_data_label: "无数据",
-            legend_title: "得分",
-            highlight: None,
-        });
+        let svg = choropleth(&map, (&values, &bins), Lang::Zh, &href);
         check_xml(&svg).unwrap();
         assert!(svg.contains("class=\"nqp-chart nqp-map nqp-map-standard\""));
         assert_eq!(count(&svg, "a[href] > path"), 31);

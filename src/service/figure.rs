@@ -750,8 +750,10 @@ fn with_phys(png: Vec<u8>, ppm: u32) -> Result<Vec<u8>, FigureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::ChartHead;
     use crate::chart::bar::{self, BarDatum, BarSpec};
-    use crate::chart::map::{ChinaMap, ChoroplethSpec, MapValue};
+    use crate::chart::map::{ChinaMap, MapValue};
+    use crate::chart::testutil::choropleth;
     use crate::chart::{Bins, palette};
     use crate::types::Lang;
 
@@ -772,18 +774,7 @@ mod tests {
             .collect();
         let bins = Bins::equal(0.0, 34.0, 5).expect("bins");
         let href = |c: &str| Some(format!("https://example.org/regions/{c}?a=1&b=2"));
-        map.render(&ChoroplethSpec {
-            id: "map",
-            title: "得分 2023",
-            desc: "地图",
-            values: &values,
-            bins: &bins,
-            href: &href,
-            lang: Lang::Zh,
-            no_data_label: "无数据",
-            legend_title: "得分",
-            highlight: None,
-        })
+        choropleth(map, (&values, &bins), Lang::Zh, &href)
     }
 
     /// A bar chart whose bars have four categorical colours (two of similar gray).
@@ -800,13 +791,15 @@ mod tests {
             })
             .collect();
         let svg = bar::render(&BarSpec {
-            id: "bar",
-            title: "得分",
-            desc: "条形图",
+            head: ChartHead {
+                id: "bar",
+                title: "得分",
+                desc: "条形图",
+                no_data_label: "无数据",
+            },
             data: &data,
             width: 600.0,
             value_label: "得分",
-            no_data_label: "无数据",
         });
         // Bars of one colour would need no pattern; give them the categorical colours.
         let base = bar_colour(&svg).expect("a bar fill");

@@ -412,10 +412,12 @@ mod charts {
     use nqp::chart::heat::{self, HeatSpec};
     use nqp::chart::line::{self, LineSpec, Series};
     use nqp::chart::map::RegionKind;
-    use nqp::chart::radar::{self, RadarSeries, RadarSpec};
+    use nqp::chart::radar::{self, RadarSpec};
     use nqp::chart::scatter::{self, MoranPoint, MoranSpec};
-    use nqp::chart::stacked::{self, Layer, StackedSpec};
-    use nqp::chart::{Bins, ChinaMap, ChoroplethSpec, MapValue, escape_xml};
+    use nqp::chart::stacked::{self, StackedSpec};
+    use nqp::chart::{
+        Bins, ChartHead, ChinaMap, ChoroplethSpec, MapValue, NamedValues, escape_xml,
+    };
     use nqp::types::Lang;
     use scraper::{Html, Selector};
 
@@ -471,14 +473,16 @@ mod charts {
     fn render_map(values: &[MapValue], bins: &Bins, lang: Lang) -> String {
         let href = |code: &str| Some(format!("/regions/{code}?lang=en&year=2022"));
         ChinaMap::bundled().render(&ChoroplethSpec {
-            id: "map",
-            title: "NQP index 2022",
-            desc: "Choropleth of the 31 provinces",
+            head: ChartHead {
+                id: "map",
+                title: "NQP index 2022",
+                desc: "Choropleth of the 31 provinces",
+                no_data_label: "No data",
+            },
             values,
             bins,
             href: &href,
             lang,
-            no_data_label: "No data",
             legend_title: "Score",
             highlight: Some("CN-GD"),
         })
@@ -592,13 +596,15 @@ mod charts {
         let doc = save(
             "bar",
             bar::render(&BarSpec {
-                id: "bar",
-                title: "排名",
-                desc: "各省得分",
+                head: ChartHead {
+                    id: "bar",
+                    title: "排名",
+                    desc: "各省得分",
+                    no_data_label: "无数据",
+                },
                 data: &bars,
                 width: 480.0,
                 value_label: "得分",
-                no_data_label: "无数据",
             }),
         );
         assert_eq!(select(&doc, "rect.bar").len(), 4);
@@ -621,9 +627,12 @@ mod charts {
         let doc = save(
             "line",
             line::render(&LineSpec {
-                id: "line",
-                title: "Score trend",
-                desc: "Scores 2012–2023",
+                head: ChartHead {
+                    id: "line",
+                    title: "Score trend",
+                    desc: "Scores 2012–2023",
+                    no_data_label: "No data",
+                },
                 series: &series,
                 width: 600.0,
                 height: 300.0,
@@ -632,7 +641,6 @@ mod charts {
                 integer_y: false,
                 y_domain: None,
                 decimals: 3,
-                no_data_label: "No data",
             }),
         );
         assert_eq!(select(&doc, "circle.point").len(), 35);
@@ -649,9 +657,12 @@ mod charts {
         let doc = save(
             "rank",
             line::render(&LineSpec {
-                id: "rank",
-                title: "Rank trend",
-                desc: "Ranks 2012–2023",
+                head: ChartHead {
+                    id: "rank",
+                    title: "Rank trend",
+                    desc: "Ranks 2012–2023",
+                    no_data_label: "No data",
+                },
                 series: &ranks,
                 width: 600.0,
                 height: 300.0,
@@ -660,7 +671,6 @@ mod charts {
                 integer_y: true,
                 y_domain: Some((1.0, 31.0)),
                 decimals: 0,
-                no_data_label: "No data",
             }),
         );
         assert_eq!(select(&doc, "circle.point").len(), 24);
@@ -671,11 +681,11 @@ mod charts {
             "劳动对象".to_owned(),
         ];
         let radar_series = vec![
-            RadarSeries {
+            NamedValues {
                 name: "广东".into(),
                 values: vec![Some(0.7), Some(0.55), Some(0.8)],
             },
-            RadarSeries {
+            NamedValues {
                 name: "全国平均".into(),
                 values: vec![Some(0.4), Some(0.42), Some(0.38)],
             },
@@ -683,15 +693,17 @@ mod charts {
         let doc = save(
             "radar",
             radar::render(&RadarSpec {
-                id: "radar",
-                title: "三个维度",
-                desc: "广东与全国平均",
+                head: ChartHead {
+                    id: "radar",
+                    title: "三个维度",
+                    desc: "广东与全国平均",
+                    no_data_label: "无数据",
+                },
                 axes: &axes,
                 series: &radar_series,
                 max: Some(1.0),
                 size: 360.0,
                 decimals: 3,
-                no_data_label: "无数据",
             }),
         );
         assert_eq!(select(&doc, "polygon.area").len(), 2);
@@ -717,15 +729,17 @@ mod charts {
         let doc = save(
             "density",
             density::render(&DensitySpec {
-                id: "density",
-                title: "Distribution",
-                desc: "Kernel density by year",
+                head: ChartHead {
+                    id: "density",
+                    title: "Distribution",
+                    desc: "Kernel density by year",
+                    no_data_label: "No data",
+                },
                 curves: &dens,
                 width: 600.0,
                 height: 280.0,
                 x_label: "Score",
                 y_label: "Density",
-                no_data_label: "No data",
             }),
         );
         assert_eq!(select(&doc, "path.curve").len(), 3);
@@ -745,31 +759,33 @@ mod charts {
         let doc = save(
             "scatter",
             scatter::render(&MoranSpec {
-                id: "moran",
-                title: "Moran scatter",
-                desc: "z against spatial lag",
+                head: ChartHead {
+                    id: "moran",
+                    title: "Moran scatter",
+                    desc: "z against spatial lag",
+                    no_data_label: "No data",
+                },
                 points: &points,
                 moran_i: Some(0.42),
                 x_label: "z",
                 y_label: "Wz",
                 quadrant_labels: ["HH", "LH", "LL", "HL"],
                 size: 420.0,
-                no_data_label: "No data",
             }),
         );
         assert_eq!(select(&doc, "a[href] circle.point").len(), 31);
 
         let years: Vec<String> = (2012..=2023).map(|y| y.to_string()).collect();
         let layers = vec![
-            Layer {
+            NamedValues {
                 name: "Within".into(),
                 values: (0..12).map(|i| Some(0.05 + 0.002 * f64::from(i))).collect(),
             },
-            Layer {
+            NamedValues {
                 name: "Between".into(),
                 values: (0..12).map(|i| Some(0.12 - 0.003 * f64::from(i))).collect(),
             },
-            Layer {
+            NamedValues {
                 name: "Transvariation".into(),
                 values: (0..12).map(|i| (i != 3).then_some(0.03)).collect(),
             },
@@ -777,16 +793,18 @@ mod charts {
         let doc = save(
             "stacked",
             stacked::render(&StackedSpec {
-                id: "dagum",
-                title: "Dagum Gini decomposition",
-                desc: "Contributions by year",
+                head: ChartHead {
+                    id: "dagum",
+                    title: "Dagum Gini decomposition",
+                    desc: "Contributions by year",
+                    no_data_label: "No data",
+                },
                 categories: &years,
                 layers: &layers,
                 width: 600.0,
                 height: 280.0,
                 y_label: "Contribution",
                 decimals: 3,
-                no_data_label: "No data",
             }),
         );
         assert_eq!(select(&doc, "rect.segment").len(), 35);
@@ -813,16 +831,18 @@ mod charts {
         let doc = save(
             "heat",
             heat::render(&HeatSpec {
-                id: "markov",
-                title: "Markov transitions",
-                desc: "Probability of moving between classes",
+                head: ChartHead {
+                    id: "markov",
+                    title: "Markov transitions",
+                    desc: "Probability of moving between classes",
+                    no_data_label: "–",
+                },
                 row_labels: &classes,
                 col_labels: &classes,
                 values: &matrix,
                 corner_label: "t \\ t+1",
                 decimals: 3,
                 domain: None,
-                no_data_label: "–",
             }),
         );
         assert_eq!(select(&doc, "rect.cell").len(), 16);

@@ -20,7 +20,8 @@ use crate::chart::heat::{self, HeatSpec};
 use crate::chart::line::{self, LineSpec, Series};
 use crate::chart::map::{ChoroplethSpec, MapValue};
 use crate::chart::scatter::{self, MoranPoint, MoranSpec, QUADRANT_COLORS};
-use crate::chart::stacked::{self, Layer, StackedSpec};
+use crate::chart::stacked::{self, StackedSpec};
+use crate::chart::{ChartHead, NamedValues};
 use crate::service::analysis::{
     self as service, AnalysisChoice, AnalysisView, MatrixChoice, PAGE_TABLES,
 };
@@ -596,14 +597,17 @@ fn shares(p: &PageInput) -> Vec<(i32, String, String, String)> {
 fn dagum_chart(p: &PageInput, label: &str, dagum: &[&DagumRow]) -> String {
     let a = AnalysisTexts::get(p.ctx.lang);
     let categories: Vec<String> = dagum.iter().map(|d| d.year.to_string()).collect();
-    let layer = |name: &str, part: fn(&DagumRow) -> f64| Layer {
+    let layer = |name: &str, part: fn(&DagumRow) -> f64| NamedValues {
         name: name.to_owned(),
         values: dagum.iter().map(|d| Some(part(d))).collect(),
     };
     stacked::render(&StackedSpec {
-        id: "dagum-chart",
-        title: &format!("{} · {label}", a.dagum_title),
-        desc: a.dagum_desc,
+        head: ChartHead {
+            id: "dagum-chart",
+            title: &format!("{} · {label}", a.dagum_title),
+            desc: a.dagum_desc,
+            no_data_label: p.ctx.t.no_data,
+        },
         categories: &categories,
         layers: &[
             layer(a.within, |d| d.within),
@@ -614,7 +618,6 @@ fn dagum_chart(p: &PageInput, label: &str, dagum: &[&DagumRow]) -> String {
         height: 300.0,
         y_label: a.gini,
         decimals: DECIMALS,
-        no_data_label: p.ctx.t.no_data,
     })
 }
 
@@ -628,9 +631,12 @@ fn sigma_chart(p: &PageInput, label: &str) -> String {
         .iter()
         .filter(|s| s.measure == p.measure);
     line::render(&LineSpec {
-        id: "sigma-chart",
-        title: &format!("{} · {label}", a.sigma_title),
-        desc: a.sigma_title,
+        head: ChartHead {
+            id: "sigma-chart",
+            title: &format!("{} · {label}", a.sigma_title),
+            desc: a.sigma_title,
+            no_data_label: p.ctx.t.no_data,
+        },
         series: &[Series {
             name: a.cv.to_owned(),
             points: sigma.map(|s| (s.year, Some(s.cv))).collect(),
@@ -643,7 +649,6 @@ fn sigma_chart(p: &PageInput, label: &str) -> String {
         integer_y: false,
         y_domain: None,
         decimals: DECIMALS,
-        no_data_label: p.ctx.t.no_data,
     })
 }
 
@@ -777,15 +782,17 @@ fn density_chart(p: &PageInput, label: &str) -> String {
         }
     }
     density::render(&DensitySpec {
-        id: "kernel-chart",
-        title: &format!("{} · {label}", a.kernel_title),
-        desc: a.kernel_desc,
+        head: ChartHead {
+            id: "kernel-chart",
+            title: &format!("{} · {label}", a.kernel_title),
+            desc: a.kernel_desc,
+            no_data_label: p.ctx.t.no_data,
+        },
         curves: &curves,
         width: 560.0,
         height: 300.0,
         x_label: label,
         y_label: a.density,
-        no_data_label: p.ctx.t.no_data,
     })
 }
 
@@ -810,16 +817,18 @@ fn markov_chart(p: &PageInput, label: &str) -> String {
         .collect();
     let class_labels: Vec<String> = a.classes.iter().map(|c| (*c).to_owned()).collect();
     heat::render(&HeatSpec {
-        id: "markov-chart",
-        title: &format!("{} · {label}", a.markov_title),
-        desc: a.markov_desc,
+        head: ChartHead {
+            id: "markov-chart",
+            title: &format!("{} · {label}", a.markov_title),
+            desc: a.markov_desc,
+            no_data_label: p.ctx.t.no_data,
+        },
         row_labels: &class_labels,
         col_labels: &class_labels,
         values: &probabilities,
         corner_label: a.from_to,
         decimals: 3,
         domain: None,
-        no_data_label: p.ctx.t.no_data,
     })
 }
 
@@ -930,9 +939,12 @@ fn moran_chart(p: &PageInput, label: &str, year: i32) -> String {
         .collect();
     let moran = p.view.results.moran.iter().flatten();
     scatter::render(&MoranSpec {
-        id: "moran-scatter",
-        title: &format!("{} · {label} · {year}", a.scatter_title),
-        desc: a.scatter_desc,
+        head: ChartHead {
+            id: "moran-scatter",
+            title: &format!("{} · {label} · {year}", a.scatter_title),
+            desc: a.scatter_desc,
+            no_data_label: ctx.t.no_data,
+        },
         points: &points,
         moran_i: moran
             .filter(|m| m.measure == p.measure && m.year == year)
@@ -942,7 +954,6 @@ fn moran_chart(p: &PageInput, label: &str, year: i32) -> String {
         y_label: a.lag_label,
         quadrant_labels: a.quadrants,
         size: 420.0,
-        no_data_label: ctx.t.no_data,
     })
 }
 
@@ -995,14 +1006,16 @@ fn lisa_map(p: &PageInput, label: &str, year: i32, lisa: &[LisaCells]) -> Result
         Bins::categories(names, &LISA_COLORS).map_err(|e| crate::Error::Internal(e.to_string()))?;
     let href = |code: &str| Some(ctx.region_url(code));
     Ok(p.ctx.map.render(&ChoroplethSpec {
-        id: "lisa-map",
-        title: &format!("{} · {label} · {year}", a.lisa_title),
-        desc: a.lisa_desc,
+        head: ChartHead {
+            id: "lisa-map",
+            title: &format!("{} · {label} · {year}", a.lisa_title),
+            desc: a.lisa_desc,
+            no_data_label: ctx.t.no_data,
+        },
         values: &map_values,
         bins: &bins,
         href: &href,
         lang,
-        no_data_label: ctx.t.no_data,
         legend_title: a.cluster,
         highlight: None,
     }))

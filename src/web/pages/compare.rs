@@ -5,6 +5,7 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, render};
+use crate::chart::ChartHead;
 use crate::chart::bar::{self, BarDatum, BarSpec};
 use crate::chart::line::{self, LineSpec, Series};
 use crate::service::dashboard::{
@@ -146,13 +147,15 @@ fn measure_chart(ctx: &PageCtx, comparison: &Comparison, dim: Option<Dimension>)
         })
         .collect();
     bar::render(&BarSpec {
-        id: &format!("cmp-{}", dim.map_or("score", |d| d.as_str())),
-        title: &format!("{label} · {}", comparison.year),
-        desc: label,
+        head: ChartHead {
+            id: &format!("cmp-{}", dim.map_or("score", |d| d.as_str())),
+            title: &format!("{label} · {}", comparison.year),
+            desc: label,
+            no_data_label: ctx.t.no_data,
+        },
         data: &data,
         width: 360.0,
         value_label: label,
-        no_data_label: ctx.t.no_data,
     })
 }
 
@@ -168,9 +171,12 @@ fn trend_chart(ctx: &PageCtx, comparison: &Comparison) -> String {
         })
         .collect();
     line::render(&LineSpec {
-        id: "cmp-trend",
-        title: ctx.t.trend_score,
-        desc: ctx.t.trend_score,
+        head: ChartHead {
+            id: "cmp-trend",
+            title: ctx.t.trend_score,
+            desc: ctx.t.trend_score,
+            no_data_label: ctx.t.no_data,
+        },
         series: &series,
         width: 720.0,
         height: 320.0,
@@ -179,6 +185,5 @@ fn trend_chart(ctx: &PageCtx, comparison: &Comparison) -> String {
         integer_y: false,
         y_domain: None,
         decimals: 2,
-        no_data_label: ctx.t.no_data,
     })
 }

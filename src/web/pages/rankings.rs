@@ -6,6 +6,7 @@ use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
 use crate::chart::Bins;
+use crate::chart::ChartHead;
 use crate::chart::bar::{self, BarDatum, BarSpec};
 use crate::chart::map::{ChoroplethSpec, MapValue};
 use crate::framework::Framework;
@@ -294,13 +295,15 @@ fn bar_chart(
         })
         .collect();
     bar::render(&BarSpec {
-        id: "bars",
-        title,
-        desc: ctx.t.rankings_intro,
+        head: ChartHead {
+            id: "bars",
+            title,
+            desc: ctx.t.rankings_intro,
+            no_data_label: ctx.t.no_data,
+        },
         data: &bars,
         width: 460.0,
         value_label: label,
-        no_data_label: ctx.t.no_data,
     })
 }
 
@@ -328,14 +331,16 @@ pub fn render_map(ctx: &PageCtx, values: &[MapValue], all_values: &[f64], title:
         .expect("equal bins over [0, 1] are valid");
     let href = |code: &str| Some(ctx.region_url(code));
     ctx.map.render(&ChoroplethSpec {
-        id: "map",
-        title,
-        desc: ctx.t.map_title,
+        head: ChartHead {
+            id: "map",
+            title,
+            desc: ctx.t.map_title,
+            no_data_label: ctx.t.no_data,
+        },
         values,
         bins: &bins,
         href: &href,
         lang: ctx.lang,
-        no_data_label: ctx.t.no_data,
         legend_title: title,
         highlight: None,
     })

@@ -10,7 +10,8 @@ use axum::extract::{Path, State};
 use super::change::ChangeSection;
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
 use crate::chart::line::{self, LineSpec, Series};
-use crate::chart::radar::{self, RadarSeries, RadarSpec};
+use crate::chart::radar::{self, RadarSpec};
+use crate::chart::{ChartHead, NamedValues};
 use crate::service::analysis::{AnalysisChoice, RegionDiagnosis, region_diagnosis};
 use crate::service::dashboard::{
     self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, ResultTables, TrendPoint,
@@ -395,9 +396,12 @@ pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -
             .collect()
     };
     line::render(&LineSpec {
-        id,
-        title: &format!("{} · {caption}", profile.name),
-        desc: caption,
+        head: ChartHead {
+            id,
+            title: &format!("{} · {caption}", profile.name),
+            desc: caption,
+            no_data_label: ctx.t.no_data,
+        },
         series: &series,
         width: 520.0,
         height: 280.0,
@@ -406,7 +410,6 @@ pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -
         integer_y: rank,
         y_domain: rank.then(|| (1.0, profile.regions_ranked.max(1) as f64)),
         decimals: if rank { 0 } else { 2 },
-        no_data_label: ctx.t.no_data,
     })
 }
 
@@ -421,20 +424,22 @@ pub(super) fn radar_vs_mean(
 ) -> String {
     let values = |p: &TrendPoint| (0..axes.len()).map(|i| value(p, i)).collect();
     radar::render(&RadarSpec {
-        id,
-        title: &format!("{} · {caption}", profile.name),
-        desc: caption,
+        head: ChartHead {
+            id,
+            title: &format!("{} · {caption}", profile.name),
+            desc: caption,
+            no_data_label: ctx.t.no_data,
+        },
         axes: &axes,
         max: Some(100.0),
         size: 380.0,
         decimals: 2,
-        no_data_label: ctx.t.no_data,
         series: &[
-            RadarSeries {
+            NamedValues {
                 name: profile.name.clone(),
                 values: values(&profile.current),
             },
-            RadarSeries {
+            NamedValues {
                 name: ctx.t.national_mean.to_owned(),
                 values: values(&profile.national_mean),
             },
