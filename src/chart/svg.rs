@@ -289,6 +289,26 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_chart_is_named_and_says_no_data_in_its_middle() {
+        let head = ChartHead {
+            id: "e 1",
+            title: "T<",
+            desc: "D",
+            no_data_label: "无数据",
+        };
+        let frame = head.frame("nqp-chart", (200.0, 100.0));
+        assert_eq!(
+            frame.linked(true).empty(),
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 200 100\" width=\"200\" \
+             height=\"100\" role=\"group\" aria-labelledby=\"e1-title\" aria-describedby=\"e1-desc\" \
+             class=\"nqp-chart\" font-family=\"system-ui, 'Noto Sans CJK SC', 'Microsoft YaHei', \
+             sans-serif\" font-size=\"12\" fill=\"#222\"><title id=\"e1-title\">T&lt;</title>\
+             <desc id=\"e1-desc\">D</desc><text x=\"100\" y=\"50\" text-anchor=\"middle\" \
+             class=\"empty\">无数据</text></svg>"
+        );
+    }
+
+    #[test]
     fn text_width_counts_cjk_as_one_em() {
         assert_eq!(text_width("广东", 10.0), 20.0);
         assert!((text_width("ab", 10.0) - 12.0).abs() < 1e-12);
