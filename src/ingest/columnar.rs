@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::collect::{Collector, Number, parse_number};
+use super::collect::{Collector, Number, parse_number, parse_plain};
 use super::error::Position;
 use super::layout::{self, Shape};
 use super::regions::RegionSet;
@@ -66,10 +66,9 @@ pub(crate) fn read<'a>(
             let mut needed = vec![cols.region, cols.year, cols.indicator, cols.value];
             needed.extend(cols.unit);
             let mut long = Long::default();
-            for chunk in chunks(body) {
-                let frame = split(chunk, delim, h.width, &needed)?;
-                long.read(&frame, &mut c)?;
-            }
+            frames(body, delim, h.width, &needed, |frame| {
+                long.read(frame, &mut c)
+            })?;
             long.finish(&mut c)?;
             Some((c, Layout::Long))
         }
@@ -86,11 +85,12 @@ pub(crate) fn read<'a>(
                 .map(|(_, n)| c.intern_indicator(n))
                 .collect();
             let mut keys = Vec::new();
-            for chunk in chunks(body) {
-                let frame = split(chunk, delim, h.width, &needed)?;
-                read_wide(&frame, &ids, &mut keys, &mut c)?;
-            }
-            (!any_duplicate(keys)).then_some((c, Layout::Wide))
+            frames(body, delim, h.width, &needed, |frame| {
+                read_wide(frame, &ids, &mut keys, &mut c)
+            })?;
+            let (regions, _) = c.name_counts();
+            let keys = keys.iter().map(|&(r, y)| (r, y, 0));
+            (!any_duplicate(keys, regions, 1)).then_some((c, Layout::Wide))
         }
         Shape::YearColumns => None,
     }
@@ -122,6 +122,36 @@ fn chunks(body: &str) -> impl Iterator<Item = &str> {
         let (chunk, tail) = rest.split_at(cut);
         rest = tail;
         Some(chunk)
+    })
+}
+
+/// Split `body` chunk by chunk ([`split`]) and hand each chunk's columns to `each`, in order;
+/// the next chunk is split on another thread while `each` reads this one, so that Polars'
+/// reader and the checks overlap. `None` as soon as a chunk cannot be split or `each` declines.
+fn frames(
+    body: &str,
+    delim: char,
+    width: usize,
+    needed: &[usize],
+    mut each: impl FnMut(&DataFrame) -> Option<()>,
+) -> Option<()> {
+    std::thread::scope(|scope| {
+        // One chunk waiting besides the one read and the one split: memory stays bounded.
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || {
+            for chunk in chunks(body) {
+                let frame = split(chunk, delim, width, needed);
+                let stop = frame.is_none();
+                // A closed channel: the reader declined, stop splitting.
+                if tx.send(frame).is_err() || stop {
+                    break;
+                }
+            }
+        });
+        for frame in rx {
+            each(&frame?)?;
+        }
+        Some(())
     })
 }
 
@@ -178,16 +208,20 @@ fn distinct<'t>(
 ) -> Option<Vec<u32>> {
     let mut ids: Ids<'t> = Ids::default();
     let mut out = Vec::with_capacity(column.len());
+    // Long tables repeat a region (and a year) on many rows in a row: compare before hashing.
+    let mut last: Option<(&str, u32)> = None;
     for cell in column.iter() {
         let cell = cell?;
-        let id = match ids.get(cell) {
-            Some(&id) => id,
-            None => {
+        let id = match (last, ids.get(cell)) {
+            (Some((text, id)), _) if text == cell => id,
+            (_, Some(&id)) => id,
+            (_, None) => {
                 let id = define(cell)?;
                 ids.insert(cell, id);
                 id
             }
         };
+        last = Some((cell, id));
         out.push(id);
     }
     Some(out)
@@ -216,25 +250,65 @@ fn years(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<i32>> {
 
 /// The cell's value (`None`: missing) or `Err` to decline the file; counts missing cells.
 fn value(raw: &str, missing: &mut usize) -> Result<Option<Number>, ()> {
+    // Nearly every cell is a plain number, read in one scan; the grammar decides the rest.
+    if let Some(v) = parse_plain(raw) {
+        return Ok(Some(v));
+    }
     let v = parse_number(raw, false)?;
     *missing += usize::from(v.is_none());
     Ok(v)
 }
 
-/// `true` when two keys are equal. Keys are packed into `u64`s by the caller.
-fn any_duplicate(mut keys: Vec<u64>) -> bool {
-    keys.sort_unstable();
-    keys.windows(2).any(|w| w[0] == w[1])
+/// `true` when two of the (region id, year, indicator id) `keys` are equal, with `regions`
+/// and `indicators` distinct ids. A bitmap over every possible key when that takes at most a
+/// byte per key (a dense panel: a bit per key), else one sort of the keys packed into `u64`s.
+fn any_duplicate<K>(keys: K, regions: usize, indicators: usize) -> bool
+where
+    K: Iterator<Item = (u32, i32, u32)> + Clone,
+{
+    let (n, first, last) = keys
+        .clone()
+        .fold((0usize, i32::MAX, i32::MIN), |(n, lo, hi), (_, y, _)| {
+            (n + 1, lo.min(y), hi.max(y))
+        });
+    if n < 2 {
+        return false;
+    }
+    let years = u64::try_from(i64::from(last) - i64::from(first) + 1).unwrap_or(u64::MAX);
+    let space = (regions as u64)
+        .saturating_mul(indicators as u64)
+        .saturating_mul(years);
+    if space <= 8 * n as u64 {
+        let mut seen = vec![0u64; usize::try_from(space / 64 + 1).unwrap_or(0)];
+        let mut any = false;
+        for (r, y, i) in keys {
+            let year = u64::try_from(i64::from(y) - i64::from(first)).unwrap_or(0);
+            let at = (u64::from(r) * indicators as u64 + u64::from(i)) * years + year;
+            let (word, bit) = ((at / 64) as usize, 1u64 << (at % 64));
+            any |= seen[word] & bit != 0;
+            seen[word] |= bit;
+        }
+        return any;
+    }
+    let mut packed: Vec<u64> = keys
+        .map(|(r, y, i)| {
+            (u64::from(r) << (ID_BITS + 16))
+                | (u64::from(i) << 16)
+                | u64::from(y.cast_unsigned() & 0xFFFF)
+        })
+        .collect();
+    packed.sort_unstable();
+    packed.windows(2).any(|w| w[0] == w[1])
 }
 
 /// Ids below 2^24 for region and indicator names, so that a key packs into a `u64`.
 const ID_BITS: u32 = 24;
 
-/// The state of a long table read chunk by chunk: every key seen, and each indicator's first
-/// unit.
+/// The state of a long table read chunk by chunk: the keys of rows without a value (those with
+/// one are the collector's observations), and each indicator's first unit.
 #[derive(Default)]
 struct Long {
-    keys: Vec<u64>,
+    keys_missing: Vec<(u32, i32, u32)>,
     units: HashMap<u32, String, foldhash::fast::RandomState>,
     missing: usize,
 }
@@ -253,17 +327,14 @@ impl Long {
         if c.has_errors() || c.name_count() >= 1 << ID_BITS {
             return None;
         }
-        // (region, year, indicator) must be unique, also for rows without a value.
-        self.keys.extend((0..region.len()).map(|k| {
-            let y = u64::from(year[k].cast_unsigned() & 0xFFFF);
-            (u64::from(region[k]) << (ID_BITS + 16)) | (u64::from(indicator[k]) << 16) | y
-        }));
         if let Some(units) = column(4) {
             self.units(units, &indicator, c)?;
         }
         for (k, raw) in column(3)?.iter().enumerate() {
-            if let Some(v) = value(raw?, &mut self.missing).ok()? {
-                c.push_ids(region[k], year[k], indicator[k], v);
+            match value(raw?, &mut self.missing).ok()? {
+                Some(v) => c.push_ids(region[k], year[k], indicator[k], v),
+                // (region, year, indicator) must be unique, also for rows without a value.
+                None => self.keys_missing.push((region[k], year[k], indicator[k])),
             }
         }
         Some(())
@@ -297,7 +368,9 @@ impl Long {
 
     fn finish(self, c: &mut Collector<'_>) -> Option<()> {
         c.missing(self.missing);
-        (!any_duplicate(self.keys)).then_some(())
+        let (regions, indicators) = c.name_counts();
+        let keys = c.observed().chain(self.keys_missing.iter().copied());
+        (!any_duplicate(keys, regions, indicators)).then_some(())
     }
 }
 
@@ -306,7 +379,7 @@ impl Long {
 fn read_wide(
     frame: &DataFrame,
     indicators: &[u32],
-    keys: &mut Vec<u64>,
+    keys: &mut Vec<(u32, i32)>,
     c: &mut Collector<'_>,
 ) -> Option<()> {
     let columns = frame.columns();
@@ -316,10 +389,8 @@ fn read_wide(
         return None;
     }
     // (region, year) must be unique.
-    keys.extend(
-        (0..region.len())
-            .map(|k| (u64::from(region[k]) << 16) | u64::from(year[k].cast_unsigned() & 0xFFFF)),
-    );
+    // (region, year) must be unique.
+    keys.extend(region.iter().copied().zip(year.iter().copied()));
     let cells: Vec<&StringChunked> = columns[2..]
         .iter()
         .map(|col| col.str().ok())
@@ -345,6 +416,27 @@ mod tests {
     fn columnar(text: &str, regions: Option<&RegionSet>) -> Option<Ingested> {
         let (c, layout) = read(text, "t.csv", regions)?;
         c.finish(Encoding::Utf8, layout).ok()
+    }
+
+    /// Duplicates are found by the bitmap (dense keys) and by the sort (sparse keys) alike.
+    #[test]
+    fn duplicate_keys_are_found_dense_or_sparse() {
+        let dense: Vec<(u32, i32, u32)> = (0..4)
+            .flat_map(|r| (2000..2010).flat_map(move |y| (0..3).map(move |i| (r, y, i))))
+            .collect();
+        let sparse = vec![(0, 1800, 0), (9, 2200, 7), (3, 2000, 2)];
+        for (keys, regions, indicators) in [(dense, 4, 3), (sparse, 10, 8)] {
+            assert!(!any_duplicate(keys.iter().copied(), regions, indicators));
+            for k in [0, keys.len() / 2, keys.len() - 1] {
+                let mut twice = keys.clone();
+                twice.insert(k.min(1), keys[k]);
+                assert!(
+                    any_duplicate(twice.iter().copied(), regions, indicators),
+                    "{k}"
+                );
+            }
+        }
+        assert!(!any_duplicate(std::iter::once((0, 2020, 0)), 1, 1));
     }
 
     #[test]

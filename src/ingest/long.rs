@@ -60,7 +60,6 @@ pub(crate) fn parse<'r>(
     rows: impl Iterator<Item = Record<'r>>,
     c: &mut Collector<'_>,
 ) -> Result<(), IngestError> {
-    let file = c.file;
     let Columns {
         region: c_region,
         year: c_year,
@@ -69,40 +68,20 @@ pub(crate) fn parse<'r>(
         unit: c_unit,
     } = columns(header, c)?;
     let name = |i: usize| header.names[i].as_str();
-    let width = header.width;
-    let mut count = 0usize;
-    for record in rows {
-        if c.full() {
-            break;
-        }
-        count += 1;
-        if let Some(err) = super::check_width(&record, width, file) {
-            c.error(err);
-            continue;
-        }
-        let line = record.line;
-        let region = c.region(
-            record.get(c_region),
-            c.cell(line, c_region + 1, name(c_region)),
-        );
-        let year = c.year(record.get(c_year), c.cell(line, c_year + 1, name(c_year)));
+    super::walk_rows(header, rows, (c_region, c_year), c, |record, keys, c| {
+        let line = keys.line;
         let indicator = c.indicator(record.get(c_ind), c.cell(line, c_ind + 1, name(c_ind)));
         let value = match record.fields.get(c_value) {
             Some(field) => c.value(field, c.cell(line, c_value + 1, name(c_value))),
             None => None,
         };
-        let (Some(region), Some(year), Some(indicator)) = (region, year, indicator) else {
-            continue;
+        let (Some(region), Some(year), Some(indicator)) = (keys.region, keys.year, indicator)
+        else {
+            return;
         };
         if let Some(cu) = c_unit {
             c.unit(&indicator, record.get(cu), c.cell(line, cu + 1, name(cu)));
         }
         c.observe(&region, year, &indicator, value, line);
-    }
-    if count == 0 {
-        return Err(IngestError::HeaderOnly {
-            pos: Position::line(file, header.line),
-        });
-    }
-    Ok(())
+    })
 }

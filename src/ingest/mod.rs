@@ -110,6 +110,51 @@ pub(crate) fn check_width(record: &Record, width: usize, file: &str) -> Option<I
     })
 }
 
+/// A row's region and year as read from its cells (`None`: the cell's problem is recorded).
+pub(crate) struct RowKeys {
+    pub line: u64,
+    pub region: Option<std::rc::Rc<str>>,
+    pub year: Option<i32>,
+}
+
+/// Walk the rows of a long or wide table: stop at the error cap, report a ragged row, read each
+/// row's region and year cells (columns `region`, `year`) and hand the row to `row`, which
+/// reads the rest; a table without rows is [`IngestError::HeaderOnly`].
+pub(crate) fn walk_rows<'r, 'a>(
+    header: &layout::Header,
+    rows: impl Iterator<Item = Record<'r>>,
+    (region, year): (usize, usize),
+    c: &mut Collector<'a>,
+    mut row: impl FnMut(&Record<'r>, RowKeys, &mut Collector<'a>),
+) -> Result<(), IngestError> {
+    let file = c.file;
+    let name = |i: usize| header.names[i].as_str();
+    let mut count = 0usize;
+    for record in rows {
+        if c.full() {
+            break;
+        }
+        count += 1;
+        if let Some(err) = check_width(&record, header.width, file) {
+            c.error(err);
+            continue;
+        }
+        let line = record.line;
+        let keys = RowKeys {
+            line,
+            region: c.region(record.get(region), c.cell(line, region + 1, name(region))),
+            year: c.year(record.get(year), c.cell(line, year + 1, name(year))),
+        };
+        row(&record, keys, c);
+    }
+    if count == 0 {
+        return Err(IngestError::HeaderOnly {
+            pos: Position::line(file, header.line),
+        });
+    }
+    Ok(())
+}
+
 /// Ingest one file. `file_name` is the user's name for it (used in every error position);
 /// `regions` is the region set to match names against, if any.
 pub fn ingest(

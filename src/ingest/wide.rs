@@ -87,24 +87,8 @@ pub(crate) fn parse<'r>(
         year: c_year,
         indicators,
     } = columns(header, c)?;
-    let name = |i: usize| header.names[i].as_str();
-    let width = header.width;
-    let mut count = 0usize;
-    for record in rows {
-        if c.full() {
-            break;
-        }
-        count += 1;
-        if let Some(err) = super::check_width(&record, width, file) {
-            c.error(err);
-            continue;
-        }
-        let line = record.line;
-        let region = c.region(
-            record.get(c_region),
-            c.cell(line, c_region + 1, name(c_region)),
-        );
-        let year = c.year(record.get(c_year), c.cell(line, c_year + 1, name(c_year)));
+    super::walk_rows(header, rows, (c_region, c_year), c, |record, keys, c| {
+        let line = keys.line;
         let mut values = Vec::with_capacity(indicators.len());
         for &(i, indicator) in &indicators {
             if let Some(field) = record.fields.get(i)
@@ -113,8 +97,8 @@ pub(crate) fn parse<'r>(
                 values.push((indicator, v));
             }
         }
-        let (Some(region), Some(year)) = (region, year) else {
-            continue;
+        let (Some(region), Some(year)) = (keys.region, keys.year) else {
+            return;
         };
         if c.claim(
             format!("region '{region}', year {year}"),
@@ -124,11 +108,5 @@ pub(crate) fn parse<'r>(
                 c.push(&region, year, indicator, v);
             }
         }
-    }
-    if count == 0 {
-        return Err(IngestError::HeaderOnly {
-            pos: Position::line(file, header.line),
-        });
-    }
-    Ok(())
+    })
 }
