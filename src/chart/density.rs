@@ -24,9 +24,12 @@ pub struct DensityCurve {
 /// A density chart.
 pub struct DensitySpec<'a> {
     pub head: ChartHead<'a>,
+    /// One curve per year, drawn in order (the palette's colour by position).
     pub curves: &'a [DensityCurve],
+    /// Size of the whole figure, axes and legend included.
     pub width: f64,
     pub height: f64,
+    /// What `x` measures (the score or indicator the kernel was estimated on).
     pub x_label: &'a str,
     pub y_label: &'a str,
 }

@@ -12,12 +12,16 @@ use super::svg::{self, ChartHead, FONT, GRID, num, text};
 /// One region's interval.
 pub struct IntervalRow {
     pub label: String,
+    /// Rank under the nominal method (the dot).
     pub nominal: u32,
+    /// Median rank over the draws (the tick).
     pub median: u32,
+    /// 5th and 95th percentile ranks over the draws (the ends of the bar).
     pub p05: u32,
     pub p95: u32,
 }
 
+/// A rank-interval chart: one row per region, in the order given.
 pub struct IntervalSpec<'a> {
     pub head: ChartHead<'a>,
     pub rows: &'a [IntervalRow],

@@ -369,6 +369,25 @@ impl RegionPage {
     }
 }
 
+/// A profile chart's accessible name: the region, then what the chart shows.
+fn profile_chart_title(profile: &RegionProfile, caption: &str) -> String {
+    format!("{} · {caption}", profile.name)
+}
+
+/// The head of a profile chart named `title`, described by its caption.
+fn profile_chart_head<'a>(
+    ctx: &'a PageCtx,
+    title: &'a str,
+    (id, caption): (&'a str, &'a str),
+) -> ChartHead<'a> {
+    ChartHead {
+        id,
+        title,
+        desc: caption,
+        no_data_label: ctx.t.no_data,
+    }
+}
+
 /// The score trends (the overall score and the three elements) or the rank trend (also the
 /// region brief's).
 pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -> String {
@@ -395,13 +414,9 @@ pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -
             }))
             .collect()
     };
+    let title = profile_chart_title(profile, caption);
     line::render(&LineSpec {
-        head: ChartHead {
-            id,
-            title: &format!("{} · {caption}", profile.name),
-            desc: caption,
-            no_data_label: ctx.t.no_data,
-        },
+        head: profile_chart_head(ctx, &title, (id, caption)),
         series: &series,
         width: 520.0,
         height: 280.0,
@@ -423,13 +438,9 @@ pub(super) fn radar_vs_mean(
     value: impl Fn(&TrendPoint, usize) -> Option<f64>,
 ) -> String {
     let values = |p: &TrendPoint| (0..axes.len()).map(|i| value(p, i)).collect();
+    let title = profile_chart_title(profile, caption);
     radar::render(&RadarSpec {
-        head: ChartHead {
-            id,
-            title: &format!("{} · {caption}", profile.name),
-            desc: caption,
-            no_data_label: ctx.t.no_data,
-        },
+        head: profile_chart_head(ctx, &title, (id, caption)),
         axes: &axes,
         max: Some(100.0),
         size: 380.0,
