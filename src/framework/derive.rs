@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::{BinOp, FormulaExpr, Framework, FrameworkError, IndicatorDef};
-use crate::types::{Panel, panel_cols};
+use crate::types::{CodedPanel, Panel, panel_cols};
 
 /// Column of the original series name while aliases are resolved.
 const SOURCE_NAME: &str = "__source_name";
@@ -143,7 +143,10 @@ impl Framework {
                 .sort([REGION, YEAR], Default::default());
             return self.evaluate(keys.collect()?);
         }
-        let wide = wide_from_long(panel.frame(), &leaves)?;
+        let wide = match panel.coded() {
+            Some(coded) => wide_from_coded(coded, &leaves)?,
+            None => wide_from_long(panel.frame(), &leaves)?,
+        };
         self.evaluate(wide)
     }
 
@@ -396,7 +399,7 @@ fn string_list<'a>(values: impl Iterator<Item = &'a str>) -> Expr {
     lit(Series::new("".into(), values.collect::<Vec<_>>())).implode(false)
 }
 
-/// Long → wide for the series `leaves`: `region, year`, then one `f64` column per leaf, one row
+/// The wide frame of the `leaves` series: `region, year`, then one `f64` column per leaf, one row
 /// per (region, year) that has any of them, sorted by region and year.
 ///
 /// One pass over the panel in its own order instead of polars' `pivot`, which compares every
@@ -408,17 +411,12 @@ fn string_list<'a>(values: impl Iterator<Item = &'a str>) -> Expr {
 /// (region, year) followed by the same walk gave.
 fn wide_from_long(long: &DataFrame, leaves: &[&str]) -> PolarsResult<DataFrame> {
     use panel_cols::*;
-    type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
     let regions = long.column(REGION)?.str()?;
     let years = long.column(YEAR)?.i32()?;
     let indicators = long.column(INDICATOR)?.str()?;
     let values = long.column(VALUE)?.f64()?;
     let slot: Map<&str, usize> = leaves.iter().enumerate().map(|(j, l)| (*l, j)).collect();
-
-    let mut keys: Vec<(&str, i32)> = Vec::new();
-    let mut row_of: Map<(&str, i32), usize> = Map::default();
-    let mut cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); leaves.len()];
-    let mut last: Option<((&str, i32), usize)> = None;
+    let mut wide = WideRows::new(leaves.len());
     for (((region, year), indicator), value) in regions
         .iter()
         .zip(years.iter())
@@ -428,44 +426,114 @@ fn wide_from_long(long: &DataFrame, leaves: &[&str]) -> PolarsResult<DataFrame> 
         let (Some(region), Some(year), Some(indicator)) = (region, year, indicator) else {
             continue;
         };
-        let Some(&j) = slot.get(indicator) else {
-            continue;
-        };
-        let key = (region, year);
-        let row = match last {
-            Some((k, row)) if k == key => row,
-            _ => *row_of.entry(key).or_insert_with(|| {
-                keys.push(key);
-                for c in &mut cols {
-                    c.push(None);
-                }
-                keys.len() - 1
-            }),
-        };
-        last = Some((key, row));
-        if cols[j][row].is_none() {
-            cols[j][row] = value;
+        if let Some(&j) = slot.get(indicator) {
+            wide.put((region, year), j, value);
         }
     }
-    let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_unstable_by_key(|&r| keys[r]);
-    let mut columns = vec![
-        Column::new(
-            REGION.into(),
-            order.iter().map(|&r| keys[r].0).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            YEAR.into(),
-            order.iter().map(|&r| keys[r].1).collect::<Vec<_>>(),
-        ),
-    ];
-    columns.extend(leaves.iter().zip(cols).map(|(name, values)| {
-        Column::new(
-            (*name).into(),
-            order.iter().map(|&r| values[r]).collect::<Vec<_>>(),
-        )
-    }));
-    DataFrame::new_infer_height(columns)
+    wide.frame(leaves, |&(region, year)| (region, year))
+}
+
+/// [`wide_from_long`] on a panel held coded: the same frame, the rows found by region and
+/// indicator ids instead of strings and without building the panel's frame. Ids that share a
+/// name (two spellings renamed to one code) count as one region.
+fn wide_from_coded(coded: &CodedPanel, leaves: &[&str]) -> PolarsResult<DataFrame> {
+    let names = coded.regions();
+    let mut first: Map<&str, u32> = Map::default();
+    let region_of: Vec<u32> = (0..names.len() as u32)
+        .map(|id| *first.entry(names[id as usize].as_str()).or_insert(id))
+        .collect();
+    let slot_of: Map<&str, usize> = leaves.iter().enumerate().map(|(j, l)| (*l, j)).collect();
+    let slot: Vec<Option<usize>> = coded
+        .indicators()
+        .iter()
+        .map(|name| slot_of.get(name.as_str()).copied())
+        .collect();
+    let (region, year, indicator, value) = (
+        coded.region(),
+        coded.year(),
+        coded.indicator(),
+        coded.value(),
+    );
+    polars_ensure!(
+        [year.len(), indicator.len(), value.len()] == [region.len(); 3],
+        ComputeError: "coded panel: columns of unequal length"
+    );
+    let mut wide = WideRows::new(leaves.len());
+    for i in 0..region.len() {
+        if let Some(j) = slot[indicator[i] as usize] {
+            wide.put((region_of[region[i] as usize], year[i]), j, Some(value[i]));
+        }
+    }
+    wide.frame(leaves, |&(id, year)| (names[id as usize].as_str(), year))
+}
+
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The rows of a wide frame as the long rows are walked: one per distinct (region, year) key,
+/// in order of first appearance, one cell per leaf.
+struct WideRows<K> {
+    keys: Vec<K>,
+    row_of: Map<K, usize>,
+    cols: Vec<Vec<Option<f64>>>,
+    last: Option<(K, usize)>,
+}
+
+impl<K: Copy + Eq + std::hash::Hash> WideRows<K> {
+    fn new(leaves: usize) -> Self {
+        WideRows {
+            keys: Vec::new(),
+            row_of: Map::default(),
+            cols: vec![Vec::new(); leaves],
+            last: None,
+        }
+    }
+
+    /// Set leaf `j` of the row of `key` to `value` unless it already has a value.
+    fn put(&mut self, key: K, j: usize, value: Option<f64>) {
+        let row = match self.last {
+            Some((k, row)) if k == key => row,
+            _ => *self.row_of.entry(key).or_insert_with(|| {
+                self.keys.push(key);
+                for c in &mut self.cols {
+                    c.push(None);
+                }
+                self.keys.len() - 1
+            }),
+        };
+        self.last = Some((key, row));
+        if self.cols[j][row].is_none() {
+            self.cols[j][row] = value;
+        }
+    }
+
+    /// The frame, rows sorted by the (region name, year) that `name` gives each key.
+    fn frame<'n>(
+        self,
+        leaves: &[&str],
+        name: impl Fn(&K) -> (&'n str, i32),
+    ) -> PolarsResult<DataFrame> {
+        use panel_cols::*;
+        let named: Vec<(&str, i32)> = self.keys.iter().map(name).collect();
+        let mut order: Vec<usize> = (0..named.len()).collect();
+        order.sort_unstable_by_key(|&r| named[r]);
+        let mut columns = vec![
+            Column::new(
+                REGION.into(),
+                order.iter().map(|&r| named[r].0).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                YEAR.into(),
+                order.iter().map(|&r| named[r].1).collect::<Vec<_>>(),
+            ),
+        ];
+        columns.extend(leaves.iter().zip(self.cols).map(|(leaf, values)| {
+            Column::new(
+                (*leaf).into(),
+                order.iter().map(|&r| values[r]).collect::<Vec<_>>(),
+            )
+        }));
+        DataFrame::new_infer_height(columns)
+    }
 }
 
 #[cfg(test)]
@@ -513,5 +581,38 @@ mod tests {
         assert_eq!(years, [Some(2020), Some(2021), Some(2021)]);
         assert_eq!(f64s("x"), [Some(4.0), Some(6.0), Some(1.0)]);
         assert_eq!(f64s("y"), [None, Some(2.0), Some(3.0)]);
+    }
+
+    #[test]
+    fn coded_long_to_wide_equals_the_frame_walk() {
+        // The rows of the test above, coded; region "a" under two ids (two spellings renamed
+        // to one code) and an indicator name without rows.
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let coded = CodedPanel::new(
+            (names(&["b", "a", "c", "a"]), vec![0, 1, 2, 3, 0, 3, 1, 3]),
+            vec![2021, 2021, 2020, 2020, 2021, 2020, 2020, 2021],
+            (
+                names(&["x", "y", "other", "unused"]),
+                vec![0, 1, 2, 0, 1, 0, 0, 0],
+            ),
+            vec![1.0, 2.0, 9.0, 4.0, 3.0, 5.0, 7.0, 6.0],
+        )
+        .unwrap();
+        let from_coded = wide_from_coded(&coded, &["x", "y"]).unwrap();
+        let panel = Panel::from_coded(coded);
+        let from_frame = wide_from_long(panel.frame(), &["x", "y"]).unwrap();
+        assert!(
+            from_coded.equals_missing(&from_frame),
+            "{from_coded} {from_frame}"
+        );
+        let x: Vec<Option<f64>> = from_coded
+            .column("x")
+            .unwrap()
+            .f64()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(x, [Some(4.0), Some(6.0), Some(1.0)]);
+        assert_eq!(from_coded.height(), 3);
     }
 }
