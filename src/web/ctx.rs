@@ -13,6 +13,7 @@ use axum::http::request::Parts;
 use super::error::WebError;
 use super::i18n::{Texts, negotiate};
 use super::state::AppState;
+use crate::chart::ChartHead;
 use crate::chart::map::ChinaMap;
 use crate::framework::Framework;
 use crate::method::{Aggregate, MethodSpec, Normalise, WeightScheme};
@@ -40,6 +41,17 @@ pub struct PageCtx {
 }
 
 impl PageCtx {
+    /// The head of a chart on this page: `id` (unique within the page), its accessible name and
+    /// description, and this language's "no data" label.
+    pub fn chart_head<'a>(&'a self, id: &'a str, title: &'a str, desc: &'a str) -> ChartHead<'a> {
+        ChartHead {
+            id,
+            title,
+            desc,
+            no_data_label: self.t.no_data,
+        }
+    }
+
     /// Look up a page-specific query parameter.
     pub fn param(&self, key: &str) -> Option<&str> {
         self.query

@@ -13,15 +13,15 @@ use axum::extract::{Path, State};
 use axum::response::{Redirect, Response};
 
 use super::{PageResult, TableDownload, fmt_num, group_label, render};
-use crate::analysis::report::DagumRow;
+use crate::analysis::report::{DagumRow, MoranRow, TheilRow};
 use crate::chart::Bins;
+use crate::chart::NamedValues;
 use crate::chart::density::{self, DensityCurve, DensitySpec};
 use crate::chart::heat::{self, HeatSpec};
 use crate::chart::line::{self, LineSpec, Series};
 use crate::chart::map::{ChoroplethSpec, MapValue};
 use crate::chart::scatter::{self, MoranPoint, MoranSpec, QUADRANT_COLORS};
 use crate::chart::stacked::{self, StackedSpec};
-use crate::chart::{ChartHead, NamedValues};
 use crate::service::analysis::{
     self as service, AnalysisChoice, AnalysisView, MatrixChoice, PAGE_TABLES,
 };
@@ -35,6 +35,18 @@ use crate::web::state::AppState;
 
 /// Decimals of inequality and spatial statistics on the pages.
 const DECIMALS: usize = 4;
+
+/// A table cell of an analysis value (templates call it on the result rows, so each table shows
+/// the rows the downloads hold): [`DECIMALS`] places.
+pub fn cell(value: &f64) -> String {
+    fmt_num(Some(*value), DECIMALS)
+}
+
+/// A table cell of a test statistic or p-value: three places, an em dash where it was not
+/// computed (e.g. no permutation test).
+pub fn stat<T: Copy + Into<Option<f64>>>(value: &T) -> String {
+    fmt_num((*value).into(), 3)
+}
 /// At most this many controls of conditional β, each at most [`MAX_CONTROL_LEN`] bytes (the
 /// choice is part of a cache key).
 const MAX_CONTROLS: usize = 6;
@@ -81,21 +93,6 @@ pub struct Frame {
     pub controls: Option<(String, String)>,
 }
 
-pub struct DagumCells {
-    pub year: i32,
-    pub total: String,
-    pub within: String,
-    pub between: String,
-    pub transvariation: String,
-}
-
-pub struct TheilCells {
-    pub year: i32,
-    pub total: String,
-    pub within: String,
-    pub between: String,
-}
-
 #[derive(Template)]
 #[template(path = "pages/analysis_disparities.html")]
 pub struct DisparitiesPage {
@@ -104,11 +101,11 @@ pub struct DisparitiesPage {
     pub year: i32,
     pub stacked_svg: String,
     pub sigma_svg: String,
-    pub dagum: Vec<DagumCells>,
+    pub dagum: Vec<DagumRow>,
     pub group_names: Vec<String>,
     /// `group_gini[row][col]`, lower triangle and diagonal filled.
     pub group_gini: Vec<Vec<String>>,
-    pub theil: Vec<TheilCells>,
+    pub theil: Vec<TheilRow>,
     pub sigma: Vec<(i32, String)>,
     /// (year, within %, between %, transvariation %).
     pub shares: Vec<(i32, String, String, String)>,
@@ -158,15 +155,6 @@ pub struct PanelBetaCells {
     pub r2_within: String,
 }
 
-pub struct MoranCells {
-    pub year: i32,
-    pub i: String,
-    pub expected: String,
-    pub z: String,
-    pub p_norm: String,
-    pub p_perm: String,
-}
-
 pub struct LisaCells {
     pub code: String,
     pub name: String,
@@ -187,7 +175,7 @@ pub struct SpatialPage {
     pub chrome: Chrome,
     pub year: i32,
     pub available: bool,
-    pub moran: Vec<MoranCells>,
+    pub moran: Vec<MoranRow>,
     pub scatter_svg: String,
     pub map_svg: String,
     pub lisa: Vec<LisaCells>,
@@ -528,28 +516,14 @@ fn disparities(p: &PageInput) -> PageResult {
         year: year.unwrap_or_default(),
         stacked_svg: dagum_chart(p, &f.measure_label, &dagum),
         sigma_svg: sigma_chart(p, &f.measure_label),
-        dagum: dagum
-            .iter()
-            .map(|d| DagumCells {
-                year: d.year,
-                total: fmt_num(Some(d.total), DECIMALS),
-                within: fmt_num(Some(d.within), DECIMALS),
-                between: fmt_num(Some(d.between), DECIMALS),
-                transvariation: fmt_num(Some(d.transvariation), DECIMALS),
-            })
-            .collect(),
+        dagum: dagum.into_iter().cloned().collect(),
         group_names,
         group_gini,
         theil: r
             .theil
             .iter()
             .filter(|t| t.measure == measure)
-            .map(|t| TheilCells {
-                year: t.year,
-                total: fmt_num(Some(t.total), DECIMALS),
-                within: fmt_num(Some(t.within), DECIMALS),
-                between: fmt_num(Some(t.between), DECIMALS),
-            })
+            .cloned()
             .collect(),
         sigma: r
             .sigma
@@ -602,12 +576,11 @@ fn dagum_chart(p: &PageInput, label: &str, dagum: &[&DagumRow]) -> String {
         values: dagum.iter().map(|d| Some(part(d))).collect(),
     };
     stacked::render(&StackedSpec {
-        head: ChartHead {
-            id: "dagum-chart",
-            title: &format!("{} · {label}", a.dagum_title),
-            desc: a.dagum_desc,
-            no_data_label: p.ctx.t.no_data,
-        },
+        head: p.ctx.chart_head(
+            "dagum-chart",
+            &format!("{} · {label}", a.dagum_title),
+            a.dagum_desc,
+        ),
         categories: &categories,
         layers: &[
             layer(a.within, |d| d.within),
@@ -631,12 +604,11 @@ fn sigma_chart(p: &PageInput, label: &str) -> String {
         .iter()
         .filter(|s| s.measure == p.measure);
     line::render(&LineSpec {
-        head: ChartHead {
-            id: "sigma-chart",
-            title: &format!("{} · {label}", a.sigma_title),
-            desc: a.sigma_title,
-            no_data_label: p.ctx.t.no_data,
-        },
+        head: p.ctx.chart_head(
+            "sigma-chart",
+            &format!("{} · {label}", a.sigma_title),
+            a.sigma_title,
+        ),
         series: &[Series {
             name: a.cv.to_owned(),
             points: sigma.map(|s| (s.year, Some(s.cv))).collect(),
@@ -782,12 +754,11 @@ fn density_chart(p: &PageInput, label: &str) -> String {
         }
     }
     density::render(&DensitySpec {
-        head: ChartHead {
-            id: "kernel-chart",
-            title: &format!("{} · {label}", a.kernel_title),
-            desc: a.kernel_desc,
-            no_data_label: p.ctx.t.no_data,
-        },
+        head: p.ctx.chart_head(
+            "kernel-chart",
+            &format!("{} · {label}", a.kernel_title),
+            a.kernel_desc,
+        ),
         curves: &curves,
         width: 560.0,
         height: 300.0,
@@ -817,12 +788,11 @@ fn markov_chart(p: &PageInput, label: &str) -> String {
         .collect();
     let class_labels: Vec<String> = a.classes.iter().map(|c| (*c).to_owned()).collect();
     heat::render(&HeatSpec {
-        head: ChartHead {
-            id: "markov-chart",
-            title: &format!("{} · {label}", a.markov_title),
-            desc: a.markov_desc,
-            no_data_label: p.ctx.t.no_data,
-        },
+        head: p.ctx.chart_head(
+            "markov-chart",
+            &format!("{} · {label}", a.markov_title),
+            a.markov_desc,
+        ),
         row_labels: &class_labels,
         col_labels: &class_labels,
         values: &probabilities,
@@ -903,17 +873,7 @@ fn spatial(p: &PageInput) -> PageResult {
         chrome: Chrome::new(ctx, p.ds, "analysis"),
         year: year.unwrap_or_default(),
         available: year.is_some(),
-        moran: moran
-            .iter()
-            .map(|m| MoranCells {
-                year: m.year,
-                i: fmt_num(Some(m.i), DECIMALS),
-                expected: fmt_num(Some(m.expected_i), DECIMALS),
-                z: fmt_num(Some(m.z_norm), 3),
-                p_norm: fmt_num(Some(m.p_norm), 3),
-                p_perm: fmt_num(m.p_perm, 3),
-            })
-            .collect(),
+        moran: moran.into_iter().cloned().collect(),
         scatter_svg,
         map_svg,
         lisa,
@@ -939,12 +899,11 @@ fn moran_chart(p: &PageInput, label: &str, year: i32) -> String {
         .collect();
     let moran = p.view.results.moran.iter().flatten();
     scatter::render(&MoranSpec {
-        head: ChartHead {
-            id: "moran-scatter",
-            title: &format!("{} · {label} · {year}", a.scatter_title),
-            desc: a.scatter_desc,
-            no_data_label: ctx.t.no_data,
-        },
+        head: ctx.chart_head(
+            "moran-scatter",
+            &format!("{} · {label} · {year}", a.scatter_title),
+            a.scatter_desc,
+        ),
         points: &points,
         moran_i: moran
             .filter(|m| m.measure == p.measure && m.year == year)
@@ -1006,12 +965,11 @@ fn lisa_map(p: &PageInput, label: &str, year: i32, lisa: &[LisaCells]) -> Result
         Bins::categories(names, &LISA_COLORS).map_err(|e| crate::Error::Internal(e.to_string()))?;
     let href = |code: &str| Some(ctx.region_url(code));
     Ok(p.ctx.map.render(&ChoroplethSpec {
-        head: ChartHead {
-            id: "lisa-map",
-            title: &format!("{} · {label} · {year}", a.lisa_title),
-            desc: a.lisa_desc,
-            no_data_label: ctx.t.no_data,
-        },
+        head: ctx.chart_head(
+            "lisa-map",
+            &format!("{} · {label} · {year}", a.lisa_title),
+            a.lisa_desc,
+        ),
         values: &map_values,
         bins: &bins,
         href: &href,

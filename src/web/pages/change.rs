@@ -13,7 +13,6 @@ use askama::Template;
 use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, render};
-use crate::chart::ChartHead;
 use crate::chart::waterfall::{self, Step, WaterfallSpec};
 use crate::service::dashboard::Dataset;
 use crate::service::robustness::{ChangeRow, ChangeView, change};
@@ -182,15 +181,10 @@ fn chart(ctx: &PageCtx, view: &ChangeView, by_indicator: bool) -> String {
     };
     let what = lang.pick("变化的来源", "What drove the change");
     waterfall::render(&WaterfallSpec {
-        head: ChartHead {
-            id,
-            title: &format!("{what} {} → {} · {by}", view.year_from, view.year_to),
-            desc: lang.pick(
+        head: ctx.chart_head(id, &format!("{what} {} → {} · {by}", view.year_from, view.year_to), lang.pick(
                 "起始年份得分、各项贡献（按得分点）与结束年份得分；数据见下表",
                 "Score in the first year, each contribution (score points) and the score in the last year; the data are in the table below",
-            ),
-            no_data_label: ctx.t.no_data,
-        },
+            )),
         steps: &steps(view, rows, by_indicator, lang),
         width,
     })

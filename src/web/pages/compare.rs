@@ -5,7 +5,6 @@ use askama::Template;
 use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, render};
-use crate::chart::ChartHead;
 use crate::chart::bar::{self, BarDatum, BarSpec};
 use crate::chart::line::{self, LineSpec, Series};
 use crate::service::dashboard::{
@@ -147,12 +146,11 @@ fn measure_chart(ctx: &PageCtx, comparison: &Comparison, dim: Option<Dimension>)
         })
         .collect();
     bar::render(&BarSpec {
-        head: ChartHead {
-            id: &format!("cmp-{}", dim.map_or("score", |d| d.as_str())),
-            title: &format!("{label} · {}", comparison.year),
-            desc: label,
-            no_data_label: ctx.t.no_data,
-        },
+        head: ctx.chart_head(
+            &format!("cmp-{}", dim.map_or("score", |d| d.as_str())),
+            &format!("{label} · {}", comparison.year),
+            label,
+        ),
         data: &data,
         width: 360.0,
         value_label: label,
@@ -171,12 +169,7 @@ fn trend_chart(ctx: &PageCtx, comparison: &Comparison) -> String {
         })
         .collect();
     line::render(&LineSpec {
-        head: ChartHead {
-            id: "cmp-trend",
-            title: ctx.t.trend_score,
-            desc: ctx.t.trend_score,
-            no_data_label: ctx.t.no_data,
-        },
+        head: ctx.chart_head("cmp-trend", ctx.t.trend_score, ctx.t.trend_score),
         series: &series,
         width: 720.0,
         height: 320.0,

@@ -6,7 +6,6 @@ use axum::extract::State;
 
 use super::{PageResult, fmt_num, fmt_rank, group_label, render, sort_key};
 use crate::chart::Bins;
-use crate::chart::ChartHead;
 use crate::chart::bar::{self, BarDatum, BarSpec};
 use crate::chart::map::{ChoroplethSpec, MapValue};
 use crate::framework::Framework;
@@ -295,12 +294,7 @@ fn bar_chart(
         })
         .collect();
     bar::render(&BarSpec {
-        head: ChartHead {
-            id: "bars",
-            title,
-            desc: ctx.t.rankings_intro,
-            no_data_label: ctx.t.no_data,
-        },
+        head: ctx.chart_head("bars", title, ctx.t.rankings_intro),
         data: &bars,
         width: 460.0,
         value_label: label,
@@ -331,12 +325,7 @@ pub fn render_map(ctx: &PageCtx, values: &[MapValue], all_values: &[f64], title:
         .expect("equal bins over [0, 1] are valid");
     let href = |code: &str| Some(ctx.region_url(code));
     ctx.map.render(&ChoroplethSpec {
-        head: ChartHead {
-            id: "map",
-            title,
-            desc: ctx.t.map_title,
-            no_data_label: ctx.t.no_data,
-        },
+        head: ctx.chart_head("map", title, ctx.t.map_title),
         values,
         bins: &bins,
         href: &href,

@@ -9,9 +9,9 @@ use axum::extract::{Path, State};
 
 use super::change::ChangeSection;
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
+use crate::chart::NamedValues;
 use crate::chart::line::{self, LineSpec, Series};
 use crate::chart::radar::{self, RadarSpec};
-use crate::chart::{ChartHead, NamedValues};
 use crate::service::analysis::{AnalysisChoice, RegionDiagnosis, region_diagnosis};
 use crate::service::dashboard::{
     self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, ResultTables, TrendPoint,
@@ -374,20 +374,6 @@ fn profile_chart_title(profile: &RegionProfile, caption: &str) -> String {
     format!("{} · {caption}", profile.name)
 }
 
-/// The head of a profile chart named `title`, described by its caption.
-fn profile_chart_head<'a>(
-    ctx: &'a PageCtx,
-    title: &'a str,
-    (id, caption): (&'a str, &'a str),
-) -> ChartHead<'a> {
-    ChartHead {
-        id,
-        title,
-        desc: caption,
-        no_data_label: ctx.t.no_data,
-    }
-}
-
 /// The score trends (the overall score and the three elements) or the rank trend (also the
 /// region brief's).
 pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -> String {
@@ -416,7 +402,7 @@ pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -
     };
     let title = profile_chart_title(profile, caption);
     line::render(&LineSpec {
-        head: profile_chart_head(ctx, &title, (id, caption)),
+        head: ctx.chart_head(id, &title, caption),
         series: &series,
         width: 520.0,
         height: 280.0,
@@ -440,7 +426,7 @@ pub(super) fn radar_vs_mean(
     let values = |p: &TrendPoint| (0..axes.len()).map(|i| value(p, i)).collect();
     let title = profile_chart_title(profile, caption);
     radar::render(&RadarSpec {
-        head: profile_chart_head(ctx, &title, (id, caption)),
+        head: ctx.chart_head(id, &title, caption),
         axes: &axes,
         max: Some(100.0),
         size: 380.0,

@@ -15,7 +15,6 @@ use axum::response::Response;
 
 use super::{PageResult, TableDownload, fmt_num, render};
 use crate::analysis::robustness::{Mode, Robustness, RobustnessOptions, TABLES};
-use crate::chart::ChartHead;
 use crate::chart::bar::{self, BarDatum, BarSpec};
 use crate::chart::heat::{self, HeatSpec};
 use crate::chart::interval::{self, IntervalRow, IntervalSpec};
@@ -346,18 +345,17 @@ fn heat_chart(ctx: &PageCtx, ds: &Dataset, r: &Robustness) -> String {
         .collect();
     let col_labels: Vec<String> = (1..=r.stats.len()).map(|i| i.to_string()).collect();
     heat::render(&HeatSpec {
-        head: ChartHead {
-            id: "rob-heat",
-            title: lang.pick(
+        head: ctx.chart_head(
+            "rob-heat",
+            lang.pick(
                 "指标间 Pearson 相关系数",
                 "Pearson correlation between indicators",
             ),
-            desc: lang.pick(
+            lang.pick(
                 "按维度排列的原始指标值相关矩阵",
                 "Correlation matrix of the raw indicator values, ordered by dimension",
             ),
-            no_data_label: ctx.t.no_data,
-        },
+        ),
         row_labels: &row_labels,
         col_labels: &col_labels,
         values: &r.correlation_matrix(),
@@ -384,15 +382,14 @@ fn interval_chart(ctx: &PageCtx, ds: &Dataset, r: &Robustness, year: i32) -> Str
         .collect();
     rows.sort_by_key(|r| r.nominal);
     interval::render(&IntervalSpec {
-        head: ChartHead {
-            id: "rob-interval",
-            title: lang.pick("排名区间（5%–95%）", "Rank intervals (5–95 %)"),
-            desc: lang.pick(
+        head: ctx.chart_head(
+            "rob-interval",
+            lang.pick("排名区间（5%–95%）", "Rank intervals (5–95 %)"),
+            lang.pick(
                 "每个地区：名义排名（点）、中位数（竖线）与 5%–95% 区间（条）",
                 "Each region: nominal rank (dot), median (tick) and 5–95 % interval (bar)",
             ),
-            no_data_label: ctx.t.no_data,
-        },
+        ),
         rows: &rows,
     })
 }
@@ -431,12 +428,7 @@ fn sensitivity_chart(ctx: &PageCtx, r: &Robustness, order: Order) -> String {
         })
         .collect();
     bar::render(&BarSpec {
-        head: ChartHead {
-            id,
-            title,
-            desc: title,
-            no_data_label: ctx.t.no_data,
-        },
+        head: ctx.chart_head(id, title, title),
         data: &data,
         width: 420.0,
         value_label: "",
