@@ -275,31 +275,31 @@ fn classify(err: &WebError, lang: Lang) -> (StatusCode, &'static str, String) {
             (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
-                match lang {
-                    Lang::Zh => format!(
+                msg(
+                    &format!(
                         "上传内容超过了 {mb} MB 的上限。请拆分文件或联系管理员调高上限（--upload-limit-mb）。"
                     ),
-                    Lang::En => format!(
+                    &format!(
                         "The upload is larger than the {mb} MB limit. Split the files or ask the administrator to raise it (--upload-limit-mb)."
                     ),
-                },
+                ),
             )
         }
         WebError::InvalidParameter { name, detail } => (
             StatusCode::BAD_REQUEST,
             "invalid_parameter",
-            match lang {
-                Lang::Zh => format!("参数 {name} 无效：{detail}"),
-                Lang::En => format!("{name}: {detail}"),
-            },
+            msg(
+                &format!("参数 {name} 无效：{detail}"),
+                &format!("{name}: {detail}"),
+            ),
         ),
         WebError::BadRequest(detail) => (
             StatusCode::BAD_REQUEST,
             "bad_request",
-            match lang {
-                Lang::Zh => format!("请求无法读取：{detail}"),
-                Lang::En => format!("The request cannot be read: {detail}"),
-            },
+            msg(
+                &format!("请求无法读取：{detail}"),
+                &format!("The request cannot be read: {detail}"),
+            ),
         ),
         WebError::NoStore => (
             StatusCode::NOT_FOUND,
@@ -312,14 +312,12 @@ fn classify(err: &WebError, lang: Lang) -> (StatusCode, &'static str, String) {
         WebError::UploadNotPending(id) => (
             StatusCode::NOT_FOUND,
             "not_found",
-            match lang {
-                Lang::Zh => format!(
-                    "找不到这次上传（{id}；可能已提交、已过期或服务器已重启），请重新上传。"
-                ),
-                Lang::En => format!(
+            msg(
+                &format!("找不到这次上传（{id}；可能已提交、已过期或服务器已重启），请重新上传。"),
+                &format!(
                     "There is no pending upload '{id}' (committed, expired or the server restarted); please upload again."
                 ),
-            },
+            ),
         ),
         WebError::CrossSite => (
             StatusCode::FORBIDDEN,
@@ -332,18 +330,17 @@ fn classify(err: &WebError, lang: Lang) -> (StatusCode, &'static str, String) {
         WebError::Throttled { retry_after } => (
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
-            match lang {
-                Lang::Zh => format!("登录失败次数过多，请 {retry_after} 秒后再试。"),
-                Lang::En => {
-                    format!("Too many failed sign-ins; try again in {retry_after} seconds.")
-                }
-            },
+            msg(
+                &format!("登录失败次数过多，请 {retry_after} 秒后再试。"),
+                &format!("Too many failed sign-ins; try again in {retry_after} seconds."),
+            ),
         ),
     }
 }
 
 fn classify_app(err: &Error, lang: Lang) -> (StatusCode, &'static str, String) {
     let localized = || error_message(err.code(), &err.to_string(), lang);
+    let msg = |zh: &str, en: &str| lang.pick(zh, en).to_owned();
     let internal = || {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -359,10 +356,10 @@ fn classify_app(err: &Error, lang: Lang) -> (StatusCode, &'static str, String) {
         Error::NotFound { what, key } => (
             StatusCode::NOT_FOUND,
             err.code(),
-            match lang {
-                Lang::Zh => format!("找不到{}“{key}”。", zh_what(what)),
-                Lang::En => format!("There is no {what} '{key}' in this dataset."),
-            },
+            msg(
+                &format!("找不到{}“{key}”。", zh_what(what)),
+                &format!("There is no {what} '{key}' in this dataset."),
+            ),
         ),
         Error::Ingest(_)
         | Error::Framework(_)
@@ -374,10 +371,10 @@ fn classify_app(err: &Error, lang: Lang) -> (StatusCode, &'static str, String) {
         Error::InvalidField { field, detail } => (
             StatusCode::UNPROCESSABLE_ENTITY,
             err.code(),
-            match lang {
-                Lang::Zh => format!("字段 {field} 无效：{detail}"),
-                Lang::En => format!("{field}: {detail}"),
-            },
+            msg(
+                &format!("字段 {field} 无效：{detail}"),
+                &format!("{field}: {detail}"),
+            ),
         ),
         Error::Conflict(_) | Error::RevisionNeeded { .. } => {
             (StatusCode::CONFLICT, err.code(), localized())
