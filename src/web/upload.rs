@@ -11,11 +11,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::{Body, HttpBody};
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_LENGTH;
 
-use super::auth::User;
+use super::auth::{RequireUser, User};
 use super::error::WebError;
 use super::state::AppState;
 use crate::ingest::LayoutHint;
@@ -56,6 +56,26 @@ impl FromRequest<AppState> for UploadForm {
                 .await
                 .map_err(|e| WebError::BadRequest(e.body_text()))?;
         read_form(multipart, limit).await
+    }
+}
+
+/// A signed-in user's upload form whose `csrf` field matched: the multipart twin of
+/// [`super::auth::SignedForm`]. The token travels in the body, so it is checked after the body is
+/// read; every upload form takes this, so none can forget the check.
+pub struct SignedUpload {
+    pub user: User,
+    pub form: UploadForm,
+}
+
+impl FromRequest<AppState> for SignedUpload {
+    type Rejection = WebError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, WebError> {
+        let (mut parts, body) = request.into_parts();
+        let RequireUser(user) = RequireUser::from_request_parts(&mut parts, state).await?;
+        let form = UploadForm::from_request(Request::from_parts(parts, body), state).await?;
+        user.check_csrf(form.field("csrf"))?;
+        Ok(SignedUpload { user, form })
     }
 }
 

@@ -105,6 +105,19 @@ async fn a_standard_base_map_uploaded_on_publish_draws_every_map_with_inset_and_
         }
     }
     assert_eq!(app.stored_files(), before, "nothing stored");
+    // A valid map with a missing or forged CSRF field: 403, nothing stored.
+    for csrf in [None, Some("forged")] {
+        let mut parts = vec![
+            Part::File("files", "standard.geojson", &geojson),
+            Part::Field("approval", APPROVAL),
+        ];
+        parts.extend(csrf.map(|c| Part::Field("csrf", c)));
+        let res = app
+            .post_multipart("/publish/basemap?lang=en", Some(&session), &parts)
+            .await;
+        assert_eq!(res.status, StatusCode::FORBIDDEN, "{csrf:?}: {}", res.body);
+    }
+    assert_eq!(app.stored_files(), before, "nothing stored");
 
     let res = app
         .post_multipart(

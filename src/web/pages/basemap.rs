@@ -14,11 +14,11 @@ use utoipa::ToSchema;
 use super::datasets::see_other;
 use crate::service::basemap::{self, BaseMapStatus};
 use crate::web::api::BearerUser;
-use crate::web::auth::{RequireUser, SignedForm, User};
+use crate::web::auth::{SignedForm, User};
 use crate::web::ctx::PageCtx;
 use crate::web::error::WebError;
 use crate::web::state::AppState;
-use crate::web::upload::UploadForm;
+use crate::web::upload::{SignedUpload, UploadForm};
 
 /// What maps are drawn on.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -64,10 +64,8 @@ async fn save(state: &AppState, user: &User, form: UploadForm) -> Result<BaseMap
 pub async fn upload(
     State(state): State<AppState>,
     ctx: PageCtx,
-    RequireUser(user): RequireUser,
-    form: UploadForm,
+    SignedUpload { user, form }: SignedUpload,
 ) -> Result<Response, WebError> {
-    user.check_csrf(form.field("csrf"))?;
     save(&state, &user, form).await?;
     Ok(see_other(&ctx.url("/publish", &[])))
 }

@@ -32,7 +32,7 @@ use crate::web::download::{ViewDownloads, listing_file};
 use crate::web::error::WebError;
 use crate::web::i18n::RevisionTexts;
 use crate::web::state::AppState;
-use crate::web::upload::{self, UploadForm};
+use crate::web::upload::{self, SignedUpload};
 
 fn store_of(state: &AppState) -> Result<Arc<Store>, WebError> {
     state.store().ok_or(WebError::NoStore)
@@ -278,10 +278,8 @@ pub async fn new_form(
 pub async fn upload(
     State(state): State<AppState>,
     ctx: PageCtx,
-    RequireUser(user): RequireUser,
-    form: UploadForm,
+    SignedUpload { user, form }: SignedUpload,
 ) -> Result<Response, WebError> {
-    user.check_csrf(form.field("csrf"))?;
     let (id, _) = upload::stage(&state, &user, form).await?;
     Ok(see_other(&ctx.url(&format!("/datasets/uploads/{id}"), &[])))
 }
