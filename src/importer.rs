@@ -45,18 +45,25 @@ pub enum Vintage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatasetPlan {
     pub id: &'static str,
-    pub title_zh: &'static str,
-    pub title_en: &'static str,
     pub years: RangeInclusive<i32>,
     pub vintage: Vintage,
+}
+
+impl DatasetPlan {
+    /// The Chinese and English titles, named by the years so the two cannot disagree.
+    pub fn titles(&self) -> (String, String) {
+        let (first, last) = (self.years.start(), self.years.end());
+        (
+            format!("中国31个省份，{first}–{last}年（内置数据）"),
+            format!("China, 31 provinces, {first}–{last} (bundled)"),
+        )
+    }
 }
 
 /// The default dataset: 2013–2019, where every NBS table the default framework uses is complete
 /// (e-commerce statistics start in 2013, the NBS table dump ends in 2019).
 pub const FULL: DatasetPlan = DatasetPlan {
     id: "cn-provinces",
-    title_zh: "中国31个省份，2013–2019年（内置数据）",
-    title_en: "China, 31 provinces, 2013–2019 (bundled)",
     years: 2013..=2019,
     vintage: Vintage::Dump2019,
 };
@@ -65,8 +72,6 @@ pub const FULL: DatasetPlan = DatasetPlan {
 /// and power generation cover; the series that end in 2019 fall under the coverage rule there.
 pub const RECENT: DatasetPlan = DatasetPlan {
     id: "cn-provinces-recent",
-    title_zh: "中国31个省份，2016–2022年（内置数据）",
-    title_en: "China, 31 provinces, 2016–2022 (bundled)",
     years: 2016..=2022,
     vintage: Vintage::Latest,
 };
@@ -1406,6 +1411,24 @@ pub fn read_bundled(dir: &Path) -> Result<ImportedPanel, ImportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundled_titles_name_their_years() {
+        assert_eq!(
+            FULL.titles(),
+            (
+                "中国31个省份，2013–2019年（内置数据）".to_owned(),
+                "China, 31 provinces, 2013–2019 (bundled)".to_owned()
+            )
+        );
+        assert_eq!(
+            RECENT.titles(),
+            (
+                "中国31个省份，2016–2022年（内置数据）".to_owned(),
+                "China, 31 provinces, 2016–2022 (bundled)".to_owned()
+            )
+        );
+    }
 
     #[test]
     fn raw_tables_are_read_by_the_ingest_reader() {

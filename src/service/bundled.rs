@@ -36,9 +36,10 @@ pub const BUNDLED: [Bundled; 2] = [
 impl Bundled {
     /// Load this dataset.
     pub fn dataset(&self) -> Result<Dataset> {
+        let (title_zh, title_en) = self.plan.titles();
         build_dataset(
             DatasetId::new(self.plan.id).expect("a valid literal id"),
-            (self.plan.title_zh, self.plan.title_en),
+            (&title_zh, &title_en),
             &[InputFile {
                 name: "panel.csv".into(),
                 bytes: self.panel_csv.as_bytes().to_vec(),
