@@ -29,8 +29,8 @@ use super::diagnosis::{
     CouplingForm, CouplingRow, Obstacle, check_coupling_normalisation, coupling,
 };
 use super::dynamics::{
-    KERNEL_POINTS, beta_convergence, kernel_density, markov, relative_to_year_mean, spatial_markov,
-    steady_state,
+    BetaConvergence, KERNEL_POINTS, beta_convergence, kernel_density, markov,
+    relative_to_year_mean, spatial_markov, steady_state,
 };
 use super::inequality::{cv, dagum, theil};
 use super::panel::{Transition, panel_beta};
@@ -100,16 +100,13 @@ pub struct SigmaRow {
     pub cv: f64,
 }
 
+/// The β-convergence of one measure and group: the fit's fields follow `measure, group`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BetaRow {
     pub measure: String,
     pub group: String,
-    pub alpha: Option<f64>,
-    pub beta: Option<f64>,
-    pub se_beta: Option<f64>,
-    pub t_beta: Option<f64>,
-    pub r2: Option<f64>,
-    pub n: usize,
+    #[serde(flatten)]
+    pub fit: BetaConvergence,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -525,16 +522,10 @@ pub fn analyse(
                 }
             }
             for (group, sub) in &runs {
-                let b = beta_convergence(sub, span);
                 out.beta.push(BetaRow {
                     measure: measure.to_owned(),
                     group: (*group).to_owned(),
-                    alpha: b.alpha,
-                    beta: b.beta,
-                    se_beta: b.se_beta,
-                    t_beta: b.t_beta,
-                    r2: b.r2,
-                    n: b.n,
+                    fit: beta_convergence(sub, span),
                 });
             }
             let matrix: Vec<Vec<Option<f64>>> = (0..years.len())
@@ -978,14 +969,19 @@ pub fn table(
     measure: Option<&str>,
 ) -> Result<Option<DataFrame>, AnalysisError> {
     let keep = |m: &str| measure.is_none_or(|want| want == m);
-    // One column per listed field, named as the field; `=>`: the rows of `measure` only.
+    // One column per listed field (`a` or a nested `a.b`), named as its last part; `=>`: the
+    // rows of `measure` only.
+    macro_rules! last {
+        ($name:ident) => { stringify!($name) };
+        ($outer:ident . $($rest:ident).+) => { last!($($rest).+) };
+    }
     macro_rules! frame {
-        (@all $rows:expr => $($field:ident),+) => {
-            df!($(stringify!($field) => $rows.iter().map(|d| d.$field.cell()).collect::<Vec<_>>()),+)?
+        (@all $rows:expr => $($($field:ident).+),+) => {
+            df!($(last!($($field).+) => $rows.iter().map(|d| d.$($field).+.cell()).collect::<Vec<_>>()),+)?
         };
-        ($rows:expr => $($field:ident),+) => {{
+        ($rows:expr => $($($field:ident).+),+) => {{
             let rows: Vec<_> = $rows.iter().filter(|d| keep(&d.measure)).collect();
-            frame!(@all rows => $($field),+)
+            frame!(@all rows => $($($field).+),+)
         }};
     }
     let frame = match table {
@@ -994,7 +990,8 @@ pub fn table(
         "theil" => frame!(r.theil => year, measure, total, within, between),
         "sigma" => frame!(r.sigma => year, measure, cv),
         "kernel" => frame!(r.kernel => year, measure, x, density),
-        "beta" => frame!(r.beta => measure, group, alpha, beta, se_beta, t_beta, r2, n),
+        "beta" => frame!(r.beta => measure, group, fit.alpha, fit.beta, fit.se_beta, fit.t_beta,
+            fit.r2, fit.n),
         "dagum_shares" => {
             frame!(r.dagum_shares => year, measure, within_pct, between_pct, transvariation_pct)
         }
@@ -1217,5 +1214,40 @@ fn csv_text(s: &str) -> String {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_beta_row_serialises_flat_with_the_fit_after_measure_and_group() {
+        let pairs = [
+            (Some(1.0), Some(2.0)),
+            (Some(2.0), Some(3.0)),
+            (Some(4.0), Some(4.5)),
+        ];
+        let row = BetaRow {
+            measure: "score".into(),
+            group: "all".into(),
+            fit: beta_convergence(&pairs, 2.0),
+        };
+        let json = serde_json::to_string(&row).unwrap();
+        let fit = &row.fit;
+        let num = |v: Option<f64>| serde_json::to_string(&v).unwrap();
+        assert_eq!(
+            json,
+            format!(
+                "{{\"measure\":\"score\",\"group\":\"all\",\"alpha\":{},\"beta\":{},\
+                 \"se_beta\":{},\"t_beta\":{},\"r2\":{},\"n\":3}}",
+                num(fit.alpha),
+                num(fit.beta),
+                num(fit.se_beta),
+                num(fit.t_beta),
+                num(fit.r2)
+            )
+        );
+        assert!(fit.beta.is_some_and(|b| b < 0.0), "{fit:?}");
     }
 }

@@ -1010,8 +1010,8 @@ mod analysis_pages {
         assert_eq!(beta.len(), 5);
         assert_eq!(res.count("table#beta tbody tr"), 5);
         let first = res.select_texts("table#beta tbody tr:first-child td");
-        assert_eq!(first[1], format!("{:.4}", beta[0].beta.unwrap()));
-        assert_eq!(first[5], beta[0].n.to_string());
+        assert_eq!(first[1], format!("{:.4}", beta[0].fit.beta.unwrap()));
+        assert_eq!(first[5], beta[0].fit.n.to_string());
         assert_eq!(
             res.select_texts("table#beta tbody tr:first-child th"),
             vec!["全部地区"]

@@ -684,12 +684,12 @@ fn dynamics(p: &PageInput) -> PageResult {
             .filter(|b| b.measure == measure)
             .map(|b| BetaCells {
                 group: group_name(&b.group, ctx.lang),
-                alpha: fmt_num(b.alpha, DECIMALS),
-                beta: fmt_num(b.beta, DECIMALS),
-                se: fmt_num(b.se_beta, DECIMALS),
-                t: fmt_num(b.t_beta, 2),
-                r2: fmt_num(b.r2, 3),
-                n: b.n,
+                alpha: fmt_num(b.fit.alpha, DECIMALS),
+                beta: fmt_num(b.fit.beta, DECIMALS),
+                se: fmt_num(b.fit.se_beta, DECIMALS),
+                t: fmt_num(b.fit.t_beta, 2),
+                r2: fmt_num(b.fit.r2, 3),
+                n: b.fit.n,
             })
             .collect(),
         heat_svg: markov_chart(p, &f.measure_label),
