@@ -12,6 +12,7 @@ use serde::Serialize;
 
 pub mod analysis;
 pub mod basemap;
+pub mod brief;
 pub mod bundled;
 pub mod dashboard;
 pub mod datasets;

@@ -219,4 +219,55 @@ async fn brief_shows_score_rank_dimensions_diagnosis_and_sources_in_both_languag
         .select_texts("#year-select option")
         .len();
     assert_eq!(csv.body.lines().count(), years + 1);
+
+    // The JSON form is the view the page shows: its gaps are value − mean and the page prints
+    // them; its obstacles are the page's.
+    let page = app.get("/regions/CN-GD/brief?lang=en&year=2018").await;
+    let view = &app
+        .get("/regions/CN-GD/brief?lang=en&year=2018&format=json")
+        .await
+        .json()["view"];
+    assert_eq!(view["year"], 2018);
+    assert_eq!(view["history"].as_array().unwrap().len(), years);
+    let dims = view["dimensions"].as_array().unwrap();
+    assert_eq!(dims.len(), 3);
+    let gaps: Vec<String> = dims
+        .iter()
+        .map(|d| {
+            let (v, m) = (
+                d["value"].as_f64().unwrap(),
+                d["national_mean"].as_f64().unwrap(),
+            );
+            assert!((d["gap"].as_f64().unwrap() - (v - m)).abs() < 1e-12, "{d}");
+            format!("{:+.2}", v - m)
+        })
+        .collect();
+    let cells = page.select_texts("#brief-dims tbody td");
+    assert_eq!(
+        cells.iter().skip(2).step_by(3).cloned().collect::<Vec<_>>(),
+        gaps
+    );
+    assert_eq!(
+        view["score"].as_f64().map(|s| format!("{s:.2}")),
+        page.select_texts("#brief-score").first().cloned()
+    );
+    let obstacles: Vec<&str> = view["obstacles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !obstacles.is_empty() && obstacles.len() <= 5,
+        "{obstacles:?}"
+    );
+    let listed = page.select_texts("#brief-obstacles li");
+    assert_eq!(listed.len(), obstacles.len());
+    assert!(
+        listed
+            .iter()
+            .zip(&obstacles)
+            .all(|(li, name)| li.starts_with(name)),
+        "{listed:?}"
+    );
 }

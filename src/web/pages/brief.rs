@@ -4,28 +4,25 @@
 //! table). Page 2: strengths and weaknesses, the largest obstacles, coupling coordination, the
 //! change decomposition by dimension when there is one, the method and the data sources.
 //!
-//! Every number comes from the views the region page uses (`dashboard::region_profile`,
-//! `analysis::region_diagnosis`, the change section), the download metadata and the data
-//! publishers of the Cite box (`service::publish::cite::publishers`); the
-//! brief only lays them out for paper.
+//! Every number comes from one `service::brief::BriefView` (built from the region page's
+//! profile and diagnosis; its `?format=` download is that view, with the score history as the
+//! table) and the region page's change section; the page only lays them out for paper.
 
 use askama::Template;
 use axum::extract::{Path, State};
 
 use super::{PageResult, fmt_num, fmt_rank, render};
-use crate::service::analysis::RegionDiagnosis;
-use crate::service::dashboard::{Dataset, IndicatorStanding, RegionProfile, TrendPoint};
+use crate::service::analysis::region_diagnosis;
+use crate::service::brief::{self, BriefView, DimensionGap};
+use crate::service::dashboard::{Dataset, IndicatorStanding, TrendPoint};
 use crate::service::download::SHORT_VERSION;
-use crate::service::publish::cite::{Publisher, publishers};
-use crate::types::{Dimension, Lang};
+use crate::service::publish::cite::Publisher;
+use crate::types::Dimension;
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};
 use crate::web::i18n::AnalysisTexts;
 use crate::web::state::AppState;
-
-/// Strengths, weaknesses and obstacles listed on paper (the page lists up to 5 of each).
-const LISTED: usize = 5;
 
 pub struct HistoryRow {
     pub year: i32,
@@ -88,33 +85,37 @@ pub async fn page(
     ctx: PageCtx,
 ) -> PageResult {
     let (ds, tables, profile) = super::region::load_profile(&state, &ctx, &code).await?;
-    let name = format!("brief-{}-{}", profile.code, profile.year);
-    let file = view_file(&ctx, &ds, &tables, &name, &profile, &profile.trend, None).await?;
-    if let Some(file) = file {
+    let analyses = super::region::analyses(&state, &ctx, &ds).await?;
+    let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
+    let view = brief::brief(&ds, &profile, &diagnosis, ctx.lang);
+    let name = format!("brief-{}-{}", view.code, view.year);
+    if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, &view.history, None).await? {
         return Ok(file);
     }
-    let (diagnosis, change) =
-        super::region::diagnosis_and_change(&state, &ctx, &ds, &profile).await?;
-    render(&BriefPage::new(&ctx, &ds, &profile, &diagnosis, change))
+    let change = super::change::section(&state, &ctx, &ds, &view.code).await?;
+    let charts = (
+        super::region::trend_charts(&ctx, &profile, false),
+        super::region::dimensions_radar(&ctx, &profile),
+    );
+    render(&BriefPage::new(&ctx, &ds, &view, charts, change))
 }
 
 impl BriefPage {
     fn new(
         ctx: &PageCtx,
         ds: &Dataset,
-        profile: &RegionProfile,
-        diagnosis: &RegionDiagnosis,
+        view: &BriefView,
+        (trend_svg, radar_svg): (String, String),
         change: Option<super::change::ChangeSection>,
     ) -> BriefPage {
         let lang = ctx.lang;
         let a = AnalysisTexts::get(lang);
         let rank_of = |r: Option<u32>| {
-            r.map(|r| format!("{}{r}/{}", ctx.t.rank, profile.regions_ranked))
+            r.map(|r| format!("{}{r}/{}", ctx.t.rank, view.regions_ranked))
                 .unwrap_or_else(|| "—".into())
         };
         let standings = |list: &[IndicatorStanding]| -> Vec<Listed> {
             list.iter()
-                .take(LISTED)
                 .map(|s| Listed {
                     name: s.name.clone(),
                     detail: rank_of(s.rank),
@@ -126,50 +127,48 @@ impl BriefPage {
             chrome: Chrome::new(ctx, ds, ""),
             zh: lang == crate::types::Lang::Zh,
             a,
-            code: profile.code.clone(),
-            name: profile.name.clone(),
-            group: super::region::group_of(profile, lang),
-            year: profile.year,
-            first_year: profile.trend.first().map_or(profile.year, |p| p.year),
-            region_url: ctx.region_url(&profile.code),
-            score: fmt_num(profile.current.scores.score, 2),
-            rank: fmt_rank(profile.current.rank),
-            regions_ranked: profile.regions_ranked,
+            code: view.code.clone(),
+            name: view.name.clone(),
+            group: super::region::group_of(view.group.as_deref(), lang),
+            year: view.year,
+            first_year: view.first_year,
+            region_url: ctx.region_url(&view.code),
+            score: fmt_num(view.scores.score, 2),
+            rank: fmt_rank(view.rank),
+            regions_ranked: view.regions_ranked,
             dim_labels: Dimension::ALL.iter().map(|d| d.label(lang)).collect(),
-            history: profile.trend.iter().map(HistoryRow::new).collect(),
-            trend_svg: super::region::trend_charts(ctx, profile, false),
-            radar_svg: super::region::dimensions_radar(ctx, profile),
-            dims: Dimension::ALL
+            history: view.history.iter().map(HistoryRow::new).collect(),
+            trend_svg,
+            radar_svg,
+            dims: view
+                .dimensions
                 .iter()
-                .map(|&d| DimRow::new(profile, d, lang))
+                .map(|g| DimRow::new(g, lang))
                 .collect(),
-            strengths: standings(&profile.strengths),
-            weaknesses: standings(&profile.weaknesses),
-            obstacles: diagnosis
-                .top
+            strengths: standings(&view.strengths),
+            weaknesses: standings(&view.weaknesses),
+            obstacles: view
+                .obstacles
                 .iter()
-                .take(LISTED)
                 .map(|o| Listed {
-                    name: ds.indicator_name(&o.indicator, lang),
+                    name: o.name.clone(),
                     detail: format!("{} %", fmt_num(Some(o.obstacle_pct), 2)),
                 })
                 .collect(),
-            coupling: diagnosis.coupling.as_ref().map(|c| {
+            coupling: view.coupling.as_ref().map(|c| {
                 (
                     fmt_num(Some(c.d), 4),
                     format!("{} · {}", c.class.level(), c.class.label(lang)),
                 )
             }),
-            no_diagnosis: super::region::no_diagnosis(a, diagnosis),
+            no_diagnosis: super::region::no_diagnosis(a, view.diagnosis_skipped),
             change,
-            framework: lang
-                .pick(&ds.framework.index.name_zh, &ds.framework.index.name_en)
-                .to_owned(),
+            framework: view.framework.clone(),
             method: ctx.method_summary(),
-            dataset: ds.title(lang).to_owned(),
-            version: ds.version.chars().take(SHORT_VERSION).collect(),
-            nqp_version: env!("CARGO_PKG_VERSION").to_owned(),
-            sources: publishers(ds),
+            dataset: view.dataset.clone(),
+            version: view.version.chars().take(SHORT_VERSION).collect(),
+            nqp_version: view.nqp_version.clone(),
+            sources: view.sources.clone(),
         }
     }
 }
@@ -189,19 +188,12 @@ impl HistoryRow {
 }
 
 impl DimRow {
-    fn new(profile: &RegionProfile, d: Dimension, lang: Lang) -> DimRow {
-        let (v, m) = (
-            profile.current.scores.dimension(d),
-            profile.national_mean.scores.dimension(d),
-        );
+    fn new(g: &DimensionGap, lang: crate::types::Lang) -> DimRow {
         DimRow {
-            label: d.label(lang),
-            value: fmt_num(v, 2),
-            mean: fmt_num(m, 2),
-            gap: match (v, m) {
-                (Some(v), Some(m)) => format!("{:+.2}", v - m),
-                _ => "—".into(),
-            },
+            label: g.dimension.label(lang),
+            value: fmt_num(g.value, 2),
+            mean: fmt_num(g.national_mean, 2),
+            gap: g.gap.map_or_else(|| "—".into(), |gap| format!("{gap:+.2}")),
         }
     }
 }

@@ -12,7 +12,7 @@ use super::{PageResult, fmt_num, fmt_rank, fmt_raw, group_label, render};
 use crate::chart::NamedValues;
 use crate::chart::line::{self, LineSpec, Series};
 use crate::chart::radar::{self, RadarSpec};
-use crate::service::analysis::{AnalysisChoice, RegionDiagnosis, region_diagnosis};
+use crate::service::analysis::{AnalysisChoice, AnalysisView, RegionDiagnosis, region_diagnosis};
 use crate::service::dashboard::{
     self, Dataset, ExcludedRegion, IndicatorStanding, RegionProfile, ResultTables, TrendPoint,
 };
@@ -187,7 +187,9 @@ pub async fn page(
     if let Some(file) = file {
         return Ok(file);
     }
-    let (diagnosis, change) = diagnosis_and_change(&state, &ctx, &ds, &profile).await?;
+    let analyses = analyses(&state, &ctx, &ds).await?;
+    let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
+    let change = super::change::section(&state, &ctx, &ds, &profile.code).await?;
     render(&RegionPage::new(&ctx, &ds, &profile, &diagnosis, change))
 }
 
@@ -204,34 +206,26 @@ pub(crate) async fn load_profile(
     Ok((ds, tables, profile))
 }
 
-/// What the region page and its brief show below the profile: the diagnosis (obstacles,
-/// coupling) of the profile's year, from the cached analyses, and the change section.
-pub(super) async fn diagnosis_and_change(
+/// The cached default analyses of the request's method: the diagnosis (obstacles, coupling)
+/// the region page and its brief show comes from them.
+pub(super) async fn analyses(
     state: &AppState,
     ctx: &PageCtx,
     ds: &Arc<Dataset>,
-    profile: &RegionProfile,
-) -> Result<(RegionDiagnosis, Option<ChangeSection>), WebError> {
-    let analyses = state
+) -> Result<Arc<AnalysisView>, WebError> {
+    Ok(state
         .analysis_for(Arc::clone(ds), &ctx.spec, &AnalysisChoice::default())
-        .await?;
-    let diagnosis = region_diagnosis(&analyses, &profile.code, profile.year);
-    let change = super::change::section(state, ctx, ds, &profile.code).await?;
-    Ok((diagnosis, change))
+        .await?)
 }
 
 /// The region's group (`east`, …) as a label, empty without one.
-pub(super) fn group_of(profile: &RegionProfile, lang: Lang) -> String {
-    profile
-        .group
-        .as_deref()
-        .map(|g| group_label(g, lang))
-        .unwrap_or_default()
+pub(super) fn group_of(group: Option<&str>, lang: Lang) -> String {
+    group.map(|g| group_label(g, lang)).unwrap_or_default()
 }
 
 /// Why obstacles or coupling are absent: the normalisation, or no data for the year.
-pub(super) fn no_diagnosis(a: &'static AnalysisTexts, diagnosis: &RegionDiagnosis) -> &'static str {
-    if diagnosis.skipped {
+pub(super) fn no_diagnosis(a: &'static AnalysisTexts, skipped: bool) -> &'static str {
+    if skipped {
         a.diagnosis_needs_unit
     } else {
         a.no_diagnosis
@@ -289,7 +283,7 @@ impl RegionPage {
             chrome: Chrome::new(ctx, ds, ""),
             code: profile.code.clone(),
             name: profile.name.clone(),
-            group: group_of(profile, lang),
+            group: group_of(profile.group.as_deref(), lang),
             year: profile.year,
             years: profile
                 .years
@@ -333,7 +327,7 @@ impl RegionPage {
                 &[("year", &profile.year.to_string())],
             ),
             a,
-            no_diagnosis: no_diagnosis(a, diagnosis),
+            no_diagnosis: no_diagnosis(a, diagnosis.skipped),
             obstacles: diagnosis
                 .top
                 .iter()
