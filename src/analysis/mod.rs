@@ -14,6 +14,7 @@
 //! keeps each formula readable next to the paper it follows.
 
 pub mod china;
+mod columns;
 pub mod diagnosis;
 pub mod dynamics;
 pub mod inequality;

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use polars::prelude::*;
 use serde::Serialize;
 
+use super::columns::columns;
 use super::diagnosis::{
     CouplingForm, CouplingRow, Obstacle, check_coupling_normalisation, coupling,
 };
@@ -969,19 +970,12 @@ pub fn table(
     measure: Option<&str>,
 ) -> Result<Option<DataFrame>, AnalysisError> {
     let keep = |m: &str| measure.is_none_or(|want| want == m);
-    // One column per listed field (`a` or a nested `a.b`), named as its last part; `=>`: the
-    // rows of `measure` only.
-    macro_rules! last {
-        ($name:ident) => { stringify!($name) };
-        ($outer:ident . $($rest:ident).+) => { last!($($rest).+) };
-    }
+    // `=>`: the rows of `measure` only.
     macro_rules! frame {
-        (@all $rows:expr => $($($field:ident).+),+) => {
-            df!($(last!($($field).+) => $rows.iter().map(|d| d.$($field).+.cell()).collect::<Vec<_>>()),+)?
-        };
-        ($rows:expr => $($($field:ident).+),+) => {{
+        (@all $rows:expr => $($col:tt)+) => { columns!($rows => $($col)+)? };
+        ($rows:expr => $($col:tt)+) => {{
             let rows: Vec<_> = $rows.iter().filter(|d| keep(&d.measure)).collect();
-            frame!(@all rows => $($($field).+),+)
+            columns!(rows => $($col)+)?
         }};
     }
     let frame = match table {
@@ -1072,40 +1066,6 @@ pub fn write_obstacle(obstacle: &Obstacle, out_dir: &Path) -> Result<Vec<PathBuf
         }),
     )?;
     Ok(w.files)
-}
-
-/// A row field as the column value of its table: small counts and classes widened to the
-/// integer types the tables have always had, text owned.
-trait Cell {
-    type Out;
-    fn cell(&self) -> Self::Out;
-}
-
-macro_rules! cell_as {
-    ($($t:ty => $out:ty),+ $(,)?) => {
-        $(impl Cell for $t {
-            type Out = $out;
-            fn cell(&self) -> $out {
-                <$out>::from(*self)
-            }
-        })+
-    };
-}
-
-cell_as!(i32 => i32, u64 => u64, f64 => f64, Option<f64> => Option<f64>, u8 => u32, &'static str => &'static str);
-
-impl Cell for usize {
-    type Out = u64;
-    fn cell(&self) -> u64 {
-        *self as u64
-    }
-}
-
-impl Cell for String {
-    type Out = String;
-    fn cell(&self) -> String {
-        self.clone()
-    }
 }
 
 fn push_some<T>(v: &mut Option<Vec<T>>, item: T) {

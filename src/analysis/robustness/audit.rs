@@ -119,6 +119,13 @@ pub enum FlagKind {
     Negative,
 }
 
+impl crate::analysis::columns::Cell for FlagKind {
+    type Out = &'static str;
+    fn cell(&self) -> &'static str {
+        self.as_str()
+    }
+}
+
 impl FlagKind {
     pub fn as_str(self) -> &'static str {
         match self {

@@ -28,6 +28,8 @@ mod sobol;
 use std::collections::HashMap;
 
 use polars::prelude::*;
+
+use super::columns::columns;
 use serde::Serialize;
 
 pub use audit::{AlphaRow, CorrelationRow, FlagKind, FlagRow, StatRow, cronbach_alpha};
@@ -767,116 +769,23 @@ pub const TABLES: [&str; 10] = [
 
 /// One table of the report as a frame with the CLI's columns; `None` for an unknown name.
 pub fn table(r: &Robustness, name: &str) -> PolarsResult<Option<DataFrame>> {
-    fn col<T, U>(rows: &[T], f: impl Fn(&T) -> U) -> Vec<U> {
-        rows.iter().map(f).collect()
-    }
     let frame = match name {
-        "audit_stats" => {
-            let s = &r.stats;
-            df!(
-                "indicator" => col(s, |x| x.indicator.clone()),
-                "dimension" => col(s, |x| x.dimension.as_str()),
-                "n" => col(s, |x| x.n as u32),
-                "mean" => col(s, |x| x.mean),
-                "sd" => col(s, |x| x.sd),
-                "min" => col(s, |x| x.min),
-                "max" => col(s, |x| x.max),
-                "skewness" => col(s, |x| x.skewness),
-                "kurtosis" => col(s, |x| x.kurtosis),
-                "outlier" => col(s, |x| x.outlier),
-            )?
-        }
-        "audit_correlations" => {
-            let s = &r.correlations;
-            df!(
-                "a" => col(s, |x| x.a.clone()),
-                "b" => col(s, |x| x.b.clone()),
-                "pearson" => col(s, |x| x.pearson),
-                "spearman" => col(s, |x| x.spearman),
-            )?
-        }
-        "audit_flags" => {
-            let s = &r.flags;
-            df!(
-                "kind" => col(s, |x| x.kind.as_str()),
-                "a" => col(s, |x| x.a.clone()),
-                "b" => col(s, |x| x.b.clone()),
-                "pearson" => col(s, |x| x.pearson),
-            )?
-        }
-        "audit_alpha" => {
-            let s = &r.alpha;
-            df!(
-                "scope" => col(s, |x| x.scope.clone()),
-                "k" => col(s, |x| x.k as u32),
-                "alpha" => col(s, |x| x.alpha),
-            )?
-        }
-        "treatment" => {
-            let s = &r.treatment;
-            df!(
-                "indicator" => col(s, |x| x.indicator.clone()),
-                "method" => col(s, |x| x.report.method.as_str()),
-                "points" => col(s, |x| x.report.points as u32),
-                "skewness_before" => col(s, |x| x.report.skewness_before),
-                "kurtosis_before" => col(s, |x| x.report.kurtosis_before),
-                "skewness_after" => col(s, |x| x.report.skewness_after),
-                "kurtosis_after" => col(s, |x| x.report.kurtosis_after),
-            )?
-        }
-        "uncertainty" => {
-            let s = &r.uncertainty;
-            df!(
-                "region" => col(s, |x| x.region.clone()),
-                "year" => col(s, |x| x.year),
-                "nominal_rank" => col(s, |x| x.nominal_rank),
-                "median_rank" => col(s, |x| x.median_rank),
-                "p05_rank" => col(s, |x| x.p05_rank),
-                "p95_rank" => col(s, |x| x.p95_rank),
-                "mean_abs_shift" => col(s, |x| x.mean_abs_shift),
-            )?
-        }
-        "sensitivity" => {
-            let s = &r.sensitivity;
-            df!(
-                "input" => col(s, |x| x.input),
-                "first_order" => col(s, |x| x.first_order),
-                "total_order" => col(s, |x| x.total_order),
-                "n" => col(s, |x| x.n as u32),
-            )?
-        }
-        "comparison" => {
-            let s = &r.comparison;
-            df!(
-                "year" => col(s, |x| x.year),
-                "method" => col(s, |x| x.method.clone()),
-                "spearman" => col(s, |x| x.spearman),
-                "kendall_tau_b" => col(s, |x| x.kendall_tau_b),
-                "ws" => col(s, |x| x.ws),
-                "max_rank_shift" => col(s, |x| x.max_rank_shift),
-                "mean_abs_rank_shift" => col(s, |x| x.mean_abs_rank_shift),
-            )?
-        }
-        "ranks_by_method" => {
-            let s = &r.ranks;
-            df!(
-                "region" => col(s, |x| x.region.clone()),
-                "year" => col(s, |x| x.year),
-                "method" => col(s, |x| x.method.clone()),
-                "rank" => col(s, |x| x.rank),
-            )?
-        }
-        "decomposition" => {
-            let s = &r.decomposition;
-            df!(
-                "region" => col(s, |x| x.region.clone()),
-                "year_from" => col(s, |x| x.year_from),
-                "year_to" => col(s, |x| x.year_to),
-                "indicator" => col(s, |x| x.indicator.clone()),
-                "dimension" => col(s, |x| x.dimension.map_or("", |d| d.as_str())),
-                "contribution" => col(s, |x| x.contribution),
-            )?
-        }
+        "audit_stats" => columns!(r.stats => indicator, dimension, n as u32, mean, sd, min, max,
+            skewness, kurtosis, outlier)?,
+        "audit_correlations" => columns!(r.correlations => a, b, pearson, spearman)?,
+        "audit_flags" => columns!(r.flags => kind, a, b, pearson)?,
+        "audit_alpha" => columns!(r.alpha => scope, k as u32, alpha)?,
+        "treatment" => columns!(r.treatment => indicator, report.method, report.points as u32,
+            report.skewness_before, report.kurtosis_before, report.skewness_after,
+            report.kurtosis_after)?,
+        "uncertainty" => columns!(r.uncertainty => region, year, nominal_rank, median_rank,
+            p05_rank, p95_rank, mean_abs_shift)?,
+        "sensitivity" => columns!(r.sensitivity => input, first_order, total_order, n as u32)?,
+        "comparison" => columns!(r.comparison => year, method, spearman, kendall_tau_b, ws,
+            max_rank_shift, mean_abs_rank_shift)?,
+        "ranks_by_method" => columns!(r.ranks => region, year, method, rank)?,
+        "decomposition" => columns!(r.decomposition => region, year_from, year_to, indicator,
+            dimension, contribution)?,
         _ => return Ok(None),
     };
     Ok(Some(frame))
