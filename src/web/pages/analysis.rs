@@ -575,12 +575,9 @@ fn dagum_chart(p: &PageInput, label: &str, dagum: &[&DagumRow]) -> String {
         name: name.to_owned(),
         values: dagum.iter().map(|d| Some(part(d))).collect(),
     };
+    let title = format!("{} · {label}", a.dagum_title);
     stacked::render(&StackedSpec {
-        head: p.ctx.chart_head(
-            "dagum-chart",
-            &format!("{} · {label}", a.dagum_title),
-            a.dagum_desc,
-        ),
+        head: p.ctx.chart_head("dagum-chart", &title, a.dagum_desc),
         categories: &categories,
         layers: &[
             layer(a.within, |d| d.within),
@@ -603,12 +600,9 @@ fn sigma_chart(p: &PageInput, label: &str) -> String {
         .sigma
         .iter()
         .filter(|s| s.measure == p.measure);
+    let title = format!("{} · {label}", a.sigma_title);
     line::render(&LineSpec {
-        head: p.ctx.chart_head(
-            "sigma-chart",
-            &format!("{} · {label}", a.sigma_title),
-            a.sigma_title,
-        ),
+        head: p.ctx.chart_head("sigma-chart", &title, a.sigma_title),
         series: &[Series {
             name: a.cv.to_owned(),
             points: sigma.map(|s| (s.year, Some(s.cv))).collect(),
@@ -753,12 +747,9 @@ fn density_chart(p: &PageInput, label: &str) -> String {
             c.density.push(k.density);
         }
     }
+    let title = format!("{} · {label}", a.kernel_title);
     density::render(&DensitySpec {
-        head: p.ctx.chart_head(
-            "kernel-chart",
-            &format!("{} · {label}", a.kernel_title),
-            a.kernel_desc,
-        ),
+        head: p.ctx.chart_head("kernel-chart", &title, a.kernel_desc),
         curves: &curves,
         width: 560.0,
         height: 300.0,
@@ -787,12 +778,9 @@ fn markov_chart(p: &PageInput, label: &str) -> String {
         })
         .collect();
     let class_labels: Vec<String> = a.classes.iter().map(|c| (*c).to_owned()).collect();
+    let title = format!("{} · {label}", a.markov_title);
     heat::render(&HeatSpec {
-        head: p.ctx.chart_head(
-            "markov-chart",
-            &format!("{} · {label}", a.markov_title),
-            a.markov_desc,
-        ),
+        head: p.ctx.chart_head("markov-chart", &title, a.markov_desc),
         row_labels: &class_labels,
         col_labels: &class_labels,
         values: &probabilities,
@@ -898,12 +886,9 @@ fn moran_chart(p: &PageInput, label: &str, year: i32) -> String {
         })
         .collect();
     let moran = p.view.results.moran.iter().flatten();
+    let title = format!("{} · {label} · {year}", a.scatter_title);
     scatter::render(&MoranSpec {
-        head: ctx.chart_head(
-            "moran-scatter",
-            &format!("{} · {label} · {year}", a.scatter_title),
-            a.scatter_desc,
-        ),
+        head: ctx.chart_head("moran-scatter", &title, a.scatter_desc),
         points: &points,
         moran_i: moran
             .filter(|m| m.measure == p.measure && m.year == year)
@@ -964,12 +949,9 @@ fn lisa_map(p: &PageInput, label: &str, year: i32, lisa: &[LisaCells]) -> Result
     let bins =
         Bins::categories(names, &LISA_COLORS).map_err(|e| crate::Error::Internal(e.to_string()))?;
     let href = |code: &str| Some(ctx.region_url(code));
+    let title = format!("{} · {label} · {year}", a.lisa_title);
     Ok(p.ctx.map.render(&ChoroplethSpec {
-        head: ctx.chart_head(
-            "lisa-map",
-            &format!("{} · {label} · {year}", a.lisa_title),
-            a.lisa_desc,
-        ),
+        head: ctx.chart_head("lisa-map", &title, a.lisa_desc),
         values: &map_values,
         bins: &bins,
         href: &href,
