@@ -8,23 +8,14 @@ use std::fmt::Write;
 
 use super::palette;
 use super::svg::{self, ChartHead, FONT, GRID, num, text};
+use crate::analysis::robustness::UncertaintyRow;
 
-/// One region's interval.
-pub struct IntervalRow {
-    pub label: String,
-    /// Rank under the nominal method (the dot).
-    pub nominal: u32,
-    /// Median rank over the draws (the tick).
-    pub median: u32,
-    /// 5th and 95th percentile ranks over the draws (the ends of the bar).
-    pub p05: u32,
-    pub p95: u32,
-}
-
-/// A rank-interval chart: one row per region, in the order given.
+/// A rank-interval chart: one row per region, in the order given — its name and the rank
+/// interval the uncertainty analysis computed (the nominal rank is the dot, the median the tick,
+/// the 5th and 95th percentile ranks the ends of the bar).
 pub struct IntervalSpec<'a> {
     pub head: ChartHead<'a>,
-    pub rows: &'a [IntervalRow],
+    pub rows: &'a [(String, &'a UncertaintyRow)],
 }
 
 const ROW: f64 = 20.0;
@@ -32,11 +23,11 @@ const PLOT_W: f64 = 420.0;
 
 /// Renders the chart, rows in the order given.
 pub fn render(spec: &IntervalSpec<'_>) -> String {
-    let label_w = svg::widest(spec.rows.iter().map(|r| r.label.as_str())).max(40.0) + 12.0;
+    let label_w = svg::widest(spec.rows.iter().map(|(label, _)| label.as_str())).max(40.0) + 12.0;
     let max_rank = spec
         .rows
         .iter()
-        .map(|r| r.p95.max(r.nominal))
+        .map(|(_, r)| r.p95_rank.max(r.nominal_rank))
         .max()
         .unwrap_or(1)
         .max(2);
@@ -65,36 +56,29 @@ pub fn render(spec: &IntervalSpec<'_>) -> String {
             &tick.to_string(),
         );
     }
-    for (i, r) in spec.rows.iter().enumerate() {
+    for (i, (label, r)) in spec.rows.iter().enumerate() {
         let y = ROW * (i as f64 + 0.5) + 4.0;
-        text(
-            &mut out,
-            label_w - 8.0,
-            y + FONT * 0.35,
-            "end",
-            "",
-            &r.label,
-        );
+        text(&mut out, label_w - 8.0, y + FONT * 0.35, "end", "", label);
         let _ = write!(
             out,
             "<g class=\"interval\"><title>{label}: {nominal} ({p05}–{p95}, median {median})</title>\
              <rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"8\" fill=\"{fill}\" opacity=\"0.45\"/>\
              <line x1=\"{xm}\" x2=\"{xm}\" y1=\"{y1}\" y2=\"{y2}\" stroke=\"{ink}\" stroke-width=\"2\"/>\
              <circle cx=\"{xn}\" cy=\"{y}\" r=\"4\" fill=\"{ink}\"/></g>",
-            label = svg::escape_xml(&r.label),
-            nominal = r.nominal,
-            p05 = r.p05,
-            p95 = r.p95,
-            median = r.median,
-            x0 = num(x(r.p05) - 3.0),
+            label = svg::escape_xml(label),
+            nominal = r.nominal_rank,
+            p05 = r.p05_rank,
+            p95 = r.p95_rank,
+            median = r.median_rank,
+            x0 = num(x(r.p05_rank) - 3.0),
             y0 = num(y - 4.0),
-            w = num(x(r.p95) - x(r.p05) + 6.0),
+            w = num(x(r.p95_rank) - x(r.p05_rank) + 6.0),
             fill = palette::OKABE_ITO[4],
-            xm = num(x(r.median)),
+            xm = num(x(r.median_rank)),
             y1 = num(y - 6.0),
             y2 = num(y + 6.0),
             ink = svg::INK,
-            xn = num(x(r.nominal)),
+            xn = num(x(r.nominal_rank)),
             y = num(y),
         );
     }
@@ -107,13 +91,16 @@ mod tests {
 
     #[test]
     fn one_interval_per_row_with_escaped_labels() {
-        let rows = [IntervalRow {
-            label: "A<B".into(),
-            nominal: 2,
-            median: 3,
-            p05: 1,
-            p95: 5,
-        }];
+        let interval = UncertaintyRow {
+            region: "CN-XX".into(),
+            year: 2020,
+            nominal_rank: 2,
+            median_rank: 3,
+            p05_rank: 1,
+            p95_rank: 5,
+            mean_abs_shift: 1.0,
+        };
+        let rows = [("A<B".to_owned(), &interval)];
         let svg = render(&IntervalSpec {
             head: ChartHead {
                 id: "t",

@@ -14,10 +14,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use super::{PageResult, TableDownload, fmt_num, render};
-use crate::analysis::robustness::{Mode, Robustness, RobustnessOptions, TABLES};
+use crate::analysis::robustness::{Mode, Robustness, RobustnessOptions, TABLES, UncertaintyRow};
 use crate::chart::bar::{self, BarDatum, BarSpec};
 use crate::chart::heat::{self, HeatSpec};
-use crate::chart::interval::{self, IntervalRow, IntervalSpec};
+use crate::chart::interval::{self, IntervalSpec};
 use crate::method::Treat;
 use crate::service::dashboard::Dataset;
 use crate::types::{Dimension, Lang};
@@ -368,19 +368,13 @@ fn heat_chart(ctx: &PageCtx, ds: &Dataset, r: &Robustness) -> String {
 /// The rank intervals of `year`, in nominal rank order.
 fn interval_chart(ctx: &PageCtx, ds: &Dataset, r: &Robustness, year: i32) -> String {
     let lang = ctx.lang;
-    let mut rows: Vec<IntervalRow> = r
+    let mut rows: Vec<(String, &UncertaintyRow)> = r
         .uncertainty
         .iter()
         .filter(|u| u.year == year)
-        .map(|u| IntervalRow {
-            label: ds.region_name(&u.region, lang),
-            nominal: u.nominal_rank,
-            median: u.median_rank,
-            p05: u.p05_rank,
-            p95: u.p95_rank,
-        })
+        .map(|u| (ds.region_name(&u.region, lang), u))
         .collect();
-    rows.sort_by_key(|r| r.nominal);
+    rows.sort_by_key(|(_, u)| u.nominal_rank);
     interval::render(&IntervalSpec {
         head: ctx.chart_head(
             "rob-interval",
