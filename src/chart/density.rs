@@ -26,9 +26,8 @@ pub struct DensitySpec<'a> {
     pub head: ChartHead<'a>,
     /// One curve per year, drawn in order (the palette's colour by position).
     pub curves: &'a [DensityCurve],
-    /// Size of the whole figure, axes and legend included.
-    pub width: f64,
-    pub height: f64,
+    /// Width and height of the plot area plus axes; the legend row adds to the height.
+    pub size: (f64, f64),
     /// What `x` measures (the score or indicator the kernel was estimated on).
     pub x_label: &'a str,
     pub y_label: &'a str,
@@ -37,8 +36,8 @@ pub struct DensitySpec<'a> {
 /// Renders the chart: one `path.curve` per series with at least 2 finite values.
 pub fn render(spec: &DensitySpec<'_>) -> String {
     let items = legend::series_items(spec.curves.iter().map(|c| c.name.as_str()));
-    let legend_h = legend::row_height(&items, spec.width - 20.0) + 8.0;
-    let height = spec.height + legend_h;
+    let legend = legend::RowBelow::new(items, spec.size);
+    let (width, plot_height) = spec.size;
     // A curve needs two finite points to be a line.
     let curves: Vec<(usize, &DensityCurve)> = spec
         .curves
@@ -53,9 +52,7 @@ pub fn render(spec: &DensitySpec<'_>) -> String {
         })
         .collect();
     let all = extent(curves.iter().flat_map(|(_, c)| c.x.iter().copied()));
-    let frame = spec
-        .head
-        .frame("nqp-chart nqp-density", (spec.width, height));
+    let frame = spec.head.frame("nqp-chart nqp-density", legend.figure());
     let (Some((a, b)), false) = (all, curves.is_empty()) else {
         return frame.empty();
     };
@@ -66,15 +63,15 @@ pub fn render(spec: &DensitySpec<'_>) -> String {
         .filter(|y| y.is_finite())
         .fold(0.0, f64::max);
     let left = axis::left_margin(spec.y_label);
-    let bottom = spec.height - if spec.x_label.is_empty() { 28.0 } else { 44.0 };
-    let x = LinearScale::new((a, b), (left, spec.width - 16.0));
+    let bottom = plot_height - if spec.x_label.is_empty() { 28.0 } else { 44.0 };
+    let x = LinearScale::new((a, b), (left, width - 16.0));
     let y = LinearScale::new((0.0, ymax), (bottom, 10.0)).nice(4);
-    axis::y_axis(&mut out, &y, left, spec.width - 16.0, &y.labelled_ticks(4));
+    axis::y_axis(&mut out, &y, left, width - 16.0, &y.labelled_ticks(4));
     axis::y_title(&mut out, 14.0, (10.0 + bottom) / 2.0, spec.y_label);
     axis::x_axis(&mut out, &x, bottom, &x.labelled_ticks(6));
     axis::x_title(
         &mut out,
-        (left + spec.width - 16.0) / 2.0,
+        (left + width - 16.0) / 2.0,
         bottom + 38.0,
         spec.x_label,
     );
@@ -95,7 +92,7 @@ pub fn render(spec: &DensitySpec<'_>) -> String {
         );
     }
     out.push_str("</g>");
-    legend::row(&mut out, 10.0, spec.height + 4.0, spec.width - 20.0, &items);
+    legend.draw(&mut out);
     svg::close(out)
 }
 
@@ -122,8 +119,7 @@ mod tests {
                 no_data_label: "no data",
             },
             curves,
-            width: 600.0,
-            height: 300.0,
+            size: (600.0, 300.0),
             x_label,
             y_label,
         })

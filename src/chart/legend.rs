@@ -89,6 +89,48 @@ pub fn vertical(out: &mut String, x: f64, y: f64, title: &str, items: &[LegendIt
     (w, cy - y)
 }
 
+/// A plot with its series named in a legend row under it (the line, density and stacked charts):
+/// the row wraps at the plot's width less the margins, and the figure grows by its height.
+pub struct RowBelow {
+    /// `None`: no row (a line chart of one series needs no legend).
+    items: Option<Vec<LegendItem>>,
+    plot: (f64, f64),
+    row_height: f64,
+}
+
+impl RowBelow {
+    /// `items` in a row under a plot of `(width, height)`.
+    pub fn new(items: Vec<LegendItem>, plot: (f64, f64)) -> RowBelow {
+        let row_height = row_height(&items, plot.0 - 20.0) + 8.0;
+        RowBelow {
+            items: Some(items),
+            plot,
+            row_height,
+        }
+    }
+
+    /// A plot of `(width, height)` with no legend row.
+    pub fn none(plot: (f64, f64)) -> RowBelow {
+        RowBelow {
+            items: None,
+            plot,
+            row_height: 0.0,
+        }
+    }
+
+    /// The figure's size: the plot and the row under it.
+    pub fn figure(&self) -> (f64, f64) {
+        (self.plot.0, self.plot.1 + self.row_height)
+    }
+
+    /// Draws the row under the plot.
+    pub fn draw(&self, out: &mut String) {
+        if let Some(items) = &self.items {
+            row(out, 10.0, self.plot.1 + 4.0, self.plot.0 - 20.0, items);
+        }
+    }
+}
+
 /// The height a row legend of `items` needs when wrapped at `max_width`.
 pub fn row_height(items: &[LegendItem], max_width: f64) -> f64 {
     row_layout(items, 0.0, max_width).1

@@ -24,9 +24,8 @@ pub struct Series {
 pub struct LineSpec<'a> {
     pub head: ChartHead<'a>,
     pub series: &'a [Series],
-    pub width: f64,
-    /// Height of the plot area plus axes; the legend adds to it.
-    pub height: f64,
+    /// Width and height of the plot area plus axes; the legend row adds to the height.
+    pub size: (f64, f64),
     pub y_label: &'a str,
     /// Smaller values on top (ranks: 1 is best).
     pub invert_y: bool,
@@ -58,14 +57,14 @@ pub(crate) fn year_ticks(y0: i32, y1: i32) -> Vec<(f64, String)> {
 
 /// Renders the chart.
 pub fn render(spec: &LineSpec<'_>) -> String {
-    let items = legend::series_items(spec.series.iter().map(|s| s.name.as_str()));
-    let legend_h = if spec.series.len() > 1 {
-        legend::row_height(&items, spec.width - 20.0) + 8.0
+    let legend = if spec.series.len() > 1 {
+        let items = legend::series_items(spec.series.iter().map(|s| s.name.as_str()));
+        legend::RowBelow::new(items, spec.size)
     } else {
-        0.0
+        legend::RowBelow::none(spec.size)
     };
-    let height = spec.height + legend_h;
-    let frame = spec.head.frame("nqp-chart nqp-line", (spec.width, height));
+    let (width, plot_height) = spec.size;
+    let frame = spec.head.frame("nqp-chart nqp-line", legend.figure());
     let years = extent(
         spec.series
             .iter()
@@ -81,8 +80,8 @@ pub fn render(spec: &LineSpec<'_>) -> String {
     };
     let (mut out, _) = frame.open();
     let left = axis::left_margin(spec.y_label);
-    let bottom = spec.height - 28.0;
-    let x = LinearScale::new((ya, yb), (left + 8.0, spec.width - RIGHT - 8.0));
+    let bottom = plot_height - 28.0;
+    let x = LinearScale::new((ya, yb), (left + 8.0, width - RIGHT - 8.0));
     let (lo, hi) = spec.y_domain.unwrap_or((va, vb));
     let range = if spec.invert_y {
         (TOP, bottom)
@@ -120,7 +119,7 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         }
         (y, y.labelled_ticks(5))
     };
-    axis::y_axis(&mut out, &y, left, spec.width - RIGHT, &ticks);
+    axis::y_axis(&mut out, &y, left, width - RIGHT, &ticks);
     axis::y_title(&mut out, 14.0, (TOP + bottom) / 2.0, spec.y_label);
     axis::x_axis(&mut out, &x, bottom, &year_ticks(ya as i32, yb as i32));
     out.push_str("<g class=\"series\" fill=\"none\">");
@@ -172,9 +171,7 @@ pub fn render(spec: &LineSpec<'_>) -> String {
         out.push_str("</g>");
     }
     out.push_str("</g>");
-    if spec.series.len() > 1 {
-        legend::row(&mut out, 10.0, spec.height + 4.0, spec.width - 20.0, &items);
-    }
+    legend.draw(&mut out);
     svg::close(out)
 }
 
@@ -192,8 +189,7 @@ mod tests {
                 no_data_label: "no data",
             },
             series,
-            width: 600.0,
-            height: 300.0,
+            size: (600.0, 300.0),
             y_label: "Score",
             invert_y: invert,
             integer_y: invert,

@@ -22,8 +22,8 @@ pub struct StackedSpec<'a> {
     pub categories: &'a [String],
     /// Layers bottom to top, a value per category each (missing: drawn as nothing).
     pub layers: &'a [NamedValues],
-    pub width: f64,
-    pub height: f64,
+    /// Width and height of the plot area plus axes; the legend row adds to the height.
+    pub size: (f64, f64),
     pub y_label: &'a str,
     pub decimals: usize,
 }
@@ -39,8 +39,8 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
             swatch: Swatch::Fill(palette::categorical(i).into()),
         })
         .collect();
-    let legend_h = legend::row_height(&items, spec.width - 20.0) + 8.0;
-    let height = spec.height + legend_h;
+    let legend = legend::RowBelow::new(items, spec.size);
+    let (width, plot_height) = spec.size;
     let nc = spec.categories.len();
     let value =
         |l: &NamedValues, c: usize| l.values.get(c).copied().flatten().filter(|v| v.is_finite());
@@ -59,9 +59,7 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
                 })
         })
         .collect();
-    let frame = spec
-        .head
-        .frame("nqp-chart nqp-stacked", (spec.width, height));
+    let frame = spec.head.frame("nqp-chart nqp-stacked", legend.figure());
     if nc == 0 || sums.iter().all(|s| *s == (0.0, 0.0)) {
         return frame.empty();
     }
@@ -69,18 +67,18 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
     let lo = sums.iter().map(|s| s.0).fold(0.0, f64::min);
     let hi = sums.iter().map(|s| s.1).fold(0.0, f64::max);
     let left = axis::left_margin(spec.y_label);
-    let bottom = spec.height - 28.0;
+    let bottom = plot_height - 28.0;
     let y = LinearScale::new((lo, hi), (bottom, 10.0)).nice(5);
     let ticks = y.labelled_ticks(5);
-    axis::y_axis(&mut out, &y, left, spec.width - 10.0, &ticks);
+    axis::y_axis(&mut out, &y, left, width - 10.0, &ticks);
     axis::y_title(&mut out, 14.0, (10.0 + bottom) / 2.0, spec.y_label);
-    let band = (spec.width - 10.0 - left) / nc as f64;
+    let band = (width - 10.0 - left) / nc as f64;
     let bar_w = (band * 0.7).min(60.0);
     let _ = write!(
         out,
         "<line class=\"zero\" x1=\"{}\" x2=\"{}\" y1=\"{z}\" y2=\"{z}\" stroke=\"{}\" stroke-width=\"1\"/>",
         num(left),
-        num(spec.width - 10.0),
+        num(width - 10.0),
         svg::INK,
         z = num(y.map(0.0))
     );
@@ -121,7 +119,7 @@ pub fn render(spec: &StackedSpec<'_>) -> String {
         }
     }
     out.push_str("</g>");
-    legend::row(&mut out, 10.0, spec.height + 4.0, spec.width - 20.0, &items);
+    legend.draw(&mut out);
     svg::close(out)
 }
 
@@ -156,8 +154,7 @@ mod tests {
             },
             categories: &categories,
             layers: &layers,
-            width: 500.0,
-            height: 260.0,
+            size: (500.0, 260.0),
             y_label: "Contribution",
             decimals: 2,
         });

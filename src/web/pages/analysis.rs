@@ -584,8 +584,7 @@ fn dagum_chart(p: &PageInput, label: &str, dagum: &[&DagumRow]) -> String {
             layer(a.between, |d| d.between),
             layer(a.transvariation, |d| d.transvariation),
         ],
-        width: 560.0,
-        height: 300.0,
+        size: (560.0, 300.0),
         y_label: a.gini,
         decimals: DECIMALS,
     })
@@ -608,8 +607,7 @@ fn sigma_chart(p: &PageInput, label: &str) -> String {
             points: sigma.map(|s| (s.year, Some(s.cv))).collect(),
             emphasis: true,
         }],
-        width: 520.0,
-        height: 260.0,
+        size: (520.0, 260.0),
         y_label: a.cv,
         invert_y: false,
         integer_y: false,
@@ -751,8 +749,7 @@ fn density_chart(p: &PageInput, label: &str) -> String {
     density::render(&DensitySpec {
         head: p.ctx.chart_head("kernel-chart", &title, a.kernel_desc),
         curves: &curves,
-        width: 560.0,
-        height: 300.0,
+        size: (560.0, 300.0),
         x_label: label,
         y_label: a.density,
     })

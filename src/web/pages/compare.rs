@@ -171,8 +171,7 @@ fn trend_chart(ctx: &PageCtx, comparison: &Comparison) -> String {
     line::render(&LineSpec {
         head: ctx.chart_head("cmp-trend", ctx.t.trend_score, ctx.t.trend_score),
         series: &series,
-        width: 720.0,
-        height: 320.0,
+        size: (720.0, 320.0),
         y_label: ctx.t.score,
         invert_y: false,
         integer_y: false,

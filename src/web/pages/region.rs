@@ -398,8 +398,7 @@ pub(super) fn trend_charts(ctx: &PageCtx, profile: &RegionProfile, rank: bool) -
     line::render(&LineSpec {
         head: ctx.chart_head(id, &title, caption),
         series: &series,
-        width: 520.0,
-        height: 280.0,
+        size: (520.0, 280.0),
         y_label: if rank { ctx.t.rank } else { ctx.t.score },
         invert_y: rank,
         integer_y: rank,
