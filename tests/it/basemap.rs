@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use nqp::service::figure::{DASHBOARD_FIGURES, SCHEMATIC_NOTE};
 use serde_json::{Value, json};
 
-use crate::cli::{FRAMEWORK, PANEL, nqp_exits_2, nqp_ok};
+use crate::cli::{bundled_args, nqp_exits_2, nqp_ok};
 use crate::figures::{has_cjk_font, phys, png_size};
 use crate::helpers::{BEARER, Part, TestApp, fixture, multipart};
 
@@ -306,23 +306,21 @@ fn export_writes_every_dashboard_figure_with_the_note_or_the_caption() {
     let out = dir.path().to_str().unwrap();
     let png = has_cjk_font();
     let formats = if png { "svg,png" } else { "svg" };
-    let files = exported(&[
+    let files = exported(&bundled_args(
         "export",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--tables",
-        "latex",
-        "--figures",
-        formats,
-        "--width-cm",
-        "4",
-        "--lang",
-        "en",
-        "--out-dir",
-        out,
-    ]);
+        &[
+            "--tables",
+            "latex",
+            "--figures",
+            formats,
+            "--width-cm",
+            "4",
+            "--lang",
+            "en",
+            "--out-dir",
+            out,
+        ],
+    ));
     let svgs = named(&files, ".svg");
     assert_eq!(svgs.len(), DASHBOARD_FIGURES.len(), "{files:?}");
     let tex = named(&files, "-tables.tex");
@@ -361,24 +359,22 @@ fn export_writes_every_dashboard_figure_with_the_note_or_the_caption() {
         }
     }
 
-    let files = exported(&[
+    let files = exported(&bundled_args(
         "export",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--tables",
-        "latex",
-        "--figures",
-        "svg",
-        "--gray",
-        "--basemap",
-        "tests/fixtures/basemap/squares.geojson",
-        "--approval",
-        APPROVAL,
-        "--out-dir",
-        out,
-    ]);
+        &[
+            "--tables",
+            "latex",
+            "--figures",
+            "svg",
+            "--gray",
+            "--basemap",
+            "tests/fixtures/basemap/squares.geojson",
+            "--approval",
+            APPROVAL,
+            "--out-dir",
+            out,
+        ],
+    ));
     assert_eq!(named(&files, ".svg").len(), 2 * DASHBOARD_FIGURES.len());
     for suffix in [
         "-rankings-map.svg",
@@ -406,42 +402,38 @@ fn export_writes_every_dashboard_figure_with_the_note_or_the_caption() {
     .unwrap();
     let empty = tempfile::tempdir().unwrap();
     nqp_exits_2(
-        &[
+        &bundled_args(
             "export",
-            "--data",
-            PANEL,
-            "--framework",
-            FRAMEWORK,
-            "--figures",
-            "svg",
-            "--basemap",
-            bad.to_str().unwrap(),
-            "--approval",
-            APPROVAL,
-            "--out-dir",
-            empty.path().to_str().unwrap(),
-        ],
+            &[
+                "--figures",
+                "svg",
+                "--basemap",
+                bad.to_str().unwrap(),
+                "--approval",
+                APPROVAL,
+                "--out-dir",
+                empty.path().to_str().unwrap(),
+            ],
+        ),
         "feature 4 (name = \"火星省\") matches no province",
     );
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);
 
     // A method the pages cannot show is refused before the tables are written either.
     nqp_exits_2(
-        &[
+        &bundled_args(
             "export",
-            "--data",
-            PANEL,
-            "--framework",
-            FRAMEWORK,
-            "--tables",
-            "latex",
-            "--figures",
-            "svg",
-            "--shift",
-            "0.01",
-            "--out-dir",
-            empty.path().to_str().unwrap(),
-        ],
+            &[
+                "--tables",
+                "latex",
+                "--figures",
+                "svg",
+                "--shift",
+                "0.01",
+                "--out-dir",
+                empty.path().to_str().unwrap(),
+            ],
+        ),
         "the dashboard's charts take --normalise, --weights and --aggregate only",
     );
     assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0);

@@ -15,7 +15,7 @@ use nqp::service::publish::{
 use nqp::types::Lang;
 use quick_xml::events::Event;
 
-use crate::cli::{FRAMEWORK, PANEL, nqp_exits_2, nqp_ok};
+use crate::cli::{bundled_args, nqp_exits_2, nqp_ok};
 use crate::helpers::{TestApp, web_dataset};
 
 struct Computed {
@@ -516,20 +516,18 @@ fn replication_pack_reproduces_its_checksums() {
 fn export_writes_tables_and_refuses_bad_options() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let run = nqp_ok(&[
+    let run = nqp_ok(&bundled_args(
         "export",
-        "--data",
-        PANEL,
-        "--framework",
-        FRAMEWORK,
-        "--tables",
-        "docx,latex",
-        "--lang",
-        "en",
-        "--replication",
-        "--out-dir",
-        out,
-    ]);
+        &[
+            "--tables",
+            "docx,latex",
+            "--lang",
+            "en",
+            "--replication",
+            "--out-dir",
+            out,
+        ],
+    ));
     let printed = String::from_utf8_lossy(&run.stdout).into_owned();
     let files: Vec<&str> = printed.lines().collect();
     assert_eq!(files.len(), 4, "{printed}");
@@ -549,17 +547,7 @@ fn export_writes_tables_and_refuses_bad_options() {
     assert_eq!(docx_tables(&std::fs::read(docx_path).unwrap()).len(), 7);
     let refused = |option: &str, value: &str, needle: &str| {
         nqp_exits_2(
-            &[
-                "export",
-                "--data",
-                PANEL,
-                "--framework",
-                FRAMEWORK,
-                option,
-                value,
-                "--out-dir",
-                out,
-            ],
+            &bundled_args("export", &[option, value, "--out-dir", out]),
             needle,
         )
     };
