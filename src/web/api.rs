@@ -36,10 +36,10 @@ use utoipa::openapi::{Required, Tag};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::auth::{User, current_user};
-use super::ctx::PageCtx;
-use super::error::{ErrorItem, Problem, WebError};
+use super::ctx::{PageCtx, YearParam};
+use super::error::{BadQuery, ErrorItem, Problem, UnknownKey, WebError};
 use super::state::AppState;
-use super::upload::{self, UploadForm};
+use super::upload::{self, OverUploadLimit, UploadForm};
 use crate::Error;
 use crate::method::{MethodRecord, MethodSpec};
 use crate::service::dashboard::{
@@ -128,19 +128,17 @@ pub struct WeightsView {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-const NOT_FOUND: &str = "Unknown region, indicator or year.";
-
 /// The datasets served (every stored dataset when there is a store), with their versions and
 /// the download links of the latest version.
 #[utoipa::path(get, path = "/api/v1/datasets", tag = "api",
-    responses((status = 200, body = Vec<DatasetEntry>), (status = 400, body = Problem)))]
+    responses((status = 200, body = Vec<DatasetEntry>), BadQuery))]
 pub async fn datasets(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Vec<DatasetEntry>> {
     Ok(Json(super::pages::datasets::listing(&state, &ctx).await?))
 }
 
 /// Every region with a score.
 #[utoipa::path(get, path = "/api/v1/regions", tag = "api",
-    responses((status = 200, body = Vec<RegionInfo>), (status = 400, body = Problem)))]
+    responses((status = 200, body = Vec<RegionInfo>), BadQuery))]
 pub async fn regions(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Vec<RegionInfo>> {
     let (ds, tables) = super::pages::load(&state, &ctx).await?;
     let rows = tables
@@ -160,9 +158,8 @@ pub async fn regions(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<V
 /// A region's profile (mirrors `/regions/{code}`).
 #[utoipa::path(get, path = "/api/v1/regions/{code}", tag = "api",
     params(("code" = String, Path, description = "Region code, e.g. CN-GD."),
-           ("year" = Option<i32>, Query, description = "Year; default the latest.")),
-    responses((status = 200, body = RegionProfile), (status = 400, body = Problem),
-              (status = 404, description = NOT_FOUND, body = Problem)))]
+           YearParam),
+    responses((status = 200, body = RegionProfile), BadQuery, UnknownKey))]
 pub async fn region(
     State(state): State<AppState>,
     Path(code): Path<String>,
@@ -174,7 +171,7 @@ pub async fn region(
 
 /// The framework's indicators with their effective weights and coverage.
 #[utoipa::path(get, path = "/api/v1/indicators", tag = "api",
-    responses((status = 200, body = Vec<IndicatorInfo>), (status = 400, body = Problem)))]
+    responses((status = 200, body = Vec<IndicatorInfo>), BadQuery))]
 pub async fn indicators(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -186,26 +183,21 @@ pub async fn indicators(
 /// One indicator across regions (mirrors `/indicators/{id}`).
 #[utoipa::path(get, path = "/api/v1/indicators/{id}", tag = "api",
     params(("id" = String, Path, description = "Indicator id."),
-           ("year" = Option<i32>, Query, description = "Year; default the latest.")),
-    responses((status = 200, body = IndicatorPage), (status = 400, body = Problem),
-              (status = 404, description = NOT_FOUND, body = Problem)))]
+           YearParam),
+    responses((status = 200, body = IndicatorPage), BadQuery, UnknownKey))]
 pub async fn indicator(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ctx: PageCtx,
 ) -> ApiResult<IndicatorPage> {
-    let year = ctx.year()?;
-    let (ds, tables) = super::pages::load(&state, &ctx).await?;
-    Ok(Json(dashboard::indicator_page(
-        &ds, &tables, &id, year, ctx.lang,
-    )?))
+    let (_, _, view) = super::pages::indicator::load_view(&state, &ctx, &id).await?;
+    Ok(Json(view))
 }
 
 /// Scores of every region-year, or of one year.
 #[utoipa::path(get, path = "/api/v1/scores", tag = "api",
     params(("year" = Option<i32>, Query, description = "Only this year; default every year.")),
-    responses((status = 200, body = ScoresView), (status = 400, body = Problem),
-              (status = 404, description = NOT_FOUND, body = Problem)))]
+    responses((status = 200, body = ScoresView), BadQuery, UnknownKey))]
 pub async fn scores(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<ScoresView> {
     let year = ctx.year()?;
     let (_, tables) = super::pages::load(&state, &ctx).await?;
@@ -232,14 +224,13 @@ pub async fn scores(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Sc
 
 /// Regions ranked by a measure in one year (mirrors `/`).
 #[utoipa::path(get, path = "/api/v1/rankings", tag = "api",
-    params(("year" = Option<i32>, Query, description = "Year; default the latest."),
+    params(YearParam,
            ("measure" = Option<String>, Query,
             description = "score (default), a dimension (laborers | tools | objects) or an indicator id."),
            ("sort" = Option<String>, Query,
             description = "Order of `rows` as on the page: rank (default), name, group, value, change, score, laborers, tools or objects; rows without a value last."),
            ("dir" = Option<String>, Query, description = "asc (default) or desc.")),
-    responses((status = 200, body = Rankings), (status = 400, body = Problem),
-              (status = 404, description = NOT_FOUND, body = Problem)))]
+    responses((status = 200, body = Rankings), BadQuery, UnknownKey))]
 pub async fn rankings(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Rankings> {
     let (ds, tables) = super::pages::load(&state, &ctx).await?;
     Ok(Json(super::pages::rankings::view(&ctx, &ds, &tables)?))
@@ -249,9 +240,8 @@ pub async fn rankings(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<
 #[utoipa::path(get, path = "/api/v1/compare", tag = "api",
     params(("r" = String, Query,
             description = "2 to 5 region codes, comma-separated (`r=CN-BJ,CN-SH`) or repeated (`r=CN-BJ&r=CN-SH`)."),
-           ("year" = Option<i32>, Query, description = "Year; default the latest.")),
-    responses((status = 200, body = Comparison), (status = 400, body = Problem),
-              (status = 404, description = NOT_FOUND, body = Problem)))]
+           YearParam),
+    responses((status = 200, body = Comparison), BadQuery, UnknownKey))]
 pub async fn compare(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<Comparison> {
     let year = ctx.year()?;
     let codes = ctx.regions();
@@ -272,7 +262,7 @@ pub async fn compare(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<C
 
 /// Effective weights of every indicator (per year for per-year schemes).
 #[utoipa::path(get, path = "/api/v1/weights", tag = "api",
-    responses((status = 200, body = WeightsView), (status = 400, body = Problem)))]
+    responses((status = 200, body = WeightsView), BadQuery))]
 pub async fn weights(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<WeightsView> {
     let (_, tables) = super::pages::load(&state, &ctx).await?;
     Ok(Json(WeightsView {
@@ -283,7 +273,7 @@ pub async fn weights(State(state): State<AppState>, ctx: PageCtx) -> ApiResult<W
 
 /// The framework, the full method record, coverage and the method's notices.
 #[utoipa::path(get, path = "/api/v1/methodology", tag = "api",
-    responses((status = 200, body = MethodologyView), (status = 400, body = Problem)))]
+    responses((status = 200, body = MethodologyView), BadQuery))]
 pub async fn methodology(
     State(state): State<AppState>,
     ctx: PageCtx,
@@ -298,6 +288,11 @@ pub async fn methodology(
 /// The actor of an API write: a valid bearer token, and only that. A session cookie is refused
 /// (401) rather than CSRF-checked, so a page elsewhere can never make a signed-in browser write.
 pub struct BearerUser(pub User);
+
+/// How the OpenAPI document describes [`BearerUser`]'s refusal, for every endpoint that takes it.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 401, description = "No valid bearer token.")]
+pub struct BearerRefused(pub Problem);
 
 impl FromRequestParts<AppState> for BearerUser {
     type Rejection = WebError;
@@ -418,13 +413,11 @@ impl CommittedView {
     security(("bearer" = [])),
     request_body(content = UploadRequest, content_type = "multipart/form-data"),
     responses((status = 201, description = "Validated and staged; commit it next.", body = StagedView),
+              BearerRefused, OverUploadLimit,
               (status = 400, description = "Not a multipart form.", body = Problem),
-              (status = 401, description = "No valid bearer token.", body = Problem),
               (status = 404, description = "Unknown existing dataset, or no store.", body = Problem),
               (status = 409, description = "The new dataset id is taken.", body = Problem),
-              (status = 413, description = "Over the upload limit.", body = Problem),
-              (status = 422, description = "Invalid fields or files; errors name file, line and column.",
-               body = Problem)))]
+              (status = 422, description = "Invalid fields or files; errors name file, line and column.", body = Problem)))]
 pub async fn upload(
     State(state): State<AppState>,
     BearerUser(user): BearerUser,
@@ -448,12 +441,11 @@ pub async fn upload(
     params(("id" = String, Path, description = "`upload_id` of the staged upload.")),
     request_body(content = CommitRequest, content_type = "application/json"),
     responses((status = 201, description = "Stored as a new version.", body = CommittedView),
+              BearerRefused,
               (status = 400, description = "Malformed JSON.", body = Problem),
-              (status = 401, description = "No valid bearer token.", body = Problem),
               (status = 404, description = "No such pending upload for this token.", body = Problem),
               (status = 409, description = "Another commit came first: the dataset has a newer version than the one the upload was reviewed against (`store.changed`), or the new id was taken meanwhile (`store.id_taken`); review the upload again; or the upload gives stored cells other values and `revise` was not set (`data.revision_needed`, naming the cells).", body = Problem),
-              (status = 422, description = "Invalid mappings, `revise` with no differing cell, or the result does not compute.",
-               body = Problem)))]
+              (status = 422, description = "Invalid mappings, `revise` with no differing cell, or the result does not compute.", body = Problem)))]
 pub async fn commit(
     State(state): State<AppState>,
     BearerUser(user): BearerUser,

@@ -21,6 +21,15 @@ use crate::service::dashboard::Measure;
 use crate::service::sort::{Sort, SortKey};
 use crate::types::Lang;
 
+/// How the OpenAPI document describes `year=` as [`PageCtx::year`] reads it, for every endpoint
+/// showing one year.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct YearParam {
+    /// Year; default the latest.
+    pub year: Option<i32>,
+}
+
 /// Query keys shared by every page; they survive navigation.
 const SHARED_KEYS: [&str; 6] = ["lang", "dataset", "v", "normalise", "weights", "aggregate"];
 

@@ -127,6 +127,18 @@ pub struct Problem {
     pub errors: Vec<ErrorItem>,
 }
 
+/// How the OpenAPI document describes the refusal of a query parameter that does not parse
+/// (`year`, `measure`, `sort`, method, dataset/version), for every endpoint reading them.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 400, description = "A query parameter that does not parse.")]
+pub struct BadQuery(pub Problem);
+
+/// How the OpenAPI document describes the answer to a request for something the data does not
+/// have, for the read endpoints keyed by region, indicator or year.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 404, description = "Unknown region, indicator or year.")]
+pub struct UnknownKey(pub Problem);
+
 impl Problem {
     /// The one error → HTTP map.
     pub fn new(err: &WebError, lang: Lang) -> Problem {

@@ -30,6 +30,12 @@ pub struct UploadForm {
     pub framework: Option<String>,
 }
 
+/// How the OpenAPI document describes [`UploadForm`]'s refusal of a body over the limit, for
+/// every endpoint that takes it.
+#[derive(utoipa::IntoResponses)]
+#[response(status = 413, description = "Over the upload limit.")]
+pub struct OverUploadLimit(pub super::error::Problem);
+
 impl UploadForm {
     pub fn field(&self, key: &str) -> Option<&str> {
         self.fields.get(key).map(String::as_str)

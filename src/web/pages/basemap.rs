@@ -13,12 +13,12 @@ use utoipa::ToSchema;
 
 use super::datasets::see_other;
 use crate::service::basemap::{self, BaseMapStatus};
-use crate::web::api::BearerUser;
+use crate::web::api::{BearerRefused, BearerUser};
 use crate::web::auth::{SignedForm, User};
 use crate::web::ctx::PageCtx;
 use crate::web::error::WebError;
 use crate::web::state::AppState;
-use crate::web::upload::{SignedUpload, UploadForm};
+use crate::web::upload::{OverUploadLimit, SignedUpload, UploadForm};
 
 /// What maps are drawn on.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -103,8 +103,7 @@ pub async fn api_get(State(state): State<AppState>) -> Json<BaseMapView> {
 #[utoipa::path(post, path = "/api/v1/basemap", tag = "uploads",
     security(("bearer" = [])),
     responses((status = 200, description = "Stored; every map is drawn on it.", body = BaseMapView),
-              (status = 401, description = "No valid bearer token.", body = crate::web::error::Problem),
-              (status = 413, description = "Over the upload limit.", body = crate::web::error::Problem),
+              BearerRefused, OverUploadLimit,
               (status = 422, description = "Invalid map: the message names the feature (index and identifying property) and what is wrong.",
                body = crate::web::error::Problem)))]
 pub async fn api_post(
@@ -118,8 +117,7 @@ pub async fn api_post(
 /// Remove the stored base map: maps are schematic again.
 #[utoipa::path(delete, path = "/api/v1/basemap", tag = "uploads",
     security(("bearer" = [])),
-    responses((status = 200, body = BaseMapView),
-              (status = 401, description = "No valid bearer token.", body = crate::web::error::Problem)))]
+    responses((status = 200, body = BaseMapView), BearerRefused))]
 pub async fn api_delete(
     State(state): State<AppState>,
     BearerUser(user): BearerUser,

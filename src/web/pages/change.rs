@@ -256,7 +256,7 @@ pub async fn page(
            ("from" = Option<i32>, Query, description = "First year; default the first panel year."),
            ("to" = Option<i32>, Query, description = "Last year; default the last panel year.")),
     responses((status = 200, body = ChangeView),
-              (status = 400, body = crate::web::error::Problem),
+              crate::web::error::BadQuery,
               (status = 404, description = "Unknown region or year, or no score in a year.", body = crate::web::error::Problem)))]
 pub async fn api(
     State(state): State<AppState>,

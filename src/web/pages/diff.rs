@@ -174,7 +174,7 @@ pub async fn page(
            ("from" = Option<u32>, Query, description = "Old version number; default the one before `to`."),
            ("to" = Option<u32>, Query, description = "New version number; default the latest.")),
     responses((status = 200, body = VersionDiff),
-              (status = 400, body = crate::web::error::Problem),
+              crate::web::error::BadQuery,
               (status = 404, description = "Unknown dataset or version.", body = crate::web::error::Problem)))]
 pub async fn api(
     State(state): State<AppState>,

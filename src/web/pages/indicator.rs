@@ -1,16 +1,19 @@
 //! `/indicators/{id}` — one indicator: definition, unit, source, direction, weight, coverage,
 //! its map (normalised values, so darker is always better) and a table of every region.
 
+use std::sync::Arc;
+
 use askama::Template;
 use axum::extract::{Path, State};
 
 use super::rankings::render_map;
 use super::{PageResult, fmt_num, fmt_rank, fmt_raw, render, sort_key};
 use crate::chart::map::MapValue;
-use crate::service::dashboard::{self, Dataset, IndicatorPage};
+use crate::service::dashboard::{self, Dataset, IndicatorPage, ResultTables};
 use crate::web::chrome::Chrome;
 use crate::web::ctx::PageCtx;
 use crate::web::download::{ViewDownloads, view_file};
+use crate::web::error::WebError;
 use crate::web::state::AppState;
 
 pub struct Row {
@@ -47,13 +50,25 @@ pub async fn page(
     Path(id): Path<String>,
     ctx: PageCtx,
 ) -> PageResult {
-    let (ds, tables) = super::load(&state, &ctx).await?;
-    let view = dashboard::indicator_page(&ds, &tables, &id, ctx.year()?, ctx.lang)?;
+    let (ds, tables, view) = load_view(&state, &ctx, &id).await?;
     let name = format!("indicator-{id}-{}", view.year);
     if let Some(file) = view_file(&ctx, &ds, &tables, &name, &view, &view.rows, None).await? {
         return Ok(file);
     }
     render(&IndicatorPageView::new(&ctx, &ds, &view))
+}
+
+/// The request's dataset, its cached results, and the view of indicator `id` in the requested
+/// year: what the page and `/api/v1/indicators/{id}` show.
+pub(crate) async fn load_view(
+    state: &AppState,
+    ctx: &PageCtx,
+    id: &str,
+) -> Result<(Arc<Dataset>, Arc<ResultTables>, IndicatorPage), WebError> {
+    let year = ctx.year()?;
+    let (ds, tables) = super::load(state, ctx).await?;
+    let view = dashboard::indicator_page(&ds, &tables, id, year, ctx.lang)?;
+    Ok((ds, tables, view))
 }
 
 /// The definition list: dimension, sub-dimension, direction, unit, source, weight, coverage,

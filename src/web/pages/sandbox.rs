@@ -15,7 +15,7 @@ use super::{PageResult, fmt_num, render};
 use crate::chart::map::MapValue;
 use crate::service::sandbox::{self, SandboxInput, SandboxView};
 use crate::web::chrome::Chrome;
-use crate::web::ctx::PageCtx;
+use crate::web::ctx::{PageCtx, YearParam};
 use crate::web::download::{ViewDownloads, view_file};
 use crate::web::error::WebError;
 use crate::web::state::AppState;
@@ -95,7 +95,7 @@ pub async fn view(state: &AppState, ctx: &PageCtx) -> Result<SandboxView, WebErr
 
 /// `/api/v1/sandbox`: the view the page shows, as JSON (what the sliders fetch).
 #[utoipa::path(get, path = "/api/v1/sandbox", tag = "api",
-    params(("year" = Option<i32>, Query, description = "Year; default the latest."),
+    params(YearParam,
            ("d.laborers" = Option<f64>, Query, description = "Dimension weight (≥ 0); also d.tools, d.objects. Default: the dimension's share of the nominal weights."),
            ("w.{indicator}" = Option<f64>, Query, description = "Weight of a scored indicator within its dimension (≥ 0), one parameter per indicator. Default: its nominal weight.")),
     responses((status = 200, body = SandboxView),
