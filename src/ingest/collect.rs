@@ -150,10 +150,41 @@ pub(crate) fn parse_plain(raw: &str) -> Option<Number> {
     if at != b.len() {
         return None;
     }
-    let value: f64 = raw.parse().ok().filter(|v: &f64| v.is_finite())?;
     let places = i64::try_from(fraction).ok()?.saturating_sub(exponent);
+    let value = match exact(b, int, fraction, places) {
+        Some(value) => value,
+        None => raw.parse().ok().filter(|v: &f64| v.is_finite())?,
+    };
     let decimals = i8::try_from(places.clamp(i64::from(i8::MIN), i64::from(i8::MAX))).ok()?;
     Some(Number { value, decimals })
+}
+
+/// Powers of ten that `f64` holds exactly.
+const EXACT_POWERS: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The value of a plain number whose digits (`int` before the point, `fraction` after it, from
+/// the start of `b` after an optional `-`) form an integer below 2^53 and whose `places` (the
+/// decimals shown) are at most 22 either way: that integer and the power of ten are exact
+/// `f64`s, so one multiplication or division rounds correctly — the value `str::parse` gives
+/// (it takes the same path, Clinger's fast path). `None` leaves the rest to `str::parse`.
+fn exact(b: &[u8], int: usize, fraction: usize, places: i64) -> Option<f64> {
+    if int + fraction > 15 {
+        return None;
+    }
+    let negative = b.first() == Some(&b'-');
+    let digits = &b[usize::from(negative)..];
+    let mantissa = digits[..int]
+        .iter()
+        .chain(digits.get(int + 1..int + 1 + fraction).unwrap_or(&[]))
+        .fold(0u64, |m, &d| m * 10 + u64::from(d - b'0'));
+    // Fifteen digits stay below 2^53.
+    let m = mantissa as f64;
+    let power = *EXACT_POWERS.get(usize::try_from(places.unsigned_abs()).ok()?)?;
+    let value = if places >= 0 { m / power } else { m * power };
+    Some(if negative { -value } else { value })
 }
 
 /// Decimal places shown by a number's text (one that parses as `f64`): the digits after the
@@ -750,6 +781,15 @@ mod tests {
                 "9007199254740993",
                 "4.9e-324",
                 "2.4703282292062327e-324",
+                // At the edges of the exact path: 15 and 16 digits, powers 10^22 and 10^23.
+                "123456789012345",
+                "-999999999999999e22",
+                "9.99999999999999e-22",
+                "1234567890123456",
+                "1e22",
+                "1e23",
+                "0.0000000000000000000001",
+                "12345678901234.5e-21",
             ]
             .map(str::to_owned),
         );

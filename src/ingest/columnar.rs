@@ -35,11 +35,8 @@ pub(crate) fn read<'a>(
     let bytes = text.as_bytes();
     // Quoted fields and old Mac line ends are the row walk's (its quoting rules are the
     // reference); `\r\n` is fine for Polars.
-    if bytes.contains(&b'"')
-        || bytes
-            .iter()
-            .enumerate()
-            .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+    if memchr::memchr(b'"', bytes).is_some()
+        || memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
     {
         return None;
     }
@@ -63,12 +60,19 @@ pub(crate) fn read<'a>(
     match layout::detect(&header, file, regions).ok()? {
         Shape::Long(h) => {
             let cols = long::columns(&h, &mut c).ok()?;
-            let mut needed = vec![cols.region, cols.year, cols.indicator, cols.value];
-            needed.extend(cols.unit);
+            let delim = u8::try_from(delim).ok()?;
+            let mut slots = vec![NO_SLOT; h.width];
+            let roles = [cols.region, cols.year, cols.indicator, cols.value];
+            for (slot, column) in roles.into_iter().chain(cols.unit).enumerate() {
+                *slots.get_mut(column)? = u8::try_from(slot).ok()?;
+            }
+            let chunks: Vec<&str> = chunks(body).collect();
             let mut long = Long::default();
-            frames(body, delim, h.width, &needed, |frame| {
-                long.read(frame, &mut c)
-            })?;
+            parts(
+                &chunks,
+                |chunk| Part::split(chunk, delim, &slots, cols.unit.is_some()),
+                |part| long.merge(part, &mut c),
+            )?;
             long.finish(&mut c)?;
             Some((c, Layout::Long))
         }
@@ -229,19 +233,14 @@ fn distinct<'t>(
 
 /// Region ids (interned in the collector) per row; declines on anything but a region.
 fn regions(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<u32>> {
-    let file = c.file;
-    distinct(column, |raw| {
-        let id = c.region(raw, Position::file(file))?;
-        (!c.has_errors()).then(|| c.intern_region(&id))
-    })
+    distinct(column, |raw| region_id(c, raw))
 }
 
 /// Years per row; declines on a cell that is not a year.
 fn years(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<i32>> {
-    let file = c.file;
     let mut years: Vec<i32> = Vec::new();
     let ids = distinct(column, |raw| {
-        let year = c.year(raw, Position::file(file))?;
+        let year = year_of(c, raw)?;
         years.push(year);
         u32::try_from(years.len() - 1).ok()
     })?;
@@ -304,63 +303,269 @@ where
 /// Ids below 2^24 for region and indicator names, so that a key packs into a `u64`.
 const ID_BITS: u32 = 24;
 
-/// The state of a long table read chunk by chunk: the keys of rows without a value (those with
-/// one are the collector's observations), and each indicator's first unit.
-#[derive(Default)]
-struct Long {
-    keys_missing: Vec<(u32, i32, u32)>,
-    units: HashMap<u32, String, foldhash::fast::RandomState>,
-    missing: usize,
+/// Marks a column the long pass does not read.
+const NO_SLOT: u8 = u8::MAX;
+
+/// Split `chunks` on worker threads (one chunk per worker at a time, each worker a fixed share
+/// of them) and hand each chunk's [`Part`] to `each` in file order, while the workers split the
+/// next ones; at most one finished part per worker waits, so memory stays bounded. `None` as
+/// soon as a chunk cannot be split or `each` declines (the workers then stop).
+fn parts<'t, P: Send>(
+    chunks: &[&'t str],
+    split: impl Fn(&'t str) -> Option<P> + Sync,
+    mut each: impl FnMut(P) -> Option<()>,
+) -> Option<()> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, chunks.len().max(1));
+    std::thread::scope(|scope| {
+        let split = &split;
+        let waiting: Vec<_> = (0..workers)
+            .map(|w| {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move || {
+                    for &chunk in chunks.iter().skip(w).step_by(workers) {
+                        let part = split(chunk);
+                        let stop = part.is_none();
+                        // A closed channel: the reader declined, stop splitting.
+                        if tx.send(part).is_err() || stop {
+                            break;
+                        }
+                    }
+                });
+                rx
+            })
+            .collect();
+        for k in 0..chunks.len() {
+            each(waiting[k % workers].recv().ok()??)?;
+        }
+        Some(())
+    })
 }
 
-impl Long {
-    /// One chunk's columns (region, year, indicator, value, unit?) into the collector.
-    fn read(&mut self, frame: &DataFrame, c: &mut Collector<'_>) -> Option<()> {
-        let column = |k: usize| frame.columns().get(k).and_then(|c| c.str().ok());
-        let file = c.file;
-        let region = regions(column(0)?, c)?;
-        let year = years(column(1)?, c)?;
-        let indicator = distinct(column(2)?, |raw| {
-            let name = c.indicator(raw, Position::file(file))?;
-            Some(c.intern_indicator(&name))
-        })?;
-        if c.has_errors() || c.name_count() >= 1 << ID_BITS {
-            return None;
+/// One key column of a [`Part`]: its distinct texts in order of first occurrence and each
+/// row's index into them.
+#[derive(Default)]
+struct Keys<'t> {
+    texts: Vec<&'t str>,
+    ids: Ids<'t>,
+    rows: Vec<u32>,
+    last: usize,
+}
+
+impl<'t> Keys<'t> {
+    fn push(&mut self, cell: &'t str) {
+        // Long tables repeat a region and a year on many rows in a row and cycle through the
+        // indicators in one order: the last text and the one after it before a hash.
+        let id = match self.texts.get(self.last..) {
+            Some([last, ..]) if same(last, cell) => self.last,
+            Some([_, next, ..]) if same(next, cell) => self.last + 1,
+            _ => match self.ids.get(cell) {
+                Some(&id) => id as usize,
+                None => {
+                    let id = self.texts.len();
+                    self.texts.push(cell);
+                    self.ids.insert(cell, id as u32);
+                    id
+                }
+            },
+        };
+        self.last = id;
+        // Fewer distinct texts than rows, and a chunk's rows are fewer than 2^32.
+        self.rows.push(id as u32);
+    }
+}
+
+/// `a == b` for the short texts of key cells, compared in place rather than by a call to
+/// `memcmp` (millions of comparisons of a few bytes each).
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y)
+}
+
+/// One chunk of a long table split into its cells on a worker thread: the key columns as
+/// distinct texts and ids ([`Keys`]), the values read, each indicator's unit. What the cells
+/// mean (names, years) is decided once per distinct text when the part is merged.
+#[derive(Default)]
+struct Part<'t> {
+    regions: Keys<'t>,
+    years: Keys<'t>,
+    indicators: Keys<'t>,
+    /// The values of the rows that have one, in row order, and the decimals each shows.
+    values: Vec<f64>,
+    decimals: Vec<i8>,
+    /// The rows without a value.
+    missing: Vec<u32>,
+    /// Per local indicator id, its first non-empty unit.
+    units: Vec<Option<&'t str>>,
+}
+
+impl<'t> Part<'t> {
+    /// The cells of `chunk`, whose columns `slots` maps to region, year, indicator, value and
+    /// unit (0–4); `None` (decline) unless every non-empty line has exactly as many fields as
+    /// `slots` — without quotes a field holds no delimiter or line end, so this is the row
+    /// walk's width check — and every value cell is a number or missing, and no indicator has
+    /// two units.
+    fn split(chunk: &'t str, delim: u8, slots: &[u8], units: bool) -> Option<Self> {
+        let bytes = chunk.as_bytes();
+        let mut part = Part::default();
+        let mut cells = [""; 5];
+        let mut field = 0usize;
+        let mut start = 0usize;
+        for at in memchr::memchr2_iter(delim, b'\n', bytes).chain(std::iter::once(bytes.len())) {
+            let line_end = at == bytes.len() || bytes[at] == b'\n';
+            let end = if line_end && at > start && bytes[at - 1] == b'\r' {
+                at - 1
+            } else {
+                at
+            };
+            if line_end && field == 0 && end == start {
+                // An empty line (or the end of the chunk): the row walk skips it too.
+                start = at + 1;
+                continue;
+            }
+            let slot = *slots.get(field)?;
+            if slot != NO_SLOT {
+                cells[usize::from(slot)] = chunk.get(start..end)?;
+            }
+            field += 1;
+            start = at + 1;
+            if line_end {
+                if field != slots.len() {
+                    return None;
+                }
+                field = 0;
+                part.row(cells, units)?;
+            }
         }
-        if let Some(units) = column(4) {
-            self.units(units, &indicator, c)?;
+        Some(part)
+    }
+
+    fn row(
+        &mut self,
+        [region, year, indicator, value, unit]: [&'t str; 5],
+        units: bool,
+    ) -> Option<()> {
+        let row = self.regions.rows.len();
+        self.regions.push(region);
+        self.years.push(year);
+        self.indicators.push(indicator);
+        let mut missing = 0;
+        match self::value(value, &mut missing).ok()? {
+            Some(v) => {
+                self.values.push(v.value);
+                self.decimals.push(v.decimals);
+            }
+            None => self.missing.push(u32::try_from(row).ok()?),
         }
-        for (k, raw) in column(3)?.iter().enumerate() {
-            match value(raw?, &mut self.missing).ok()? {
-                Some(v) => c.push_ids(region[k], year[k], indicator[k], v),
-                // (region, year, indicator) must be unique, also for rows without a value.
-                None => self.keys_missing.push((region[k], year[k], indicator[k])),
+        let unit = unit.trim();
+        if units && !unit.is_empty() {
+            let id = self.indicators.last;
+            if self.units.len() <= id {
+                self.units.resize(id + 1, None);
+            }
+            match self.units[id] {
+                Some(first) if first != unit => return None,
+                Some(_) => {}
+                None => self.units[id] = Some(unit),
             }
         }
         Some(())
     }
+}
 
-    /// Each indicator's unit, first one kept; declines on two units for one indicator (the
-    /// row walk places that notice).
-    fn units(
-        &mut self,
-        column: &StringChunked,
-        indicator: &[u32],
-        c: &mut Collector<'_>,
-    ) -> Option<()> {
-        for (k, raw) in column.iter().enumerate() {
-            let unit = raw?.trim();
-            if unit.is_empty() {
-                continue;
+/// The id of a region name interned in the collector; `None` on anything but a region.
+fn region_id(c: &mut Collector<'_>, raw: &str) -> Option<u32> {
+    let id = c.region(raw, Position::file(c.file))?;
+    (!c.has_errors()).then(|| c.intern_region(&id))
+}
+
+/// The year of a year cell; `None` on a cell that is not a year.
+fn year_of(c: &mut Collector<'_>, raw: &str) -> Option<i32> {
+    c.year(raw, Position::file(c.file))
+}
+
+/// The id of an indicator name interned in the collector; `None` on an empty or long name.
+fn indicator_id(c: &mut Collector<'_>, raw: &str) -> Option<u32> {
+    let name = c.indicator(raw, Position::file(c.file))?;
+    Some(c.intern_indicator(&name))
+}
+
+/// The state of a long table read part by part: what each distinct text of a key column
+/// means, the keys of rows without a value (those with one are the collector's
+/// observations), and each indicator's first unit.
+#[derive(Default)]
+struct Long<'t> {
+    regions: HashMap<&'t str, u32, foldhash::fast::RandomState>,
+    years: HashMap<&'t str, i32, foldhash::fast::RandomState>,
+    indicators: HashMap<&'t str, u32, foldhash::fast::RandomState>,
+    keys_missing: Vec<(u32, i32, u32)>,
+    units: HashMap<u32, &'t str, foldhash::fast::RandomState>,
+    missing: usize,
+}
+
+/// The collector's meaning of every text in `texts`, each looked up in `known` or else
+/// `define`d once for the whole file.
+fn meanings<'t, T: Copy>(
+    texts: &[&'t str],
+    known: &mut HashMap<&'t str, T, foldhash::fast::RandomState>,
+    mut define: impl FnMut(&'t str) -> Option<T>,
+) -> Option<Vec<T>> {
+    texts
+        .iter()
+        .map(|&raw| match known.get(raw) {
+            Some(&t) => Some(t),
+            None => {
+                let t = define(raw)?;
+                known.insert(raw, t);
+                Some(t)
             }
-            match self.units.get(&indicator[k]) {
-                Some(first) if first != unit => return None,
+        })
+        .collect()
+}
+
+impl<'t> Long<'t> {
+    /// One part's rows into the collector, in order.
+    fn merge(&mut self, part: Part<'t>, c: &mut Collector<'_>) -> Option<()> {
+        let region = meanings(&part.regions.texts, &mut self.regions, |raw| {
+            region_id(c, raw)
+        })?;
+        let year = meanings(&part.years.texts, &mut self.years, |raw| year_of(c, raw))?;
+        let indicator = meanings(&part.indicators.texts, &mut self.indicators, |raw| {
+            indicator_id(c, raw)
+        })?;
+        if c.has_errors() || c.name_count() >= 1 << ID_BITS {
+            return None;
+        }
+        for (local, unit) in part.units.iter().enumerate() {
+            let Some(unit) = *unit else { continue };
+            let id = indicator[local];
+            match self.units.get(&id) {
+                Some(first) if *first != unit => return None,
                 Some(_) => {}
                 None => {
-                    self.units.insert(indicator[k], unit.to_owned());
-                    let name = c.indicator_name(indicator[k]).to_owned();
+                    self.units.insert(id, unit);
+                    let name = c.indicator_name(id).to_owned();
                     c.unit(&name, unit, Position::file(c.file));
                 }
+            }
+        }
+        self.missing += part.missing.len();
+        let mut missing = part.missing.iter().copied().peekable();
+        let mut values = part.values.iter().zip(&part.decimals);
+        let rows = part
+            .regions
+            .rows
+            .iter()
+            .zip(&part.years.rows)
+            .zip(&part.indicators.rows);
+        for (k, ((&r, &y), &i)) in rows.enumerate() {
+            let key = (region[r as usize], year[y as usize], indicator[i as usize]);
+            if missing.next_if_eq(&(k as u32)).is_some() {
+                // (region, year, indicator) must be unique, also for rows without a value.
+                self.keys_missing.push(key);
+            } else {
+                let (&value, &decimals) = values.next()?;
+                c.push_ids(key.0, key.1, key.2, Number { value, decimals });
             }
         }
         Some(())
@@ -472,6 +677,34 @@ mod tests {
             }
             // R9 is no province: with the set, the row walk reports it.
             assert_eq!(taken, read - 1, "{text}");
+        }
+        // Across chunks: a unit that differs from an earlier chunk's, a ragged row, a row
+        // without a value whose key an earlier chunk has, and blank `\r\n` lines.
+        let conflict = format!("{long}北京,2000,c,1,元\n北京,2001,c,1,吨\n");
+        let later = long.replace(",元\n", ",\n") + "天津,2020,c,1,元\n";
+        let far = format!("{long}北京,2020,a,1,吨\n");
+        let crlf = long.replace('\n', "\r\n\r\n");
+        let cases = [
+            (format!("{long}北京,2000,c,1,元\n"), true),
+            (conflict, false),
+            (later.replace("天津,2020,c,1,元", "天津,2020,a,1,吨"), true),
+            (far, false),
+            (format!("{long}上海,2000,c,1\n"), false),
+            (format!("{long}北京,2000,b,,\n"), false),
+            (crlf, true),
+        ];
+        for (text, taken) in cases {
+            let rows = by_rows(&text, Encoding::Utf8, "t.csv", None).map(|(i, _)| i);
+            match columnar(&text, None) {
+                Some(ing) => {
+                    let rows = rows.unwrap();
+                    assert!(ing.panel.frame().equals_missing(rows.panel.frame()));
+                    assert_eq!((ing.notices, ing.units), (rows.notices, rows.units));
+                    assert_eq!(ing.decimals, rows.decimals);
+                    assert!(taken, "{text}");
+                }
+                None => assert!(!taken, "{text}"),
+            }
         }
         // A key repeated in a later chunk is a duplicate.
         let dup = format!("{long}北京,2000,a,1,元\n");

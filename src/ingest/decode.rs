@@ -150,7 +150,7 @@ pub fn decode<'b>(
                 .to_owned(),
         });
     }
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+    if let Some(nul) = memchr::memchr(0, bytes) {
         return Err(IngestError::Binary {
             pos: Position::line(file_name, line_of(bytes, nul)),
             kind: None,

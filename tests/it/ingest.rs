@@ -730,6 +730,21 @@ fn columnar_pass_matches_the_row_walk_on_every_kind_of_table() {
         format!("{long}北京,2020,gdp,\n上海,2020,gdp,1\n北京,2020,gdp,NA\n"),
         format!("{long}A,1800,g,1\nB,2200,h,2\nA,1800,g,3\n"),
         format!("{long}A,1800,g,1\nB,2200,h,2\nA,2200,g,3\n"),
+        // Line ends the long pass splits itself: blank `\r\n` lines, an empty last cell before
+        // `\r\n`, a last line without a line end, a cell of blanks before `\r\n`.
+        format!("{long}北京,2020,gdp,1\r\n\r\n上海,2020,gdp,\r\n\r\n天津,2020,gdp,3"),
+        format!("{long}北京,2020,gdp, \r\n上海,2020,gdp,2\r\n"),
+        format!("{long}北京,2020,gdp,1\r\n上海,2020,gdp,2,\r\n"),
+        format!("{long}北京,2020,gdp,1\r\n上海,2020,gdp\r\n"),
+        // Indicators that do not come in one order; names that differ only by blanks.
+        format!("{long}A,2020,g,1\nA,2020,h,2\nA,2021,h,3\nA,2021,g,4\nB,2020,g,5\nB,2020,i,6\n"),
+        format!("{long}A,2020,g,1\nA ,2020,h,2\nA,2020, h,3\n"),
+        format!("{long}A,2020,g,1\nA,2020 ,h,2\nA, 2021,h,3\nA,2021年,g,4\n"),
+        // Units: blank ones skipped, one unit per indicator kept, the first of two refused.
+        "region,year,indicator,value,unit\nA,2020,g,1,\nA,2021,g,2, 元 \nB,2020,g,3,元\n"
+            .to_owned(),
+        "region,year,indicator,value,unit\nA,2020,g,1,元\nA,2020,h,,吨\nB,2020,h,2,万吨\n"
+            .to_owned(),
     ];
     let mut columnar = 0;
     for (k, text) in cases.iter().enumerate() {
