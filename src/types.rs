@@ -354,6 +354,129 @@ pub mod panel_cols {
 pub struct Panel {
     frame: std::sync::OnceLock<DataFrame>,
     coded: Option<std::sync::Arc<CodedPanel>>,
+    wide: Option<std::sync::Arc<WidePanel>>,
+}
+
+/// Panel rows held as a wide file lists them: row `k` is the region-year
+/// (`regions[region[k]]`, `year[k]`) with one value per indicator column (`columns[i]` holds
+/// `indicators[i]`; null: a missing cell). Its panel rows are the values, row by row, each row's
+/// in column order — the order in which a walk over the file's rows reads them. Kept wide so that
+/// the framework's wide frame takes the columns as they are (`Framework::derive`) instead of
+/// going through 3.6 M long rows and back.
+#[derive(Debug, Clone)]
+pub struct WidePanel {
+    regions: Vec<String>,
+    indicators: Vec<String>,
+    region: Vec<u32>,
+    year: Vec<i32>,
+    columns: Vec<Float64Chunked>,
+}
+
+impl WidePanel {
+    /// Rows from their columns (moved, not copied); `Err` when the columns differ in length,
+    /// there is not one column per indicator name, or a region id has no name.
+    pub fn new(
+        (regions, region): (Vec<String>, Vec<u32>),
+        year: Vec<i32>,
+        (indicators, columns): (Vec<String>, Vec<Float64Chunked>),
+    ) -> PolarsResult<Self> {
+        let n = region.len();
+        polars_ensure!(
+            year.len() == n
+                && columns.len() == indicators.len()
+                && columns.iter().all(|c| c.len() == n)
+                && region.iter().all(|&r| (r as usize) < regions.len()),
+            ComputeError: "wide panel: columns of unequal length or an id without a name"
+        );
+        Ok(Self {
+            regions,
+            indicators,
+            region,
+            year,
+            columns,
+        })
+    }
+
+    /// Region names, indexed by [`WidePanel::region`].
+    pub fn regions(&self) -> &[String] {
+        &self.regions
+    }
+
+    /// Indicator names, one per column of [`WidePanel::columns`].
+    pub fn indicators(&self) -> &[String] {
+        &self.indicators
+    }
+
+    /// Each row's region id.
+    pub fn region(&self) -> &[u32] {
+        &self.region
+    }
+
+    /// Each row's year.
+    pub fn year(&self) -> &[i32] {
+        &self.year
+    }
+
+    /// One column of values per indicator, a value per row (null: missing).
+    pub fn columns(&self) -> &[Float64Chunked] {
+        &self.columns
+    }
+
+    /// Panel rows: the values present.
+    pub fn len(&self) -> usize {
+        self.columns.iter().map(|c| c.len() - c.null_count()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether each row holds a value (a row of missing cells has no panel row).
+    fn rows_with_values(&self) -> Vec<bool> {
+        let n = self.region.len();
+        if self.columns.iter().any(|c| c.null_count() == 0) {
+            return vec![true; n];
+        }
+        let mut any = vec![false; n];
+        for column in &self.columns {
+            for (a, v) in any.iter_mut().zip(column.iter()) {
+                *a |= v.is_some();
+            }
+        }
+        any
+    }
+
+    /// The same rows with every region name replaced by `rename(name)`.
+    pub fn rename_regions(&self, rename: impl Fn(&str) -> String) -> Self {
+        Self {
+            regions: self.regions.iter().map(|r| rename(r)).collect(),
+            ..self.clone()
+        }
+    }
+
+    /// The panel rows coded long: the values row by row, each row's in column order.
+    pub fn to_long(&self) -> PolarsResult<CodedPanel> {
+        let n = self.len();
+        let (mut region, mut year) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut indicator, mut value) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut cells: Vec<_> = self.columns.iter().map(|c| c.iter()).collect();
+        for (&r, &y) in self.region.iter().zip(&self.year) {
+            for (i, column) in (0u32..).zip(cells.iter_mut()) {
+                if let Some(Some(v)) = column.next() {
+                    region.push(r);
+                    year.push(y);
+                    indicator.push(i);
+                    value.push(v);
+                }
+            }
+        }
+        CodedPanel::new(
+            (self.regions.clone(), region),
+            year,
+            (self.indicators.clone(), indicator),
+            value,
+        )
+    }
 }
 
 /// Panel rows with region and indicator as ids: row `k` is (`regions[region[k]]`, `year[k]`,
@@ -472,29 +595,28 @@ impl CodedPanel {
         used.dedup();
         used
     }
+}
 
-    /// The distinct years, ascending (one pass; ingest's years lie in a few centuries).
-    fn years(&self) -> Vec<i32> {
-        let year = self.year();
-        let (Some(&min), Some(&max)) = (year.iter().min(), year.iter().max()) else {
-            return Vec::new();
-        };
-        let span = usize::try_from(i64::from(max) - i64::from(min)).unwrap_or(usize::MAX);
-        if span >= 1 << 16 {
-            let mut years = year.to_vec();
-            years.sort_unstable();
-            years.dedup();
-            return years;
-        }
-        let mut seen = vec![false; span + 1];
-        for &y in year {
-            seen[(y - min) as usize] = true;
-        }
-        (min..=max)
-            .zip(seen)
-            .filter_map(|(y, s)| s.then_some(y))
-            .collect()
+/// The distinct years, ascending (one pass; ingest's years lie in a few centuries).
+fn distinct_years(year: impl Iterator<Item = i32> + Clone) -> Vec<i32> {
+    let (Some(min), Some(max)) = (year.clone().min(), year.clone().max()) else {
+        return Vec::new();
+    };
+    let span = usize::try_from(i64::from(max) - i64::from(min)).unwrap_or(usize::MAX);
+    if span >= 1 << 16 {
+        let mut years: Vec<i32> = year.collect();
+        years.sort_unstable();
+        years.dedup();
+        return years;
     }
+    let mut seen = vec![false; span + 1];
+    for y in year {
+        seen[(y - min) as usize] = true;
+    }
+    (min..=max)
+        .zip(seen)
+        .filter_map(|(y, s)| s.then_some(y))
+        .collect()
 }
 
 impl Panel {
@@ -513,6 +635,7 @@ impl Panel {
         Ok(Self {
             frame: frame.into(),
             coded: None,
+            wide: None,
         })
     }
 
@@ -521,22 +644,43 @@ impl Panel {
         Self {
             frame: std::sync::OnceLock::new(),
             coded: Some(coded.into()),
+            wide: None,
         }
     }
 
-    /// The coded rows, when the panel was read from a file (else `None`: use [`Panel::frame`]).
+    /// A panel of wide rows; its frame is built on first use.
+    pub fn from_wide(wide: WidePanel) -> Self {
+        Self {
+            frame: std::sync::OnceLock::new(),
+            coded: None,
+            wide: Some(wide.into()),
+        }
+    }
+
+    /// The coded rows, when the panel was read from a long file or an export (else `None`:
+    /// use [`Panel::wide`] or [`Panel::frame`]).
     pub fn coded(&self) -> Option<&CodedPanel> {
         self.coded.as_deref()
     }
 
-    /// The frame, built from the coded rows on first use.
+    /// The wide rows, when the panel was read column-wise from a wide file.
+    pub fn wide(&self) -> Option<&WidePanel> {
+        self.wide.as_deref()
+    }
+
+    /// The frame, built from the coded or wide rows on first use.
     pub fn frame(&self) -> &DataFrame {
-        self.frame.get_or_init(|| match self.coded() {
-            // The ids were checked against the names when the rows were built, so the gather
-            // cannot fail.
-            Some(coded) => coded.frame().expect("coded rows index their names"),
-            None => empty_panel_frame(),
-        })
+        // The ids were checked against the names when the rows were built, so the gather
+        // cannot fail.
+        self.frame
+            .get_or_init(|| match (self.coded(), self.wide()) {
+                (Some(coded), _) => coded.frame().expect("coded rows index their names"),
+                (None, Some(wide)) => wide
+                    .to_long()
+                    .and_then(|coded| coded.frame())
+                    .expect("wide rows index their names"),
+                (None, None) => empty_panel_frame(),
+            })
     }
 
     pub fn into_frame(self) -> DataFrame {
@@ -545,8 +689,9 @@ impl Panel {
     }
 
     pub fn height(&self) -> usize {
-        match (self.frame.get(), self.coded()) {
-            (None, Some(coded)) => coded.len(),
+        match (self.frame.get(), self.coded(), self.wide()) {
+            (None, Some(coded), _) => coded.len(),
+            (None, None, Some(wide)) => wide.len(),
             _ => self.frame().height(),
         }
     }
@@ -571,6 +716,14 @@ impl Panel {
 
     /// Distinct indicator names, sorted.
     pub fn indicators(&self) -> PolarsResult<Vec<String>> {
+        if let Some(w) = self.wide() {
+            let used: Vec<u32> = (0u32..)
+                .zip(&w.columns)
+                .filter(|(_, c)| c.null_count() < c.len())
+                .map(|(i, _)| i)
+                .collect();
+            return Ok(CodedPanel::used(&w.indicators, &used));
+        }
         match self.coded() {
             Some(c) => Ok(CodedPanel::used(&c.indicators, &c.indicator)),
             None => distinct_strings(self.frame(), panel_cols::INDICATOR),
@@ -579,6 +732,15 @@ impl Panel {
 
     /// Distinct region codes, sorted.
     pub fn regions(&self) -> PolarsResult<Vec<String>> {
+        if let Some(w) = self.wide() {
+            let used: Vec<u32> = w
+                .region
+                .iter()
+                .zip(w.rows_with_values())
+                .filter_map(|(&r, has)| has.then_some(r))
+                .collect();
+            return Ok(CodedPanel::used(&w.regions, &used));
+        }
         match self.coded() {
             Some(c) => Ok(CodedPanel::used(&c.regions, &c.region)),
             None => distinct_strings(self.frame(), panel_cols::REGION),
@@ -587,8 +749,18 @@ impl Panel {
 
     /// Distinct years, ascending.
     pub fn years(&self) -> PolarsResult<Vec<i32>> {
+        if let Some(w) = self.wide() {
+            let has = w.rows_with_values();
+            let year = w
+                .year
+                .iter()
+                .zip(&has)
+                .filter(|(_, h)| **h)
+                .map(|(y, _)| *y);
+            return Ok(distinct_years(year));
+        }
         if let Some(c) = self.coded() {
-            return Ok(c.years());
+            return Ok(distinct_years(c.year().iter().copied()));
         }
         let years = self
             .frame()
@@ -704,6 +876,51 @@ mod tests {
                 vec![],
                 (names(&["g"]), vec![0]),
                 vec![1.0]
+            )
+            .is_err()
+        );
+    }
+
+    /// A wide panel answers as the frame of its long rows (its values row by row, in column
+    /// order): rows and columns without values are left out of the distinct names and years.
+    #[test]
+    fn wide_panel_answers_as_its_frame() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let column = |v: &[Option<f64>]| Float64Chunked::from_slice_options("".into(), v);
+        let wide = WidePanel::new(
+            (names(&["乙", "甲", "丙"]), vec![1, 0, 2, 1]),
+            vec![2021, 2020, 2019, 2020],
+            (
+                names(&["gdp", "none", "pop"]),
+                vec![
+                    column(&[Some(1.5), None, None, Some(3.0)]),
+                    column(&[None; 4]),
+                    column(&[Some(4.25), Some(-2.0), None, None]),
+                ],
+            ),
+        )
+        .unwrap();
+        let expected = df!(
+            "region" => ["甲", "甲", "乙", "甲"],
+            "year" => [2021i32, 2021, 2020, 2020],
+            "indicator" => ["gdp", "pop", "pop", "gdp"],
+            "value" => [1.5, 4.25, -2.0, 3.0],
+        )
+        .unwrap();
+        let panel = Panel::from_wide(wide.clone());
+        assert_eq!(panel.height(), 4);
+        assert_eq!(panel.regions().unwrap(), ["乙", "甲"]);
+        assert_eq!(panel.indicators().unwrap(), ["gdp", "pop"]);
+        assert_eq!(panel.years().unwrap(), [2020, 2021]);
+        assert!(panel.frame().equals_missing(&expected), "{}", panel.frame());
+        let renamed = Panel::from_wide(wide.rename_regions(|r| format!("CN-{r}")));
+        assert_eq!(renamed.regions().unwrap(), ["CN-乙", "CN-甲"]);
+        // Columns of another length than the rows are refused.
+        assert!(
+            WidePanel::new(
+                (names(&["a"]), vec![0]),
+                vec![2020],
+                (names(&["g"]), vec![column(&[Some(1.0), None])]),
             )
             .is_err()
         );

@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::{BinOp, FormulaExpr, Framework, FrameworkError, IndicatorDef};
-use crate::types::{CodedPanel, Panel, gathered_strings, panel_cols};
+use crate::types::{CodedPanel, Panel, WidePanel, gathered_strings, panel_cols};
 
 /// Column of the original series name while aliases are resolved.
 const SOURCE_NAME: &str = "__source_name";
@@ -143,9 +143,10 @@ impl Framework {
                 .sort([REGION, YEAR], Default::default());
             return self.evaluate(keys.collect()?);
         }
-        let wide = match panel.coded() {
-            Some(coded) => wide_from_coded(coded, &leaves)?,
-            None => wide_from_long(panel.frame(), &leaves)?,
+        let wide = match (panel.coded(), panel.wide()) {
+            (Some(coded), _) => wide_from_coded(coded, &leaves)?,
+            (None, Some(wide)) => wide_from_wide(wide, &leaves)?,
+            (None, None) => wide_from_long(panel.frame(), &leaves)?,
         };
         self.evaluate(wide)
     }
@@ -482,6 +483,63 @@ fn wide_from_coded(coded: &CodedPanel, leaves: &[&str]) -> PolarsResult<DataFram
     }
 }
 
+/// [`wide_from_long`] on a panel held wide (read from a wide file): the same frame, taken from
+/// the panel's columns as they are — shared, not copied, when the rows are already sorted by
+/// region name and year and each has a value of some leaf (a wide file as written by most
+/// tools), else gathered in that order. Two region ids sharing a name (two spellings renamed to
+/// one code) or a repeated (region, year) go through the long rows.
+fn wide_from_wide(wide: &WidePanel, leaves: &[&str]) -> PolarsResult<DataFrame> {
+    use panel_cols::*;
+    let names = RegionRanks::new(wide.regions());
+    let column = |leaf: &str| {
+        wide.indicators()
+            .iter()
+            .position(|name| name == leaf)
+            .map(|i| &wide.columns()[i])
+    };
+    let columns: Vec<Option<&Float64Chunked>> = leaves.iter().map(|leaf| column(leaf)).collect();
+    let n = wide.region().len();
+    let key = |k: usize| (names.rank[wide.region()[k] as usize], wide.year()[k]);
+    // Rows with a value of some leaf.
+    let mut kept: Vec<usize> = if columns.iter().flatten().any(|c| c.null_count() == 0) {
+        (0..n).collect()
+    } else {
+        let mut any = vec![false; n];
+        for c in columns.iter().flatten() {
+            for (a, v) in any.iter_mut().zip(c.iter()) {
+                *a |= v.is_some();
+            }
+        }
+        (0..n).filter(|&k| any[k]).collect()
+    };
+    let sorted = kept.windows(2).all(|w| key(w[0]) < key(w[1]));
+    if !sorted {
+        kept.sort_unstable_by_key(|&k| key(k));
+        if names.sorted.len() < wide.regions().len()
+            || kept.windows(2).any(|w| key(w[0]) == key(w[1]))
+        {
+            return wide_from_coded(&wide.to_long()?, leaves);
+        }
+    }
+    let as_is = sorted && kept.len() == n;
+    let rank: Vec<u32> = kept.iter().map(|&k| key(k).0).collect();
+    let year: Vec<i32> = kept.iter().map(|&k| wide.year()[k]).collect();
+    let take = IdxCa::from_vec("".into(), kept.iter().map(|&k| k as IdxSize).collect());
+    let mut out = vec![
+        gathered_strings(REGION, &names.sorted, &rank)?,
+        Int32Chunked::from_vec(YEAR.into(), year).into_column(),
+    ];
+    for (leaf, c) in leaves.iter().zip(columns) {
+        let c = match c {
+            Some(c) if as_is => c.clone(),
+            Some(c) => c.take(&take)?,
+            None => Float64Chunked::full_null("".into(), kept.len()),
+        };
+        out.push(c.with_name((*leaf).into()).into_column());
+    }
+    DataFrame::new_infer_height(out)
+}
+
 /// Region names in sorted order, and each region id's rank in it (ids sharing a name share a
 /// rank), so that ordering by rank is ordering by name.
 struct RegionRanks<'n> {
@@ -724,6 +782,68 @@ mod tests {
             .collect();
         assert_eq!(x, [Some(4.0), Some(6.0), Some(1.0)]);
         assert_eq!(from_coded.height(), 3);
+    }
+
+    /// A panel held wide gives the frame walk's frame: its columns shared when the rows are
+    /// sorted and each has a leaf value, else rows sorted, rows without a leaf value left out,
+    /// and two region ids of one name merged (through the long rows).
+    #[test]
+    fn wide_panel_to_wide_equals_the_frame_walk() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let column = |v: &[Option<f64>]| Float64Chunked::from_slice_options("".into(), v);
+        let cases = [
+            // sorted, every row with a value of x: taken as it is
+            (
+                names(&["a", "b"]),
+                vec![0, 0, 1],
+                vec![2020, 2021, 2020],
+                [
+                    [Some(1.0), Some(2.0), Some(3.0)],
+                    [None, Some(5.0), None],
+                    [Some(7.0), None, None],
+                ],
+            ),
+            // rows out of order, one with values of a non-leaf column only
+            (
+                names(&["b", "a"]),
+                vec![0, 1, 1],
+                vec![2020, 2021, 2020],
+                [
+                    [Some(1.0), None, Some(3.0)],
+                    [None, None, Some(6.0)],
+                    [Some(7.0), Some(8.0), None],
+                ],
+            ),
+            // two ids of one name (two spellings renamed to one code)
+            (
+                names(&["a", "b", "a"]),
+                vec![2, 1, 0],
+                vec![2021, 2020, 2020],
+                [
+                    [Some(1.0), Some(2.0), None],
+                    [None, Some(5.0), Some(6.0)],
+                    [Some(7.0), None, Some(9.0)],
+                ],
+            ),
+        ];
+        for (regions, region, year, values) in cases {
+            let wide = WidePanel::new(
+                (regions, region),
+                year,
+                (
+                    names(&["x", "other", "y"]),
+                    values.iter().map(|v| column(v)).collect(),
+                ),
+            )
+            .unwrap();
+            let from_wide = wide_from_wide(&wide, &["y", "x"]).unwrap();
+            let from_frame =
+                wide_from_long(Panel::from_wide(wide.clone()).frame(), &["y", "x"]).unwrap();
+            assert!(
+                from_wide.equals_missing(&from_frame),
+                "{from_wide} {from_frame}"
+            );
+        }
     }
 
     /// The dense grid and the hash-map walk (keys too sparse for a grid: 120 regions over

@@ -10,7 +10,9 @@ use super::error::{IngestError, MAX_ERRORS, Position};
 use super::regions::{RegionMatch, RegionSet, clean_name};
 use super::table::Field;
 use super::{Encoding, Ingested, Layout, Notice};
-use crate::types::{CodedPanel, Panel};
+use polars::prelude::{Float64Chunked, NewChunkedArray, PolarsError};
+
+use crate::types::{CodedPanel, Panel, WidePanel};
 
 /// Plausible statistical years; anything else in a year cell is a typo or a shifted column.
 const YEARS: std::ops::RangeInclusive<i32> = 1800..=2200;
@@ -261,6 +263,8 @@ pub(crate) struct Collector<'a> {
     value: Vec<f64>,
     /// Decimal places each value shows in the file ([`Number::decimals`]).
     decimals: Vec<i8>,
+    /// A wide table read column-wise, kept wide instead of as observations.
+    wide: Option<WideCells>,
     region_names: Names,
     indicator_names: Names,
     /// (region, year, indicator) of every observation claimed so far → its line.
@@ -276,6 +280,43 @@ pub(crate) struct Collector<'a> {
     unknown_count: usize,
     /// Where the region name past [`MAX_UNKNOWN_NAMES`] is: set, the walk stops.
     too_many_unknown: Option<Position>,
+}
+
+/// A wide table's cells as read column-wise: its rows' region ids and years, one column of
+/// values per indicator id, and the decimals of the values present, row by row (the panel's
+/// order, [`crate::types::WidePanel`]).
+pub(crate) struct WideCells {
+    pub region: Vec<u32>,
+    pub year: Vec<i32>,
+    pub columns: Vec<WideColumn>,
+    pub decimals: Vec<i8>,
+}
+
+/// One indicator's value in every row (any number where the cell is missing) and the rows
+/// whose cell is missing, ascending.
+pub(crate) struct WideColumn {
+    pub values: Vec<f64>,
+    pub missing: Vec<u32>,
+}
+
+impl WideColumn {
+    /// The column with nulls where cells are missing (moved, not copied, when none is).
+    fn into_chunked(self, name: &str) -> Float64Chunked {
+        if self.missing.is_empty() {
+            return Float64Chunked::from_vec(name.into(), self.values);
+        }
+        let mut present = vec![true; self.values.len()];
+        for &k in &self.missing {
+            present[k as usize] = false;
+        }
+        Float64Chunked::from_iter_options(
+            name.into(),
+            self.values
+                .iter()
+                .zip(present)
+                .map(|(&v, p)| p.then_some(v)),
+        )
+    }
 }
 
 /// Distinct names, each with a small id (its index).
@@ -333,6 +374,7 @@ impl<'a> Collector<'a> {
             indicator: Vec::new(),
             value: Vec::new(),
             decimals: Vec::new(),
+            wide: None,
             region_names: Names::default(),
             indicator_names: Names::default(),
             observations: FastMap::default(),
@@ -601,6 +643,13 @@ impl<'a> Collector<'a> {
         self.decimals.push(value.decimals);
     }
 
+    /// Record a wide table read column-wise: its columns must be those of the indicator ids,
+    /// in id order, and it must be the collector's only observations.
+    pub fn wide_cells(&mut self, cells: WideCells) -> Option<()> {
+        (cells.columns.len() == self.indicator_names.names.len() && self.value.is_empty())
+            .then(|| self.wide = Some(cells))
+    }
+
     /// Claim and (when it has a value) record one observation of a long file; a second
     /// (region, year, indicator) is a duplicate naming both lines.
     pub fn observe(
@@ -684,30 +733,60 @@ impl<'a> Collector<'a> {
             );
             self.notice("ingest.missing_values", message, None);
         }
-        if self.value.is_empty() {
+        let observations = match &self.wide {
+            Some(w) => w
+                .columns
+                .iter()
+                .map(|c| c.values.len() - c.missing.len())
+                .sum(),
+            None => self.value.len(),
+        };
+        if observations == 0 {
             self.notice(
                 "ingest.no_observations",
                 "the file holds no observations".to_owned(),
                 None,
             );
         }
-        let coded = CodedPanel::new(
-            (self.region_names.names, self.region),
-            self.year,
-            (self.indicator_names.names, self.indicator),
-            self.value,
-        )
-        .map_err(|e| IngestError::Internal {
+        let internal = |e: PolarsError| IngestError::Internal {
             file: self.file.to_owned(),
             detail: e.to_string(),
-        })?;
+        };
+        let (panel, decimals) = match self.wide {
+            Some(w) => {
+                let names = self.indicator_names.names;
+                let columns = w
+                    .columns
+                    .into_iter()
+                    .zip(&names)
+                    .map(|(c, name)| c.into_chunked(name))
+                    .collect();
+                let wide = WidePanel::new(
+                    (self.region_names.names, w.region),
+                    w.year,
+                    (names, columns),
+                )
+                .map_err(internal)?;
+                (Panel::from_wide(wide), w.decimals)
+            }
+            None => {
+                let coded = CodedPanel::new(
+                    (self.region_names.names, self.region),
+                    self.year,
+                    (self.indicator_names.names, self.indicator),
+                    self.value,
+                )
+                .map_err(internal)?;
+                (Panel::from_coded(coded), self.decimals)
+            }
+        };
         Ok(Ingested {
-            panel: Panel::from_coded(coded),
+            panel,
             encoding,
             layout,
             units: self.units,
             notices: self.notices,
-            decimals: self.decimals,
+            decimals,
         })
     }
 }

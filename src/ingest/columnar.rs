@@ -1,7 +1,8 @@
-//! The columnar pass over a plain long or wide table: Polars' multi-threaded CSV reader splits
-//! the text into string columns, then each column is checked as a whole — every distinct region
-//! name, year and indicator once, every value cell by the same grammar as the row walk, the keys
-//! for duplicates by one sort.
+//! The columnar pass over a plain long or wide table: the text is split into its cells on
+//! worker threads (without quotes a field holds no delimiter or line end), every value cell read
+//! there by the same grammar as the row walk, then each key column is checked as a whole — every
+//! distinct region name, year and indicator once, the keys for duplicates by a bitmap or one
+//! sort. A wide table stays wide: its values go straight into one column per indicator.
 //!
 //! Owns: deciding whether a table may take this pass and taking it. Must not: report a problem.
 //! Whenever anything is wrong or unusual (a bad cell, an empty or unknown name, an aggregate, a
@@ -12,12 +13,10 @@
 //! notices (tested on every fixture in `tests/it/ingest.rs`).
 
 use std::collections::HashMap;
-use std::io::Cursor;
-use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::collect::{Collector, Number, parse_number, parse_plain};
+use super::collect::{Collector, Number, WideCells, WideColumn, parse_number, parse_plain};
 use super::error::Position;
 use super::layout::{self, Shape};
 use super::regions::RegionSet;
@@ -81,20 +80,13 @@ pub(crate) fn read<'a>(
             if c.has_errors() {
                 return None;
             }
-            let mut needed = vec![cols.region, cols.year];
-            needed.extend(cols.indicators.iter().map(|(i, _)| *i));
             let ids: Vec<u32> = cols
                 .indicators
                 .iter()
                 .map(|(_, n)| c.intern_indicator(n))
                 .collect();
-            let mut keys = Vec::new();
-            frames(body, delim, h.width, &needed, |frame| {
-                read_wide(frame, &ids, &mut keys, &mut c)
-            })?;
-            let (regions, _) = c.name_counts();
-            let keys = keys.iter().map(|&(r, y)| (r, y, 0));
-            (!any_duplicate(keys, regions, 1)).then_some((c, Layout::Wide))
+            read_wide(body, delim, h.width, &cols, &ids, &mut c)?;
+            Some((c, Layout::Wide))
         }
         Shape::YearColumns => None,
     }
@@ -127,80 +119,6 @@ fn chunks(body: &str) -> impl Iterator<Item = &str> {
         rest = tail;
         Some(chunk)
     })
-}
-
-/// Split `body` chunk by chunk ([`split`]) and hand each chunk's columns to `each`, in order;
-/// the next chunk is split on another thread while `each` reads this one, so that Polars'
-/// reader and the checks overlap. `None` as soon as a chunk cannot be split or `each` declines.
-fn frames(
-    body: &str,
-    delim: char,
-    width: usize,
-    needed: &[usize],
-    mut each: impl FnMut(&DataFrame) -> Option<()>,
-) -> Option<()> {
-    std::thread::scope(|scope| {
-        // One chunk waiting besides the one read and the one split: memory stays bounded.
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        scope.spawn(move || {
-            for chunk in chunks(body) {
-                let frame = split(chunk, delim, width, needed);
-                let stop = frame.is_none();
-                // A closed channel: the reader declined, stop splitting.
-                if tx.send(frame).is_err() || stop {
-                    break;
-                }
-            }
-        });
-        for frame in rx {
-            each(&frame?)?;
-        }
-        Some(())
-    })
-}
-
-/// Does every non-empty line have exactly `width` fields? (Without quotes a field cannot hold a
-/// delimiter or a line end.) Polars fills a short row with empty cells, where the row walk sees
-/// a ragged row; empty lines both skip.
-fn uniform(body: &[u8], delim: u8, width: usize) -> bool {
-    body.split(|&b| b == b'\n')
-        .filter(|line| !matches!(line, [] | [b'\r']))
-        .all(|line| line.iter().filter(|&&b| b == delim).count() + 1 == width)
-}
-
-/// The `needed` columns of `body` as strings, in the order given; `None` unless every row has
-/// the header's width.
-fn split(body: &str, delim: char, width: usize, needed: &[usize]) -> Option<DataFrame> {
-    let delim = u8::try_from(delim).ok()?;
-    if !uniform(body.as_bytes(), delim, width) {
-        return None;
-    }
-    let schema: Schema = (0..width)
-        .map(|i| Field::new(format!("c{i}").into(), DataType::String))
-        .collect();
-    let mut projection = needed.to_vec();
-    projection.sort_unstable();
-    projection.dedup();
-    let frame = CsvReadOptions::default()
-        .with_has_header(false)
-        .with_schema(Some(Arc::new(schema)))
-        .with_projection(Some(Arc::new(projection)))
-        .with_parse_options(
-            CsvParseOptions::default()
-                .with_separator(delim)
-                .with_quote_char(None)
-                .with_missing_is_null(false),
-        )
-        .into_reader_with_file_handle(Cursor::new(body.as_bytes()))
-        .finish()
-        .ok()?;
-    let columns: Vec<Column> = needed
-        .iter()
-        .map(|i| frame.column(&format!("c{i}")).cloned())
-        .collect::<PolarsResult<_>>()
-        .ok()?;
-    let frame = DataFrame::new_infer_height(columns).ok()?;
-    (frame.columns().iter().all(|c| c.null_count() == 0)).then_some(frame)
 }
 
 /// Give every distinct text of `column` an id (`ids`) and each cell its id; `define` is called
@@ -579,38 +497,204 @@ impl<'t> Long<'t> {
     }
 }
 
-/// One chunk's columns (region, year, indicators…) into the collector; its (region, year)
-/// keys onto `keys`.
+/// A wide table's `body` into the collector, kept wide ([`WideCells`]): the body is cut at line
+/// ends into one piece per core, each piece scanned once on its own thread — cells split at
+/// the delimiter, every value cell read by the row walk's grammar (value and decimals written
+/// at once: the decimals need each cell's text, so a typed read by Polars would still leave a
+/// scan of the bytes) — then the region and year cells resolved once per distinct text. `None`
+/// (decline) on a ragged row, a cell that is not a number, anything the region or year cells
+/// decline, or a repeated (region, year).
 fn read_wide(
-    frame: &DataFrame,
-    indicators: &[u32],
-    keys: &mut Vec<(u32, i32)>,
+    body: &str,
+    delim: char,
+    width: usize,
+    cols: &wide::Columns<'_>,
+    ids: &[u32],
     c: &mut Collector<'_>,
 ) -> Option<()> {
-    let columns = frame.columns();
-    let region = regions(columns.first()?.str().ok()?, c)?;
-    let year = years(columns.get(1)?.str().ok()?, c)?;
+    let delim = u8::try_from(delim).ok()?;
+    // Column of the file → indicator id; the ids are the columns' places in `WideCells`.
+    let mut slot = vec![None; width];
+    for (&(k, _), &id) in cols.indicators.iter().zip(ids) {
+        *slot.get_mut(k)? = Some(id as usize);
+    }
+    let layout = WideLayout {
+        delim,
+        width,
+        region: cols.region,
+        year: cols.year,
+        slot,
+        indicators: ids.len(),
+    };
+    let pieces = pieces(body, WIDE_PIECE_BYTES);
+    let pieces: Vec<WidePiece<'_>> = std::thread::scope(|scope| {
+        let layout = &layout;
+        let others: Vec<_> = pieces[1..]
+            .iter()
+            .map(|piece| scope.spawn(move || layout.scan(piece)))
+            .collect();
+        let first = pieces.first().and_then(|p| layout.scan(p));
+        std::iter::once(first)
+            .chain(others.into_iter().map(|t| t.join().ok().flatten()))
+            .collect::<Option<Vec<_>>>()
+    })?;
+    let rows: usize = pieces.iter().map(|p| p.region.len()).sum();
+    let region = regions(
+        &StringChunked::from_iter_values(
+            "".into(),
+            pieces.iter().flat_map(|p| p.region.iter().copied()),
+        ),
+        c,
+    )?;
+    let year = years(
+        &StringChunked::from_iter_values(
+            "".into(),
+            pieces.iter().flat_map(|p| p.year.iter().copied()),
+        ),
+        c,
+    )?;
     if c.name_count() >= 1 << ID_BITS {
         return None;
     }
     // (region, year) must be unique.
-    // (region, year) must be unique.
-    keys.extend(region.iter().copied().zip(year.iter().copied()));
-    let cells: Vec<&StringChunked> = columns[2..]
-        .iter()
-        .map(|col| col.str().ok())
-        .collect::<Option<_>>()?;
-    let mut iters: Vec<_> = cells.iter().map(|ca| ca.iter()).collect();
+    let (regions, _) = c.name_counts();
+    if any_duplicate(
+        region.iter().zip(&year).map(|(&r, &y)| (r, y, 0)),
+        regions,
+        1,
+    ) {
+        return None;
+    }
+    let mut columns: Vec<WideColumn> = (0..ids.len())
+        .map(|_| WideColumn {
+            values: Vec::with_capacity(rows),
+            missing: Vec::new(),
+        })
+        .collect();
+    let mut decimals = Vec::with_capacity(pieces.iter().map(|p| p.decimals.len()).sum());
     let mut missing = 0;
-    for k in 0..region.len() {
-        for (cells, &indicator) in iters.iter_mut().zip(indicators) {
-            if let Some(v) = value(cells.next()??, &mut missing).ok()? {
-                c.push_ids(region[k], year[k], indicator, v);
-            }
+    let mut offset = 0u32;
+    for piece in pieces {
+        for (column, part) in columns.iter_mut().zip(piece.columns) {
+            column.values.extend_from_slice(&part.values);
+            column
+                .missing
+                .extend(part.missing.iter().map(|k| offset + k));
         }
+        decimals.extend_from_slice(&piece.decimals);
+        missing += piece.missing;
+        offset += u32::try_from(piece.region.len()).ok()?;
     }
     c.missing(missing);
-    Some(())
+    c.wide_cells(WideCells {
+        region,
+        year,
+        columns,
+        decimals,
+    })
+}
+
+/// Bytes of a wide table's body scanned by one thread, at least (a small table is one piece,
+/// read without starting a thread).
+#[cfg(not(test))]
+const WIDE_PIECE_BYTES: usize = 1 << 20;
+/// Small in unit tests, so that their tables span many pieces.
+#[cfg(test)]
+const WIDE_PIECE_BYTES: usize = 64;
+
+/// `body` cut at line ends into one piece per core (more for tests), each at least `least`
+/// bytes long.
+fn pieces(body: &str, least: usize) -> Vec<&str> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let size = (body.len() / cores.max(1)).max(least);
+    let mut rest = body;
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let cut = match rest.as_bytes().get(size..) {
+            Some(tail) => tail
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |k| size + k + 1),
+            None => rest.len(),
+        };
+        let (piece, tail) = rest.split_at(cut);
+        out.push(piece);
+        rest = tail;
+    }
+    out
+}
+
+/// Where a wide table's cells are: the delimiter, the header's width, the region and year
+/// columns, and each column's indicator id (`None`: not read).
+struct WideLayout {
+    delim: u8,
+    width: usize,
+    region: usize,
+    year: usize,
+    slot: Vec<Option<usize>>,
+    indicators: usize,
+}
+
+/// One piece of a wide table, scanned: each row's region and year cells, each indicator's
+/// column, the decimals of its values row by row and its missing cells.
+struct WidePiece<'t> {
+    region: Vec<&'t str>,
+    year: Vec<&'t str>,
+    columns: Vec<WideColumn>,
+    decimals: Vec<i8>,
+    missing: usize,
+}
+
+impl WideLayout {
+    /// `None` on a row of another width than the header's (empty lines skip, as in the row
+    /// walk) or a cell that is not a number.
+    fn scan<'t>(&self, piece: &'t str) -> Option<WidePiece<'t>> {
+        let mut out = WidePiece {
+            region: Vec::new(),
+            year: Vec::new(),
+            columns: (0..self.indicators)
+                .map(|_| WideColumn {
+                    values: Vec::new(),
+                    missing: Vec::new(),
+                })
+                .collect(),
+            decimals: Vec::new(),
+            missing: 0,
+        };
+        let delim = char::from(self.delim);
+        for line in piece.split('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            let row = u32::try_from(out.region.len()).ok()?;
+            let mut fields = 0;
+            for (k, cell) in line.split(delim).enumerate() {
+                fields += 1;
+                if k == self.region {
+                    out.region.push(cell);
+                } else if k == self.year {
+                    out.year.push(cell);
+                } else if let Some(Some(j)) = self.slot.get(k) {
+                    let column = &mut out.columns[*j];
+                    match value(cell, &mut out.missing).ok()? {
+                        Some(v) => {
+                            column.values.push(v.value);
+                            out.decimals.push(v.decimals);
+                        }
+                        None => {
+                            column.values.push(0.0);
+                            column.missing.push(row);
+                        }
+                    }
+                }
+            }
+            if fields != self.width {
+                return None;
+            }
+        }
+        Some(out)
+    }
 }
 
 #[cfg(test)]
@@ -661,7 +745,15 @@ mod tests {
         for (k, r) in ["北京", "上海", "天津", "R9"].iter().enumerate() {
             for y in 2000..2012 {
                 long.push_str(&format!("{r},{y},a,{k}.{y},元\n{r},{y},b,,\n"));
-                wide.push_str(&format!("{r},{y},{y},{k}\n"));
+                // Years descending, missing cells, a row without values, CRLF.
+                let y = 4011 - y;
+                let cells = match y % 5 {
+                    0 => format!("{y}.50,"),
+                    1 => "NA,-".to_owned(),
+                    2 => format!(",{k}e-3\r"),
+                    _ => format!("{y},{k}"),
+                };
+                wide.push_str(&format!("{r},{y},{cells}\n"));
             }
         }
         for (text, read) in [(&long, 2), (&wide, 2)] {
@@ -671,6 +763,7 @@ mod tests {
                 if let Some(ing) = columnar(text, regions) {
                     let rows = rows.unwrap();
                     assert!(ing.panel.frame().equals_missing(rows.panel.frame()));
+                    assert_eq!(ing.decimals, rows.decimals);
                     assert_eq!((ing.notices, ing.units), (rows.notices, rows.units));
                     taken += 1;
                 }

@@ -260,6 +260,9 @@ fn rename_regions(
     if let Some(coded) = panel.coded() {
         return Ok(Panel::from_coded(coded.rename_regions(code)));
     }
+    if let Some(wide) = panel.wide() {
+        return Ok(Panel::from_wide(wide.rename_regions(code)));
+    }
     let mut frame = panel.into_frame();
     let renamed: StringChunked = frame
         .column(REGION)?

@@ -745,6 +745,25 @@ fn columnar_pass_matches_the_row_walk_on_every_kind_of_table() {
             .to_owned(),
         "region,year,indicator,value,unit\nA,2020,g,1,元\nA,2020,h,,吨\nB,2020,h,2,万吨\n"
             .to_owned(),
+        // Wide tables: rows out of order, missing cells and a row without values, a repeated
+        // (region, year), bad cells, ragged rows, blank lines, CRLF, unnamed and ignored
+        // columns, aggregates and unknown names, the same region in two spellings.
+        "地区,年份,gdp,pop\n天津,2021,3,\n北京,2021,,-\n北京,2020,1.50,2e3\n天津,2020,NA,4\n"
+            .to_owned(),
+        "region,year,gdp,pop\nR2,2021,3,4\nR1,2020,1,2\nR2,2021,5,6\n".to_owned(),
+        "region,year,gdp,pop\nR2,2021,3,4\nR1,2020,1,x\n".to_owned(),
+        "region,year,gdp,pop\nR2,2021,3,4\nR1,2020,1\n".to_owned(),
+        "region,year,gdp,pop\nR2,2021,3,4\nR1,2020,1,2,\n".to_owned(),
+        "region,year,gdp,pop\r\nR2,2021,3,4\r\n\r\n\nR1,2020,1,2\r\n".to_owned(),
+        "region,year,gdp,,pop,unit\nR2,2021,3,x,4,元\nR1,2020,1,,2,元\n".to_owned(),
+        "地区,年份,gdp\n北京,2020,1\n全国,2020,2\n".to_owned(),
+        "地区,年份,gdp\n北京,2020,1\nBejing,2020,2\n".to_owned(),
+        "地区,年份,gdp\n北京,2020,1\n北京市,2020,2\n".to_owned(),
+        "地区,年份,gdp\n北京,2020,1\n北京市,2021,2\n".to_owned(),
+        "地区,年份,gdp\n北京,20x0,1\n".to_owned(),
+        "地区,年份,gdp\n,2020,1\n".to_owned(),
+        "地区,年份,gdp,pop\n北京,2020,,\n".to_owned(),
+        "地区;年份;gdp;pop\n北京;2020;1.5E+03;-0\n上海;2019;１２;.5\n".to_owned(),
     ];
     let mut columnar = 0;
     for (k, text) in cases.iter().enumerate() {
