@@ -501,9 +501,10 @@ impl<'t> Long<'t> {
 /// ends into one piece per core, each piece scanned once on its own thread — cells split at
 /// the delimiter, every value cell read by the row walk's grammar (value and decimals written
 /// at once: the decimals need each cell's text, so a typed read by Polars would still leave a
-/// scan of the bytes) — then the region and year cells resolved once per distinct text. `None`
-/// (decline) on a ragged row, a cell that is not a number, anything the region or year cells
-/// decline, or a repeated (region, year).
+/// scan of the bytes) straight into its place in the columns, allocated once for the rows the
+/// line ends allow — then the region and year cells resolved once per distinct text. `None`
+/// (decline) on a ragged row, an empty key or a cell that is not a number, anything the region
+/// or year cells decline, or a repeated (region, year).
 fn read_wide(
     body: &str,
     delim: char,
@@ -524,32 +525,53 @@ fn read_wide(
         region: cols.region,
         year: cols.year,
         slot,
-        indicators: ids.len(),
     };
     let pieces = pieces(body, WIDE_PIECE_BYTES);
-    let pieces: Vec<WidePiece<'_>> = std::thread::scope(|scope| {
+    // Rows of each piece, at most: a row per line end, and a last line without one.
+    let bounds: Vec<usize> = pieces
+        .iter()
+        .map(|p| p.bytes().filter(|&b| b == b'\n').count() + 1)
+        .collect();
+    // Zeroed, so that rows never written (blank lines) cost no memory until compacted.
+    let mut values: Vec<Vec<f64>> = ids.iter().map(|_| vec![0.0; bounds.iter().sum()]).collect();
+    let mut places: Vec<Vec<&mut [f64]>> = pieces.iter().map(|_| Vec::new()).collect();
+    for column in &mut values {
+        let mut rest = column.as_mut_slice();
+        for (place, &bound) in places.iter_mut().zip(&bounds) {
+            let (head, tail) = rest.split_at_mut(bound);
+            place.push(head);
+            rest = tail;
+        }
+    }
+    let scanned: Vec<WidePiece<'_>> = std::thread::scope(|scope| {
         let layout = &layout;
-        let others: Vec<_> = pieces[1..]
-            .iter()
-            .map(|piece| scope.spawn(move || layout.scan(piece)))
+        let mut work = pieces.iter().zip(places);
+        let first = work.next();
+        let others: Vec<_> = work
+            .map(|(piece, mut place)| scope.spawn(move || layout.scan(piece, &mut place)))
             .collect();
-        let first = pieces.first().and_then(|p| layout.scan(p));
+        let first = first.and_then(|(piece, mut place)| layout.scan(piece, &mut place));
         std::iter::once(first)
             .chain(others.into_iter().map(|t| t.join().ok().flatten()))
             .collect::<Option<Vec<_>>>()
     })?;
-    let rows: usize = pieces.iter().map(|p| p.region.len()).sum();
+    let key_column =
+        |texts: Vec<&str>| StringChunked::from_iter_values("".into(), texts.into_iter());
     let region = regions(
-        &StringChunked::from_iter_values(
-            "".into(),
-            pieces.iter().flat_map(|p| p.region.iter().copied()),
+        &key_column(
+            scanned
+                .iter()
+                .flat_map(|p| p.region.iter().copied())
+                .collect(),
         ),
         c,
     )?;
     let year = years(
-        &StringChunked::from_iter_values(
-            "".into(),
-            pieces.iter().flat_map(|p| p.year.iter().copied()),
+        &key_column(
+            scanned
+                .iter()
+                .flat_map(|p| p.year.iter().copied())
+                .collect(),
         ),
         c,
     )?;
@@ -558,39 +580,40 @@ fn read_wide(
     }
     // (region, year) must be unique.
     let (regions, _) = c.name_counts();
-    if any_duplicate(
-        region.iter().zip(&year).map(|(&r, &y)| (r, y, 0)),
-        regions,
-        1,
-    ) {
+    let keys = region.iter().zip(&year).map(|(&r, &y)| (r, y, 0));
+    if any_duplicate(keys, regions, 1) {
         return None;
     }
-    let mut columns: Vec<WideColumn> = (0..ids.len())
-        .map(|_| WideColumn {
-            values: Vec::with_capacity(rows),
+    // Each piece's rows moved up behind the previous piece's (a no-op without blank lines).
+    let mut columns: Vec<WideColumn> = values
+        .into_iter()
+        .map(|values| WideColumn {
+            values,
             missing: Vec::new(),
         })
         .collect();
-    let mut decimals = Vec::with_capacity(pieces.iter().map(|p| p.decimals.len()).sum());
-    let mut missing = 0;
-    let mut offset = 0u32;
-    for piece in pieces {
-        for (column, part) in columns.iter_mut().zip(piece.columns) {
-            column.values.extend_from_slice(&part.values);
-            column
-                .missing
-                .extend(part.missing.iter().map(|k| offset + k));
+    let (mut at, mut start, mut missing) = (0usize, 0usize, 0usize);
+    for (piece, bound) in scanned.iter().zip(&bounds) {
+        let rows = piece.region.len();
+        let offset = u32::try_from(at).ok()?;
+        for (column, gaps) in columns.iter_mut().zip(&piece.missing) {
+            column.values.copy_within(start..start + rows, at);
+            column.missing.extend(gaps.iter().map(|k| offset + k));
         }
-        decimals.extend_from_slice(&piece.decimals);
-        missing += piece.missing;
-        offset += u32::try_from(piece.region.len()).ok()?;
+        missing += piece.missing_cells;
+        at += rows;
+        start += bound;
+    }
+    for column in &mut columns {
+        column.values.truncate(at);
     }
     c.missing(missing);
+    let decimals = scanned.iter().flat_map(|p| p.decimals.iter().copied());
     c.wide_cells(WideCells {
         region,
         year,
         columns,
-        decimals,
+        decimals: decimals.collect(),
     })
 }
 
@@ -632,34 +655,30 @@ struct WideLayout {
     region: usize,
     year: usize,
     slot: Vec<Option<usize>>,
-    indicators: usize,
 }
 
-/// One piece of a wide table, scanned: each row's region and year cells, each indicator's
-/// column, the decimals of its values row by row and its missing cells.
+/// One piece of a wide table, scanned: each row's region and year cells, per indicator the
+/// rows (of the piece) whose cell is missing, the decimals of the values row by row, and how
+/// many cells are missing.
 struct WidePiece<'t> {
     region: Vec<&'t str>,
     year: Vec<&'t str>,
-    columns: Vec<WideColumn>,
+    missing: Vec<Vec<u32>>,
     decimals: Vec<i8>,
-    missing: usize,
+    missing_cells: usize,
 }
 
 impl WideLayout {
+    /// The piece's values written into `columns` (one slice per indicator, a place per row);
     /// `None` on a row of another width than the header's (empty lines skip, as in the row
-    /// walk) or a cell that is not a number.
-    fn scan<'t>(&self, piece: &'t str) -> Option<WidePiece<'t>> {
+    /// walk), an empty region or year cell, or a cell that is not a number.
+    fn scan<'t>(&self, piece: &'t str, columns: &mut [&mut [f64]]) -> Option<WidePiece<'t>> {
         let mut out = WidePiece {
             region: Vec::new(),
             year: Vec::new(),
-            columns: (0..self.indicators)
-                .map(|_| WideColumn {
-                    values: Vec::new(),
-                    missing: Vec::new(),
-                })
-                .collect(),
+            missing: columns.iter().map(|_| Vec::new()).collect(),
             decimals: Vec::new(),
-            missing: 0,
+            missing_cells: 0,
         };
         let delim = char::from(self.delim);
         for line in piece.split('\n') {
@@ -667,25 +686,28 @@ impl WideLayout {
             if line.is_empty() {
                 continue;
             }
-            let row = u32::try_from(out.region.len()).ok()?;
+            let row = out.region.len();
             let mut fields = 0;
             for (k, cell) in line.split(delim).enumerate() {
                 fields += 1;
-                if k == self.region {
-                    out.region.push(cell);
-                } else if k == self.year {
-                    out.year.push(cell);
-                } else if let Some(Some(j)) = self.slot.get(k) {
-                    let column = &mut out.columns[*j];
-                    match value(cell, &mut out.missing).ok()? {
+                if k == self.region || k == self.year {
+                    // The row walk reports an empty key; a file of empty rows stops here.
+                    if cell.trim().is_empty() {
+                        return None;
+                    }
+                    let keys = if k == self.region {
+                        &mut out.region
+                    } else {
+                        &mut out.year
+                    };
+                    keys.push(cell);
+                } else if let Some(&Some(j)) = self.slot.get(k) {
+                    match value(cell, &mut out.missing_cells).ok()? {
                         Some(v) => {
-                            column.values.push(v.value);
+                            *columns.get_mut(j)?.get_mut(row)? = v.value;
                             out.decimals.push(v.decimals);
                         }
-                        None => {
-                            column.values.push(0.0);
-                            column.missing.push(row);
-                        }
+                        None => out.missing[j].push(u32::try_from(row).ok()?),
                     }
                 }
             }
