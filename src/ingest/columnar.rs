@@ -501,8 +501,8 @@ impl<'t> Long<'t> {
 /// ends into one piece per core, each piece scanned once on its own thread — cells split at
 /// the delimiter, every value cell read by the row walk's grammar (value and decimals written
 /// at once: the decimals need each cell's text, so a typed read by Polars would still leave a
-/// scan of the bytes) straight into its place in the columns, allocated once for the rows the
-/// line ends allow — then the region and year cells resolved once per distinct text. `None`
+/// scan of the bytes) straight into its place in the columns, allocated once for the rows (the
+/// lines that are not empty) — then the region and year cells resolved once per distinct text. `None`
 /// (decline) on a ragged row, an empty key or a cell that is not a number, anything the region
 /// or year cells decline, or a repeated (region, year).
 fn read_wide(
@@ -527,12 +527,17 @@ fn read_wide(
         slot,
     };
     let pieces = pieces(body, WIDE_PIECE_BYTES);
-    // Rows of each piece, at most: a row per line end, and a last line without one.
+    // Rows of each piece: its lines that are not empty (the scan skips only those).
     let bounds: Vec<usize> = pieces
         .iter()
-        .map(|p| p.bytes().filter(|&b| b == b'\n').count() + 1)
+        .map(|p| {
+            p.as_bytes()
+                .split(|&b| b == b'\n')
+                .filter(|line| !matches!(line, [] | [b'\r']))
+                .count()
+        })
         .collect();
-    // Zeroed, so that rows never written (blank lines) cost no memory until compacted.
+    // Zeroed: the pages of missing cells are never written, so they take no memory.
     let mut values: Vec<Vec<f64>> = ids.iter().map(|_| vec![0.0; bounds.iter().sum()]).collect();
     let mut places: Vec<Vec<&mut [f64]>> = pieces.iter().map(|_| Vec::new()).collect();
     for column in &mut values {
@@ -584,7 +589,6 @@ fn read_wide(
     if any_duplicate(keys, regions, 1) {
         return None;
     }
-    // Each piece's rows moved up behind the previous piece's (a no-op without blank lines).
     let mut columns: Vec<WideColumn> = values
         .into_iter()
         .map(|values| WideColumn {
@@ -592,20 +596,16 @@ fn read_wide(
             missing: Vec::new(),
         })
         .collect();
-    let (mut at, mut start, mut missing) = (0usize, 0usize, 0usize);
-    for (piece, bound) in scanned.iter().zip(&bounds) {
-        let rows = piece.region.len();
-        let offset = u32::try_from(at).ok()?;
+    let (mut at, mut missing) = (0u32, 0usize);
+    for (piece, &bound) in scanned.iter().zip(&bounds) {
+        if piece.region.len() != bound {
+            return None;
+        }
         for (column, gaps) in columns.iter_mut().zip(&piece.missing) {
-            column.values.copy_within(start..start + rows, at);
-            column.missing.extend(gaps.iter().map(|k| offset + k));
+            column.missing.extend(gaps.iter().map(|k| at + k));
         }
         missing += piece.missing_cells;
-        at += rows;
-        start += bound;
-    }
-    for column in &mut columns {
-        column.values.truncate(at);
+        at += u32::try_from(bound).ok()?;
     }
     c.missing(missing);
     let decimals = scanned.iter().flat_map(|p| p.decimals.iter().copied());
