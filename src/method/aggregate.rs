@@ -10,23 +10,27 @@
 /// observed cells of row i. With complete rows and `Σ w = 1` this is `100 · Σ w z`; applied to
 /// a dimension's columns it is `D_d = 100 · Σ_{j∈d} w_j z_j / W_d`, hence `S = Σ_d W_d D_d`.
 pub fn weighted_sum(cols: &[&[f64]], w: &[f64]) -> Vec<f64> {
-    rows(cols)
-        .map(|i| {
-            let (mut num, mut den) = (0.0, 0.0);
-            for (col, &wj) in cols.iter().zip(w) {
-                let z = col[i];
-                if !z.is_nan() {
-                    num += wj * z;
-                    den += wj;
-                }
+    let (mut num, den) = accumulate(cols, w, |wj, z| wj * z);
+    for (s, d) in num.iter_mut().zip(den) {
+        *s = if d > 0.0 { 100.0 * *s / d } else { f64::NAN };
+    }
+    num
+}
+
+/// Per row, `Σ_j term(w_j, z_ij)` and `Σ_j w_j` over the observed cells. Column after column
+/// (contiguous passes), each row's sums still adding its terms in column order from 0.
+fn accumulate(cols: &[&[f64]], w: &[f64], term: impl Fn(f64, f64) -> f64) -> (Vec<f64>, Vec<f64>) {
+    let n = rows(cols).len();
+    let (mut num, mut den) = (vec![0.0; n], vec![0.0; n]);
+    for (col, &wj) in cols.iter().zip(w) {
+        for ((s, d), &z) in num.iter_mut().zip(den.iter_mut()).zip(&col[..n]) {
+            if !z.is_nan() {
+                *s += term(wj, z);
+                *d += wj;
             }
-            if den > 0.0 {
-                100.0 * num / den
-            } else {
-                f64::NAN
-            }
-        })
-        .collect()
+        }
+    }
+    (num, den)
 }
 
 /// Weighted geometric mean on [1, 100] (COINr `a_gmean` on min-max data rescaled to [1, 100],
@@ -34,23 +38,11 @@ pub fn weighted_sum(cols: &[&[f64]], w: &[f64]) -> Vec<f64> {
 /// `S_i = Π_j (1 + 99 z_ij)^(w_j / Σ_j w_j)`, over the observed cells of row i.
 /// Precondition: z ∈ [0, 1]. Note `S ≠ Σ_d W_d D_d` here; instead `S = Π_d D_d^(W_d)`.
 pub fn geometric(cols: &[&[f64]], w: &[f64]) -> Vec<f64> {
-    rows(cols)
-        .map(|i| {
-            let (mut log_sum, mut den) = (0.0, 0.0);
-            for (col, &wj) in cols.iter().zip(w) {
-                let z = col[i];
-                if !z.is_nan() {
-                    log_sum += wj * (1.0 + 99.0 * z).ln();
-                    den += wj;
-                }
-            }
-            if den > 0.0 {
-                (log_sum / den).exp()
-            } else {
-                f64::NAN
-            }
-        })
-        .collect()
+    let (mut log_sum, den) = accumulate(cols, w, |wj, z| wj * (1.0 + 99.0 * z).ln());
+    for (s, d) in log_sum.iter_mut().zip(den) {
+        *s = if d > 0.0 { (*s / d).exp() } else { f64::NAN };
+    }
+    log_sum
 }
 
 /// The positive and negative ideal points in z-space: `(max_i z_ij, min_i z_ij)` per column over

@@ -21,17 +21,28 @@ pub fn coverage(values: &[f64]) -> f64 {
 pub fn interpolate_interior(years: &[i32], values: &[f64]) -> (Vec<f64>, Vec<bool>) {
     let mut out = values.to_vec();
     let mut filled = vec![false; values.len()];
-    let observed: Vec<usize> = (0..values.len()).filter(|&i| !values[i].is_nan()).collect();
-    for pair in observed.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        let (ya, yb) = (f64::from(years[a]), f64::from(years[b]));
-        for i in a + 1..b {
-            let t = (f64::from(years[i]) - ya) / (yb - ya);
-            out[i] = values[a] + (values[b] - values[a]) * t;
-            filled[i] = true;
-        }
-    }
+    interpolate_in_place(years, &mut out, &mut filled);
     (out, filled)
+}
+
+/// [`interpolate_interior`] on `values` itself: fills its interior gaps and sets `filled` for
+/// them (other flags are left as they are). The pipeline runs it on a reused buffer per region.
+pub fn interpolate_in_place(years: &[i32], values: &mut [f64], filled: &mut [bool]) {
+    let mut last: Option<usize> = None;
+    for b in 0..values.len() {
+        if values[b].is_nan() {
+            continue;
+        }
+        if let Some(a) = last {
+            let (ya, yb) = (f64::from(years[a]), f64::from(years[b]));
+            for i in a + 1..b {
+                let t = (f64::from(years[i]) - ya) / (yb - ya);
+                values[i] = values[a] + (values[b] - values[a]) * t;
+                filled[i] = true;
+            }
+        }
+        last = Some(b);
+    }
 }
 
 #[cfg(test)]

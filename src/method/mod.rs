@@ -58,6 +58,26 @@ pub mod treat;
 pub mod weights;
 
 pub use error::{MethodError, MethodNotice};
+
+/// Cells below which a pass over many columns stays on the calling thread: the thread pool costs
+/// more than it saves there (robustness analyses run hundreds of methods on small panels).
+const PARALLEL_CELLS: usize = 1 << 16;
+
+/// `f` of each item, in order; on the thread pool when the items hold `cells` cells together and
+/// at least [`PARALLEL_CELLS`]. Each item is one column's work, so no sum is split between threads
+/// and the results are the serial ones bit for bit.
+pub(crate) fn map_columns<T: Send, R: Send>(
+    items: Vec<T>,
+    cells: usize,
+    f: impl Fn(T) -> R + Sync + Send,
+) -> Vec<R> {
+    if cells >= PARALLEL_CELLS && items.len() > 1 {
+        use rayon::prelude::*;
+        items.into_par_iter().map(f).collect()
+    } else {
+        items.into_iter().map(f).collect()
+    }
+}
 pub use pipeline::{IndexResult, Prepared, TreatmentRow, compute};
 pub use spec::{
     Aggregate, CombineMean, DEFAULT_COVERAGE_THRESHOLD, DEFAULT_SHIFT, DEFAULT_TREAT_MAX_POINTS,

@@ -5,14 +5,17 @@
 //! choice of the set each statistic runs over (panel or year), notices, and the output frames.
 //! Must not: do I/O, read configuration, or know the framework file format.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use polars::prelude::*;
 
 use super::aggregate;
 use super::error::{MethodError, MethodNotice};
 use super::impute;
+use super::map_columns;
 use super::normalise;
 use super::rank::{self, TIE_TOLERANCE};
 use super::spec::{
@@ -72,64 +75,80 @@ impl IndexResult {
 /// The columns of the normalised table, and the frame once [`IndexResult::normalised`] built it.
 #[derive(Debug, Clone)]
 struct Normalised {
-    parts: std::sync::Arc<NormalisedParts>,
-    frame: std::sync::OnceLock<DataFrame>,
+    parts: Arc<NormalisedParts>,
+    frame: OnceLock<DataFrame>,
 }
 
-/// What the long normalised table is made of: per row of the method's table its region and
-/// year, per scored indicator its id and its `raw`, `z` and `imputed` columns.
+/// What the long normalised table is made of: the prepared panel (shared with the [`Prepared`]
+/// it came from, not copied: its rows' region and year, each indicator's `raw` and `imputed`
+/// columns) and per scored indicator its id and `z` column.
 #[derive(Debug)]
 struct NormalisedParts {
-    region: Vec<String>,
-    year: Vec<i32>,
+    panel: Arc<Filled>,
+    /// Indices into the panel's columns of the scored indicators, and their ids.
+    scored: Vec<usize>,
     ids: Vec<String>,
-    raw: Vec<Vec<f64>>,
     z: Vec<Vec<f64>>,
-    imputed: Vec<Vec<bool>>,
 }
 
 impl NormalisedParts {
+    /// The scored indicators' `raw` columns.
+    fn raw(&self) -> Vec<&[f64]> {
+        self.scored
+            .iter()
+            .map(|&j| self.panel.values[j].as_slice())
+            .collect()
+    }
+
+    /// Bytes held: the prepared panel's columns (region, year, every indicator's values and
+    /// imputed flags — the excluded indicators' too, as the panel is shared whole) and `z`.
     fn bytes(&self) -> usize {
-        let f64s: usize = self.raw.iter().chain(&self.z).map(Vec::len).sum();
-        let bools: usize = self.imputed.iter().map(Vec::len).sum();
+        let panel = &self.panel;
+        let rows = panel.table.len();
+        let f64s: usize = panel.values.iter().chain(&self.z).map(Vec::len).sum();
+        let bools: usize = panel.imputed.iter().map(Vec::len).sum();
         let strings: usize = self
+            .panel
+            .table
             .region
             .iter()
             .chain(&self.ids)
             .map(|s| s.len() + std::mem::size_of::<String>())
             .sum();
-        8 * f64s + bools + 4 * self.year.len() + strings
+        8 * f64s + bools + 4 * rows + strings
     }
 
     /// The frame, rows by (row of the table, indicator).
     fn frame(&self) -> Result<DataFrame, MethodError> {
-        let (rows, k) = (self.year.len(), self.ids.len());
+        let table = &self.panel.table;
+        let (rows, k) = (table.len(), self.ids.len());
         let n = rows * k;
         let row: Vec<u32> = (0..rows as u32)
             .flat_map(|i| std::iter::repeat_n(i, k))
             .collect();
         let id: Vec<u32> = (0..rows).flat_map(|_| 0..k as u32).collect();
-        let year: Vec<i32> = self
+        let year: Vec<i32> = table
             .year
             .iter()
             .flat_map(|&y| std::iter::repeat_n(y, k))
             .collect();
-        let interleave = |cols: &[Vec<f64>]| -> Vec<Option<f64>> {
+        let interleave = |cols: &[&[f64]]| -> Vec<Option<f64>> {
             (0..rows)
                 .flat_map(|i| cols.iter().map(move |c| (!c[i].is_nan()).then_some(c[i])))
                 .collect()
         };
+        let z: Vec<&[f64]> = self.z.iter().map(Vec::as_slice).collect();
         let imputed: Vec<bool> = (0..rows)
-            .flat_map(|i| self.imputed.iter().map(move |c| c[i]))
+            .flat_map(|i| self.scored.iter().map(move |&j| self.panel.imputed[j][i]))
             .collect();
         Ok(DataFrame::new(
             n,
             vec![
-                gathered_strings("region", &self.region, &row)?,
+                gathered_strings("region", &table.region, &row)?,
                 Column::new("year".into(), year),
                 gathered_strings("indicator", &self.ids, &id)?,
-                Column::new("raw".into(), interleave(&self.raw)),
-                Column::new("z".into(), interleave(&self.z)),
+                Column::new("raw".into(), interleave(&self.raw())),
+                Column::new("z".into(), interleave(&z)),
                 Column::new("imputed".into(), imputed),
             ],
         )?)
@@ -152,16 +171,23 @@ pub fn compute(
 /// analyses run hundreds of methods on one `Prepared` (no frame is read per method).
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    table: Table,
+    /// Shared with every result's normalised table (see [`NormalisedParts`]).
+    panel: Arc<Filled>,
     indicators: Vec<IndicatorSpec>,
-    /// Framework indicators after interpolation, and which cells were interpolated.
-    filled: Vec<Vec<f64>>,
-    was_imputed: Vec<Vec<bool>>,
     coverage: Vec<f64>,
     coverage_threshold: f64,
     /// Indices (into `indicators`) of the scored indicators.
     scored: Vec<usize>,
     notices: Vec<MethodNotice>,
+}
+
+/// The panel after interpolation: its rows, and per framework indicator its values (NaN = still
+/// missing) and which cells were interpolated.
+#[derive(Debug)]
+struct Filled {
+    table: Table,
+    values: Vec<Vec<f64>>,
+    imputed: Vec<Vec<bool>>,
 }
 
 /// One treated indicator: what the treatment did (see [`treat::treat`]).
@@ -180,20 +206,19 @@ impl Prepared {
         indicators: &[IndicatorSpec],
         coverage_threshold: f64,
     ) -> Result<Prepared, MethodError> {
-        let mut table = Table::read(wide, indicators)?;
+        let (mut table, cols, regions) = Table::read(wide, indicators)?;
         let mut notices = Vec::new();
-        let Imputed {
-            values: filled,
-            filled: was_imputed,
-        } = impute_and_trim(&mut table, &mut notices)?;
-        let coverage: Vec<f64> = table.cols.iter().map(|c| impute::coverage(c)).collect();
+        let columns = impute_and_trim(&mut table, cols, &regions, &mut notices)?;
+        let coverage: Vec<f64> = columns.iter().map(|c| c.coverage).collect();
+        let (values, imputed): (Vec<Vec<f64>>, Vec<Vec<bool>>) =
+            columns.into_iter().map(|c| (c.values, c.imputed)).unzip();
         let scored: Vec<usize> = (0..indicators.len())
             .filter(|&j| coverage[j] >= coverage_threshold)
             .collect();
         notices.extend(coverage_notices(
             indicators,
             &coverage,
-            &was_imputed,
+            &imputed,
             coverage_threshold,
         ));
         if scored.is_empty() {
@@ -205,10 +230,12 @@ impl Prepared {
             });
         }
         Ok(Prepared {
-            table,
+            panel: Arc::new(Filled {
+                table,
+                values,
+                imputed,
+            }),
             indicators: indicators.to_vec(),
-            filled,
-            was_imputed,
             coverage,
             coverage_threshold,
             scored,
@@ -223,17 +250,17 @@ impl Prepared {
 
     /// The region of each row; rows are sorted by (year, region).
     pub fn regions(&self) -> &[String] {
-        &self.table.region
+        &self.panel.table.region
     }
 
     /// The year of each row.
     pub fn row_years(&self) -> &[i32] {
-        &self.table.year
+        &self.panel.table.year
     }
 
     /// Each year with its contiguous range of rows, ascending.
     pub fn years(&self) -> &[(i32, Range<usize>)] {
-        &self.table.years
+        &self.panel.table.years
     }
 
     /// The scored indicators, in framework order.
@@ -245,7 +272,7 @@ impl Prepared {
     pub fn raw(&self) -> Vec<&[f64]> {
         self.scored
             .iter()
-            .map(|&j| self.filled[j].as_slice())
+            .map(|&j| self.panel.values[j].as_slice())
             .collect()
     }
 
@@ -275,23 +302,26 @@ impl Prepared {
     }
 
     /// Direction-adjusted scores `z` of the (treated) scored columns.
-    pub fn normalise(&self, raw: &[Vec<f64>], how: Normalise) -> Vec<Vec<f64>> {
-        raw.iter()
-            .zip(self.scored())
-            .map(|(col, ind)| self.table.normalise(col, ind.direction, how))
-            .collect()
+    pub fn normalise<C: AsRef<[f64]> + Sync>(&self, raw: &[C], how: Normalise) -> Vec<Vec<f64>> {
+        let table = &self.panel.table;
+        let items: Vec<(&C, &IndicatorSpec)> = raw.iter().zip(self.scored()).collect();
+        map_columns(items, raw.len() * table.len(), |(col, ind)| {
+            table.normalise(col.as_ref(), ind.direction, how)
+        })
     }
 
     /// Weights per year (`w[year index][scored indicator]`) of `spec.weights` on `z`.
     pub fn weights(&self, z: &[Vec<f64>], spec: &MethodSpec) -> Result<Vec<Vec<f64>>, MethodError> {
-        scheme_weights(&spec.weights, &self.table, z, &self.scored(), spec)
+        scheme_weights(&spec.weights, &self.panel.table, z, &self.scored(), spec)
     }
 
     /// The overall score of every row under `spec.aggregate` (and `spec.normalise`, which sets
     /// the TOPSIS ideal points and the geometric mean's input).
     pub fn overall(&self, z: &[Vec<f64>], w: &[Vec<f64>], spec: &MethodSpec) -> Vec<f64> {
         let all: Vec<usize> = (0..z.len()).collect();
-        Aggregator::new(&self.table, z, w, spec).scores(&all).values
+        Aggregator::new(&self.panel.table, z, w, spec)
+            .scores(&all)
+            .values
     }
 
     /// The score of every row on each dimension's indicators.
@@ -301,7 +331,7 @@ impl Prepared {
         w: &[Vec<f64>],
         spec: &MethodSpec,
     ) -> Vec<(Dimension, Vec<f64>)> {
-        let agg = Aggregator::new(&self.table, z, w, spec);
+        let agg = Aggregator::new(&self.panel.table, z, w, spec);
         let scored = self.scored();
         Dimension::ALL
             .iter()
@@ -316,8 +346,9 @@ impl Prepared {
 
     /// Competition ranks within each year (see [`rank::competition_rank`]).
     pub fn ranks(&self, scores: &[f64]) -> Vec<Option<u32>> {
-        let mut ranks = vec![None; self.table.len()];
-        for (_, range) in &self.table.years {
+        let table = &self.panel.table;
+        let mut ranks = vec![None; table.len()];
+        for (_, range) in &table.years {
             let r = rank::competition_rank(&scores[range.clone()], TIE_TOLERANCE);
             ranks[range.clone()].copy_from_slice(&r);
         }
@@ -328,17 +359,25 @@ impl Prepared {
     /// prepared with; `compute` guarantees it).
     pub fn result(&self, spec: &MethodSpec) -> Result<IndexResult, MethodError> {
         debug_assert_eq!(spec.coverage_threshold, self.coverage_threshold);
-        let table = &self.table;
+        let table = &self.panel.table;
         let indicators = &self.indicators;
         let scored = &self.scored;
         let mut notices = self.notices.clone();
         let specs = self.scored();
         let raw = self.raw();
-        let (treated, treatment) = self.treated(spec.treat, spec.treat_max_points);
-        let treated_refs: Vec<&[f64]> = treated.iter().map(Vec::as_slice).collect();
+        // Without treatment the scored columns are used as they are, not copied.
+        let (treated, treatment) = match spec.treat {
+            Treat::None => (Vec::new(), Vec::new()),
+            how => self.treated(how, spec.treat_max_points),
+        };
+        let treated_refs: Vec<&[f64]> = if spec.treat == Treat::None {
+            raw.clone()
+        } else {
+            treated.iter().map(Vec::as_slice).collect()
+        };
 
         // 2. Normalisation.
-        let z = self.normalise(&treated, spec.normalise);
+        let z = self.normalise(&treated_refs, spec.normalise);
         notices.extend(constant_notices(
             table,
             &treated_refs,
@@ -349,14 +388,21 @@ impl Prepared {
         // 3. Weights, one vector per year (identical for panel schemes).
         let w = self.weights(&z, spec)?;
 
-        // 4. Aggregation of every group, 5. rank.
+        // 4. Aggregation of every group (the overall score first), 5. rank.
         let groups = Groups::new(indicators, scored);
         let agg = Aggregator::new(table, &z, &w, spec);
-        let overall = agg.scores(&(0..scored.len()).collect::<Vec<_>>());
+        let all: Vec<usize> = (0..scored.len()).collect();
+        let members: Vec<&[usize]> = std::iter::once(all.as_slice())
+            .chain(groups.list.iter().map(|(_, m)| m.as_slice()))
+            .collect();
+        let cells = table.len() * members.iter().map(|m| m.len()).sum::<usize>();
+        let mut group_scores = map_columns(members, cells, |m| agg.scores(m)).into_iter();
+        let overall = group_scores
+            .next()
+            .expect("the overall score is the first group");
         let mut degenerate = overall.degenerate;
         let mut extra: Vec<(String, Vec<f64>)> = Vec::new();
-        for (name, members) in &groups.list {
-            let s = agg.scores(members);
+        for ((name, _), s) in groups.list.iter().zip(group_scores) {
             degenerate += s.degenerate;
             extra.push((name.clone(), s.values));
         }
@@ -370,9 +416,12 @@ impl Prepared {
             ));
         }
         let ranks = self.ranks(&overall.values);
-        let missing: Vec<u32> = (0..table.len())
-            .map(|i| raw.iter().filter(|c| c[i].is_nan()).count() as u32)
-            .collect();
+        let mut missing = vec![0u32; table.len()];
+        for col in &raw {
+            for (m, v) in missing.iter_mut().zip(col.iter()) {
+                *m += u32::from(v.is_nan());
+            }
+        }
         let partial = missing.iter().filter(|&&m| m > 0).count();
         if partial > 0 {
             notices.push(MethodNotice::new(
@@ -389,18 +438,13 @@ impl Prepared {
             scores: scores_frame(table, &overall.values, &ranks, &extra, &missing)?,
             weights: weights_frame(table, indicators, scored, &w, spec.weights.per_year())?,
             normalised: Normalised {
-                parts: std::sync::Arc::new(NormalisedParts {
-                    region: table.region.clone(),
-                    year: table.year.clone(),
+                parts: Arc::new(NormalisedParts {
+                    panel: Arc::clone(&self.panel),
+                    scored: scored.clone(),
                     ids: specs.iter().map(|s| s.id.to_string()).collect(),
-                    raw: raw.iter().map(|c| c.to_vec()).collect(),
                     z,
-                    imputed: scored
-                        .iter()
-                        .map(|&j| self.was_imputed[j].clone())
-                        .collect(),
                 }),
-                frame: std::sync::OnceLock::new(),
+                frame: OnceLock::new(),
             },
             coverage: coverage_frame(indicators, &self.coverage, spec.coverage_threshold)?,
             treatment,
@@ -412,16 +456,30 @@ impl Prepared {
 
 /// Interpolate interior gaps, then leave out region-years that still have no value for any
 /// indicator: they are not part of the index panel (they would only dilute coverage and appear
-/// unscored). Returns the filled columns and which cells were filled, for the kept rows.
+/// unscored). Returns per column the filled values, which cells were filled and the coverage
+/// before filling, for the kept rows.
 fn impute_and_trim(
     table: &mut Table,
+    cols: Vec<Vec<f64>>,
+    regions: &RegionRuns,
     notices: &mut Vec<MethodNotice>,
-) -> Result<Imputed, MethodError> {
-    let (filled, was_imputed) = table.interpolate();
-    let rows: Vec<usize> = (0..table.len())
-        .filter(|&i| filled.iter().any(|c| !c[i].is_nan()))
-        .collect();
-    if rows.is_empty() {
+) -> Result<Vec<FilledColumn>, MethodError> {
+    let rows = table.len();
+    let cells = rows * cols.len();
+    let mut columns = map_columns(cols, cells, |c| regions.interpolate(c));
+    // A column without gaps leaves no row empty.
+    let keep: Option<Vec<usize>> = if columns.iter().any(|c| c.raw.is_none()) {
+        None
+    } else {
+        let mut seen = vec![false; rows];
+        for c in &columns {
+            for (s, v) in seen.iter_mut().zip(&c.values) {
+                *s |= !v.is_nan();
+            }
+        }
+        (!seen.iter().all(|&s| s)).then(|| (0..rows).filter(|&i| seen[i]).collect())
+    };
+    if keep.as_ref().is_some_and(Vec::is_empty) {
         return Err(MethodError::NoData);
     }
     if table.added > 0 {
@@ -435,32 +493,117 @@ fn impute_and_trim(
             None,
         ));
     }
-    let dropped = table.len() - rows.len();
-    if dropped == 0 {
-        return Ok(Imputed {
-            values: filled,
-            filled: was_imputed,
-        });
+    if let Some(keep) = keep {
+        notices.push(MethodNotice::new(
+            "method.empty_rows",
+            format!(
+                "{} region-years have no value for any indicator, even after interpolation: \
+                 left out",
+                rows - keep.len()
+            ),
+            None,
+        ));
+        table.retain(&keep);
+        for c in &mut columns {
+            c.values = pick(&c.values, &keep);
+            c.imputed = pick(&c.imputed, &keep);
+            c.raw = c.raw.as_ref().map(|r| pick(r, &keep));
+        }
     }
-    notices.push(MethodNotice::new(
-        "method.empty_rows",
-        format!(
-            "{dropped} region-years have no value for any indicator, even after interpolation: \
-             left out"
-        ),
-        None,
-    ));
-    table.retain(&rows);
-    Ok(Imputed {
-        values: filled.iter().map(|c| pick(c, &rows)).collect(),
-        filled: was_imputed.iter().map(|c| pick(c, &rows)).collect(),
-    })
+    Ok(columns
+        .into_iter()
+        .map(|c| FilledColumn {
+            // Share of observed cells; a column without gaps has 1 exactly.
+            coverage: c.raw.as_deref().map_or(1.0, impute::coverage),
+            values: c.values,
+            imputed: c.imputed,
+        })
+        .collect())
 }
 
-/// Indicator columns after interpolation, and which cells were interpolated.
-struct Imputed {
-    values: Vec<Vec<f64>>,
-    filled: Vec<Vec<bool>>,
+/// One indicator column after interpolation.
+struct FilledColumn {
+    values: Vec<f64>,
+    imputed: Vec<bool>,
+    coverage: f64,
+}
+
+/// One indicator column after interpolation, with the values before it when it had gaps.
+struct Interpolated {
+    values: Vec<f64>,
+    imputed: Vec<bool>,
+    raw: Option<Vec<f64>>,
+}
+
+/// The rows of the table grouped by region (each region's rows in year order), for
+/// interpolating every column along each region's series.
+struct RegionRuns {
+    /// Row indices, region after region.
+    rows: Vec<usize>,
+    /// The year of each entry of `rows`.
+    years: Vec<i32>,
+    /// Where each region's run starts in `rows`, and the end.
+    starts: Vec<usize>,
+}
+
+impl RegionRuns {
+    /// `ids[i]`: the region of row `i` as an index below `n`; rows sorted by year.
+    fn new(ids: &[u32], n: usize, year: &[i32]) -> RegionRuns {
+        let mut starts = vec![0usize; n + 1];
+        for &r in ids {
+            starts[r as usize + 1] += 1;
+        }
+        for r in 0..n {
+            starts[r + 1] += starts[r];
+        }
+        let mut next = starts.clone();
+        let mut rows = vec![0usize; ids.len()];
+        for (i, &r) in ids.iter().enumerate() {
+            rows[next[r as usize]] = i;
+            next[r as usize] += 1;
+        }
+        let years = pick(year, &rows);
+        RegionRuns {
+            rows,
+            years,
+            starts,
+        }
+    }
+
+    /// `col` with the interior gaps of each region's series interpolated (docs/method.md §3).
+    fn interpolate(&self, col: Vec<f64>) -> Interpolated {
+        let n = col.len();
+        if !col.iter().any(|v| v.is_nan()) {
+            return Interpolated {
+                values: col,
+                imputed: vec![false; n],
+                raw: None,
+            };
+        }
+        let mut series = pick(&col, &self.rows);
+        let mut filled = vec![false; n];
+        for run in self.starts.windows(2) {
+            let r = run[0]..run[1];
+            impute::interpolate_in_place(
+                &self.years[r.clone()],
+                &mut series[r.clone()],
+                &mut filled[r],
+            );
+        }
+        let mut values = col.clone();
+        let mut imputed = vec![false; n];
+        for (k, &i) in self.rows.iter().enumerate() {
+            if filled[k] {
+                values[i] = series[k];
+                imputed[i] = true;
+            }
+        }
+        Interpolated {
+            values,
+            imputed,
+            raw: Some(col),
+        }
+    }
 }
 
 /// `method.low_coverage` for excluded indicators, `method.imputed` for scored ones with gaps.
@@ -555,21 +698,24 @@ fn uses_manual(scheme: &WeightScheme) -> bool {
     }
 }
 
-/// The wide input as tight columns, rows sorted by (year, region).
-#[derive(Debug, Clone)]
+/// The wide input's rows sorted by (year, region).
+#[derive(Debug)]
 struct Table {
     region: Vec<String>,
     year: Vec<i32>,
     /// Contiguous row range of each year, ascending.
     years: Vec<(i32, Range<usize>)>,
-    /// One column per framework indicator; NaN = missing.
-    cols: Vec<Vec<f64>>,
     /// Rows added for interior years absent from the input.
     added: usize,
 }
 
 impl Table {
-    fn read(wide: &DataFrame, indicators: &[IndicatorSpec]) -> Result<Table, MethodError> {
+    /// The table, one column per framework indicator in its row order (NaN = missing), and its
+    /// rows grouped by region.
+    fn read(
+        wide: &DataFrame,
+        indicators: &[IndicatorSpec],
+    ) -> Result<(Table, Vec<Vec<f64>>, RegionRuns), MethodError> {
         for name in ["region", "year"]
             .into_iter()
             .chain(indicators.iter().map(|i| i.id.as_str()))
@@ -592,18 +738,9 @@ impl Table {
         if wide.height() == 0 {
             return Err(MethodError::NoData);
         }
-        let mut exprs = vec![
-            col("region").cast(DataType::String),
-            col("year").cast(DataType::Int32),
-        ];
-        exprs.extend(
-            indicators
-                .iter()
-                .map(|i| col(i.id.as_str()).cast(DataType::Float64)),
-        );
-        let df = wide.clone().lazy().select(exprs).collect()?;
-        for name in ["region", "year"] {
-            let c = df.column(name)?;
+        let region_col = wide.column("region")?.cast(&DataType::String)?;
+        let year_col = wide.column("year")?.cast(&DataType::Int32)?;
+        for (name, c) in [("region", &region_col), ("year", &year_col)] {
             if c.null_count() > 0 {
                 let row = (0..c.len())
                     .find(|&i| c.get(i).is_ok_and(|v| v.is_null()))
@@ -614,22 +751,15 @@ impl Table {
                 });
             }
         }
-        let df = df.sort(
-            ["year", "region"],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )?;
-        let region: Vec<String> = df
-            .column("region")?
+        let names: Vec<&str> = region_col
             .str()?
             .iter()
-            .map(|s| s.unwrap_or_default().to_owned())
+            .map(Option::unwrap_or_default)
             .collect();
-        let year: Vec<i32> = df
-            .column("year")?
-            .i32()?
-            .iter()
-            .map(|y| y.unwrap_or_default())
-            .collect();
+        let input_years: Vec<i32> = year_col.i32()?.into_no_null_iter().collect();
+        let order = year_region_order(&input_years, &names);
+        let region: Vec<String> = order.iter().map(|&i| names[i].to_owned()).collect();
+        let year = pick(&input_years, &order);
         for i in 1..year.len() {
             if year[i] == year[i - 1] && region[i] == region[i - 1] {
                 return Err(MethodError::DuplicateRow {
@@ -638,14 +768,27 @@ impl Table {
                 });
             }
         }
+        let series = indicators
+            .iter()
+            .map(|ind| Ok(wide.column(ind.id.as_str())?.cast(&DataType::Float64)?))
+            .collect::<Result<Vec<Column>, MethodError>>()?;
+        let values = map_columns(
+            series.iter().collect(),
+            order.len() * series.len(),
+            |c| -> Result<Vec<f64>, MethodError> {
+                let ca = c.f64()?;
+                Ok(match ca.cont_slice() {
+                    Ok(v) => pick(v, &order),
+                    Err(_) => {
+                        let v: Vec<f64> = ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+                        pick(&v, &order)
+                    }
+                })
+            },
+        );
         let mut cols = Vec::with_capacity(indicators.len());
-        for ind in indicators {
-            let values: Vec<f64> = df
-                .column(ind.id.as_str())?
-                .f64()?
-                .iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .collect();
+        for (ind, values) in indicators.iter().zip(values) {
+            let values = values?;
             if let Some(i) = values.iter().position(|v| v.is_infinite()) {
                 return Err(MethodError::NonFinite {
                     indicator: ind.id.to_string(),
@@ -659,19 +802,45 @@ impl Table {
             region,
             year,
             years: Vec::new(),
-            cols,
             added: 0,
         };
-        table.add_interior_years();
         table.index_years();
-        Ok(table)
+        let (mut ids, mut n) = region_ids(&table.region);
+        if table.has_interior_gaps(&ids, n) {
+            table.add_interior_years(&mut cols);
+            table.index_years();
+            (ids, n) = region_ids(&table.region);
+        }
+        let runs = RegionRuns::new(&ids, n, &table.year);
+        Ok((table, cols, runs))
+    }
+
+    /// Whether some region lacks a panel year strictly between its first and last row
+    /// (rows unique per region and year).
+    fn has_interior_gaps(&self, ids: &[u32], n: usize) -> bool {
+        let index = |y: i32| {
+            self.years
+                .binary_search_by_key(&y, |(year, _)| *year)
+                .unwrap_or(0)
+        };
+        let mut span: Vec<Option<(i32, i32, usize)>> = vec![None; n];
+        for (&r, &y) in ids.iter().zip(&self.year) {
+            let s = &mut span[r as usize];
+            *s = Some(match *s {
+                None => (y, y, 1),
+                Some((lo, hi, count)) => (lo.min(y), hi.max(y), count + 1),
+            });
+        }
+        span.into_iter()
+            .flatten()
+            .any(|(lo, hi, count)| count < index(hi) - index(lo) + 1)
     }
 
     /// Add an all-missing row for every panel year that lies strictly between a region's first
     /// and last row but is absent from the input, so that interior interpolation also fills
     /// region-years that a long → wide pivot left out (docs/method.md §3: interior gaps of a region's
     /// series are interpolated). Rows stay sorted by (year, region).
-    fn add_interior_years(&mut self) {
+    fn add_interior_years(&mut self, cols: &mut [Vec<f64>]) {
         let all_years: BTreeSet<i32> = self.year.iter().copied().collect();
         let mut span: HashMap<&str, (i32, i32)> = HashMap::new();
         let mut present: HashSet<(&str, i32)> = HashSet::new();
@@ -695,7 +864,7 @@ impl Table {
         for (y, r) in missing {
             self.year.push(y);
             self.region.push(r);
-            for c in &mut self.cols {
+            for c in cols.iter_mut() {
                 c.push(f64::NAN);
             }
         }
@@ -705,7 +874,9 @@ impl Table {
         });
         self.region = order.iter().map(|&i| self.region[i].clone()).collect();
         self.year = pick(&self.year, &order);
-        self.cols = self.cols.iter().map(|c| pick(c, &order)).collect();
+        for c in cols.iter_mut() {
+            *c = pick(c, &order);
+        }
     }
 
     /// Recompute the contiguous row range of each year.
@@ -723,48 +894,11 @@ impl Table {
     fn retain(&mut self, rows: &[usize]) {
         self.region = rows.iter().map(|&i| self.region[i].clone()).collect();
         self.year = pick(&self.year, rows);
-        self.cols = self.cols.iter().map(|c| pick(c, rows)).collect();
         self.index_years();
     }
 
     fn len(&self) -> usize {
         self.year.len()
-    }
-
-    /// Row indices of each region, in year order.
-    fn region_runs(&self) -> Vec<Vec<usize>> {
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let mut runs: Vec<Vec<usize>> = Vec::new();
-        for (i, r) in self.region.iter().enumerate() {
-            let k = *index.entry(r.as_str()).or_insert_with(|| {
-                runs.push(Vec::new());
-                runs.len() - 1
-            });
-            runs[k].push(i);
-        }
-        runs
-    }
-
-    /// Every column with interior gaps interpolated per region, and the filled cells.
-    fn interpolate(&self) -> (Vec<Vec<f64>>, Vec<Vec<bool>>) {
-        let runs = self.region_runs();
-        self.cols
-            .iter()
-            .map(|col| {
-                let mut out = col.clone();
-                let mut filled = vec![false; col.len()];
-                for run in &runs {
-                    let years: Vec<i32> = run.iter().map(|&i| self.year[i]).collect();
-                    let values: Vec<f64> = run.iter().map(|&i| col[i]).collect();
-                    let (v, f) = impute::interpolate_interior(&years, &values);
-                    for (k, &i) in run.iter().enumerate() {
-                        out[i] = v[k];
-                        filled[i] = f[k];
-                    }
-                }
-                (out, filled)
-            })
-            .unzip()
     }
 
     /// Apply `f` to the whole column (panel set) or to each year's slice.
@@ -789,14 +923,70 @@ impl Table {
     }
 }
 
+/// The order of the rows sorted by (year, region), ties kept in input order: what a stable sort
+/// on the two keys gives. The wide frame `Framework::derive` returns is sorted by region and
+/// year, so a stable counting sort by year gives it without comparing names; other input is
+/// sorted (an already sorted one is checked and kept as it is).
+fn year_region_order(year: &[i32], region: &[&str]) -> Vec<usize> {
+    let n = year.len();
+    if (1..n).all(|i| (year[i - 1], region[i - 1]) <= (year[i], region[i])) {
+        return (0..n).collect();
+    }
+    let (lo, hi) = (
+        year.iter().copied().min().unwrap_or(0),
+        year.iter().copied().max().unwrap_or(0),
+    );
+    let span = (i64::from(hi) - i64::from(lo) + 1) as usize;
+    if span <= n && region.is_sorted() {
+        let mut next = vec![0usize; span + 1];
+        for &y in year {
+            next[(y - lo) as usize + 1] += 1;
+        }
+        for k in 0..span {
+            next[k + 1] += next[k];
+        }
+        let mut order = vec![0usize; n];
+        for (i, &y) in year.iter().enumerate() {
+            let slot = &mut next[(y - lo) as usize];
+            order[*slot] = i;
+            *slot += 1;
+        }
+        return order;
+    }
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| (year[a], region[a]).cmp(&(year[b], region[b])));
+    order
+}
+
+/// Each row's region as an index into the distinct names (in order of first appearance), and
+/// their number. A name equal to the row above's is not looked up again.
+fn region_ids(region: &[String]) -> (Vec<u32>, usize) {
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let mut ids = Vec::with_capacity(region.len());
+    let mut last: Option<(&str, u32)> = None;
+    for r in region {
+        let id = match last {
+            Some((name, id)) if name == r.as_str() => id,
+            _ => {
+                let next = index.len() as u32;
+                *index.entry(r.as_str()).or_insert(next)
+            }
+        };
+        last = Some((r.as_str(), id));
+        ids.push(id);
+    }
+    (ids, index.len())
+}
+
 fn constant_notices(
     table: &Table,
     raw: &[&[f64]],
     specs: &[&IndicatorSpec],
     how: Normalise,
 ) -> Vec<MethodNotice> {
-    let mut out = Vec::new();
-    for (col, ind) in raw.iter().zip(specs) {
+    let items: Vec<(&[f64], &&IndicatorSpec)> = raw.iter().copied().zip(specs).collect();
+    let cells = table.len() * raw.len();
+    map_columns(items, cells, |(col, ind)| {
         let constant_years: Vec<i32> = if how.per_year() {
             table
                 .years
@@ -811,14 +1001,14 @@ fn constant_notices(
             Vec::new()
         };
         if normalise::is_constant(col) {
-            out.push(MethodNotice::new(
+            Some(MethodNotice::new(
                 "method.constant_indicator",
                 format!("'{}' does not vary: z = 0 and weight 0", ind.id),
                 Some(ind.id.as_str()),
-            ));
+            ))
         } else if !constant_years.is_empty() {
             let list: Vec<String> = constant_years.iter().map(i32::to_string).collect();
-            out.push(MethodNotice::new(
+            Some(MethodNotice::new(
                 "method.constant_in_year",
                 format!(
                     "'{}' does not vary within {}: z = 0 there",
@@ -826,10 +1016,14 @@ fn constant_notices(
                     list.join(", ")
                 ),
                 Some(ind.id.as_str()),
-            ));
+            ))
+        } else {
+            None
         }
-    }
-    out
+    })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// Weights per year (`w[year index][scored indicator]`) for `scheme`.
@@ -838,10 +1032,10 @@ fn constant_notices(
 /// `entropy-year`. Entropy needs non-negative shares, so on z-scores it runs on z min-max
 /// rescaled over the same set (an affine map, so it equals entropy on min-max of x). Every
 /// scheme gives an indicator whose z does not vary over its set weight 0.
-fn scheme_weights(
+fn scheme_weights<'a>(
     scheme: &WeightScheme,
     table: &Table,
-    z: &[Vec<f64>],
+    z: &'a [Vec<f64>],
     specs: &[&IndicatorSpec],
     spec: &MethodSpec,
 ) -> Result<Vec<Vec<f64>>, MethodError> {
@@ -850,11 +1044,11 @@ fn scheme_weights(
         scheme: scheme.to_string(),
         year,
     };
-    let entropy_input = |cols: Vec<&[f64]>| -> Vec<Vec<f64>> {
+    let entropy_input = |cols: Vec<&'a [f64]>| -> Vec<Cow<'a, [f64]>> {
         cols.into_iter()
             .map(|c| match spec.normalise {
-                Normalise::Zscore => normalise::minmax(c, Direction::Benefit),
-                _ => c.to_vec(),
+                Normalise::Zscore => Cow::Owned(normalise::minmax(c, Direction::Benefit)),
+                _ => Cow::Borrowed(c),
             })
             .collect()
     };
@@ -869,7 +1063,7 @@ fn scheme_weights(
     match scheme {
         WeightScheme::EntropyPanel => {
             let u = entropy_input(full);
-            let cols: Vec<&[f64]> = u.iter().map(Vec::as_slice).collect();
+            let cols: Vec<&[f64]> = u.iter().map(AsRef::as_ref).collect();
             panel(weights::entropy(&cols, spec.shift))
         }
         WeightScheme::EntropyYear => table
@@ -877,7 +1071,7 @@ fn scheme_weights(
             .iter()
             .map(|(y, r)| {
                 let u = entropy_input(z.iter().map(|c| &c[r.clone()]).collect());
-                let cols: Vec<&[f64]> = u.iter().map(Vec::as_slice).collect();
+                let cols: Vec<&[f64]> = u.iter().map(AsRef::as_ref).collect();
                 weights::entropy(&cols, spec.shift).ok_or_else(|| degenerate(Some(*y)))
             })
             .collect(),
@@ -1062,10 +1256,7 @@ fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
     rows.iter().map(|&i| v[i]).collect()
 }
 
-fn opt(values: &[f64]) -> Vec<Option<f64>> {
-    values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect()
-}
-
+/// The scores frame, rows sorted by year, rank (unranked last) and region.
 fn scores_frame(
     table: &Table,
     score: &[f64],
@@ -1073,23 +1264,35 @@ fn scores_frame(
     groups: &[(String, Vec<f64>)],
     missing: &[u32],
 ) -> Result<DataFrame, MethodError> {
+    // Within a year the table's rows are sorted by region, so a stable sort by rank gives the
+    // order; (year, region) is unique, so it is the only one.
+    let mut order: Vec<usize> = Vec::with_capacity(table.len());
+    for (_, r) in &table.years {
+        let start = order.len();
+        order.extend(r.clone());
+        order[start..].sort_by_key(|&i| (ranks[i].is_none(), ranks[i]));
+    }
+    let opt = |values: &[f64]| -> Vec<Option<f64>> {
+        order
+            .iter()
+            .map(|&i| (!values[i].is_nan()).then_some(values[i]))
+            .collect()
+    };
+    let region: Vec<&str> = order.iter().map(|&i| table.region[i].as_str()).collect();
     let mut cols = vec![
-        Column::new("region".into(), &table.region),
-        Column::new("year".into(), &table.year),
+        Column::new("region".into(), region),
+        Column::new("year".into(), pick(&table.year, &order)),
         Column::new("score".into(), opt(score)),
-        Column::new("rank".into(), ranks),
+        Column::new("rank".into(), pick(ranks, &order)),
     ];
     for (name, values) in groups {
         cols.push(Column::new(name.as_str().into(), opt(values)));
     }
-    cols.push(Column::new("indicators_missing".into(), missing));
-    let df = DataFrame::new(table.len(), cols)?;
-    Ok(df.sort(
-        ["year", "rank", "region"],
-        SortMultipleOptions::default()
-            .with_nulls_last(true)
-            .with_maintain_order(true),
-    )?)
+    cols.push(Column::new(
+        "indicators_missing".into(),
+        pick(missing, &order),
+    ));
+    Ok(DataFrame::new(table.len(), cols)?)
 }
 
 fn weights_frame(
@@ -1140,4 +1343,52 @@ fn coverage_frame(
             coverage.iter().map(|&c| c < threshold).collect::<Vec<_>>(),
         ),
     ])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_region_order_is_the_stable_sort_on_both_keys() {
+        let cases: [(&[i32], &[&str]); 4] = [
+            // sorted by region and year, as `Framework::derive` returns it: the counting sort
+            (
+                &[2019, 2021, 2020, 2021, 2019, 2020],
+                &["a", "a", "b", "b", "c", "c"],
+            ),
+            // a duplicate key keeps its input order
+            (&[2020, 2019, 2020, 2019], &["a", "a", "a", "b"]),
+            // already sorted by year and region: kept
+            (&[2019, 2019, 2020, 2020], &["a", "b", "a", "b"]),
+            // neither: the general sort
+            (&[2021, 2019, 2021, 2019, 2020], &["b", "c", "a", "a", "c"]),
+        ];
+        for (year, region) in cases {
+            let mut want: Vec<usize> = (0..year.len()).collect();
+            want.sort_by_key(|&i| (year[i], region[i]));
+            assert_eq!(year_region_order(year, region), want, "{year:?} {region:?}");
+        }
+    }
+
+    #[test]
+    fn region_runs_interpolate_each_regions_series() {
+        let region: Vec<String> = ["a", "b", "a", "b", "a"].map(String::from).to_vec();
+        let year = [2019, 2019, 2020, 2020, 2021];
+        let (ids, n) = region_ids(&region);
+        assert_eq!((ids.as_slice(), n), ([0, 1, 0, 1, 0].as_slice(), 2));
+        let runs = RegionRuns::new(&ids, n, &year);
+        assert_eq!(runs.rows, vec![0, 2, 4, 1, 3]);
+        assert_eq!(runs.starts, vec![0, 3, 5]);
+        let nan = f64::NAN;
+        // a: 1, gap, 3 → 2 interpolated; b: 7 then a trailing gap, which stays missing
+        let out = runs.interpolate(vec![1.0, 7.0, nan, nan, 3.0]);
+        assert_eq!(&out.values[..3], &[1.0, 7.0, 2.0]);
+        assert!(out.values[3].is_nan());
+        assert_eq!(out.values[4], 3.0);
+        assert_eq!(out.imputed, vec![false, false, true, false, false]);
+        assert!(out.raw.is_some_and(|r| r[2].is_nan()));
+        let complete = runs.interpolate(vec![1.0; 5]);
+        assert!(complete.raw.is_none() && complete.imputed == vec![false; 5]);
+    }
 }

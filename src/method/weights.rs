@@ -26,22 +26,21 @@ pub fn normalise_to_one(raw: &[f64]) -> Option<Vec<f64>> {
 /// point the formula gives 1.0000000000000002 and a tiny negative weight (trap T5).
 /// Precondition: z ≥ 0 and s ≥ 0 (min-max or percentile-rank scores).
 pub fn entropy_values(cols: &[&[f64]], shift: f64) -> Vec<f64> {
-    cols.iter()
-        .map(|col| {
-            if is_constant(col) {
-                return 1.0;
-            }
-            let observed = || col.iter().filter(|v| !v.is_nan()).map(|z| z + shift);
-            let n = observed().count() as f64;
-            let total: f64 = observed().sum();
-            let h: f64 = observed()
-                .map(|z| z / total)
-                .filter(|&p| p > 0.0)
-                .map(|p| p * p.ln())
-                .sum();
-            -h / n.ln()
-        })
-        .collect()
+    let cells = cols.iter().map(|c| c.len()).sum();
+    super::map_columns(cols.to_vec(), cells, |col| {
+        if is_constant(col) {
+            return 1.0;
+        }
+        let observed = || col.iter().filter(|v| !v.is_nan()).map(|z| z + shift);
+        let n = observed().count() as f64;
+        let total: f64 = observed().sum();
+        let h: f64 = observed()
+            .map(|z| z / total)
+            .filter(|&p| p > 0.0)
+            .map(|p| p * p.ln())
+            .sum();
+        -h / n.ln()
+    })
 }
 
 /// Entropy weights: `w_j = (1 − e_j) / Σ_k (1 − e_k)` with `e_j` from [`entropy_values`].
