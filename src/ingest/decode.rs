@@ -166,7 +166,9 @@ pub fn decode<'b>(
             }),
         };
     }
-    if let Ok(text) = std::str::from_utf8(bytes) {
+    // The fast check answers for valid text (nearly every file); an invalid one is looked at
+    // again below.
+    if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
         return Ok((Cow::Borrowed(text), Encoding::Utf8));
     }
     let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
