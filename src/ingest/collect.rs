@@ -119,41 +119,51 @@ pub(crate) fn parse_number(raw: &str, quoted: bool) -> Result<Option<Number>, ()
 /// the two agree wherever this one answers (tested on random texts).
 pub(crate) fn parse_plain(raw: &str) -> Option<Number> {
     let b = raw.as_bytes();
-    let digits = |from: usize| {
-        b[from.min(b.len())..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count()
+    // The digits from `at` on, folded into `acc` (wrapping: only short runs are used).
+    let run = |at: &mut usize, acc: &mut u64| {
+        let from = *at;
+        while let Some(&d) = b.get(*at).filter(|d| d.is_ascii_digit()) {
+            *acc = acc.wrapping_mul(10).wrapping_add(u64::from(d - b'0'));
+            *at += 1;
+        }
+        *at - from
     };
-    let mut at = usize::from(b.first() == Some(&b'-'));
-    let int = digits(at);
+    let negative = b.first() == Some(&b'-');
+    let mut at = usize::from(negative);
+    let mut mantissa = 0u64;
+    let int = run(&mut at, &mut mantissa);
     if int == 0 {
         return None;
     }
-    at += int;
     let mut fraction = 0;
     if b.get(at) == Some(&b'.') {
-        fraction = digits(at + 1);
+        at += 1;
+        fraction = run(&mut at, &mut mantissa);
         if fraction == 0 {
             return None;
         }
-        at += 1 + fraction;
     }
     let mut exponent = 0i64;
     if matches!(b.get(at), Some(b'e' | b'E')) {
-        let sign = usize::from(matches!(b.get(at + 1), Some(b'+' | b'-')));
-        let len = digits(at + 1 + sign);
-        if !(1..=4).contains(&len) {
+        at += 1;
+        let sign = b.get(at).copied();
+        at += usize::from(matches!(sign, Some(b'+' | b'-')));
+        let mut e = 0u64;
+        if !(1..=4).contains(&run(&mut at, &mut e)) {
             return None;
         }
-        exponent = raw[at + 1..at + 1 + sign + len].parse().ok()?;
-        at += 1 + sign + len;
+        // At most four digits: no wrap.
+        exponent = i64::try_from(e).ok()?;
+        if sign == Some(b'-') {
+            exponent = -exponent;
+        }
     }
     if at != b.len() {
         return None;
     }
     let places = i64::try_from(fraction).ok()?.saturating_sub(exponent);
-    let value = match exact(b, int, fraction, places) {
+    let value = match exact(mantissa, int + fraction, places) {
+        Some(value) if negative => -value,
         Some(value) => value,
         None => raw.parse().ok().filter(|v: &f64| v.is_finite())?,
     };
@@ -167,26 +177,19 @@ const EXACT_POWERS: [f64; 23] = [
     1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
-/// The value of a plain number whose digits (`int` before the point, `fraction` after it, from
-/// the start of `b` after an optional `-`) form an integer below 2^53 and whose `places` (the
-/// decimals shown) are at most 22 either way: that integer and the power of ten are exact
-/// `f64`s, so one multiplication or division rounds correctly — the value `str::parse` gives
-/// (it takes the same path, Clinger's fast path). `None` leaves the rest to `str::parse`.
-fn exact(b: &[u8], int: usize, fraction: usize, places: i64) -> Option<f64> {
-    if int + fraction > 15 {
+/// The magnitude of a plain number of `digits` digits (`mantissa`, the point left out) that
+/// shows `places` decimals, when the digits are at most 15 (an integer below 2^53) and the
+/// places at most 22 either way: that integer and the power of ten are exact `f64`s, so one
+/// multiplication or division rounds correctly — the value `str::parse` gives (it takes the
+/// same path, Clinger's fast path). `None` leaves the rest to `str::parse`.
+fn exact(mantissa: u64, digits: usize, places: i64) -> Option<f64> {
+    if digits > 15 {
         return None;
     }
-    let negative = b.first() == Some(&b'-');
-    let digits = &b[usize::from(negative)..];
-    let mantissa = digits[..int]
-        .iter()
-        .chain(digits.get(int + 1..int + 1 + fraction).unwrap_or(&[]))
-        .fold(0u64, |m, &d| m * 10 + u64::from(d - b'0'));
-    // Fifteen digits stay below 2^53.
+    // Fifteen digits stay below 2^53: the conversion is exact.
     let m = mantissa as f64;
     let power = *EXACT_POWERS.get(usize::try_from(places.unsigned_abs()).ok()?)?;
-    let value = if places >= 0 { m / power } else { m * power };
-    Some(if negative { -value } else { value })
+    Some(if places >= 0 { m / power } else { m * power })
 }
 
 /// Decimal places shown by a number's text (one that parses as `f64`): the digits after the
