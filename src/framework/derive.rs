@@ -585,8 +585,9 @@ impl DenseGrid {
         Some(DenseGrid {
             first,
             years,
-            values: vec![vec![0.0; rows]; leaves],
-            set: vec![vec![false; rows]; leaves],
+            // One zeroed allocation each (`vec![column; leaves]` would copy the first).
+            values: (0..leaves).map(|_| vec![0.0; rows]).collect(),
+            set: (0..leaves).map(|_| vec![false; rows]).collect(),
         })
     }
 
