@@ -357,6 +357,33 @@ pub struct Panel {
     wide: Option<std::sync::Arc<WidePanel>>,
 }
 
+/// The region and indicator names the ids of a [`WidePanel`] or a [`CodedPanel`] index.
+#[derive(Debug, Clone)]
+pub struct PanelNames {
+    regions: Vec<String>,
+    indicators: Vec<String>,
+}
+
+impl PanelNames {
+    /// Region names, by region id.
+    pub fn regions(&self) -> &[String] {
+        &self.regions
+    }
+
+    /// Indicator names, by indicator id.
+    pub fn indicators(&self) -> &[String] {
+        &self.indicators
+    }
+
+    /// The same names with every region name replaced by `rename(name)`.
+    fn rename_regions(&self, rename: impl Fn(&str) -> String) -> Self {
+        Self {
+            regions: self.regions.iter().map(|r| rename(r)).collect(),
+            indicators: self.indicators.clone(),
+        }
+    }
+}
+
 /// Panel rows held as a wide file lists them: row `k` is the region-year
 /// (`regions[region[k]]`, `year[k]`) with one value per indicator column (`columns[i]` holds
 /// `indicators[i]`; null: a missing cell). Its panel rows are the values, row by row, each row's
@@ -365,8 +392,7 @@ pub struct Panel {
 /// going through 3.6 M long rows and back.
 #[derive(Debug, Clone)]
 pub struct WidePanel {
-    regions: Vec<String>,
-    indicators: Vec<String>,
+    names: PanelNames,
     region: Vec<u32>,
     year: Vec<i32>,
     columns: Vec<Float64Chunked>,
@@ -389,22 +415,20 @@ impl WidePanel {
             ComputeError: "wide panel: columns of unequal length or an id without a name"
         );
         Ok(Self {
-            regions,
-            indicators,
+            names: PanelNames {
+                regions,
+                indicators,
+            },
             region,
             year,
             columns,
         })
     }
 
-    /// Region names, indexed by [`WidePanel::region`].
-    pub fn regions(&self) -> &[String] {
-        &self.regions
-    }
-
-    /// Indicator names, one per column of [`WidePanel::columns`].
-    pub fn indicators(&self) -> &[String] {
-        &self.indicators
+    /// Region names, indexed by [`WidePanel::region`]; indicator names, one per column of
+    /// [`WidePanel::columns`].
+    pub fn names(&self) -> &PanelNames {
+        &self.names
     }
 
     /// Each row's region id.
@@ -449,7 +473,7 @@ impl WidePanel {
     /// The same rows with every region name replaced by `rename(name)`.
     pub fn rename_regions(&self, rename: impl Fn(&str) -> String) -> Self {
         Self {
-            regions: self.regions.iter().map(|r| rename(r)).collect(),
+            names: self.names.rename_regions(rename),
             ..self.clone()
         }
     }
@@ -471,9 +495,9 @@ impl WidePanel {
             }
         }
         CodedPanel::new(
-            (self.regions.clone(), region),
+            (self.names.regions.clone(), region),
             year,
-            (self.indicators.clone(), indicator),
+            (self.names.indicators.clone(), indicator),
             value,
         )
     }
@@ -485,8 +509,7 @@ impl WidePanel {
 /// arrays, so that the frame shares them instead of copying.
 #[derive(Debug, Clone)]
 pub struct CodedPanel {
-    regions: Vec<String>,
-    indicators: Vec<String>,
+    names: PanelNames,
     region: Vec<u32>,
     indicator: Vec<u32>,
     year: Int32Chunked,
@@ -512,8 +535,10 @@ impl CodedPanel {
             ComputeError: "coded panel: columns of unequal length or an id without a name"
         );
         Ok(Self {
-            regions,
-            indicators,
+            names: PanelNames {
+                regions,
+                indicators,
+            },
             region,
             indicator,
             year: Int32Chunked::from_vec(panel_cols::YEAR.into(), year),
@@ -521,14 +546,10 @@ impl CodedPanel {
         })
     }
 
-    /// Region names, indexed by [`CodedPanel::region`].
-    pub fn regions(&self) -> &[String] {
-        &self.regions
-    }
-
-    /// Indicator names, indexed by [`CodedPanel::indicator`].
-    pub fn indicators(&self) -> &[String] {
-        &self.indicators
+    /// Region names, indexed by [`CodedPanel::region`]; indicator names, indexed by
+    /// [`CodedPanel::indicator`].
+    pub fn names(&self) -> &PanelNames {
+        &self.names
     }
 
     /// Each row's region id.
@@ -562,7 +583,7 @@ impl CodedPanel {
     /// The same rows with every region name replaced by `rename(name)`.
     pub fn rename_regions(&self, rename: impl Fn(&str) -> String) -> Self {
         Self {
-            regions: self.regions.iter().map(|r| rename(r)).collect(),
+            names: self.names.rename_regions(rename),
             ..self.clone()
         }
     }
@@ -572,9 +593,9 @@ impl CodedPanel {
     fn frame(&self) -> PolarsResult<DataFrame> {
         use panel_cols::*;
         DataFrame::new_infer_height(vec![
-            gathered_strings(REGION, &self.regions, &self.region)?,
+            gathered_strings(REGION, &self.names.regions, &self.region)?,
             self.year.clone().into_column(),
-            gathered_strings(INDICATOR, &self.indicators, &self.indicator)?,
+            gathered_strings(INDICATOR, &self.names.indicators, &self.indicator)?,
             self.value.clone().into_column(),
         ])
     }
@@ -722,10 +743,10 @@ impl Panel {
                 .filter(|(_, c)| c.null_count() < c.len())
                 .map(|(i, _)| i)
                 .collect();
-            return Ok(CodedPanel::used(&w.indicators, &used));
+            return Ok(CodedPanel::used(&w.names.indicators, &used));
         }
         match self.coded() {
-            Some(c) => Ok(CodedPanel::used(&c.indicators, &c.indicator)),
+            Some(c) => Ok(CodedPanel::used(&c.names.indicators, &c.indicator)),
             None => distinct_strings(self.frame(), panel_cols::INDICATOR),
         }
     }
@@ -739,10 +760,10 @@ impl Panel {
                 .zip(w.rows_with_values())
                 .filter_map(|(&r, has)| has.then_some(r))
                 .collect();
-            return Ok(CodedPanel::used(&w.regions, &used));
+            return Ok(CodedPanel::used(&w.names.regions, &used));
         }
         match self.coded() {
-            Some(c) => Ok(CodedPanel::used(&c.regions, &c.region)),
+            Some(c) => Ok(CodedPanel::used(&c.names.regions, &c.region)),
             None => distinct_strings(self.frame(), panel_cols::REGION),
         }
     }

@@ -457,11 +457,12 @@ fn wide_from_coded(coded: &CodedPanel, leaves: &[&str]) -> PolarsResult<DataFram
     );
     let slot_of: Map<&str, usize> = leaves.iter().enumerate().map(|(j, l)| (*l, j)).collect();
     let slot: Vec<Option<usize>> = coded
+        .names()
         .indicators()
         .iter()
         .map(|name| slot_of.get(name.as_str()).copied())
         .collect();
-    let names = RegionRanks::new(coded.regions());
+    let names = RegionRanks::new(coded.names().regions());
     match DenseGrid::new(&names, year, leaves.len()) {
         Some(mut grid) => {
             for i in 0..region.len() {
@@ -490,9 +491,10 @@ fn wide_from_coded(coded: &CodedPanel, leaves: &[&str]) -> PolarsResult<DataFram
 /// one code) or a repeated (region, year) go through the long rows.
 fn wide_from_wide(wide: &WidePanel, leaves: &[&str]) -> PolarsResult<DataFrame> {
     use panel_cols::*;
-    let names = RegionRanks::new(wide.regions());
+    let names = RegionRanks::new(wide.names().regions());
     let column = |leaf: &str| {
-        wide.indicators()
+        wide.names()
+            .indicators()
             .iter()
             .position(|name| name == leaf)
             .map(|i| &wide.columns()[i])
@@ -515,7 +517,7 @@ fn wide_from_wide(wide: &WidePanel, leaves: &[&str]) -> PolarsResult<DataFrame> 
     let sorted = kept.windows(2).all(|w| key(w[0]) < key(w[1]));
     if !sorted {
         kept.sort_unstable_by_key(|&k| key(k));
-        if names.sorted.len() < wide.regions().len()
+        if names.sorted.len() < wide.names().regions().len()
             || kept.windows(2).any(|w| key(w[0]) == key(w[1]))
         {
             return wide_from_coded(&wide.to_long()?, leaves);
