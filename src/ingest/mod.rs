@@ -294,8 +294,9 @@ fn run(
     }
 }
 
-/// The table read column-wise by Polars' CSV reader, or `None` when that pass declines (an NBS
-/// export, quoted fields, or any problem in the file: only the row walk locates problems).
+/// The table read by the columnar pass (its own scan on worker threads), or `None` when that
+/// pass declines (an NBS export, quoted fields, or any problem in the file: only the row walk
+/// locates problems).
 /// [`ingest`] takes this pass when it can; exposed so that tests compare it with
 /// [`ingest_by_rows`].
 pub fn ingest_columnar(
