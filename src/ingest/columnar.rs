@@ -14,8 +14,6 @@
 
 use std::collections::HashMap;
 
-use polars::prelude::*;
-
 use super::collect::{Collector, Number, WideCells, WideColumn, parse_number, parse_plain};
 use super::error::Position;
 use super::layout::{self, Shape};
@@ -33,7 +31,7 @@ pub(crate) fn read<'a>(
 ) -> Option<(Collector<'a>, Layout)> {
     let bytes = text.as_bytes();
     // Quoted fields and old Mac line ends are the row walk's (its quoting rules are the
-    // reference); `\r\n` is fine for Polars.
+    // reference); `\r\n` is split like `\n`.
     if memchr::memchr(b'"', bytes).is_some()
         || memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n'))
     {
@@ -92,8 +90,9 @@ pub(crate) fn read<'a>(
     }
 }
 
-/// Bytes of text read at once: the string columns of one chunk are a few times its size, so
-/// the columnar pass holds a bounded amount besides the text and the observations.
+/// Bytes of text split at once: a chunk's parts (ids, values, decimals: about 21 bytes a row)
+/// take less room than its text, so the columnar pass holds a bounded amount besides the text
+/// and the observations.
 #[cfg(not(test))]
 const CHUNK_BYTES: usize = 8 << 20;
 /// Small in unit tests, so that their tables span many chunks.
@@ -119,50 +118,6 @@ fn chunks(body: &str) -> impl Iterator<Item = &str> {
         rest = tail;
         Some(chunk)
     })
-}
-
-/// Give every distinct text of `column` an id (`ids`) and each cell its id; `define` is called
-/// once per distinct text, in order of first occurrence, and returns its value id (`None`:
-/// decline the file).
-fn distinct<'t>(
-    column: &'t StringChunked,
-    mut define: impl FnMut(&'t str) -> Option<u32>,
-) -> Option<Vec<u32>> {
-    let mut ids: Ids<'t> = Ids::default();
-    let mut out = Vec::with_capacity(column.len());
-    // Long tables repeat a region (and a year) on many rows in a row: compare before hashing.
-    let mut last: Option<(&str, u32)> = None;
-    for cell in column.iter() {
-        let cell = cell?;
-        let id = match (last, ids.get(cell)) {
-            (Some((text, id)), _) if text == cell => id,
-            (_, Some(&id)) => id,
-            (_, None) => {
-                let id = define(cell)?;
-                ids.insert(cell, id);
-                id
-            }
-        };
-        last = Some((cell, id));
-        out.push(id);
-    }
-    Some(out)
-}
-
-/// Region ids (interned in the collector) per row; declines on anything but a region.
-fn regions(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<u32>> {
-    distinct(column, |raw| region_id(c, raw))
-}
-
-/// Years per row; declines on a cell that is not a year.
-fn years(column: &StringChunked, c: &mut Collector<'_>) -> Option<Vec<i32>> {
-    let mut years: Vec<i32> = Vec::new();
-    let ids = distinct(column, |raw| {
-        let year = year_of(c, raw)?;
-        years.push(year);
-        u32::try_from(years.len() - 1).ok()
-    })?;
-    Some(ids.into_iter().map(|k| years[k as usize]).collect())
 }
 
 /// The cell's value (`None`: missing) or `Err` to decline the file; counts missing cells.
@@ -261,8 +216,8 @@ fn parts<'t, P: Send>(
     })
 }
 
-/// One key column of a [`Part`]: its distinct texts in order of first occurrence and each
-/// row's index into them.
+/// One key column of a [`Part`] or a [`WidePiece`]: its distinct texts in order of first
+/// occurrence and each row's index into them.
 #[derive(Default)]
 struct Keys<'t> {
     texts: Vec<&'t str>,
@@ -560,26 +515,19 @@ fn read_wide(
             .chain(others.into_iter().map(|t| t.join().ok().flatten()))
             .collect::<Option<Vec<_>>>()
     })?;
-    let key_column =
-        |texts: Vec<&str>| StringChunked::from_iter_values("".into(), texts.into_iter());
-    let region = regions(
-        &key_column(
-            scanned
-                .iter()
-                .flat_map(|p| p.region.iter().copied())
-                .collect(),
-        ),
-        c,
-    )?;
-    let year = years(
-        &key_column(
-            scanned
-                .iter()
-                .flat_map(|p| p.year.iter().copied())
-                .collect(),
-        ),
-        c,
-    )?;
+    // Every region first, then every year: the order in which the row walk meets their names.
+    let mut known = HashMap::default();
+    let mut region = Vec::with_capacity(bounds.iter().sum());
+    for piece in &scanned {
+        let ids = meanings(&piece.region.texts, &mut known, |raw| region_id(c, raw))?;
+        region.extend(piece.region.rows.iter().map(|&k| ids[k as usize]));
+    }
+    let mut known = HashMap::default();
+    let mut year = Vec::with_capacity(region.len());
+    for piece in &scanned {
+        let years = meanings(&piece.year.texts, &mut known, |raw| year_of(c, raw))?;
+        year.extend(piece.year.rows.iter().map(|&k| years[k as usize]));
+    }
     if c.name_count() >= 1 << ID_BITS {
         return None;
     }
@@ -598,7 +546,7 @@ fn read_wide(
         .collect();
     let (mut at, mut missing) = (0u32, 0usize);
     for (piece, &bound) in scanned.iter().zip(&bounds) {
-        if piece.region.len() != bound {
+        if piece.region.rows.len() != bound {
             return None;
         }
         for (column, gaps) in columns.iter_mut().zip(&piece.missing) {
@@ -661,8 +609,8 @@ struct WideLayout {
 /// rows (of the piece) whose cell is missing, the decimals of the values row by row, and how
 /// many cells are missing.
 struct WidePiece<'t> {
-    region: Vec<&'t str>,
-    year: Vec<&'t str>,
+    region: Keys<'t>,
+    year: Keys<'t>,
     missing: Vec<Vec<u32>>,
     decimals: Vec<i8>,
     missing_cells: usize,
@@ -674,8 +622,8 @@ impl WideLayout {
     /// walk), an empty region or year cell, or a cell that is not a number.
     fn scan<'t>(&self, piece: &'t str, columns: &mut [&mut [f64]]) -> Option<WidePiece<'t>> {
         let mut out = WidePiece {
-            region: Vec::new(),
-            year: Vec::new(),
+            region: Keys::default(),
+            year: Keys::default(),
             missing: columns.iter().map(|_| Vec::new()).collect(),
             decimals: Vec::new(),
             missing_cells: 0,
@@ -685,7 +633,7 @@ impl WideLayout {
             if line.is_empty() {
                 continue;
             }
-            let row = out.region.len();
+            let row = out.region.rows.len();
             let mut fields = 0;
             // The delimiter is ASCII, so its positions are character boundaries; the fields are
             // short, so one SIMD search over the line beats a search per field.
