@@ -118,7 +118,14 @@ pub(crate) fn parse_number(raw: &str, quoted: bool) -> Result<Option<Number>, ()
 /// those). The value is the same `str::parse` of the same text, the decimals the same count, so
 /// the two agree wherever this one answers (tested on random texts).
 pub(crate) fn parse_plain(raw: &str) -> Option<Number> {
-    let b = raw.as_bytes();
+    parse_plain_prefix(raw.as_bytes()).and_then(|(n, len)| (len == raw.len()).then_some(n))
+}
+
+/// The plain number at the start of `b` and its length in bytes: [`parse_plain`] of
+/// `b[..len]`, where `len` is where the grammar stops (the first byte that cannot continue the
+/// number). A caller that knows the cell ends there — at its delimiter or line end — reads the
+/// cell in the same scan that finds its end.
+pub(crate) fn parse_plain_prefix(b: &[u8]) -> Option<(Number, usize)> {
     // The digits from `at` on, folded into `acc` (wrapping: only short runs are used).
     let run = |at: &mut usize, acc: &mut u64| {
         let from = *at;
@@ -158,17 +165,19 @@ pub(crate) fn parse_plain(raw: &str) -> Option<Number> {
             exponent = -exponent;
         }
     }
-    if at != b.len() {
-        return None;
-    }
     let places = i64::try_from(fraction).ok()?.saturating_sub(exponent);
     let value = match exact(mantissa, int + fraction, places) {
         Some(value) if negative => -value,
         Some(value) => value,
-        None => raw.parse().ok().filter(|v: &f64| v.is_finite())?,
+        // The bytes read are ASCII digits, signs, points and exponent marks.
+        None => std::str::from_utf8(&b[..at])
+            .ok()?
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())?,
     };
     let decimals = i8::try_from(places.clamp(i64::from(i8::MIN), i64::from(i8::MAX))).ok()?;
-    Some(Number { value, decimals })
+    Some((Number { value, decimals }, at))
 }
 
 /// Powers of ten that `f64` holds exactly.

@@ -42,7 +42,7 @@ impl Bundled {
             (&title_zh, &title_en),
             &[InputFile {
                 name: "panel.csv".into(),
-                bytes: self.panel_csv.as_bytes().to_vec(),
+                bytes: self.panel_csv.as_bytes().to_vec().into(),
                 layout: None,
             }],
             (FRAMEWORK_TOML, "nqp-triad.toml"),

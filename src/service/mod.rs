@@ -36,7 +36,7 @@ use crate::types::{DatasetId, Dimension, Panel, panel_cols};
 #[derive(Debug, Clone)]
 pub struct InputFile {
     pub name: String,
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
     /// The user's statement of which columns hold what (`--layout`, the upload form's layout
     /// field), for a table with years across that content detection cannot settle.
     pub layout: Option<ingest::LayoutHint>,
@@ -45,7 +45,7 @@ pub struct InputFile {
 impl InputFile {
     /// Read a file from disk; the display name is the file name without its directories.
     pub fn read(path: &std::path::Path) -> Result<InputFile> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        let bytes = map_or_read(path).map_err(|source| Error::Io {
             path: path.display().to_string(),
             source,
         })?;
@@ -59,6 +59,22 @@ impl InputFile {
             layout: None,
         })
     }
+}
+
+/// A regular file mapped read-only by Polars' map (the one its own readers use), anything else
+/// (a pipe, a special file) read. Copying a large file from the page cache into fresh memory
+/// costs several times what mapping it does (docs/benchmarks.md).
+fn map_or_read(path: &std::path::Path) -> std::io::Result<bytes::Bytes> {
+    use polars::polars_utils::mmap::MMapSemaphore;
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.is_file()
+        && let Ok(map) = MMapSemaphore::new_from_file(&file)
+    {
+        return Ok(bytes::Bytes::from_owner(map));
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+    Ok(bytes.into())
 }
 
 /// Which region set the input's names are matched against.
@@ -449,7 +465,7 @@ pub fn build_dataset(
     let (framework_text, framework_name) = framework_toml;
     let framework = Framework::from_toml(framework_text, framework_name)?;
     let data = load_data(files, regions)?;
-    let mut parts: Vec<&[u8]> = files.iter().map(|f| f.bytes.as_slice()).collect();
+    let mut parts: Vec<&[u8]> = files.iter().map(|f| &f.bytes[..]).collect();
     parts.push(framework_text.as_bytes());
     let region_ids;
     if let Some(set) = &data.region_set {
@@ -498,4 +514,38 @@ pub fn compute_tables(
 /// A canonical key of a method choice (for caches): its JSON form.
 pub fn method_key(spec: &MethodSpec) -> String {
     serde_json::to_string(spec).expect("a method spec always serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A mapped file, an empty one and a pipe read as `fs::read` reads them; a folder is an
+    /// error that names it.
+    #[test]
+    fn input_files_read_as_their_bytes_mapped_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "region,year,a\n北京,2020,1.5\n".repeat(1000);
+        for (name, content) in [("panel.csv", text.as_str()), ("empty.csv", "")] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, content).unwrap();
+            let file = InputFile::read(&path).unwrap();
+            assert_eq!(
+                (file.name.as_str(), &file.bytes[..]),
+                (name, content.as_bytes())
+            );
+        }
+        let fifo = dir.path().join("fifo.csv");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let writer = {
+                let fifo = fifo.clone();
+                std::thread::spawn(move || std::fs::write(fifo, "a,b\n1,2\n").unwrap())
+            };
+            assert_eq!(&InputFile::read(&fifo).unwrap().bytes[..], b"a,b\n1,2\n");
+            writer.join().unwrap();
+        }
+        let err = InputFile::read(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    }
 }

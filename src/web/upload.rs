@@ -121,7 +121,7 @@ async fn read_form(mut multipart: Multipart, limit: usize) -> Result<UploadForm,
         match (name.as_str(), file_name) {
             ("files", Some(file_name)) if !bytes.is_empty() => form.files.push(InputFile {
                 name: file_name,
-                bytes: bytes.to_vec(),
+                bytes,
                 layout: None,
             }),
             ("framework", Some(_)) if !bytes.is_empty() => {

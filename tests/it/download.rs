@@ -265,7 +265,7 @@ fn injection_dataset() -> Dataset {
         ("注入", "Injection"),
         &[InputFile {
             name: "injection.csv".into(),
-            bytes: panel,
+            bytes: panel.into(),
             layout: None,
         }],
         (&framework, "injection.toml"),

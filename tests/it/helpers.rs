@@ -39,7 +39,7 @@ pub fn web_dataset_with(framework: &str) -> nqp::service::dashboard::Dataset {
         ("测试数据", "Test data"),
         &[InputFile {
             name: "panel.csv".into(),
-            bytes: panel,
+            bytes: panel.into(),
             layout: None,
         }],
         (framework, "framework.toml"),

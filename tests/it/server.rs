@@ -321,7 +321,7 @@ async fn a_cached_diff_is_answered_without_looking_up_the_results() {
         ("测试数据", "Test data"),
         &[InputFile {
             name: "panel.csv".into(),
-            bytes: kept.into_bytes(),
+            bytes: kept.into_bytes().into(),
             layout: None,
         }],
         (&framework, "framework.toml"),
@@ -402,7 +402,7 @@ fn staged_upload(store: &Store) -> StagedUpload {
         },
         vec![InputFile {
             name: "export.csv".into(),
-            bytes: export,
+            bytes: export.into(),
             layout: None,
         }],
         None,

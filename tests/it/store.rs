@@ -578,7 +578,7 @@ fn indicators_csv(years: &[i32], shift: f64) -> InputFile {
     }
     InputFile {
         name: format!("upload-{shift}.csv"),
-        bytes: csv.into_bytes(),
+        bytes: csv.into_bytes().into(),
         layout: None,
     }
 }

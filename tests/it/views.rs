@@ -331,7 +331,7 @@ fn hostile_dataset() -> nqp::service::dashboard::Dataset {
         ("恶意", "Hostile"),
         &[InputFile {
             name: "panel.csv".into(),
-            bytes: panel.into_bytes(),
+            bytes: panel.into_bytes().into(),
             layout: None,
         }],
         (&framework, "framework.toml"),

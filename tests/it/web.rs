@@ -1286,7 +1286,7 @@ mod analysis_pages {
             ("无分组", "Ungrouped"),
             &[service::InputFile {
                 name: "panel.csv".into(),
-                bytes: panel.into_bytes(),
+                bytes: panel.into_bytes().into(),
                 layout: None,
             }],
             (&framework, "framework.toml"),

@@ -129,7 +129,7 @@ pub fn pack(
     let data = load_data(
         &[InputFile {
             name: "panel.csv".into(),
-            bytes: panel.clone(),
+            bytes: panel.clone().into(),
             layout: None,
         }],
         &choice,

@@ -47,7 +47,7 @@ async fn save(state: &AppState, user: &User, form: UploadForm) -> Result<BaseMap
     let file = form.files.into_iter().next().ok_or_else(|| {
         crate::Error::invalid_field("files", "choose the base map's GeoJSON file")
     })?;
-    let text = String::from_utf8(file.bytes).map_err(|_| {
+    let text = String::from_utf8(file.bytes.to_vec()).map_err(|_| {
         crate::Error::invalid_field("files", format!("{} is not UTF-8 text", file.name))
     })?;
     let (name, actor) = (file.name, user.name.clone());
