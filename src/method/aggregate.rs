@@ -24,10 +24,11 @@ fn accumulate(cols: &[&[f64]], w: &[f64], term: impl Fn(f64, f64) -> f64) -> (Ve
     let (mut num, mut den) = (vec![0.0; n], vec![0.0; n]);
     for (col, &wj) in cols.iter().zip(w) {
         for ((s, d), &z) in num.iter_mut().zip(den.iter_mut()).zip(&col[..n]) {
-            if !z.is_nan() {
-                *s += term(wj, z);
-                *d += wj;
-            }
+            // Adding +0 for a missing cell leaves a sum as it is (a sum that starts at +0 is
+            // never −0), and without a branch the pass runs on vector registers.
+            let missing = z.is_nan();
+            *s += if missing { 0.0 } else { term(wj, z) };
+            *d += if missing { 0.0 } else { wj };
         }
     }
     (num, den)

@@ -9,19 +9,26 @@ use crate::types::Direction;
 
 /// `(min, max)` over the observed cells, `None` when nothing is observed.
 pub fn observed_range(values: &[f64]) -> Option<(f64, f64)> {
-    values
-        .iter()
-        .filter(|v| !v.is_nan())
-        .fold(None, |acc, &v| match acc {
-            None => Some((v, v)),
-            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-        })
+    // `f64::min`/`max` return the other operand for a NaN one, so missing cells leave the
+    // running extremes as they are; the first observed cell replaces the infinities.
+    let (mut lo, mut hi, mut seen) = (f64::INFINITY, f64::NEG_INFINITY, false);
+    for &v in values {
+        lo = lo.min(v);
+        hi = hi.max(v);
+        seen |= !v.is_nan();
+    }
+    seen.then_some((lo, hi))
 }
 
 /// Whether the observed cells are all equal (or none is observed): such a column carries no
 /// information and gets z = 0 and weight 0.
 pub fn is_constant(values: &[f64]) -> bool {
-    observed_range(values).is_none_or(|(lo, hi)| lo == hi)
+    is_constant_range(observed_range(values))
+}
+
+/// [`is_constant`] from the column's [`observed_range`].
+pub fn is_constant_range(range: Option<(f64, f64)>) -> bool {
+    range.is_none_or(|(lo, hi)| lo == hi)
 }
 
 /// Min-max normalisation (docs/method.md §4; pymcdm `minmax_normalization`, COINr `n_minmax`):
@@ -30,25 +37,32 @@ pub fn is_constant(values: &[f64]) -> bool {
 /// observed cells. A constant column (max = min) gives z = 0 (the libraries disagree here —
 /// 1.0, NaN — see docs/method.md §4; 0 keeps a no-information column from adding points).
 pub fn minmax(values: &[f64], direction: Direction) -> Vec<f64> {
-    let Some((lo, hi)) = observed_range(values) else {
+    minmax_over(values, observed_range(values), direction)
+}
+
+/// [`minmax`] with the column's [`observed_range`] already known (the pipeline also uses it
+/// to tell constant columns).
+pub fn minmax_over(values: &[f64], range: Option<(f64, f64)>, direction: Direction) -> Vec<f64> {
+    let Some((lo, hi)) = range else {
         return vec![f64::NAN; values.len()];
     };
     let range = hi - lo;
-    values
-        .iter()
-        .map(|&x| {
-            if x.is_nan() {
-                f64::NAN
-            } else if range == 0.0 {
-                0.0
-            } else {
-                match direction {
-                    Direction::Benefit => (x - lo) / range,
-                    Direction::Cost => (hi - x) / range,
-                }
-            }
-        })
-        .collect()
+    let missing_or = |x: f64, z: f64| if x.is_nan() { f64::NAN } else { z };
+    // One loop per case, so that each is a plain element-wise pass.
+    if range == 0.0 {
+        values.iter().map(|&x| missing_or(x, 0.0)).collect()
+    } else {
+        match direction {
+            Direction::Benefit => values
+                .iter()
+                .map(|&x| missing_or(x, (x - lo) / range))
+                .collect(),
+            Direction::Cost => values
+                .iter()
+                .map(|&x| missing_or(x, (hi - x) / range))
+                .collect(),
+        }
+    }
 }
 
 /// Mean and sample standard deviation (ddof = 1, as R `sd()` and COINr `n_zscore`) over the
@@ -127,6 +141,20 @@ mod tests {
         assert_eq!(z[3], 0.5);
         assert_eq!(minmax(&[3.0, 3.0], Direction::Benefit), vec![0.0, 0.0]);
         assert!(minmax(&[f64::NAN], Direction::Benefit)[0].is_nan());
+    }
+
+    #[test]
+    fn observed_range_skips_missing_cells_wherever_they_are() {
+        let nan = f64::NAN;
+        assert_eq!(
+            observed_range(&[nan, 2.0, -1.0, nan, 5.0]),
+            Some((-1.0, 5.0))
+        );
+        assert_eq!(observed_range(&[4.0, nan]), Some((4.0, 4.0)));
+        assert_eq!(observed_range(&[nan, nan]), None);
+        assert_eq!(observed_range(&[]), None);
+        assert!(is_constant(&[nan, 3.0, 3.0]) && is_constant(&[nan]));
+        assert!(!is_constant(&[3.0, nan, 3.5]));
     }
 
     #[test]

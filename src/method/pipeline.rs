@@ -107,11 +107,8 @@ impl NormalisedParts {
         let rows = panel.table.len();
         let f64s: usize = panel.values.iter().chain(&self.z).map(Vec::len).sum();
         let bools: usize = panel.imputed.iter().map(Vec::len).sum();
-        let strings: usize = self
-            .panel
-            .table
-            .region
-            .iter()
+        let names = &panel.table.names;
+        let strings: usize = (panel.table.ids.iter().map(|&r| &names[r as usize]))
             .chain(&self.ids)
             .map(|s| s.len() + std::mem::size_of::<String>())
             .sum();
@@ -123,8 +120,8 @@ impl NormalisedParts {
         let table = &self.panel.table;
         let (rows, k) = (table.len(), self.ids.len());
         let n = rows * k;
-        let row: Vec<u32> = (0..rows as u32)
-            .flat_map(|i| std::iter::repeat_n(i, k))
+        let region: Vec<u32> = (table.ids.iter())
+            .flat_map(|&r| std::iter::repeat_n(r, k))
             .collect();
         let id: Vec<u32> = (0..rows).flat_map(|_| 0..k as u32).collect();
         let year: Vec<i32> = table
@@ -144,7 +141,7 @@ impl NormalisedParts {
         Ok(DataFrame::new(
             n,
             vec![
-                gathered_strings("region", &table.region, &row)?,
+                gathered_strings("region", &table.names, &region)?,
                 Column::new("year".into(), year),
                 gathered_strings("indicator", &self.ids, &id)?,
                 Column::new("raw".into(), interleave(&self.raw())),
@@ -250,7 +247,7 @@ impl Prepared {
 
     /// The region of each row; rows are sorted by (year, region).
     pub fn regions(&self) -> &[String] {
-        &self.panel.table.region
+        self.panel.table.region()
     }
 
     /// The year of each row.
@@ -347,12 +344,16 @@ impl Prepared {
     /// Competition ranks within each year (see [`rank::competition_rank`]).
     pub fn ranks(&self, scores: &[f64]) -> Vec<Option<u32>> {
         let table = &self.panel.table;
-        let mut ranks = vec![None; table.len()];
-        for (_, range) in &table.years {
-            let r = rank::competition_rank(&scores[range.clone()], TIE_TOLERANCE);
-            ranks[range.clone()].copy_from_slice(&r);
-        }
-        ranks
+        // The years' row ranges follow each other from row 0 to the last.
+        let years: Vec<&[f64]> = table
+            .years
+            .iter()
+            .map(|(_, r)| &scores[r.clone()])
+            .collect();
+        map_columns(years, table.len(), |s| {
+            rank::competition_rank(s, TIE_TOLERANCE)
+        })
+        .concat()
     }
 
     /// The full index under `spec` (whose coverage threshold must be the one this panel was
@@ -376,14 +377,21 @@ impl Prepared {
             treated.iter().map(Vec::as_slice).collect()
         };
 
-        // 2. Normalisation.
-        let z = self.normalise(&treated_refs, spec.normalise);
-        notices.extend(constant_notices(
-            table,
-            &treated_refs,
-            &specs,
-            spec.normalise,
-        ));
+        // 2. Normalisation, and a notice per column that does not vary (from the same pass's
+        // extremes for min-max over the panel).
+        let items: Vec<(&[f64], &&IndicatorSpec)> =
+            treated_refs.iter().copied().zip(&specs).collect();
+        let (z, constant): (Vec<Vec<f64>>, Vec<Option<MethodNotice>>) =
+            map_columns(items, treated_refs.len() * table.len(), |(col, ind)| {
+                let (z, constant) = table.normalise_checked(col, ind.direction, spec.normalise);
+                (
+                    z,
+                    constant_notice(table, col, ind, spec.normalise, constant),
+                )
+            })
+            .into_iter()
+            .unzip();
+        notices.extend(constant.into_iter().flatten());
 
         // 3. Weights, one vector per year (identical for panel schemes).
         let w = self.weights(&z, spec)?;
@@ -417,9 +425,13 @@ impl Prepared {
         }
         let ranks = self.ranks(&overall.values);
         let mut missing = vec![0u32; table.len()];
-        for col in &raw {
-            for (m, v) in missing.iter_mut().zip(col.iter()) {
-                *m += u32::from(v.is_nan());
+        // A column observed in every region-year before interpolation (coverage 1) has no
+        // missing cell after it, so only the others are counted.
+        for (col, &j) in raw.iter().zip(scored) {
+            if self.coverage[j] < 1.0 {
+                for (m, v) in missing.iter_mut().zip(col.iter()) {
+                    *m += u32::from(v.is_nan());
+                }
             }
         }
         let partial = missing.iter().filter(|&&m| m > 0).count();
@@ -701,12 +713,18 @@ fn uses_manual(scheme: &WeightScheme) -> bool {
 /// The wide input's rows sorted by (year, region).
 #[derive(Debug)]
 struct Table {
-    region: Vec<String>,
+    /// The distinct region names, in order of first appearance in the rows.
+    names: Vec<String>,
+    /// Each row's region, an index into `names`: rows carry a number, not a copy of the name.
+    ids: Vec<u32>,
     year: Vec<i32>,
     /// Contiguous row range of each year, ascending.
     years: Vec<(i32, Range<usize>)>,
     /// Rows added for interior years absent from the input.
     added: usize,
+    /// Each row's region name, built on first use ([`Prepared::regions`]; `nqp compute` never
+    /// asks for it).
+    region: OnceLock<Vec<String>>,
 }
 
 impl Table {
@@ -751,19 +769,26 @@ impl Table {
                 });
             }
         }
-        let names: Vec<&str> = region_col
+        let input_names: Vec<&str> = region_col
             .str()?
             .iter()
             .map(Option::unwrap_or_default)
             .collect();
         let input_years: Vec<i32> = year_col.i32()?.into_no_null_iter().collect();
-        let order = year_region_order(&input_years, &names);
-        let region: Vec<String> = order.iter().map(|&i| names[i].to_owned()).collect();
-        let year = pick(&input_years, &order);
+        let order = year_region_order(&input_years, &input_names);
+        // Input already in (year, region) order (a wide file read as it is) is not gathered.
+        let order = (!order.iter().enumerate().all(|(k, &i)| k == i)).then_some(order);
+        let (sorted_names, year) = match &order {
+            Some(order) => (pick(&input_names, order), pick(&input_years, order)),
+            None => (input_names, input_years),
+        };
+        let (ids, n) = region_ids(&sorted_names);
+        let names = first_names(&sorted_names, &ids, n);
+        drop(sorted_names);
         for i in 1..year.len() {
-            if year[i] == year[i - 1] && region[i] == region[i - 1] {
+            if year[i] == year[i - 1] && ids[i] == ids[i - 1] {
                 return Err(MethodError::DuplicateRow {
-                    region: region[i].clone(),
+                    region: names[ids[i] as usize].clone(),
                     year: year[i],
                 });
             }
@@ -774,57 +799,57 @@ impl Table {
             .collect::<Result<Vec<Column>, MethodError>>()?;
         let values = map_columns(
             series.iter().collect(),
-            order.len() * series.len(),
-            |c| -> Result<Vec<f64>, MethodError> {
+            year.len() * series.len(),
+            |c| -> Result<(Vec<f64>, Option<usize>), MethodError> {
                 let ca = c.f64()?;
-                Ok(match ca.cont_slice() {
-                    Ok(v) => pick(v, &order),
-                    Err(_) => {
-                        let v: Vec<f64> = ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-                        pick(&v, &order)
-                    }
-                })
+                let values = match (&order, ca.cont_slice()) {
+                    (None, _) => values_with_nan(ca),
+                    (Some(order), Ok(v)) => pick(v, order),
+                    (Some(order), Err(_)) => pick(&values_with_nan(ca), order),
+                };
+                let infinite = values.iter().position(|v| v.is_infinite());
+                Ok((values, infinite))
             },
         );
         let mut cols = Vec::with_capacity(indicators.len());
         for (ind, values) in indicators.iter().zip(values) {
-            let values = values?;
-            if let Some(i) = values.iter().position(|v| v.is_infinite()) {
+            let (values, infinite) = values?;
+            if let Some(i) = infinite {
                 return Err(MethodError::NonFinite {
                     indicator: ind.id.to_string(),
-                    region: region[i].clone(),
+                    region: names[ids[i] as usize].clone(),
                     year: year[i],
                 });
             }
             cols.push(values);
         }
         let mut table = Table {
-            region,
+            names,
+            ids,
             year,
             years: Vec::new(),
             added: 0,
+            region: OnceLock::new(),
         };
         table.index_years();
-        let (mut ids, mut n) = region_ids(&table.region);
-        if table.has_interior_gaps(&ids, n) {
-            table.add_interior_years(&mut cols);
+        if table.has_interior_gaps(n) {
+            table.add_interior_years(n, &mut cols);
             table.index_years();
-            (ids, n) = region_ids(&table.region);
         }
-        let runs = RegionRuns::new(&ids, n, &table.year);
+        let runs = RegionRuns::new(&table.ids, n, &table.year);
         Ok((table, cols, runs))
     }
 
     /// Whether some region lacks a panel year strictly between its first and last row
-    /// (rows unique per region and year).
-    fn has_interior_gaps(&self, ids: &[u32], n: usize) -> bool {
+    /// (rows unique per region and year; `n` regions).
+    fn has_interior_gaps(&self, n: usize) -> bool {
         let index = |y: i32| {
             self.years
                 .binary_search_by_key(&y, |(year, _)| *year)
                 .unwrap_or(0)
         };
         let mut span: Vec<Option<(i32, i32, usize)>> = vec![None; n];
-        for (&r, &y) in ids.iter().zip(&self.year) {
+        for (&r, &y) in self.ids.iter().zip(&self.year) {
             let s = &mut span[r as usize];
             *s = Some(match *s {
                 None => (y, y, 1),
@@ -839,21 +864,22 @@ impl Table {
     /// Add an all-missing row for every panel year that lies strictly between a region's first
     /// and last row but is absent from the input, so that interior interpolation also fills
     /// region-years that a long → wide pivot left out (docs/method.md §3: interior gaps of a region's
-    /// series are interpolated). Rows stay sorted by (year, region).
-    fn add_interior_years(&mut self, cols: &mut [Vec<f64>]) {
+    /// series are interpolated). Rows stay sorted by (year, region); `n` regions.
+    fn add_interior_years(&mut self, n: usize, cols: &mut [Vec<f64>]) {
         let all_years: BTreeSet<i32> = self.year.iter().copied().collect();
-        let mut span: HashMap<&str, (i32, i32)> = HashMap::new();
-        let mut present: HashSet<(&str, i32)> = HashSet::new();
-        for (r, &y) in self.region.iter().zip(&self.year) {
-            let e = span.entry(r.as_str()).or_insert((y, y));
-            *e = (e.0.min(y), e.1.max(y));
-            present.insert((r.as_str(), y));
+        let mut span: Vec<Option<(i32, i32)>> = vec![None; n];
+        let mut present: HashSet<(u32, i32)> = HashSet::new();
+        for (&r, &y) in self.ids.iter().zip(&self.year) {
+            let s = &mut span[r as usize];
+            *s = Some(s.map_or((y, y), |(lo, hi)| (lo.min(y), hi.max(y))));
+            present.insert((r, y));
         }
-        let mut missing: Vec<(i32, String)> = Vec::new();
-        for (r, &(lo, hi)) in &span {
+        let mut missing: Vec<(i32, u32)> = Vec::new();
+        for (r, s) in span.iter().enumerate() {
+            let Some((lo, hi)) = *s else { continue };
             for &y in all_years.range(lo..=hi) {
-                if !present.contains(&(*r, y)) {
-                    missing.push((y, (*r).to_owned()));
+                if !present.contains(&(r as u32, y)) {
+                    missing.push((y, r as u32));
                 }
             }
         }
@@ -863,16 +889,15 @@ impl Table {
         self.added = missing.len();
         for (y, r) in missing {
             self.year.push(y);
-            self.region.push(r);
+            self.ids.push(r);
             for c in cols.iter_mut() {
                 c.push(f64::NAN);
             }
         }
+        let name = |i: usize| self.names[self.ids[i] as usize].as_str();
         let mut order: Vec<usize> = (0..self.year.len()).collect();
-        order.sort_by(|&a, &b| {
-            (self.year[a], &self.region[a]).cmp(&(self.year[b], &self.region[b]))
-        });
-        self.region = order.iter().map(|&i| self.region[i].clone()).collect();
+        order.sort_by(|&a, &b| (self.year[a], name(a)).cmp(&(self.year[b], name(b))));
+        self.ids = pick(&self.ids, &order);
         self.year = pick(&self.year, &order);
         for c in cols.iter_mut() {
             *c = pick(c, &order);
@@ -892,7 +917,7 @@ impl Table {
 
     /// Keep only the rows listed in `rows` (ascending).
     fn retain(&mut self, rows: &[usize]) {
-        self.region = rows.iter().map(|&i| self.region[i].clone()).collect();
+        self.ids = pick(&self.ids, rows);
         self.year = pick(&self.year, rows);
         self.index_years();
     }
@@ -901,24 +926,52 @@ impl Table {
         self.year.len()
     }
 
-    /// Apply `f` to the whole column (panel set) or to each year's slice.
-    fn per_set(&self, col: &[f64], per_year: bool, f: impl Fn(&[f64]) -> Vec<f64>) -> Vec<f64> {
-        if per_year {
-            self.years
+    /// Each row's region name (built on the first call).
+    fn region(&self) -> &[String] {
+        self.region.get_or_init(|| {
+            self.ids
                 .iter()
-                .flat_map(|(_, r)| f(&col[r.clone()]))
+                .map(|&r| self.names[r as usize].clone())
                 .collect()
-        } else {
-            f(col)
-        }
+        })
     }
 
     fn normalise(&self, col: &[f64], direction: Direction, how: Normalise) -> Vec<f64> {
         match how {
             Normalise::MinmaxPanel => normalise::minmax(col, direction),
-            Normalise::MinmaxYear => self.per_set(col, true, |c| normalise::minmax(c, direction)),
+            Normalise::MinmaxYear => {
+                let mut z = Vec::with_capacity(col.len());
+                for (_, r) in &self.years {
+                    z.extend(normalise::minmax(&col[r.clone()], direction));
+                }
+                z
+            }
             Normalise::Zscore => normalise::zscore(col, direction),
             Normalise::Rank => normalise::percentile_rank(col, direction),
+        }
+    }
+
+    /// [`Table::normalise`], and whether the column's observed cells are all equal (or none is
+    /// observed; see [`normalise::is_constant`]). Min-max over the panel takes it from the
+    /// extremes it computes anyway.
+    fn normalise_checked(
+        &self,
+        col: &[f64],
+        direction: Direction,
+        how: Normalise,
+    ) -> (Vec<f64>, bool) {
+        match how {
+            Normalise::MinmaxPanel => {
+                let range = normalise::observed_range(col);
+                (
+                    normalise::minmax_over(col, range, direction),
+                    normalise::is_constant_range(range),
+                )
+            }
+            _ => (
+                self.normalise(col, direction, how),
+                normalise::is_constant(col),
+            ),
         }
     }
 }
@@ -960,70 +1013,94 @@ fn year_region_order(year: &[i32], region: &[&str]) -> Vec<usize> {
 
 /// Each row's region as an index into the distinct names (in order of first appearance), and
 /// their number. A name equal to the row above's is not looked up again.
-fn region_ids(region: &[String]) -> (Vec<u32>, usize) {
-    let mut index: HashMap<&str, u32> = HashMap::new();
+fn region_ids<S: AsRef<str>>(region: &[S]) -> (Vec<u32>, usize) {
+    let mut index: HashMap<&str, u32, foldhash::fast::RandomState> = HashMap::default();
     let mut ids = Vec::with_capacity(region.len());
     let mut last: Option<(&str, u32)> = None;
     for r in region {
+        let r = r.as_ref();
         let id = match last {
-            Some((name, id)) if name == r.as_str() => id,
+            Some((name, id)) if name == r => id,
             _ => {
                 let next = index.len() as u32;
-                *index.entry(r.as_str()).or_insert(next)
+                *index.entry(r).or_insert(next)
             }
         };
-        last = Some((r.as_str(), id));
+        last = Some((r, id));
         ids.push(id);
     }
     (ids, index.len())
 }
 
-fn constant_notices(
-    table: &Table,
-    raw: &[&[f64]],
-    specs: &[&IndicatorSpec],
-    how: Normalise,
-) -> Vec<MethodNotice> {
-    let items: Vec<(&[f64], &&IndicatorSpec)> = raw.iter().copied().zip(specs).collect();
-    let cells = table.len() * raw.len();
-    map_columns(items, cells, |(col, ind)| {
-        let constant_years: Vec<i32> = if how.per_year() {
-            table
-                .years
-                .iter()
-                .filter(|(_, r)| {
-                    let slice = &col[r.clone()];
-                    slice.iter().any(|v| !v.is_nan()) && normalise::is_constant(slice)
-                })
-                .map(|(y, _)| *y)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if normalise::is_constant(col) {
-            Some(MethodNotice::new(
-                "method.constant_indicator",
-                format!("'{}' does not vary: z = 0 and weight 0", ind.id),
-                Some(ind.id.as_str()),
-            ))
-        } else if !constant_years.is_empty() {
-            let list: Vec<String> = constant_years.iter().map(i32::to_string).collect();
-            Some(MethodNotice::new(
-                "method.constant_in_year",
-                format!(
-                    "'{}' does not vary within {}: z = 0 there",
-                    ind.id,
-                    list.join(", ")
-                ),
-                Some(ind.id.as_str()),
-            ))
-        } else {
-            None
+/// The `n` distinct names of [`region_ids`], by id.
+fn first_names(region: &[&str], ids: &[u32], n: usize) -> Vec<String> {
+    let mut names = Vec::with_capacity(n);
+    for (r, &id) in region.iter().zip(ids) {
+        if id as usize == names.len() {
+            names.push((*r).to_owned());
         }
+    }
+    names
+}
+
+/// The column's values with NaN for its nulls (NaN marks a missing cell in the method), chunk
+/// after chunk: each chunk's value buffer is copied whole and only the cells its validity
+/// bitmap unsets are overwritten, instead of an `Option` per cell.
+fn values_with_nan(ca: &Float64Chunked) -> Vec<f64> {
+    let mut out = Vec::with_capacity(ca.len());
+    for arr in ca.downcast_iter() {
+        let start = out.len();
+        out.extend_from_slice(arr.values());
+        if let Some(validity) = arr.validity().filter(|v| v.unset_bits() > 0) {
+            for (v, valid) in out[start..].iter_mut().zip(validity.iter()) {
+                if !valid {
+                    *v = f64::NAN;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The notice for a column that does not vary over the panel (`constant`, see
+/// [`Table::normalise_checked`]) or, under a per-year normalisation, within some years.
+fn constant_notice(
+    table: &Table,
+    col: &[f64],
+    ind: &IndicatorSpec,
+    how: Normalise,
+    constant: bool,
+) -> Option<MethodNotice> {
+    if constant {
+        return Some(MethodNotice::new(
+            "method.constant_indicator",
+            format!("'{}' does not vary: z = 0 and weight 0", ind.id),
+            Some(ind.id.as_str()),
+        ));
+    }
+    if !how.per_year() {
+        return None;
+    }
+    let constant_years: Vec<String> = table
+        .years
+        .iter()
+        .filter(|(_, r)| {
+            let slice = &col[r.clone()];
+            slice.iter().any(|v| !v.is_nan()) && normalise::is_constant(slice)
+        })
+        .map(|(y, _)| y.to_string())
+        .collect();
+    (!constant_years.is_empty()).then(|| {
+        MethodNotice::new(
+            "method.constant_in_year",
+            format!(
+                "'{}' does not vary within {}: z = 0 there",
+                ind.id,
+                constant_years.join(", ")
+            ),
+            Some(ind.id.as_str()),
+        )
     })
-    .into_iter()
-    .flatten()
-    .collect()
 }
 
 /// Weights per year (`w[year index][scored indicator]`) for `scheme`.
@@ -1272,22 +1349,28 @@ fn scores_frame(
         order.extend(r.clone());
         order[start..].sort_by_key(|&i| (ranks[i].is_none(), ranks[i]));
     }
-    let opt = |values: &[f64]| -> Vec<Option<f64>> {
-        order
-            .iter()
-            .map(|&i| (!values[i].is_nan()).then_some(values[i]))
-            .collect()
-    };
-    let region: Vec<&str> = order.iter().map(|&i| table.region[i].as_str()).collect();
+    // Scores in that order, NaN (undefined) as null; one column per item of the thread pool.
+    let named: Vec<(&str, &[f64])> = std::iter::once(("score", score))
+        .chain(groups.iter().map(|(name, v)| (name.as_str(), v.as_slice())))
+        .collect();
+    let mut scored = map_columns(named, table.len() * (groups.len() + 1), |(name, values)| {
+        let v = pick(values, &order);
+        if v.iter().any(|x| x.is_nan()) {
+            let v: Vec<Option<f64>> = v.into_iter().map(|x| (!x.is_nan()).then_some(x)).collect();
+            Column::new(name.into(), v)
+        } else {
+            Column::new(name.into(), v)
+        }
+    })
+    .into_iter();
+    let region: Vec<u32> = order.iter().map(|&i| table.ids[i]).collect();
     let mut cols = vec![
-        Column::new("region".into(), region),
+        gathered_strings("region", &table.names, &region)?,
         Column::new("year".into(), pick(&table.year, &order)),
-        Column::new("score".into(), opt(score)),
+        scored.next().expect("the score column is the first"),
         Column::new("rank".into(), pick(ranks, &order)),
     ];
-    for (name, values) in groups {
-        cols.push(Column::new(name.as_str().into(), opt(values)));
-    }
+    cols.extend(scored);
     cols.push(Column::new(
         "indicators_missing".into(),
         pick(missing, &order),

@@ -8,7 +8,7 @@
 //! information (the caller turns that into `method.degenerate_weights`).
 //! Must not: know about years, regions or the framework.
 
-use super::normalise::{is_constant, mean_sd};
+use super::normalise::mean_sd;
 use super::spec::CombineMean;
 
 /// Divide by the sum; `None` when the sum is not positive.
@@ -28,13 +28,24 @@ pub fn normalise_to_one(raw: &[f64]) -> Option<Vec<f64>> {
 pub fn entropy_values(cols: &[&[f64]], shift: f64) -> Vec<f64> {
     let cells = cols.iter().map(|c| c.len()).sum();
     super::map_columns(cols.to_vec(), cells, |col| {
-        if is_constant(col) {
+        let observed = || col.iter().filter(|v| !v.is_nan());
+        // One pass for the extremes, the count and the total; the sums add the same terms in
+        // the same order as separate passes would.
+        let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
+        let total: f64 = observed()
+            .inspect(|&&z| {
+                lo = lo.min(z);
+                hi = hi.max(z);
+                n += 1;
+            })
+            .map(|z| z + shift)
+            .sum();
+        if n == 0 || lo == hi {
             return 1.0;
         }
-        let observed = || col.iter().filter(|v| !v.is_nan()).map(|z| z + shift);
-        let n = observed().count() as f64;
-        let total: f64 = observed().sum();
+        let n = n as f64;
         let h: f64 = observed()
+            .map(|z| z + shift)
             .map(|z| z / total)
             .filter(|&p| p > 0.0)
             .map(|p| p * p.ln())
