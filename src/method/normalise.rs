@@ -9,15 +9,52 @@ use crate::types::Direction;
 
 /// `(min, max)` over the observed cells, `None` when nothing is observed.
 pub fn observed_range(values: &[f64]) -> Option<(f64, f64)> {
-    // `f64::min`/`max` return the other operand for a NaN one, so missing cells leave the
-    // running extremes as they are; the first observed cell replaces the infinities.
-    let (mut lo, mut hi, mut seen) = (f64::INFINITY, f64::NEG_INFINITY, false);
-    for &v in values {
-        lo = lo.min(v);
-        hi = hi.max(v);
-        seen |= !v.is_nan();
+    // Four running extremes side by side (vector registers); a missing cell compares false and
+    // leaves them as they are. As numbers the extremes do not depend on the order of the cells,
+    // but which zero (−0 or +0) a zero extreme is does: then the cells are taken one by one, in
+    // order, so the result is always that of `f64::min`/`max` over the cells in order.
+    const LANES: usize = 4;
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let blocks = values.chunks_exact(LANES);
+    let rest = blocks.remainder();
+    let mut take = |k: usize, v: f64| {
+        lo[k] = if v < lo[k] { v } else { lo[k] };
+        hi[k] = if v > hi[k] { v } else { hi[k] };
+    };
+    for block in blocks {
+        for (k, &v) in block.iter().enumerate() {
+            take(k, v);
+        }
     }
-    seen.then_some((lo, hi))
+    for (k, &v) in rest.iter().enumerate() {
+        take(k, v);
+    }
+    let lo = lo
+        .into_iter()
+        .fold(f64::INFINITY, |a, b| if b < a { b } else { a });
+    let hi = hi
+        .into_iter()
+        .fold(f64::NEG_INFINITY, |a, b| if b > a { b } else { a });
+    // The extremes are never NaN; nothing observed leaves lo = ∞ > hi = −∞.
+    if lo > hi {
+        return None;
+    }
+    if lo == 0.0 || hi == 0.0 {
+        return observed_range_in_order(values);
+    }
+    Some((lo, hi))
+}
+
+/// [`observed_range`] one cell after the other.
+fn observed_range_in_order(values: &[f64]) -> Option<(f64, f64)> {
+    values
+        .iter()
+        .filter(|v| !v.is_nan())
+        .fold(None, |acc, &v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
 }
 
 /// Whether the observed cells are all equal (or none is observed): such a column carries no
@@ -155,6 +192,32 @@ mod tests {
         assert_eq!(observed_range(&[]), None);
         assert!(is_constant(&[nan, 3.0, 3.0]) && is_constant(&[nan]));
         assert!(!is_constant(&[3.0, nan, 3.5]));
+        // every length around the four lanes, extremes in every position, missing cells
+        let cells = [3.5, nan, -2.0, 7.25, nan, 1.0, 0.5, -2.0, 9.0, 4.0, nan];
+        for len in 0..=cells.len() {
+            for rot in 0..len {
+                let mut v = cells[..len].to_vec();
+                v.rotate_left(rot);
+                let (got, want) = (observed_range(&v), observed_range_in_order(&v));
+                assert_eq!(
+                    got.map(|(a, b)| (a.to_bits(), b.to_bits())),
+                    want.map(|(a, b)| (a.to_bits(), b.to_bits())),
+                    "{v:?}"
+                );
+            }
+        }
+        // a zero extreme is the one (−0 or +0) that the cells give in order
+        for v in [
+            [0.0, -0.0, 1.0, 2.0, 3.0],
+            [-0.0, 0.0, 1.0, 2.0, 3.0],
+            [-1.0, -0.0, 0.0, nan, -3.0],
+        ] {
+            let (got, want) = (observed_range(&v), observed_range_in_order(&v));
+            assert_eq!(
+                got.map(|(a, b)| (a.to_bits(), b.to_bits())),
+                want.map(|(a, b)| (a.to_bits(), b.to_bits()))
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,6 @@ use polars::prelude::*;
 use super::aggregate;
 use super::error::{MethodError, MethodNotice};
 use super::impute;
-use super::map_columns;
 use super::normalise;
 use super::rank::{self, TIE_TOLERANCE};
 use super::spec::{
@@ -23,6 +22,7 @@ use super::spec::{
 };
 use super::treat::{self, TreatMethod};
 use super::weights;
+use super::{any_cell, map_columns};
 use crate::types::{Dimension, Direction, gathered_strings};
 
 /// Everything a computed index consists of.
@@ -585,7 +585,7 @@ impl RegionRuns {
     /// `col` with the interior gaps of each region's series interpolated (docs/method.md §3).
     fn interpolate(&self, col: Vec<f64>) -> Interpolated {
         let n = col.len();
-        if !col.iter().any(|v| v.is_nan()) {
+        if !any_cell(&col, f64::is_nan) {
             return Interpolated {
                 values: col,
                 imputed: vec![false; n],
@@ -797,17 +797,24 @@ impl Table {
             .iter()
             .map(|ind| Ok(wide.column(ind.id.as_str())?.cast(&DataType::Float64)?))
             .collect::<Result<Vec<Column>, MethodError>>()?;
+        // Where each input row goes.
+        let to: Option<Vec<usize>> = order.as_ref().map(|order| {
+            let mut to = vec![0; order.len()];
+            for (k, &i) in order.iter().enumerate() {
+                to[i] = k;
+            }
+            to
+        });
         let values = map_columns(
             series.iter().collect(),
             year.len() * series.len(),
             |c| -> Result<(Vec<f64>, Option<usize>), MethodError> {
-                let ca = c.f64()?;
-                let values = match (&order, ca.cont_slice()) {
-                    (None, _) => values_with_nan(ca),
-                    (Some(order), Ok(v)) => pick(v, order),
-                    (Some(order), Err(_)) => pick(&values_with_nan(ca), order),
+                let values = values_with_nan(c.f64()?, to.as_deref());
+                let infinite = if any_cell(&values, f64::is_infinite) {
+                    values.iter().position(|v| v.is_infinite())
+                } else {
+                    None
                 };
-                let infinite = values.iter().position(|v| v.is_infinite());
                 Ok((values, infinite))
             },
         );
@@ -1043,18 +1050,41 @@ fn first_names(region: &[&str], ids: &[u32], n: usize) -> Vec<String> {
     names
 }
 
-/// The column's values with NaN for its nulls (NaN marks a missing cell in the method), chunk
-/// after chunk: each chunk's value buffer is copied whole and only the cells its validity
-/// bitmap unsets are overwritten, instead of an `Option` per cell.
-fn values_with_nan(ca: &Float64Chunked) -> Vec<f64> {
-    let mut out = Vec::with_capacity(ca.len());
+/// The column's values with NaN for its nulls (NaN marks a missing cell in the method), input
+/// row `i` at row `to[i]` (at row `i` without `to`). Chunk after chunk, each chunk's value buffer
+/// is read in order and only the cells its validity bitmap unsets become NaN, instead of an
+/// `Option` per cell and a second pass to reorder.
+fn values_with_nan(ca: &Float64Chunked, to: Option<&[usize]>) -> Vec<f64> {
+    let Some(to) = to else {
+        let mut out = Vec::with_capacity(ca.len());
+        for arr in ca.downcast_iter() {
+            let start = out.len();
+            out.extend_from_slice(arr.values());
+            if let Some(validity) = arr.validity().filter(|v| v.unset_bits() > 0) {
+                for (v, valid) in out[start..].iter_mut().zip(validity.iter()) {
+                    if !valid {
+                        *v = f64::NAN;
+                    }
+                }
+            }
+        }
+        return out;
+    };
+    let mut out = vec![0.0; ca.len()];
+    let mut start = 0;
     for arr in ca.downcast_iter() {
-        let start = out.len();
-        out.extend_from_slice(arr.values());
-        if let Some(validity) = arr.validity().filter(|v| v.unset_bits() > 0) {
-            for (v, valid) in out[start..].iter_mut().zip(validity.iter()) {
-                if !valid {
-                    *v = f64::NAN;
+        let rows = &to[start..start + arr.len()];
+        start += arr.len();
+        let values = arr.values().iter();
+        match arr.validity().filter(|v| v.unset_bits() > 0) {
+            None => {
+                for (&r, &v) in rows.iter().zip(values) {
+                    out[r] = v;
+                }
+            }
+            Some(validity) => {
+                for ((&r, &v), valid) in rows.iter().zip(values).zip(validity.iter()) {
+                    out[r] = if valid { v } else { f64::NAN };
                 }
             }
         }
@@ -1451,6 +1481,48 @@ mod tests {
             let mut want: Vec<usize> = (0..year.len()).collect();
             want.sort_by_key(|&i| (year[i], region[i]));
             assert_eq!(year_region_order(year, region), want, "{year:?} {region:?}");
+        }
+    }
+
+    #[test]
+    fn values_with_nan_read_every_chunk_as_the_option_iterator_does() {
+        let nan = f64::NAN;
+        let a = Float64Chunked::new("x".into(), &[Some(1.5), None, Some(-0.0)]);
+        let b = Float64Chunked::new("x".into(), &[Some(nan), Some(4.0)]);
+        let c = Float64Chunked::new("x".into(), &[None, Some(6.0), None, Some(8.0)]);
+        let d = Float64Chunked::new("x".into(), &[9.0, 10.0]);
+        let mut nulls = a.clone();
+        nulls.append(&b).unwrap();
+        nulls.append(&c).unwrap();
+        let mut complete = d.clone();
+        complete.append(&b).unwrap();
+        // slices of the third chunk: their bitmaps start at an offset, the second's has no
+        // unset bit
+        let mut sliced = c.slice(1, 3);
+        sliced.append(&a).unwrap();
+        let mut valid = c.slice(1, 1);
+        valid.append(&d).unwrap();
+        for ca in [&nulls, &complete, &sliced, &valid, &a, &d] {
+            assert!(ca.downcast_iter().count() > 1 || ca.len() <= 3);
+            let old: Vec<f64> = ca.iter().map(|v| v.unwrap_or(nan)).collect();
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&values_with_nan(ca, None)), bits(&old), "{ca:?}");
+            // the reverse order, and a rotation
+            let n = old.len();
+            for order in [
+                (0..n).rev().collect::<Vec<_>>(),
+                (0..n).map(|i| (i + 2) % n).collect(),
+            ] {
+                let mut to = vec![0; n];
+                for (k, &i) in order.iter().enumerate() {
+                    to[i] = k;
+                }
+                assert_eq!(
+                    bits(&values_with_nan(ca, Some(&to))),
+                    bits(&pick(&old, &order)),
+                    "{ca:?} {order:?}"
+                );
+            }
         }
     }
 

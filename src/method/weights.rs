@@ -28,19 +28,23 @@ pub fn normalise_to_one(raw: &[f64]) -> Option<Vec<f64>> {
 pub fn entropy_values(cols: &[&[f64]], shift: f64) -> Vec<f64> {
     let cells = cols.iter().map(|c| c.len()).sum();
     super::map_columns(cols.to_vec(), cells, |col| {
+        // One pass for the count, the total and whether the column varies (it is constant when
+        // every observed cell equals the first); the total adds the same terms in the same order
+        // as a pass of its own would.
+        let Some(start) = col.iter().position(|v| !v.is_nan()) else {
+            return 1.0;
+        };
+        let (col, first) = (&col[start..], col[start]);
         let observed = || col.iter().filter(|v| !v.is_nan());
-        // One pass for the extremes, the count and the total; the sums add the same terms in
-        // the same order as separate passes would.
-        let (mut lo, mut hi, mut n) = (f64::INFINITY, f64::NEG_INFINITY, 0usize);
+        let (mut n, mut varies) = (0usize, false);
         let total: f64 = observed()
             .inspect(|&&z| {
-                lo = lo.min(z);
-                hi = hi.max(z);
                 n += 1;
+                varies |= z != first;
             })
             .map(|z| z + shift)
             .sum();
-        if n == 0 || lo == hi {
+        if !varies {
             return 1.0;
         }
         let n = n as f64;
