@@ -674,9 +674,12 @@ impl WideLayout {
                     };
                     keys.push(cell);
                 } else if let Some(&Some(j)) = self.slot.get(k) {
-                    let plain = parse_plain_prefix(&bytes[start..]).filter(|&(_, len)| {
-                        fused && bytes.get(start + len).is_none_or(|&b| b == self.delim)
-                    });
+                    let plain = fused
+                        .then(|| parse_plain_prefix(&bytes[start..]))
+                        .flatten()
+                        .filter(|&(_, len)| {
+                            bytes.get(start + len).is_none_or(|&b| b == self.delim)
+                        });
                     let number = match plain {
                         Some((v, len)) => {
                             end = start + len;
@@ -792,7 +795,9 @@ mod tests {
                 wide.push_str(&format!("{r},{y},{cells}\n"));
             }
         }
-        for (text, read) in [(&long, 2), (&wide, 2)] {
+        // The other delimiters the header may show: a value's end is found at them too.
+        let (tabs, semicolons) = (wide.replace(',', "\t"), wide.replace(',', ";"));
+        for (text, read) in [(&long, 2), (&wide, 2), (&tabs, 2), (&semicolons, 2)] {
             let mut taken = 0;
             for regions in [None, Some(&set)] {
                 let rows = by_rows(text, Encoding::Utf8, "t.csv", regions).map(|(i, _)| i);
