@@ -65,7 +65,7 @@ pub(crate) fn read<'a>(
             for (slot, column) in roles.into_iter().chain(cols.unit).enumerate() {
                 *slots.get_mut(column)? = u8::try_from(slot).ok()?;
             }
-            let chunks: Vec<&str> = chunks(body).collect();
+            let chunks: Vec<&str> = chunks(body, CHUNK_BYTES).collect();
             let mut long = Long::default();
             parts(
                 &chunks,
@@ -101,20 +101,17 @@ const CHUNK_BYTES: usize = 8 << 20;
 #[cfg(test)]
 const CHUNK_BYTES: usize = 64;
 
-/// `body` in pieces of about [`CHUNK_BYTES`], each ending at a line end.
-fn chunks(body: &str) -> impl Iterator<Item = &str> {
+/// `body` cut into pieces of at least `size` bytes (the last may be shorter), each ending at a
+/// line end.
+fn chunks(body: &str, size: usize) -> impl Iterator<Item = &str> {
     let mut rest = body;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let cut = if rest.len() <= CHUNK_BYTES {
-            rest.len()
-        } else {
-            rest.as_bytes()[CHUNK_BYTES..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |k| CHUNK_BYTES + k + 1)
+        let cut = match rest.as_bytes().get(size..) {
+            Some(tail) => memchr::memchr(b'\n', tail).map_or(rest.len(), |k| size + k + 1),
+            None => rest.len(),
         };
         let (chunk, tail) = rest.split_at(cut);
         rest = tail;
@@ -589,22 +586,7 @@ const WIDE_PIECE_BYTES: usize = 64;
 /// bytes long.
 fn pieces(body: &str, least: usize) -> Vec<&str> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let size = (body.len() / cores.max(1)).max(least);
-    let mut rest = body;
-    let mut out = Vec::new();
-    while !rest.is_empty() {
-        let cut = match rest.as_bytes().get(size..) {
-            Some(tail) => tail
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |k| size + k + 1),
-            None => rest.len(),
-        };
-        let (piece, tail) = rest.split_at(cut);
-        out.push(piece);
-        rest = tail;
-    }
-    out
+    chunks(body, (body.len() / cores).max(least)).collect()
 }
 
 /// Where a wide table's cells are: the delimiter, the header's width, the region and year
@@ -770,7 +752,7 @@ mod tests {
     #[test]
     fn chunks_end_at_line_ends_and_cover_the_text() {
         let text: String = (0..100).map(|k| format!("R{k},2020,g,{k}\n")).collect();
-        let parts: Vec<&str> = chunks(&text).collect();
+        let parts: Vec<&str> = chunks(&text, CHUNK_BYTES).collect();
         assert!(parts.len() > 10, "{}", parts.len());
         assert!(parts.iter().all(|p| p.ends_with('\n')));
         assert_eq!(parts.concat(), text);
