@@ -353,8 +353,16 @@ pub mod panel_cols {
 #[derive(Debug, Clone)]
 pub struct Panel {
     frame: std::sync::OnceLock<DataFrame>,
-    coded: Option<std::sync::Arc<CodedPanel>>,
-    wide: Option<std::sync::Arc<WidePanel>>,
+    rows: Rows,
+}
+
+/// What a [`Panel`]'s rows are held as besides its frame.
+#[derive(Debug, Clone)]
+enum Rows {
+    /// Only the frame (a panel built from a frame, or stacked from several).
+    Frame,
+    Coded(std::sync::Arc<CodedPanel>),
+    Wide(std::sync::Arc<WidePanel>),
 }
 
 /// The region and indicator names the ids of a [`WidePanel`] or a [`CodedPanel`] index.
@@ -457,17 +465,8 @@ impl WidePanel {
 
     /// Whether each row holds a value (a row of missing cells has no panel row).
     fn rows_with_values(&self) -> Vec<bool> {
-        let n = self.region.len();
-        if self.columns.iter().any(|c| c.null_count() == 0) {
-            return vec![true; n];
-        }
-        let mut any = vec![false; n];
-        for column in &self.columns {
-            for (a, v) in any.iter_mut().zip(column.iter()) {
-                *a |= v.is_some();
-            }
-        }
-        any
+        let columns: Vec<&Float64Chunked> = self.columns.iter().collect();
+        rows_with_values(&columns, self.region.len())
     }
 
     /// The same rows with every region name replaced by `rename(name)`.
@@ -501,6 +500,21 @@ impl WidePanel {
             value,
         )
     }
+}
+
+/// Whether each of the `n` rows of `columns` holds a value in some of them (all do when one
+/// column has no missing cell).
+pub(crate) fn rows_with_values(columns: &[&Float64Chunked], n: usize) -> Vec<bool> {
+    if columns.iter().any(|c| c.null_count() == 0) {
+        return vec![true; n];
+    }
+    let mut any = vec![false; n];
+    for column in columns {
+        for (a, v) in any.iter_mut().zip(column.iter()) {
+            *a |= v.is_some();
+        }
+    }
+    any
 }
 
 /// Panel rows with region and indicator as ids: row `k` is (`regions[region[k]]`, `year[k]`,
@@ -655,8 +669,7 @@ impl Panel {
             .collect()?;
         Ok(Self {
             frame: frame.into(),
-            coded: None,
-            wide: None,
+            rows: Rows::Frame,
         })
     }
 
@@ -664,8 +677,7 @@ impl Panel {
     pub fn from_coded(coded: CodedPanel) -> Self {
         Self {
             frame: std::sync::OnceLock::new(),
-            coded: Some(coded.into()),
-            wide: None,
+            rows: Rows::Coded(coded.into()),
         }
     }
 
@@ -673,35 +685,39 @@ impl Panel {
     pub fn from_wide(wide: WidePanel) -> Self {
         Self {
             frame: std::sync::OnceLock::new(),
-            coded: None,
-            wide: Some(wide.into()),
+            rows: Rows::Wide(wide.into()),
         }
     }
 
     /// The coded rows, when the panel was read from a long file or an export (else `None`:
     /// use [`Panel::wide`] or [`Panel::frame`]).
     pub fn coded(&self) -> Option<&CodedPanel> {
-        self.coded.as_deref()
+        match &self.rows {
+            Rows::Coded(coded) => Some(coded),
+            _ => None,
+        }
     }
 
     /// The wide rows, when the panel was read column-wise from a wide file.
     pub fn wide(&self) -> Option<&WidePanel> {
-        self.wide.as_deref()
+        match &self.rows {
+            Rows::Wide(wide) => Some(wide),
+            _ => None,
+        }
     }
 
     /// The frame, built from the coded or wide rows on first use.
     pub fn frame(&self) -> &DataFrame {
         // The ids were checked against the names when the rows were built, so the gather
         // cannot fail.
-        self.frame
-            .get_or_init(|| match (self.coded(), self.wide()) {
-                (Some(coded), _) => coded.frame().expect("coded rows index their names"),
-                (None, Some(wide)) => wide
-                    .to_long()
-                    .and_then(|coded| coded.frame())
-                    .expect("wide rows index their names"),
-                (None, None) => empty_panel_frame(),
-            })
+        self.frame.get_or_init(|| match &self.rows {
+            Rows::Coded(coded) => coded.frame().expect("coded rows index their names"),
+            Rows::Wide(wide) => wide
+                .to_long()
+                .and_then(|coded| coded.frame())
+                .expect("wide rows index their names"),
+            Rows::Frame => empty_panel_frame(),
+        })
     }
 
     pub fn into_frame(self) -> DataFrame {
@@ -710,9 +726,9 @@ impl Panel {
     }
 
     pub fn height(&self) -> usize {
-        match (self.frame.get(), self.coded(), self.wide()) {
-            (None, Some(coded), _) => coded.len(),
-            (None, None, Some(wide)) => wide.len(),
+        match (self.frame.get(), &self.rows) {
+            (None, Rows::Coded(coded)) => coded.len(),
+            (None, Rows::Wide(wide)) => wide.len(),
             _ => self.frame().height(),
         }
     }
@@ -737,58 +753,60 @@ impl Panel {
 
     /// Distinct indicator names, sorted.
     pub fn indicators(&self) -> PolarsResult<Vec<String>> {
-        if let Some(w) = self.wide() {
-            let used: Vec<u32> = (0u32..)
-                .zip(&w.columns)
-                .filter(|(_, c)| c.null_count() < c.len())
-                .map(|(i, _)| i)
-                .collect();
-            return Ok(CodedPanel::used(&w.names.indicators, &used));
-        }
-        match self.coded() {
-            Some(c) => Ok(CodedPanel::used(&c.names.indicators, &c.indicator)),
-            None => distinct_strings(self.frame(), panel_cols::INDICATOR),
+        match &self.rows {
+            Rows::Coded(c) => Ok(CodedPanel::used(&c.names.indicators, &c.indicator)),
+            Rows::Wide(w) => {
+                let used: Vec<u32> = (0u32..)
+                    .zip(&w.columns)
+                    .filter(|(_, c)| c.null_count() < c.len())
+                    .map(|(i, _)| i)
+                    .collect();
+                Ok(CodedPanel::used(&w.names.indicators, &used))
+            }
+            Rows::Frame => distinct_strings(self.frame(), panel_cols::INDICATOR),
         }
     }
 
     /// Distinct region codes, sorted.
     pub fn regions(&self) -> PolarsResult<Vec<String>> {
-        if let Some(w) = self.wide() {
-            let used: Vec<u32> = w
-                .region
-                .iter()
-                .zip(w.rows_with_values())
-                .filter_map(|(&r, has)| has.then_some(r))
-                .collect();
-            return Ok(CodedPanel::used(&w.names.regions, &used));
-        }
-        match self.coded() {
-            Some(c) => Ok(CodedPanel::used(&c.names.regions, &c.region)),
-            None => distinct_strings(self.frame(), panel_cols::REGION),
+        match &self.rows {
+            Rows::Coded(c) => Ok(CodedPanel::used(&c.names.regions, &c.region)),
+            Rows::Wide(w) => {
+                let used: Vec<u32> = w
+                    .region
+                    .iter()
+                    .zip(w.rows_with_values())
+                    .filter_map(|(&r, has)| has.then_some(r))
+                    .collect();
+                Ok(CodedPanel::used(&w.names.regions, &used))
+            }
+            Rows::Frame => distinct_strings(self.frame(), panel_cols::REGION),
         }
     }
 
     /// Distinct years, ascending.
     pub fn years(&self) -> PolarsResult<Vec<i32>> {
-        if let Some(w) = self.wide() {
-            let has = w.rows_with_values();
-            let year = w
-                .year
-                .iter()
-                .zip(&has)
-                .filter(|(_, h)| **h)
-                .map(|(y, _)| *y);
-            return Ok(distinct_years(year));
+        match &self.rows {
+            Rows::Coded(c) => Ok(distinct_years(c.year().iter().copied())),
+            Rows::Wide(w) => {
+                let has = w.rows_with_values();
+                let year = w
+                    .year
+                    .iter()
+                    .zip(&has)
+                    .filter(|(_, h)| **h)
+                    .map(|(y, _)| *y);
+                Ok(distinct_years(year))
+            }
+            Rows::Frame => {
+                let years = self
+                    .frame()
+                    .column(panel_cols::YEAR)?
+                    .unique()?
+                    .sort(Default::default())?;
+                Ok(years.i32()?.iter().flatten().collect())
+            }
         }
-        if let Some(c) = self.coded() {
-            return Ok(distinct_years(c.year().iter().copied()));
-        }
-        let years = self
-            .frame()
-            .column(panel_cols::YEAR)?
-            .unique()?
-            .sort(Default::default())?;
-        Ok(years.i32()?.iter().flatten().collect())
     }
 }
 

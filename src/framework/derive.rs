@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::{BinOp, FormulaExpr, Framework, FrameworkError, IndicatorDef};
-use crate::types::{CodedPanel, Panel, WidePanel, gathered_strings, panel_cols};
+use crate::types::{CodedPanel, Panel, WidePanel, gathered_strings, panel_cols, rows_with_values};
 
 /// Column of the original series name while aliases are resolved.
 const SOURCE_NAME: &str = "__source_name";
@@ -503,17 +503,9 @@ fn wide_from_wide(wide: &WidePanel, leaves: &[&str]) -> PolarsResult<DataFrame> 
     let n = wide.region().len();
     let key = |k: usize| (names.rank[wide.region()[k] as usize], wide.year()[k]);
     // Rows with a value of some leaf.
-    let mut kept: Vec<usize> = if columns.iter().flatten().any(|c| c.null_count() == 0) {
-        (0..n).collect()
-    } else {
-        let mut any = vec![false; n];
-        for c in columns.iter().flatten() {
-            for (a, v) in any.iter_mut().zip(c.iter()) {
-                *a |= v.is_some();
-            }
-        }
-        (0..n).filter(|&k| any[k]).collect()
-    };
+    let leaf_columns: Vec<&Float64Chunked> = columns.iter().flatten().copied().collect();
+    let has = rows_with_values(&leaf_columns, n);
+    let mut kept: Vec<usize> = (0..n).filter(|&k| has[k]).collect();
     let sorted = kept.windows(2).all(|w| key(w[0]) < key(w[1]));
     if !sorted {
         kept.sort_unstable_by_key(|&k| key(k));
