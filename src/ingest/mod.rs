@@ -5,8 +5,9 @@
 //! across with the region and indicator columns found by content or named by a [`LayoutHint`]), parsing
 //! with physical line/column positions, region matching ([`RegionSet`]) and [`IngestError`].
 //! A plain long or wide table without quotes is read column-wise, split on worker threads
-//! (`columnar`; a wide table kept wide, [`crate::types::WidePanel`]); any file that pass declines — NBS exports, quoted fields, and every
-//! file with a problem — is read by walking its rows, which locates each problem.
+//! (`columnar`; a wide table kept wide, [`crate::types::WidePanel`]); any file that pass
+//! declines — NBS exports, quoted fields, and every file with a problem — is read by walking its
+//! rows, which locates each problem.
 //! Must not: read the framework, know indicators' dimensions, write files or touch the store.
 //!
 //! Conventions:

@@ -78,6 +78,7 @@ pub(crate) fn map_columns<T: Send, R: Send>(
         items.into_iter().map(f).collect()
     }
 }
+
 /// Whether `test` holds for some cell. Blocks of cells are tested without a branch per cell (so
 /// the test runs on vector registers), stopping after the first block with a hit.
 pub(crate) fn any_cell(values: &[f64], test: impl Fn(f64) -> bool) -> bool {
