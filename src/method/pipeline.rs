@@ -94,10 +94,7 @@ struct NormalisedParts {
 impl NormalisedParts {
     /// The scored indicators' `raw` columns.
     fn raw(&self) -> Vec<&[f64]> {
-        self.scored
-            .iter()
-            .map(|&j| self.panel.values[j].as_slice())
-            .collect()
+        self.panel.values_of(&self.scored)
     }
 
     /// Bytes held: the prepared panel's columns (region, year, every indicator's values and
@@ -187,6 +184,13 @@ struct Filled {
     imputed: Vec<Vec<bool>>,
 }
 
+impl Filled {
+    /// The values of the indicators at `indices` (into the framework's indicators).
+    fn values_of(&self, indices: &[usize]) -> Vec<&[f64]> {
+        indices.iter().map(|&j| self.values[j].as_slice()).collect()
+    }
+}
+
 /// One treated indicator: what the treatment did (see [`treat::treat`]).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TreatmentRow {
@@ -267,10 +271,7 @@ impl Prepared {
 
     /// The scored indicators' values after interpolation (before treatment), one column each.
     pub fn raw(&self) -> Vec<&[f64]> {
-        self.scored
-            .iter()
-            .map(|&j| self.panel.values[j].as_slice())
-            .collect()
+        self.panel.values_of(&self.scored)
     }
 
     /// The scored columns after `how` (pooled over the panel), and a row per indicator that
